@@ -1,0 +1,108 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "ledgerd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ledgerd", targets: ["ledgerd"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure ledger domain: money, accounts, journal entries, posting rules. No I/O.
+        .target(name: "LedgerCore", swiftSettings: swiftSettings),
+
+        // libxml2, reached through a thin system-library target (see Formats/XMLTree.swift).
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+
+        // Readers for the files people drop: EHF / PEPPOL BIS Billing 3.0 and its checks.
+        .target(
+            name: "Formats",
+            dependencies: ["LedgerCore", "CLibXML2"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The SQLite file: migrations, posting transactions, queries.
+        .target(
+            name: "LedgerStore",
+            dependencies: ["LedgerCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Configuration file (TOML) and its built-in defaults.
+        .target(
+            name: "LedgerConfig",
+            dependencies: ["LedgerCore", "TOMLKit"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The per-file pipeline: read once, hash, parse, post in one transaction, archive.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "ledgerd",
+            dependencies: [
+                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig", "Ingest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "LedgerCoreTests",
+            dependencies: ["LedgerCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FormatsTests",
+            dependencies: ["Formats", "LedgerCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerStoreTests",
+            dependencies: ["LedgerStore", "LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerConfigTests",
+            dependencies: ["LedgerConfig"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest", "LedgerStore", "LedgerConfig", "Formats", "LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerdTests",
+            dependencies: ["LedgerStore", "LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,97 @@
+/// An ISO 4217 currency code with the number of decimals its minor unit has.
+public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let code: String
+
+    public init?(_ code: some StringProtocol) {
+        let upper = code.uppercased()
+        guard upper.utf8.count == 3, upper.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+        else { return nil }
+        self.code = upper
+    }
+
+    /// ISO 4217 exponents that differ from two.
+    private static let exponents: [String: Int] = [
+        "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+        "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+        "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    ]
+
+    /// Decimals of the minor unit (2 for NOK: 1 krone = 100 øre).
+    public var minorDigits: Int { Self.exponents[code] ?? 2 }
+
+    public var description: String { code }
+    public static func < (a: Currency, b: Currency) -> Bool { a.code < b.code }
+
+    public static let NOK = Currency("NOK")!
+    public static let EUR = Currency("EUR")!
+}
+
+/// An amount of money: an integer count of minor units and its currency. No floating point.
+public struct Money: Sendable, Hashable, CustomStringConvertible {
+    public let minor: Int64
+    public let currency: Currency
+
+    public init(minor: Int64, currency: Currency) {
+        self.minor = minor
+        self.currency = currency
+    }
+
+    public static func zero(_ currency: Currency) -> Money { Money(minor: 0, currency: currency) }
+
+    public enum ParseError: Error, Equatable, Sendable {
+        case malformed(String)
+        case tooManyDecimals(String, allowed: Int)
+        case outOfRange(String)
+    }
+
+    /// Parses a decimal amount exactly. More decimals than the currency's minor unit are
+    /// refused (EN 16931 allows at most two on amounts), except trailing zeros.
+    public init(parsing text: some StringProtocol, currency: Currency) throws(ParseError) {
+        let value: ExactDecimal
+        do {
+            value = try ExactDecimal(parsing: text)
+        } catch {
+            switch error {
+            case .outOfRange(let s): throw .outOfRange(s)
+            default: throw .malformed(String(text))
+            }
+        }
+        try self.init(exactly: value, currency: currency, text: String(text))
+    }
+
+    /// The amount `value` in `currency`, if it has no more decimals than the minor unit.
+    public init(exactly value: ExactDecimal, currency: Currency, text: String? = nil) throws(ParseError) {
+        let digits = currency.minorDigits
+        let normalized = value.normalized
+        guard normalized.scale <= digits else {
+            throw .tooManyDecimals(text ?? value.description, allowed: digits)
+        }
+        let minor = normalized.rescaled(to: digits).significand
+        guard let exact = Int64(exactly: minor) else { throw .outOfRange(text ?? value.description) }
+        self.init(minor: exact, currency: currency)
+    }
+
+    /// The amount as an exact decimal in major units.
+    public var decimal: ExactDecimal { ExactDecimal(significand: Int128(minor), scale: currency.minorDigits) }
+
+    public var isZero: Bool { minor == 0 }
+    public var negated: Money { Money(minor: -minor, currency: currency) }
+
+    /// "1234.50" — the plain decimal form (no grouping, no symbol), as written in EHF.
+    public var amountString: String { decimal.description }
+
+    /// "1234.50 NOK"
+    public var description: String { "\(amountString) \(currency.code)" }
+
+    /// Sum of amounts in one currency; nil when they differ or the sum overflows.
+    public static func sum(_ amounts: some Sequence<Money>, currency: Currency) -> Money? {
+        var total: Int64 = 0
+        for amount in amounts {
+            guard amount.currency == currency else { return nil }
+            let (next, overflow) = total.addingReportingOverflow(amount.minor)
+            if overflow { return nil }
+            total = next
+        }
+        return Money(minor: total, currency: currency)
+    }
+}

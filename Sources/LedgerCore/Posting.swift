@@ -1,0 +1,98 @@
+/// The accounts postings go to. Defaults follow the Norwegian standard chart (NS 4102);
+/// every one can be overridden in the configuration.
+public struct AccountPlan: Sendable, Hashable {
+    public var receivables: Account = "1500"
+    public var bank: Account = "1920"
+    public var payables: Account = "2400"
+    public var sales: Account = "3000"
+    public var purchases: Account = "4000"
+    /// Output VAT (on sales) by rate, e.g. "25" → 2700.
+    public var outputVAT: [ExactDecimal: Account] = [ExactDecimal(25): "2700", ExactDecimal(15): "2701", ExactDecimal(12): "2702"]
+    /// Input VAT (on purchases) by rate, e.g. "25" → 2710.
+    public var inputVAT: [ExactDecimal: Account] = [ExactDecimal(25): "2710", ExactDecimal(15): "2711", ExactDecimal(12): "2712"]
+    /// VAT at a rate with no account of its own.
+    public var outputVATOther: Account = "2700"
+    public var inputVATOther: Account = "2710"
+    /// Prepaid amounts (BT-113): advances a customer paid us / we paid a supplier.
+    public var customerPrepayments: Account = "2900"
+    public var supplierPrepayments: Account = "1790"
+    /// Payable rounding (BT-114).
+    public var rounding: Account = "7770"
+    /// Cost account per supplier key (organisation number), overriding `purchases`.
+    public var supplierCostAccounts: [String: Account] = [:]
+    /// Revenue account per customer key (organisation number), overriding `sales`.
+    public var customerRevenueAccounts: [String: Account] = [:]
+
+    public init() {}
+
+    func vatAccount(_ percent: ExactDecimal?, direction: Direction) -> Account {
+        let table = direction == .purchase ? inputVAT : outputVAT
+        if let percent, let account = table[percent] { return account }
+        return direction == .purchase ? inputVATOther : outputVATOther
+    }
+}
+
+/// The posting rules of DESIGN §3, as pure functions from a checked invoice to a balanced
+/// journal entry.
+public enum PostingRules {
+    /// Vendor invoice: debit cost (net, per line's account), debit input VAT per rate,
+    /// credit payables with the payable amount. Customer invoice: debit receivables with the
+    /// payable amount, credit revenue (net), credit output VAT per rate. Prepaid amounts and
+    /// payable rounding go to their own accounts so the control account always carries the
+    /// payable amount, which is what the sub-ledger holds open. Credit notes mirror these.
+    public static func entry(
+        for invoice: InvoiceDocument, direction: Direction, accounts: AccountPlan
+    ) throws(JournalEntry.BuildError) -> JournalEntry {
+        let counterparty = invoice.counterparty(direction)
+        let netAccount: Account
+        switch direction {
+        case .purchase: netAccount = accounts.supplierCostAccounts[counterparty.key] ?? accounts.purchases
+        case .sale: netAccount = accounts.customerRevenueAccounts[counterparty.key] ?? accounts.sales
+        }
+
+        // Net: line amounts, then document allowances (minus) and charges (plus); their sum is
+        // the tax exclusive amount (BR-CO-13). Kept as one posting per account.
+        var net: [Account: Int64] = [:]
+        var order: [Account] = []
+        func add(_ account: Account, _ minor: Int64, to table: inout [Account: Int64]) {
+            if table[account] == nil { order.append(account) }
+            table[account, default: 0] += minor
+        }
+        for line in invoice.lines { add(netAccount, line.lineExtension.minor, to: &net) }
+        for ac in invoice.allowancesCharges { add(netAccount, ac.isCharge ? ac.amount.minor : -ac.amount.minor, to: &net) }
+
+        var vat: [Account: Int64] = [:]
+        var vatOrder: [Account] = []
+        for subtotal in invoice.taxSubtotals {
+            let account = accounts.vatAccount(subtotal.percent, direction: direction)
+            if vat[account] == nil { vatOrder.append(account) }
+            vat[account, default: 0] += subtotal.tax.minor
+        }
+
+        let c = invoice.currency
+        // "Cost side" amounts are positive for a purchase invoice's debits; a sale or a credit
+        // note flips the sign. JournalEntry turns negative debits into credits.
+        let sign: Int64 = (direction == .purchase) == (invoice.type == .invoice) ? 1 : -1
+        var postings: [JournalEntry.Posting] = []
+        for account in order { postings.append(.init(account, Money(minor: sign * net[account]!, currency: c), memo: "net")) }
+        for account in vatOrder { postings.append(.init(account, Money(minor: sign * vat[account]!, currency: c), memo: "VAT")) }
+        postings.append(.init(accounts.rounding, Money(minor: sign * invoice.totals.rounding.minor, currency: c), memo: "rounding"))
+        let control = direction == .purchase ? accounts.payables : accounts.receivables
+        let prepaid = direction == .purchase ? accounts.supplierPrepayments : accounts.customerPrepayments
+        postings.append(.init(control, Money(minor: -sign * invoice.totals.payable.minor, currency: c), memo: counterparty.name))
+        postings.append(.init(prepaid, Money(minor: -sign * invoice.totals.prepaid.minor, currency: c), memo: "prepaid"))
+
+        let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
+        let party = direction == .purchase ? "from" : "to"
+        return try JournalEntry(
+            date: invoice.issueDate, source: .ehf,
+            description: "\(kind) \(invoice.number) \(party) \(counterparty.name)",
+            postings: postings)
+    }
+
+    /// The signed amount the document leaves open on the counterparty's sub-ledger account:
+    /// the payable amount, negative for credit notes (they reduce what is owed).
+    public static func openAmount(for invoice: InvoiceDocument) -> Money {
+        invoice.type == .invoice ? invoice.totals.payable : invoice.totals.payable.negated
+    }
+}

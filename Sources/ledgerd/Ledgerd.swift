@@ -1,0 +1,6 @@
+import ArgumentParser
+import GRDB
+import TOMLKit
+import Crypto
+import Logging
+@main struct Main { static func main() {} }
