@@ -44,11 +44,7 @@ public enum PostingRules {
         for invoice: InvoiceDocument, direction: Direction, accounts: AccountPlan
     ) throws(JournalEntry.BuildError) -> JournalEntry {
         let counterparty = invoice.counterparty(direction)
-        let netAccount: Account
-        switch direction {
-        case .purchase: netAccount = accounts.supplierCostAccounts[counterparty.key] ?? accounts.purchases
-        case .sale: netAccount = accounts.customerRevenueAccounts[counterparty.key] ?? accounts.sales
-        }
+        let netAccount = self.netAccount(for: invoice, direction: direction, accounts: accounts)
 
         // Net: line amounts, then document allowances (minus) and charges (plus); their sum is
         // the tax exclusive amount (BR-CO-13). Kept as one posting per account.
@@ -88,6 +84,15 @@ public enum PostingRules {
             date: invoice.issueDate, source: .ehf,
             description: "\(kind) \(invoice.number) \(party) \(counterparty.name)",
             postings: postings)
+    }
+
+    /// The cost (purchase) or revenue (sale) account the invoice's net amounts go to.
+    public static func netAccount(for invoice: InvoiceDocument, direction: Direction, accounts: AccountPlan) -> Account {
+        let key = invoice.counterparty(direction).key
+        switch direction {
+        case .purchase: return accounts.supplierCostAccounts[key] ?? accounts.purchases
+        case .sale: return accounts.customerRevenueAccounts[key] ?? accounts.sales
+        }
     }
 
     /// The signed amount the document leaves open on the counterparty's sub-ledger account:

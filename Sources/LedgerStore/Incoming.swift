@@ -1,0 +1,71 @@
+public import LedgerCore
+
+/// A file read, hashed, parsed and checked outside any transaction, ready to be written.
+public struct IncomingDocument: Sendable {
+    public enum Content: Sendable {
+        /// A checked invoice or credit note and the entry it posts.
+        case invoice(PreparedInvoice)
+        /// Not postable; stored as a rejected document with the reason.
+        case rejected(Rejection)
+    }
+
+    public var sha256: String
+    public var originalName: String
+    /// Which inbox it came from: `ehf`, `wise`, `checks`.
+    public var inbox: String
+    public var kind: String
+    public var sizeBytes: Int64
+    /// ISO-8601 time the file was noticed.
+    public var receivedAt: String
+    /// Where the original will live once posted; recorded with the document so a restart can
+    /// finish a move that a crash interrupted.
+    public var archivePath: String
+    public var content: Content
+    /// Every problem found, when rejected for more than one (the first is in `content`).
+    public var details: [Rejection] = []
+
+    public init(
+        sha256: String, originalName: String, inbox: String, kind: String, sizeBytes: Int64, receivedAt: String,
+        archivePath: String, content: Content
+    ) {
+        self.sha256 = sha256
+        self.originalName = originalName
+        self.inbox = inbox
+        self.kind = kind
+        self.sizeBytes = sizeBytes
+        self.receivedAt = receivedAt
+        self.archivePath = archivePath
+        self.content = content
+    }
+}
+
+/// An invoice with everything the transaction needs already computed.
+public struct PreparedInvoice: Sendable {
+    public var invoice: InvoiceDocument
+    public var direction: Direction
+    public var entry: JournalEntry
+    public var netAccount: Account
+    /// SHA-256 (hex) of each attachment's bytes, in `invoice.attachments` order.
+    public var attachmentHashes: [String]
+
+    public init(invoice: InvoiceDocument, direction: Direction, entry: JournalEntry, netAccount: Account, attachmentHashes: [String]) {
+        self.invoice = invoice
+        self.direction = direction
+        self.entry = entry
+        self.netAccount = netAccount
+        self.attachmentHashes = attachmentHashes
+    }
+}
+
+/// What writing one document did.
+public enum WriteOutcome: Sendable, Equatable {
+    /// Posted: the document, its invoice, entry and sub-ledger entry are committed.
+    case posted(documentID: Int64)
+    /// Stored as rejected with its reason.
+    case rejected(documentID: Int64, Rejection)
+    /// The same bytes were posted before: nothing was written. `archivedPath` is where the
+    /// earlier copy was archived.
+    case alreadyPosted(documentID: Int64, archivedPath: String?)
+    /// Another file already posted this (party, number): not posted, flagged for the owner.
+    case duplicateNumber(documentID: Int64, existingDocumentID: Int64?, existingName: String?)
+}

@@ -1,0 +1,179 @@
+import GRDB
+public import LedgerCore
+
+/// What `ledgerd status` shows: documents by state, invoices and open amounts by currency.
+public struct StatusReport: Sendable, Codable, Equatable {
+    public struct DocumentCount: Sendable, Codable, Equatable {
+        public var state: String
+        public var count: Int
+    }
+    public struct OpenAmounts: Sendable, Codable, Equatable {
+        /// `receivable` (customer invoices) or `payable` (vendor invoices).
+        public var side: String
+        public var currency: String
+        public var invoices: Int
+        public var openInvoices: Int
+        /// Sum of what is still open, in minor units (credit notes count negative).
+        public var openMinor: Int64
+        public var open: String
+    }
+    public struct RecentDocument: Sendable, Codable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var inbox: String
+        public var state: String
+        public var reasonCode: String?
+        public var reason: String?
+        public var processedAt: String
+    }
+
+    public var documents: [DocumentCount]
+    public var open: [OpenAmounts]
+    public var recentProblems: [RecentDocument]
+}
+
+/// GL balance against sub-ledger per control account and currency (DESIGN §3).
+public struct Reconciliation: Sendable, Codable, Equatable {
+    public struct UnmatchedEntry: Sendable, Codable, Equatable {
+        public var entryID: Int64
+        public var date: String
+        public var source: String
+        public var description: String
+        /// The entry's signed effect on the control account, in the account's normal direction.
+        public var amountMinor: Int64
+    }
+    public struct Line: Sendable, Codable, Equatable {
+        public var account: String
+        /// `customer_ledger` or `supplier_ledger`.
+        public var subLedger: String
+        public var currency: String
+        public var generalLedgerMinor: Int64
+        public var subLedgerMinor: Int64
+        public var differenceMinor: Int64
+        /// Entries on the control account with no sub-ledger entry (manual corrections): they
+        /// explain the difference.
+        public var entriesWithoutSubLedger: [UnmatchedEntry]
+        /// What the listed entries do not explain; anything but zero is an error in the books.
+        public var unexplainedMinor: Int64
+        public var agrees: Bool { unexplainedMinor == 0 }
+    }
+    public var lines: [Line]
+    public var agrees: Bool { lines.allSatisfy(\.agrees) }
+}
+
+/// The whole-database integrity check: every entry balances per currency.
+public struct BalanceCheck: Sendable, Codable, Equatable {
+    public struct Unbalanced: Sendable, Codable, Equatable {
+        public var entryID: Int64
+        public var currency: String
+        public var debitMinor: Int64
+        public var creditMinor: Int64
+    }
+    public var entries: Int
+    public var unbalanced: [Unbalanced]
+}
+
+extension LedgerStore {
+    public func status(recentLimit: Int = 20) throws -> StatusReport {
+        try pool.read { db in
+            let documents = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM documents GROUP BY state ORDER BY state")
+                .map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
+            var open: [StatusReport.OpenAmounts] = []
+            for (side, table) in [("payable", "vendor_invoices"), ("receivable", "customer_invoices")] {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT currency, COUNT(*),
+                            SUM(CASE WHEN status != 'paid' THEN 1 ELSE 0 END),
+                            COALESCE(SUM(CASE WHEN status != 'paid' THEN
+                                (CASE document_type WHEN 'credit_note' THEN -1 ELSE 1 END) * (payable_minor - amount_paid_minor)
+                                ELSE 0 END), 0)
+                        FROM \(table) GROUP BY currency ORDER BY currency
+                        """)
+                for row in rows {
+                    let currency: String = row[0]
+                    let minor: Int64 = row[3]
+                    let amount = Currency(currency).map { Money(minor: minor, currency: $0).amountString } ?? String(minor)
+                    open.append(.init(side: side, currency: currency, invoices: row[1], openInvoices: row[2], openMinor: minor, open: amount))
+                }
+            }
+            let recent = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, original_name, inbox, state, reason_code, reason, processed_at FROM documents
+                    WHERE state != 'posted' ORDER BY processed_at DESC, id DESC LIMIT ?
+                    """, arguments: [recentLimit]
+            ).map {
+                StatusReport.RecentDocument(
+                    id: $0[0], name: $0[1], inbox: $0[2], state: $0[3], reasonCode: $0[4], reason: $0[5], processedAt: $0[6])
+            }
+            return StatusReport(documents: documents, open: open, recentProblems: recent)
+        }
+    }
+
+    /// Reconciles the receivables and payables control accounts with their sub-ledgers.
+    public func reconcile(accounts: AccountPlan) throws -> Reconciliation {
+        try pool.read { db in
+            var lines: [Reconciliation.Line] = []
+            // Receivables carry a debit balance, payables a credit balance.
+            for (account, ledger, sign) in [
+                (accounts.receivables.number, "customer_ledger", Int64(1)), (accounts.payables.number, "supplier_ledger", Int64(-1)),
+            ] {
+                var gl: [String: Int64] = [:]
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT currency, SUM(debit_minor) - SUM(credit_minor) FROM journal_lines WHERE account = ? GROUP BY currency",
+                    arguments: [account])
+                {
+                    gl[row[0]] = sign * (row[1] as Int64)
+                }
+                var sub: [String: Int64] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT currency, SUM(amount_minor) FROM \(ledger) GROUP BY currency") {
+                    sub[row[0]] = row[1]
+                }
+                let unmatched = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT e.id, e.date, e.source, e.description, l.currency, SUM(l.debit_minor) - SUM(l.credit_minor)
+                        FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+                        WHERE l.account = ? AND NOT EXISTS (SELECT 1 FROM \(ledger) s WHERE s.journal_entry_id = e.id)
+                        GROUP BY e.id, l.currency ORDER BY e.date, e.id
+                        """, arguments: [account])
+                var unmatchedByCurrency: [String: [Reconciliation.UnmatchedEntry]] = [:]
+                for row in unmatched {
+                    let currency: String = row[4]
+                    unmatchedByCurrency[currency, default: []].append(
+                        .init(entryID: row[0], date: row[1], source: row[2], description: row[3], amountMinor: sign * (row[5] as Int64)))
+                }
+                for currency in Set(gl.keys).union(sub.keys).union(unmatchedByCurrency.keys).sorted() {
+                    let g = gl[currency, default: 0]
+                    let s = sub[currency, default: 0]
+                    let entries = unmatchedByCurrency[currency, default: []]
+                    let explained = entries.reduce(Int64(0)) { $0 + $1.amountMinor }
+                    lines.append(
+                        .init(
+                            account: account, subLedger: ledger, currency: currency, generalLedgerMinor: g, subLedgerMinor: s,
+                            differenceMinor: g - s, entriesWithoutSubLedger: entries, unexplainedMinor: g - s - explained))
+                }
+            }
+            return Reconciliation(lines: lines)
+        }
+    }
+
+    /// Checks that every journal entry in the database balances per currency.
+    public func checkBalances() throws -> BalanceCheck {
+        try pool.read { db in
+            let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal_entries") ?? 0
+            let unbalanced = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT entry_id, currency, SUM(debit_minor), SUM(credit_minor) FROM journal_lines
+                    GROUP BY entry_id, currency HAVING SUM(debit_minor) != SUM(credit_minor)
+                    UNION ALL
+                    SELECT e.id, '', 0, 0 FROM journal_entries e
+                    WHERE NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = e.id)
+                    """
+            ).map { BalanceCheck.Unbalanced(entryID: $0[0], currency: $0[1], debitMinor: $0[2], creditMinor: $0[3]) }
+            return BalanceCheck(entries: entries, unbalanced: unbalanced)
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import GRDB
+
+/// The database schema, as numbered migrations. An applied migration is never edited;
+/// changes come as new migrations appended here. Table and column names are a contract
+/// with other tools (DESIGN §7).
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("001_documents_invoices_journal") { db in
+            try db.execute(sql: v1)
+        }
+        return migrator
+    }
+
+    static let v1 = """
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        );
+
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            original_name TEXT NOT NULL,
+            inbox TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('posted', 'rejected', 'duplicate_number')),
+            reason_code TEXT,
+            reason TEXT,
+            size_bytes INTEGER NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT NOT NULL,
+            archived_path TEXT,
+            duplicate_of INTEGER REFERENCES documents(id)
+        );
+        CREATE INDEX documents_state ON documents(state, processed_at);
+
+        CREATE TABLE suppliers (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            org_number TEXT,
+            vat_number TEXT,
+            endpoint_id TEXT,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            org_number TEXT,
+            vat_number TEXT,
+            endpoint_id TEXT,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE journal_entries (
+            id INTEGER PRIMARY KEY,
+            date TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('ehf', 'wise_csv', 'check', 'manual')),
+            document_id INTEGER REFERENCES documents(id),
+            description TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX journal_entries_document ON journal_entries(document_id);
+
+        CREATE TABLE journal_lines (
+            id INTEGER PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES journal_entries(id),
+            line_no INTEGER NOT NULL,
+            account TEXT NOT NULL,
+            debit_minor INTEGER NOT NULL CHECK (debit_minor >= 0),
+            credit_minor INTEGER NOT NULL CHECK (credit_minor >= 0),
+            currency TEXT NOT NULL,
+            memo TEXT,
+            CHECK ((debit_minor = 0) <> (credit_minor = 0))
+        );
+        CREATE INDEX journal_lines_entry ON journal_lines(entry_id);
+        CREATE INDEX journal_lines_account ON journal_lines(account, currency);
+
+        CREATE TABLE vendor_invoices (
+            id INTEGER PRIMARY KEY,
+            supplier_id INTEGER NOT NULL REFERENCES suppliers(id),
+            document_id INTEGER REFERENCES documents(id),
+            journal_entry_id INTEGER REFERENCES journal_entries(id),
+            number TEXT NOT NULL,
+            document_type TEXT NOT NULL CHECK (document_type IN ('invoice', 'credit_note')),
+            type_code TEXT,
+            issue_date TEXT NOT NULL,
+            due_date TEXT,
+            currency TEXT NOT NULL,
+            net_minor INTEGER NOT NULL,
+            tax_minor INTEGER NOT NULL,
+            total_minor INTEGER NOT NULL,
+            prepaid_minor INTEGER NOT NULL DEFAULT 0,
+            rounding_minor INTEGER NOT NULL DEFAULT 0,
+            payable_minor INTEGER NOT NULL,
+            amount_paid_minor INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL CHECK (status IN ('open', 'partial', 'paid')),
+            origin TEXT NOT NULL CHECK (origin IN ('ehf', 'backfill', 'manual')),
+            payment_id TEXT,
+            payee_account TEXT,
+            billing_reference TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (supplier_id, document_type, number)
+        );
+        CREATE INDEX vendor_invoices_open ON vendor_invoices(status, due_date);
+
+        CREATE TABLE customer_invoices (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            document_id INTEGER REFERENCES documents(id),
+            journal_entry_id INTEGER REFERENCES journal_entries(id),
+            number TEXT NOT NULL,
+            document_type TEXT NOT NULL CHECK (document_type IN ('invoice', 'credit_note')),
+            type_code TEXT,
+            issue_date TEXT NOT NULL,
+            due_date TEXT,
+            currency TEXT NOT NULL,
+            net_minor INTEGER NOT NULL,
+            tax_minor INTEGER NOT NULL,
+            total_minor INTEGER NOT NULL,
+            prepaid_minor INTEGER NOT NULL DEFAULT 0,
+            rounding_minor INTEGER NOT NULL DEFAULT 0,
+            payable_minor INTEGER NOT NULL,
+            amount_paid_minor INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL CHECK (status IN ('open', 'partial', 'paid')),
+            origin TEXT NOT NULL CHECK (origin IN ('ehf', 'backfill', 'manual')),
+            payment_id TEXT,
+            payee_account TEXT,
+            billing_reference TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (document_type, number)
+        );
+        CREATE INDEX customer_invoices_open ON customer_invoices(customer_id, status, due_date);
+
+        CREATE TABLE invoice_lines (
+            id INTEGER PRIMARY KEY,
+            vendor_invoice_id INTEGER REFERENCES vendor_invoices(id),
+            customer_invoice_id INTEGER REFERENCES customer_invoices(id),
+            line_no TEXT NOT NULL,
+            item_name TEXT NOT NULL,
+            quantity TEXT,
+            unit_code TEXT,
+            net_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            tax_category TEXT NOT NULL,
+            tax_percent TEXT,
+            account TEXT NOT NULL,
+            CHECK ((vendor_invoice_id IS NULL) <> (customer_invoice_id IS NULL))
+        );
+        CREATE INDEX invoice_lines_vendor ON invoice_lines(vendor_invoice_id);
+        CREATE INDEX invoice_lines_customer ON invoice_lines(customer_invoice_id);
+
+        CREATE TABLE supplier_ledger (
+            id INTEGER PRIMARY KEY,
+            supplier_id INTEGER NOT NULL REFERENCES suppliers(id),
+            invoice_id INTEGER REFERENCES vendor_invoices(id),
+            journal_entry_id INTEGER NOT NULL REFERENCES journal_entries(id),
+            entry_type TEXT NOT NULL CHECK (entry_type IN ('invoice', 'credit_note', 'payment')),
+            date TEXT NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX supplier_ledger_supplier ON supplier_ledger(supplier_id);
+        CREATE INDEX supplier_ledger_entry ON supplier_ledger(journal_entry_id);
+
+        CREATE TABLE customer_ledger (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            invoice_id INTEGER REFERENCES customer_invoices(id),
+            journal_entry_id INTEGER NOT NULL REFERENCES journal_entries(id),
+            entry_type TEXT NOT NULL CHECK (entry_type IN ('invoice', 'credit_note', 'payment', 'unapplied_credit')),
+            date TEXT NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX customer_ledger_customer ON customer_ledger(customer_id);
+        CREATE INDEX customer_ledger_entry ON customer_ledger(journal_entry_id);
+
+        CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            vendor_invoice_id INTEGER REFERENCES vendor_invoices(id),
+            customer_invoice_id INTEGER REFERENCES customer_invoices(id),
+            reference TEXT NOT NULL,
+            filename TEXT,
+            mime_code TEXT,
+            description TEXT,
+            sha256 TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            content BLOB NOT NULL
+        );
+        CREATE INDEX attachments_document ON attachments(document_id);
+
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            document_id INTEGER REFERENCES documents(id),
+            detail TEXT
+        );
+        CREATE INDEX audit_log_document ON audit_log(document_id);
+        """
+}
