@@ -10,8 +10,11 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Largest scale accepted when parsing; far beyond anything an invoice carries.
     public static let maxScale = 18
-    /// Largest magnitude accepted: keeps every product of two parsed values inside Int128.
-    static let maxSignificand: Int128 = 1_000_000_000_000_000_000_000_000_000  // 10^27
+    /// Largest magnitude accepted (exclusive): keeps every product of two parsed values, and
+    /// every sum after aligning to `maxScale`, inside Int128 (about 1.7 · 10^38).
+    static let maxSignificand: Int128 = 10_000_000_000_000_000_000  // 10^19
+    /// Bound on the digits read while parsing, before trailing zeros are dropped.
+    static let parseGuard: Int128 = 10_000_000_000_000_000_000_000_000_000_000_000_000  // 10^37
 
     public init(significand: Int128, scale: Int) {
         precondition(scale >= 0, "scale must not be negative")
@@ -59,7 +62,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             }
             digits += 1
             significand = significand * 10 + Int128(byte - UInt8(ascii: "0"))
-            if significand >= Self.maxSignificand { throw .outOfRange(shown) }
+            // Guard Int128 only here; the real limit is checked once trailing zeros are gone.
+            if significand >= Self.parseGuard { throw .outOfRange(shown) }
             if seenPoint {
                 scale += 1
             }
@@ -76,6 +80,14 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             guard sc <= maxScale else { throw .tooManyDecimals(shown, max: maxScale) }
             significand = s
             scale = sc
+        }
+        if significand >= Self.maxSignificand {
+            // Trailing fractional zeros carry no value: drop them until the number fits.
+            while scale > 0, significand % 10 == 0, significand >= Self.maxSignificand {
+                significand /= 10
+                scale -= 1
+            }
+            guard significand < Self.maxSignificand else { throw .outOfRange(shown) }
         }
         self.init(significand: negative ? -significand : significand, scale: scale)
     }
@@ -129,10 +141,25 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         ExactDecimal(significand: -a.significand, scale: a.scale)
     }
 
-    public static func == (a: ExactDecimal, b: ExactDecimal) -> Bool {
-        let (x, y, _) = aligned(a, b)
-        return x == y
+    /// -1, 0 or 1; never overflows. If scaling the coarser value up overflows Int128, its
+    /// magnitude exceeds the other's, so its sign decides.
+    static func compare(_ a: ExactDecimal, _ b: ExactDecimal) -> Int {
+        func cmp(_ x: Int128, _ y: Int128) -> Int { x < y ? -1 : (x == y ? 0 : 1) }
+        if a.scale == b.scale { return cmp(a.significand, b.significand) }
+        let aIsCoarser = a.scale < b.scale
+        let (coarse, fine) = aIsCoarser ? (a, b) : (b, a)
+        var x = coarse.significand
+        var result: Int? = nil
+        for _ in 0..<(fine.scale - coarse.scale) {
+            let (m, overflow) = x.multipliedReportingOverflow(by: 10)
+            if overflow { result = coarse.significand < 0 ? -1 : 1; break }
+            x = m
+        }
+        let r = result ?? cmp(x, fine.significand)
+        return aIsCoarser ? r : -r
     }
+
+    public static func == (a: ExactDecimal, b: ExactDecimal) -> Bool { compare(a, b) == 0 }
 
     public func hash(into hasher: inout Hasher) {
         let n = normalized
@@ -140,10 +167,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         hasher.combine(n.scale)
     }
 
-    public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
-        let (x, y, _) = aligned(a, b)
-        return x < y
-    }
+    public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool { compare(a, b) < 0 }
 
     public var absolute: ExactDecimal { significand < 0 ? -self : self }
 

@@ -3,10 +3,10 @@ public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible 
     public let code: String
 
     public init?(_ code: some StringProtocol) {
-        let upper = code.uppercased()
-        guard upper.utf8.count == 3, upper.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+        let bytes = Array(code.utf8)
+        guard bytes.count == 3, bytes.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
         else { return nil }
-        self.code = upper
+        self.code = String(decoding: bytes.map { $0 & 0xDF }, as: UTF8.self)
     }
 
     /// ISO 4217 exponents that differ from two.
@@ -53,6 +53,7 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
         } catch {
             switch error {
             case .outOfRange(let s): throw .outOfRange(s)
+            case .tooManyDecimals: throw .tooManyDecimals(String(text), allowed: currency.minorDigits)
             default: throw .malformed(String(text))
             }
         }
@@ -85,13 +86,12 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
 
     /// Sum of amounts in one currency; nil when they differ or the sum overflows.
     public static func sum(_ amounts: some Sequence<Money>, currency: Currency) -> Money? {
-        var total: Int64 = 0
+        var total: Int128 = 0  // cannot overflow: fewer than 2^64 terms of at most 2^63
         for amount in amounts {
             guard amount.currency == currency else { return nil }
-            let (next, overflow) = total.addingReportingOverflow(amount.minor)
-            if overflow { return nil }
-            total = next
+            total += Int128(amount.minor)
         }
-        return Money(minor: total, currency: currency)
+        guard let exact = Int64(exactly: total) else { return nil }
+        return Money(minor: exact, currency: currency)
     }
 }

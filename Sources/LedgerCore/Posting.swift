@@ -48,35 +48,39 @@ public enum PostingRules {
 
         // Net: line amounts, then document allowances (minus) and charges (plus); their sum is
         // the tax exclusive amount (BR-CO-13). Kept as one posting per account.
-        var net: [Account: Int64] = [:]
+        var net: [Account: Int128] = [:]
         var order: [Account] = []
-        func add(_ account: Account, _ minor: Int64, to table: inout [Account: Int64]) {
+        func add(_ account: Account, _ minor: Int128, to table: inout [Account: Int128]) {
             if table[account] == nil { order.append(account) }
             table[account, default: 0] += minor
         }
-        for line in invoice.lines { add(netAccount, line.lineExtension.minor, to: &net) }
-        for ac in invoice.allowancesCharges { add(netAccount, ac.isCharge ? ac.amount.minor : -ac.amount.minor, to: &net) }
+        for line in invoice.lines { add(netAccount, Int128(line.lineExtension.minor), to: &net) }
+        for ac in invoice.allowancesCharges { add(netAccount, ac.isCharge ? Int128(ac.amount.minor) : -Int128(ac.amount.minor), to: &net) }
 
-        var vat: [Account: Int64] = [:]
+        var vat: [Account: Int128] = [:]
         var vatOrder: [Account] = []
         for subtotal in invoice.taxSubtotals {
             let account = accounts.vatAccount(subtotal.percent, direction: direction)
             if vat[account] == nil { vatOrder.append(account) }
-            vat[account, default: 0] += subtotal.tax.minor
+            vat[account, default: 0] += Int128(subtotal.tax.minor)
         }
 
         let c = invoice.currency
         // "Cost side" amounts are positive for a purchase invoice's debits; a sale or a credit
         // note flips the sign. JournalEntry turns negative debits into credits.
-        let sign: Int64 = (direction == .purchase) == (invoice.type == .invoice) ? 1 : -1
+        let sign: Int128 = (direction == .purchase) == (invoice.type == .invoice) ? 1 : -1
+        func money(_ value: Int128) throws(JournalEntry.BuildError) -> Money {
+            guard let minor = Int64(exactly: value) else { throw .overflow }
+            return Money(minor: minor, currency: c)
+        }
         var postings: [JournalEntry.Posting] = []
-        for account in order { postings.append(.init(account, Money(minor: sign * net[account]!, currency: c), memo: "net")) }
-        for account in vatOrder { postings.append(.init(account, Money(minor: sign * vat[account]!, currency: c), memo: "VAT")) }
-        postings.append(.init(accounts.rounding, Money(minor: sign * invoice.totals.rounding.minor, currency: c), memo: "rounding"))
+        for account in order { postings.append(.init(account, try money(sign * net[account]!), memo: "net")) }
+        for account in vatOrder { postings.append(.init(account, try money(sign * vat[account]!), memo: "VAT")) }
+        postings.append(.init(accounts.rounding, try money(sign * Int128(invoice.totals.rounding.minor)), memo: "rounding"))
         let control = direction == .purchase ? accounts.payables : accounts.receivables
         let prepaid = direction == .purchase ? accounts.supplierPrepayments : accounts.customerPrepayments
-        postings.append(.init(control, Money(minor: -sign * invoice.totals.payable.minor, currency: c), memo: counterparty.name))
-        postings.append(.init(prepaid, Money(minor: -sign * invoice.totals.prepaid.minor, currency: c), memo: "prepaid"))
+        postings.append(.init(control, try money(-sign * Int128(invoice.totals.payable.minor)), memo: counterparty.name))
+        postings.append(.init(prepaid, try money(-sign * Int128(invoice.totals.prepaid.minor)), memo: "prepaid"))
 
         let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
         let party = direction == .purchase ? "from" : "to"

@@ -1,0 +1,141 @@
+import LedgerCore
+import PropertyBased
+import Testing
+
+@Suite("CompanyIdentity")
+struct CompanyIdentityTests {
+    static let company = CompanyIdentity(
+        name: "Vår Bedrift AS", identifiers: ["0192:987654325", "NO987654325MVA"])
+
+    static func invoice(seller: Party, buyer: Party) -> InvoiceDocument {
+        InvoiceSpec(lines: [(100_00, ExactDecimal(25))]).document(
+            .invoice, seller: seller, buyer: buyer)
+    }
+
+    @Test("recognised by scheme:endpoint")
+    func schemeEndpoint() {
+        #expect(Self.company.matches(Party(name: "x", endpointID: "987654325", endpointScheme: "0192")))
+        // Same number under another scheme is someone else's identifier.
+        #expect(
+            !Self.company.matches(Party(name: "x", endpointID: "987654325", endpointScheme: "0088")))
+        // The scheme-qualified form alone does not match a bare organisation number: list the
+        // bare number too if invoices name the company only that way.
+        #expect(!Self.company.matches(Party(name: "x", legalCompanyID: "987654325")))
+    }
+
+    @Test("recognised by bare endpoint, party identification and legal company ID")
+    func bareValues() {
+        let byNumber = CompanyIdentity(name: "Vår Bedrift AS", identifiers: ["987654325"])
+        #expect(byNumber.matches(Party(name: "x", endpointID: "987654325")))
+        #expect(byNumber.matches(Party(name: "x", endpointID: "987654325", endpointScheme: "0192")))
+        #expect(byNumber.matches(Party(name: "x", identifiers: ["987654325"])))
+        #expect(byNumber.matches(Party(name: "x", legalCompanyID: "987654325")))
+        #expect(byNumber.matches(Party(name: "x", legalCompanyID: " 987 654 325 ")))
+        #expect(!byNumber.matches(Party(name: "x", legalCompanyID: "987654326")))
+        // The name is never an identifier.
+        #expect(!byNumber.matches(Party(name: "987654325")))
+    }
+
+    @Test(
+        "VAT number matches ignoring case and white space",
+        arguments: [
+            "NO987654325MVA", "no987654325mva", "No 987 654 325 Mva", " NO987654325MVA\t",
+            "NO\u{00A0}987654325\nMVA",
+        ])
+    func vatNumber(_ written: String) {
+        #expect(Self.company.matches(Party(name: "x", taxCompanyIDs: ["Foretaksregisteret", written])))
+    }
+
+    @Test("any spacing and casing of our VAT number matches; any other number does not")
+    func vatNumberProperty() async {
+        let gen = scenario { rng -> (String, String) in
+            func scramble(_ text: String, _ rng: inout any SeededRandomNumberGenerator) -> String {
+                var out = ""
+                for ch in text {
+                    if Int.random(in: 0..<3, using: &rng) == 0 {
+                        out += [" ", "  ", "\t", "\n", "\u{00A0}"][Int.random(in: 0..<5, using: &rng)]
+                    }
+                    out += Bool.random(using: &rng) ? ch.lowercased() : ch.uppercased()
+                }
+                return out
+            }
+            var other = (0..<9).map { _ in String(Int.random(in: 0...9, using: &rng)) }.joined()
+            if other == "987654325" { other = "987654326" }
+            return (scramble("NO987654325MVA", &rng), scramble("NO\(other)MVA", &rng))
+        }
+        await forAll(count: 500, gen) { ours, theirs in
+            #expect(
+                Self.company.matches(Party(name: "x", taxCompanyIDs: [ours])), "\(ours.debugDescription)")
+            #expect(
+                !Self.company.matches(Party(name: "x", taxCompanyIDs: [theirs])),
+                "\(theirs.debugDescription)")
+        }
+    }
+
+    @Test("empty identifiers never match")
+    func emptyIdentifiers() {
+        let nobody = CompanyIdentity(name: "Tom", identifiers: [])
+        let blank = CompanyIdentity(name: "Tom", identifiers: ["", "  ", "\t"])
+        let emptyParty = Party(
+            name: "", endpointID: "", identifiers: [""], legalCompanyID: "", taxCompanyIDs: [""])
+        for company in [nobody, blank] {
+            #expect(!company.matches(emptyParty))
+            #expect(!company.matches(Party(name: "x", endpointID: " ")))
+            #expect(!company.matches(us))
+        }
+        // A blank identifier beside a real one changes nothing.
+        #expect(!CompanyIdentity(name: "x", identifiers: ["", "987654325"]).matches(emptyParty))
+    }
+
+    @Test("direction: purchase when we buy, sale when we sell")
+    func directions() throws {
+        #expect(try Self.company.direction(of: Self.invoice(seller: supplier, buyer: us)) == .purchase)
+        #expect(try Self.company.direction(of: Self.invoice(seller: us, buyer: customer)) == .sale)
+        // Recognised by the VAT number alone, written loosely.
+        let loose = Party(name: "Vår Bedrift", taxCompanyIDs: ["no 987654325 mva"])
+        #expect(
+            try Self.company.direction(of: Self.invoice(seller: supplier, buyer: loose)) == .purchase)
+    }
+
+    @Test("direction: an invoice between two others names what it found")
+    func notOurs() {
+        let error = #expect(throws: CompanyIdentity.DirectionError.self) {
+            try Self.company.direction(of: Self.invoice(seller: supplier, buyer: customer))
+        }
+        #expect(
+            error
+                == .notOurs(
+                    seller: ["0192:923609016", "923609016", "NO923609016MVA"],
+                    buyer: ["0192:974760673", "974760673", "NO974760673MVA"]))
+        let message = error?.description ?? ""
+        #expect(message.contains("0192:923609016") && message.contains("NO974760673MVA"))
+        #expect(
+            message
+                == "neither the seller (0192:923609016, 923609016, NO923609016MVA) nor the buyer (0192:974760673, 974760673, NO974760673MVA) is this company"
+        )
+
+        // A party without identifiers is shown as "none".
+        let anonymous = Party(name: "Ukjent")
+        #expect(
+            throws: CompanyIdentity.DirectionError.notOurs(
+                seller: [], buyer: ["0192:974760673", "974760673", "NO974760673MVA"])
+        ) {
+            try Self.company.direction(of: Self.invoice(seller: anonymous, buyer: customer))
+        }
+        #expect(
+            CompanyIdentity.DirectionError.notOurs(seller: [], buyer: []).description
+                == "neither the seller (none) nor the buyer (none) is this company")
+    }
+
+    @Test("direction: an invoice to ourselves is .bothOurs")
+    func bothOurs() {
+        let otherSpelling = Party(
+            name: "Vår Bedrift AS avd. Bergen", taxCompanyIDs: ["NO 987 654 325 MVA"])
+        #expect(throws: CompanyIdentity.DirectionError.bothOurs) {
+            try Self.company.direction(of: Self.invoice(seller: us, buyer: otherSpelling))
+        }
+        #expect(
+            CompanyIdentity.DirectionError.bothOurs.description
+                == "both the seller and the buyer are this company")
+    }
+}
