@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerConfigTests",
-            dependencies: ["LedgerConfig"],
+            dependencies: ["LedgerConfig", "LedgerCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

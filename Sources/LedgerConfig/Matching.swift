@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension Configuration.Watch {
+    /// Whether a file named `name` (a name, not a path) is left alone by the watcher: it
+    /// matches one of the `ignore` patterns. `*` stands for any run of characters (also
+    /// none), `?` for exactly one; anything else matches itself, ignoring case (Windows
+    /// writes `Thumbs.db` and `~$Report.XLSX` onto shares). So `.*` means every dotfile,
+    /// `~$*` Office lock files, and `@eaDir` exactly that name.
+    public func isIgnored(name: String) -> Bool {
+        let name = Array(name.lowercased())
+        return ignore.contains { Self.glob(Array($0.lowercased()), matches: name) }
+    }
+
+    /// Wildcard match with backtracking to the last `*` only: linear in practice, and never
+    /// exponential (a pattern like `*a*a*a*b` cannot blow up).
+    static func glob(_ pattern: [Character], matches name: [Character]) -> Bool {
+        var p = 0
+        var n = 0
+        var star: Int? = nil
+        var resume = 0
+        while n < name.count {
+            if p < pattern.count, pattern[p] == "*" {
+                star = p
+                resume = n
+                p += 1
+            } else if p < pattern.count, pattern[p] == "?" || pattern[p] == name[n] {
+                p += 1
+                n += 1
+            } else if let star {
+                p = star + 1
+                resume += 1
+                n = resume
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count, pattern[p] == "*" { p += 1 }
+        return p == pattern.count
+    }
+}
+
+extension Configuration.Server {
+    /// Reads `host:port` (`127.0.0.1:8080`, `localhost:8080`, `[::1]:8080`, `0.0.0.0:0`).
+    /// The host is an IPv4 or bracketed IPv6 address or a host name; the port 0...65535
+    /// (0: any free port, for tests).
+    static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.first == ":" else { return nil }
+            portText = rest.dropFirst()
+            guard isIPv6(String(host)) else { return nil }
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            guard isIPv4(String(host)) || isHostName(host) else { return nil }
+        }
+        guard (1...5).contains(portText.count), portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let port = Int(portText), port <= 65535
+        else { return nil }
+        return (String(host), port)
+    }
+
+    static func isIPv4(_ text: String) -> Bool {
+        var address = in_addr()
+        // inet_pton accepts only the four-part dotted decimal form, unlike inet_aton.
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    static func isIPv6(_ text: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET6, text, &address) == 1
+    }
+
+    /// A DNS name: dot-separated labels of letters, digits and inner hyphens, not all digits
+    /// (so a mistyped address such as `127.0.0.300` is not taken for a name).
+    static func isHostName(_ text: Substring) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard !labels.allSatisfy({ $0.allSatisfy(\.isNumber) }) else { return false }
+        return labels.allSatisfy { label in
+            (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+}
