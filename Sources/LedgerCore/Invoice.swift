@@ -62,11 +62,13 @@ public struct Party: Sendable, Hashable {
     }
 
     /// A stable key for the party in the sub-ledgers: the organisation number when known,
-    /// else the endpoint, else the VAT number, else the name.
+    /// else the endpoint, else the VAT number, else the name. Identifiers are compared
+    /// without white space and case ("NO 923 456 783" is "NO923456783").
     public var key: String {
-        if let legalCompanyID, !legalCompanyID.isEmpty { return legalCompanyID }
-        if let endpointID, !endpointID.isEmpty { return endpointID }
-        if let vatNumber { return vatNumber }
+        func canonical(_ s: String) -> String { String(s.uppercased().filter { !$0.isWhitespace }) }
+        if let legalCompanyID, !canonical(legalCompanyID).isEmpty { return canonical(legalCompanyID) }
+        if let endpointID, !canonical(endpointID).isEmpty { return canonical(endpointID) }
+        if let vatNumber { return canonical(vatNumber) }
         return name
     }
 }

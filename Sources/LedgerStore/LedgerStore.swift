@@ -23,6 +23,13 @@ public final class LedgerStore: Sendable {
         configuration.label = "ledgerd"
         configuration.prepareDatabase { db in
             try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            // A group commit touches index pages all over the file (SHA-256 keys are random);
+            // with SQLite's default 2 MB cache those pages spill to the WAL again and again
+            // inside one transaction. 16 MB keeps a batch's pages in memory until the commit.
+            try db.execute(sql: "PRAGMA cache_size = -16384")
+            // Each document's savepoint keeps a statement journal of the pages it changes;
+            // in memory, not in a temporary file written page by page.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)

@@ -9,6 +9,9 @@ enum Schema {
         migrator.registerMigration("001_documents_invoices_journal") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("002_daemon_state") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
 
@@ -205,5 +208,15 @@ enum Schema {
             detail TEXT
         );
         CREATE INDEX audit_log_document ON audit_log(document_id);
+        """
+
+    /// The running daemon's published state (one row).
+    static let v2 = """
+        CREATE TABLE daemon_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            snapshot TEXT NOT NULL
+        );
         """
 }

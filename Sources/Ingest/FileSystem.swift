@@ -1,0 +1,291 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The few file-system operations the pipeline needs, done with the system calls directly
+/// because their exact semantics are the guarantees: `O_NOFOLLOW` so a symlink is never
+/// followed, `fstat` on the open descriptor so the size limit is checked before a byte is
+/// read, `rename(2)` plus `fsync` on both directories so a move survives power loss, and a
+/// copy-fsync-rename-unlink fallback when the archive is on another device. Foundation's
+/// FileManager offers none of these guarantees explicitly.
+public enum FileSystem {
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var operation: String
+        public var path: String
+        public var code: Int32
+        public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+        /// Out of space or quota: worth retrying later, never a reason to reject a file.
+        public var isTransient: Bool { code == ENOSPC || code == EDQUOT || code == EAGAIN || code == EINTR || code == EIO || code == ENOMEM }
+    }
+
+    public enum EntryType: Sendable, Equatable {
+        case regular
+        case directory
+        case symlink
+        case other
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var name: String
+        public var type: EntryType
+        /// False when the name was not valid UTF-8 on disk (see `listDirectory`).
+        public var nameWasValid: Bool
+        /// The name exactly as the directory stores it.
+        public var rawName: [UInt8]
+    }
+
+    /// Lists a directory without following symlinks. Names that are not valid UTF-8 (written by
+    /// another system with another encoding) are reported with `nameWasValid == false` and
+    /// their raw bytes, so the caller can rename them to a readable name instead of losing
+    /// track of them.
+    public static func listDirectory(_ path: String) throws(Failure) -> [Entry] {
+        guard let dir = opendir(path) else { throw Failure(operation: "open folder", path: path, code: errno) }
+        defer { closedir(dir) }
+        var result: [Entry] = []
+        while let entry = readdir(dir) {
+            let raw: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { buffer in
+                let bytes = buffer.bindMemory(to: UInt8.self)
+                let length = bytes.firstIndex(of: 0) ?? bytes.count
+                return Array(bytes[0..<length])
+            }
+            if raw == [0x2E] || raw == [0x2E, 0x2E] { continue }
+            let name = String(validating: raw, as: UTF8.self)
+            var type: EntryType
+            switch Int32(entry.pointee.d_type) {
+            case Int32(DT_REG): type = .regular
+            case Int32(DT_DIR): type = .directory
+            case Int32(DT_LNK): type = .symlink
+            case Int32(DT_UNKNOWN):
+                type = lstatType(path + "/" + (name ?? String(decoding: raw, as: UTF8.self)))
+            default: type = .other
+            }
+            result.append(Entry(name: name ?? String(decoding: raw, as: UTF8.self), type: type, nameWasValid: name != nil, rawName: raw))
+        }
+        return result
+    }
+
+    public static func lstatType(_ path: String) -> EntryType {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return .other }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symlink
+        default: return .other
+        }
+    }
+
+    /// Size and modification time without following symlinks; nil if it is gone.
+    public static func lstatSizeAndTime(_ path: String) -> (size: Int64, mtimeNanos: Int64, type: EntryType)? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let type: EntryType
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: type = .regular
+        case S_IFDIR: type = .directory
+        case S_IFLNK: type = .symlink
+        default: type = .other
+        }
+        return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec), type)
+    }
+
+    /// Renames a file whose name is not valid UTF-8 to `newName` in the same folder.
+    public static func renameRaw(directory: String, rawName: [UInt8], newName: String) throws(Failure) {
+        let from = Array(directory.utf8) + [UInt8(ascii: "/")] + rawName + [0]
+        let to = directory + "/" + newName
+        let rc = from.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { rename($0.baseAddress!, to) }
+        }
+        guard rc == 0 else { throw Failure(operation: "rename", path: to, code: errno) }
+    }
+
+    public enum ReadResult: Sendable {
+        case bytes([UInt8])
+        case tooLarge(size: Int64)
+        case notRegular(EntryType)
+    }
+
+    /// Reads a whole regular file, never following a symlink, refusing it before reading when
+    /// it is larger than `limit`.
+    public static func readFile(_ path: String, limit: Int64) throws(Failure) -> ReadResult {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            if code == ELOOP { return .notRegular(.symlink) }
+            throw Failure(operation: "open", path: path, code: code)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Failure(operation: "stat", path: path, code: errno) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            return .notRegular(st.st_mode & S_IFMT == S_IFDIR ? .directory : .other)
+        }
+        let size = Int64(st.st_size)
+        if size > limit { return .tooLarge(size: size) }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "read", path: path, code: errno)
+            }
+            if n == 0 { break }  // the file shrank while we read it
+            offset += n
+        }
+        if offset < bytes.count { bytes.removeLast(bytes.count - offset) }
+        // A file that grew while we read it is read again later, whole.
+        var extra: UInt8 = 0
+        if read(fd, &extra, 1) == 1 { throw Failure(operation: "read (file still growing)", path: path, code: EAGAIN) }
+        return .bytes(bytes)
+    }
+
+    /// Creates `path` and its missing parents (mode 0750 by default).
+    public static func makeDirectories(_ path: String, mode: UInt32 = 0o750) throws(Failure) {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else { throw Failure(operation: "create folder", path: path, code: ENOTDIR) }
+            return
+        }
+        let parent = parentDirectory(path)
+        if !parent.isEmpty, parent != path { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode_t(mode)) != 0, errno != EEXIST { throw Failure(operation: "create folder", path: path, code: errno) }
+    }
+
+    public static func parentDirectory(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func lastComponent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// Makes a folder's entries (a rename into or out of it) durable.
+    public static func syncDirectory(_ path: String) throws(Failure) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(operation: "open folder", path: path, code: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw Failure(operation: "sync folder", path: path, code: errno) }
+    }
+
+    /// Moves a file, refusing to overwrite anything. Same device: `rename`. Another device:
+    /// copy into a temporary name beside the target, `fsync`, rename into place, sync the
+    /// folder, and only then remove the original. The caller syncs the folders of
+    /// same-device renames (once per batch rather than once per file).
+    public static func move(from source: String, to target: String) throws(Failure) {
+        if exists(target) { throw Failure(operation: "move to", path: target, code: EEXIST) }
+        try makeDirectories(parentDirectory(target))
+        if rename(source, target) == 0 { return }
+        let code = errno
+        guard code == EXDEV else { throw Failure(operation: "move", path: source, code: code) }
+        try copyDurably(from: source, to: target)
+        guard unlink(source) == 0 else { throw Failure(operation: "remove original", path: source, code: errno) }
+    }
+
+    static func copyDurably(from source: String, to target: String) throws(Failure) {
+        let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard input >= 0 else { throw Failure(operation: "open", path: source, code: errno) }
+        defer { close(input) }
+        let temporary = parentDirectory(target) + "/.ledgerd-partial-" + lastComponent(target)
+        let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard output >= 0 else { throw Failure(operation: "create", path: temporary, code: errno) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(output)
+                throw Failure(operation: "read", path: source, code: code)
+            }
+            if n == 0 { break }
+            var written = 0
+            while written < n {
+                let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    let code = errno
+                    close(output)
+                    throw Failure(operation: "write", path: temporary, code: code)
+                }
+                written += w
+            }
+        }
+        guard fsync(output) == 0 else {
+            let code = errno
+            close(output)
+            throw Failure(operation: "sync", path: temporary, code: code)
+        }
+        close(output)
+        guard rename(temporary, target) == 0 else { throw Failure(operation: "rename", path: target, code: errno) }
+        try syncDirectory(parentDirectory(target))
+    }
+
+    /// Writes a small text file durably (temporary name, fsync, rename).
+    public static func writeText(_ text: String, to path: String) throws(Failure) {
+        try makeDirectories(parentDirectory(path))
+        let temporary = parentDirectory(path) + "/.ledgerd-partial-" + lastComponent(path)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw Failure(operation: "create", path: temporary, code: errno) }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let w = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if w < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                throw Failure(operation: "write", path: temporary, code: code)
+            }
+            written += w
+        }
+        let synced = fsync(fd) == 0
+        let code = errno
+        close(fd)
+        guard synced else { throw Failure(operation: "sync", path: temporary, code: code) }
+        guard rename(temporary, path) == 0 else { throw Failure(operation: "rename", path: path, code: errno) }
+    }
+
+    /// A name in `directory` that does not exist yet: `name`, else `stem (2).ext`, `stem (3).ext`…
+    public static func freeName(in directory: String, for name: String, reserved: Set<String> = []) -> String {
+        func taken(_ candidate: String) -> Bool {
+            reserved.contains(candidate) || exists(directory + "/" + candidate) || exists(directory + "/" + candidate + ".error.txt")
+        }
+        if !taken(name) { return name }
+        let (stem, ext) = splitExtension(name)
+        var n = 2
+        while true {
+            let candidate = "\(stem) (\(n))\(ext)"
+            if !taken(candidate) { return candidate }
+            n += 1
+        }
+    }
+
+    /// `("invoice", ".xml")` for `invoice.xml`; a leading dot is not an extension.
+    public static func splitExtension(_ name: String) -> (String, String) {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
+        return (String(name[..<dot]), String(name[dot...]))
+    }
+
+    /// Shortens a name to at most `maxBytes` UTF-8 bytes, keeping its extension.
+    public static func shortened(_ name: String, maxBytes: Int) -> String {
+        guard name.utf8.count > maxBytes else { return name }
+        let (stem, ext) = splitExtension(name)
+        var result = ""
+        for character in stem {
+            if result.utf8.count + String(character).utf8.count + ext.utf8.count > maxBytes { break }
+            result.append(character)
+        }
+        return result + ext
+    }
+}

@@ -1,0 +1,129 @@
+public import Logging
+
+/// Finds the files waiting in the inbox folders.
+public enum InboxScanner {
+    /// The inbox folders and what each takes.
+    public static let inboxes = ["ehf", "wise", "checks"]
+
+    /// Names no person means as a document: partial uploads, editor and OS droppings.
+    public static func isTemporaryName(_ name: String) -> Bool {
+        if name.hasPrefix(".") || name.hasPrefix("~$") || name.hasSuffix("~") { return true }
+        let lower = name.lowercased()
+        for suffix in [".part", ".tmp", ".crdownload", ".partial", ".swp", ".error.txt"] where lower.hasSuffix(suffix) { return true }
+        return ["thumbs.db", "desktop.ini", ".ds_store", "@eadir"].contains(lower)
+    }
+
+    /// The inbox a file belongs to by its type, for files named outside the inbox folders.
+    public static func inbox(forName name: String) -> String? {
+        switch FileSystem.splitExtension(name).1.lowercased() {
+        case ".xml": return "ehf"
+        case ".csv", ".pdf": return "wise"
+        case ".png", ".jpg", ".jpeg", ".tif", ".tiff": return "checks"
+        default: return nil
+        }
+    }
+
+    /// Every file under the inbox folders of `root` (recursively), skipping ignored names and
+    /// any folder in `excluding` (the rejected folder may live inside the inbox). Files whose
+    /// names are not valid UTF-8 are first renamed, in place, to a readable name.
+    public static func scan(root: String, excluding: Set<String> = [], isIgnored: (String) -> Bool, logger: Logger) -> [InboxFile] {
+        var files: [InboxFile] = []
+        for inbox in inboxes {
+            walk(root + "/" + inbox, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger, into: &files)
+        }
+        // Files left in the inbox root: sorted by type.
+        if let entries = try? FileSystem.listDirectory(root) {
+            for entry in entries where entry.type != .directory && !isIgnored(entry.name) {
+                if let inbox = inbox(forName: entry.name) {
+                    files.append(InboxFile(path: root + "/" + entry.name, inbox: inbox))
+                }
+            }
+        }
+        return files.sorted { $0.path < $1.path }
+    }
+
+    /// Files for paths given on the command line: files as they are, folders recursively.
+    /// Inside `inboxRoot` a file takes the inbox of its folder; elsewhere, its type's.
+    public static func files(
+        for paths: [String], inboxRoot: String, excluding: Set<String> = [], isIgnored: (String) -> Bool, logger: Logger
+    ) -> (files: [InboxFile], unknown: [String]) {
+        var files: [InboxFile] = []
+        var unknown: [String] = []
+        for path in paths {
+            let path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+            if path == inboxRoot {
+                files += scan(root: inboxRoot, excluding: excluding, isIgnored: isIgnored, logger: logger)
+                continue
+            }
+            switch FileSystem.lstatType(path) {
+            case .directory:
+                let inbox = inbox(ofPath: path + "/x", inboxRoot: inboxRoot)
+                var found: [InboxFile] = []
+                walk(path, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger, into: &found)
+                for file in found {
+                    if file.inbox.isEmpty {
+                        if let kind = Self.inbox(forName: file.name) { files.append(InboxFile(path: file.path, inbox: kind)) }
+                    } else {
+                        files.append(file)
+                    }
+                }
+            default:
+                let kind = inbox(ofPath: path, inboxRoot: inboxRoot)
+                if !kind.isEmpty {
+                    files.append(InboxFile(path: path, inbox: kind))
+                } else if let kind = Self.inbox(forName: FileSystem.lastComponent(path)) {
+                    files.append(InboxFile(path: path, inbox: kind))
+                } else {
+                    unknown.append(path)
+                }
+            }
+        }
+        return (files, unknown)
+    }
+
+    /// `ehf` for `<root>/ehf/a/b.xml`; empty outside the inbox folders.
+    public static func inbox(ofPath path: String, inboxRoot: String) -> String {
+        let prefix = inboxRoot.hasSuffix("/") ? inboxRoot : inboxRoot + "/"
+        guard path.hasPrefix(prefix) else { return "" }
+        let rest = path.dropFirst(prefix.count)
+        guard let slash = rest.firstIndex(of: "/") else { return "" }
+        let first = String(rest[..<slash])
+        return inboxes.contains(first) ? first : ""
+    }
+
+    public static func walk(
+        _ directory: String, inbox: String, excluding: Set<String>, isIgnored: (String) -> Bool, logger: Logger,
+        into files: inout [InboxFile]
+    ) {
+        guard !excluding.contains(directory) else { return }
+        let entries: [FileSystem.Entry]
+        do {
+            entries = try FileSystem.listDirectory(directory)
+        } catch {
+            if FileSystem.exists(directory) { logger.warning("cannot read folder", metadata: ["folder": "\(directory)", "error": "\(error)"]) }
+            return
+        }
+        for var entry in entries {
+            if !entry.nameWasValid {
+                let readable = String(entry.name.map { $0 == "\u{FFFD}" ? "_" : $0 })
+                let newName = FileSystem.freeName(in: directory, for: readable)
+                do {
+                    try FileSystem.renameRaw(directory: directory, rawName: entry.rawName, newName: newName)
+                    logger.notice("renamed a file whose name was not valid UTF-8", metadata: ["folder": "\(directory)", "new_name": "\(newName)"])
+                    entry.name = newName
+                } catch {
+                    logger.warning("cannot rename a file with an unreadable name", metadata: ["folder": "\(directory)", "error": "\(error)"])
+                    continue
+                }
+            }
+            if isIgnored(entry.name) { continue }
+            let path = directory + "/" + entry.name
+            switch entry.type {
+            case .directory:
+                walk(path, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger, into: &files)
+            case .regular, .symlink, .other:
+                files.append(InboxFile(path: path, inbox: inbox))
+            }
+        }
+    }
+}

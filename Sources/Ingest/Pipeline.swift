@@ -1,0 +1,467 @@
+import Crypto
+import Dispatch
+import Synchronization
+import Formats
+public import LedgerCore
+public import LedgerStore
+public import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Everything the pipeline needs to know, taken from the configuration.
+public struct PipelineSettings: Sendable {
+    public var inbox: String
+    public var archive: String
+    public var rejected: String
+    public var maxFileBytes: Int64
+    public var company: CompanyIdentity
+    public var accounts: AccountPlan
+    /// Files per transaction (group commit).
+    public var batchSize: Int
+    /// Bytes of file content per transaction, so a batch of large files stays bounded.
+    public var batchBytes: Int64
+    /// Threads that read, hash, parse and check files while one writes.
+    public var workers: Int
+    public var isIgnored: @Sendable (String) -> Bool
+
+    public init(
+        inbox: String, archive: String, rejected: String, maxFileBytes: Int64, company: CompanyIdentity,
+        accounts: AccountPlan, batchSize: Int = 256, batchBytes: Int64 = 32 << 20, workers: Int = 2,
+        isIgnored: @escaping @Sendable (String) -> Bool = InboxScanner.isTemporaryName
+    ) {
+        self.inbox = inbox
+        self.archive = archive
+        self.rejected = rejected
+        self.maxFileBytes = maxFileBytes
+        self.company = company
+        self.accounts = accounts
+        self.batchSize = max(1, batchSize)
+        self.batchBytes = max(1, batchBytes)
+        self.workers = max(1, workers)
+        self.isIgnored = isIgnored
+    }
+}
+
+/// A file the pipeline is asked to take in.
+public struct InboxFile: Sendable, Hashable {
+    public var path: String
+    /// `ehf`, `wise` or `checks`: the inbox folder it was dropped in (or its type, for
+    /// files named on the command line).
+    public var inbox: String
+    public var name: String { FileSystem.lastComponent(path) }
+
+    public init(path: String, inbox: String) {
+        self.path = path
+        self.inbox = inbox
+    }
+}
+
+/// What happened to one file.
+public struct FileResult: Sendable, Equatable {
+    public enum Outcome: String, Sendable, Codable {
+        case posted
+        /// The same bytes were posted before; the copy went to the archive's duplicates folder.
+        case duplicate
+        /// Another file already posted this document number; this one is flagged and kept in
+        /// the rejected folder.
+        case duplicateNumber = "duplicate_number"
+        case rejected
+        /// A temporary failure (disk full, database busy, file still being written): left in
+        /// place to be tried again.
+        case failed
+    }
+
+    public var file: InboxFile
+    public var outcome: Outcome
+    public var documentID: Int64?
+    public var reason: Rejection?
+    /// Where the file is now.
+    public var destination: String?
+
+    public init(file: InboxFile, outcome: Outcome, documentID: Int64?, reason: Rejection?, destination: String?) {
+        self.file = file
+        self.outcome = outcome
+        self.documentID = documentID
+        self.reason = reason
+        self.destination = destination
+    }
+
+    public var logLine: String {
+        var line = "\(outcome.rawValue): \(file.name)"
+        if let reason { line += " — \(reason.code): \(reason.message)" }
+        if let destination { line += " → \(destination)" }
+        return line
+    }
+}
+
+/// The per-file pipeline (DESIGN §4 steps 3–6): read once, hash, parse and check outside any
+/// transaction; write the document and everything it produces in one transaction (several
+/// files share one commit, each in its own savepoint); after the commit, move the original
+/// to the archive, or to the rejected folder beside a `.error.txt`. Nothing is deleted.
+public final class Pipeline: Sendable {
+    public let settings: PipelineSettings
+    public let store: LedgerStore
+    let logger: Logger
+
+    public init(settings: PipelineSettings, store: LedgerStore, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Takes in `files` in batches and returns one result per file, in order. While one
+    /// batch is written and its files moved, the next is already being read and parsed.
+    public func ingest(_ files: [InboxFile]) -> [FileResult] {
+        let batches = batches(of: files)
+        guard !batches.isEmpty else { return [] }
+        var results: [FileResult] = []
+        results.reserveCapacity(files.count)
+        var prepared = prepareAll(batches[0], receivedAt: Timestamp.now())
+        for (index, batch) in batches.enumerated() {
+            let upcoming = PreparedBox()
+            let group = DispatchGroup()
+            if index + 1 < batches.count {
+                let next = batches[index + 1]
+                DispatchQueue.global().async(group: group) {
+                    upcoming.set(self.prepareAll(next, receivedAt: Timestamp.now()))
+                }
+            }
+            results += commit(batch, prepared: prepared)
+            group.wait()
+            prepared = upcoming.take()
+        }
+        return results
+    }
+
+    /// Splits `files` into transactions of at most `batchSize` files and about `batchBytes`.
+    func batches(of files: [InboxFile]) -> [[InboxFile]] {
+        var batches: [[InboxFile]] = []
+        var current: [InboxFile] = []
+        var bytes: Int64 = 0
+        for file in files {
+            let size = FileSystem.lstatSizeAndTime(file.path).map { min($0.size, settings.maxFileBytes) } ?? 0
+            if !current.isEmpty, current.count >= settings.batchSize || bytes + size > settings.batchBytes {
+                batches.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(file)
+            bytes += size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+
+    /// Writes one prepared batch in one transaction, then moves its files.
+    func commit(_ files: [InboxFile], prepared: [Prepared]) -> [FileResult] {
+        var results = [FileResult?](repeating: nil, count: files.count)
+        var toWrite: [IncomingDocument] = []
+        var writeIndex: [Int] = []
+        for (index, item) in prepared.enumerated() {
+            switch item {
+            case .document(let document):
+                toWrite.append(document)
+                writeIndex.append(index)
+            case .failed(let failure):
+                results[index] = FileResult(
+                    file: files[index], outcome: .failed, documentID: nil, reason: Rejection("FILE-UNREADABLE", failure.description),
+                    destination: nil)
+            case .ignored:
+                results[index] = nil
+            }
+        }
+
+        let outcomes: [WriteOutcome]
+        do {
+            outcomes = try store.write(toWrite, now: Timestamp.now())
+        } catch {
+            // Nothing of the batch was committed; every file stays where it is.
+            logger.error("could not write to the ledger database, will try again", metadata: ["error": "\(error)"])
+            for index in writeIndex {
+                results[index] = FileResult(
+                    file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "\(error)"), destination: nil)
+            }
+            return results.compactMap { $0 }
+        }
+
+        var touched = Set<String>()
+        var reservedRejected = Set<String>()
+        for (position, outcome) in outcomes.enumerated() {
+            let index = writeIndex[position]
+            let document = toWrite[position]
+            let result = settle(files[index], document: document, outcome: outcome, touched: &touched, reserved: &reservedRejected)
+            results[index] = result
+            logger.log(level: result.outcome == .posted ? .info : .notice, "\(result.logLine)")
+        }
+        for directory in touched {
+            do {
+                try FileSystem.syncDirectory(directory)
+            } catch {
+                logger.warning("could not sync folder", metadata: ["folder": "\(directory)", "error": "\(error)"])
+            }
+        }
+        return results.compactMap { $0 }
+    }
+
+    enum Prepared: Sendable {
+        case document(IncomingDocument)
+        case failed(FileSystem.Failure)
+        case ignored
+    }
+
+    /// Reads, hashes, parses and checks the files on `settings.workers` threads.
+    func prepareAll(_ files: [InboxFile], receivedAt: String) -> [Prepared] {
+        let slots = ResultSlots<Prepared>(count: files.count)
+        let workers = min(settings.workers, files.count)
+        if workers <= 1 {
+            for (i, file) in files.enumerated() { slots[i] = prepare(file, receivedAt: receivedAt) }
+        } else {
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    guard i < files.count else { break }
+                    slots[i] = prepare(files[i], receivedAt: receivedAt)
+                }
+            }
+        }
+        return slots.values()
+    }
+
+    func prepare(_ file: InboxFile, receivedAt: String) -> Prepared {
+        let name = file.name
+        func rejected(_ sha: String, _ size: Int64, _ rejection: Rejection) -> Prepared {
+            .document(
+                IncomingDocument(
+                    sha256: sha, originalName: name, inbox: file.inbox, kind: file.inbox, sizeBytes: size, receivedAt: receivedAt,
+                    archivePath: "", content: .rejected(rejection)))
+        }
+        let read: FileSystem.ReadResult
+        do {
+            read = try FileSystem.readFile(file.path, limit: settings.maxFileBytes)
+        } catch {
+            if error.code == ENOENT { return .ignored }  // gone before we got to it
+            return .failed(error)
+        }
+        let bytes: [UInt8]
+        switch read {
+        case .bytes(let b):
+            bytes = b
+        case .tooLarge(let size):
+            // Refused without reading: the hash stands for the name and size, not the content.
+            let sha = "unread:" + Self.hex(SHA256.hash(data: Array("\(file.path)\u{0}\(size)\u{0}\(receivedAt)".utf8)))
+            return rejected(
+                sha, size,
+                Rejection(
+                    "FILE-TOO-LARGE",
+                    "The file is \(Self.humanBytes(size)), larger than the \(Self.humanBytes(settings.maxFileBytes)) limit ([limits] max_file_bytes), so it was not read."
+                ))
+        case .notRegular(let type):
+            let what = type == .symlink ? "a symbolic link" : type == .directory ? "a folder" : "not a regular file"
+            let sha = "unread:" + Self.hex(SHA256.hash(data: Array("\(file.path)\u{0}\(receivedAt)".utf8)))
+            return rejected(
+                sha, 0,
+                Rejection("NOT-A-FILE", "This is \(what); ledgerd only reads regular files dropped into the inbox and never follows links."))
+        }
+        let sha = Self.hex(SHA256.hash(data: bytes))
+        let size = Int64(bytes.count)
+        let kind: String
+        switch file.inbox {
+        case "ehf": kind = "ehf"
+        default:
+            return rejected(
+                sha, size, Rejection("UNSUPPORTED-INBOX", "Files in the \(file.inbox) inbox are not processed by this version of ledgerd."))
+        }
+
+        let invoice: InvoiceDocument
+        do {
+            invoice = try EHF.parse(bytes)
+        } catch {
+            return rejected(sha, size, error)
+        }
+        let violations = EHF.validate(invoice)
+        if let first = violations.first {
+            var rejection = first
+            if violations.count > 1 {
+                rejection.message += " (\(violations.count - 1) more problem\(violations.count > 2 ? "s" : "") listed in the error file)"
+            }
+            return .document(
+                IncomingDocument(
+                    sha256: sha, originalName: name, inbox: file.inbox, kind: kind, sizeBytes: size, receivedAt: receivedAt,
+                    archivePath: "", content: .rejected(rejection)))
+                .withDetails(violations)
+        }
+        guard !settings.company.identifiers.isEmpty else {
+            let names = (invoice.seller.allIdentifiers + invoice.buyer.allIdentifiers).joined(separator: ", ")
+            return rejected(
+                sha, size,
+                Rejection(
+                    "COMPANY-NOT-CONFIGURED",
+                    "ledgerd does not know which company it keeps books for, so it cannot tell whether this invoice was bought or sold — set [company] org_number or identifiers in the configuration (this invoice names \(names))."
+                ))
+        }
+        let direction: Direction
+        do {
+            direction = try settings.company.direction(of: invoice)
+        } catch {
+            let hint: String
+            switch error {
+            case .notOurs: hint = " — check [company] identifiers in the configuration"
+            case .bothOurs: hint = ""
+            }
+            return rejected(sha, size, Rejection("NOT-OUR-INVOICE", "\(error)".capitalizedFirst + hint + "."))
+        }
+        let entry: JournalEntry
+        do {
+            entry = try PostingRules.entry(for: invoice, direction: direction, accounts: settings.accounts)
+        } catch {
+            return rejected(sha, size, Rejection("POSTING", "The invoice cannot be posted: \(error)."))
+        }
+        let month = String(receivedAt.prefix(7))
+        let storedName = FileSystem.shortened(name, maxBytes: 200)
+        let archivePath = "\(settings.archive)/\(file.inbox)/\(month)/\(sha.prefix(12))_\(storedName)"
+        let prepared = PreparedInvoice(
+            invoice: invoice, direction: direction, entry: entry,
+            netAccount: PostingRules.netAccount(for: invoice, direction: direction, accounts: settings.accounts),
+            attachmentHashes: invoice.attachments.map { Self.hex(SHA256.hash(data: $0.bytes)) })
+        return .document(
+            IncomingDocument(
+                sha256: sha, originalName: name, inbox: file.inbox, kind: invoice.type == .invoice ? "ehf_invoice" : "ehf_credit_note",
+                sizeBytes: size, receivedAt: receivedAt, archivePath: archivePath, content: .invoice(prepared)))
+    }
+
+    /// After the commit: puts the file where its outcome says.
+    func settle(
+        _ file: InboxFile, document: IncomingDocument, outcome: WriteOutcome, touched: inout Set<String>, reserved: inout Set<String>
+    ) -> FileResult {
+        var result = FileResult(file: file, outcome: .failed, documentID: nil, reason: nil, destination: nil)
+        func moveFile(to target: String) -> Bool {
+            do {
+                try FileSystem.move(from: file.path, to: target)
+                touched.insert(FileSystem.parentDirectory(target))
+                touched.insert(FileSystem.parentDirectory(file.path))
+                result.destination = target
+                return true
+            } catch {
+                logger.error("could not move file", metadata: ["file": "\(file.path)", "to": "\(target)", "error": "\(error)"])
+                result.outcome = .failed
+                result.reason = Rejection("MOVE", "\(error)")
+                return false
+            }
+        }
+        func reject(_ rejection: Rejection, details: [Rejection]) {
+            let folder = settings.rejected
+            let name = FileSystem.freeName(in: folder, for: FileSystem.shortened(file.name, maxBytes: 200), reserved: reserved)
+            reserved.insert(name)
+            let target = folder + "/" + name
+            guard moveFile(to: target) else { return }
+            do {
+                try FileSystem.writeText(
+                    ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document), to: target + ".error.txt")
+            } catch {
+                logger.error("could not write the error file", metadata: ["file": "\(target).error.txt", "error": "\(error)"])
+            }
+        }
+
+        switch outcome {
+        case .posted(let id):
+            result.documentID = id
+            if moveFile(to: document.archivePath) { result.outcome = .posted }
+
+        case .alreadyPosted(let id, let archivedPath):
+            result.documentID = id
+            result.reason = Rejection("DUPLICATE", "The same file was already posted (document \(id)); nothing was posted again.")
+            if let archivedPath, !archivedPath.isEmpty, !FileSystem.exists(archivedPath) {
+                // The earlier run committed but stopped before moving the file: finish the move.
+                if moveFile(to: archivedPath) {
+                    result.outcome = .posted
+                    result.reason = nil
+                }
+            } else {
+                let folder = "\(settings.archive)/duplicates/\(document.receivedAt.prefix(10))"
+                let target = folder + "/" + FileSystem.freeName(in: folder, for: FileSystem.shortened(file.name, maxBytes: 200))
+                if moveFile(to: target) { result.outcome = .duplicate }
+            }
+
+        case .rejected(let id, let rejection):
+            result.documentID = id
+            result.reason = rejection
+            result.outcome = .rejected
+            reject(rejection, details: document.details)
+            if result.destination == nil { result.outcome = .failed }
+
+        case .duplicateNumber(let id, _, _):
+            result.documentID = id
+            let rejection = Self.duplicateNumberRejection(document: document, outcome: outcome)
+            result.reason = rejection
+            result.outcome = .duplicateNumber
+            reject(rejection, details: [])
+            if result.destination == nil { result.outcome = .failed }
+        }
+        return result
+    }
+
+    static func duplicateNumberRejection(document: IncomingDocument, outcome: WriteOutcome) -> Rejection {
+        guard case .duplicateNumber(_, let existingID, let existingName) = outcome, case .invoice(let prepared) = document.content
+        else { return Rejection("DUPLICATE-NUMBER", "This document number was already posted.") }
+        let invoice = prepared.invoice
+        let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
+        let party = prepared.direction == .purchase ? " from \(invoice.seller.name)" : " to \(invoice.buyer.name)"
+        let earlier = existingName.map { "in \($0)" } ?? "earlier"
+        let id = existingID.map { " (document \($0))" } ?? ""
+        return Rejection(
+            "DUPLICATE-NUMBER",
+            "\(kind) \(invoice.number)\(party) was already posted \(earlier)\(id); this file has different contents and was not posted.")
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        let table = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(table[Int(byte >> 4)])
+            out.append(table[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func humanBytes(_ n: Int64) -> String {
+        if n >= 1 << 30 { return "\(n >> 30) GiB" }
+        if n >= 1 << 20 { return "\(n >> 20) MiB" }
+        if n >= 1 << 10 { return "\(n >> 10) KiB" }
+        return "\(n) bytes"
+    }
+}
+
+extension Pipeline.Prepared {
+    func withDetails(_ details: [Rejection]) -> Pipeline.Prepared {
+        guard case .document(var document) = self else { return self }
+        document.details = details
+        return .document(document)
+    }
+}
+
+extension String {
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
+
+/// Hands the next batch's prepared files from the thread that parsed them to the writer.
+final class PreparedBox: Sendable {
+    private let value = Mutex<[Pipeline.Prepared]>([])
+    func set(_ prepared: [Pipeline.Prepared]) { value.withLock { $0 = prepared } }
+    func take() -> [Pipeline.Prepared] { value.withLock { let v = $0; $0 = []; return v } }
+}
+
+/// Fixed-size storage that several threads fill, each index written by exactly one thread
+/// (indices are handed out by an atomic counter), read after all of them have joined.
+final class ResultSlots<T: Sendable>: Sendable {
+    private let storage: Mutex<[T?]>
+    init(count: Int) { storage = Mutex(Array(repeating: nil, count: count)) }
+    subscript(index: Int) -> T? {
+        get { storage.withLock { $0[index] } }
+        set { storage.withLock { $0[index] = newValue } }
+    }
+    func values() -> [T] { storage.withLock { $0.map { $0! } } }
+}

@@ -1,0 +1,223 @@
+import GRDB
+public import LedgerCore
+
+/// Everything the status page reads from the database, taken in ONE read transaction so the
+/// figures agree with each other (WAL: it never waits for, nor blocks, the pipeline).
+public struct StatusPageData: Sendable, Equatable {
+    public struct Document: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var inbox: String
+        public var kind: String
+        /// `posted`, `rejected` or `duplicate_number`.
+        public var state: String
+        public var reasonCode: String?
+        public var reason: String?
+        public var receivedAt: String
+        public var processedAt: String
+        public var archivedPath: String?
+        /// For a flagged duplicate number: the document that was posted first.
+        public var duplicateOf: Int64?
+        public var duplicateOfName: String?
+        public var duplicateOfArchivedPath: String?
+        public var duplicateOfProcessedAt: String?
+    }
+
+    /// What one party still owes us (receivable) or we still owe it (payable), per currency.
+    public struct PartyBalance: Sendable, Equatable {
+        /// `receivable` (customer) or `payable` (supplier).
+        public var side: String
+        public var partyKey: String
+        /// The party's name; made unique per side by appending the key when two parties share
+        /// a name.
+        public var party: String
+        public var currency: String
+        /// Open documents (invoices and credit notes not fully settled).
+        public var openDocuments: Int
+        /// Signed sum still open in minor units (credit notes negative).
+        public var openMinor: Int64
+        /// The earliest due date among the open documents, if any has one.
+        public var oldestDueDate: String?
+    }
+
+    /// An open amount to age, tagged with its side.
+    public struct AgingEntry: Sendable, Equatable {
+        public var side: String
+        public var item: AgingItem
+    }
+
+    public var documentCounts: [StatusReport.DocumentCount]
+    public var documentTotal: Int
+    /// The most recently processed documents, newest first.
+    public var recent: [Document]
+    /// Rejected documents that were not posted since under the same name in the same inbox,
+    /// newest first, at most `problemLimit`.
+    public var openRejections: [Document]
+    public var openRejectionCount: Int
+    /// Documents flagged as a duplicate document number, newest first, at most `problemLimit`.
+    public var duplicates: [Document]
+    public var duplicateCount: Int
+    /// Per party and currency, receivables first, then by party name.
+    public var balances: [PartyBalance]
+    /// Open amounts grouped by party, currency, issue and due date (input for `Aging.rows`).
+    public var aging: [AgingEntry]
+}
+
+extension LedgerStore {
+    /// Reads what the status page shows (see `StatusPageData`).
+    public func statusPageData(recentLimit: Int = 50, problemLimit: Int = 100) throws -> StatusPageData {
+        try pool.read { db in try Self.statusPageData(db, recentLimit: recentLimit, problemLimit: problemLimit) }
+    }
+
+    /// Open invoices and credit notes per side and currency: (count, signed open minor units).
+    /// Cheap enough for every `/metrics` scrape.
+    public func outstandingTotals() throws -> [(side: String, currency: String, documents: Int, openMinor: Int64)] {
+        try pool.read { db in
+            var result: [(side: String, currency: String, documents: Int, openMinor: Int64)] = []
+            for (side, table) in [("receivable", "customer_invoices"), ("payable", "vendor_invoices")] {
+                let rows = try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT currency, COUNT(*), COALESCE(SUM(\(Self.signedOpen)), 0)
+                            FROM \(table) WHERE status != 'paid' GROUP BY currency ORDER BY currency
+                            """))
+                for row in rows { result.append((side, row[0], row[1], row[2])) }
+            }
+            return result
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    public func ping() throws {
+        _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    static let signedOpen =
+        "(CASE document_type WHEN 'credit_note' THEN -1 ELSE 1 END) * (payable_minor - amount_paid_minor)"
+
+    static let documentColumns = """
+        d.id, d.original_name, d.inbox, d.kind, d.state, d.reason_code, d.reason, d.received_at, d.processed_at,
+        d.archived_path, d.duplicate_of, o.original_name, o.archived_path, o.processed_at
+        """
+
+    static func document(_ row: Row) -> StatusPageData.Document {
+        StatusPageData.Document(
+            id: row[0], name: row[1], inbox: row[2], kind: row[3], state: row[4], reasonCode: row[5], reason: row[6],
+            receivedAt: row[7], processedAt: row[8], archivedPath: row[9], duplicateOf: row[10], duplicateOfName: row[11],
+            duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13])
+    }
+
+    static func statusPageData(_ db: Database, recentLimit: Int, problemLimit: Int) throws -> StatusPageData {
+        let counts = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT state, COUNT(*) FROM documents GROUP BY state ORDER BY state")
+        ).map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
+        let total = counts.reduce(0) { $0 + $1.count }
+
+        let recent = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(documentColumns) FROM documents d LEFT JOIN documents o ON o.id = d.duplicate_of
+                    ORDER BY d.processed_at DESC, d.id DESC LIMIT ?
+                    """),
+            arguments: [recentLimit]
+        ).map(document)
+
+        // A rejection is settled once a file of the same name from the same inbox was posted
+        // later (the bookkeeper fixed it and dropped it again; the same bytes retried update
+        // the rejected row itself).
+        let openRejection = """
+            d.state = 'rejected' AND NOT EXISTS (
+                SELECT 1 FROM documents p WHERE p.state = 'posted' AND p.original_name = d.original_name
+                AND p.inbox = d.inbox AND (p.processed_at > d.processed_at OR (p.processed_at = d.processed_at AND p.id > d.id)))
+            """
+        let rejections = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(documentColumns) FROM documents d LEFT JOIN documents o ON o.id = d.duplicate_of
+                    WHERE \(openRejection) ORDER BY d.processed_at DESC, d.id DESC LIMIT ?
+                    """),
+            arguments: [problemLimit]
+        ).map(document)
+        let rejectionCount =
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM documents d WHERE \(openRejection)")) ?? 0
+
+        let duplicates = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(documentColumns) FROM documents d LEFT JOIN documents o ON o.id = d.duplicate_of
+                    WHERE d.state = 'duplicate_number' ORDER BY d.processed_at DESC, d.id DESC LIMIT ?
+                    """),
+            arguments: [problemLimit]
+        ).map(document)
+        let duplicateCount =
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM documents WHERE state = 'duplicate_number'"))
+            ?? 0
+
+        var balances: [StatusPageData.PartyBalance] = []
+        var aging: [StatusPageData.AgingEntry] = []
+        for (side, table, parties, column) in [
+            ("receivable", "customer_invoices", "customers", "customer_id"),
+            ("payable", "vendor_invoices", "suppliers", "supplier_id"),
+        ] {
+            // Names shared by two parties get their key appended, so rows never merge.
+            let names = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT p.id, p.key, p.name, (SELECT COUNT(*) FROM \(parties) q WHERE q.name = p.name)
+                        FROM \(parties) p WHERE EXISTS (
+                            SELECT 1 FROM \(table) i WHERE i.\(column) = p.id AND i.status != 'paid')
+                        """))
+            var label: [Int64: (key: String, name: String)] = [:]
+            for row in names {
+                let key: String = row[1]
+                let name: String = row[2]
+                let shared: Int = row[3]
+                label[row[0]] = (key, shared > 1 ? "\(name) (\(key))" : name)
+            }
+
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(column), currency, COUNT(*), COALESCE(SUM(\(signedOpen)), 0), MIN(due_date)
+                        FROM \(table) WHERE status != 'paid' GROUP BY \(column), currency
+                        """))
+            var sideBalances: [StatusPageData.PartyBalance] = []
+            for row in rows {
+                let id: Int64 = row[0]
+                let party = label[id] ?? (String(id), String(id))
+                sideBalances.append(
+                    .init(
+                        side: side, partyKey: party.key, party: party.name, currency: row[1], openDocuments: row[2],
+                        openMinor: row[3], oldestDueDate: row[4]))
+            }
+            sideBalances.sort {
+                ($0.party.lowercased(), $0.party, $0.currency) < ($1.party.lowercased(), $1.party, $1.currency)
+            }
+            balances += sideBalances
+
+            let items = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(column), currency, issue_date, due_date, COUNT(*), SUM(\(signedOpen))
+                        FROM \(table) WHERE status != 'paid'
+                        GROUP BY \(column), currency, issue_date, due_date
+                        """))
+            for row in items {
+                let id: Int64 = row[0]
+                let code: String = row[1]
+                let issue: String = row[2]
+                let due: String? = row[3]
+                guard let currency = Currency(code), let issueDate = Day(iso: issue) else { continue }
+                let item = AgingItem(
+                    party: label[id]?.name ?? String(id), currency: currency, openMinor: row[5], issueDate: issueDate,
+                    dueDate: due.flatMap { Day(iso: $0) }, documents: row[4])
+                aging.append(.init(side: side, item: item))
+            }
+        }
+
+        return StatusPageData(
+            documentCounts: counts, documentTotal: total, recent: recent, openRejections: rejections,
+            openRejectionCount: rejectionCount, duplicates: duplicates, duplicateCount: duplicateCount,
+            balances: balances, aging: aging)
+    }
+}

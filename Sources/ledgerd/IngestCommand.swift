@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import LedgerConfig
+import LedgerStore
+
+extension Ledgerd {
+    struct Ingest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Runs the pipeline once over files or folders, then exits.",
+            discussion: """
+                Each file is read once, checked, and posted in one transaction with its document record; \
+                posted files move to the archive, rejected ones to the rejected folder beside a .error.txt \
+                that says why. The same file twice posts nothing the second time. With no PATH, the \
+                configured inbox is processed.
+
+                Exit status: 0 when every file was handled (posted, duplicate or rejected), 1 when a file \
+                could not be handled now and was left in place (e.g. the disk is full), 2 for usage or \
+                configuration errors.
+                """)
+
+        @OptionGroup var options: CommonOptions
+
+        @Flag(name: .shortAndLong, help: "Log each step to stderr.")
+        var verbose = false
+
+        @Argument(help: ArgumentHelp("Files or folders to take in.", valueName: "PATH"))
+        var paths: [String] = []
+
+        func run() async throws {
+            try await runReportingErrors {
+                let configuration = try options.loadConfiguration()
+                let logger = makeLogger(verbose: verbose)
+                let cwd = FileManager.default.currentDirectoryPath
+                let absolute = (paths.isEmpty ? [configuration.paths.inbox] : paths).map { path in
+                    path.hasPrefix("/") ? path : cwd + "/" + path
+                }
+                for path in absolute where !FileManager.default.fileExists(atPath: path) && FileSystem.lstatType(path) != .symlink {
+                    throw UserFacingError("ledgerd: \(path): no such file or folder")
+                }
+                let store = try options.openStore(configuration)
+                let pipeline = Pipeline(settings: PipelineSettings(configuration), store: store, logger: logger)
+                let found = InboxScanner.files(
+                    for: absolute.map(Self.normalized), inboxRoot: configuration.paths.inbox,
+                    excluding: [configuration.paths.rejected, configuration.paths.archive],
+                    isIgnored: PipelineSettings(configuration).isIgnored, logger: logger)
+                let results = pipeline.ingest(found.files)
+                let summary = IngestSummary(results: results, skipped: found.unknown)
+                if options.json {
+                    print(try Output.json(summary))
+                } else {
+                    for result in results { print(result.logLine) }
+                    for path in found.unknown { print("skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)") }
+                    print(summary.line)
+                }
+                if summary.failed > 0 { throw ExitCode(1) }
+            }
+        }
+
+        static func normalized(_ path: String) -> String {
+            var parts: [Substring] = []
+            for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+                if part == "." { continue }
+                if part == "..", !parts.isEmpty, parts.last != ".." {
+                    parts.removeLast()
+                    continue
+                }
+                parts.append(part)
+            }
+            return "/" + parts.joined(separator: "/")
+        }
+    }
+}
+
+struct IngestSummary: Encodable {
+    struct File: Encodable {
+        var path: String
+        var name: String
+        var inbox: String
+        var outcome: String
+        var documentId: Int64?
+        var reasonCode: String?
+        var reason: String?
+        var destination: String?
+    }
+    var files: [File]
+    var skipped: [String]
+    var posted: Int
+    var duplicate: Int
+    var duplicateNumber: Int
+    var rejected: Int
+    var failed: Int
+
+    init(results: [FileResult], skipped: [String]) {
+        files = results.map {
+            File(
+                path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue, documentId: $0.documentID,
+                reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination)
+        }
+        self.skipped = skipped
+        func count(_ outcome: FileResult.Outcome) -> Int { results.filter { $0.outcome == outcome }.count }
+        posted = count(.posted)
+        duplicate = count(.duplicate)
+        duplicateNumber = count(.duplicateNumber)
+        rejected = count(.rejected)
+        failed = count(.failed)
+    }
+
+    var line: String {
+        "\(files.count) file\(files.count == 1 ? "" : "s"): \(posted) posted, \(duplicate) duplicate, "
+            + "\(duplicateNumber) duplicate number, \(rejected) rejected, \(failed) failed"
+            + (skipped.isEmpty ? "" : ", \(skipped.count) skipped")
+    }
+}
+
+extension PipelineSettings {
+    init(_ configuration: Configuration) {
+        self.init(
+            inbox: configuration.paths.inbox, archive: configuration.paths.archive, rejected: configuration.paths.rejected,
+            maxFileBytes: configuration.limits.maxFileBytes, company: configuration.companyIdentity,
+            accounts: configuration.accounts, batchSize: configuration.ingest.batchSize, workers: configuration.ingest.workers,
+            isIgnored: { InboxScanner.isTemporaryName($0) || configuration.watch.isIgnored(name: $0) })
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import LedgerConfig
+import LedgerCore
+import LedgerStore
+import Logging
+
+/// A failure the user can act on: printed as one line on stderr, non-zero exit.
+struct UserFacingError: Error, CustomStringConvertible {
+    var description: String
+    var exitCode: Int32 = 2
+    init(_ description: String, exitCode: Int32 = 2) {
+        self.description = description
+        self.exitCode = exitCode
+    }
+}
+
+extension CommonOptions {
+    func loadConfiguration() throws -> Configuration {
+        do {
+            return try Configuration.load(path: config)
+        } catch {
+            throw UserFacingError("ledgerd: \(error)")
+        }
+    }
+
+    func openStore(_ configuration: Configuration, create: Bool = true) throws -> LedgerStore {
+        let path = configuration.paths.database
+        if !create, !FileManager.default.fileExists(atPath: path) {
+            throw UserFacingError("ledgerd: there is no ledger database at \(path) yet; run `ledgerd ingest` first.", exitCode: 1)
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            return try LedgerStore(path: path)
+        } catch {
+            throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
+        }
+    }
+}
+
+enum Output {
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func amount(_ minor: Int64, _ currency: String) -> String {
+        guard let c = Currency(currency) else { return "\(minor) \(currency) (minor units)" }
+        return Money(minor: minor, currency: c).description
+    }
+
+    /// Left-aligned table with two spaces between columns.
+    static func table(_ rows: [[String]]) -> String {
+        guard let width = rows.map(\.count).max() else { return "" }
+        var widths = [Int](repeating: 0, count: width)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
+
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as UserFacingError {
+        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        throw ExitCode(error.exitCode)
+    }
+}
+
+func makeLogger(verbose: Bool) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = verbose ? .info : .warning
+        return handler
+    }
+    return Logger(label: "ledgerd")
+}

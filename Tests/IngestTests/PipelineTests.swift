@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import Ingest
+import LedgerCore
+import LedgerStore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `valid` with a Latin-1 "ø" (one byte, 0xF8) inside the invoice number: not UTF-8.
+func latin1(_ valid: [UInt8]) -> [UInt8] {
+    let marker = Array("</cbc:ID>".utf8)
+    var bytes = valid
+    for i in 0..<(bytes.count - marker.count) where Array(bytes[i..<(i + marker.count)]) == marker {
+        bytes.insert(0xF8, at: i)
+        break
+    }
+    return bytes
+}
+
+@Suite struct PipelineTests {
+    static let example = corpusFiles("valid").first { $0.hasSuffix("ehf3_faktura-1_NOK.xml") }!
+    static var buyer: [String] { try! identifiers(of: example, side: .purchase) }
+
+    @Test func aSymlinkIsNeverFollowed() throws {
+        let sandbox = try Sandbox()
+        let secret = sandbox.root + "/secret.xml"
+        try Data(try Data(contentsOf: URL(fileURLWithPath: Self.example))).write(to: URL(fileURLWithPath: secret))
+        let link = sandbox.inbox + "/ehf/link.xml"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: secret)
+        let results = sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan())
+        #expect(results.map(\.outcome) == [.rejected])
+        #expect(results.first?.reason?.code == "NOT-A-FILE")
+        // The link itself moved; its target is untouched and nothing was posted.
+        #expect(FileSystem.lstatType(sandbox.rejected + "/link.xml") == .symlink)
+        #expect(FileManager.default.fileExists(atPath: secret))
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 0)
+    }
+
+    @Test func aHugeFileIsRefusedBeforeItIsRead() throws {
+        let sandbox = try Sandbox()
+        // A 1 GB sparse file: refusing it must not read it.
+        let path = sandbox.inbox + "/ehf/huge.xml"
+        let fd = open(path, O_CREAT | O_WRONLY, 0o644)
+        #expect(ftruncate(fd, 1 << 30) == 0)
+        close(fd)
+        let started = ContinuousClock.now
+        let results = sandbox.pipeline(identifiers: Self.buyer, maxFileBytes: 10 << 20).ingest(sandbox.scan())
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(results.map(\.outcome) == [.rejected])
+        #expect(results.first?.reason?.code == "FILE-TOO-LARGE")
+        #expect(results.first?.reason?.message.contains("1 GiB") == true)
+        #expect(FileManager.default.fileExists(atPath: sandbox.rejected + "/huge.xml.error.txt"))
+    }
+
+    @Test func junkTruncatedAndHostileFilesAreRejectedWithReasons() throws {
+        let sandbox = try Sandbox()
+        let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
+        var random = SystemRandomNumberGenerator()
+        let files: [(String, [UInt8])] = [
+            ("junk.xml", (0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }),
+            ("truncated.xml", Array(valid.prefix(valid.count / 2))),
+            ("empty.xml", []),
+            (
+                "xxe.xml",
+                Array(
+                    """
+                    <?xml version="1.0"?><!DOCTYPE Invoice [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+                    <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">&x;</Invoice>
+                    """.utf8)
+            ),
+            ("latin1.xml", latin1(valid)),
+        ]
+        for (name, bytes) in files { _ = try sandbox.write(bytes, as: name) }
+        let results = sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan())
+        #expect(results.count == files.count)
+        for result in results {
+            #expect(result.outcome == .rejected, "\(result.logLine)")
+            let reason = try #require(result.reason)
+            #expect(!reason.message.isEmpty)
+            #expect(FileManager.default.fileExists(atPath: sandbox.rejected + "/" + result.file.name + ".error.txt"))
+        }
+        #expect(results.first { $0.file.name == "xxe.xml" }?.reason?.code == "XML-DOCTYPE")
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 0)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents WHERE state = 'rejected'") == files.count)
+    }
+
+    @Test func oddNamesAreKeptAndProcessed() throws {
+        let sandbox = try Sandbox()
+        let names = ["-leading dash.xml", "faktura æøå 😀.xml", "line\nbreak.xml", "quote'\"semi;colon.xml", String(repeating: "long", count: 60) + ".xml"]
+        for (i, name) in names.enumerated() {
+            // Different bytes per file (a comment), so none is a duplicate of another.
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
+            bytes += Array("<!-- \(i) -->".utf8)
+            _ = try sandbox.write(bytes, as: name)
+        }
+        // A name that is not valid UTF-8, written with the raw system call.
+        let raw: [UInt8] = Array((sandbox.inbox + "/ehf/latin1-").utf8) + [0xE6, 0xF8, 0xE5] + Array(".xml".utf8) + [0]
+        let fd = raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) } }
+        #expect(fd >= 0)
+        close(fd)
+
+        let results = sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan())
+        #expect(results.count == names.count + 1)
+        // Same invoice number: the first posts, the rest are flagged duplicates — all kept.
+        #expect(results.filter { $0.outcome == .posted }.count == 1)
+        #expect(results.filter { $0.outcome == .duplicateNumber }.count == names.count - 1)
+        #expect(results.contains { $0.file.name == "latin1-___.xml" && $0.outcome == .rejected })
+        #expect(sandbox.scan().isEmpty)
+        #expect(sandbox.files(under: sandbox.archive).count + sandbox.files(under: sandbox.rejected).filter { !$0.hasSuffix(".error.txt") }.count == names.count + 1)
+    }
+
+    @Test func temporaryNamesAreLeftAlone() throws {
+        let sandbox = try Sandbox()
+        for name in ["upload.xml.part", ".hidden.xml", "~$faktura.xml", "Thumbs.db", "x.xml.tmp"] {
+            try sandbox.drop(Self.example, as: name)
+        }
+        #expect(sandbox.scan().isEmpty)
+    }
+
+    @Test func aFileCommittedButNotMovedIsMovedOnRetryNotPostedTwice() throws {
+        let sandbox = try Sandbox()
+        let dropped = try sandbox.drop(Self.example)
+        let pipeline = sandbox.pipeline(identifiers: Self.buyer)
+        let first = pipeline.ingest(sandbox.scan())
+        let archived = try #require(first.first?.destination)
+        // As if the process died after the commit and before the move.
+        try FileManager.default.moveItem(atPath: archived, toPath: dropped)
+        let second = pipeline.ingest(sandbox.scan())
+        #expect(second.map(\.outcome) == [.posted])
+        #expect(second.first?.destination == archived)
+        #expect(FileManager.default.fileExists(atPath: archived))
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+    }
+
+    @Test func theSameFileAgainIsADuplicateKeptInTheArchive() throws {
+        let sandbox = try Sandbox()
+        let pipeline = sandbox.pipeline(identifiers: Self.buyer)
+        try sandbox.drop(Self.example)
+        _ = pipeline.ingest(sandbox.scan())
+        try sandbox.drop(Self.example)
+        let again = pipeline.ingest(sandbox.scan())
+        #expect(again.map(\.outcome) == [.duplicate])
+        let destination = try #require(again.first?.destination)
+        #expect(destination.contains("/duplicates/"))
+        #expect(FileManager.default.contentsEqual(atPath: destination, andPath: Self.example))
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+    }
+
+    @Test func aFullDatabaseLeavesFilesInPlaceAndCommitsNothing() throws {
+        let sandbox = try Sandbox()
+        // Three files, one with a 2.4 MB attachment that needs hundreds of new pages.
+        let paths = try corpusFiles("valid").filter { $0.contains("cef_IT") || $0.contains("ehf") }.prefix(3).map { try sandbox.drop($0) }
+        // Cap the database at its current size: the write fails with SQLITE_FULL, as on a full disk.
+        let pages = try sandbox.store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count")! }
+        try sandbox.store.pool.barrierWriteWithoutTransaction { db in
+            for _ in 0..<4 { _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages)") }
+        }
+        var ours: [String] = []
+        for path in paths { ours += try identifiers(of: path, side: .purchase) }
+        let failed = sandbox.pipeline(identifiers: ours).ingest(sandbox.scan())
+        #expect(failed.count == 3)
+        #expect(failed.allSatisfy { $0.outcome == .failed })
+        for path in paths { #expect(FileManager.default.fileExists(atPath: path)) }
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 0)
+        // Space again: the same files post.
+        try sandbox.store.pool.barrierWriteWithoutTransaction { db in
+            _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = 1000000")
+        }
+        let retried = sandbox.pipeline(identifiers: ours).ingest(sandbox.scan())
+        #expect(retried.map(\.outcome) == [.posted, .posted, .posted])
+    }
+}

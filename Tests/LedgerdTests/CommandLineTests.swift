@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+/// The `ledgerd` binary built beside the test bundle (or `LEDGERD_BIN`).
+let ledgerdBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["LEDGERD_BIN"] { return path }
+    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    return bundleDir.appendingPathComponent("ledgerd").path
+}()
+
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs ledgerd in `directory` and waits for it.
+func ledgerd(_ arguments: [String], in directory: String) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: ledgerdBinary)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read before waiting so a full pipe cannot block the child.
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+func json(_ text: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+final class Home {
+    let path = NSTemporaryDirectory() + "ledgerd-cli-" + UUID().uuidString
+    init() throws {
+        for folder in ["Inbox/ehf", "Inbox/wise", "Inbox/checks"] {
+            try FileManager.default.createDirectory(atPath: path + "/" + folder, withIntermediateDirectories: true)
+        }
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func drop(_ fixture: String) throws {
+        let source = packageRoot + "/Tests/FormatsTests/Fixtures/ehf/" + fixture
+        try FileManager.default.copyItem(atPath: source, toPath: path + "/Inbox/ehf/" + (fixture as NSString).lastPathComponent)
+    }
+
+    func writeConfig(_ text: String) throws {
+        try text.write(toFile: path + "/ledgerd.toml", atomically: true, encoding: .utf8)
+    }
+}
+
+/// The Norwegian EHF 3 example's buyer is 987654325; configured as us, its invoice is a vendor invoice.
+let buyerConfig = """
+    [company]
+    name = "Test kunde AS"
+    org_number = "987654325"
+    """
+
+@Suite(.serialized) struct CommandLineTests {
+    @Test func ingestStatusAndReconcileEndToEnd() throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        try home.drop("invalid/ehf2_faktura-1_legacy.xml")
+        try home.drop("invalid/testset_NO-R-001.xml")
+
+        let ingest = try ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let summary = try json(ingest.stdout)
+        #expect(summary["posted"] as? Int == 1)
+        #expect(summary["rejected"] as? Int == 2)
+        let files = try #require(summary["files"] as? [[String: Any]])
+        let legacy = try #require(files.first { ($0["name"] as? String) == "ehf2_faktura-1_legacy.xml" })
+        #expect(legacy["reason_code"] as? String == "EHF-UNSUPPORTED")
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/ehf2_faktura-1_legacy.xml.error.txt"))
+
+        let status = try ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
+        #expect(status.status == 0)
+        let report = try json(status.stdout)
+        let documents = try #require(report["documents"] as? [[String: Any]])
+        #expect(documents.first { $0["state"] as? String == "posted" }?["count"] as? Int == 1)
+        #expect(documents.first { $0["state"] as? String == "rejected" }?["count"] as? Int == 2)
+        let open = try #require(report["open"] as? [[String: Any]])
+        #expect(open.first?["side"] as? String == "payable")
+        #expect(open.first?["currency"] as? String == "NOK")
+
+        let reconcile = try ledgerd(["reconcile", "--config", "ledgerd.toml", "--json"], in: home.path)
+        #expect(reconcile.status == 0)
+        let reconciliation = try json(reconcile.stdout)
+        #expect(reconciliation["agrees"] as? Bool == true)
+
+        let text = try ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
+        #expect(text.stdout.contains("2400 NOK"))
+        #expect(text.stdout.contains("agrees"))
+
+        // Ingesting again finds nothing to do.
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        let again = try ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
+        #expect(try json(again.stdout)["duplicate"] as? Int == 1)
+        #expect(try json(again.stdout)["posted"] as? Int == 0)
+    }
+
+    @Test func builtInDefaultsWorkInTheCurrentFolder() throws {
+        let home = try Home()
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        let run = try ledgerd(["ingest"], in: home.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: home.path + "/var/ledger.sqlite"))
+        // No company configured: ledgerd cannot tell bought from sold, and says where to fix that.
+        #expect(run.stdout.contains("COMPANY-NOT-CONFIGURED"))
+        #expect(run.stdout.contains("[company] org_number"))
+        let error = try String(contentsOfFile: home.path + "/Inbox/rejected/ehf3_faktura-1_NOK.xml.error.txt", encoding: .utf8)
+        #expect(error.contains("987654325"))
+    }
+
+    @Test func aBadConfigurationNamesTheKeyAndLine() throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig + "\n\n[watch]\nsetle = \"2s\"\n")
+        let run = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("watch.setle"))
+        #expect(run.stderr.contains("line 6"))
+        let missing = try ledgerd(["ingest", "--config", "nope.toml"], in: home.path)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("nope.toml"))
+    }
+
+    @Test func usageErrorsAreClear() throws {
+        let home = try Home()
+        let noPath = try ledgerd(["ingest", "does-not-exist.xml"], in: home.path)
+        #expect(noPath.status == 2)
+        #expect(noPath.stderr.contains("does-not-exist.xml"))
+        let noDatabase = try ledgerd(["status"], in: home.path)
+        #expect(noDatabase.status == 1)
+        #expect(noDatabase.stderr.contains("no ledger database"))
+        let help = try ledgerd(["--help"], in: home.path)
+        #expect(help.stdout.contains("ingest"))
+        #expect(help.stdout.contains("reconcile"))
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Hostile files through the real binary: each rejected with a clear reason, quickly, in
+/// bounded memory, nothing posted, and the process exits normally.
+@Suite(.serialized) struct HostileCommandLineTests {
+    static let hostile: [(String, String)] = [
+        (
+            "xxe-file.xml",
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE Invoice [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+            <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><ID>&xxe;</ID></Invoice>
+            """
+        ),
+        (
+            "xxe-network.xml",
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE Invoice [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/evil">]>
+            <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><ID>&xxe;</ID></Invoice>
+            """
+        ),
+        (
+            "parameter-entity.xml",
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE Invoice [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/evil.dtd"> %remote;]>
+            <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>
+            """
+        ),
+        (
+            "billion-laughs.xml",
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+            <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+            <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+            <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+            <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+            <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+            <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+            <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>
+            <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><ID>&lol9;</ID></Invoice>
+            """
+        ),
+        ("truncated.xml", "<?xml version=\"1.0\"?><Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"><cbc:ID"),
+        ("not-xml.xml", "%PDF-1.4\n1 0 obj << >> endobj\n"),
+    ]
+
+    @Test func hostileFilesAreRejectedQuicklyInBoundedMemory() throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig + "\n[limits]\nmax_file_bytes = \"64MiB\"\n")
+        let ehf = home.path + "/Inbox/ehf/"
+        for (name, text) in Self.hostile { try text.write(toFile: ehf + name, atomically: true, encoding: .utf8) }
+        // 1 GB (sparse): refused by size before a byte is read.
+        let fd = open(ehf + "one-gigabyte.xml", O_CREAT | O_WRONLY, 0o644)
+        #expect(ftruncate(fd, 1 << 30) == 0)
+        close(fd)
+        // 40 MB of nesting and a 40 MB text node: within the size limit, refused by the parser.
+        let nested = Data(String(repeating: "<a>", count: 13_000_000).utf8)
+        try nested.write(to: URL(fileURLWithPath: ehf + "deep.xml"))
+        var giant = Data("<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"><Note>".utf8)
+        giant.append(Data(repeating: UInt8(ascii: "A"), count: 40 << 20))
+        giant.append(Data("</Note></Invoice>".utf8))
+        try giant.write(to: URL(fileURLWithPath: ehf + "giant-text.xml"))
+        // Random bytes and Latin-1 text declared as UTF-8.
+        try Data((0..<65_536).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: ehf + "random.xml"))
+        try Data([0x3C, 0x61, 0x3E, 0xE6, 0xF8, 0xE5, 0x3C, 0x2F, 0x61, 0x3E]).write(to: URL(fileURLWithPath: ehf + "latin1.xml"))
+
+        let started = ContinuousClock.now
+        let run = try ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let elapsed = ContinuousClock.now - started
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try json(run.stdout)
+        let files = try #require(summary["files"] as? [[String: Any]])
+        #expect(files.count == Self.hostile.count + 5)
+        for file in files {
+            #expect(file["outcome"] as? String == "rejected", "\(file)")
+            let reason = try #require(file["reason"] as? String)
+            #expect(reason.count > 20, "a reason a person can read: \(reason)")
+        }
+        let byName = Dictionary(uniqueKeysWithValues: files.map { ($0["name"] as! String, $0) })
+        for name in ["xxe-file.xml", "xxe-network.xml", "parameter-entity.xml", "billion-laughs.xml"] {
+            #expect(byName[name]?["reason_code"] as? String == "XML-DOCTYPE")
+        }
+        #expect(byName["one-gigabyte.xml"]?["reason_code"] as? String == "FILE-TOO-LARGE")
+        #expect(summary["posted"] as? Int == 0)
+        // Seconds, not minutes, for all of it; and memory bounded by the file size limit.
+        #expect(elapsed < .seconds(30))
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        #expect(usage.ru_maxrss < 400 * 1024, "peak RSS \(usage.ru_maxrss) KiB")
+        // Nothing is left in the inbox; every file is kept in the rejected folder.
+        let rejected = try FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/rejected")
+        #expect(rejected.filter { !$0.hasSuffix(".error.txt") }.count == files.count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ehf).isEmpty)
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmark: ledgerd ingest against the Python stdlib reference (../shared/bench/baseline_ehf.py)
+# on the same N synthetic EHF 3 invoices, in the same run, both with durable commits.
+#
+#   scripts/bench.sh [N]        (default N = 10000)
+#
+# Prints files/second for each, the ratio, and ledgerd's peak resident memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-10000}"
+bench_dir="${BENCH_HELPERS:-../shared/bench}"
+[ -f "$bench_dir/gen_ehf.py" ] || { echo "bench helpers not found in $bench_dir (set BENCH_HELPERS)" >&2; exit 2; }
+scripts/install-deps.sh
+if [ -z "${LEDGERD_BIN:-}" ]; then
+  swift build -c release --product ledgerd >&2
+  bin="$(swift build -c release --show-bin-path)/ledgerd"
+else
+  bin="$LEDGERD_BIN"
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-bench.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+python3 "$bench_dir/gen_ehf.py" "$work/gen" "$N" --seed 1 >&2
+mkdir -p "$work/ledgerd/Inbox/ehf" "$work/baseline"
+cp -r "$work/gen/." "$work/ledgerd/Inbox/ehf/"
+cp -r "$work/gen" "$work/baseline/in"
+cat > "$work/ledgerd/ledgerd.toml" <<TOML
+[company]
+name = "Nordlys Helse AS"
+org_number = "987654325"
+TOML
+sync
+
+# Python reference: one durable transaction per file.
+base_out="$(python3 "$bench_dir/baseline_ehf.py" "$work/baseline/db.sqlite" "$work/baseline/archive" "$work/baseline/in" --sync=full)"
+base_fps="$(sed -n 's/.*files_per_s=\([0-9.]*\).*/\1/p' <<<"$base_out")"
+
+# ledgerd: the same files, durable group commits.
+cd "$work/ledgerd"
+start=$(date +%s.%N)
+/usr/bin/time -f "%M" -o "$work/rss" "$bin" ingest --config ledgerd.toml >"$work/ledgerd.out"
+end=$(date +%s.%N)
+cd - >/dev/null
+summary="$(tail -1 "$work/ledgerd.out")"
+posted="$(sed -n 's/.*: \([0-9]*\) posted.*/\1/p' <<<"$summary")"
+secs="$(python3 -c "print(f'{$end-$start:.3f}')")"
+fps="$(python3 -c "print(f'{$N/($end-$start):.1f}')")"
+rss_kb="$(cat "$work/rss")"
+left="$(find "$work/ledgerd/Inbox/ehf" -type f | wc -l)"
+
+echo "files:              $N synthetic EHF 3 invoices (gen_ehf.py --seed 1)"
+echo "baseline_ehf.py:    $base_out"
+echo "ledgerd ingest:     posted=$posted seconds=$secs files_per_s=$fps (left in inbox: $left)"
+echo "ledgerd peak RSS:   $((rss_kb / 1024)) MiB"
+python3 -c "print(f'ratio:              {$fps/$base_fps:.1f}x the baseline')"

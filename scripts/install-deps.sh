@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ledgerd builds and tests against. Idempotent: does nothing
+# when everything is already there. Runs apt-get as root, or through sudo.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libsqlite3-dev        # the ledger database (through GRDB)
+  libxml2-dev           # EHF / UBL parsing
+  libinotifytools0-dev  # watching the inbox folders
+  libcurl4-openssl-dev  # Invoice Tracker pulls
+  python3               # benchmark helpers
+  chromium              # the status page is tested in a real headless browser
+  fonts-dejavu-core     # …with a font to render it
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+echo "Installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
