@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // Pure ledger domain: money, accounts, journal entries, posting rules. No I/O.
@@ -63,10 +65,37 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // libinotifytools, reached through a thin system-library target (see Watcher/).
+        .systemLibrary(
+            name: "CInotify",
+            providers: [.apt(["libinotifytools0-dev"])]
+        ),
+
+        // Recursive inotify watching of the inbox folders, on one dedicated thread.
+        .target(
+            name: "Watcher",
+            dependencies: ["CInotify", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
+        // `ledgerd run`: watcher + rescans + settle detection feeding the pipeline, under
+        // swift-service-lifecycle.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerConfig", "Ingest", "Watcher",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "ledgerd",
             dependencies: [
-                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig", "Ingest",
+                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig", "Ingest", "Daemon",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -97,6 +126,16 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: ["Ingest", "LedgerStore", "LedgerConfig", "Formats", "LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WatcherTests",
+            dependencies: ["Watcher"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "Ingest", "LedgerStore", "LedgerConfig", "LedgerCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

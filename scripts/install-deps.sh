@@ -10,6 +10,7 @@ packages=(
   libinotifytools0-dev  # watching the inbox folders
   libcurl4-openssl-dev  # Invoice Tracker pulls
   python3               # benchmark helpers
+  systemd               # systemd-analyze verifies the service unit in the tests
   chromium              # the status page is tested in a real headless browser
   fonts-dejavu-core     # …with a font to render it
 )

@@ -25,12 +25,17 @@ public struct PipelineSettings: Sendable {
     /// Threads that read, hash, parse and check files while one writes.
     public var workers: Int
     public var isIgnored: @Sendable (String) -> Bool
+    /// A file that does not parse as complete XML and was modified less than this long ago
+    /// may still be being written (closed and reopened by the copying program): it is tried
+    /// again later instead of being rejected. Zero for one-shot runs.
+    public var incompleteGrace: Duration
 
     public init(
         inbox: String, archive: String, rejected: String, maxFileBytes: Int64, company: CompanyIdentity,
         accounts: AccountPlan, batchSize: Int = 256, batchBytes: Int64 = 32 << 20, workers: Int = 2,
-        isIgnored: @escaping @Sendable (String) -> Bool = InboxScanner.isTemporaryName
+        isIgnored: @escaping @Sendable (String) -> Bool = InboxScanner.isTemporaryName, incompleteGrace: Duration = .zero
     ) {
+        self.incompleteGrace = incompleteGrace
         self.inbox = inbox
         self.archive = archive
         self.rejected = rejected
@@ -168,6 +173,11 @@ public final class Pipeline: Sendable {
                 results[index] = FileResult(
                     file: files[index], outcome: .failed, documentID: nil, reason: Rejection("FILE-UNREADABLE", failure.description),
                     destination: nil)
+            case .incomplete:
+                results[index] = FileResult(
+                    file: files[index], outcome: .failed, documentID: nil,
+                    reason: Rejection("FILE-INCOMPLETE", "The file looks cut off and was changed moments ago; it is probably still being copied."),
+                    destination: nil)
             case .ignored:
                 results[index] = nil
             }
@@ -208,7 +218,18 @@ public final class Pipeline: Sendable {
     enum Prepared: Sendable {
         case document(IncomingDocument)
         case failed(FileSystem.Failure)
+        /// Looks cut off and was written moments ago: try again later.
+        case incomplete
         case ignored
+    }
+
+    func isRecentlyModified(_ path: String) -> Bool {
+        guard settings.incompleteGrace > .zero, let info = FileSystem.lstatSizeAndTime(path) else { return false }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let age = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) - info.mtimeNanos
+        let (seconds, attoseconds) = settings.incompleteGrace.components
+        return age < seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     /// Reads, hashes, parses and checks the files on `settings.workers` threads.
@@ -279,6 +300,7 @@ public final class Pipeline: Sendable {
         do {
             invoice = try EHF.parse(bytes)
         } catch {
+            if error.code == "XML-MALFORMED", isRecentlyModified(file.path) { return .incomplete }
             return rejected(sha, size, error)
         }
         let violations = EHF.validate(invoice)

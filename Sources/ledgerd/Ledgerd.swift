@@ -10,7 +10,7 @@ struct Ledgerd: AsyncParsableCommand {
             ./Inbox (ehf/, wise/, checks/), ./var/ledger.sqlite, ./var/archive, ./Inbox/rejected.
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Status.self, Reconcile.self]
+        subcommands: [Run.self, Ingest.self, Status.self, Reconcile.self, Config.self, Backup.self]
     )
 }
 

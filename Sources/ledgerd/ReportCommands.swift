@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 import Foundation
 import LedgerConfig
 import LedgerStore
@@ -15,11 +16,17 @@ extension Ledgerd {
                 let configuration = try options.loadConfiguration()
                 let store = try options.openStore(configuration, create: false)
                 let report = try store.status()
+                let daemon = try DaemonReport(store: store)
                 if options.json {
-                    print(try Output.json(report))
+                    struct Combined: Encodable {
+                        var daemon: DaemonReport
+                        var ledger: StatusReport
+                    }
+                    print(try Output.json(Combined(daemon: daemon, ledger: report)))
                     return
                 }
                 print("Database: \(configuration.paths.database)")
+                print(daemon.text)
                 print("\nDocuments")
                 if report.documents.isEmpty { print("  none yet") }
                 print(Output.table(report.documents.map { ["  " + $0.state, String($0.count)] }))
@@ -91,5 +98,48 @@ extension Ledgerd {
                 if !ok { throw ExitCode(1) }
             }
         }
+    }
+}
+
+/// The daemon as `ledgerd status` sees it: whether it runs, and its backlog per inbox with
+/// each waiting file's state.
+struct DaemonReport: Encodable {
+    var running: Bool
+    var pid: Int32?
+    var updatedAt: String?
+    var snapshot: Daemon.Snapshot?
+
+    init(store: LedgerStore) throws {
+        guard let state = try store.daemonState() else {
+            running = false
+            return
+        }
+        pid = state.pid
+        updatedAt = state.updatedAt
+        running = kill(state.pid, 0) == 0 || errno == EPERM
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        snapshot = try? decoder.decode(Daemon.Snapshot.self, from: Data(state.json.utf8))
+    }
+
+    var text: String {
+        guard let snapshot else { return "Daemon: never run on this database" }
+        var lines: [String] = []
+        if running {
+            lines.append("Daemon: running (pid \(snapshot.pid), since \(snapshot.startedAt), \(snapshot.watchMode)\(snapshot.watcherAlive || snapshot.watchMode == "poll" ? "" : ", watcher DOWN"))")
+        } else {
+            lines.append("Daemon: not running (last seen \(updatedAt ?? "?"))")
+        }
+        if let rescan = snapshot.lastRescan { lines.append("  last scan \(rescan); \(snapshot.processed) file(s) processed since start") }
+        for inbox in snapshot.inboxes where inbox.backlog > 0 || inbox.burstTotal > 0 {
+            lines.append(
+                "  \(inbox.inbox): backlog \(inbox.backlog) (settling \(inbox.settling), waiting \(inbox.waiting), processing \(inbox.processing), retrying \(inbox.retrying))"
+                    + (inbox.burstTotal > 0 ? " — \(inbox.burstDone) of \(inbox.burstTotal) done" : ""))
+        }
+        for file in snapshot.pending.prefix(20) {
+            lines.append("    \(file.state)  \(file.inbox)/\(file.name)" + (file.lastError.map { " — \($0)" } ?? ""))
+        }
+        for error in snapshot.recentErrors.prefix(5) { lines.append("  error: \(error)") }
+        return lines.joined(separator: "\n")
     }
 }

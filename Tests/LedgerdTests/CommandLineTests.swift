@@ -88,7 +88,10 @@ let buyerConfig = """
 
         let status = try ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(status.status == 0)
-        let report = try json(status.stdout)
+        let combined = try json(status.stdout)
+        let daemon = try #require(combined["daemon"] as? [String: Any])
+        #expect(daemon["running"] as? Bool == false)
+        let report = try #require(combined["ledger"] as? [String: Any])
         let documents = try #require(report["documents"] as? [[String: Any]])
         #expect(documents.first { $0["state"] as? String == "posted" }?["count"] as? Int == 1)
         #expect(documents.first { $0["state"] as? String == "rejected" }?["count"] as? Int == 2)

@@ -1,0 +1,367 @@
+import Dispatch
+import Foundation
+public import Ingest
+import LedgerConfig
+public import LedgerStore
+public import Logging
+import Metrics
+public import ServiceLifecycle
+import Synchronization
+import Watcher
+
+/// `ledgerd run`: finds files (inotify, a startup scan, periodic rescans, or polling only),
+/// waits until each is complete, and hands them to the pipeline one batch at a time. On
+/// graceful shutdown (SIGTERM/SIGINT) the batch in hand is finished and committed first.
+public final class Daemon: Service, Sendable {
+    public struct Settings: Sendable {
+        public var inbox: String
+        /// Folders inside the inbox that are not inboxes (the rejected folder, an archive).
+        public var excluding: Set<String>
+        public var mode: Mode
+        public var pollInterval: Duration
+        public var settle: Duration
+        public var rescanInterval: Duration
+        public var batchSize: Int
+        public var isIgnored: @Sendable (String) -> Bool
+
+        public enum Mode: String, Sendable, Codable {
+            case inotify
+            case poll
+        }
+
+        public init(
+            inbox: String, excluding: Set<String>, mode: Mode, pollInterval: Duration, settle: Duration,
+            rescanInterval: Duration, batchSize: Int, isIgnored: @escaping @Sendable (String) -> Bool
+        ) {
+            self.inbox = inbox
+            self.excluding = excluding
+            self.mode = mode
+            self.pollInterval = pollInterval
+            self.settle = settle
+            self.rescanInterval = rescanInterval
+            self.batchSize = max(1, batchSize)
+            self.isIgnored = isIgnored
+        }
+    }
+
+    /// What the daemon publishes about itself (for `ledgerd status`, the status page, systemd).
+    public struct Snapshot: Sendable, Codable, Equatable {
+        public struct PendingFile: Sendable, Codable, Equatable {
+            public var name: String
+            public var inbox: String
+            public var state: String
+            public var attempts: Int
+            public var lastError: String?
+        }
+        public var pid: Int32
+        public var startedAt: String
+        public var watchMode: String
+        public var watcherAlive: Bool
+        public var schedulerAlive: Bool
+        public var lastRescan: String?
+        public var inboxes: [FileTracker.InboxCounts]
+        public var pending: [PendingFile]
+        public var recentErrors: [String]
+        public var processed: Int
+        public var backlog: Int { inboxes.reduce(0) { $0 + $1.backlog } }
+    }
+
+    struct Status {
+        var watchMode: Settings.Mode
+        var watcherAlive = false
+        var schedulerAlive = false
+        var ready = false
+        var lastTick: UInt64 = 0
+        var lastRescan: String?
+        var recentErrors: [String] = []
+        var processed = 0
+        var rescanRequested = false
+    }
+
+    let settings: Settings
+    let pipeline: Pipeline
+    let store: LedgerStore
+    let logger: Logger
+    public let tracker: FileTracker
+    let startedAt = Timestamp.now()
+    let status: Mutex<Status>
+    let wake: AsyncStream<Void>.Continuation
+    let wakeups: AsyncStream<Void>
+    let rescans: AsyncStream<Void>.Continuation
+    let rescanRequests: AsyncStream<Void>
+    /// One serial queue runs the pipeline: files are processed one batch at a time, off the
+    /// cooperative thread pool (the pipeline blocks on disk I/O).
+    let queue = DispatchQueue(label: "ledgerd.pipeline")
+    let processingDone: Mutex<Bool> = Mutex(false)
+
+    public init(settings: Settings, pipeline: Pipeline, store: LedgerStore, logger: Logger) {
+        self.settings = settings
+        self.pipeline = pipeline
+        self.store = store
+        self.logger = logger
+        self.tracker = FileTracker(settle: settings.settle)
+        self.status = Mutex(Status(watchMode: settings.mode))
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (rescanRequests, rescans) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// True once watching has started and the startup scan is done.
+    public var isReady: Bool { status.withLock { $0.ready } }
+
+    /// The scheduler ticked within the last ten seconds and the watcher (in inotify mode) runs.
+    public var isHealthy: Bool {
+        let s = status.withLock { $0 }
+        let now = DispatchTime.now().uptimeNanoseconds
+        return s.schedulerAlive && now &- s.lastTick < 10_000_000_000 && (s.watchMode == .poll || s.watcherAlive)
+    }
+
+    /// Asks for a full rescan soon (status page action, systemd reload).
+    public func requestRescan() { rescans.yield() }
+
+    public func snapshot() -> Snapshot {
+        let s = status.withLock { $0 }
+        let inboxes = tracker.counts(inboxes: InboxScanner.inboxes)
+        let pending = tracker.entries(limit: 200).map {
+            Snapshot.PendingFile(
+                name: FileSystem.lastComponent($0.path), inbox: $0.inbox, state: $0.state.rawValue, attempts: $0.attempts,
+                lastError: $0.lastError)
+        }
+        return Snapshot(
+            pid: getpid(), startedAt: startedAt, watchMode: s.watchMode.rawValue, watcherAlive: s.watcherAlive,
+            schedulerAlive: s.schedulerAlive, lastRescan: s.lastRescan, inboxes: inboxes, pending: pending,
+            recentErrors: s.recentErrors, processed: s.processed)
+    }
+
+    public func run() async throws {
+        let every = DurationParser.format(settings.mode == .poll ? settings.pollInterval : settings.rescanInterval)
+        logger.info(
+            "ledgerd watching \(settings.inbox) (\(settings.mode.rawValue); settle \(DurationParser.format(settings.settle)), scan every \(every))"
+        )
+        status.withLock { $0.schedulerAlive = true }
+        defer { status.withLock { $0.schedulerAlive = false } }
+
+        let watcher = startWatcher()
+        defer { watcher?.stop() }
+
+        // Startup scan: everything already waiting is taken before anything new.
+        scan()
+        status.withLock {
+            $0.ready = true
+            $0.lastTick = DispatchTime.now().uptimeNanoseconds
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.processLoop() }
+            group.addTask { await self.tickLoop(polling: watcher == nil) }
+            if let watcher {
+                group.addTask { await self.watchLoop(watcher) }
+            }
+            group.addTask {
+                await self.waitForShutdown()
+                // Stop taking new work; the batch in hand finishes in processLoop.
+                watcher?.stop()
+                self.wake.finish()
+                self.rescans.finish()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        publish()
+        logger.info("ledgerd stopped; \(tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog }) file(s) left for next time")
+    }
+
+    func startWatcher() -> InotifyWatcher? {
+        guard settings.mode == .inotify else { return nil }
+        do {
+            let watcher = try InotifyWatcher(
+                roots: [settings.inbox],
+                excluding: Array(settings.excluding), logger: logger)
+            status.withLock { $0.watcherAlive = true }
+            return watcher
+        } catch {
+            // Keep working on scans alone; /healthz reports the watcher as down.
+            noteError("inotify could not start, falling back to polling: \(error)")
+            return nil
+        }
+    }
+
+    func waitForShutdown() async {
+        // Returns on graceful shutdown (or cancellation).
+        try? await gracefulShutdown()
+    }
+
+    // MARK: - Processing
+
+    func processLoop() async {
+        for await _ in wakeups {
+            while !Task.isCancelled {
+                let batch = tracker.takeWaiting(limit: settings.batchSize)
+                if batch.isEmpty { break }
+                let results = await withCheckedContinuation { (continuation: CheckedContinuation<[FileResult], Never>) in
+                    queue.async { continuation.resume(returning: self.pipeline.ingest(batch)) }
+                }
+                record(batch: batch, results: results)
+                if isShuttingDown { break }
+            }
+            if isShuttingDown { break }
+        }
+    }
+
+    var isShuttingDown: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
+
+    func record(batch: [InboxFile], results: [FileResult]) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let latencies = tracker.finished(results, now: now)
+        let reported = Set(results.map(\.file.path))
+        tracker.release(batch.filter { !reported.contains($0.path) })
+        for (result, nanos) in latencies {
+            Counter(label: "ledgerd_files_total", dimensions: [("result", result.outcome.rawValue)]).increment()
+            Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))
+        }
+        for result in results where result.outcome == .failed {
+            Counter(label: "ledgerd_files_total", dimensions: [("result", "failed")]).increment()
+            noteError("\(result.file.name): \(result.reason?.message ?? "failed"); will try again")
+        }
+        status.withLock { $0.processed += latencies.count }
+        Gauge(label: "ledgerd_backlog_files").record(tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog })
+    }
+
+    func noteError(_ message: String) {
+        logger.error("\(message)")
+        status.withLock { s in
+            s.recentErrors.insert("\(Timestamp.now()) \(message)", at: 0)
+            if s.recentErrors.count > 50 { s.recentErrors.removeLast() }
+        }
+    }
+
+    // MARK: - Finding files
+
+    func tickLoop(polling: Bool) async {
+        let tick = Duration.milliseconds(100)
+        let scanEvery = polling ? settings.pollInterval : settings.rescanInterval
+        var sinceScan = Duration.zero
+        var sincePublish = Duration.seconds(1)
+        var lastPublished: Snapshot?
+        let requested = Mutex(false)
+        let rescanRequests = self.rescanRequests
+        let listener = Task {
+            for await _ in rescanRequests { requested.withLock { $0 = true } }
+        }
+        defer { listener.cancel() }
+        while !isShuttingDown {
+            try? await Task.sleep(for: tick)
+            status.withLock { $0.lastTick = DispatchTime.now().uptimeNanoseconds }
+            sinceScan += tick
+            sincePublish += tick
+            let forced = requested.withLock { r in
+                defer { r = false }
+                return r
+            }
+            if sinceScan >= scanEvery || forced {
+                sinceScan = .zero
+                scan()
+            } else {
+                recheckSettling()
+            }
+            if tracker.releaseRetries(now: DispatchTime.now().uptimeNanoseconds) > 0 { wake.yield() }
+            if sincePublish >= .seconds(1) {
+                sincePublish = .zero
+                let snapshot = snapshot()
+                if snapshot != lastPublished {
+                    publish(snapshot)
+                    lastPublished = snapshot
+                }
+            }
+        }
+    }
+
+    func watchLoop(_ watcher: InotifyWatcher) async {
+        for await event in watcher.events {
+            switch event {
+            case .fileReady(let path):
+                observe(path: path, complete: true)
+            case .folderAdded(let path):
+                // Files written right after mkdir may have no event of their own.
+                var found: [InboxFile] = []
+                InboxScanner.walk(
+                    path, inbox: InboxScanner.inbox(ofPath: path + "/x", inboxRoot: settings.inbox),
+                    excluding: settings.excluding, isIgnored: settings.isIgnored, logger: logger, into: &found)
+                for file in found { observe(path: file.path, complete: false) }
+            case .overflow:
+                logger.warning("inotify queue overflowed; rescanning the inbox")
+                scan()
+            }
+        }
+        if !isShuttingDown {
+            status.withLock { $0.watcherAlive = false }
+            noteError("the inotify watcher stopped; continuing with rescans every \(DurationParser.format(settings.rescanInterval))")
+        }
+    }
+
+    /// A full scan of the inbox folders.
+    func scan() {
+        let files = InboxScanner.scan(
+            root: settings.inbox, excluding: settings.excluding, isIgnored: settings.isIgnored, logger: logger)
+        let seen = Set(files.map(\.path))
+        var ready = false
+        for file in files {
+            ready = observe(file, complete: false) || ready
+        }
+        for path in tracker.settlingPaths() where !seen.contains(path) { tracker.vanished(path) }
+        status.withLock { $0.lastRescan = Timestamp.now() }
+        if ready { wake.yield() }
+    }
+
+    func recheckSettling() {
+        var ready = false
+        for path in tracker.settlingPaths() {
+            if FileSystem.lstatSizeAndTime(path) == nil {
+                tracker.vanished(path)
+            } else {
+                ready = observe(path: path, complete: false, wakeNow: false) || ready
+            }
+        }
+        if ready { wake.yield() }
+    }
+
+    @discardableResult
+    func observe(path: String, complete: Bool, wakeNow: Bool = true) -> Bool {
+        let name = FileSystem.lastComponent(path)
+        guard !settings.isIgnored(name), !settings.excluding.contains(where: { path.hasPrefix($0 + "/") }) else { return false }
+        var inbox = InboxScanner.inbox(ofPath: path, inboxRoot: settings.inbox)
+        if inbox.isEmpty, FileSystem.parentDirectory(path) == settings.inbox, let kind = InboxScanner.inbox(forName: name) {
+            inbox = kind
+        }
+        guard !inbox.isEmpty else { return false }
+        let ready = observe(InboxFile(path: path, inbox: inbox), complete: complete)
+        if ready, wakeNow { wake.yield() }
+        return ready
+    }
+
+    func observe(_ file: InboxFile, complete: Bool) -> Bool {
+        guard let info = FileSystem.lstatSizeAndTime(file.path) else { return false }
+        if info.type == .directory { return false }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let wall = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        return tracker.observe(
+            .init(
+                path: file.path, inbox: file.inbox, size: info.size, mtimeNanos: info.mtimeNanos,
+                complete: complete || info.type != .regular, ageNanos: wall - info.mtimeNanos),
+            now: DispatchTime.now().uptimeNanoseconds)
+    }
+
+    // MARK: - Publishing
+
+    func publish(_ snapshot: Snapshot? = nil) {
+        let snapshot = snapshot ?? self.snapshot()
+        do {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            let json = String(decoding: try encoder.encode(snapshot), as: UTF8.self)
+            try store.saveDaemonState(pid: snapshot.pid, json: json, now: Timestamp.now())
+        } catch {
+            logger.warning("could not publish the daemon state", metadata: ["error": "\(error)"])
+        }
+    }
+}

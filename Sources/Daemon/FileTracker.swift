@@ -1,0 +1,249 @@
+public import Ingest
+import Synchronization
+
+/// Every file the daemon knows about and has not finished with: the in-flight set (a path is
+/// never queued twice), settle detection, and retry backoff. Pure bookkeeping, no I/O: the
+/// caller passes in what it observed and the current time, so it is tested exhaustively.
+public final class FileTracker: Sendable {
+    public enum State: String, Sendable, Codable {
+        /// Seen, not yet known to be complete.
+        case settling
+        /// Complete; waiting for the pipeline.
+        case waiting
+        /// In the pipeline now.
+        case processing
+        /// Failed for a transient reason; waiting for its next try.
+        case retrying
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var path: String
+        public var inbox: String
+        public var state: State
+        public var size: Int64
+        public var mtimeNanos: Int64
+        /// When the file was first seen (for drop→posted latency), in monotonic nanoseconds.
+        public var firstSeen: UInt64
+        /// When size or mtime last changed, or the file was last reported closed.
+        public var lastChange: UInt64
+        public var attempts: Int
+        public var retryAt: UInt64
+        public var lastError: String?
+    }
+
+    /// What a scan or the watcher saw of one file.
+    public struct Observation: Sendable {
+        public var path: String
+        public var inbox: String
+        public var size: Int64
+        public var mtimeNanos: Int64
+        /// Reported closed after writing or moved in whole (inotify): complete now.
+        public var complete: Bool
+        /// The file's modification time in wall-clock nanoseconds and the wall clock now, so a
+        /// file untouched for longer than the settle interval is taken at once after a restart.
+        public var ageNanos: Int64
+
+        public init(path: String, inbox: String, size: Int64, mtimeNanos: Int64, complete: Bool, ageNanos: Int64) {
+            self.path = path
+            self.inbox = inbox
+            self.size = size
+            self.mtimeNanos = mtimeNanos
+            self.complete = complete
+            self.ageNanos = ageNanos
+        }
+    }
+
+    struct Burst {
+        var total = 0
+        var done = 0
+    }
+
+    struct Contents {
+        var entries: [String: Entry] = [:]
+        var bursts: [String: Burst] = [:]
+    }
+
+    private let contents = Mutex(Contents())
+    public let settleNanos: UInt64
+    public let maxBackoffNanos: UInt64
+
+    public init(settle: Duration, maxBackoff: Duration = .seconds(300)) {
+        settleNanos = UInt64(max(0, settle.nanoseconds))
+        maxBackoffNanos = UInt64(max(1, maxBackoff.nanoseconds))
+    }
+
+    /// Records what was seen. Returns true when the file became ready to process.
+    @discardableResult
+    public func observe(_ o: Observation, now: UInt64) -> Bool {
+        var o = o
+        // An empty file closed after writing is usually a copy that was created first and is
+        // written next (Samba, some editors): wait for it to settle instead.
+        if o.complete, o.size == 0 { o.complete = false }
+        return contents.withLock { c in
+            if var entry = c.entries[o.path] {
+                switch entry.state {
+                case .processing, .waiting:
+                    return false
+                case .retrying:
+                    if o.size != entry.size || o.mtimeNanos != entry.mtimeNanos {
+                        // Changed since it failed (e.g. rewritten): settle again, try sooner.
+                        entry.size = o.size
+                        entry.mtimeNanos = o.mtimeNanos
+                        entry.lastChange = now
+                        entry.state = o.complete ? .waiting : .settling
+                        c.entries[o.path] = entry
+                        return o.complete
+                    }
+                    return false
+                case .settling:
+                    if o.complete {
+                        entry.state = .waiting
+                    } else if o.size != entry.size || o.mtimeNanos != entry.mtimeNanos {
+                        entry.size = o.size
+                        entry.mtimeNanos = o.mtimeNanos
+                        entry.lastChange = now
+                    } else if now &- entry.lastChange >= settleNanos {
+                        entry.state = .waiting
+                    }
+                    entry.size = o.size
+                    entry.mtimeNanos = o.mtimeNanos
+                    c.entries[o.path] = entry
+                    return entry.state == .waiting
+                }
+            }
+            let settled = o.complete || o.ageNanos >= Int64(settleNanos)
+            c.entries[o.path] = Entry(
+                path: o.path, inbox: o.inbox, state: settled ? .waiting : .settling, size: o.size,
+                mtimeNanos: o.mtimeNanos, firstSeen: now, lastChange: now, attempts: 0, retryAt: 0, lastError: nil)
+            c.bursts[o.inbox, default: Burst()].total += 1
+            return settled
+        }
+    }
+
+    /// Settling files whose size and time have been still for the settle interval become
+    /// waiting; retrying files whose time has come become waiting. Returns the paths that
+    /// must be looked at again (stat) to decide: the settling ones.
+    public func settlingPaths() -> [String] {
+        contents.withLock { c in c.entries.values.filter { $0.state == .settling }.map(\.path) }
+    }
+
+    /// Moves retrying files whose backoff has passed back to waiting; returns how many.
+    @discardableResult
+    public func releaseRetries(now: UInt64) -> Int {
+        contents.withLock { c in
+            var released = 0
+            for (path, var entry) in c.entries where entry.state == .retrying && entry.retryAt <= now {
+                entry.state = .waiting
+                c.entries[path] = entry
+                released += 1
+            }
+            return released
+        }
+    }
+
+    /// Forgets a settling file that disappeared before it was taken (moved away, renamed).
+    public func vanished(_ path: String) {
+        contents.withLock { c in
+            if let entry = c.entries[path], entry.state == .settling || entry.state == .retrying {
+                c.entries[path] = nil
+                c.bursts[entry.inbox, default: Burst()].total -= 1
+            }
+        }
+    }
+
+    /// Takes up to `limit` waiting files, oldest first, marking them processing.
+    public func takeWaiting(limit: Int) -> [InboxFile] {
+        contents.withLock { c in
+            let waiting = c.entries.values.filter { $0.state == .waiting }
+                .sorted { ($0.firstSeen, $0.path) < ($1.firstSeen, $1.path) }
+                .prefix(limit)
+            for entry in waiting { c.entries[entry.path]?.state = .processing }
+            return waiting.map { InboxFile(path: $0.path, inbox: $0.inbox) }
+        }
+    }
+
+    /// Records the pipeline's results. Finished files leave the tracker; transient failures
+    /// wait with exponential backoff (1 s, 2 s, 4 s … up to `maxBackoff`). Returns each
+    /// finished file's time since it was first seen, in nanoseconds.
+    @discardableResult
+    public func finished(_ results: [FileResult], now: UInt64) -> [(FileResult, UInt64)] {
+        contents.withLock { c in
+            var latencies: [(FileResult, UInt64)] = []
+            for result in results {
+                guard var entry = c.entries[result.file.path] else { continue }
+                if result.outcome == .failed {
+                    entry.attempts += 1
+                    let backoff = min(maxBackoffNanos, 1_000_000_000 << UInt64(min(entry.attempts - 1, 20)))
+                    entry.retryAt = now + backoff
+                    entry.state = .retrying
+                    entry.lastError = result.reason?.message
+                    c.entries[result.file.path] = entry
+                } else {
+                    c.entries[result.file.path] = nil
+                    c.bursts[entry.inbox, default: Burst()].done += 1
+                    latencies.append((result, now &- entry.firstSeen))
+                }
+            }
+            // A burst ends when its inbox is empty again.
+            for inbox in c.bursts.keys where !c.entries.values.contains(where: { $0.inbox == inbox }) {
+                c.bursts[inbox] = Burst()
+            }
+            return latencies
+        }
+    }
+
+    /// Files that were taken but never reported (the pipeline skipped them as vanished).
+    public func release(_ files: [InboxFile]) {
+        contents.withLock { c in
+            for file in files where c.entries[file.path]?.state == .processing {
+                if let inbox = c.entries[file.path]?.inbox { c.bursts[inbox, default: Burst()].total -= 1 }
+                c.entries[file.path] = nil
+            }
+        }
+    }
+
+    public struct InboxCounts: Sendable, Equatable, Codable {
+        public var inbox: String
+        public var settling = 0
+        public var waiting = 0
+        public var processing = 0
+        public var retrying = 0
+        public var burstTotal = 0
+        public var burstDone = 0
+        public var backlog: Int { settling + waiting + processing + retrying }
+    }
+
+    public func counts(inboxes: [String]) -> [InboxCounts] {
+        contents.withLock { c in
+            var counts = Dictionary(uniqueKeysWithValues: inboxes.map { ($0, InboxCounts(inbox: $0)) })
+            for entry in c.entries.values {
+                var count = counts[entry.inbox] ?? InboxCounts(inbox: entry.inbox)
+                switch entry.state {
+                case .settling: count.settling += 1
+                case .waiting: count.waiting += 1
+                case .processing: count.processing += 1
+                case .retrying: count.retrying += 1
+                }
+                counts[entry.inbox] = count
+            }
+            for (inbox, burst) in c.bursts {
+                counts[inbox, default: InboxCounts(inbox: inbox)].burstTotal = burst.total
+                counts[inbox, default: InboxCounts(inbox: inbox)].burstDone = burst.done
+            }
+            return counts.values.sorted { $0.inbox < $1.inbox }
+        }
+    }
+
+    public func entries(limit: Int) -> [Entry] {
+        contents.withLock { c in Array(c.entries.values.sorted { $0.firstSeen < $1.firstSeen }.prefix(limit)) }
+    }
+
+    public var isEmpty: Bool { contents.withLock { $0.entries.isEmpty } }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

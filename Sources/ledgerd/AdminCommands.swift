@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import LedgerConfig
+import LedgerStore
+
+extension Ledgerd {
+    struct Config: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Checks a configuration file, or prints a documented example.",
+            subcommands: [Check.self, Example.self])
+
+        struct Check: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Validates the configuration without starting anything (exit 0 valid, 2 not).")
+
+            @OptionGroup var options: CommonOptions
+
+            func run() async throws {
+                try await runReportingErrors {
+                    let configuration = try options.loadConfiguration()
+                    let source = options.config ?? "built-in defaults"
+                    if options.json {
+                        struct Result: Encodable {
+                            var valid = true
+                            var source: String
+                            var inbox, database, archive, rejected, listen: String
+                            var identifiers: [String]
+                        }
+                        print(
+                            try Output.json(
+                                Result(
+                                    source: source, inbox: configuration.paths.inbox,
+                                    database: configuration.paths.database, archive: configuration.paths.archive,
+                                    rejected: configuration.paths.rejected, listen: configuration.server.listen,
+                                    identifiers: configuration.companyIdentity.identifiers)))
+                        return
+                    }
+                    let identifiers = configuration.companyIdentity.identifiers
+                    print("\(source): valid")
+                    print("  company   \(configuration.company.name.isEmpty ? "(no name)" : configuration.company.name)"
+                        + (identifiers.isEmpty ? " — no identifiers: every invoice will be rejected until [company] org_number is set" : " (\(identifiers.joined(separator: ", ")))"))
+                    print("  inbox     \(configuration.paths.inbox)")
+                    print("  database  \(configuration.paths.database)")
+                    print("  archive   \(configuration.paths.archive)")
+                    print("  rejected  \(configuration.paths.rejected)")
+                    print("  listen    \(configuration.server.listen)")
+                    print("  watch     \(configuration.watch.mode.rawValue)")
+                }
+            }
+        }
+
+        struct Example: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Prints an example configuration with every key documented.")
+
+            func run() async throws {
+                let text = LedgerConfig.Configuration.exampleTOML
+                print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+            }
+        }
+    }
+
+    struct Backup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copies the ledger database to FILE while ledgerd keeps running (SQLite online backup).",
+            discussion: """
+                The copy is consistent (one moment in time, even during a burst), written under a temporary \
+                name, synced, checked (integrity and balanced entries), and only then given its name. An \
+                existing FILE is never overwritten.
+                """)
+
+        @OptionGroup var options: CommonOptions
+
+        @Argument(help: ArgumentHelp("Where to write the copy.", valueName: "FILE"))
+        var file: String
+
+        func run() async throws {
+            try await runReportingErrors {
+                let configuration = try options.loadConfiguration()
+                let store = try options.openStore(configuration, create: false)
+                let target = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+                if FileManager.default.fileExists(atPath: target) {
+                    throw UserFacingError("ledgerd: \(target) already exists; choose a new name (backups never overwrite).", exitCode: 1)
+                }
+                let temporary = target + ".partial"
+                try? FileManager.default.removeItem(atPath: temporary)
+                do {
+                    let copy = try DatabaseQueue(path: temporary)
+                    try store.pool.backup(to: copy)
+                    let integrity = try copy.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+                    guard integrity == "ok" else {
+                        throw UserFacingError("ledgerd: the copy failed its integrity check: \(integrity ?? "?")", exitCode: 1)
+                    }
+                    // A standalone file: no -wal/-shm beside it.
+                    try copy.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+                    try copy.close()
+                    let fd = open(temporary, O_RDONLY)
+                    if fd >= 0 {
+                        fsync(fd)
+                        close(fd)
+                    }
+                    guard rename(temporary, target) == 0 else {
+                        throw UserFacingError("ledgerd: cannot name the copy \(target): \(String(cString: strerror(errno)))", exitCode: 1)
+                    }
+                } catch let error as UserFacingError {
+                    throw error
+                } catch {
+                    throw UserFacingError("ledgerd: backup failed: \(error)", exitCode: 1)
+                }
+                let check = try LedgerStore(path: target, readonly: true)
+                let balances = try check.checkBalances()
+                let documents = try check.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents") ?? 0 }
+                if options.json {
+                    struct Result: Encodable {
+                        var file: String
+                        var documents: Int
+                        var entries: Int
+                        var unbalanced: Int
+                    }
+                    print(try Output.json(Result(file: target, documents: documents, entries: balances.entries, unbalanced: balances.unbalanced.count)))
+                } else {
+                    print("Backed up to \(target): \(documents) documents, \(balances.entries) journal entries"
+                        + (balances.unbalanced.isEmpty ? ", all balanced." : ", \(balances.unbalanced.count) UNBALANCED."))
+                }
+                if !balances.unbalanced.isEmpty { throw ExitCode(1) }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Daemon
+import Ingest
+import LedgerCore
+import Testing
+
+@Suite struct FileTrackerTests {
+    let second: UInt64 = 1_000_000_000
+
+    func observation(_ path: String, size: Int64 = 10, mtime: Int64 = 1, complete: Bool = false, age: Int64 = 0)
+        -> FileTracker.Observation
+    {
+        .init(path: path, inbox: "ehf", size: size, mtimeNanos: mtime, complete: complete, ageNanos: age)
+    }
+
+    @Test func aFileClosedAfterWritingIsReadyAtOnce() {
+        let tracker = FileTracker(settle: .seconds(1))
+        #expect(tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0))
+        #expect(tracker.takeWaiting(limit: 10).map(\.path) == ["/i/ehf/a.xml"])
+    }
+
+    @Test func anOldFileFoundByAScanIsReadyAtOnce() {
+        let tracker = FileTracker(settle: .seconds(1))
+        #expect(tracker.observe(observation("/i/ehf/a.xml", age: 5 * Int64(second)), now: 0))
+    }
+
+    @Test func aFreshFileSettlesOnlyAfterStayingStillForTheInterval() {
+        let tracker = FileTracker(settle: .seconds(1))
+        #expect(!tracker.observe(observation("/i/ehf/a.xml", size: 10, mtime: 1), now: 0))
+        #expect(tracker.settlingPaths() == ["/i/ehf/a.xml"])
+        // Still growing: the clock restarts.
+        #expect(!tracker.observe(observation("/i/ehf/a.xml", size: 20, mtime: 2), now: 900_000_000))
+        #expect(!tracker.observe(observation("/i/ehf/a.xml", size: 20, mtime: 2), now: 1_500_000_000))
+        #expect(tracker.takeWaiting(limit: 10).isEmpty)
+        // Unchanged for a full interval since the last change.
+        #expect(tracker.observe(observation("/i/ehf/a.xml", size: 20, mtime: 2), now: 1_900_000_000))
+        #expect(tracker.takeWaiting(limit: 10).count == 1)
+    }
+
+    @Test func aFileInFlightIsNeverQueuedTwice() {
+        let tracker = FileTracker(settle: .seconds(1))
+        tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0)
+        let taken = tracker.takeWaiting(limit: 10)
+        #expect(taken.count == 1)
+        // Seen again by a rescan and by inotify while it is being processed.
+        #expect(!tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 1))
+        #expect(!tracker.observe(observation("/i/ehf/a.xml", age: 10 * Int64(second)), now: 2))
+        #expect(tracker.takeWaiting(limit: 10).isEmpty)
+        let counts = tracker.counts(inboxes: ["ehf"])
+        #expect(counts.first?.processing == 1)
+        #expect(counts.first?.burstTotal == 1)
+    }
+
+    @Test func transientFailuresBackOffExponentially() {
+        let tracker = FileTracker(settle: .seconds(1), maxBackoff: .seconds(3))
+        tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0)
+        var file = tracker.takeWaiting(limit: 1)[0]
+        let failed = FileResult(file: file, outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "disk full"), destination: nil)
+        tracker.finished([failed], now: 0)
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.retrying == 1)
+        #expect(tracker.releaseRetries(now: second - 1) == 0)
+        #expect(tracker.releaseRetries(now: second) == 1)
+        file = tracker.takeWaiting(limit: 1)[0]
+        tracker.finished([failed], now: 10 * second)
+        #expect(tracker.releaseRetries(now: 12 * second - 1) == 0)  // 2 s the second time
+        #expect(tracker.releaseRetries(now: 12 * second) == 1)
+        _ = tracker.takeWaiting(limit: 1)
+        tracker.finished([failed], now: 20 * second)
+        tracker.finished([], now: 20 * second)
+        #expect(tracker.releaseRetries(now: 23 * second) == 1)  // capped at 3 s, not 4
+        #expect(tracker.entries(limit: 1).first?.lastError == "disk full")
+        #expect(tracker.entries(limit: 1).first?.attempts == 3)
+        _ = file
+    }
+
+    @Test func finishedFilesLeaveAndReportTheirLatency() {
+        let tracker = FileTracker(settle: .seconds(1))
+        tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 100)
+        let file = tracker.takeWaiting(limit: 1)[0]
+        let done = tracker.finished(
+            [FileResult(file: file, outcome: .posted, documentID: 1, reason: nil, destination: "/a")], now: 350)
+        #expect(done.map(\.1) == [250])
+        #expect(tracker.isEmpty)
+        // The burst is over once the inbox is empty.
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.burstTotal == 0)
+    }
+
+    @Test func aFileThatVanishesWhileSettlingIsForgotten() {
+        let tracker = FileTracker(settle: .seconds(1))
+        tracker.observe(observation("/i/ehf/a.xml"), now: 0)
+        tracker.vanished("/i/ehf/a.xml")
+        #expect(tracker.isEmpty)
+    }
+
+    @Test func takingRespectsTheLimitAndTheOrderFilesWereSeenIn() {
+        let tracker = FileTracker(settle: .zero)
+        for i in 0..<10 { tracker.observe(observation("/i/ehf/\(9 - i).xml", complete: true), now: UInt64(i)) }
+        #expect(tracker.takeWaiting(limit: 3).map(\.path) == ["/i/ehf/9.xml", "/i/ehf/8.xml", "/i/ehf/7.xml"])
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.waiting == 7)
+    }
+
+    /// Random interleavings of scans, inotify events, takes and finishes: a path is never
+    /// handed out while it is already being processed, and everything observed is handed out.
+    @Test func neverHandsOutAPathTwiceAtOnce() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let tracker = FileTracker(settle: .nanoseconds(5))
+            var processing = Set<String>()
+            var everTaken = Set<String>()
+            var observed = Set<String>()
+            var now: UInt64 = 0
+            for _ in 0..<300 {
+                now += UInt64.random(in: 0...3, using: &generator)
+                let path = "/i/ehf/\(Int.random(in: 0..<12, using: &generator)).xml"
+                switch Int.random(in: 0..<4, using: &generator) {
+                case 0, 1:
+                    tracker.observe(observation(path, size: 1, mtime: 1, complete: Bool.random(using: &generator)), now: now)
+                    if !processing.contains(path) { observed.insert(path) }
+                case 2:
+                    for file in tracker.takeWaiting(limit: Int.random(in: 1...4, using: &generator)) {
+                        #expect(!processing.contains(file.path))
+                        processing.insert(file.path)
+                        everTaken.insert(file.path)
+                    }
+                default:
+                    if let path = processing.randomElement(using: &generator) {
+                        processing.remove(path)
+                        tracker.finished(
+                            [FileResult(file: InboxFile(path: path, inbox: "ehf"), outcome: .posted, documentID: 1, reason: nil, destination: nil)],
+                            now: now)
+                    }
+                }
+            }
+            // Drain: everything observed is eventually handed out.
+            for path in tracker.settlingPaths() { tracker.observe(observation(path, size: 1, mtime: 1), now: now + 100) }
+            for file in tracker.takeWaiting(limit: 100) { everTaken.insert(file.path) }
+            #expect(observed.isSubset(of: everTaken))
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+import LedgerStore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A running `ledgerd run` in a temporary home.
+final class RunningDaemon {
+    let home: Home
+    let process = Process()
+    let log: String
+
+    init(home: Home, extraConfig: String = "", environment: [String: String] = [:]) throws {
+        self.home = home
+        try home.writeConfig(buyerConfig + "\n" + extraConfig)
+        log = home.path + "/daemon.log"
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        process.executableURL = URL(fileURLWithPath: ledgerdBinary)
+        process.arguments = ["run", "--config", "ledgerd.toml"]
+        process.currentDirectoryURL = URL(fileURLWithPath: home.path)
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        process.environment = env
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        // Ready once it has published its state.
+        try waitUntil(seconds: 20) { (try? self.store().daemonState()) != nil }
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    private var opened: LedgerStore?
+
+    /// The daemon's database, opened read-only once it exists.
+    func store() throws -> LedgerStore {
+        if let opened { return opened }
+        let store = try LedgerStore(path: home.path + "/var/ledger.sqlite", readonly: true)
+        opened = store
+        return store
+    }
+
+    func count(_ sql: String) -> Int {
+        (try? store().pool.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }) ?? -1
+    }
+
+    func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+}
+
+func waitUntil(seconds: Double, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(20_000)
+    }
+    Issue.record("condition not met within \(seconds) s")
+}
+
+/// The Norwegian EHF 3 example with invoice number `number`: a valid, distinct document.
+let exampleInvoice: String = {
+    try! String(contentsOfFile: packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml", encoding: .utf8)
+}()
+
+func invoice(number: String) -> Data {
+    let marker = "<cbc:ID>TOSL108</cbc:ID>"
+    let range = exampleInvoice.range(of: marker)!
+    return Data(exampleInvoice.replacingCharacters(in: range, with: "<cbc:ID>\(number)</cbc:ID>").utf8)
+}
+
+/// Writes `count` distinct invoices into `folder`.
+func writeInvoices(count: Int, into folder: String, prefix: String = "INV") throws {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for i in 0..<count {
+        try invoice(number: "\(prefix)-\(i)").write(to: URL(fileURLWithPath: folder + "/\(prefix)-\(i).xml"))
+    }
+}
+
+@Suite(.serialized) struct DaemonEndToEndTests {
+    @Test func filesDroppedInEveryWayArePostedOnceAndComplete() throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home)
+        let ehf = home.path + "/Inbox/ehf"
+
+        // 1. Copied in.
+        try invoice(number: "COPY-1").write(to: URL(fileURLWithPath: ehf + "/copied.xml"))
+        // 2. Moved in from elsewhere on the same file system.
+        try invoice(number: "MOVE-1").write(to: URL(fileURLWithPath: home.path + "/staged.xml"))
+        try FileManager.default.moveItem(atPath: home.path + "/staged.xml", toPath: ehf + "/moved.xml")
+        // 3. Into a folder created just now.
+        try FileManager.default.createDirectory(atPath: ehf + "/2026/november", withIntermediateDirectories: true)
+        try invoice(number: "SUB-1").write(to: URL(fileURLWithPath: ehf + "/2026/november/in-subfolder.xml"))
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
+
+        // 4. Written slowly, in chunks over two seconds: not taken before it is complete.
+        let slow = invoice(number: "SLOW-1")
+        #expect(FileManager.default.createFile(atPath: ehf + "/slow.xml", contents: nil))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: ehf + "/slow.xml"))
+        let chunk = slow.count / 8 + 1
+        for i in 0..<8 {
+            handle.write(slow.subdata(in: (i * chunk)..<min(slow.count, (i + 1) * chunk)))
+            usleep(250_000)
+            #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE original_name = 'slow.xml'") == 0)
+        }
+        try handle.close()
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 4 }
+
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
+        #expect(daemon.count("SELECT COUNT(DISTINCT number) FROM vendor_invoices") == 4)
+        #expect(try daemon.store().checkBalances().unbalanced.isEmpty)
+        #expect(daemon.terminate() == 0)
+        #expect(daemon.logText.contains("posted: slow.xml"))
+        let left = try FileManager.default.subpathsOfDirectory(atPath: ehf).filter { $0.hasSuffix(".xml") }
+        #expect(left.isEmpty)
+    }
+
+    @Test func pollingModeFindsFilesWithoutInotify() throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home, extraConfig: "[watch]\nmode = \"poll\"\npoll_interval = \"200ms\"\nsettle = \"300ms\"\n")
+        try invoice(number: "POLL-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/polled.xml"))
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        #expect(daemon.logText.contains("poll"))
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test func filesAlreadyThereAtStartAreTaken() throws {
+        let home = try Home()
+        try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")
+        let daemon = try RunningDaemon(home: home)
+        try waitUntil(seconds: 20) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 50 }
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// kill -9 at random moments while a backlog is worked through: after a restart every file
+    /// is posted exactly once, every entry balances, nothing is left and nothing was deleted.
+    /// `LEDGERD_CRASH_TRIALS` runs more trials (scripts/crash-test.sh).
+    @Test func killedAtRandomMomentsEveryFileIsPostedExactlyOnce() throws {
+        let files = Int(ProcessInfo.processInfo.environment["LEDGERD_CRASH_FILES"] ?? "") ?? 2000
+        let trials = Int(ProcessInfo.processInfo.environment["LEDGERD_CRASH_TRIALS"] ?? "") ?? 10
+        let home = try Home()
+        try writeInvoices(count: files, into: home.path + "/Inbox/ehf")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<trials {
+            let daemon = try RunningDaemon(home: home)
+            usleep(UInt32.random(in: 10_000...400_000, using: &generator))
+            daemon.crash()
+        }
+        let daemon = try RunningDaemon(home: home)
+        try waitUntil(seconds: 120) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == files }
+        try waitUntil(seconds: 10) {
+            (try FileManager.default.subpathsOfDirectory(atPath: home.path + "/Inbox/ehf")).filter { $0.hasSuffix(".xml") }.isEmpty
+        }
+        #expect(daemon.terminate() == 0)
+
+        let store = try daemon.store()
+        #expect(daemon.count("SELECT COUNT(DISTINCT number) FROM vendor_invoices") == files)
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == files)
+        #expect(daemon.count("SELECT COUNT(*) FROM journal_entries") == files)
+        #expect(daemon.count("SELECT COUNT(*) FROM supplier_ledger") == files)
+        #expect(try store.checkBalances().unbalanced.isEmpty)
+        #expect(try store.reconcile(accounts: .init()).agrees)
+        // Every file is in the archive exactly once, none rejected, none lost.
+        let archived = try FileManager.default.subpathsOfDirectory(atPath: home.path + "/var/archive")
+            .filter { $0.hasSuffix(".xml") && !$0.contains("duplicates/") }
+        #expect(archived.count == files)
+        let rejected = (try? FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/rejected")) ?? []
+        #expect(rejected.isEmpty)
+    }
+
+    /// More files at once than the kernel's inotify queue holds: the overflow triggers a
+    /// rescan and every file is posted.
+    @Test func twentyThousandFilesAtOnce() throws {
+        let count = Int(ProcessInfo.processInfo.environment["LEDGERD_BURST_FILES"] ?? "") ?? 20_000
+        let home = try Home()
+        let staging = home.path + "/staging"
+        try writeInvoices(count: count, into: staging, prefix: "BURST")
+        let daemon = try RunningDaemon(home: home)
+        let ehf = home.path + "/Inbox/ehf/"
+        for name in try FileManager.default.contentsOfDirectory(atPath: staging) {
+            #expect(rename(staging + "/" + name, ehf + name) == 0)
+        }
+        try waitUntil(seconds: 300) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == count }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == count)
+        #expect(daemon.terminate() == 0)
+    }
+}

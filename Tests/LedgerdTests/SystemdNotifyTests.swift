@@ -1,0 +1,102 @@
+import Foundation
+import LedgerStore
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A datagram socket standing in for systemd's notification socket: collects every message.
+final class NotifySocket: Sendable {
+    let path: String
+    let fd: Int32
+    let messages = Mutex<[String]>([])
+    let running = Atomic<Bool>(true)
+
+    init(directory: String) throws {
+        path = directory + "/notify.sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in for (i, b) in bytes.enumerated() { buffer[i] = b } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(rc == 0)
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let thread = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while running.load(ordering: .relaxed) {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n > 0 {
+                    let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                    messages.withLock { $0.append(text) }
+                }
+            }
+        }
+        thread.start()
+    }
+
+    func stop() {
+        running.store(false, ordering: .relaxed)
+        usleep(200_000)
+        close(fd)
+    }
+
+    var all: [String] { messages.withLock { $0 } }
+    func contains(_ fragment: String) -> Bool { all.contains { $0.contains(fragment) } }
+}
+
+@Suite(.serialized) struct SystemdNotifyTests {
+    @Test func readyWatchdogStatusAndStoppingReachSystemd() throws {
+        let home = try Home()
+        let socket = try NotifySocket(directory: home.path)
+        defer { socket.stop() }
+        try writeInvoices(count: 30, into: home.path + "/Inbox/ehf")
+        let daemon = try RunningDaemon(
+            home: home, environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000"])
+        try waitUntil(seconds: 10) { socket.contains("READY=1") }
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 30 }
+        // Pings at half the watchdog interval: several within a second or two.
+        try waitUntil(seconds: 5) { socket.all.filter { $0.contains("WATCHDOG=1") }.count >= 3 }
+        try waitUntil(seconds: 5) { socket.all.contains { $0.contains("STATUS=idle") } }
+        #expect(socket.contains("STATUS="))
+        #expect(daemon.terminate() == 0)
+        try waitUntil(seconds: 5) { socket.contains("STOPPING=1") }
+        // READY comes before STOPPING.
+        let ready = socket.all.firstIndex { $0.contains("READY=1") } ?? .max
+        let stopping = socket.all.firstIndex { $0.contains("STOPPING=1") } ?? -1
+        #expect(ready < stopping)
+    }
+
+    @Test func aBackupTakenDuringABurstOpensCleanlyAndBalances() throws {
+        let home = try Home()
+        try writeInvoices(count: 1500, into: home.path + "/staging")
+        let daemon = try RunningDaemon(home: home)
+        for name in try FileManager.default.contentsOfDirectory(atPath: home.path + "/staging") {
+            #expect(rename(home.path + "/staging/" + name, home.path + "/Inbox/ehf/" + name) == 0)
+        }
+        // While it works: back up (several times), each copy consistent.
+        var copies: [Int] = []
+        for i in 0..<3 {
+            usleep(150_000)
+            let run = try ledgerd(["backup", "backup-\(i).sqlite", "--config", "ledgerd.toml", "--json"], in: home.path)
+            #expect(run.status == 0, "\(run.stderr)")
+            let result = try json(run.stdout)
+            #expect(result["unbalanced"] as? Int == 0)
+            copies.append(result["documents"] as? Int ?? -1)
+            let copy = try LedgerStore(path: home.path + "/backup-\(i).sqlite", readonly: true)
+            #expect(try copy.reconcile(accounts: .init()).agrees)
+            #expect(try copy.checkBalances().unbalanced.isEmpty)
+        }
+        #expect(copies.allSatisfy { $0 >= 0 })
+        // Never overwrites.
+        let again = try ledgerd(["backup", "backup-0.sqlite", "--config", "ledgerd.toml"], in: home.path)
+        #expect(again.status == 1)
+        try waitUntil(seconds: 60) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1500 }
+        #expect(daemon.terminate() == 0)
+    }
+}
