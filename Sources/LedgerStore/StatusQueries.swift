@@ -103,7 +103,8 @@ extension LedgerStore {
     static func document(_ row: Row) -> StatusPageData.Document {
         StatusPageData.Document(
             id: row[0], name: row[1], inbox: row[2], kind: row[3], state: row[4], reasonCode: row[5], reason: row[6],
-            receivedAt: row[7], processedAt: row[8], archivedPath: row[9], duplicateOf: row[10], duplicateOfName: row[11],
+            receivedAt: row[7], processedAt: row[8], archivedPath: row[9], duplicateOf: row[10],
+            duplicateOfName: row[11],
             duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13])
     }
 

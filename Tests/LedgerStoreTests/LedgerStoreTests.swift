@@ -218,3 +218,38 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(check.unbalanced.map(\.entryID) == [1])
     }
 }
+
+@Suite struct BatchIsolationTests {
+    /// A document the database refuses is recorded as rejected; the rest of its batch posts.
+    @Test func aDocumentTheDatabaseRefusesDoesNotTakeItsBatchWithIt() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        try store.pool.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuse_bad BEFORE INSERT ON vendor_invoices WHEN NEW.number = 'BAD'
+                    BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END
+                    """)
+        }
+        let outcomes = try store.write(
+            [
+                try incoming(sampleInvoice(number: "OK-1"), sha: "a1"), try incoming(sampleInvoice(number: "BAD"), sha: "a2"),
+                try incoming(sampleInvoice(number: "OK-2"), sha: "a3"),
+            ], now: "t")
+        #expect(outcomes[0] == .posted(documentID: 1))
+        guard case .rejected(_, let rejection) = outcomes[1] else {
+            Issue.record("expected the refused document to be rejected, got \(outcomes[1])")
+            return
+        }
+        #expect(rejection.code == "STORE")
+        #expect(rejection.message.contains("refused by a test trigger"))
+        #expect(outcomes[2] == .posted(documentID: 3))
+        try store.pool.read { (db: Database) throws in
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vendor_invoices") == 2)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal_entries") == 2)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM supplier_ledger") == 2)
+        }
+        #expect(try store.checkBalances().unbalanced.isEmpty)
+        #expect(try store.reconcile(accounts: AccountPlan()).agrees)
+    }
+}
