@@ -20,7 +20,9 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure ledger domain: money, accounts, journal entries, posting rules. No I/O.
@@ -43,7 +45,11 @@ let package = Package(
         // The SQLite file: migrations, posting transactions, queries.
         .target(
             name: "LedgerStore",
-            dependencies: ["LedgerCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LedgerCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -91,10 +97,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The status page, its JSON API, /healthz and /metrics (Hummingbird).
+        .target(
+            name: "StatusServer",
+            dependencies: [
+                "LedgerCore", "LedgerStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "ledgerd",
             dependencies: [
-                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig", "Ingest", "Daemon",
+                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig", "Ingest", "Daemon", "StatusServer",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,6 +156,14 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: ["Daemon", "Ingest", "LedgerStore", "LedgerConfig", "LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StatusServerTests",
+            dependencies: [
+                "StatusServer", "LedgerStore", "LedgerCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,6 +6,8 @@ import LedgerConfig
 import LedgerStore
 import Logging
 import ServiceLifecycle
+import StatusServer
+import Synchronization
 
 extension Ledgerd {
     struct Run: AsyncParsableCommand {
@@ -27,6 +29,7 @@ extension Ledgerd {
             try await runReportingErrors {
                 let configuration = try options.loadConfiguration()
                 let logger = makeDaemonLogger(debug: debug)
+                _ = LedgerMetrics.bootstrap()
                 for inbox in InboxScanner.inboxes {
                     try? FileManager.default.createDirectory(
                         atPath: configuration.paths.inbox + "/" + inbox, withIntermediateDirectories: true)
@@ -36,15 +39,95 @@ extension Ledgerd {
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2
                 let pipeline = Pipeline(settings: pipelineSettings, store: store, logger: logger)
                 let daemon = Daemon(settings: Daemon.Settings(configuration), pipeline: pipeline, store: store, logger: logger)
-                var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: daemon)]
+                let serverUp = Atomic<Bool>(false)
+                let server = StatusServer(
+                    settings: StatusServerSettings(
+                        host: configuration.server.host, port: configuration.server.port,
+                        webRoot: StatusServerSettings.locateWebRoot() ?? "Web", token: try Self.token(configuration),
+                        onListening: { host, port in
+                            serverUp.store(true, ordering: .releasing)
+                        }),
+                    store: store, accounts: configuration.accounts, runtime: { daemon.runtimeSnapshot() },
+                    actions: DaemonActions(daemon: daemon, configuration: configuration), logger: logger)
+                var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                    .init(service: daemon), .init(service: server),
+                ]
                 if let notifier = SystemdNotifier() {
-                    services.append(.init(service: SystemdService(notifier: notifier, daemon: daemon, isServerUp: { true }, logger: logger)))
+                    services.append(
+                        .init(
+                            service: SystemdService(
+                                notifier: notifier, daemon: daemon, isServerUp: { serverUp.load(ordering: .acquiring) },
+                                logger: logger)))
                 }
                 let group = ServiceGroup(
                     configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-                try await group.run()
+                do {
+                    try await group.run()
+                } catch let error as StatusServerError {
+                    throw UserFacingError("ledgerd: \(error)", exitCode: 1)
+                }
             }
         }
+
+        /// The API token for the status page's actions: `[server] token`, or the first line of
+        /// `[server] token_file` (a systemd credential). None configured: actions are off.
+        static func token(_ configuration: LedgerConfig.Configuration) throws -> String? {
+            if let token = configuration.server.token { return token }
+            guard let file = configuration.server.tokenFile else { return nil }
+            do {
+                let text = try String(contentsOfFile: file, encoding: .utf8)
+                let token = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces)
+                guard let token, !token.isEmpty else {
+                    throw UserFacingError("ledgerd: [server] token_file \(file) is empty.")
+                }
+                return token
+            } catch let error as UserFacingError {
+                throw error
+            } catch {
+                throw UserFacingError("ledgerd: cannot read [server] token_file \(file): \(error.localizedDescription)")
+            }
+        }
+    }
+}
+
+extension Daemon {
+    /// The daemon's state in the status page's terms.
+    func runtimeSnapshot() -> RuntimeSnapshot {
+        let s = snapshot()
+        return RuntimeSnapshot(
+            startedAt: s.startedAt, watchMode: s.watchMode, lastRescan: s.lastRescan,
+            inboxes: s.inboxes.map {
+                RuntimeSnapshot.Inbox(
+                    name: $0.inbox, waiting: $0.waiting + $0.retrying, settling: $0.settling, processing: $0.processing,
+                    burstDone: $0.burstDone, burstTotal: $0.burstTotal)
+            },
+            recentErrors: s.recentErrors, watcherAlive: s.watcherAlive || s.watchMode == "poll",
+            schedulerAlive: isHealthy || s.schedulerAlive)
+    }
+}
+
+/// The status page's actions, carried out by the daemon.
+struct DaemonActions: StatusActions {
+    let daemon: Daemon
+    let configuration: LedgerConfig.Configuration
+
+    func retryRejected(name: String) async throws -> String {
+        let rejected = configuration.paths.rejected + "/" + name
+        guard !name.contains("/"), name != ".", name != "..", FileSystem.exists(rejected) else {
+            throw StatusActionError.notFound("There is no \(name) in the rejected folder.")
+        }
+        let inbox = InboxScanner.inbox(forName: name) ?? "ehf"
+        let folder = configuration.paths.inbox + "/" + inbox
+        let target = folder + "/" + FileSystem.freeName(in: folder, for: name)
+        try FileSystem.move(from: rejected, to: target)
+        // The explanation belonged to the rejected copy; the database keeps the reason.
+        try? FileManager.default.removeItem(atPath: rejected + ".error.txt")
+        daemon.requestRescan()
+        return "\(name) is back in the \(inbox) inbox and will be tried again."
+    }
+
+    func rescan() async {
+        daemon.requestRescan()
     }
 }
 

@@ -1,0 +1,170 @@
+/// Aging of open invoices: how far past their due date the open amounts are, in the five
+/// buckets accountants use (current, 1–30, 31–60, 61–90, more than 90 days past due).
+///
+/// Rules (pure, no I/O, no clock — the caller says which day "today" is):
+/// - Days past due = today − due date. Zero or negative (due today or later) is `current`.
+/// - An invoice without a known due date is aged from its **issue date**, as if it fell due
+///   when issued: an old invoice with payment terms only in free text must not hide in
+///   `current` forever. Rows count such invoices (`withoutDueDate`) so a page can say so.
+/// - Amounts are signed: a credit note is negative and reduces the bucket its own date
+///   falls in (it is not matched against the invoice it credits).
+/// - Sums are exact integers in minor units, per party and currency; currencies are never
+///   mixed or converted.
+public enum AgingBucket: String, CaseIterable, Sendable, Codable, Hashable {
+    case current
+    case days1to30 = "1-30"
+    case days31to60 = "31-60"
+    case days61to90 = "61-90"
+    case over90 = "90+"
+
+    /// The bucket for a number of days past due.
+    public init(daysPastDue days: Int) {
+        switch days {
+        case ...0: self = .current
+        case 1...30: self = .days1to30
+        case 31...60: self = .days31to60
+        case 61...90: self = .days61to90
+        default: self = .over90
+        }
+    }
+
+    /// Human label: "Current", "1–30 days", …
+    public var label: String {
+        switch self {
+        case .current: return "Current"
+        case .days1to30: return "1–30 days"
+        case .days31to60: return "31–60 days"
+        case .days61to90: return "61–90 days"
+        case .over90: return "90+ days"
+        }
+    }
+
+    /// Position in `allCases` (0…4).
+    public var index: Int {
+        switch self {
+        case .current: return 0
+        case .days1to30: return 1
+        case .days31to60: return 2
+        case .days61to90: return 3
+        case .over90: return 4
+        }
+    }
+}
+
+/// One open amount to age: an invoice or credit note, or several of one party that share a
+/// currency and a date (the caller may pre-aggregate; the result is the same).
+public struct AgingItem: Sendable, Hashable {
+    public var party: String
+    public var currency: Currency
+    /// Signed open amount in minor units (credit notes negative).
+    public var openMinor: Int64
+    public var issueDate: Day
+    public var dueDate: Day?
+    /// How many documents this item stands for.
+    public var documents: Int
+
+    public init(party: String, currency: Currency, openMinor: Int64, issueDate: Day, dueDate: Day?, documents: Int = 1)
+    {
+        self.party = party
+        self.currency = currency
+        self.openMinor = openMinor
+        self.issueDate = issueDate
+        self.dueDate = dueDate
+        self.documents = documents
+    }
+}
+
+/// The aged open amounts of one party (or of everyone, for a total row) in one currency.
+public struct AgingRow: Sendable, Hashable {
+    /// The party's name; nil for a total row.
+    public var party: String?
+    public var currency: Currency
+    /// Minor units per bucket, in `AgingBucket.allCases` order (always five entries).
+    public var buckets: [Int64]
+    public var documents: Int
+    /// Documents aged from their issue date because the due date is unknown.
+    public var withoutDueDate: Int
+
+    public init(
+        party: String?, currency: Currency, buckets: [Int64] = [0, 0, 0, 0, 0], documents: Int = 0,
+        withoutDueDate: Int = 0
+    ) {
+        precondition(buckets.count == AgingBucket.allCases.count)
+        self.party = party
+        self.currency = currency
+        self.buckets = buckets
+        self.documents = documents
+        self.withoutDueDate = withoutDueDate
+    }
+
+    public func amount(_ bucket: AgingBucket) -> Money { Money(minor: buckets[bucket.index], currency: currency) }
+
+    /// Sum of all buckets.
+    public var totalMinor: Int64 { buckets.reduce(0, Aging.add) }
+    public var total: Money { Money(minor: totalMinor, currency: currency) }
+
+    /// Minor units more than 90 days past due.
+    public var over90Minor: Int64 { buckets[AgingBucket.over90.index] }
+}
+
+public enum Aging {
+    /// Days `today` is past the due date (or the issue date when the due date is unknown).
+    /// Negative when not yet due.
+    public static func daysPastDue(issueDate: Day, dueDate: Day?, today: Day) -> Int {
+        (dueDate ?? issueDate).days(until: today)
+    }
+
+    public static func bucket(issueDate: Day, dueDate: Day?, today: Day) -> AgingBucket {
+        AgingBucket(daysPastDue: daysPastDue(issueDate: issueDate, dueDate: dueDate, today: today))
+    }
+
+    /// Ages `items` as of `today`: one row per (party, currency), sorted by party name
+    /// (case-insensitively), then currency. Items with a zero open amount still count as
+    /// documents. Sums saturate at the Int64 range instead of trapping (2^63 minor units is
+    /// far beyond any real ledger).
+    public static func rows(_ items: [AgingItem], asOf today: Day) -> [AgingRow] {
+        struct Key: Hashable {
+            var party: String
+            var currency: Currency
+        }
+        var rows: [Key: AgingRow] = [:]
+        for item in items {
+            let key = Key(party: item.party, currency: item.currency)
+            var row = rows[key] ?? AgingRow(party: item.party, currency: item.currency)
+            let index = bucket(issueDate: item.issueDate, dueDate: item.dueDate, today: today).index
+            row.buckets[index] = add(row.buckets[index], item.openMinor)
+            row.documents += item.documents
+            if item.dueDate == nil { row.withoutDueDate += item.documents }
+            rows[key] = row
+        }
+        return rows.values.sorted { a, b in
+            let pa = a.party ?? ""
+            let pb = b.party ?? ""
+            let la = pa.lowercased()
+            let lb = pb.lowercased()
+            if la != lb { return la < lb }
+            if pa != pb { return pa < pb }
+            return a.currency < b.currency
+        }
+    }
+
+    /// One total row per currency (party nil), sorted by currency.
+    public static func totals(_ rows: [AgingRow]) -> [AgingRow] {
+        var totals: [Currency: AgingRow] = [:]
+        for row in rows {
+            var total = totals[row.currency] ?? AgingRow(party: nil, currency: row.currency)
+            for i in total.buckets.indices { total.buckets[i] = add(total.buckets[i], row.buckets[i]) }
+            total.documents += row.documents
+            total.withoutDueDate += row.withoutDueDate
+            totals[row.currency] = total
+        }
+        return totals.values.sorted { $0.currency < $1.currency }
+    }
+
+    /// Adds two amounts in minor units, saturating at the Int64 range instead of trapping.
+    public static func add(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        guard overflow else { return sum }
+        return b > 0 ? .max : .min
+    }
+}

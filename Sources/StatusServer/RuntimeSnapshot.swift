@@ -1,0 +1,79 @@
+/// What the daemon knows that the database does not (the daemon fills it in; the server asks
+/// for a fresh one on every `/api/status`, `/healthz` and `/metrics` request, so it must be
+/// cheap: a copy of state the daemon already holds).
+public struct RuntimeSnapshot: Sendable, Codable, Equatable {
+    /// One inbox folder and the work waiting in it.
+    public struct Inbox: Sendable, Codable, Equatable {
+        /// `ehf`, `wise`, `checks`.
+        public var name: String
+        /// Complete files waiting for the pipeline.
+        public var waiting: Int
+        /// Files still being written (not yet settled).
+        public var settling: Int
+        /// Files in the batch in hand.
+        public var processing: Int
+        /// Files of the current burst finished, and the burst's size (0/0 when idle). The page
+        /// shows a progress bar while `burstTotal > 0 && burstDone < burstTotal`.
+        public var burstDone: Int
+        public var burstTotal: Int
+
+        public init(name: String, waiting: Int, settling: Int, processing: Int, burstDone: Int, burstTotal: Int) {
+            self.name = name
+            self.waiting = waiting
+            self.settling = settling
+            self.processing = processing
+            self.burstDone = burstDone
+            self.burstTotal = burstTotal
+        }
+    }
+
+    /// When the daemon started, ISO-8601 (`2026-11-21T10:00:00Z`).
+    public var startedAt: String
+    /// `inotify` or `poll`.
+    public var watchMode: String
+    /// When the last full rescan of the inboxes finished, ISO-8601.
+    public var lastRescan: String?
+    public var inboxes: [Inbox]
+    /// Newest first, bounded by the daemon (the page shows at most 20).
+    public var recentErrors: [String]
+    public var watcherAlive: Bool
+    public var schedulerAlive: Bool
+
+    public init(
+        startedAt: String, watchMode: String, lastRescan: String?, inboxes: [Inbox], recentErrors: [String],
+        watcherAlive: Bool, schedulerAlive: Bool
+    ) {
+        self.startedAt = startedAt
+        self.watchMode = watchMode
+        self.lastRescan = lastRescan
+        self.inboxes = inboxes
+        self.recentErrors = recentErrors
+        self.watcherAlive = watcherAlive
+        self.schedulerAlive = schedulerAlive
+    }
+}
+
+/// The state-changing actions the page can ask for (behind the bearer token).
+public protocol StatusActions: Sendable {
+    /// Moves `name` from the rejected folder back into its inbox for another try; throws a clear
+    /// error if absent. Returns a sentence for the page ("invoice-17.xml is back in the ehf
+    /// inbox"). Throw `StatusActionError.notFound` for an unknown name (404); any other error is
+    /// reported as a 500 with its description.
+    func retryRejected(name: String) async throws -> String
+    /// Starts a rescan of every inbox now.
+    func rescan() async
+}
+
+/// Errors an action can throw to choose the HTTP status.
+public enum StatusActionError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Nothing of that name (404).
+    case notFound(String)
+    /// The request cannot be carried out as asked (409).
+    case conflict(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let message), .conflict(let message): return message
+        }
+    }
+}

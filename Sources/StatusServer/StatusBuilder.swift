@@ -1,0 +1,328 @@
+import Foundation
+import LedgerCore
+import LedgerStore
+
+/// What the database says, read in one go and reused for `statusCacheTTL`.
+struct DatabaseFacts: Sendable {
+    var today: Day
+    var page: StatusPageData
+    var reconciliation: Reconciliation
+    var balance: BalanceCheck
+
+    static func read(store: LedgerStore, accounts: AccountPlan, today: Day) throws -> DatabaseFacts {
+        DatabaseFacts(
+            today: today, page: try store.statusPageData(recentLimit: 50, problemLimit: 100),
+            reconciliation: try store.reconcile(accounts: accounts), balance: try store.checkBalances())
+    }
+}
+
+/// Turns database facts and the runtime snapshot into the `/api/status` document. Pure.
+struct StatusBuilder {
+    /// The panels the page renders, in order. A later capability appends its id here.
+    static let panels = ["problems", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent"]
+
+    var accounts: AccountPlan
+    var actionsEnabled: Bool
+
+    /// The database-derived sections, computed once per cache period.
+    func sections(_ facts: DatabaseFacts) -> DatabaseSections {
+        let page = facts.page
+        func count(_ state: String) -> Int { page.documentCounts.first { $0.state == state }?.count ?? 0 }
+        let documents = DocumentCounts(
+            total: page.documentTotal, posted: count("posted"), rejected: count("rejected"),
+            duplicateNumber: count("duplicate_number"),
+            byState: page.documentCounts.map { .init(state: $0.state, count: $0.count) })
+        let openRejectionIDs = Set(page.openRejections.map(\.id))
+        return DatabaseSections(
+            today: facts.today, documents: documents,
+            recentDocuments: page.recent.map { item(of: $0, open: openRejectionIDs.contains($0.id)) },
+            rejected: ProblemList(
+                total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) }),
+            duplicates: ProblemList(total: page.duplicateCount, items: page.duplicates.map(duplicate)),
+            outstanding: Self.outstanding(page.balances), aging: Self.aging(page.aging, today: facts.today),
+            reconciliation: reconciliationSection(facts.reconciliation, facts.balance))
+    }
+
+    /// Sections for when the database cannot be read: all empty, reconciliation not agreeing.
+    static func unreadable(today: Day) -> DatabaseSections {
+        DatabaseSections(
+            today: today, documents: DocumentCounts(total: 0, posted: 0, rejected: 0, duplicateNumber: 0, byState: []),
+            recentDocuments: [], rejected: ProblemList(total: 0, items: []),
+            duplicates: ProblemList(total: 0, items: []),
+            outstanding: outstanding([]), aging: aging([], today: today),
+            reconciliation: ReconciliationSection(
+                agrees: false, balanced: false, journalEntries: 0, unbalanced: [], lines: []))
+    }
+
+    /// The live part of the document for the cached database sections (nil when the database
+    /// could not be read) and the fresh runtime snapshot.
+    func live(
+        sections: DatabaseSections?, databaseError: String?, runtime: RuntimeSnapshot, now: Date, today: Day
+    ) -> LiveStatus {
+        let health = Self.health(runtime: runtime, databaseError: databaseError, now: now)
+        let day = sections?.today ?? today
+        let s = sections ?? Self.unreadable(today: today)
+        let overall = Self.overall(
+            health: health, runtime: runtime, documents: s.documents, rejected: s.rejected, duplicates: s.duplicates,
+            reconciliation: s.reconciliation, aging: s.aging, databaseRead: sections != nil)
+        return LiveStatus(
+            generatedAt: Self.iso(now), today: day.description, panels: Self.panels, overall: overall,
+            runtime: runtime, health: health, actions: Actions(enabled: actionsEnabled))
+    }
+
+    // MARK: - Sections
+
+    static func health(runtime: RuntimeSnapshot, databaseError: String?, now: Date) -> Health {
+        var reasons: [String] = []
+        if !runtime.watcherAlive { reasons.append("the inbox watcher is not running: new files are not picked up") }
+        if databaseError != nil { reasons.append("the database cannot be read: \(databaseError!)") }
+        if !runtime.schedulerAlive { reasons.append("the scheduler is not running: rescans do not happen") }
+        let uptime = parseISO(runtime.startedAt).map { max(0, Int(now.timeIntervalSince($0))) }
+        return Health(
+            ok: reasons.isEmpty, watcher: runtime.watcherAlive, scheduler: runtime.schedulerAlive,
+            database: databaseError == nil, reasons: reasons, uptimeSeconds: uptime)
+    }
+
+    func item(of document: StatusPageData.Document, open: Bool) -> DocumentItem {
+        let advice: String?
+        switch document.state {
+        case "posted": advice = nil
+        case "duplicate_number": advice = Advice.duplicateNumber
+        default:
+            advice =
+                open ? Advice.forRejection(code: document.reasonCode) : "Settled: a file of this name was posted later."
+        }
+        return DocumentItem(
+            id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,
+            reasonCode: document.reasonCode, reason: document.reason, receivedAt: document.receivedAt,
+            processedAt: document.processedAt, whatToDo: advice, canRetry: open && document.state == "rejected")
+    }
+
+    func duplicate(_ document: StatusPageData.Document) -> DuplicateItem {
+        DuplicateItem(
+            id: document.id, name: document.name, inbox: document.inbox, processedAt: document.processedAt,
+            reasonCode: document.reasonCode, reason: document.reason, whatToDo: Advice.duplicateNumber,
+            original: document.duplicateOf.map {
+                .init(
+                    id: $0, name: document.duplicateOfName, archivedPath: document.duplicateOfArchivedPath,
+                    processedAt: document.duplicateOfProcessedAt)
+            })
+    }
+
+    static func outstanding(_ balances: [StatusPageData.PartyBalance]) -> Outstanding {
+        func rows(_ side: String) -> [Outstanding.PartyBalance] {
+            balances.filter { $0.side == side }.map {
+                .init(
+                    party: $0.party, partyKey: $0.partyKey, currency: $0.currency, documents: $0.openDocuments,
+                    open: Amount(minor: $0.openMinor, currency: $0.currency), oldestDueDate: $0.oldestDueDate)
+            }
+        }
+        var totals: [Outstanding.SideTotal] = []
+        for side in ["receivable", "payable"] {
+            var byCurrency: [String: (Int, Int64)] = [:]
+            for b in balances where b.side == side {
+                let current = byCurrency[b.currency] ?? (0, 0)
+                byCurrency[b.currency] = (current.0 + b.openDocuments, Aging.add(current.1, b.openMinor))
+            }
+            for (currency, value) in byCurrency.sorted(by: { $0.key < $1.key }) {
+                totals.append(
+                    .init(
+                        side: side, currency: currency, documents: value.0,
+                        open: Amount(minor: value.1, currency: currency)))
+            }
+        }
+        return Outstanding(receivables: rows("receivable"), payables: rows("payable"), totals: totals)
+    }
+
+    static let agingRule =
+        "Days past due = today − due date; not yet due is Current. An invoice without a due date is aged from "
+        + "its issue date. Credit notes count negative in the bucket of their own date."
+
+    static func aging(_ entries: [StatusPageData.AgingEntry], today: Day) -> AgingSection {
+        func side(_ name: String) -> AgingSection.Side {
+            let rows = Aging.rows(entries.filter { $0.side == name }.map(\.item), asOf: today)
+            return .init(parties: rows.map(row), totals: Aging.totals(rows).map(row))
+        }
+        return AgingSection(
+            asOf: today.description, buckets: AgingBucket.allCases.map { .init(id: $0.rawValue, label: $0.label) },
+            rule: agingRule, receivables: side("receivable"), payables: side("payable"))
+    }
+
+    static func row(_ row: AgingRow) -> AgingSection.Row {
+        let code = row.currency.code
+        return .init(
+            party: row.party, currency: code, documents: row.documents, withoutDueDate: row.withoutDueDate,
+            buckets: row.buckets.map { Amount(minor: $0, currency: code) },
+            total: Amount(minor: row.totalMinor, currency: code))
+    }
+
+    func reconciliationSection(_ reconciliation: Reconciliation, _ balance: BalanceCheck) -> ReconciliationSection {
+        let lines = reconciliation.lines.map { line in
+            ReconciliationSection.Line(
+                account: line.account, accountName: accountName(line.account), subLedger: line.subLedger,
+                currency: line.currency, generalLedger: Amount(minor: line.generalLedgerMinor, currency: line.currency),
+                subLedgerTotal: Amount(minor: line.subLedgerMinor, currency: line.currency),
+                difference: Amount(minor: line.differenceMinor, currency: line.currency),
+                explainedBy: line.entriesWithoutSubLedger.map {
+                    .init(
+                        entryId: $0.entryID, date: $0.date, source: $0.source, description: $0.description,
+                        amount: Amount(minor: $0.amountMinor, currency: line.currency))
+                }, unexplained: Amount(minor: line.unexplainedMinor, currency: line.currency), agrees: line.agrees)
+        }
+        return ReconciliationSection(
+            agrees: reconciliation.agrees, balanced: balance.unbalanced.isEmpty, journalEntries: balance.entries,
+            unbalanced: balance.unbalanced.map {
+                .init(
+                    entryId: $0.entryID, currency: $0.currency,
+                    debit: Amount(minor: $0.debitMinor, currency: $0.currency),
+                    credit: Amount(minor: $0.creditMinor, currency: $0.currency))
+            }, lines: lines)
+    }
+
+    func accountName(_ account: String) -> String {
+        if account == accounts.receivables.number { return "Customer receivables" }
+        if account == accounts.payables.number { return "Supplier debt" }
+        return "Account \(account)"
+    }
+
+    // MARK: - Overall
+
+    static func overall(
+        health: Health, runtime: RuntimeSnapshot, documents: DocumentCounts, rejected: ProblemList<DocumentItem>,
+        duplicates: ProblemList<DuplicateItem>, reconciliation: ReconciliationSection, aging: AgingSection,
+        databaseRead: Bool
+    ) -> Overall {
+        var items: [Attention] = []
+        let restart = "Restart ledgerd (`systemctl restart ledgerd`) and read its log (`journalctl -u ledgerd`)."
+        if !runtime.watcherAlive {
+            items.append(
+                .init(
+                    severity: "error", panel: "daemon",
+                    text: "The inbox watcher has stopped: new files are not picked up.", action: restart))
+        }
+        if !health.database {
+            items.append(
+                .init(
+                    severity: "error", panel: "daemon", text: "ledgerd cannot read its database.",
+                    action: "Check the disk and the database file's permissions, then \(restart.prefix(1).lowercased())"
+                        + restart.dropFirst()))
+        }
+        if !runtime.schedulerAlive {
+            items.append(
+                .init(
+                    severity: "error", panel: "daemon",
+                    text: "The scheduler has stopped: inboxes are not rescanned.", action: restart))
+        }
+        if databaseRead {
+            for line in reconciliation.lines where !line.agrees {
+                items.append(
+                    .init(
+                        severity: "error", panel: "reconciliation",
+                        text:
+                            "Account \(line.account) (\(line.accountName)) and the \(line.subLedger.replacingOccurrences(of: "_", with: " ")) "
+                            + "disagree by \(line.unexplained.formatted) that no entry explains.",
+                        action:
+                            "Do not post corrections yet: run `ledgerd reconcile` to list the entries and ask whoever changed "
+                            + "the books by hand."))
+            }
+            if !reconciliation.balanced {
+                items.append(
+                    .init(
+                        severity: "error", panel: "reconciliation",
+                        text: "\(reconciliation.unbalanced.count) journal entries do not balance.",
+                        action: "Run `ledgerd reconcile` and report it: ledgerd never posts an unbalanced entry itself."
+                    ))
+            }
+        }
+        if rejected.total > 0 {
+            let first = rejected.items.first
+            items.append(
+                .init(
+                    severity: "warning", panel: "problems",
+                    text: rejected.total == 1
+                        ? "1 file was rejected: \(first?.name ?? "")."
+                        : "\(rejected.total) files were rejected.",
+                    action: rejected.total == 1
+                        ? first?.whatToDo
+                        : "Read each reason under Needs attention, fix the file (or ask the sender for a corrected one) "
+                            + "and drop it into the inbox again."))
+        }
+        if duplicates.total > 0 {
+            items.append(
+                .init(
+                    severity: "warning", panel: "problems",
+                    text: duplicates.total == 1
+                        ? "1 invoice reuses a number that was already posted: \(duplicates.items.first?.name ?? "")."
+                        : "\(duplicates.total) invoices reuse numbers that were already posted.",
+                    action: Advice.duplicateNumber))
+        }
+        if let newest = runtime.recentErrors.first {
+            items.append(
+                .init(
+                    severity: "warning", panel: "daemon",
+                    text:
+                        "\(runtime.recentErrors.count) recent error\(runtime.recentErrors.count == 1 ? "" : "s"); newest: \(newest)",
+                    action: "See the log: `journalctl -u ledgerd`."))
+        }
+        for inbox in runtime.inboxes where inbox.burstTotal > 0 && inbox.burstDone < inbox.burstTotal {
+            items.append(
+                .init(
+                    severity: "info", panel: "inboxes",
+                    text:
+                        "Working through the \(inbox.name) inbox: \(inbox.burstDone) of \(inbox.burstTotal) files done.",
+                    action: nil))
+        }
+        for (name, side) in [("payables", aging.payables), ("receivables", aging.receivables)] {
+            for total in side.totals where total.buckets[AgingBucket.over90.index].minor > 0 {
+                let amount = total.buckets[AgingBucket.over90.index].formatted
+                items.append(
+                    .init(
+                        severity: "info", panel: "aging",
+                        text: name == "payables"
+                            ? "\(amount) of supplier invoices is more than 90 days past due."
+                            : "\(amount) owed by customers is more than 90 days past due.",
+                        action: name == "payables"
+                            ? "Check whether these were paid outside ledgerd." : "Consider a reminder or collection."))
+            }
+        }
+
+        let status: String
+        let headline: String
+        let problems = items.filter { $0.severity != "info" }
+        if let firstError = items.first(where: { $0.severity == "error" }) {
+            status = "error"
+            headline = "ledgerd needs help: " + firstError.text
+        } else if !problems.isEmpty {
+            status = "attention"
+            headline =
+                problems.count == 1 ? "1 thing needs your attention." : "\(problems.count) things need your attention."
+        } else {
+            status = "ok"
+            headline =
+                "All fine: \(documents.posted) document\(documents.posted == 1 ? "" : "s") posted, nothing needs you."
+        }
+        return Overall(status: status, headline: headline, items: items)
+    }
+
+    // MARK: - Time
+
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    static func parseISO(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// The local calendar day of `date`.
+    static func localDay(_ date: Date, calendar: Calendar = .current) -> Day {
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return Day(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1) ?? Day(daysSinceEpoch: 0)
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import LedgerCore
+
+/// The `/api/status` document: ONE JSON object with snake_case keys
+/// (`JSONEncoder.keyEncodingStrategy = .convertToSnakeCase`); every amount is an `Amount`
+/// (integer minor units plus a formatted string), never a float; optional fields are left out
+/// when unknown.
+///
+/// It is encoded in two parts joined into one object: `LiveStatus` (runtime, health, the
+/// banner — every request) and `DatabaseSections` (everything read from the database — once per
+/// cache period), so a busy page costs one small encoding per request.
+///
+/// Adding a capability's panel: add a section to `DatabaseSections` (or `LiveStatus`), fill it
+/// in `StatusBuilder`, add its id to `StatusBuilder.panels`, and add a renderer with that id in
+/// `Web/app.js`. The page renders `panels` in order and skips ids it has no renderer for.
+struct LiveStatus: Encodable, Sendable {
+    /// Version of this document's shape; bumped only for incompatible changes.
+    var version = 1
+    var generatedAt: String
+    /// The day aging is computed for (the server's local date).
+    var today: String
+    var panels: [String]
+    var overall: Overall
+    var runtime: RuntimeSnapshot
+    var health: Health
+    var actions: Actions
+}
+
+/// The parts of `/api/status` that come from the database.
+struct DatabaseSections: Encodable, Sendable {
+    var today: Day
+    var documents: DocumentCounts
+    var recentDocuments: [DocumentItem]
+    var rejected: ProblemList<DocumentItem>
+    var duplicates: ProblemList<DuplicateItem>
+    var outstanding: Outstanding
+    var aging: AgingSection
+    var reconciliation: ReconciliationSection
+
+    enum CodingKeys: String, CodingKey {
+        case documents, recentDocuments, rejected, duplicates, outstanding, aging, reconciliation
+    }
+}
+
+/// Database sections with their JSON, encoded once.
+struct EncodedSections: Sendable {
+    var sections: DatabaseSections
+    var json: Data
+
+    init(_ sections: DatabaseSections) throws {
+        self.sections = sections
+        self.json = try JSONResponse.encoder().encode(sections)
+    }
+}
+
+enum StatusJSON {
+    /// `{"a":1}` + `{"b":2}` → `{"a":1,"b":2}` (both are objects with distinct keys).
+    static func join(_ first: Data, _ second: Data) -> Data {
+        guard first.count > 2 else { return second }
+        guard second.count > 2 else { return first }
+        var joined = Data(capacity: first.count + second.count)
+        joined.append(first.dropLast())
+        joined.append(UInt8(ascii: ","))
+        joined.append(second.dropFirst())
+        return joined
+    }
+}
+
+/// Money as JSON: `{"minor": 1875000, "currency": "NOK", "formatted": "18 750.00 NOK"}`.
+struct Amount: Encodable, Sendable, Equatable {
+    var minor: Int64
+    var currency: String
+    var formatted: String
+
+    init(minor: Int64, currency: String) {
+        self.minor = minor
+        self.currency = currency
+        self.formatted = Self.format(minor: minor, currency: currency)
+    }
+
+    /// `-1 234 567.89 NOK`: grouping by a space every three digits, the currency's own number of
+    /// decimals, an ASCII minus.
+    static func format(minor: Int64, currency code: String) -> String {
+        let digits = Currency(code)?.minorDigits ?? 2
+        let negative = minor < 0
+        let magnitude = minor.magnitude
+        var divisor: UInt64 = 1
+        for _ in 0..<digits { divisor *= 10 }
+        let major = String(magnitude / divisor)
+        var grouped = ""
+        for (i, c) in major.enumerated() {
+            if i > 0 && (major.count - i) % 3 == 0 { grouped.append(" ") }
+            grouped.append(c)
+        }
+        var text = (negative ? "-" : "") + grouped
+        if digits > 0 {
+            let fraction = String(magnitude % divisor)
+            text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+        }
+        return text + " " + code
+    }
+}
+
+/// The answer to "is everything fine, and if not, what do I do".
+struct Overall: Encodable, Sendable {
+    /// `ok`, `attention` (something for a person to look at) or `error` (ledgerd or the books
+    /// need help).
+    var status: String
+    var headline: String
+    var items: [Attention]
+}
+
+struct Attention: Encodable, Sendable, Equatable {
+    /// `error`, `warning` or `info`.
+    var severity: String
+    /// The panel with the details.
+    var panel: String
+    var text: String
+    /// What to do about it; nil for information only.
+    var action: String?
+}
+
+struct Health: Encodable, Sendable {
+    var ok: Bool
+    var watcher: Bool
+    var scheduler: Bool
+    var database: Bool
+    /// Why not ok, one sentence each.
+    var reasons: [String]
+    var uptimeSeconds: Int?
+}
+
+struct Actions: Encodable, Sendable {
+    /// False when no token is configured: the endpoints answer 403.
+    var enabled: Bool
+    var retry = "/api/actions/retry"
+    var rescan = "/api/actions/rescan"
+}
+
+struct DocumentCounts: Encodable, Sendable {
+    var total: Int
+    var posted: Int
+    var rejected: Int
+    var duplicateNumber: Int
+    var byState: [StateCount]
+
+    struct StateCount: Encodable, Sendable {
+        var state: String
+        var count: Int
+    }
+}
+
+struct DocumentItem: Encodable, Sendable {
+    var id: Int64
+    var name: String
+    var inbox: String
+    var kind: String
+    var state: String
+    var reasonCode: String?
+    var reason: String?
+    var receivedAt: String
+    var processedAt: String
+    /// For documents that were not posted: what the bookkeeper should do.
+    var whatToDo: String?
+    /// Whether `POST /api/actions/retry {"name": name}` applies (an open rejection).
+    var canRetry: Bool
+}
+
+struct DuplicateItem: Encodable, Sendable {
+    var id: Int64
+    var name: String
+    var inbox: String
+    var processedAt: String
+    var reasonCode: String?
+    var reason: String?
+    var whatToDo: String
+    /// The document posted first under the same number.
+    var original: Original?
+
+    struct Original: Encodable, Sendable {
+        var id: Int64
+        var name: String?
+        var archivedPath: String?
+        var processedAt: String?
+    }
+}
+
+struct ProblemList<Item: Encodable & Sendable>: Encodable, Sendable {
+    /// How many there are in all (`items` is bounded).
+    var total: Int
+    var items: [Item]
+}
+
+struct Outstanding: Encodable, Sendable {
+    /// What customers owe us, per customer and currency.
+    var receivables: [PartyBalance]
+    /// What we owe suppliers, per supplier and currency.
+    var payables: [PartyBalance]
+    /// Per side and currency.
+    var totals: [SideTotal]
+
+    struct PartyBalance: Encodable, Sendable {
+        var party: String
+        var partyKey: String
+        var currency: String
+        var documents: Int
+        var open: Amount
+        var oldestDueDate: String?
+    }
+
+    struct SideTotal: Encodable, Sendable {
+        /// `receivable` or `payable`.
+        var side: String
+        var currency: String
+        var documents: Int
+        var open: Amount
+    }
+}
+
+struct AgingSection: Encodable, Sendable {
+    var asOf: String
+    /// The five buckets in order: ids (`current`, `1-30`, `31-60`, `61-90`, `90+`) and labels.
+    var buckets: [Bucket]
+    /// How dates are aged, for the page's footnote.
+    var rule: String
+    var receivables: Side
+    var payables: Side
+
+    struct Bucket: Encodable, Sendable {
+        var id: String
+        var label: String
+    }
+
+    struct Side: Encodable, Sendable {
+        var parties: [Row]
+        /// One row per currency.
+        var totals: [Row]
+    }
+
+    struct Row: Encodable, Sendable {
+        /// nil on total rows.
+        var party: String?
+        var currency: String
+        var documents: Int
+        /// Documents aged from their issue date (no due date known).
+        var withoutDueDate: Int
+        /// Five amounts, in `buckets` order.
+        var buckets: [Amount]
+        var total: Amount
+    }
+}
+
+struct ReconciliationSection: Encodable, Sendable {
+    /// Every control account agrees with its sub-ledger (differences fully explained).
+    var agrees: Bool
+    /// Every journal entry balances per currency.
+    var balanced: Bool
+    var journalEntries: Int
+    var unbalanced: [Unbalanced]
+    var lines: [Line]
+
+    struct Unbalanced: Encodable, Sendable {
+        var entryId: Int64
+        var currency: String
+        var debit: Amount
+        var credit: Amount
+    }
+
+    struct Line: Encodable, Sendable {
+        var account: String
+        var accountName: String
+        /// `customer_ledger` or `supplier_ledger`.
+        var subLedger: String
+        var currency: String
+        var generalLedger: Amount
+        var subLedgerTotal: Amount
+        var difference: Amount
+        /// Entries on the control account without a sub-ledger entry (manual corrections).
+        var explainedBy: [Entry]
+        var unexplained: Amount
+        var agrees: Bool
+    }
+
+    struct Entry: Encodable, Sendable {
+        var entryId: Int64
+        var date: String
+        var source: String
+        var description: String
+        var amount: Amount
+    }
+}

@@ -1,0 +1,402 @@
+import Foundation
+import Hummingbird
+public import LedgerCore
+public import LedgerStore
+public import Logging
+import NIOCore
+import Prometheus
+public import ServiceLifecycle
+import Synchronization
+
+/// Why the server could not start.
+public enum StatusServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The socket could not be bound (port in use, address not local, no permission).
+    case bindFailed(host: String, port: Int, reason: String)
+    /// The web root does not exist.
+    case webRootMissing(String)
+
+    public var description: String {
+        switch self {
+        case .bindFailed(let host, let port, let reason):
+            return
+                "the status page cannot listen on \(host):\(port): \(reason). Is another ledgerd (or another program) "
+                + "using that port? Choose another with [server] port in the configuration."
+        case .webRootMissing(let path):
+            return "the status page's web folder \(path) does not exist (it should hold index.html, app.js, style.css)"
+        }
+    }
+}
+
+/// The status page, its JSON API, `/healthz` and `/metrics`, as a swift-service-lifecycle
+/// service. Routes:
+/// - `GET /` and static files from `settings.webRoot`
+/// - `GET /api/status` — everything the page shows (see `StatusDocument`)
+/// - `GET /healthz` — 200 when the watcher, the database and the scheduler are alive, else 503
+///   with the reasons
+/// - `GET /metrics` — Prometheus text
+/// - `POST /api/actions/retry` `{"name": "…"}` and `POST /api/actions/rescan` — bearer token
+public struct StatusServer: Service {
+    let settings: StatusServerSettings
+    let store: LedgerStore
+    let accounts: AccountPlan
+    let runtime: @Sendable () async -> RuntimeSnapshot
+    let actions: any StatusActions
+    let logger: Logger
+    let registry: PrometheusCollectorRegistry
+    let cache: FactsCache
+
+    public init(
+        settings: StatusServerSettings, store: LedgerStore, accounts: AccountPlan,
+        runtime: @escaping @Sendable () async -> RuntimeSnapshot, actions: any StatusActions, logger: Logger
+    ) {
+        self.settings = settings
+        self.store = store
+        self.accounts = accounts
+        self.runtime = runtime
+        self.actions = actions
+        self.logger = logger
+        self.registry = LedgerMetrics.bootstrap()
+        self.cache = FactsCache(
+            store: store, builder: StatusBuilder(accounts: accounts, actionsEnabled: settings.actionsEnabled),
+            ttl: settings.statusCacheTTL)
+    }
+
+    /// Serves until graceful shutdown (or cancellation). Throws `StatusServerError.bindFailed`
+    /// when the address cannot be bound, and `.webRootMissing` when there is nothing to serve.
+    public func run() async throws {
+        let files = try ConfinedFileSystem(root: settings.webRoot, logger: logger)
+        let router = Router(context: BasicRequestContext.self)
+        router.add(
+            middleware: GuardMiddleware(maxBodyBytes: settings.maxBodyBytes, acceptedHosts: settings.acceptedHostNames))
+        router.add(middleware: FileMiddleware(fileProvider: files, searchForIndexHtml: true))
+        router.get("/api/status") { _, _ in await self.statusResponse() }
+        router.get("/healthz") { _, _ in await self.healthResponse() }
+        router.get("/metrics") { _, _ in await self.metricsResponse() }
+        router.post("/api/actions/retry") { request, _ in await self.retry(request) }
+        router.post("/api/actions/rescan") { request, _ in await self.rescan(request) }
+
+        let listening = Locked(false)
+        let settings = self.settings
+        let logger = self.logger
+        let components = settings.idleTimeout.components
+        let idle = TimeAmount.nanoseconds(
+            components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+        let application = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: idle)),
+            configuration: .init(
+                address: .hostname(settings.host, port: settings.port), serverName: nil, backlog: 256,
+                reuseAddress: true),
+            onServerRunning: { channel in
+                listening.withLock { $0 = true }
+                let port = channel.localAddress?.port ?? settings.port
+                logger.info("status page listening", metadata: ["url": "http://\(settings.host):\(port)/"])
+                await settings.onListening?(settings.host, port)
+            },
+            logger: logger)
+        do {
+            try await application.run()
+        } catch {
+            if !listening.withLock({ $0 }) && !(error is CancellationError) && !Task.isCancelled {
+                throw StatusServerError.bindFailed(
+                    host: settings.host, port: settings.port, reason: Self.describe(error))
+            }
+            throw error
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError {
+            return String(cString: strerror(io.errnoCode)) + " (errno \(io.errnoCode))"
+        }
+        return "\(error)"
+    }
+
+    // MARK: - Handlers
+
+    func statusResponse() async -> Response {
+        let now = Date()
+        let today = StatusBuilder.localDay(now)
+        async let snapshot = runtime()
+        let cached = await cache.sections(today: today)
+        let sections: EncodedSections
+        var databaseError: String?
+        switch cached {
+        case .success(let encoded):
+            sections = encoded
+        case .failure(let error):
+            databaseError = error.message
+            guard let empty = try? EncodedSections(StatusBuilder.unreadable(today: today)) else {
+                return JSONResponse.error(.internalServerError, "could not encode the answer")
+            }
+            sections = empty
+        }
+        let live = cache.builder.live(
+            sections: databaseError == nil ? sections.sections : nil, databaseError: databaseError,
+            runtime: await snapshot, now: now, today: today)
+        do {
+            return JSONResponse.response(
+                .ok, json: StatusJSON.join(try JSONResponse.encoder().encode(live), sections.json))
+        } catch {
+            return JSONResponse.error(.internalServerError, "could not encode the answer: \(error)")
+        }
+    }
+
+    struct HealthAnswer: Encodable {
+        var status: String
+        var watcher: String
+        var database: String
+        var scheduler: String
+        var reasons: [String]
+    }
+
+    func databaseError() async -> String? {
+        let store = self.store
+        do {
+            try await Offload.run(timeout: .seconds(3)) { try store.ping() }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func healthResponse() async -> Response {
+        async let snapshot = runtime()
+        let databaseError = await databaseError()
+        let health = StatusBuilder.health(runtime: await snapshot, databaseError: databaseError, now: Date())
+        let answer = HealthAnswer(
+            status: health.ok ? "ok" : "unavailable", watcher: health.watcher ? "ok" : "down",
+            database: health.database ? "ok" : "down", scheduler: health.scheduler ? "ok" : "down",
+            reasons: health.reasons)
+        return JSONResponse.response(health.ok ? .ok : .serviceUnavailable, answer)
+    }
+
+    func metricsResponse() async -> Response {
+        async let snapshot = runtime()
+        let store = self.store
+        let outstanding = try? await Offload.run(timeout: .seconds(3)) { try store.outstandingTotals() }
+        let databaseError = outstanding == nil ? "unreadable" : nil
+        let runtime = await snapshot
+        // The total backlog, unlabelled, as the daemon records it too (help text "" like the
+        // swift-metrics factory's: the registry refuses two help texts for one name).
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(metricName: "ledgerd_backlog", unitName: "files", helpText: "")
+        )
+        .set(Double(runtime.inboxes.reduce(0) { $0 + $1.waiting + $1.settling + $1.processing }))
+        var text = registry.emitToString()
+        let health = StatusBuilder.health(runtime: runtime, databaseError: databaseError, now: Date())
+        func gauge(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for sample in samples { text += "\(name)\(sample.labels) \(sample.value)\n" }
+        }
+        gauge(
+            LedgerMetrics.inboxBacklog, "Files waiting, settling or in hand per inbox.",
+            runtime.inboxes.map {
+                ("{inbox=\"\(Self.escape($0.name))\"}", String($0.waiting + $0.settling + $0.processing))
+            })
+        if let outstanding {
+            func labels(_ row: (side: String, currency: String, documents: Int, openMinor: Int64)) -> String {
+                "{side=\"\(Self.escape(row.side))\",currency=\"\(Self.escape(row.currency))\"}"
+            }
+            gauge(
+                LedgerMetrics.outstanding, "Open invoices and credit notes by side and currency.",
+                outstanding.map { (labels($0), String($0.documents)) })
+            gauge(
+                LedgerMetrics.outstandingMinor,
+                "Signed open amount in minor units of the currency (credit notes negative).",
+                outstanding.map { (labels($0), String($0.openMinor)) })
+        }
+        gauge(
+            "ledgerd_up", "1 when the watcher, the database and the scheduler are alive.", [("", health.ok ? "1" : "0")]
+        )
+        gauge("ledgerd_watcher_up", "1 when the inbox watcher runs.", [("", health.watcher ? "1" : "0")])
+        gauge("ledgerd_scheduler_up", "1 when the scheduler runs.", [("", health.scheduler ? "1" : "0")])
+        gauge("ledgerd_database_up", "1 when the database answers.", [("", health.database ? "1" : "0")])
+        if let uptime = health.uptimeSeconds {
+            gauge("ledgerd_uptime_seconds", "Seconds since the daemon started.", [("", String(uptime))])
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    // MARK: - Actions
+
+    /// Token and content-type checks shared by the actions; nil when the request may proceed.
+    func refusal(_ request: Request) -> Response? {
+        guard let expected = settings.token, !expected.isEmpty else {
+            return JSONResponse.error(.forbidden, "actions are off: no token is configured")
+        }
+        guard let presented = Security.bearerToken(request.headers[.authorization]),
+            Security.tokensMatch(presented: presented, expected: expected)
+        else {
+            var response = JSONResponse.error(.unauthorized, "a valid bearer token is required")
+            response.headers[.wwwAuthenticate] = "Bearer realm=\"ledgerd\""
+            return response
+        }
+        let type = request.headers[.contentType]?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            return JSONResponse.error(.unsupportedMediaType, "send the request as application/json")
+        }
+        return nil
+    }
+
+    struct RetryRequest: Decodable {
+        var name: String
+    }
+
+    func retry(_ request: Request) async -> Response {
+        if let refusal = refusal(request) { return refusal }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch {
+            var response = JSONResponse.error(
+                .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
+            response.headers[.connection] = "close"
+            return response
+        }
+        guard let parsed = try? JSONDecoder().decode(RetryRequest.self, from: Data(buffer: body)) else {
+            return JSONResponse.error(.badRequest, "expected {\"name\": \"<file name in the rejected folder>\"}")
+        }
+        guard Security.isPlainFileName(parsed.name) else {
+            return JSONResponse.error(.badRequest, "name must be a plain file name, without a folder")
+        }
+        logger.notice("retry requested through the status page", metadata: ["file": "\(parsed.name)"])
+        do {
+            let message = try await actions.retryRejected(name: parsed.name)
+            await cache.invalidate()
+            return JSONResponse.ok(.ok, message)
+        } catch let error as StatusActionError {
+            switch error {
+            case .notFound(let message): return JSONResponse.error(.notFound, message)
+            case .conflict(let message): return JSONResponse.error(.conflict, message)
+            }
+        } catch {
+            logger.error("retry failed", metadata: ["file": "\(parsed.name)", "error": "\(error)"])
+            return JSONResponse.error(.internalServerError, "\(error)")
+        }
+    }
+
+    func rescan(_ request: Request) async -> Response {
+        if let refusal = refusal(request) { return refusal }
+        do {
+            _ = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch {
+            var response = JSONResponse.error(
+                .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
+            response.headers[.connection] = "close"
+            return response
+        }
+        logger.notice("rescan requested through the status page")
+        await actions.rescan()
+        await cache.invalidate()
+        return JSONResponse.ok(.accepted, "rescan started")
+    }
+}
+
+/// The database part of `/api/status`, read, shaped and encoded off the cooperative pool, shared
+/// by concurrent requests and reused for `ttl`.
+actor FactsCache {
+    struct Failure: Error {
+        var message: String
+    }
+
+    let store: LedgerStore
+    nonisolated let builder: StatusBuilder
+    let ttl: Duration
+    var cached: (at: ContinuousClock.Instant, today: Day, result: Result<EncodedSections, Failure>)?
+    var inflight: Task<Result<EncodedSections, Failure>, Never>?
+
+    init(store: LedgerStore, builder: StatusBuilder, ttl: Duration) {
+        self.store = store
+        self.builder = builder
+        self.ttl = ttl
+    }
+
+    /// Fresh sections when the cached ones are younger than `ttl`; otherwise the cached ones
+    /// while one refresh runs in the background (stale-while-revalidate: a slow query never
+    /// holds up the page). Only the first request of the day waits for the database.
+    func sections(today: Day) async -> Result<EncodedSections, Failure> {
+        if let cached, cached.today == today {
+            if ContinuousClock.now - cached.at >= ttl && inflight == nil { refresh(today: today) }
+            return cached.result
+        }
+        if inflight == nil { refresh(today: today) }
+        return await inflight!.value
+    }
+
+    private func refresh(today: Day) {
+        let store = self.store
+        let builder = self.builder
+        inflight = Task {
+            let result: Result<EncodedSections, Failure>
+            do {
+                result = .success(
+                    try await Offload.run(timeout: .seconds(30)) {
+                        try EncodedSections(
+                            builder.sections(
+                                try DatabaseFacts.read(store: store, accounts: builder.accounts, today: today)))
+                    })
+            } catch {
+                result = .failure(Failure(message: "\(error)"))
+            }
+            self.finish(result, today: today)
+            return result
+        }
+    }
+
+    private func finish(_ result: Result<EncodedSections, Failure>, today: Day) {
+        cached = (ContinuousClock.now, today, result)
+        inflight = nil
+    }
+
+    func invalidate() {
+        cached = nil
+    }
+}
+
+/// Runs blocking work (GRDB's synchronous reads) on a Dispatch thread, never on the
+/// cooperative pool that serves requests.
+enum Offload {
+    struct TimedOut: Error, CustomStringConvertible {
+        var description: String { "no answer in time" }
+    }
+
+    static func run<T: Sendable>(timeout: Duration, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let continuation = Locked<CheckedContinuation<T, any Error>?>(nil)
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            continuation.withLock { $0 = c }
+            DispatchQueue.global().async {
+                let result = Result { try work() }
+                continuation.withLock { $0.take() }?.resume(with: result)
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds) {
+                continuation.withLock { $0.take() }?.resume(throwing: TimedOut())
+            }
+        }
+    }
+}
+
+/// A value behind a lock that closures can share.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<R: Sendable>(_ body: (inout sending Value) throws -> sending R) rethrows -> R {
+        try mutex.withLock(body)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

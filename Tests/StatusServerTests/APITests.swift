@@ -1,0 +1,379 @@
+import Foundation
+import LedgerCore
+import LedgerStore
+import Metrics
+import Testing
+
+@testable import StatusServer
+
+/// `/api/status`, `/healthz`, `/metrics` and the actions, through a real server on loopback
+/// against a real SQLite file.
+@Suite struct APITests {
+    @Test func statusDocumentCarriesEveryPanelsFigures() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let reply = try await withServer(store: store) { port in try await get(port, "/api/status") }
+        #expect(reply.status == 200)
+        #expect(reply.header("Content-Type") == "application/json; charset=utf-8")
+        #expect(reply.header("Cache-Control") == "no-store")
+        let json = reply.json
+
+        #expect(json["version"].int == 1)
+        #expect(
+            json["panels"].array.compactMap(\.string)
+                == ["problems", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent"])
+        #expect(json["today"].string == day(0).description)
+        #expect(json["generated_at"].string?.hasSuffix("Z") == true)
+
+        // Runtime snapshot, snake_case.
+        let ehf = json["runtime"]["inboxes"].first("name", "ehf")
+        #expect(ehf["waiting"].int == 5)
+        #expect(ehf["burst_done"].int == 12)
+        #expect(ehf["burst_total"].int == 40)
+        #expect(json["runtime"]["watch_mode"].string == "inotify")
+        #expect(json["runtime"]["watcher_alive"].bool == true)
+        #expect(json["health"]["ok"].bool == true)
+        let uptime = try #require(json["health"]["uptime_seconds"].int)
+        #expect((3 * 3600 + 100)...(3 * 3600 + 200) ~= uptime)
+        #expect(json["actions"]["enabled"].bool == true)
+
+        // Documents by state.
+        #expect(json["documents"]["total"].int == 9)
+        #expect(json["documents"]["posted"].int == 7)
+        #expect(json["documents"]["rejected"].int == 1)
+        #expect(json["documents"]["duplicate_number"].int == 1)
+
+        // Recent documents, newest first, with reasons and what to do.
+        let recent = json["recent_documents"].array
+        #expect(recent.count == 9)
+        #expect(recent.first?["name"].string == "P-1-again.xml")
+        let broken = json["recent_documents"].first("name", "broken-invoice.xml")
+        #expect(broken["state"].string == "rejected")
+        #expect(broken["reason_code"].string == "BR-CO-10")
+        #expect(broken["reason"].string == Fixture.brokenReason)
+        #expect(broken["processed_at"].string == "2026-11-21T10:00:00Z")
+        #expect(broken["can_retry"].bool == true)
+        #expect(broken["what_to_do"].string?.contains("ask the sender for a corrected invoice") == true)
+        #expect(json["recent_documents"].first("name", "P-1.xml")["what_to_do"] == .null)
+
+        // Rejected and duplicates.
+        #expect(json["rejected"]["total"].int == 1)
+        #expect(json["rejected"]["items"][0]["name"].string == "broken-invoice.xml")
+        #expect(json["duplicates"]["total"].int == 1)
+        let duplicate = json["duplicates"]["items"][0]
+        #expect(duplicate["name"].string == "P-1-again.xml")
+        #expect(duplicate["original"]["name"].string == "P-1.xml")
+        #expect(duplicate["original"]["archived_path"].string == "/archive/p1.xml")
+        #expect(duplicate["reason_code"].string == "DUPLICATE-NUMBER")
+        #expect(duplicate["what_to_do"].string?.contains("credit note") == true)
+
+        // Outstanding per party and currency; money is integer minor units plus a string.
+        let payables = json["outstanding"]["payables"]
+        #expect(payables.array.map { $0["party"].string ?? "" } == ["Kontorrekvisita AS", "Leverandør AS"])
+        let lev = payables.first("party", "Leverandør AS")
+        #expect(
+            lev["open"]
+                == .object([
+                    "minor": .integer(2_000_000), "currency": .string("NOK"), "formatted": .string("20 000.00 NOK"),
+                ]))
+        #expect(lev["documents"].int == 3)
+        #expect(lev["party_key"].string == "942992343")
+        #expect(lev["oldest_due_date"].string == day(-45).description)
+        #expect(payables.first("party", "Kontorrekvisita AS")["open"]["minor"].int == 150_000)
+        let receivables = json["outstanding"]["receivables"].array
+        #expect(receivables.map { $0["currency"].string ?? "" } == ["EUR", "NOK"])
+        #expect(receivables.map { $0["open"]["minor"].int ?? 0 } == [12_500, 500_000])
+        let totals = json["outstanding"]["totals"].array
+        #expect(
+            totals.map { "\($0["side"].string!) \($0["currency"].string!) \($0["open"]["formatted"].string!)" } == [
+                "receivable EUR 125.00 EUR", "receivable NOK 5 000.00 NOK", "payable NOK 21 500.00 NOK",
+            ])
+
+        // Aging: five buckets per party and currency, and totals.
+        let aging = json["aging"]
+        #expect(aging["as_of"].string == day(0).description)
+        #expect(aging["buckets"].array.compactMap { $0["id"].string } == ["current", "1-30", "31-60", "61-90", "90+"])
+        func buckets(_ row: JSONValue) -> [Int64] { row["buckets"].array.compactMap { $0["minor"].int } }
+        #expect(buckets(aging["payables"]["parties"].first("party", "Leverandør AS")) == [0, 1_750_000, 250_000, 0, 0])
+        let kontorRow = aging["payables"]["parties"].first("party", "Kontorrekvisita AS")
+        #expect(buckets(kontorRow) == [100_000, 0, 0, 0, 50_000])
+        #expect(kontorRow["without_due_date"].int == 1)
+        #expect(buckets(aging["payables"]["totals"][0]) == [100_000, 1_750_000, 250_000, 0, 50_000])
+        #expect(aging["payables"]["totals"][0]["total"]["formatted"].string == "21 500.00 NOK")
+        #expect(aging["payables"]["totals"][0]["party"] == .null)
+        #expect(aging["payables"]["totals"][0]["buckets"][1]["formatted"].string == "17 500.00 NOK")
+        let kunde = aging["receivables"]["parties"].array
+        #expect(kunde.map(buckets) == [[0, 12_500, 0, 0, 0], [0, 0, 0, 500_000, 0]])
+        #expect(aging["rule"].string?.contains("issue date") == true)
+
+        // Reconciliation.
+        let reconciliation = json["reconciliation"]
+        #expect(reconciliation["agrees"].bool == true)
+        #expect(reconciliation["balanced"].bool == true)
+        #expect(reconciliation["journal_entries"].int == 7)
+        let lines = reconciliation["lines"].array
+        #expect(
+            lines.map { "\($0["account"].string!) \($0["currency"].string!)" } == ["1500 EUR", "1500 NOK", "2400 NOK"])
+        let payable = lines[2]
+        #expect(payable["general_ledger"]["minor"].int == 2_150_000)
+        #expect(payable["sub_ledger_total"]["minor"].int == 2_150_000)
+        #expect(payable["difference"]["minor"].int == 0)
+        #expect(payable["agrees"].bool == true)
+        #expect(payable["account_name"].string == "Supplier debt")
+
+        // The banner: two things need attention, with what to do.
+        #expect(json["overall"]["status"].string == "attention")
+        #expect(json["overall"]["headline"].string == "2 things need your attention.")
+        let items = json["overall"]["items"].array
+        #expect(items.contains { $0["text"].string == "1 file was rejected: broken-invoice.xml." })
+        #expect(
+            items.contains { $0["panel"].string == "problems" && $0["text"].string?.contains("P-1-again.xml") == true })
+        #expect(items.contains { $0["severity"].string == "info" && $0["text"].string?.contains("12 of 40") == true })
+        #expect(items.contains { $0["severity"].string == "info" && $0["text"].string?.contains("500.00 NOK") == true })
+        _ = dir
+    }
+
+    @Test func emptyBooksAreAllFine() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        let runtime = FakeRuntime()
+        runtime.update {
+            $0.inboxes = [.init(name: "ehf", waiting: 0, settling: 0, processing: 0, burstDone: 0, burstTotal: 0)]
+        }
+        let json = try await withServer(store: store, token: nil, runtime: runtime) { port in
+            try await get(port, "/api/status").json
+        }
+        #expect(json["overall"]["status"].string == "ok")
+        #expect(json["overall"]["headline"].string == "All fine: 0 documents posted, nothing needs you.")
+        #expect(json["overall"]["items"].array.isEmpty)
+        #expect(json["actions"]["enabled"].bool == false)
+        #expect(json["documents"]["total"].int == 0)
+        #expect(json["aging"]["payables"]["parties"].array.isEmpty)
+        #expect(json["reconciliation"]["agrees"].bool == true)
+        #expect(json["reconciliation"]["lines"].array.isEmpty)
+        _ = dir
+    }
+
+    @Test func aDisagreementAndADeadWatcherMakeTheBannerAnError() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE supplier_ledger SET amount_minor = amount_minor + 1 WHERE id = 1")
+        }
+        let runtime = FakeRuntime()
+        runtime.update {
+            $0.watcherAlive = false
+            $0.recentErrors = ["inotify: queue overflow", "older"]
+        }
+        try await withServer(store: store, runtime: runtime) { port in
+            let json = try await get(port, "/api/status").json
+            #expect(json["overall"]["status"].string == "error")
+            #expect(
+                json["overall"]["headline"].string
+                    == "ledgerd needs help: The inbox watcher has stopped: new files are not picked up.")
+            let items = json["overall"]["items"].array
+            #expect(
+                items.contains {
+                    $0["panel"].string == "reconciliation"
+                        && $0["text"].string?.contains("disagree by -0.01 NOK") == true
+                })
+            #expect(items.contains { $0["text"].string == "2 recent errors; newest: inotify: queue overflow" })
+            #expect(json["reconciliation"]["agrees"].bool == false)
+            #expect(json["reconciliation"]["lines"].first("account", "2400")["unexplained"]["minor"].int == -1)
+            #expect(json["health"]["ok"].bool == false)
+            #expect(json["health"]["reasons"][0].string?.contains("watcher") == true)
+        }
+        _ = dir
+    }
+
+    @Test func healthzIs200WhenAliveAnd503WithTheReasonOtherwise() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        let runtime = FakeRuntime()
+        try await withServer(store: store, runtime: runtime) { port in
+            let ok = try await get(port, "/healthz")
+            #expect(ok.status == 200)
+            #expect(ok.json["status"].string == "ok")
+            #expect(ok.json["database"].string == "ok")
+
+            runtime.update { $0.watcherAlive = false }
+            let down = try await get(port, "/healthz")
+            #expect(down.status == 503)
+            #expect(down.json["status"].string == "unavailable")
+            #expect(down.json["watcher"].string == "down")
+            #expect(
+                down.json["reasons"].array.compactMap(\.string) == [
+                    "the inbox watcher is not running: new files are not picked up"
+                ])
+
+            runtime.update {
+                $0.watcherAlive = true
+                $0.schedulerAlive = false
+            }
+            let scheduler = try await get(port, "/healthz")
+            #expect(scheduler.status == 503)
+            #expect(scheduler.json["reasons"][0].string?.contains("scheduler") == true)
+        }
+        _ = dir
+    }
+
+    @Test func healthzIs503WhenTheDatabaseCannotBeRead() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        // A closed pool fails every read, as a vanished or unreadable file would.
+        try store.pool.close()
+        try await withServer(store: store) { port in
+            let reply = try await get(port, "/healthz")
+            #expect(reply.status == 503)
+            #expect(reply.json["database"].string == "down")
+            #expect(reply.json["reasons"][0].string?.hasPrefix("the database cannot be read") == true)
+            let status = try await get(port, "/api/status")
+            #expect(status.status == 200)
+            #expect(status.json["overall"]["status"].string == "error")
+            #expect(status.json["health"]["database"].bool == false)
+        }
+        _ = dir
+    }
+
+    @Test func metricsExportFilesLatencyBacklogAndOutstanding() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        LedgerMetrics.bootstrap()
+        LedgerMetrics.fileProcessed(result: "posted")
+        LedgerMetrics.ingestDuration(.milliseconds(12))
+        // What the daemon records itself (Sources/Daemon): same names and label sets.
+        Counter(label: "ledgerd_files_total", dimensions: [("result", "duplicate_number")]).increment()
+        Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(3_000_000)
+        Gauge(label: "ledgerd_backlog_files").record(3)
+        let reply = try await withServer(store: store) { port in try await get(port, "/metrics") }
+        #expect(reply.status == 200)
+        #expect(reply.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        let text = reply.body
+        for name in [
+            "# TYPE ledgerd_files_total counter", "ledgerd_files_total{result=\"rejected\"}",
+            "# TYPE ledgerd_ingest_duration_seconds histogram", "ledgerd_ingest_duration_seconds_bucket{le=\"0.025\"}",
+            "ledgerd_ingest_duration_seconds_count", "ledgerd_backlog_files 7",
+            "ledgerd_inbox_backlog_files{inbox=\"ehf\"} 7", "ledgerd_inbox_backlog_files{inbox=\"wise\"} 0",
+            "ledgerd_invoices_outstanding{side=\"payable\",currency=\"NOK\"} 5",
+            "ledgerd_invoices_outstanding_minor_units{side=\"payable\",currency=\"NOK\"} 2150000",
+            "ledgerd_invoices_outstanding_minor_units{side=\"receivable\",currency=\"EUR\"} 12500", "ledgerd_up 1",
+            "ledgerd_watcher_up 1", "ledgerd_database_up 1", "ledgerd_uptime_seconds",
+        ] {
+            #expect(text.contains(name), "missing \(name)")
+        }
+        let posted = text.split(separator: "\n").first { $0.hasPrefix("ledgerd_files_total{result=\"posted\"}") }
+        #expect(posted.flatMap { Int($0.split(separator: " ").last!) }.map { $0 >= 1 } == true)
+        _ = dir
+    }
+
+    @Test func actionsWithTheTokenReachTheDaemon() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let actions = FakeActions()
+        try await withServer(store: store, actions: actions) { port in
+            let auth = ["Authorization: Bearer s3cret-token", "Content-Type: application/json"]
+            let retry = try await post(
+                port, "/api/actions/retry", body: #"{"name": "broken-invoice.xml"}"#, headers: auth)
+            #expect(retry.status == 200)
+            #expect(retry.json["ok"].bool == true)
+            #expect(retry.json["message"].string == "broken-invoice.xml is back in the ehf inbox")
+
+            let missing = try await post(port, "/api/actions/retry", body: #"{"name": "nope.xml"}"#, headers: auth)
+            #expect(missing.status == 404)
+            #expect(missing.json["error"].string == "nope.xml is not in the rejected folder")
+
+            for name in ["../ledger.sqlite", "a/b.xml", "", ".."] {
+                let bad = try await post(port, "/api/actions/retry", body: #"{"name": "\#(name)"}"#, headers: auth)
+                #expect(bad.status == 400, "name \(name)")
+            }
+            let malformed = try await post(port, "/api/actions/retry", body: "name=x", headers: auth)
+            #expect(malformed.status == 400)
+
+            let rescan = try await post(port, "/api/actions/rescan", body: "{}", headers: auth)
+            #expect(rescan.status == 202)
+            let empty = try await post(
+                port, "/api/actions/rescan", body: "",
+                headers: ["Authorization: bearer s3cret-token", "Content-Type: application/json; charset=utf-8"])
+            #expect(empty.status == 202)
+        }
+        #expect(actions.calls.withLock { $0 } == ["retry broken-invoice.xml", "retry nope.xml", "rescan", "rescan"])
+        _ = dir
+    }
+
+    @Test func theStaticPageIsServedWithSecurityHeaders() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        try await withServer(store: store) { port in
+            for (path, type) in [
+                ("/", "text/html"), ("/index.html", "text/html"), ("/app.js", "javascript"), ("/style.css", "text/css"),
+            ] {
+                let reply = try await get(port, path)
+                #expect(reply.status == 200, "\(path)")
+                #expect(
+                    reply.header("Content-Type")?.contains(type) == true,
+                    "\(path): \(reply.header("Content-Type") ?? "")")
+                #expect(reply.header("Content-Security-Policy")?.hasPrefix("default-src 'self'") == true)
+                #expect(reply.header("X-Content-Type-Options") == "nosniff")
+                #expect(reply.header("Referrer-Policy") == "no-referrer")
+                #expect(reply.header("X-Frame-Options") == "DENY")
+            }
+            #expect(try await get(port, "/").body.contains("<script src=\"app.js\" defer></script>"))
+            // Errors carry the headers too.
+            let missing = try await get(port, "/nothing-here.html")
+            #expect(missing.status == 404)
+            #expect(missing.header("X-Frame-Options") == "DENY")
+            let api = try await get(port, "/api/status")
+            #expect(api.header("Content-Security-Policy") != nil)
+        }
+        _ = dir
+    }
+
+    @Test func aPortInUseIsAClearError() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        try await withServer(store: store) { port in
+            let second = StatusServer(
+                settings: StatusServerSettings(host: "127.0.0.1", port: port, webRoot: webRoot), store: store,
+                accounts: AccountPlan(), runtime: FakeRuntime().provider, actions: FakeActions(),
+                logger: .init(label: "second"))
+            do {
+                try await second.run()
+                Issue.record("a second server on port \(port) started")
+            } catch let error as StatusServerError {
+                guard case .bindFailed(let host, let boundPort, let reason) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
+                #expect(host == "127.0.0.1")
+                #expect(boundPort == port)
+                #expect(reason.contains("in use"))
+                #expect(error.description.contains("cannot listen on 127.0.0.1:\(port)"))
+            }
+        }
+        _ = dir
+    }
+
+    @Test func aMissingWebRootIsAClearError() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        let server = StatusServer(
+            settings: StatusServerSettings(port: 0, webRoot: dir.path + "/no-such-folder"), store: store,
+            accounts: AccountPlan(), runtime: FakeRuntime().provider, actions: FakeActions(), logger: .init(label: "t"))
+        await #expect(throws: StatusServerError.webRootMissing(dir.path + "/no-such-folder")) { try await server.run() }
+    }
+
+    @Test func theWebRootIsFoundInTheSourceTreeOrAShareDirectory() throws {
+        let dir = TemporaryDirectory()
+        #expect(
+            StatusServerSettings.locateWebRoot(currentDirectory: repositoryRoot, executablePath: nil) == repositoryRoot
+                + "/Web")
+        let share = dir.path + "/prefix/share/ledgerd/Web"
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.path + "/prefix/bin", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: share + "/index.html", contents: Data("<html>".utf8))
+        #expect(
+            StatusServerSettings.locateWebRoot(
+                currentDirectory: dir.path, executablePath: dir.path + "/prefix/bin/ledgerd")
+                == share)
+    }
+}

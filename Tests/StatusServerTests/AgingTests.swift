@@ -1,0 +1,89 @@
+import LedgerCore
+import Testing
+
+@testable import StatusServer
+
+@Suite struct AgingTests {
+    let today = Day(iso: "2026-11-21")!
+
+    func item(_ party: String, _ minor: Int64, issued: Int, due: Int?, currency: Currency = .NOK) -> AgingItem {
+        AgingItem(
+            party: party, currency: currency, openMinor: minor, issueDate: today.adding(days: issued),
+            dueDate: due.map { today.adding(days: $0) })
+    }
+
+    @Test func bucketBoundaries() {
+        let cases: [(Int, AgingBucket)] = [
+            (-30, .current), (0, .current), (1, .days1to30), (30, .days1to30), (31, .days31to60), (60, .days31to60),
+            (61, .days61to90), (90, .days61to90), (91, .over90), (10_000, .over90),
+        ]
+        for (days, bucket) in cases {
+            #expect(AgingBucket(daysPastDue: days) == bucket, "\(days) days past due")
+        }
+        #expect(AgingBucket.allCases.map(\.rawValue) == ["current", "1-30", "31-60", "61-90", "90+"])
+        #expect(AgingBucket.allCases.map(\.index) == [0, 1, 2, 3, 4])
+    }
+
+    @Test func daysPastDueIsTodayMinusDueDateAndFallsBackToTheIssueDate() {
+        #expect(
+            Aging.daysPastDue(issueDate: today.adding(days: -40), dueDate: today.adding(days: -10), today: today) == 10)
+        #expect(
+            Aging.daysPastDue(issueDate: today.adding(days: -40), dueDate: today.adding(days: 5), today: today) == -5)
+        #expect(Aging.daysPastDue(issueDate: today.adding(days: -100), dueDate: nil, today: today) == 100)
+        // Across a leap day.
+        let march = Day(iso: "2028-03-01")!
+        #expect(Aging.daysPastDue(issueDate: march, dueDate: Day(iso: "2028-02-28")!, today: march) == 2)
+    }
+
+    @Test func rowsSumPerPartyAndCurrencyWithCreditNotesNegative() {
+        let rows = Aging.rows(
+            [
+                item("Beta AS", 10_000, issued: -40, due: -10),
+                item("Beta AS", -2_500, issued: -20, due: -5),  // credit note
+                item("Beta AS", 7_000, issued: -80, due: -45),
+                item("alpha AS", 1_000, issued: -5, due: 25),
+                item("alpha AS", 500, issued: -100, due: nil),
+                item("alpha AS", 300, issued: -1, due: 29, currency: .EUR),
+            ], asOf: today)
+        #expect(rows.map(\.party) == ["alpha AS", "alpha AS", "Beta AS"])
+        #expect(rows.map(\.currency.code) == ["EUR", "NOK", "NOK"])
+        #expect(rows[0].buckets == [300, 0, 0, 0, 0])
+        #expect(rows[1].buckets == [1_000, 0, 0, 0, 500])
+        #expect(rows[1].withoutDueDate == 1)
+        #expect(rows[1].documents == 2)
+        #expect(rows[2].buckets == [0, 7_500, 7_000, 0, 0])
+        #expect(rows[2].totalMinor == 14_500)
+        #expect(rows[2].amount(.days1to30) == Money(minor: 7_500, currency: .NOK))
+
+        let totals = Aging.totals(rows)
+        #expect(totals.map(\.currency.code) == ["EUR", "NOK"])
+        #expect(totals[1].party == nil)
+        #expect(totals[1].buckets == [1_000, 7_500, 7_000, 0, 500])
+        #expect(totals[1].documents == 5)
+        #expect(totals[1].total == Money(minor: 16_000, currency: .NOK))
+    }
+
+    @Test func preAggregatedItemsGiveTheSameRows() {
+        let single = Aging.rows(
+            [item("A", 100, issued: -3, due: -1), item("A", 200, issued: -3, due: -1)], asOf: today)
+        var grouped = item("A", 300, issued: -3, due: -1)
+        grouped.documents = 2
+        #expect(Aging.rows([grouped], asOf: today) == single)
+    }
+
+    @Test func sumsSaturateInsteadOfTrapping() {
+        let rows = Aging.rows([item("A", .max, issued: 0, due: 0), item("A", 1, issued: 0, due: 0)], asOf: today)
+        #expect(rows[0].buckets[0] == .max)
+        #expect(Aging.add(.min, -1) == .min)
+    }
+
+    @Test func amountsAreFormattedWithGroupingAndTheCurrencysDecimals() {
+        #expect(Amount(minor: 1_875_000, currency: "NOK").formatted == "18 750.00 NOK")
+        #expect(Amount(minor: -125_000, currency: "NOK").formatted == "-1 250.00 NOK")
+        #expect(Amount(minor: 5, currency: "EUR").formatted == "0.05 EUR")
+        #expect(Amount(minor: 0, currency: "NOK").formatted == "0.00 NOK")
+        #expect(Amount(minor: 1_234_567, currency: "JPY").formatted == "1 234 567 JPY")
+        #expect(Amount(minor: 1_234_567, currency: "KWD").formatted == "1 234.567 KWD")
+        #expect(Amount(minor: .min, currency: "NOK").formatted == "-92 233 720 368 547 758.08 NOK")
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import LedgerStore
+import Testing
+
+@testable import StatusServer
+
+/// The page in a real browser: headless Chromium (Debian's `chromium`) loads it from a real
+/// server, runs app.js, and the rendered DOM must show the fixture's figures. Screenshots land
+/// in `.build/test-artifacts/`.
+@Suite(.serialized) struct BrowserTests {
+    static let artifacts = repositoryRoot + "/.build/test-artifacts"
+
+    static func chromium() -> String? {
+        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        where FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        return nil
+    }
+
+    /// Runs headless Chromium with `arguments` and returns its standard output.
+    static func runChromium(_ arguments: [String], profile: TemporaryDirectory) async throws -> String {
+        guard let binary = chromium() else {
+            throw TestFailure("chromium is not installed: apt-get install -y chromium (scripts/install-deps.sh)")
+        }
+        return try await onThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments =
+                [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                    "--no-default-browser-check", "--hide-scrollbars", "--user-data-dir=\(profile.path)",
+                ] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(90)
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            while process.isRunning && Date() < deadline { usleep(50_000) }
+            if process.isRunning {
+                process.terminate()
+                throw TestFailure("chromium did not finish in 90 s")
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// The text of the element carrying `data-figure="key"` (HTML entities decoded).
+    static func figure(_ dom: String, _ key: String) -> String? {
+        let attribute = "data-figure=\"" + escapeAttribute(key) + "\""
+        guard let hit = dom.range(of: attribute),
+            let close = dom.range(of: ">", range: hit.upperBound..<dom.endIndex)
+        else { return nil }
+        let textEnd = dom.range(of: "<", range: close.upperBound..<dom.endIndex)?.lowerBound ?? dom.endIndex
+        return unescape(String(dom[close.upperBound..<textEnd]))
+    }
+
+    static func escapeAttribute(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&nbsp;", with: "\u{A0}").replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    @Test func thePageShowsEveryPanelsFiguresInChromium() async throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
+        let dom = try await withServer(store: store) { port in
+            let url = "http://127.0.0.1:\(port)/"
+            // The JSON the page was drawn from, kept beside the screenshots.
+            try await get(port, "/api/status").body.write(
+                toFile: Self.artifacts + "/status.json", atomically: true, encoding: .utf8)
+            let dom = try await Self.runChromium(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile)
+            // The two sizes asked for, plus full-length ones to look at the whole page.
+            let sizes = [
+                ("desktop", "1280,2000"), ("phone", "390,1600"), ("desktop-full", "1280,4200"),
+                ("phone-full", "390,7600"),
+            ]
+            for (name, size) in sizes {
+                let path = Self.artifacts + "/status-page-\(name).png"
+                try? FileManager.default.removeItem(atPath: path)
+                _ = try await Self.runChromium(
+                    ["--virtual-time-budget=5000", "--window-size=\(size)", "--screenshot=\(path)", url],
+                    profile: profile)
+                #expect(FileManager.default.fileExists(atPath: path), "no screenshot at \(path)")
+            }
+            return dom
+        }
+        try dom.write(toFile: Self.artifacts + "/status-page.html", atomically: true, encoding: .utf8)
+        func figure(_ key: String) -> String? { Self.figure(dom, key) }
+
+        // Banner.
+        #expect(dom.contains("id=\"overall\" class=\"overall\" data-status=\"attention\""))
+        #expect(dom.contains("2 things need your attention."))
+        #expect(dom.contains("1 file was rejected: broken-invoice.xml."))
+
+        // Panels in the order the API gives.
+        let order = ["problems", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent"]
+        let positions = order.map { dom.range(of: "id=\"panel-\($0)\"")?.lowerBound }
+        #expect(
+            positions.allSatisfy { $0 != nil },
+            "missing panels: \(zip(order, positions).filter { $0.1 == nil }.map(\.0))")
+        #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
+
+        // Inboxes and document counts.
+        #expect(figure("inbox-ehf-backlog") == "7")
+        #expect(figure("inbox-ehf-progress") == "12 of 40")
+        #expect(figure("inbox-wise-backlog") == "0")
+        #expect(figure("documents-total") == "9")
+        #expect(figure("documents-posted") == "7")
+        #expect(figure("documents-rejected") == "1")
+        #expect(figure("documents-duplicate-number") == "1")
+
+        // Rejected file and flagged duplicate, with what to do.
+        #expect(figure("rejected-count") == "1")
+        #expect(figure("rejected-name") == "broken-invoice.xml")
+        #expect(figure("rejected-reason") == Fixture.brokenReason)
+        #expect(dom.contains("ask the sender for a corrected invoice"))
+        #expect(dom.contains(">Retry</button>"))
+        #expect(figure("duplicates-count") == "1")
+        #expect(figure("duplicate-name") == "P-1-again.xml")
+        #expect(figure("duplicate-original") == "P-1.xml")
+
+        // Recent documents.
+        #expect(dom.contains("data-document=\"broken-invoice.xml\" data-state=\"rejected\""))
+        #expect(dom.contains("data-document=\"sale-1002.xml\" data-state=\"posted\""))
+
+        // Outstanding.
+        #expect(figure("outstanding-total-payable-NOK") == "21 500.00 NOK")
+        #expect(figure("outstanding-payable-Leverandør AS-NOK") == "20 000.00 NOK")
+        #expect(figure("outstanding-payable-Kontorrekvisita AS-NOK") == "1 500.00 NOK")
+        #expect(figure("outstanding-receivable-Kunde AS-NOK") == "5 000.00 NOK")
+        #expect(figure("outstanding-total-receivable-EUR") == "125.00 EUR")
+
+        // Aging buckets.
+        let payableTotals = [
+            "current": "1 000.00", "1-30": "17 500.00", "31-60": "2 500.00", "61-90": "0.00", "90+": "500.00",
+        ]
+        for (bucket, value) in payableTotals {
+            #expect(figure("aging-payable-total-NOK-\(bucket)") == value + " NOK", "payables \(bucket)")
+        }
+        #expect(figure("aging-payable-total-NOK-sum") == "21 500.00 NOK")
+        #expect(figure("aging-payable-Leverandør AS-NOK-1-30") == "17 500.00 NOK")
+        #expect(figure("aging-payable-Leverandør AS-NOK-31-60") == "2 500.00 NOK")
+        #expect(figure("aging-payable-Kontorrekvisita AS-NOK-90+") == "500.00 NOK")
+        #expect(figure("aging-receivable-Kunde AS-NOK-61-90") == "5 000.00 NOK")
+        #expect(figure("aging-receivable-Kunde AS-EUR-1-30") == "125.00 EUR")
+        #expect(dom.contains("class=\"seg b1\""))  // bars were drawn
+
+        // Reconciliation.
+        #expect(figure("reconciliation-verdict") == "agrees")
+        #expect(figure("reconciliation-balanced") == "all 7 journal entries balance")
+        #expect(figure("reconciliation-2400-NOK-verdict") == "agrees")
+        #expect(figure("reconciliation-2400-NOK-gl") == "21 500.00 NOK")
+        #expect(figure("reconciliation-2400-NOK-sub") == "21 500.00 NOK")
+        #expect(figure("reconciliation-1500-EUR-gl") == "125.00 EUR")
+
+        // The daemon.
+        #expect(figure("health") == "ok")
+        #expect(figure("watch-mode") == "inotify")
+        #expect(figure("uptime") == "3 h 2 min")
+        #expect(figure("errors-count") == "0")
+        _ = (dir, profile)
+    }
+
+    @Test func thePageSaysSoWhenLedgerdCannotBeReached() async throws {
+        let profile = TemporaryDirectory()
+        // Opened from disk, the page's fetch of /api/status has nowhere to go.
+        let dom = try await Self.runChromium(
+            [
+                "--virtual-time-budget=3000", "--allow-file-access-from-files", "--dump-dom",
+                "file://\(webRoot)/index.html",
+            ],
+            profile: profile)
+        #expect(dom.contains("data-status=\"unreachable\""))
+        #expect(dom.contains("Cannot reach ledgerd."))
+        _ = profile
+    }
+}

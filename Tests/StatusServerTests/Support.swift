@@ -1,0 +1,473 @@
+import Foundation
+import LedgerCore
+import LedgerStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import StatusServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+// MARK: - Folders
+
+/// A throwaway folder for one test.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "ledgerd-web-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The repository root (…/Tests/StatusServerTests/Support.swift → …).
+let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+let webRoot = repositoryRoot + "/Web"
+
+// MARK: - Invoices
+
+let nok = Currency.NOK
+let eur = Currency.EUR
+
+let us = Party(name: "Nordlys Helse AS", endpointID: "987654325", endpointScheme: "0192", legalCompanyID: "987654325")
+let leverandor = Party(
+    name: "Leverandør AS", endpointID: "942992343", endpointScheme: "0192", legalCompanyID: "942992343")
+let kontor = Party(name: "Kontorrekvisita AS", legalCompanyID: "923609016")
+let kunde = Party(name: "Kunde AS", legalCompanyID: "914778271")
+
+/// The local calendar day `offset` days from today (what the server ages against).
+func day(_ offset: Int) -> Day {
+    StatusBuilder.localDay(Date()).adding(days: offset)
+}
+
+/// A consistent invoice at 25 % VAT: `net` in minor units per line.
+func invoice(
+    _ number: String, seller: Party = leverandor, buyer: Party = us, type: DocumentType = .invoice,
+    currency: Currency = nok, net: [Int64], issued: Day, due: Day?
+) -> InvoiceDocument {
+    func money(_ minor: Int64) -> Money { Money(minor: minor, currency: currency) }
+    let lineTotal = net.reduce(0, +)
+    let tax = lineTotal / 4
+    let lines = net.enumerated().map { i, amount in
+        InvoiceLine(
+            id: "\(i + 1)", quantity: ExactDecimal(1), unitCode: "EA", lineExtension: money(amount),
+            itemName: "Item \(i + 1)", taxCategory: "S", taxPercent: ExactDecimal(25))
+    }
+    return InvoiceDocument(
+        type: type, typeCode: type == .invoice ? "380" : "381", customizationID: "urn:cen.eu:en16931:2017",
+        profileID: nil, number: number, issueDate: issued, dueDate: due, currency: currency, seller: seller,
+        buyer: buyer, lines: lines, taxTotal: money(tax),
+        taxSubtotals: [
+            TaxSubtotal(taxable: money(lineTotal), tax: money(tax), category: "S", percent: ExactDecimal(25))
+        ],
+        totals: MonetaryTotals(
+            lineExtension: money(lineTotal), taxExclusive: money(lineTotal), taxInclusive: money(lineTotal + tax),
+            payable: money(lineTotal + tax)))
+}
+
+func incoming(_ invoice: InvoiceDocument, name: String, sha: String, direction: Direction = .purchase) throws
+    -> IncomingDocument
+{
+    let plan = AccountPlan()
+    let entry = try PostingRules.entry(for: invoice, direction: direction, accounts: plan)
+    return IncomingDocument(
+        sha256: sha, originalName: name, inbox: "ehf", kind: "ehf_invoice", sizeBytes: 100,
+        receivedAt: "2026-11-21T10:00:00Z", archivePath: "/archive/\(sha).xml",
+        content: .invoice(
+            PreparedInvoice(
+                invoice: invoice, direction: direction, entry: entry,
+                netAccount: PostingRules.netAccount(for: invoice, direction: direction, accounts: plan),
+                attachmentHashes: [])))
+}
+
+func rejected(name: String, sha: String, code: String, message: String) -> IncomingDocument {
+    IncomingDocument(
+        sha256: sha, originalName: name, inbox: "ehf", kind: "ehf_invoice", sizeBytes: 10,
+        receivedAt: "2026-11-21T10:00:00Z", archivePath: "", content: .rejected(Rejection(code, message)))
+}
+
+/// The fixture books every test reads. Figures (NOK unless said otherwise):
+///
+/// Payables (we owe):
+/// - Leverandør AS: P-1 18 750.00 due 10 days ago (1–30), P-2 2 500.00 due 45 days ago (31–60),
+///   credit note CN-1 −1 250.00 due 5 days ago (1–30) → 20 000.00 open; 1–30 17 500.00, 31–60 2 500.00
+/// - Kontorrekvisita AS: K-1 1 000.00 due in 10 days (current), K-2 500.00 without due date issued 100
+///   days ago (90+) → 1 500.00
+/// - total 21 500.00: current 1 000.00, 1–30 17 500.00, 31–60 2 500.00, 61–90 0.00, 90+ 500.00
+///
+/// Receivables (customers owe): Kunde AS 5 000.00 NOK due 75 days ago (61–90) and 125.00 EUR due
+/// 2 days ago (1–30).
+///
+/// Problems: `broken-invoice.xml` rejected (BR-CO-10); `P-1-again.xml` flagged as a duplicate of
+/// `P-1.xml`.
+enum Fixture {
+    static let brokenReason = "The sum of the line amounts (150.00) does not equal the line extension total (160.00)."
+
+    static func fill(_ store: LedgerStore) throws {
+        let documents: [IncomingDocument] = [
+            try incoming(
+                invoice("P-1", net: [1_000_000, 500_000], issued: day(-40), due: day(-10)), name: "P-1.xml", sha: "p1"),
+            try incoming(invoice("P-2", net: [200_000], issued: day(-75), due: day(-45)), name: "P-2.xml", sha: "p2"),
+            try incoming(
+                invoice("CN-1", type: .creditNote, net: [100_000], issued: day(-20), due: day(-5)), name: "CN-1.xml",
+                sha: "cn1"),
+            try incoming(
+                invoice("K-1", seller: kontor, net: [80_000], issued: day(-20), due: day(10)), name: "K-1.xml",
+                sha: "k1"),
+            try incoming(
+                invoice("K-2", seller: kontor, net: [40_000], issued: day(-100), due: nil), name: "K-2.xml", sha: "k2"),
+            try incoming(
+                invoice("1001", seller: us, buyer: kunde, net: [400_000], issued: day(-105), due: day(-75)),
+                name: "sale-1001.xml", sha: "s1", direction: .sale),
+            try incoming(
+                invoice("1002", seller: us, buyer: kunde, currency: eur, net: [10_000], issued: day(-32), due: day(-2)),
+                name: "sale-1002.xml", sha: "s2", direction: .sale),
+            rejected(name: "broken-invoice.xml", sha: "bad", code: "BR-CO-10", message: brokenReason),
+            try incoming(
+                invoice("P-1", net: [999], issued: day(-40), due: day(-10)), name: "P-1-again.xml", sha: "p1b"),
+        ]
+        let outcomes = try store.write(documents, now: "2026-11-21T10:00:00Z")
+        precondition(outcomes.count == documents.count)
+    }
+
+    static func store(in dir: TemporaryDirectory, filled: Bool = true) throws -> LedgerStore {
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        if filled { try fill(store) }
+        return store
+    }
+}
+
+// MARK: - The daemon's side, faked
+
+final class FakeRuntime: Sendable {
+    let snapshot: Locked<RuntimeSnapshot>
+
+    init() {
+        snapshot = Locked(
+            RuntimeSnapshot(
+                startedAt: StatusBuilder.iso(Date().addingTimeInterval(-3 * 3600 - 120)), watchMode: "inotify",
+                lastRescan: StatusBuilder.iso(Date().addingTimeInterval(-60)),
+                inboxes: [
+                    .init(name: "ehf", waiting: 5, settling: 1, processing: 1, burstDone: 12, burstTotal: 40),
+                    .init(name: "wise", waiting: 0, settling: 0, processing: 0, burstDone: 0, burstTotal: 0),
+                ], recentErrors: [], watcherAlive: true, schedulerAlive: true))
+    }
+
+    func update(_ change: @Sendable (inout RuntimeSnapshot) -> Void) {
+        snapshot.withLock { change(&$0) }
+    }
+
+    var provider: @Sendable () async -> RuntimeSnapshot {
+        { self.snapshot.withLock { $0 } }
+    }
+}
+
+final class FakeActions: StatusActions {
+    let calls = Locked<[String]>([])
+    let rejectedFiles: Set<String>
+
+    init(rejectedFiles: Set<String> = ["broken-invoice.xml"]) {
+        self.rejectedFiles = rejectedFiles
+    }
+
+    func retryRejected(name: String) async throws -> String {
+        calls.withLock { $0.append("retry " + name) }
+        guard rejectedFiles.contains(name) else {
+            throw StatusActionError.notFound("\(name) is not in the rejected folder")
+        }
+        return "\(name) is back in the ehf inbox"
+    }
+
+    func rescan() async {
+        calls.withLock { $0.append("rescan") }
+    }
+}
+
+// MARK: - A real server on loopback
+
+struct RunningServer {
+    let port: Int
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+}
+
+/// Starts a `StatusServer` on 127.0.0.1 with a free port, runs `body`, then shuts it down
+/// gracefully and checks that it stopped without an error.
+func withServer<T>(
+    store: LedgerStore, token: String? = "s3cret-token", root: String = webRoot, runtime: FakeRuntime = FakeRuntime(),
+    actions: any StatusActions = FakeActions(), idleTimeout: Duration = .seconds(10), maxBodyBytes: Int = 16 * 1024,
+    allowedHosts: [String]? = nil, statusCacheTTL: Duration = .seconds(1), _ body: (Int) async throws -> T
+) async throws -> T {
+    let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+    var logger = Logger(label: "status-server-test")
+    logger.logLevel = .warning
+    let settings = StatusServerSettings(
+        host: "127.0.0.1", port: 0, webRoot: root, token: token, maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout,
+        statusCacheTTL: statusCacheTTL, allowedHosts: allowedHosts,
+        onListening: { _, port in portContinuation.yield(port) })
+    let server = StatusServer(
+        settings: settings, store: store, accounts: AccountPlan(), runtime: runtime.provider, actions: actions,
+        logger: logger)
+    let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
+    let task = Task {
+        defer { portContinuation.finish() }
+        try await group.run()
+    }
+    var iterator = ports.makeAsyncIterator()
+    guard let port = await iterator.next() else {
+        _ = try await task.value
+        throw TestFailure("the server stopped before listening")
+    }
+    do {
+        let result = try await body(port)
+        await group.triggerGracefulShutdown()
+        try await task.value
+        return result
+    } catch {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        throw error
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: - A raw HTTP/1.1 client on POSIX sockets (nothing normalises the path for us)
+
+struct HTTPReply: Sendable {
+    var status: Int
+    var headers: [(String, String)]
+    var body: String
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    var json: JSONValue {
+        (try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))) ?? .null
+    }
+}
+
+/// Runs blocking socket work on its own thread so the cooperative pool stays free for the server.
+func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try work() }) }
+        thread.start()
+    }
+}
+
+/// A connected blocking TCP socket to 127.0.0.1:port with a receive timeout.
+final class RawConnection: @unchecked Sendable {
+    let fd: Int32
+
+    init(port: Int, timeout: Int = 10) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw TestFailure("connect() to port \(port) failed: errno \(errno)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Reads until the peer closes (or the timeout): returns the bytes and whether EOF was seen.
+    func readToEnd() -> (bytes: [UInt8], closed: Bool) {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return (result, true) }
+            if n < 0 { return (result, errno == ECONNRESET) }
+            result += buffer[0..<n]
+        }
+    }
+}
+
+/// Sends one raw request (`Connection: close` is the caller's business) and parses the reply.
+func rawRequest(port: Int, _ request: String) async throws -> HTTPReply {
+    try await rawRequest(port: port, bytes: Array(request.utf8))
+}
+
+func rawRequest(port: Int, bytes: [UInt8]) async throws -> HTTPReply {
+    try await onThread {
+        let connection = try RawConnection(port: port)
+        connection.send(bytes)
+        shutdown(connection.fd, Int32(SHUT_WR))
+        let (reply, _) = connection.readToEnd()
+        return try parseReply(reply)
+    }
+}
+
+func parseReply(_ bytes: [UInt8]) throws -> HTTPReply {
+    let text = String(decoding: bytes, as: UTF8.self)
+    guard let split = text.range(of: "\r\n\r\n") else { throw TestFailure("no complete reply: \(text.prefix(200))") }
+    let head = text[..<split.lowerBound].components(separatedBy: "\r\n")
+    let statusParts = head[0].split(separator: " ")
+    guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+        throw TestFailure("bad status line \(head[0])")
+    }
+    var headers: [(String, String)] = []
+    for line in head.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers.append(
+            (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+    }
+    var body = String(text[split.upperBound...])
+    if headers.contains(where: { $0.0.lowercased() == "transfer-encoding" && $0.1.lowercased() == "chunked" }) {
+        body = dechunk(body)
+    }
+    return HTTPReply(status: status, headers: headers, body: body)
+}
+
+func dechunk(_ body: String) -> String {
+    var bytes = Substring(body)
+    var out = ""
+    while let lineEnd = bytes.range(of: "\r\n") {
+        guard let size = Int(bytes[..<lineEnd.lowerBound], radix: 16), size > 0 else { break }
+        let start = lineEnd.upperBound
+        let utf8 = bytes.utf8
+        let end = utf8.index(start, offsetBy: size)
+        out += String(bytes[start..<end])
+        bytes = bytes[end...].dropFirst(2)
+    }
+    return out
+}
+
+/// `GET path` with `Connection: close`.
+func get(_ port: Int, _ path: String, headers: [String] = []) async throws -> HTTPReply {
+    let extra = headers.map { $0 + "\r\n" }.joined()
+    return try await rawRequest(
+        port: port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(extra)Connection: close\r\n\r\n")
+}
+
+/// `POST path` with a body and `Connection: close`.
+func post(_ port: Int, _ path: String, body: String, headers: [String]) async throws -> HTTPReply {
+    let extra = headers.map { $0 + "\r\n" }.joined()
+    return try await rawRequest(
+        port: port,
+        "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(extra)Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+    )
+}
+
+// MARK: - JSON for assertions
+
+enum JSONValue: Decodable, Equatable, CustomStringConvertible {
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case string(String)
+    case integer(Int64)
+    case number(Double)
+    case bool(Bool)
+    case null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    subscript(key: String) -> JSONValue {
+        if case .object(let object) = self { return object[key] ?? .null }
+        return .null
+    }
+
+    subscript(index: Int) -> JSONValue {
+        if case .array(let array) = self, array.indices.contains(index) { return array[index] }
+        return .null
+    }
+
+    var array: [JSONValue] {
+        if case .array(let array) = self { return array }
+        return []
+    }
+
+    var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    var int: Int64? {
+        if case .integer(let i) = self { return i }
+        return nil
+    }
+
+    var bool: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    var keys: [String] {
+        if case .object(let object) = self { return object.keys.sorted() }
+        return []
+    }
+
+    /// The first element of an array whose `key` is `value`.
+    func first(_ key: String, _ value: String) -> JSONValue {
+        array.first { $0[key].string == value } ?? .null
+    }
+
+    var description: String {
+        switch self {
+        case .object(let o):
+            return "{" + o.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .array(let a): return "[" + a.map(\.description).joined(separator: ", ") + "]"
+        case .string(let s): return "\"\(s)\""
+        case .integer(let i): return String(i)
+        case .number(let d): return String(d)
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        }
+    }
+}

@@ -1,0 +1,383 @@
+// ledgerd status page. Plain DOM, fetch only, no framework, no build step.
+//
+// The server sends /api/status with a `panels` list; each id is drawn by the renderer of the
+// same name below, in that order. A new capability adds a section to the JSON, its id to
+// `panels`, and a renderer here. Ids without a renderer are skipped.
+//
+// Everything that comes from data is set with textContent (never innerHTML): file names and
+// reasons are whatever people dropped into the inbox.
+"use strict";
+
+const REFRESH_MS = 5000;
+const TOKEN_KEY = "ledgerd.token";
+
+// ---------- small DOM helpers ----------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = String(value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/// A figure the tests (and people) can find: <span data-figure="key">text</span>.
+function figure(key, text, extra) {
+  return el("span", Object.assign({ "data-figure": key, class: "figure", text: text }, extra || {}));
+}
+
+function amount(value, key) {
+  const attrs = { class: "amount" + (value.minor < 0 ? " negative" : ""), "data-minor": value.minor, "data-currency": value.currency };
+  return key ? figure(key, value.formatted, attrs) : el("span", Object.assign({ text: value.formatted }, attrs));
+}
+
+function panel(id, title, ...children) {
+  return el("section", { class: "panel", id: "panel-" + id, "data-panel": id },
+    el("h2", { text: title }), ...children);
+}
+
+function scroll(table) {
+  return el("div", { class: "scroll" }, table);
+}
+
+function empty(text) {
+  return el("p", { class: "empty", text: text });
+}
+
+function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (isNaN(date)) return iso;
+  const now = new Date();
+  const sameDay = date.toDateString() === now.toDateString();
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return sameDay ? time : date.toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) + " " + time;
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
+  if (d > 0) return d + " d " + h + " h";
+  if (h > 0) return h + " h " + m + " min";
+  return m + " min";
+}
+
+function sideName(side) {
+  return side === "receivable" ? "Receivables" : "Payables";
+}
+
+// ---------- actions (bearer token, JSON bodies, no cookies) ----------
+
+function token() {
+  try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
+}
+
+async function act(path, body) {
+  const output = document.getElementById("action-result");
+  let value = token();
+  if (!value) {
+    value = window.prompt("Action token (from the ledgerd configuration):") || "";
+    if (!value) return;
+    try { sessionStorage.setItem(TOKEN_KEY, value); } catch (e) { /* private mode */ }
+  }
+  output.textContent = "…";
+  try {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + value },
+      body: JSON.stringify(body || {}),
+      cache: "no-store",
+      credentials: "omit",
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (response.status === 401) { try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ } }
+    output.textContent = answer.message || answer.error || ("HTTP " + response.status);
+    output.dataset.ok = response.ok ? "true" : "false";
+    if (response.ok) refresh();
+  } catch (e) {
+    output.textContent = "Cannot reach ledgerd.";
+    output.dataset.ok = "false";
+  }
+}
+
+function forgetToken() {
+  try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ }
+  const output = document.getElementById("action-result");
+  output.textContent = "Token forgotten.";
+  output.dataset.ok = "true";
+}
+
+// ---------- the banner ----------
+
+function renderOverall(data) {
+  const box = document.getElementById("overall");
+  box.dataset.status = data.overall.status;
+  document.getElementById("overall-headline").textContent = data.overall.headline;
+  const list = document.getElementById("overall-items");
+  list.replaceChildren(...data.overall.items.map((item) =>
+    el("li", { "data-severity": item.severity, "data-panel": item.panel },
+      el("a", { href: "#panel-" + item.panel, class: "what", text: item.text }),
+      item.action ? el("span", { class: "todo", text: item.action }) : null)));
+}
+
+function renderUnreachable(reason) {
+  const box = document.getElementById("overall");
+  box.dataset.status = "unreachable";
+  document.getElementById("overall-headline").textContent = "Cannot reach ledgerd.";
+  document.getElementById("overall-items").replaceChildren(
+    el("li", { "data-severity": "error" },
+      el("span", { class: "what", text: reason }),
+      el("span", { class: "todo", text: "Check that the service runs (systemctl status ledgerd) and that this address is right. The figures below are from the last successful update." })));
+  document.body.classList.add("stale");
+}
+
+// ---------- panels ----------
+
+const renderers = {
+  inboxes(data) {
+    const inboxes = data.runtime.inboxes || [];
+    const rows = inboxes.map((inbox) => {
+      const backlog = inbox.waiting + inbox.settling + inbox.processing;
+      const busy = inbox.burst_total > 0 && inbox.burst_done < inbox.burst_total;
+      const bar = el("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": inbox.burst_total, "aria-valuenow": inbox.burst_done });
+      const fill = el("div", { class: "fill" });
+      fill.style.width = (inbox.burst_total > 0 ? Math.round(100 * inbox.burst_done / inbox.burst_total) : 0) + "%";
+      bar.append(fill);
+      return el("tr", { "data-inbox": inbox.name, "data-busy": busy ? "true" : "false" },
+        el("th", { scope: "row", text: inbox.name }),
+        el("td", { class: "num" }, figure("inbox-" + inbox.name + "-backlog", backlog),
+          inbox.settling > 0 ? el("span", { class: "quiet small", text: inbox.settling + " still being written" }) : null),
+        el("td", { class: "progress-cell" }, busy
+          ? [bar, figure("inbox-" + inbox.name + "-progress", inbox.burst_done + " of " + inbox.burst_total)]
+          : el("span", { class: "quiet", text: backlog === 0 ? "idle" : "queued" })));
+    });
+    const counts = data.documents;
+    return panel("inboxes", "Inboxes",
+      inboxes.length === 0 ? empty("No inboxes reported by the daemon.") : scroll(el("table", {},
+        el("thead", {}, el("tr", {}, el("th", { text: "Inbox" }), el("th", { class: "num", text: "Backlog" }), el("th", { text: "Progress" }))),
+        el("tbody", {}, rows))),
+      el("p", { class: "counts" },
+        figure("documents-total", counts.total), " documents: ",
+        figure("documents-posted", counts.posted), " posted, ",
+        figure("documents-rejected", counts.rejected), " rejected, ",
+        figure("documents-duplicate-number", counts.duplicate_number), " duplicate numbers."));
+  },
+
+  problems(data) {
+    const rejected = data.rejected.items.map((item) => {
+      return el("li", { class: "problem", "data-rejected": item.name },
+        el("div", { class: "line" },
+          figure("rejected-name", item.name, { class: "figure name" }),
+          el("span", { class: "badge rejected", text: item.reason_code || "rejected" }),
+          el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
+        figure("rejected-reason", item.reason || "", { class: "figure reason" }),
+        el("p", { class: "todo", text: item.what_to_do || "" }),
+        data.actions.enabled && item.can_retry
+          ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.retry, { name: item.name }), text: "Retry" }))
+          : null);
+    });
+    const duplicates = data.duplicates.items.map((item) =>
+      el("li", { class: "problem", "data-duplicate": item.name },
+        el("div", { class: "line" },
+          figure("duplicate-name", item.name, { class: "figure name" }),
+          el("span", { class: "badge duplicate", text: "same number" }),
+          el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
+        el("p", { class: "reason" }, "Already posted from ",
+          figure("duplicate-original", item.original && item.original.name ? item.original.name : "an earlier document", { class: "figure name" }),
+          item.original && item.original.processed_at ? " (" + when(item.original.processed_at) + ")" : "", "."),
+        el("p", { class: "reason", text: item.reason || "" }),
+        el("p", { class: "todo", text: item.what_to_do })));
+    const more = (list, shown, noun) => list.total > shown ? el("p", { class: "quiet", text: "…and " + (list.total - shown) + " more " + noun + "." }) : null;
+    return panel("problems", "Needs attention",
+      el("h3", {}, "Rejected files ", figure("rejected-count", data.rejected.total, { class: "figure count" })),
+      rejected.length ? el("ul", { class: "problems" }, rejected) : empty("No rejected files."),
+      more(data.rejected, rejected.length, "rejected files"),
+      el("h3", {}, "Duplicate invoice numbers ", figure("duplicates-count", data.duplicates.total, { class: "figure count" })),
+      duplicates.length ? el("ul", { class: "problems" }, duplicates) : empty("No duplicate numbers."),
+      more(data.duplicates, duplicates.length, "duplicates"));
+  },
+
+  recent(data) {
+    const rows = data.recent_documents.map((doc) =>
+      el("tr", { "data-document": doc.name, "data-state": doc.state },
+        el("td", { class: "nowrap when", text: when(doc.processed_at) }),
+        el("td", { class: "name", text: doc.name }),
+        el("td", { class: "inbox", text: doc.inbox }),
+        el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
+        el("td", { class: "reason", text: doc.reason ? (doc.reason_code ? doc.reason_code + ": " : "") + doc.reason : "" })));
+    return panel("recent", "Recent documents",
+      rows.length ? scroll(el("table", { class: "recent" },
+        el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Reason"].map((t) => el("th", { text: t })))),
+        el("tbody", {}, rows))) : empty("Nothing processed yet."));
+  },
+
+  outstanding(data) {
+    const table = (side, rows, title, who) => {
+      const totals = data.outstanding.totals.filter((t) => t.side === side);
+      return el("div", { class: "side", "data-side": side },
+        el("h3", { text: title }),
+        rows.length === 0 ? empty("Nothing open.") : scroll(el("table", {},
+          el("thead", {}, el("tr", {}, el("th", { text: who }), el("th", { class: "num", text: "Open" }), el("th", { class: "num optional", text: "Documents" }), el("th", { class: "optional", text: "Oldest due" }))),
+          el("tbody", {}, rows.map((row) =>
+            el("tr", { "data-party": row.party, "data-currency": row.currency },
+              el("th", { scope: "row", text: row.party }),
+              el("td", { class: "num" }, amount(row.open, "outstanding-" + side + "-" + row.party + "-" + row.currency)),
+              el("td", { class: "num optional", text: row.documents }),
+              el("td", { class: "nowrap optional", text: row.oldest_due_date || "—" })))),
+          el("tfoot", {}, totals.map((total) =>
+            el("tr", { "data-total": side, "data-currency": total.currency },
+              el("th", { scope: "row", text: "Total " + total.currency }),
+              el("td", { class: "num" }, amount(total.open, "outstanding-total-" + side + "-" + total.currency)),
+              el("td", { class: "num optional", text: total.documents }),
+              el("td", { class: "optional" })))))));
+    };
+    return panel("outstanding", "Outstanding",
+      el("div", { class: "sides" },
+        table("receivable", data.outstanding.receivables, "Customers owe us", "Customer"),
+        table("payable", data.outstanding.payables, "We owe suppliers", "Supplier")));
+  },
+
+  aging(data) {
+    const aging = data.aging;
+    const legend = el("ul", { class: "legend" }, aging.buckets.map((b, i) =>
+      el("li", {}, el("span", { class: "swatch b" + i }), b.label)));
+    const chart = (sideKey, side, title) => {
+      // Per currency: the total (when there is more than one party), then each party.
+      const currencies = [...new Set(side.totals.map((t) => t.currency))];
+      const rows = currencies.flatMap((currency) => {
+        const parties = side.parties.filter((p) => p.currency === currency);
+        const total = side.totals.filter((t) => t.currency === currency).map((t) => Object.assign({ total_row: true }, t));
+        return (parties.length > 1 ? total : []).concat(parties);
+      });
+      if (rows.length === 0) return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }), empty("Nothing open."));
+      // Bars are scaled per currency to the largest row's positive sum.
+      const scale = {};
+      for (const row of rows) {
+        const positive = row.buckets.reduce((s, b) => s + Math.max(0, b.minor), 0);
+        scale[row.currency] = Math.max(scale[row.currency] || 0, positive);
+      }
+      const bars = rows.map((row) => {
+        const name = row.total_row ? "All " + (sideKey === "receivable" ? "customers" : "suppliers") : row.party;
+        const key = "aging-" + sideKey + "-" + (row.total_row ? "total" : row.party) + "-" + row.currency;
+        const bar = el("div", { class: "bar", role: "img", "aria-label": name + ": " + row.buckets.map((b, i) => aging.buckets[i].label + " " + b.formatted).join(", ") });
+        row.buckets.forEach((b, i) => {
+          if (b.minor <= 0 || !scale[row.currency]) return;
+          const segment = el("div", { class: "seg b" + i, title: aging.buckets[i].label + ": " + b.formatted, "data-bucket": aging.buckets[i].id });
+          segment.style.width = (100 * b.minor / scale[row.currency]).toFixed(2) + "%";
+          bar.append(segment);
+        });
+        return el("div", { class: "chart-row" + (row.total_row ? " total" : ""), "data-party": row.total_row ? "" : row.party, "data-currency": row.currency },
+          el("div", { class: "label" }, el("span", { class: "who", text: name }), " ", amount(row.total, key + "-sum")),
+          bar,
+          el("dl", { class: "buckets" }, row.buckets.map((b, i) => [
+            el("dt", { class: b.minor === 0 ? "zero" : null, text: aging.buckets[i].label }),
+            el("dd", { class: b.minor === 0 ? "zero" : null }, amount(b, key + "-" + aging.buckets[i].id))])),
+          row.without_due_date > 0 ? el("p", { class: "quiet small", text: row.without_due_date + " without a due date (aged from the issue date)" }) : null);
+      });
+      return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }), ...bars);
+    };
+    return panel("aging", "Aging of open invoices (as of " + aging.as_of + ")",
+      legend,
+      el("div", { class: "sides" },
+        chart("receivable", aging.receivables, "Receivables by customer"),
+        chart("payable", aging.payables, "Payables by supplier")),
+      el("p", { class: "quiet rule", text: aging.rule }));
+  },
+
+  reconciliation(data) {
+    const r = data.reconciliation;
+    const rows = r.lines.map((line) =>
+      el("tr", { "data-account": line.account, "data-currency": line.currency, "data-agrees": line.agrees ? "true" : "false" },
+        el("th", { scope: "row", text: line.account + " " + line.account_name }),
+        el("td", { class: "currency", "data-label": "Currency", text: line.currency }),
+        el("td", { class: "num", "data-label": "General ledger" }, amount(line.general_ledger, "reconciliation-" + line.account + "-" + line.currency + "-gl")),
+        el("td", { class: "num", "data-label": "Sub-ledger" }, amount(line.sub_ledger_total, "reconciliation-" + line.account + "-" + line.currency + "-sub")),
+        el("td", { class: "num", "data-label": "Difference" }, amount(line.difference)),
+        el("td", { class: "verdict-cell" }, figure("reconciliation-" + line.account + "-" + line.currency + "-verdict", line.agrees ? "agrees" : "DISAGREES",
+          { class: "figure badge " + (line.agrees ? "posted" : "rejected") }))));
+    const explained = r.lines.flatMap((line) => line.explained_by.map((e) =>
+      el("li", {}, e.date + " · " + e.source + " · entry " + e.entry_id + " · " + e.description + " · ", amount(e.amount))));
+    return panel("reconciliation", "General ledger vs sub-ledgers",
+      el("p", { class: "verdict", "data-agrees": r.agrees ? "true" : "false" },
+        figure("reconciliation-verdict", r.agrees ? "agrees" : "DISAGREES", { class: "figure badge " + (r.agrees ? "posted" : "rejected") }),
+        " ", figure("reconciliation-balanced", r.balanced ? "all " + r.journal_entries + " journal entries balance" : r.unbalanced.length + " journal entries do NOT balance")),
+      rows.length ? scroll(el("table", { class: "cards" },
+        el("thead", {}, el("tr", {}, ["Account", "Currency", "General ledger", "Sub-ledger", "Difference", ""].map((t, i) => el("th", { class: i >= 2 && i <= 4 ? "num" : null, text: t })))),
+        el("tbody", {}, rows))) : empty("No postings on the control accounts yet."),
+      explained.length ? [el("h3", { text: "Explained by entries without a sub-ledger entry" }), el("ul", { class: "plain" }, explained)] : null);
+  },
+
+  daemon(data) {
+    const rt = data.runtime;
+    const h = data.health;
+    const state = (ok) => el("span", { class: "badge " + (ok ? "posted" : "rejected"), text: ok ? "running" : "stopped" });
+    const facts = [
+      ["Health", figure("health", h.ok ? "ok" : "unhealthy", { class: "figure badge " + (h.ok ? "posted" : "rejected") })],
+      ["Up for", figure("uptime", duration(h.uptime_seconds))],
+      ["Started", when(rt.started_at)],
+      ["Watching", figure("watch-mode", rt.watch_mode)],
+      ["Last rescan", figure("last-rescan", when(rt.last_rescan))],
+      ["Watcher", state(h.watcher)],
+      ["Scheduler", state(h.scheduler)],
+      ["Database", el("span", { class: "badge " + (h.database ? "posted" : "rejected"), text: h.database ? "readable" : "unreadable" })],
+    ];
+    return panel("daemon", "ledgerd itself",
+      el("dl", { class: "facts" }, facts.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])),
+      h.reasons.length ? el("ul", { class: "plain errors" }, h.reasons.map((r) => el("li", { text: r }))) : null,
+      el("h3", {}, "Recent errors ", figure("errors-count", rt.recent_errors.length, { class: "figure count" })),
+      rt.recent_errors.length ? el("ul", { class: "plain errors" }, rt.recent_errors.slice(0, 20).map((e) => el("li", { text: e }))) : empty("None."),
+      el("h3", { text: "Actions" }),
+      data.actions.enabled
+        ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.rescan, {}), text: "Rescan inboxes now" }), " ",
+          el("button", { type: "button", class: "link", onclick: forgetToken, text: "forget token" }))
+        : el("p", { class: "quiet", "data-figure": "actions", text: "Actions are off: no token is configured. Retry a file by moving it back into its inbox." }));
+  },
+};
+
+// ---------- refresh loop ----------
+
+let timer = null;
+
+function render(data) {
+  renderOverall(data);
+  const main = document.getElementById("panels");
+  const sections = [];
+  for (const id of data.panels) {
+    const renderer = renderers[id];
+    if (!renderer) continue;
+    try {
+      sections.push(renderer(data));
+    } catch (e) {
+      sections.push(panel(id, id, el("p", { class: "errors", text: "This panel could not be drawn: " + e.message })));
+    }
+  }
+  main.replaceChildren(...sections);
+  document.body.classList.remove("stale");
+  const updated = document.getElementById("updated");
+  updated.textContent = "updated " + new Date().toLocaleTimeString();
+  updated.dataset.generatedAt = data.generated_at;
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  try {
+    const response = await fetch("/api/status", { cache: "no-store", credentials: "omit", headers: { "Accept": "application/json" } });
+    if (!response.ok) throw new Error("ledgerd answered HTTP " + response.status + ".");
+    render(await response.json());
+  } catch (e) {
+    renderUnreachable(e instanceof TypeError ? "The page got no answer from ledgerd." : e.message);
+  } finally {
+    timer = setTimeout(refresh, REFRESH_MS);
+  }
+}
+
+document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+refresh();
