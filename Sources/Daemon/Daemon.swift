@@ -123,7 +123,8 @@ public final class Daemon: Service, Sendable {
         let inboxes = tracker.counts(inboxes: InboxScanner.inboxes)
         let pending = tracker.entries(limit: 200).map {
             Snapshot.PendingFile(
-                name: FileSystem.lastComponent($0.path), inbox: $0.inbox, state: $0.state.rawValue, attempts: $0.attempts,
+                name: FileSystem.lastComponent($0.path), inbox: $0.inbox, state: $0.state.rawValue,
+                attempts: $0.attempts,
                 lastError: $0.lastError)
         }
         return Snapshot(
@@ -167,7 +168,9 @@ public final class Daemon: Service, Sendable {
             group.cancelAll()
         }
         publish()
-        logger.info("ledgerd stopped; \(tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog }) file(s) left for next time")
+        logger.info(
+            "ledgerd stopped; \(tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog }) file(s) left for next time"
+        )
     }
 
     func startWatcher() -> InotifyWatcher? {
@@ -197,7 +200,8 @@ public final class Daemon: Service, Sendable {
             while !Task.isCancelled {
                 let batch = tracker.takeWaiting(limit: settings.batchSize)
                 if batch.isEmpty { break }
-                let results = await withCheckedContinuation { (continuation: CheckedContinuation<[FileResult], Never>) in
+                let results = await withCheckedContinuation {
+                    (continuation: CheckedContinuation<[FileResult], Never>) in
                     queue.async { continuation.resume(returning: self.pipeline.ingest(batch)) }
                 }
                 record(batch: batch, results: results)
@@ -223,7 +227,8 @@ public final class Daemon: Service, Sendable {
             noteError("\(result.file.name): \(result.reason?.message ?? "failed"); will try again")
         }
         status.withLock { $0.processed += latencies.count }
-        Gauge(label: "ledgerd_backlog_files").record(tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog })
+        Gauge(label: "ledgerd_backlog_files").record(
+            tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog })
     }
 
     func noteError(_ message: String) {
@@ -294,7 +299,9 @@ public final class Daemon: Service, Sendable {
         }
         if !isShuttingDown {
             status.withLock { $0.watcherAlive = false }
-            noteError("the inotify watcher stopped; continuing with rescans every \(DurationParser.format(settings.rescanInterval))")
+            noteError(
+                "the inotify watcher stopped; continuing with rescans every \(DurationParser.format(settings.rescanInterval))"
+            )
         }
     }
 
@@ -327,9 +334,13 @@ public final class Daemon: Service, Sendable {
     @discardableResult
     func observe(path: String, complete: Bool, wakeNow: Bool = true) -> Bool {
         let name = FileSystem.lastComponent(path)
-        guard !settings.isIgnored(name), !settings.excluding.contains(where: { path.hasPrefix($0 + "/") }) else { return false }
+        guard !settings.isIgnored(name), !settings.excluding.contains(where: { path.hasPrefix($0 + "/") }) else {
+            return false
+        }
         var inbox = InboxScanner.inbox(ofPath: path, inboxRoot: settings.inbox)
-        if inbox.isEmpty, FileSystem.parentDirectory(path) == settings.inbox, let kind = InboxScanner.inbox(forName: name) {
+        if inbox.isEmpty, FileSystem.parentDirectory(path) == settings.inbox,
+            let kind = InboxScanner.inbox(forName: name)
+        {
             inbox = kind
         }
         guard !inbox.isEmpty else { return false }

@@ -27,510 +27,510 @@ import LedgerCore
 /// is not reported. Rules about codes lists, references, addresses and mandatory
 /// descriptive fields that do not change the books are not checked either.
 struct InvoiceRules {
-  let invoice: InvoiceDocument
-  private var violations: [Rejection] = []
+    let invoice: InvoiceDocument
+    private var violations: [Rejection] = []
 
-  /// The currency's minor digits, looked up once.
-  private let digits: Int
+    /// The currency's minor digits, looked up once.
+    private let digits: Int
 
-  init(_ invoice: InvoiceDocument) {
-    self.invoice = invoice
-    self.digits = invoice.currency.minorDigits
-  }
-
-  private var noun: String { invoice.type == .invoice ? "invoice" : "credit note" }
-  private var lineNoun: String { invoice.type == .invoice ? "invoice line" : "credit note line" }
-  private var currency: Currency { invoice.currency }
-
-  private mutating func fail(_ rule: String, _ message: String) {
-    violations.append(Rejection(rule, message.capitalisedFirst))
-  }
-
-  private func show(_ minor: Int64) -> String {
-    Money(minor: minor, currency: currency).description
-  }
-  private func show(_ d: CheckedDecimal) -> String { "\(d.display(maxPlaces: 4)) \(currency.code)" }
-
-  /// One unit of the currency in minor units (the CEN tolerance of "1").
-  private var oneUnit: Int64 {
-    var u: Int64 = 1
-    for _ in 0..<digits { u *= 10 }
-    return u
-  }
-
-  private static func sum(_ values: some Sequence<Int64>) -> Int64? {
-    var total: Int64 = 0
-    for v in values {
-      let (s, o) = total.addingReportingOverflow(v)
-      if o { return nil }
-      total = s
-    }
-    return total
-  }
-
-  private static func add(_ a: Int64, _ b: Int64) -> Int64? {
-    let (s, o) = a.addingReportingOverflow(b)
-    return o ? nil : s
-  }
-
-  private static func subtract(_ a: Int64, _ b: Int64) -> Int64? {
-    let (s, o) = a.subtractingReportingOverflow(b)
-    return o ? nil : s
-  }
-
-  private static func rate(_ p: ExactDecimal) -> String { CheckedDecimal(p).plain + " %" }
-
-  mutating func check() -> [Rejection] {
-    guard currenciesAgree() else { return violations }
-    documentTotals()
-    vatBreakdown()
-    categoryRates()
-    for line in invoice.lines { lineArithmetic(line) }
-    norwegianVATNumber()
-    return violations
-  }
-
-  // MARK: - PEPPOL-EN16931-R051
-
-  /// Every amount of the model in the document currency; otherwise the arithmetic means
-  /// nothing and is not attempted.
-  private mutating func currenciesAgree() -> Bool {
-    var other: Money?
-    func see(_ m: Money) { if other == nil, m.currency != invoice.currency { other = m } }
-    for l in invoice.lines {
-      see(l.lineExtension)
-      see(l.allowanceTotal)
-      see(l.chargeTotal)
-    }
-    for ac in invoice.allowancesCharges { see(ac.amount) }
-    see(invoice.taxTotal)
-    for s in invoice.taxSubtotals {
-      see(s.taxable)
-      see(s.tax)
-    }
-    let t = invoice.totals
-    for m in [
-      t.lineExtension, t.taxExclusive, t.taxInclusive, t.allowanceTotal, t.chargeTotal, t.prepaid,
-      t.rounding, t.payable,
-    ] {
-      see(m)
-    }
-    if let other {
-      fail(
-        "PEPPOL-EN16931-R051",
-        "the amount \(other) is not in the \(noun) currency \(currency.code); every amount must be in the \(noun) currency."
-      )
-      return false
-    }
-    return true
-  }
-
-  // MARK: - BR-CO-10 … BR-CO-16
-
-  private mutating func documentTotals() {
-    let t = invoice.totals
-    if let lines = Self.sum(invoice.lines.map(\.lineExtension.minor)) {
-      if lines != t.lineExtension.minor {
-        fail(
-          "BR-CO-10",
-          "the \(noun) lines add up to \(show(lines)) but the line extension total says \(show(t.lineExtension.minor))."
-        )
-      }
-    } else {
-      fail("BR-CO-10", "the \(noun) lines are too large to add up.")
+    init(_ invoice: InvoiceDocument) {
+        self.invoice = invoice
+        self.digits = invoice.currency.minorDigits
     }
 
-    let allowances = invoice.allowancesCharges.filter { !$0.isCharge }.map(\.amount.minor)
-    if let sum = Self.sum(allowances) {
-      if sum != t.allowanceTotal.minor {
-        fail(
-          "BR-CO-11",
-          "the document-level allowances add up to \(show(sum)) but the allowance total says \(show(t.allowanceTotal.minor))."
-        )
-      }
-    } else {
-      fail("BR-CO-11", "the document-level allowances are too large to add up.")
+    private var noun: String { invoice.type == .invoice ? "invoice" : "credit note" }
+    private var lineNoun: String { invoice.type == .invoice ? "invoice line" : "credit note line" }
+    private var currency: Currency { invoice.currency }
+
+    private mutating func fail(_ rule: String, _ message: String) {
+        violations.append(Rejection(rule, message.capitalisedFirst))
     }
 
-    let charges = invoice.allowancesCharges.filter(\.isCharge).map(\.amount.minor)
-    if let sum = Self.sum(charges) {
-      if sum != t.chargeTotal.minor {
-        fail(
-          "BR-CO-12",
-          "the document-level charges add up to \(show(sum)) but the charge total says \(show(t.chargeTotal.minor))."
-        )
-      }
-    } else {
-      fail("BR-CO-12", "the document-level charges are too large to add up.")
+    private func show(_ minor: Int64) -> String {
+        Money(minor: minor, currency: currency).description
+    }
+    private func show(_ d: CheckedDecimal) -> String { "\(d.display(maxPlaces: 4)) \(currency.code)" }
+
+    /// One unit of the currency in minor units (the CEN tolerance of "1").
+    private var oneUnit: Int64 {
+        var u: Int64 = 1
+        for _ in 0..<digits { u *= 10 }
+        return u
     }
 
-    if let net = Self.subtract(t.lineExtension.minor, t.allowanceTotal.minor).flatMap({
-      Self.add($0, t.chargeTotal.minor)
-    }) {
-      if net != t.taxExclusive.minor {
-        fail(
-          "BR-CO-13",
-          "the total without VAT says \(show(t.taxExclusive.minor)) but the line total \(show(t.lineExtension.minor)) − allowances \(show(t.allowanceTotal.minor)) + charges \(show(t.chargeTotal.minor)) makes \(show(net))."
-        )
-      }
-    } else {
-      fail("BR-CO-13", "the totals are too large to add up.")
-    }
-
-    if !invoice.taxSubtotals.isEmpty {
-      if let sum = Self.sum(invoice.taxSubtotals.map(\.tax.minor)) {
-        if sum != invoice.taxTotal.minor {
-          fail(
-            "BR-CO-14",
-            "the VAT breakdown adds up to \(show(sum)) but the VAT total says \(show(invoice.taxTotal.minor))."
-          )
+    private static func sum(_ values: some Sequence<Int64>) -> Int64? {
+        var total: Int64 = 0
+        for v in values {
+            let (s, o) = total.addingReportingOverflow(v)
+            if o { return nil }
+            total = s
         }
-      } else {
-        fail("BR-CO-14", "the VAT breakdown is too large to add up.")
-      }
+        return total
     }
 
-    if let gross = Self.add(t.taxExclusive.minor, invoice.taxTotal.minor) {
-      if gross != t.taxInclusive.minor {
-        fail(
-          "BR-CO-15",
-          "the total with VAT says \(show(t.taxInclusive.minor)) but the total without VAT \(show(t.taxExclusive.minor)) + VAT \(show(invoice.taxTotal.minor)) makes \(show(gross))."
-        )
-      }
-    } else {
-      fail("BR-CO-15", "the totals are too large to add up.")
+    private static func add(_ a: Int64, _ b: Int64) -> Int64? {
+        let (s, o) = a.addingReportingOverflow(b)
+        return o ? nil : s
     }
 
-    if let due = Self.subtract(t.taxInclusive.minor, t.prepaid.minor).flatMap({
-      Self.add($0, t.rounding.minor)
-    }) {
-      if due != t.payable.minor {
-        fail(
-          "BR-CO-16",
-          "the amount due says \(show(t.payable.minor)) but the total with VAT \(show(t.taxInclusive.minor)) − prepaid \(show(t.prepaid.minor)) + rounding \(show(t.rounding.minor)) makes \(show(due))."
-        )
-      }
-    } else {
-      fail("BR-CO-16", "the totals are too large to add up.")
+    private static func subtract(_ a: Int64, _ b: Int64) -> Int64? {
+        let (s, o) = a.subtractingReportingOverflow(b)
+        return o ? nil : s
     }
-  }
 
-  // MARK: - VAT breakdown
+    private static func rate(_ p: ExactDecimal) -> String { CheckedDecimal(p).plain + " %" }
 
-  /// The rule prefix and a bookkeeper's name of the VAT categories with their own rules.
-  private static func categoryRule(_ category: String) -> (rule: String, name: String)? {
-    switch category {
-    case "S": return ("BR-S", "standard rated (S)")
-    case "Z": return ("BR-Z", "zero rated (Z)")
-    case "E": return ("BR-E", "exempt from VAT (E)")
-    case "AE": return ("BR-AE", "reverse charge (AE)")
-    case "K": return ("BR-IC", "intra-community supply (K)")
-    case "G": return ("BR-G", "export outside the EU (G)")
-    case "O": return ("BR-O", "outside the scope of VAT (O)")
-    default: return nil
+    mutating func check() -> [Rejection] {
+        guard currenciesAgree() else { return violations }
+        documentTotals()
+        vatBreakdown()
+        categoryRates()
+        for line in invoice.lines { lineArithmetic(line) }
+        norwegianVATNumber()
+        return violations
     }
-  }
 
-  /// Net amount in one VAT category (and, for S, one rate): lines + charges − allowances.
-  private func categoryNet(_ category: String, rate: ExactDecimal?) -> (net: Int64?, used: Bool) {
-    func matches(_ c: String?, _ p: ExactDecimal?) -> Bool {
-      guard c == category else { return false }
-      guard let rate else { return true }
-      guard let p else { return false }
-      return CheckedDecimal.same(CheckedDecimal(p), CheckedDecimal(rate))
-    }
-    var used = false
-    var values: [Int64] = []
-    for l in invoice.lines where matches(l.taxCategory, l.taxPercent) {
-      used = true
-      values.append(l.lineExtension.minor)
-    }
-    for ac in invoice.allowancesCharges where matches(ac.taxCategory, ac.taxPercent) {
-      used = true
-      guard ac.amount.minor != Int64.min else { return (nil, used) }
-      values.append(ac.isCharge ? ac.amount.minor : -ac.amount.minor)
-    }
-    return (Self.sum(values), used)
-  }
+    // MARK: - PEPPOL-EN16931-R051
 
-  private mutating func vatBreakdown() {
-    if invoice.taxSubtotals.isEmpty {
-      fail("BR-CO-18", "the \(noun) has no VAT breakdown (cac:TaxTotal/cac:TaxSubtotal).")
-    }
-    for s in invoice.taxSubtotals {
-      vatAmount(s)
-      if s.category == "S" {
-        standardRated(s)
-      } else if let (rule, name) = Self.categoryRule(s.category) {
-        let (net, _) = categoryNet(s.category, rate: nil)
-        if let net {
-          if net != s.taxable.minor {
+    /// Every amount of the model in the document currency; otherwise the arithmetic means
+    /// nothing and is not attempted.
+    private mutating func currenciesAgree() -> Bool {
+        var other: Money?
+        func see(_ m: Money) { if other == nil, m.currency != invoice.currency { other = m } }
+        for l in invoice.lines {
+            see(l.lineExtension)
+            see(l.allowanceTotal)
+            see(l.chargeTotal)
+        }
+        for ac in invoice.allowancesCharges { see(ac.amount) }
+        see(invoice.taxTotal)
+        for s in invoice.taxSubtotals {
+            see(s.taxable)
+            see(s.tax)
+        }
+        let t = invoice.totals
+        for m in [
+            t.lineExtension, t.taxExclusive, t.taxInclusive, t.allowanceTotal, t.chargeTotal, t.prepaid,
+            t.rounding, t.payable,
+        ] {
+            see(m)
+        }
+        if let other {
             fail(
-              "\(rule)-08",
-              "the taxable amount of the \(name) VAT breakdown says \(show(s.taxable.minor)) but the lines, allowances and charges in that category make \(show(net))."
+                "PEPPOL-EN16931-R051",
+                "the amount \(other) is not in the \(noun) currency \(currency.code); every amount must be in the \(noun) currency."
             )
-          }
+            return false
+        }
+        return true
+    }
+
+    // MARK: - BR-CO-10 … BR-CO-16
+
+    private mutating func documentTotals() {
+        let t = invoice.totals
+        if let lines = Self.sum(invoice.lines.map(\.lineExtension.minor)) {
+            if lines != t.lineExtension.minor {
+                fail(
+                    "BR-CO-10",
+                    "the \(noun) lines add up to \(show(lines)) but the line extension total says \(show(t.lineExtension.minor))."
+                )
+            }
         } else {
-          fail("\(rule)-08", "the amounts in the \(name) VAT category are too large to add up.")
+            fail("BR-CO-10", "the \(noun) lines are too large to add up.")
         }
-        if !s.tax.isZero {
-          fail(
-            "\(rule)-09", "the VAT amount of the \(name) VAT breakdown must be 0 but says \(s.tax)."
-          )
+
+        let allowances = invoice.allowancesCharges.filter { !$0.isCharge }.map(\.amount.minor)
+        if let sum = Self.sum(allowances) {
+            if sum != t.allowanceTotal.minor {
+                fail(
+                    "BR-CO-11",
+                    "the document-level allowances add up to \(show(sum)) but the allowance total says \(show(t.allowanceTotal.minor))."
+                )
+            }
+        } else {
+            fail("BR-CO-11", "the document-level allowances are too large to add up.")
         }
-      }
+
+        let charges = invoice.allowancesCharges.filter(\.isCharge).map(\.amount.minor)
+        if let sum = Self.sum(charges) {
+            if sum != t.chargeTotal.minor {
+                fail(
+                    "BR-CO-12",
+                    "the document-level charges add up to \(show(sum)) but the charge total says \(show(t.chargeTotal.minor))."
+                )
+            }
+        } else {
+            fail("BR-CO-12", "the document-level charges are too large to add up.")
+        }
+
+        if let net = Self.subtract(t.lineExtension.minor, t.allowanceTotal.minor).flatMap({
+            Self.add($0, t.chargeTotal.minor)
+        }) {
+            if net != t.taxExclusive.minor {
+                fail(
+                    "BR-CO-13",
+                    "the total without VAT says \(show(t.taxExclusive.minor)) but the line total \(show(t.lineExtension.minor)) − allowances \(show(t.allowanceTotal.minor)) + charges \(show(t.chargeTotal.minor)) makes \(show(net))."
+                )
+            }
+        } else {
+            fail("BR-CO-13", "the totals are too large to add up.")
+        }
+
+        if !invoice.taxSubtotals.isEmpty {
+            if let sum = Self.sum(invoice.taxSubtotals.map(\.tax.minor)) {
+                if sum != invoice.taxTotal.minor {
+                    fail(
+                        "BR-CO-14",
+                        "the VAT breakdown adds up to \(show(sum)) but the VAT total says \(show(invoice.taxTotal.minor))."
+                    )
+                }
+            } else {
+                fail("BR-CO-14", "the VAT breakdown is too large to add up.")
+            }
+        }
+
+        if let gross = Self.add(t.taxExclusive.minor, invoice.taxTotal.minor) {
+            if gross != t.taxInclusive.minor {
+                fail(
+                    "BR-CO-15",
+                    "the total with VAT says \(show(t.taxInclusive.minor)) but the total without VAT \(show(t.taxExclusive.minor)) + VAT \(show(invoice.taxTotal.minor)) makes \(show(gross))."
+                )
+            }
+        } else {
+            fail("BR-CO-15", "the totals are too large to add up.")
+        }
+
+        if let due = Self.subtract(t.taxInclusive.minor, t.prepaid.minor).flatMap({
+            Self.add($0, t.rounding.minor)
+        }) {
+            if due != t.payable.minor {
+                fail(
+                    "BR-CO-16",
+                    "the amount due says \(show(t.payable.minor)) but the total with VAT \(show(t.taxInclusive.minor)) − prepaid \(show(t.prepaid.minor)) + rounding \(show(t.rounding.minor)) makes \(show(due))."
+                )
+            }
+        } else {
+            fail("BR-CO-16", "the totals are too large to add up.")
+        }
     }
-    // BR-x-01: a category used on a line, allowance or charge has a breakdown (exactly one,
-    // except standard rate, which has one per rate).
-    var used: [String] = []
-    for l in invoice.lines where !used.contains(l.taxCategory) { used.append(l.taxCategory) }
-    for ac in invoice.allowancesCharges {
-      if let c = ac.taxCategory, !used.contains(c) { used.append(c) }
+
+    // MARK: - VAT breakdown
+
+    /// The rule prefix and a bookkeeper's name of the VAT categories with their own rules.
+    private static func categoryRule(_ category: String) -> (rule: String, name: String)? {
+        switch category {
+        case "S": return ("BR-S", "standard rated (S)")
+        case "Z": return ("BR-Z", "zero rated (Z)")
+        case "E": return ("BR-E", "exempt from VAT (E)")
+        case "AE": return ("BR-AE", "reverse charge (AE)")
+        case "K": return ("BR-IC", "intra-community supply (K)")
+        case "G": return ("BR-G", "export outside the EU (G)")
+        case "O": return ("BR-O", "outside the scope of VAT (O)")
+        default: return nil
+        }
     }
-    for category in used {
-      guard let (rule, name) = Self.categoryRule(category) else { continue }
-      let count = invoice.taxSubtotals.filter { $0.category == category }.count
-      if count == 0 {
+
+    /// Net amount in one VAT category (and, for S, one rate): lines + charges − allowances.
+    private func categoryNet(_ category: String, rate: ExactDecimal?) -> (net: Int64?, used: Bool) {
+        func matches(_ c: String?, _ p: ExactDecimal?) -> Bool {
+            guard c == category else { return false }
+            guard let rate else { return true }
+            guard let p else { return false }
+            return CheckedDecimal.same(CheckedDecimal(p), CheckedDecimal(rate))
+        }
+        var used = false
+        var values: [Int64] = []
+        for l in invoice.lines where matches(l.taxCategory, l.taxPercent) {
+            used = true
+            values.append(l.lineExtension.minor)
+        }
+        for ac in invoice.allowancesCharges where matches(ac.taxCategory, ac.taxPercent) {
+            used = true
+            guard ac.amount.minor != Int64.min else { return (nil, used) }
+            values.append(ac.isCharge ? ac.amount.minor : -ac.amount.minor)
+        }
+        return (Self.sum(values), used)
+    }
+
+    private mutating func vatBreakdown() {
+        if invoice.taxSubtotals.isEmpty {
+            fail("BR-CO-18", "the \(noun) has no VAT breakdown (cac:TaxTotal/cac:TaxSubtotal).")
+        }
+        for s in invoice.taxSubtotals {
+            vatAmount(s)
+            if s.category == "S" {
+                standardRated(s)
+            } else if let (rule, name) = Self.categoryRule(s.category) {
+                let (net, _) = categoryNet(s.category, rate: nil)
+                if let net {
+                    if net != s.taxable.minor {
+                        fail(
+                            "\(rule)-08",
+                            "the taxable amount of the \(name) VAT breakdown says \(show(s.taxable.minor)) but the lines, allowances and charges in that category make \(show(net))."
+                        )
+                    }
+                } else {
+                    fail("\(rule)-08", "the amounts in the \(name) VAT category are too large to add up.")
+                }
+                if !s.tax.isZero {
+                    fail(
+                        "\(rule)-09", "the VAT amount of the \(name) VAT breakdown must be 0 but says \(s.tax)."
+                    )
+                }
+            }
+        }
+        // BR-x-01: a category used on a line, allowance or charge has a breakdown (exactly one,
+        // except standard rate, which has one per rate).
+        var used: [String] = []
+        for l in invoice.lines where !used.contains(l.taxCategory) { used.append(l.taxCategory) }
+        for ac in invoice.allowancesCharges {
+            if let c = ac.taxCategory, !used.contains(c) { used.append(c) }
+        }
+        for category in used {
+            guard let (rule, name) = Self.categoryRule(category) else { continue }
+            let count = invoice.taxSubtotals.filter { $0.category == category }.count
+            if count == 0 {
+                fail(
+                    "\(rule)-01",
+                    "the \(noun) has lines, allowances or charges that are \(name) but no VAT breakdown for that category."
+                )
+            } else if count > 1 && category != "S" {
+                fail(
+                    "\(rule)-01",
+                    "the \(noun) has \(count) VAT breakdowns that are \(name); there must be exactly one.")
+            }
+        }
+    }
+
+    /// BR-CO-17 on every breakdown.
+    private mutating func vatAmount(_ s: TaxSubtotal) {
+        let tax = CheckedDecimal(s.tax, digits: digits)
+        guard let percent = s.percent else {
+            if let r = tax.xpathRounded, !r.isZero {
+                fail(
+                    "BR-CO-17",
+                    "the VAT breakdown for category \(s.category) has no rate, so its VAT must be 0, but it says \(s.tax)."
+                )
+            }
+            return
+        }
+        let p = CheckedDecimal(percent)
+        if let roundedRate = p.xpathRounded, roundedRate.isZero {
+            if let r = tax.xpathRounded, !r.isZero {
+                fail(
+                    "BR-CO-17",
+                    "the VAT breakdown for category \(s.category) at \(Self.rate(percent)) must have 0 VAT but says \(s.tax)."
+                )
+            }
+            return
+        }
+        if let expected = expectedVAT(s.taxable, percent), let within = withinOneUnit(s.tax, expected) {
+            if !within {
+                fail(
+                    "BR-CO-17",
+                    "the VAT of category \(s.category) at \(Self.rate(percent)) says \(s.tax) but \(Self.rate(percent)) of \(s.taxable.magnitudeDescription) is \(show(expected))."
+                )
+            }
+        } else {
+            fail(
+                "BR-CO-17",
+                "the VAT of category \(s.category) at \(Self.rate(percent)) is too large to check.")
+        }
+    }
+
+    /// round(abs(taxable) × rate / 100, 2) — the schematron's expected VAT.
+    private func expectedVAT(_ taxable: Money, _ percent: ExactDecimal) -> CheckedDecimal? {
+        guard let base = CheckedDecimal(taxable, digits: digits).magnitude,
+            let product = base * CheckedDecimal(percent)
+        else { return nil }
+        return CheckedDecimal(significand: product.significand, scale: product.scale + 2).rounded(
+            toPlaces: 2)
+    }
+
+    /// abs(tax) − 1 < expected < abs(tax) + 1.
+    private func withinOneUnit(_ tax: Money, _ expected: CheckedDecimal) -> Bool? {
+        guard let magnitude = CheckedDecimal(tax, digits: digits).magnitude,
+            let difference = magnitude - expected,
+            let distance = difference.magnitude,
+            let comparison = CheckedDecimal.compare(distance, CheckedDecimal(integer: 1))
+        else { return nil }
+        return comparison < 0
+    }
+
+    private mutating func standardRated(_ s: TaxSubtotal) {
+        guard let percent = s.percent else {
+            fail(
+                "BR-S-09",
+                "the standard rated (S) VAT breakdown has no VAT rate, so its VAT cannot be checked.")
+            return
+        }
+        // BR-S-08
+        let (net, used) = categoryNet("S", rate: percent)
+        if !used {
+            fail(
+                "BR-S-08",
+                "the VAT breakdown has standard rate \(Self.rate(percent)) but no line, allowance or charge is standard rated at \(Self.rate(percent))."
+            )
+        } else if let net, let difference = Self.subtract(s.taxable.minor, net) {
+            if difference.magnitude >= UInt64(oneUnit) {
+                fail(
+                    "BR-S-08",
+                    "the taxable amount at standard rate \(Self.rate(percent)) says \(show(s.taxable.minor)) but the lines, allowances and charges at that rate make \(show(net))."
+                )
+            }
+        } else {
+            fail("BR-S-08", "the amounts at standard rate \(Self.rate(percent)) are too large to add up.")
+        }
+        // BR-S-09
+        if let expected = expectedVAT(s.taxable, percent), let within = withinOneUnit(s.tax, expected) {
+            if !within {
+                fail(
+                    "BR-S-09",
+                    "the VAT at standard rate \(Self.rate(percent)) says \(s.tax) but \(Self.rate(percent)) of \(s.taxable.magnitudeDescription) is \(show(expected))."
+                )
+            }
+        } else {
+            fail("BR-S-09", "the VAT at standard rate \(Self.rate(percent)) is too large to check.")
+        }
+    }
+
+    // MARK: - BR-x-05/06/07 and BR-32/37: the rate each category allows
+
+    private mutating func categoryRates() {
+        for l in invoice.lines {
+            rateRule(
+                category: l.taxCategory, percent: l.taxPercent, number: "05", what: "\(lineNoun) \(l.id)")
+        }
+        for (i, ac) in invoice.allowancesCharges.enumerated() {
+            let what = ac.isCharge ? "document-level charge" : "document-level allowance"
+            let label = "\(what) \(i + 1)\(ac.reason.map { " (\($0))" } ?? "")"
+            guard let category = ac.taxCategory else {
+                fail(ac.isCharge ? "BR-37" : "BR-32", "the \(label) has no VAT category.")
+                continue
+            }
+            rateRule(
+                category: category, percent: ac.taxPercent, number: ac.isCharge ? "07" : "06",
+                what: "the \(label)")
+        }
+    }
+
+    private mutating func rateRule(
+        category: String, percent: ExactDecimal?, number: String, what: String
+    ) {
+        guard let (rule, name) = Self.categoryRule(category) else { return }
+        let id = "\(rule)-\(number)"
+        switch category {
+        case "S":
+            guard let percent else {
+                fail(id, "\(what) is \(name) but has no VAT rate.")
+                return
+            }
+            if !(percent.significand > 0) {
+                fail(
+                    id, "\(what) is \(name) but its VAT rate is \(Self.rate(percent)); it must be above zero."
+                )
+            }
+        case "O":
+            if let percent {
+                fail(
+                    id, "\(what) is \(name) but has a VAT rate (\(Self.rate(percent))); it must have none.")
+            }
+        default:
+            guard let percent else {
+                fail(id, "\(what) is \(name) but has no VAT rate; it must be 0 %.")
+                return
+            }
+            if !percent.isZero {
+                fail(id, "\(what) is \(name) but its VAT rate is \(Self.rate(percent)); it must be 0 %.")
+            }
+        }
+    }
+
+    // MARK: - PEPPOL-EN16931-R120 / R121
+
+    private mutating func lineArithmetic(_ line: InvoiceLine) {
+        let label = "\(lineNoun) \(line.id)"
+        if let base = line.priceBaseQuantity, !(base.significand > 0) {
+            fail(
+                "PEPPOL-EN16931-R121",
+                "the price base quantity of \(label) is \(CheckedDecimal(base).plain); it must be above zero."
+            )
+        }
+        let quantity = line.quantity.map(CheckedDecimal.init) ?? CheckedDecimal(integer: 1)
+        let price = line.priceAmount.map(CheckedDecimal.init) ?? .zero
+        var base = line.priceBaseQuantity.map(CheckedDecimal.init) ?? CheckedDecimal(integer: 1)
+        if base.isZero { base = CheckedDecimal(integer: 1) }
+        let net = CheckedDecimal(line.lineExtension, digits: digits)
+        let charges = CheckedDecimal(line.chargeTotal, digits: digits)
+        let allowances = CheckedDecimal(line.allowanceTotal, digits: digits)
+        // |net − (q·p/b + c − a)| ≤ 0.02  ⇔  |net·b − q·p − (c − a)·b| ≤ 0.02·|b|
+        guard let adjustments = charges - allowances,
+            let netTimesBase = net * base,
+            let gross = quantity * price,
+            let adjustmentsTimesBase = adjustments * base,
+            let partial = netTimesBase - gross,
+            let difference = partial - adjustmentsTimesBase,
+            let distance = difference.magnitude,
+            let baseMagnitude = base.magnitude,
+            let slack = CheckedDecimal(significand: 2, scale: 2) * baseMagnitude,
+            let comparison = CheckedDecimal.compare(distance, slack)
+        else {
+            fail("PEPPOL-EN16931-R120", "the quantity and price of \(label) are too large to check.")
+            return
+        }
+        guard comparison > 0 else { return }
+        let unit = price.divided(by: base, places: 8) ?? price
+        let computed = (quantity * unit).flatMap { $0 + adjustments }
+        var explanation = "quantity \(quantity.plain) × price \(price.plain)"
+        if !CheckedDecimal.same(base, CheckedDecimal(integer: 1)) {
+            explanation += " per \(base.plain)"
+        }
+        if !line.chargeTotal.isZero { explanation += " + charges \(line.chargeTotal.amountString)" }
+        if !line.allowanceTotal.isZero {
+            explanation += " − allowances \(line.allowanceTotal.amountString)"
+        }
+        let makes = computed.map { show($0) } ?? "a different amount"
         fail(
-          "\(rule)-01",
-          "the \(noun) has lines, allowances or charges that are \(name) but no VAT breakdown for that category."
+            "PEPPOL-EN16931-R120",
+            "the net amount of \(label) says \(line.lineExtension) but \(explanation) makes \(makes) (more than 0.02 apart)."
         )
-      } else if count > 1 && category != "S" {
-        fail(
-          "\(rule)-01",
-          "the \(noun) has \(count) VAT breakdowns that are \(name); there must be exactly one.")
-      }
     }
-  }
 
-  /// BR-CO-17 on every breakdown.
-  private mutating func vatAmount(_ s: TaxSubtotal) {
-    let tax = CheckedDecimal(s.tax, digits: digits)
-    guard let percent = s.percent else {
-      if let r = tax.xpathRounded, !r.isZero {
-        fail(
-          "BR-CO-17",
-          "the VAT breakdown for category \(s.category) has no rate, so its VAT must be 0, but it says \(s.tax)."
-        )
-      }
-      return
-    }
-    let p = CheckedDecimal(percent)
-    if let roundedRate = p.xpathRounded, roundedRate.isZero {
-      if let r = tax.xpathRounded, !r.isZero {
-        fail(
-          "BR-CO-17",
-          "the VAT breakdown for category \(s.category) at \(Self.rate(percent)) must have 0 VAT but says \(s.tax)."
-        )
-      }
-      return
-    }
-    if let expected = expectedVAT(s.taxable, percent), let within = withinOneUnit(s.tax, expected) {
-      if !within {
-        fail(
-          "BR-CO-17",
-          "the VAT of category \(s.category) at \(Self.rate(percent)) says \(s.tax) but \(Self.rate(percent)) of \(s.taxable.magnitudeDescription) is \(show(expected))."
-        )
-      }
-    } else {
-      fail(
-        "BR-CO-17",
-        "the VAT of category \(s.category) at \(Self.rate(percent)) is too large to check.")
-    }
-  }
+    // MARK: - NO-R-001
 
-  /// round(abs(taxable) × rate / 100, 2) — the schematron's expected VAT.
-  private func expectedVAT(_ taxable: Money, _ percent: ExactDecimal) -> CheckedDecimal? {
-    guard let base = CheckedDecimal(taxable, digits: digits).magnitude,
-      let product = base * CheckedDecimal(percent)
-    else { return nil }
-    return CheckedDecimal(significand: product.significand, scale: product.scale + 2).rounded(
-      toPlaces: 2)
-  }
-
-  /// abs(tax) − 1 < expected < abs(tax) + 1.
-  private func withinOneUnit(_ tax: Money, _ expected: CheckedDecimal) -> Bool? {
-    guard let magnitude = CheckedDecimal(tax, digits: digits).magnitude,
-      let difference = magnitude - expected,
-      let distance = difference.magnitude,
-      let comparison = CheckedDecimal.compare(distance, CheckedDecimal(integer: 1))
-    else { return nil }
-    return comparison < 0
-  }
-
-  private mutating func standardRated(_ s: TaxSubtotal) {
-    guard let percent = s.percent else {
-      fail(
-        "BR-S-09",
-        "the standard rated (S) VAT breakdown has no VAT rate, so its VAT cannot be checked.")
-      return
+    /// For a Norwegian supplier (PEPPOL's $supplierCountry, taken from the VAT number's prefix
+    /// first), a VAT number starting with "NO" must be "NO" + nine digits passing the
+    /// modulus 11 check + "MVA". The model keeps the seller's PartyTaxScheme company IDs with
+    /// the VAT-scheme ones first but without their scheme, so every one that starts with "NO"
+    /// is taken as a VAT number: the only other company ID Norwegian invoices carry there is
+    /// the literal "Foretaksregisteret" (TaxScheme TAX).
+    private mutating func norwegianVATNumber() {
+        for id in invoice.seller.taxCompanyIDs where id.hasPrefix("NO") {
+            let utf8 = Array(id.utf8)
+            let wellFormed =
+                utf8.count == 14 && utf8[2..<11].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+                && String(decoding: utf8[11...], as: UTF8.self) == "MVA"
+            let digits = wellFormed ? String(decoding: utf8[2..<11], as: UTF8.self) : ""
+            if !wellFormed {
+                fail(
+                    "NO-R-001",
+                    "the seller's VAT number '\(id)' is not NO followed by a nine-digit organisation number and MVA (such as NO999999999MVA)."
+                )
+            } else if !NorwegianOrgNumber.isValid(digits) || digits == "000000000" {
+                fail(
+                    "NO-R-001",
+                    "the seller's VAT number \(id) does not hold a valid Norwegian organisation number (\(digits) fails the modulus 11 check)."
+                )
+            }
+        }
     }
-    // BR-S-08
-    let (net, used) = categoryNet("S", rate: percent)
-    if !used {
-      fail(
-        "BR-S-08",
-        "the VAT breakdown has standard rate \(Self.rate(percent)) but no line, allowance or charge is standard rated at \(Self.rate(percent))."
-      )
-    } else if let net, let difference = Self.subtract(s.taxable.minor, net) {
-      if difference.magnitude >= UInt64(oneUnit) {
-        fail(
-          "BR-S-08",
-          "the taxable amount at standard rate \(Self.rate(percent)) says \(show(s.taxable.minor)) but the lines, allowances and charges at that rate make \(show(net))."
-        )
-      }
-    } else {
-      fail("BR-S-08", "the amounts at standard rate \(Self.rate(percent)) are too large to add up.")
-    }
-    // BR-S-09
-    if let expected = expectedVAT(s.taxable, percent), let within = withinOneUnit(s.tax, expected) {
-      if !within {
-        fail(
-          "BR-S-09",
-          "the VAT at standard rate \(Self.rate(percent)) says \(s.tax) but \(Self.rate(percent)) of \(s.taxable.magnitudeDescription) is \(show(expected))."
-        )
-      }
-    } else {
-      fail("BR-S-09", "the VAT at standard rate \(Self.rate(percent)) is too large to check.")
-    }
-  }
-
-  // MARK: - BR-x-05/06/07 and BR-32/37: the rate each category allows
-
-  private mutating func categoryRates() {
-    for l in invoice.lines {
-      rateRule(
-        category: l.taxCategory, percent: l.taxPercent, number: "05", what: "\(lineNoun) \(l.id)")
-    }
-    for (i, ac) in invoice.allowancesCharges.enumerated() {
-      let what = ac.isCharge ? "document-level charge" : "document-level allowance"
-      let label = "\(what) \(i + 1)\(ac.reason.map { " (\($0))" } ?? "")"
-      guard let category = ac.taxCategory else {
-        fail(ac.isCharge ? "BR-37" : "BR-32", "the \(label) has no VAT category.")
-        continue
-      }
-      rateRule(
-        category: category, percent: ac.taxPercent, number: ac.isCharge ? "07" : "06",
-        what: "the \(label)")
-    }
-  }
-
-  private mutating func rateRule(
-    category: String, percent: ExactDecimal?, number: String, what: String
-  ) {
-    guard let (rule, name) = Self.categoryRule(category) else { return }
-    let id = "\(rule)-\(number)"
-    switch category {
-    case "S":
-      guard let percent else {
-        fail(id, "\(what) is \(name) but has no VAT rate.")
-        return
-      }
-      if !(percent.significand > 0) {
-        fail(
-          id, "\(what) is \(name) but its VAT rate is \(Self.rate(percent)); it must be above zero."
-        )
-      }
-    case "O":
-      if let percent {
-        fail(
-          id, "\(what) is \(name) but has a VAT rate (\(Self.rate(percent))); it must have none.")
-      }
-    default:
-      guard let percent else {
-        fail(id, "\(what) is \(name) but has no VAT rate; it must be 0 %.")
-        return
-      }
-      if !percent.isZero {
-        fail(id, "\(what) is \(name) but its VAT rate is \(Self.rate(percent)); it must be 0 %.")
-      }
-    }
-  }
-
-  // MARK: - PEPPOL-EN16931-R120 / R121
-
-  private mutating func lineArithmetic(_ line: InvoiceLine) {
-    let label = "\(lineNoun) \(line.id)"
-    if let base = line.priceBaseQuantity, !(base.significand > 0) {
-      fail(
-        "PEPPOL-EN16931-R121",
-        "the price base quantity of \(label) is \(CheckedDecimal(base).plain); it must be above zero."
-      )
-    }
-    let quantity = line.quantity.map(CheckedDecimal.init) ?? CheckedDecimal(integer: 1)
-    let price = line.priceAmount.map(CheckedDecimal.init) ?? .zero
-    var base = line.priceBaseQuantity.map(CheckedDecimal.init) ?? CheckedDecimal(integer: 1)
-    if base.isZero { base = CheckedDecimal(integer: 1) }
-    let net = CheckedDecimal(line.lineExtension, digits: digits)
-    let charges = CheckedDecimal(line.chargeTotal, digits: digits)
-    let allowances = CheckedDecimal(line.allowanceTotal, digits: digits)
-    // |net − (q·p/b + c − a)| ≤ 0.02  ⇔  |net·b − q·p − (c − a)·b| ≤ 0.02·|b|
-    guard let adjustments = charges - allowances,
-      let netTimesBase = net * base,
-      let gross = quantity * price,
-      let adjustmentsTimesBase = adjustments * base,
-      let partial = netTimesBase - gross,
-      let difference = partial - adjustmentsTimesBase,
-      let distance = difference.magnitude,
-      let baseMagnitude = base.magnitude,
-      let slack = CheckedDecimal(significand: 2, scale: 2) * baseMagnitude,
-      let comparison = CheckedDecimal.compare(distance, slack)
-    else {
-      fail("PEPPOL-EN16931-R120", "the quantity and price of \(label) are too large to check.")
-      return
-    }
-    guard comparison > 0 else { return }
-    let unit = price.divided(by: base, places: 8) ?? price
-    let computed = (quantity * unit).flatMap { $0 + adjustments }
-    var explanation = "quantity \(quantity.plain) × price \(price.plain)"
-    if !CheckedDecimal.same(base, CheckedDecimal(integer: 1)) {
-      explanation += " per \(base.plain)"
-    }
-    if !line.chargeTotal.isZero { explanation += " + charges \(line.chargeTotal.amountString)" }
-    if !line.allowanceTotal.isZero {
-      explanation += " − allowances \(line.allowanceTotal.amountString)"
-    }
-    let makes = computed.map { show($0) } ?? "a different amount"
-    fail(
-      "PEPPOL-EN16931-R120",
-      "the net amount of \(label) says \(line.lineExtension) but \(explanation) makes \(makes) (more than 0.02 apart)."
-    )
-  }
-
-  // MARK: - NO-R-001
-
-  /// For a Norwegian supplier (PEPPOL's $supplierCountry, taken from the VAT number's prefix
-  /// first), a VAT number starting with "NO" must be "NO" + nine digits passing the
-  /// modulus 11 check + "MVA". The model keeps the seller's PartyTaxScheme company IDs with
-  /// the VAT-scheme ones first but without their scheme, so every one that starts with "NO"
-  /// is taken as a VAT number: the only other company ID Norwegian invoices carry there is
-  /// the literal "Foretaksregisteret" (TaxScheme TAX).
-  private mutating func norwegianVATNumber() {
-    for id in invoice.seller.taxCompanyIDs where id.hasPrefix("NO") {
-      let utf8 = Array(id.utf8)
-      let wellFormed =
-        utf8.count == 14 && utf8[2..<11].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        && String(decoding: utf8[11...], as: UTF8.self) == "MVA"
-      let digits = wellFormed ? String(decoding: utf8[2..<11], as: UTF8.self) : ""
-      if !wellFormed {
-        fail(
-          "NO-R-001",
-          "the seller's VAT number '\(id)' is not NO followed by a nine-digit organisation number and MVA (such as NO999999999MVA)."
-        )
-      } else if !NorwegianOrgNumber.isValid(digits) || digits == "000000000" {
-        fail(
-          "NO-R-001",
-          "the seller's VAT number \(id) does not hold a valid Norwegian organisation number (\(digits) fails the modulus 11 check)."
-        )
-      }
-    }
-  }
 }
 
 extension Money {
-  /// "1460.50 NOK" for the absolute amount (the VAT rules work on magnitudes).
-  fileprivate var magnitudeDescription: String {
-    minor == Int64.min
-      ? description : Money(minor: minor < 0 ? -minor : minor, currency: currency).description
-  }
+    /// "1460.50 NOK" for the absolute amount (the VAT rules work on magnitudes).
+    fileprivate var magnitudeDescription: String {
+        minor == Int64.min
+            ? description : Money(minor: minor < 0 ? -minor : minor, currency: currency).description
+    }
 }

@@ -7,121 +7,121 @@ import LedgerCore
 
 /// A decimal exactly as written: sign, digits and the count of digits after the point.
 struct LexicalDecimal {
-  var significand: Int128
-  /// Digits written after the decimal point (trailing zeros included: `10.00` has 2).
-  var fractionDigits: Int
+    var significand: Int128
+    /// Digits written after the decimal point (trailing zeros included: `10.00` has 2).
+    var fractionDigits: Int
 
-  /// Digits accepted at most (leading zeros aside): far beyond any invoice value, and small
-  /// enough that products of two values stay inside Int128 in the checked arithmetic.
-  static let maxDigits = 27
+    /// Digits accepted at most (leading zeros aside): far beyond any invoice value, and small
+    /// enough that products of two values stay inside Int128 in the checked arithmetic.
+    static let maxDigits = 27
 
-  enum Failure: Error {
-    case empty
-    case malformed
-    case tooLong
-  }
+    enum Failure: Error {
+        case empty
+        case malformed
+        case tooLong
+    }
 
-  /// Parses `[+-]digits[.digits]` (XML Schema `decimal`), surrounding white space allowed.
-  static func parse(_ raw: UnsafeBufferPointer<UInt8>) -> Result<LexicalDecimal, Failure> {
-    let text = XMLTree.trim(raw)
-    guard let base = text.baseAddress, text.count > 0 else { return .failure(.empty) }
-    var i = 0
-    var negative = false
-    if base[0] == UInt8(ascii: "-") || base[0] == UInt8(ascii: "+") {
-      negative = base[0] == UInt8(ascii: "-")
-      i = 1
+    /// Parses `[+-]digits[.digits]` (XML Schema `decimal`), surrounding white space allowed.
+    static func parse(_ raw: UnsafeBufferPointer<UInt8>) -> Result<LexicalDecimal, Failure> {
+        let text = XMLTree.trim(raw)
+        guard let base = text.baseAddress, text.count > 0 else { return .failure(.empty) }
+        var i = 0
+        var negative = false
+        if base[0] == UInt8(ascii: "-") || base[0] == UInt8(ascii: "+") {
+            negative = base[0] == UInt8(ascii: "-")
+            i = 1
+        }
+        var significand: Int128 = 0
+        var digits = 0
+        var significant = 0
+        var fraction = 0
+        var seenPoint = false
+        while i < text.count {
+            let b = base[i]
+            i += 1
+            if b == UInt8(ascii: ".") {
+                if seenPoint { return .failure(.malformed) }
+                seenPoint = true
+                continue
+            }
+            guard b >= 0x30, b <= 0x39 else { return .failure(.malformed) }
+            digits += 1
+            if seenPoint { fraction += 1 }
+            if significand == 0 && b == 0x30 { continue }
+            significant += 1
+            if significant > maxDigits { return .failure(.tooLong) }
+            significand = significand * 10 + Int128(b - 0x30)
+        }
+        guard digits > 0 else { return .failure(.malformed) }
+        return .success(
+            LexicalDecimal(significand: negative ? -significand : significand, fractionDigits: fraction))
     }
-    var significand: Int128 = 0
-    var digits = 0
-    var significant = 0
-    var fraction = 0
-    var seenPoint = false
-    while i < text.count {
-      let b = base[i]
-      i += 1
-      if b == UInt8(ascii: ".") {
-        if seenPoint { return .failure(.malformed) }
-        seenPoint = true
-        continue
-      }
-      guard b >= 0x30, b <= 0x39 else { return .failure(.malformed) }
-      digits += 1
-      if seenPoint { fraction += 1 }
-      if significand == 0 && b == 0x30 { continue }
-      significant += 1
-      if significant > maxDigits { return .failure(.tooLong) }
-      significand = significand * 10 + Int128(b - 0x30)
-    }
-    guard digits > 0 else { return .failure(.malformed) }
-    return .success(
-      LexicalDecimal(significand: negative ? -significand : significand, fractionDigits: fraction))
-  }
 
-  /// The value as an `ExactDecimal`, trailing fractional zeros beyond 18 places dropped.
-  var exact: ExactDecimal? {
-    var s = significand
-    var scale = fractionDigits
-    while scale > ExactDecimal.maxScale, s % 10 == 0 {
-      s /= 10
-      scale -= 1
+    /// The value as an `ExactDecimal`, trailing fractional zeros beyond 18 places dropped.
+    var exact: ExactDecimal? {
+        var s = significand
+        var scale = fractionDigits
+        while scale > ExactDecimal.maxScale, s % 10 == 0 {
+            s /= 10
+            scale -= 1
+        }
+        guard scale <= ExactDecimal.maxScale else { return nil }
+        return ExactDecimal(significand: s, scale: scale)
     }
-    guard scale <= ExactDecimal.maxScale else { return nil }
-    return ExactDecimal(significand: s, scale: scale)
-  }
 
-  /// The value in minor units of a currency with `digits` decimals, when it has no more
-  /// (non-zero) decimals than that and fits in Int64.
-  func minorUnits(digits: Int) -> Int64? {
-    var s = significand
-    var scale = fractionDigits
-    while scale > digits {
-      guard s % 10 == 0 else { return nil }
-      s /= 10
-      scale -= 1
+    /// The value in minor units of a currency with `digits` decimals, when it has no more
+    /// (non-zero) decimals than that and fits in Int64.
+    func minorUnits(digits: Int) -> Int64? {
+        var s = significand
+        var scale = fractionDigits
+        while scale > digits {
+            guard s % 10 == 0 else { return nil }
+            s /= 10
+            scale -= 1
+        }
+        while scale < digits {
+            let (m, overflow) = s.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            s = m
+            scale += 1
+        }
+        return Int64(exactly: s)
     }
-    while scale < digits {
-      let (m, overflow) = s.multipliedReportingOverflow(by: 10)
-      if overflow { return nil }
-      s = m
-      scale += 1
-    }
-    return Int64(exactly: s)
-  }
 }
 
 enum ValueParsing {
-  /// `true`/`false` and their xs:boolean spellings `1`/`0`.
-  static func boolean(_ raw: UnsafeBufferPointer<UInt8>) -> Bool? {
-    let t = XMLTree.trim(raw)
-    if equals(t, "true") || equals(t, "1") { return true }
-    if equals(t, "false") || equals(t, "0") { return false }
-    return nil
-  }
-
-  static func equals(_ buffer: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
-    guard buffer.count == s.utf8CodeUnitCount else { return false }
-    let p = s.utf8Start
-    for i in 0..<buffer.count where buffer[i] != p[i] { return false }
-    return true
-  }
-
-  /// `YYYY-MM-DD`, optionally followed by an xs:date time zone (`Z`, `+01:00`), which is
-  /// ignored: an invoice date is a calendar day.
-  static func day(_ text: String) -> Day? {
-    let utf8 = Array(text.utf8)
-    guard utf8.count >= 10 else { return nil }
-    let rest = utf8[10...]
-    if !rest.isEmpty {
-      let zone = Array(rest)
-      let isZ = zone == [UInt8(ascii: "Z")]
-      let isOffset =
-        zone.count == 6 && (zone[0] == UInt8(ascii: "+") || zone[0] == UInt8(ascii: "-"))
-        && zone[3] == UInt8(ascii: ":")
-        && [zone[1], zone[2], zone[4], zone[5]].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-      guard isZ || isOffset else { return nil }
+    /// `true`/`false` and their xs:boolean spellings `1`/`0`.
+    static func boolean(_ raw: UnsafeBufferPointer<UInt8>) -> Bool? {
+        let t = XMLTree.trim(raw)
+        if equals(t, "true") || equals(t, "1") { return true }
+        if equals(t, "false") || equals(t, "0") { return false }
+        return nil
     }
-    return Day(iso: String(decoding: utf8[0..<10], as: UTF8.self))
-  }
+
+    static func equals(_ buffer: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+        guard buffer.count == s.utf8CodeUnitCount else { return false }
+        let p = s.utf8Start
+        for i in 0..<buffer.count where buffer[i] != p[i] { return false }
+        return true
+    }
+
+    /// `YYYY-MM-DD`, optionally followed by an xs:date time zone (`Z`, `+01:00`), which is
+    /// ignored: an invoice date is a calendar day.
+    static func day(_ text: String) -> Day? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 10 else { return nil }
+        let rest = utf8[10...]
+        if !rest.isEmpty {
+            let zone = Array(rest)
+            let isZ = zone == [UInt8(ascii: "Z")]
+            let isOffset =
+                zone.count == 6 && (zone[0] == UInt8(ascii: "+") || zone[0] == UInt8(ascii: "-"))
+                && zone[3] == UInt8(ascii: ":")
+                && [zone[1], zone[2], zone[4], zone[5]].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+            guard isZ || isOffset else { return nil }
+        }
+        return Day(iso: String(decoding: utf8[0..<10], as: UTF8.self))
+    }
 }
 
 /// A streaming decoder for xs:base64Binary: white space anywhere is skipped, padding is
@@ -129,79 +129,79 @@ enum ValueParsing {
 /// chunk straight from libxml2's text nodes, so a multi-megabyte attachment is decoded
 /// without an intermediate copy.
 struct Base64Decoder {
-  private(set) var output: [UInt8] = []
-  private var quad: UInt32 = 0
-  private var count = 0
-  private var padding = 0
-  private(set) var failed = false
+    private(set) var output: [UInt8] = []
+    private var quad: UInt32 = 0
+    private var count = 0
+    private var padding = 0
+    private(set) var failed = false
 
-  init(expectedLength: Int = 0) {
-    output.reserveCapacity(expectedLength / 4 * 3 + 3)
-  }
+    init(expectedLength: Int = 0) {
+        output.reserveCapacity(expectedLength / 4 * 3 + 3)
+    }
 
-  /// 0–63 for alphabet characters, 64 for white space, 65 for '=', 255 for anything else.
-  private static let table: [UInt8] = {
-    var t = [UInt8](repeating: 255, count: 256)
-    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    for (i, c) in alphabet.enumerated() { t[Int(c)] = UInt8(i) }
-    for c in [0x20, 0x09, 0x0A, 0x0D] { t[c] = 64 }
-    t[Int(UInt8(ascii: "="))] = 65
-    return t
-  }()
+    /// 0–63 for alphabet characters, 64 for white space, 65 for '=', 255 for anything else.
+    private static let table: [UInt8] = {
+        var t = [UInt8](repeating: 255, count: 256)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        for (i, c) in alphabet.enumerated() { t[Int(c)] = UInt8(i) }
+        for c in [0x20, 0x09, 0x0A, 0x0D] { t[c] = 64 }
+        t[Int(UInt8(ascii: "="))] = 65
+        return t
+    }()
 
-  mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>) {
-    guard !failed else { return }
-    Self.table.withUnsafeBufferPointer { table in
-      for byte in chunk {
-        let v = table[Int(byte)]
-        if v < 64 {
-          if padding > 0 {
-            failed = true
-            return
-          }
-          quad = quad << 6 | UInt32(v)
-          count += 1
-          if count == 4 {
-            output.append(UInt8(truncatingIfNeeded: quad >> 16))
-            output.append(UInt8(truncatingIfNeeded: quad >> 8))
-            output.append(UInt8(truncatingIfNeeded: quad))
-            quad = 0
-            count = 0
-          }
-        } else if v == 64 {
-          continue
-        } else if v == 65 {
-          // '=' only completes a group of two or three characters.
-          padding += 1
-          if count + padding > 4 || count < 2 {
-            failed = true
-            return
-          }
-        } else {
-          failed = true
-          return
+    mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>) {
+        guard !failed else { return }
+        Self.table.withUnsafeBufferPointer { table in
+            for byte in chunk {
+                let v = table[Int(byte)]
+                if v < 64 {
+                    if padding > 0 {
+                        failed = true
+                        return
+                    }
+                    quad = quad << 6 | UInt32(v)
+                    count += 1
+                    if count == 4 {
+                        output.append(UInt8(truncatingIfNeeded: quad >> 16))
+                        output.append(UInt8(truncatingIfNeeded: quad >> 8))
+                        output.append(UInt8(truncatingIfNeeded: quad))
+                        quad = 0
+                        count = 0
+                    }
+                } else if v == 64 {
+                    continue
+                } else if v == 65 {
+                    // '=' only completes a group of two or three characters.
+                    padding += 1
+                    if count + padding > 4 || count < 2 {
+                        failed = true
+                        return
+                    }
+                } else {
+                    failed = true
+                    return
+                }
+            }
         }
-      }
     }
-  }
 
-  /// The decoded bytes, or nil when the text was not base64.
-  mutating func finish() -> [UInt8]? {
-    guard !failed else { return nil }
-    switch count {
-    case 0:
-      break
-    case 2:
-      output.append(UInt8(truncatingIfNeeded: quad >> 4))
-    case 3:
-      output.append(UInt8(truncatingIfNeeded: quad >> 10))
-      output.append(UInt8(truncatingIfNeeded: quad >> 2))
-    default:
-      return nil
+    /// The decoded bytes, or nil when the text was not base64.
+    mutating func finish() -> [UInt8]? {
+        guard !failed else { return nil }
+        switch count {
+        case 0:
+            break
+        case 2:
+            output.append(UInt8(truncatingIfNeeded: quad >> 4))
+        case 3:
+            output.append(UInt8(truncatingIfNeeded: quad >> 10))
+            output.append(UInt8(truncatingIfNeeded: quad >> 2))
+        default:
+            return nil
+        }
+        if padding > 0 && count + padding != 4 { return nil }
+        quad = 0
+        count = 0
+        return output
     }
-    if padding > 0 && count + padding != 4 { return nil }
-    quad = 0
-    count = 0
-    return output
-  }
 }

@@ -21,16 +21,16 @@ internal import CLibXML2
 import LedgerCore
 
 #if canImport(Glibc)
-  import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-  import Darwin
+    import Darwin
 #endif
 
 /// libxml2's global state is set up once, lazily and thread-safely (Swift globals are
 /// initialised with `swift_once`).
 private let libxml2Initialised: Bool = {
-  xmlInitParser()
-  return true
+    xmlInitParser()
+    return true
 }()
 
 /// One libxml2 parser context per thread, kept between documents: creating a context and
@@ -39,399 +39,399 @@ private let libxml2Initialised: Bool = {
 /// bound (element names are interned there, and hostile files can invent many) is freed
 /// instead of kept, so memory stays bounded.
 private enum ParserContexts {
-  static let dictionaryLimit: Int32 = 16_384
+    static let dictionaryLimit: Int32 = 16_384
 
-  /// The thread-local slot; nil if the system had no key to give (then nothing is kept).
-  static let key: pthread_key_t? = {
-    var key = pthread_key_t()
-    #if canImport(Glibc)
-      let status = pthread_key_create(&key) { raw in
-        if let raw { xmlFreeParserCtxt(raw.assumingMemoryBound(to: xmlParserCtxt.self)) }
-      }
-    #else
-      let status = pthread_key_create(&key) { raw in
-        xmlFreeParserCtxt(raw.assumingMemoryBound(to: xmlParserCtxt.self))
-      }
-    #endif
-    return status == 0 ? key : nil
-  }()
+    /// The thread-local slot; nil if the system had no key to give (then nothing is kept).
+    static let key: pthread_key_t? = {
+        var key = pthread_key_t()
+        #if canImport(Glibc)
+            let status = pthread_key_create(&key) { raw in
+                if let raw { xmlFreeParserCtxt(raw.assumingMemoryBound(to: xmlParserCtxt.self)) }
+            }
+        #else
+            let status = pthread_key_create(&key) { raw in
+                xmlFreeParserCtxt(raw.assumingMemoryBound(to: xmlParserCtxt.self))
+            }
+        #endif
+        return status == 0 ? key : nil
+    }()
 
-  static func acquire() -> UnsafeMutablePointer<xmlParserCtxt>? {
-    if let key, let raw = pthread_getspecific(key) {
-      pthread_setspecific(key, nil)
-      return raw.assumingMemoryBound(to: xmlParserCtxt.self)
+    static func acquire() -> UnsafeMutablePointer<xmlParserCtxt>? {
+        if let key, let raw = pthread_getspecific(key) {
+            pthread_setspecific(key, nil)
+            return raw.assumingMemoryBound(to: xmlParserCtxt.self)
+        }
+        guard let context = xmlNewParserCtxt() else { return nil }
+        // Errors are read from the context after parsing (xmlCtxtGetLastError). A structured
+        // handler on the context itself (besides XML_PARSE_NOERROR/NOWARNING) means libxml2
+        // never falls back to printing them on stderr.
+        context.pointee.sax?.pointee.serror = { _, _ in }
+        return context
     }
-    guard let context = xmlNewParserCtxt() else { return nil }
-    // Errors are read from the context after parsing (xmlCtxtGetLastError). A structured
-    // handler on the context itself (besides XML_PARSE_NOERROR/NOWARNING) means libxml2
-    // never falls back to printing them on stderr.
-    context.pointee.sax?.pointee.serror = { _, _ in }
-    return context
-  }
 
-  static func release(_ context: UnsafeMutablePointer<xmlParserCtxt>) {
-    let small = context.pointee.dict.map { xmlDictSize($0) <= dictionaryLimit } ?? true
-    if small, let key, pthread_getspecific(key) == nil {
-      pthread_setspecific(key, context)
-    } else {
-      xmlFreeParserCtxt(context)
+    static func release(_ context: UnsafeMutablePointer<xmlParserCtxt>) {
+        let small = context.pointee.dict.map { xmlDictSize($0) <= dictionaryLimit } ?? true
+        if small, let key, pthread_getspecific(key) == nil {
+            pthread_setspecific(key, context)
+        } else {
+            xmlFreeParserCtxt(context)
+        }
     }
-  }
 }
 
 /// A libxml2 element node, valid while its document is alive (inside `XMLTree.withDocument`).
 struct XMLElement {
-  let node: UnsafeMutablePointer<xmlNode>
+    let node: UnsafeMutablePointer<xmlNode>
 
-  /// The element's local name, NUL-terminated (libxml2 dictionary string).
-  @inline(__always) var name: UnsafePointer<UInt8> { UnsafePointer(node.pointee.name) }
+    /// The element's local name, NUL-terminated (libxml2 dictionary string).
+    @inline(__always) var name: UnsafePointer<UInt8> { UnsafePointer(node.pointee.name) }
 
-  /// Local name comparison without creating a Swift string.
-  @inline(__always) func named(_ expected: StaticString) -> Bool {
-    XMLTree.equal(node.pointee.name, expected)
-  }
-
-  /// The namespace URI's bytes, or nil for an element in no namespace.
-  var namespaceURI: UnsafePointer<UInt8>? {
-    guard let ns = node.pointee.ns, let href = ns.pointee.href else { return nil }
-    return UnsafePointer(href)
-  }
-
-  /// An opaque identity for the element's namespace declaration, for caching lookups.
-  var namespaceKey: UnsafeRawPointer? { node.pointee.ns.map { UnsafeRawPointer($0) } }
-
-  /// The local name as a Swift string (for messages).
-  var nameString: String { String(cString: node.pointee.name) }
-
-  var namespaceString: String? { namespaceURI.map { String(cString: $0) } }
-
-  /// The first child element, or nil.
-  var firstChildElement: XMLElement? { XMLTree.element(from: node.pointee.children) }
-
-  /// The next sibling element, or nil.
-  var nextSiblingElement: XMLElement? { XMLTree.element(from: node.pointee.next) }
-
-  /// Child elements in document order.
-  var children: XMLChildren { XMLChildren(first: firstChildElement) }
-
-  /// Whether the element has any child element at all.
-  var hasChildElements: Bool { firstChildElement != nil }
-
-  /// Calls `body` with the element's own text (its direct text and CDATA children), without
-  /// copying in the usual case of a single text node. The bytes are UTF-8.
-  func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-    var single: UnsafeMutablePointer<xmlNode>?
-    var count = 0
-    var child = node.pointee.children
-    while let c = child {
-      if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE {
-        if single == nil { single = c }
-        count += 1
-      }
-      child = c.pointee.next
+    /// Local name comparison without creating a Swift string.
+    @inline(__always) func named(_ expected: StaticString) -> Bool {
+        XMLTree.equal(node.pointee.name, expected)
     }
-    if count == 0 { return body(UnsafeBufferPointer(start: nil, count: 0)) }
-    if count == 1, let s = single, let content = s.pointee.content {
-      return body(UnsafeBufferPointer(start: content, count: strlen(content)))
-    }
-    var bytes: [UInt8] = []
-    child = node.pointee.children
-    while let c = child {
-      if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE,
-        let content = c.pointee.content
-      {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: content, count: strlen(content)))
-      }
-      child = c.pointee.next
-    }
-    return bytes.withUnsafeBufferPointer(body)
-  }
 
-  /// Feeds each of the element's text chunks to `body` in order (no concatenation; used for
-  /// multi-megabyte base64 attachments). Stops early when `body` returns false.
-  func forEachTextChunk(_ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
-    var child = node.pointee.children
-    while let c = child {
-      if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE,
-        let content = c.pointee.content
-      {
-        if !body(UnsafeBufferPointer(start: content, count: strlen(content))) { return }
-      }
-      child = c.pointee.next
+    /// The namespace URI's bytes, or nil for an element in no namespace.
+    var namespaceURI: UnsafePointer<UInt8>? {
+        guard let ns = node.pointee.ns, let href = ns.pointee.href else { return nil }
+        return UnsafePointer(href)
     }
-  }
 
-  /// The trimmed text, or nil when it is empty or only white space.
-  var trimmedText: String? {
-    withText { buffer in
-      let t = XMLTree.trim(buffer)
-      return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
-    }
-  }
+    /// An opaque identity for the element's namespace declaration, for caching lookups.
+    var namespaceKey: UnsafeRawPointer? { node.pointee.ns.map { UnsafeRawPointer($0) } }
 
-  /// The value of an attribute in no namespace (`currencyID`, `schemeID`, …), trimmed;
-  /// nil when absent or empty.
-  func attribute(_ name: StaticString) -> String? {
-    var attr = node.pointee.properties
-    while let a = attr {
-      if a.pointee.ns == nil, XMLTree.equal(a.pointee.name, name) {
-        // Usual case: one text node, read in place.
-        if let only = a.pointee.children, only.pointee.next == nil,
-          let content = only.pointee.content
-        {
-          let t = XMLTree.trim(UnsafeBufferPointer(start: content, count: strlen(content)))
-          return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
+    /// The local name as a Swift string (for messages).
+    var nameString: String { String(cString: node.pointee.name) }
+
+    var namespaceString: String? { namespaceURI.map { String(cString: $0) } }
+
+    /// The first child element, or nil.
+    var firstChildElement: XMLElement? { XMLTree.element(from: node.pointee.children) }
+
+    /// The next sibling element, or nil.
+    var nextSiblingElement: XMLElement? { XMLTree.element(from: node.pointee.next) }
+
+    /// Child elements in document order.
+    var children: XMLChildren { XMLChildren(first: firstChildElement) }
+
+    /// Whether the element has any child element at all.
+    var hasChildElements: Bool { firstChildElement != nil }
+
+    /// Calls `body` with the element's own text (its direct text and CDATA children), without
+    /// copying in the usual case of a single text node. The bytes are UTF-8.
+    func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var single: UnsafeMutablePointer<xmlNode>?
+        var count = 0
+        var child = node.pointee.children
+        while let c = child {
+            if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE {
+                if single == nil { single = c }
+                count += 1
+            }
+            child = c.pointee.next
+        }
+        if count == 0 { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        if count == 1, let s = single, let content = s.pointee.content {
+            return body(UnsafeBufferPointer(start: content, count: strlen(content)))
         }
         var bytes: [UInt8] = []
-        var child = a.pointee.children
+        child = node.pointee.children
         while let c = child {
-          if let content = c.pointee.content {
-            bytes.append(
-              contentsOf: UnsafeBufferPointer(start: content, count: strlen(content)))
-          }
-          child = c.pointee.next
+            if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE,
+                let content = c.pointee.content
+            {
+                bytes.append(contentsOf: UnsafeBufferPointer(start: content, count: strlen(content)))
+            }
+            child = c.pointee.next
         }
-        let t = bytes.withUnsafeBufferPointer { XMLTree.trim($0) }
-        return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
-      }
-      attr = a.pointee.next
+        return bytes.withUnsafeBufferPointer(body)
     }
-    return nil
-  }
+
+    /// Feeds each of the element's text chunks to `body` in order (no concatenation; used for
+    /// multi-megabyte base64 attachments). Stops early when `body` returns false.
+    func forEachTextChunk(_ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
+        var child = node.pointee.children
+        while let c = child {
+            if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE,
+                let content = c.pointee.content
+            {
+                if !body(UnsafeBufferPointer(start: content, count: strlen(content))) { return }
+            }
+            child = c.pointee.next
+        }
+    }
+
+    /// The trimmed text, or nil when it is empty or only white space.
+    var trimmedText: String? {
+        withText { buffer in
+            let t = XMLTree.trim(buffer)
+            return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
+        }
+    }
+
+    /// The value of an attribute in no namespace (`currencyID`, `schemeID`, …), trimmed;
+    /// nil when absent or empty.
+    func attribute(_ name: StaticString) -> String? {
+        var attr = node.pointee.properties
+        while let a = attr {
+            if a.pointee.ns == nil, XMLTree.equal(a.pointee.name, name) {
+                // Usual case: one text node, read in place.
+                if let only = a.pointee.children, only.pointee.next == nil,
+                    let content = only.pointee.content
+                {
+                    let t = XMLTree.trim(UnsafeBufferPointer(start: content, count: strlen(content)))
+                    return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
+                }
+                var bytes: [UInt8] = []
+                var child = a.pointee.children
+                while let c = child {
+                    if let content = c.pointee.content {
+                        bytes.append(
+                            contentsOf: UnsafeBufferPointer(start: content, count: strlen(content)))
+                    }
+                    child = c.pointee.next
+                }
+                let t = bytes.withUnsafeBufferPointer { XMLTree.trim($0) }
+                return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
+            }
+            attr = a.pointee.next
+        }
+        return nil
+    }
 }
 
 /// Child elements of one element, skipping text, comments and processing instructions.
 struct XMLChildren: Sequence, IteratorProtocol {
-  var current: XMLElement?
-  init(first: XMLElement?) { current = first }
+    var current: XMLElement?
+    init(first: XMLElement?) { current = first }
 
-  mutating func next() -> XMLElement? {
-    guard let c = current else { return nil }
-    current = c.nextSiblingElement
-    return c
-  }
+    mutating func next() -> XMLElement? {
+        guard let c = current else { return nil }
+        current = c.nextSiblingElement
+        return c
+    }
 }
 
 enum XMLTree {
-  /// What the prolog (everything before the root element) says about the input.
-  enum Prolog: Equatable {
-    case element
-    case empty
-    case doctype
-    case notUTF8
-    case other
-  }
-
-  /// Scans the bytes before the root element. UBL documents never carry a DOCTYPE, and a
-  /// DTD is where entity bombs and external entities live, so finding one is enough to
-  /// refuse the file without parsing it. Comments and processing instructions are skipped
-  /// properly, so a comment that merely mentions `<!DOCTYPE` is not mistaken for one.
-  static func scanProlog(_ bytes: UnsafeRawBufferPointer) -> Prolog {
-    let n = bytes.count
-    var i = 0
-    if n >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
-    // UTF-16/32 byte order marks or NUL bytes up front: not UTF-8 text. (An ASCII scan of
-    // UTF-16 would not see "<!DOCTYPE", so such input is never handed to libxml2.)
-    if n >= 2, (bytes[0] == 0xFE && bytes[1] == 0xFF) || (bytes[0] == 0xFF && bytes[1] == 0xFE) {
-      return .notUTF8
+    /// What the prolog (everything before the root element) says about the input.
+    enum Prolog: Equatable {
+        case element
+        case empty
+        case doctype
+        case notUTF8
+        case other
     }
-    while i < n {
-      let b = bytes[i]
-      if b == 0 { return .notUTF8 }
-      if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
-        i += 1
-        continue
-      }
-      guard b == UInt8(ascii: "<") else { return .other }
-      guard i + 1 < n else { return .other }
-      let next = bytes[i + 1]
-      if next == UInt8(ascii: "?") {
-        // Processing instruction or XML declaration: skip to "?>".
-        guard let end = find(bytes, "?>", from: i + 2) else { return .other }
-        if bytes[i..<end].contains(0) { return .notUTF8 }
-        i = end + 2
-        continue
-      }
-      if next == UInt8(ascii: "!") {
-        if starts(bytes, "<!--", at: i) {
-          guard let end = find(bytes, "-->", from: i + 4) else { return .other }
-          if bytes[i..<end].contains(0) { return .notUTF8 }
-          i = end + 3
-          continue
+
+    /// Scans the bytes before the root element. UBL documents never carry a DOCTYPE, and a
+    /// DTD is where entity bombs and external entities live, so finding one is enough to
+    /// refuse the file without parsing it. Comments and processing instructions are skipped
+    /// properly, so a comment that merely mentions `<!DOCTYPE` is not mistaken for one.
+    static func scanProlog(_ bytes: UnsafeRawBufferPointer) -> Prolog {
+        let n = bytes.count
+        var i = 0
+        if n >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
+        // UTF-16/32 byte order marks or NUL bytes up front: not UTF-8 text. (An ASCII scan of
+        // UTF-16 would not see "<!DOCTYPE", so such input is never handed to libxml2.)
+        if n >= 2, (bytes[0] == 0xFE && bytes[1] == 0xFF) || (bytes[0] == 0xFF && bytes[1] == 0xFE) {
+            return .notUTF8
         }
-        // "<!DOCTYPE" (XML is case-sensitive; any spelling of it is refused).
-        if i + 2 < n, bytes[i + 2] == UInt8(ascii: "D") || bytes[i + 2] == UInt8(ascii: "d") {
-          return .doctype
+        while i < n {
+            let b = bytes[i]
+            if b == 0 { return .notUTF8 }
+            if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+                i += 1
+                continue
+            }
+            guard b == UInt8(ascii: "<") else { return .other }
+            guard i + 1 < n else { return .other }
+            let next = bytes[i + 1]
+            if next == UInt8(ascii: "?") {
+                // Processing instruction or XML declaration: skip to "?>".
+                guard let end = find(bytes, "?>", from: i + 2) else { return .other }
+                if bytes[i..<end].contains(0) { return .notUTF8 }
+                i = end + 2
+                continue
+            }
+            if next == UInt8(ascii: "!") {
+                if starts(bytes, "<!--", at: i) {
+                    guard let end = find(bytes, "-->", from: i + 4) else { return .other }
+                    if bytes[i..<end].contains(0) { return .notUTF8 }
+                    i = end + 3
+                    continue
+                }
+                // "<!DOCTYPE" (XML is case-sensitive; any spelling of it is refused).
+                if i + 2 < n, bytes[i + 2] == UInt8(ascii: "D") || bytes[i + 2] == UInt8(ascii: "d") {
+                    return .doctype
+                }
+                return .other
+            }
+            return .element
         }
-        return .other
-      }
-      return .element
+        return .empty
     }
-    return .empty
-  }
 
-  private static func starts(_ bytes: UnsafeRawBufferPointer, _ pattern: StaticString, at i: Int)
-    -> Bool
-  {
-    let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
-    guard i + p.count <= bytes.count else { return false }
-    for k in 0..<p.count where bytes[i + k] != p[k] { return false }
-    return true
-  }
+    private static func starts(_ bytes: UnsafeRawBufferPointer, _ pattern: StaticString, at i: Int)
+        -> Bool
+    {
+        let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
+        guard i + p.count <= bytes.count else { return false }
+        for k in 0..<p.count where bytes[i + k] != p[k] { return false }
+        return true
+    }
 
-  private static func find(
-    _ bytes: UnsafeRawBufferPointer, _ pattern: StaticString, from start: Int
-  ) -> Int? {
-    let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
-    guard p.count > 0, bytes.count >= p.count else { return nil }
-    var i = start
-    while i + p.count <= bytes.count {
-      if bytes[i] == p[0] {
-        var k = 1
-        while k < p.count, bytes[i + k] == p[k] { k += 1 }
-        if k == p.count { return i }
-      }
-      i += 1
+    private static func find(
+        _ bytes: UnsafeRawBufferPointer, _ pattern: StaticString, from start: Int
+    ) -> Int? {
+        let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
+        guard p.count > 0, bytes.count >= p.count else { return nil }
+        var i = start
+        while i + p.count <= bytes.count {
+            if bytes[i] == p[0] {
+                var k = 1
+                while k < p.count, bytes[i + k] == p[k] { k += 1 }
+                if k == p.count { return i }
+            }
+            i += 1
+        }
+        return nil
     }
-    return nil
-  }
 
-  static let doctypeMessage =
-    "The file declares a DTD (<!DOCTYPE>); e-invoices never do, and ledgerd does not process DTDs or entities."
+    static let doctypeMessage =
+        "The file declares a DTD (<!DOCTYPE>); e-invoices never do, and ledgerd does not process DTDs or entities."
 
-  /// Parses `bytes` and calls `body` with the root element. The tree is freed when `body`
-  /// returns; nothing from it may escape except Swift values.
-  static func withDocument<R>(
-    _ bytes: UnsafeRawBufferPointer, _ body: (XMLElement) throws(Rejection) -> R
-  ) throws(Rejection) -> R {
-    _ = libxml2Initialised
-    switch scanProlog(bytes) {
-    case .empty:
-      throw Rejection(
-        "XML-MALFORMED",
-        bytes.isEmpty ? "The file is empty." : "The file is empty (it contains only white space).")
-    case .doctype:
-      throw Rejection("XML-DOCTYPE", doctypeMessage)
-    case .notUTF8:
-      throw Rejection(
-        "XML-MALFORMED",
-        "The file is not UTF-8 text (it looks like UTF-16 or binary data); e-invoices are UTF-8 XML."
-      )
-    case .element, .other:
-      break
+    /// Parses `bytes` and calls `body` with the root element. The tree is freed when `body`
+    /// returns; nothing from it may escape except Swift values.
+    static func withDocument<R>(
+        _ bytes: UnsafeRawBufferPointer, _ body: (XMLElement) throws(Rejection) -> R
+    ) throws(Rejection) -> R {
+        _ = libxml2Initialised
+        switch scanProlog(bytes) {
+        case .empty:
+            throw Rejection(
+                "XML-MALFORMED",
+                bytes.isEmpty ? "The file is empty." : "The file is empty (it contains only white space).")
+        case .doctype:
+            throw Rejection("XML-DOCTYPE", doctypeMessage)
+        case .notUTF8:
+            throw Rejection(
+                "XML-MALFORMED",
+                "The file is not UTF-8 text (it looks like UTF-16 or binary data); e-invoices are UTF-8 XML."
+            )
+        case .element, .other:
+            break
+        }
+        guard let base = bytes.baseAddress, bytes.count <= Int(Int32.max) else {
+            throw Rejection("XML-MALFORMED", "The file is too large to be read as XML.")
+        }
+        guard let context = ParserContexts.acquire() else {
+            throw Rejection("XML-MALFORMED", "The XML parser could not start (out of memory).")
+        }
+        defer { ParserContexts.release(context) }
+        let options: Int32 = Int32(
+            bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOERROR.rawValue
+                | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_IGNORE_ENC.rawValue
+                | XML_PARSE_NOBLANKS.rawValue)
+        // "UTF-8" plus IGNORE_ENC: the bytes scanned above are the bytes parsed, whatever the
+        // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8).
+        let document = xmlCtxtReadMemory(
+            context, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil, "UTF-8", options)
+        guard let document, context.pointee.wellFormed != 0 else {
+            if let document { xmlFreeDoc(document) }
+            throw malformed(context)
+        }
+        defer { xmlFreeDoc(document) }
+        // Defence in depth: the prolog scan should have caught any DTD already.
+        if document.pointee.intSubset != nil || document.pointee.extSubset != nil {
+            throw Rejection("XML-DOCTYPE", doctypeMessage)
+        }
+        guard let root = xmlDocGetRootElement(document) else {
+            throw Rejection("XML-MALFORMED", "The file has no XML root element.")
+        }
+        return try body(XMLElement(node: root))
     }
-    guard let base = bytes.baseAddress, bytes.count <= Int(Int32.max) else {
-      throw Rejection("XML-MALFORMED", "The file is too large to be read as XML.")
-    }
-    guard let context = ParserContexts.acquire() else {
-      throw Rejection("XML-MALFORMED", "The XML parser could not start (out of memory).")
-    }
-    defer { ParserContexts.release(context) }
-    let options: Int32 = Int32(
-      bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOERROR.rawValue
-        | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_IGNORE_ENC.rawValue
-        | XML_PARSE_NOBLANKS.rawValue)
-    // "UTF-8" plus IGNORE_ENC: the bytes scanned above are the bytes parsed, whatever the
-    // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8).
-    let document = xmlCtxtReadMemory(
-      context, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil, "UTF-8", options)
-    guard let document, context.pointee.wellFormed != 0 else {
-      if let document { xmlFreeDoc(document) }
-      throw malformed(context)
-    }
-    defer { xmlFreeDoc(document) }
-    // Defence in depth: the prolog scan should have caught any DTD already.
-    if document.pointee.intSubset != nil || document.pointee.extSubset != nil {
-      throw Rejection("XML-DOCTYPE", doctypeMessage)
-    }
-    guard let root = xmlDocGetRootElement(document) else {
-      throw Rejection("XML-MALFORMED", "The file has no XML root element.")
-    }
-    return try body(XMLElement(node: root))
-  }
 
-  /// libxml2's last error, said in plain words with its line.
-  private static func malformed(_ context: UnsafeMutablePointer<xmlParserCtxt>) -> Rejection {
-    guard let error = xmlCtxtGetLastError(UnsafeMutableRawPointer(context)) else {
-      return Rejection("XML-MALFORMED", "The file is not well-formed XML.")
+    /// libxml2's last error, said in plain words with its line.
+    private static func malformed(_ context: UnsafeMutablePointer<xmlParserCtxt>) -> Rejection {
+        guard let error = xmlCtxtGetLastError(UnsafeMutableRawPointer(context)) else {
+            return Rejection("XML-MALFORMED", "The file is not well-formed XML.")
+        }
+        var reason = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
+        reason = reason.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmingSpaces }
+            .joined(
+                separator: " ")
+        let line = Int(error.pointee.line)
+        let at = line > 0 ? " at line \(line)" : ""
+        let code = Int(error.pointee.code)
+        let text: String
+        switch code {
+        case Int(XML_ERR_DOCUMENT_EMPTY.rawValue):
+            text = "The file is not XML: \(reason)\(at)."
+        case Int(XML_ERR_INVALID_CHAR.rawValue) where reason.contains("UTF-8"),
+            Int(XML_ERR_INVALID_ENCODING.rawValue):
+            text = "The file is not valid UTF-8 text\(at) (libxml2: \(reason)); e-invoices must be UTF-8."
+        case Int(XML_ERR_TAG_NOT_FINISHED.rawValue):
+            text = "The XML ends too early\(at); the file looks truncated (libxml2: \(reason))."
+        case Int(XML_ERR_DOCUMENT_END.rawValue):
+            if reason.contains("Premature") {
+                text = "The XML ends too early\(at); the file looks truncated (libxml2: \(reason))."
+            } else {
+                text = "The file has extra content after the XML document\(at) (libxml2: \(reason))."
+            }
+        case Int(XML_ERR_TAG_NAME_MISMATCH.rawValue):
+            text = "An XML element is not closed properly\(at) (libxml2: \(reason))."
+        case Int(XML_ERR_UNDECLARED_ENTITY.rawValue):
+            text = "The XML uses an undefined entity\(at) (libxml2: \(reason))."
+        default:
+            if reason.contains("huge text node") || reason.contains("Huge input lookup") {
+                text =
+                    "The file contains a text of more than 10 MB\(at) (such as a very large embedded attachment), more than ledgerd reads from one element."
+            } else if reason.contains("Excessive depth") {
+                text = "The XML nests elements too deeply\(at) (libxml2: \(reason)); an invoice never does."
+            } else {
+                text = "The file is not well-formed XML\(at) (libxml2: \(reason))."
+            }
+        }
+        return Rejection("XML-MALFORMED", text)
     }
-    var reason = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-    reason = reason.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmingSpaces }
-      .joined(
-        separator: " ")
-    let line = Int(error.pointee.line)
-    let at = line > 0 ? " at line \(line)" : ""
-    let code = Int(error.pointee.code)
-    let text: String
-    switch code {
-    case Int(XML_ERR_DOCUMENT_EMPTY.rawValue):
-      text = "The file is not XML: \(reason)\(at)."
-    case Int(XML_ERR_INVALID_CHAR.rawValue) where reason.contains("UTF-8"),
-      Int(XML_ERR_INVALID_ENCODING.rawValue):
-      text = "The file is not valid UTF-8 text\(at) (libxml2: \(reason)); e-invoices must be UTF-8."
-    case Int(XML_ERR_TAG_NOT_FINISHED.rawValue):
-      text = "The XML ends too early\(at); the file looks truncated (libxml2: \(reason))."
-    case Int(XML_ERR_DOCUMENT_END.rawValue):
-      if reason.contains("Premature") {
-        text = "The XML ends too early\(at); the file looks truncated (libxml2: \(reason))."
-      } else {
-        text = "The file has extra content after the XML document\(at) (libxml2: \(reason))."
-      }
-    case Int(XML_ERR_TAG_NAME_MISMATCH.rawValue):
-      text = "An XML element is not closed properly\(at) (libxml2: \(reason))."
-    case Int(XML_ERR_UNDECLARED_ENTITY.rawValue):
-      text = "The XML uses an undefined entity\(at) (libxml2: \(reason))."
-    default:
-      if reason.contains("huge text node") || reason.contains("Huge input lookup") {
-        text =
-          "The file contains a text of more than 10 MB\(at) (such as a very large embedded attachment), more than ledgerd reads from one element."
-      } else if reason.contains("Excessive depth") {
-        text = "The XML nests elements too deeply\(at) (libxml2: \(reason)); an invoice never does."
-      } else {
-        text = "The file is not well-formed XML\(at) (libxml2: \(reason))."
-      }
+
+    @inline(__always) static func element(from node: UnsafeMutablePointer<xmlNode>?) -> XMLElement? {
+        var n = node
+        while let c = n {
+            if c.pointee.type == XML_ELEMENT_NODE { return XMLElement(node: c) }
+            n = c.pointee.next
+        }
+        return nil
     }
-    return Rejection("XML-MALFORMED", text)
-  }
 
-  @inline(__always) static func element(from node: UnsafeMutablePointer<xmlNode>?) -> XMLElement? {
-    var n = node
-    while let c = n {
-      if c.pointee.type == XML_ELEMENT_NODE { return XMLElement(node: c) }
-      n = c.pointee.next
+    /// Compares a NUL-terminated libxml2 string with a static ASCII string.
+    @inline(__always) static func equal(_ a: UnsafePointer<xmlChar>?, _ b: StaticString) -> Bool {
+        guard let a else { return false }
+        let count = b.utf8CodeUnitCount
+        let bp = b.utf8Start
+        for i in 0..<count where a[i] != bp[i] { return false }
+        return a[count] == 0
     }
-    return nil
-  }
 
-  /// Compares a NUL-terminated libxml2 string with a static ASCII string.
-  @inline(__always) static func equal(_ a: UnsafePointer<xmlChar>?, _ b: StaticString) -> Bool {
-    guard let a else { return false }
-    let count = b.utf8CodeUnitCount
-    let bp = b.utf8Start
-    for i in 0..<count where a[i] != bp[i] { return false }
-    return a[count] == 0
-  }
+    @inline(__always) static func isSpace(_ b: UInt8) -> Bool {
+        b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
+    }
 
-  @inline(__always) static func isSpace(_ b: UInt8) -> Bool {
-    b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
-  }
-
-  /// The buffer without leading and trailing XML white space.
-  static func trim(_ buffer: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-    guard let base = buffer.baseAddress, buffer.count > 0 else { return buffer }
-    var start = 0
-    var end = buffer.count
-    while start < end, isSpace(base[start]) { start += 1 }
-    while end > start, isSpace(base[end - 1]) { end -= 1 }
-    return UnsafeBufferPointer(start: base + start, count: end - start)
-  }
+    /// The buffer without leading and trailing XML white space.
+    static func trim(_ buffer: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return buffer }
+        var start = 0
+        var end = buffer.count
+        while start < end, isSpace(base[start]) { start += 1 }
+        while end > start, isSpace(base[end - 1]) { end -= 1 }
+        return UnsafeBufferPointer(start: base + start, count: end - start)
+    }
 }
 
 extension Substring {
-  fileprivate var trimmingSpaces: Substring {
-    var s = self
-    while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-    while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-    return s
-  }
+    fileprivate var trimmingSpaces: Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return s
+    }
 }

@@ -17,7 +17,9 @@ public enum FileSystem {
         public var code: Int32
         public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
         /// Out of space or quota: worth retrying later, never a reason to reject a file.
-        public var isTransient: Bool { code == ENOSPC || code == EDQUOT || code == EAGAIN || code == EINTR || code == EIO || code == ENOMEM }
+        public var isTransient: Bool {
+            code == ENOSPC || code == EDQUOT || code == EAGAIN || code == EINTR || code == EIO || code == ENOMEM
+        }
     }
 
     public enum EntryType: Sendable, Equatable {
@@ -61,7 +63,10 @@ public enum FileSystem {
                 type = lstatType(path + "/" + (name ?? String(decoding: raw, as: UTF8.self)))
             default: type = .other
             }
-            result.append(Entry(name: name ?? String(decoding: raw, as: UTF8.self), type: type, nameWasValid: name != nil, rawName: raw))
+            result.append(
+                Entry(
+                    name: name ?? String(decoding: raw, as: UTF8.self), type: type, nameWasValid: name != nil,
+                    rawName: raw))
         }
         return result
     }
@@ -146,12 +151,16 @@ public enum FileSystem {
     public static func makeDirectories(_ path: String, mode: UInt32 = 0o750) throws(Failure) {
         var st = stat()
         if stat(path, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFDIR else { throw Failure(operation: "create folder", path: path, code: ENOTDIR) }
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw Failure(operation: "create folder", path: path, code: ENOTDIR)
+            }
             return
         }
         let parent = parentDirectory(path)
         if !parent.isEmpty, parent != path { try makeDirectories(parent, mode: mode) }
-        if mkdir(path, mode_t(mode)) != 0, errno != EEXIST { throw Failure(operation: "create folder", path: path, code: errno) }
+        if mkdir(path, mode_t(mode)) != 0, errno != EEXIST {
+            throw Failure(operation: "create folder", path: path, code: errno)
+        }
     }
 
     public static func parentDirectory(_ path: String) -> String {
@@ -259,7 +268,8 @@ public enum FileSystem {
     /// A name in `directory` that does not exist yet: `name`, else `stem (2).ext`, `stem (3).ext`…
     public static func freeName(in directory: String, for name: String, reserved: Set<String> = []) -> String {
         func taken(_ candidate: String) -> Bool {
-            reserved.contains(candidate) || exists(directory + "/" + candidate) || exists(directory + "/" + candidate + ".error.txt")
+            reserved.contains(candidate) || exists(directory + "/" + candidate)
+                || exists(directory + "/" + candidate + ".error.txt")
         }
         if !taken(name) { return name }
         let (stem, ext) = splitExtension(name)

@@ -9,7 +9,9 @@ public enum InboxScanner {
     public static func isTemporaryName(_ name: String) -> Bool {
         if name.hasPrefix(".") || name.hasPrefix("~$") || name.hasSuffix("~") { return true }
         let lower = name.lowercased()
-        for suffix in [".part", ".tmp", ".crdownload", ".partial", ".swp", ".error.txt"] where lower.hasSuffix(suffix) { return true }
+        for suffix in [".part", ".tmp", ".crdownload", ".partial", ".swp", ".error.txt"] where lower.hasSuffix(suffix) {
+            return true
+        }
         return ["thumbs.db", "desktop.ini", ".ds_store", "@eadir"].contains(lower)
     }
 
@@ -26,10 +28,14 @@ public enum InboxScanner {
     /// Every file under the inbox folders of `root` (recursively), skipping ignored names and
     /// any folder in `excluding` (the rejected folder may live inside the inbox). Files whose
     /// names are not valid UTF-8 are first renamed, in place, to a readable name.
-    public static func scan(root: String, excluding: Set<String> = [], isIgnored: (String) -> Bool, logger: Logger) -> [InboxFile] {
+    public static func scan(root: String, excluding: Set<String> = [], isIgnored: (String) -> Bool, logger: Logger)
+        -> [InboxFile]
+    {
         var files: [InboxFile] = []
         for inbox in inboxes {
-            walk(root + "/" + inbox, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger, into: &files)
+            walk(
+                root + "/" + inbox, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger,
+                into: &files)
         }
         // Files left in the inbox root: sorted by type.
         if let entries = try? FileSystem.listDirectory(root) {
@@ -62,7 +68,9 @@ public enum InboxScanner {
                 walk(path, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger, into: &found)
                 for file in found {
                     if file.inbox.isEmpty {
-                        if let kind = Self.inbox(forName: file.name) { files.append(InboxFile(path: file.path, inbox: kind)) }
+                        if let kind = Self.inbox(forName: file.name) {
+                            files.append(InboxFile(path: file.path, inbox: kind))
+                        }
                     } else {
                         files.append(file)
                     }
@@ -100,7 +108,9 @@ public enum InboxScanner {
         do {
             entries = try FileSystem.listDirectory(directory)
         } catch {
-            if FileSystem.exists(directory) { logger.warning("cannot read folder", metadata: ["folder": "\(directory)", "error": "\(error)"]) }
+            if FileSystem.exists(directory) {
+                logger.warning("cannot read folder", metadata: ["folder": "\(directory)", "error": "\(error)"])
+            }
             return
         }
         for var entry in entries {
@@ -109,10 +119,14 @@ public enum InboxScanner {
                 let newName = FileSystem.freeName(in: directory, for: readable)
                 do {
                     try FileSystem.renameRaw(directory: directory, rawName: entry.rawName, newName: newName)
-                    logger.notice("renamed a file whose name was not valid UTF-8", metadata: ["folder": "\(directory)", "new_name": "\(newName)"])
+                    logger.notice(
+                        "renamed a file whose name was not valid UTF-8",
+                        metadata: ["folder": "\(directory)", "new_name": "\(newName)"])
                     entry.name = newName
                 } catch {
-                    logger.warning("cannot rename a file with an unreadable name", metadata: ["folder": "\(directory)", "error": "\(error)"])
+                    logger.warning(
+                        "cannot rename a file with an unreadable name",
+                        metadata: ["folder": "\(directory)", "error": "\(error)"])
                     continue
                 }
             }

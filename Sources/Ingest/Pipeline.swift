@@ -1,10 +1,10 @@
 import Crypto
 import Dispatch
-import Synchronization
 import Formats
 public import LedgerCore
 public import LedgerStore
 public import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -33,7 +33,8 @@ public struct PipelineSettings: Sendable {
     public init(
         inbox: String, archive: String, rejected: String, maxFileBytes: Int64, company: CompanyIdentity,
         accounts: AccountPlan, batchSize: Int = 256, batchBytes: Int64 = 32 << 20, workers: Int = 2,
-        isIgnored: @escaping @Sendable (String) -> Bool = InboxScanner.isTemporaryName, incompleteGrace: Duration = .zero
+        isIgnored: @escaping @Sendable (String) -> Bool = InboxScanner.isTemporaryName,
+        incompleteGrace: Duration = .zero
     ) {
         self.incompleteGrace = incompleteGrace
         self.inbox = inbox
@@ -171,12 +172,15 @@ public final class Pipeline: Sendable {
                 writeIndex.append(index)
             case .failed(let failure):
                 results[index] = FileResult(
-                    file: files[index], outcome: .failed, documentID: nil, reason: Rejection("FILE-UNREADABLE", failure.description),
+                    file: files[index], outcome: .failed, documentID: nil,
+                    reason: Rejection("FILE-UNREADABLE", failure.description),
                     destination: nil)
             case .incomplete:
                 results[index] = FileResult(
                     file: files[index], outcome: .failed, documentID: nil,
-                    reason: Rejection("FILE-INCOMPLETE", "The file looks cut off and was changed moments ago; it is probably still being copied."),
+                    reason: Rejection(
+                        "FILE-INCOMPLETE",
+                        "The file looks cut off and was changed moments ago; it is probably still being copied."),
                     destination: nil)
             case .ignored:
                 results[index] = nil
@@ -191,7 +195,8 @@ public final class Pipeline: Sendable {
             logger.error("could not write to the ledger database, will try again", metadata: ["error": "\(error)"])
             for index in writeIndex {
                 results[index] = FileResult(
-                    file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "\(error)"), destination: nil)
+                    file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "\(error)"),
+                    destination: nil)
             }
             return results.compactMap { $0 }
         }
@@ -201,7 +206,8 @@ public final class Pipeline: Sendable {
         for (position, outcome) in outcomes.enumerated() {
             let index = writeIndex[position]
             let document = toWrite[position]
-            let result = settle(files[index], document: document, outcome: outcome, touched: &touched, reserved: &reservedRejected)
+            let result = settle(
+                files[index], document: document, outcome: outcome, touched: &touched, reserved: &reservedRejected)
             results[index] = result
             logger.log(level: result.outcome == .posted ? .info : .notice, "\(result.logLine)")
         }
@@ -256,7 +262,8 @@ public final class Pipeline: Sendable {
         func rejected(_ sha: String, _ size: Int64, _ rejection: Rejection) -> Prepared {
             .document(
                 IncomingDocument(
-                    sha256: sha, originalName: name, inbox: file.inbox, kind: file.inbox, sizeBytes: size, receivedAt: receivedAt,
+                    sha256: sha, originalName: name, inbox: file.inbox, kind: file.inbox, sizeBytes: size,
+                    receivedAt: receivedAt,
                     archivePath: "", content: .rejected(rejection)))
         }
         let read: FileSystem.ReadResult
@@ -284,7 +291,10 @@ public final class Pipeline: Sendable {
             let sha = "unread:" + Self.hex(SHA256.hash(data: Array("\(file.path)\u{0}\(receivedAt)".utf8)))
             return rejected(
                 sha, 0,
-                Rejection("NOT-A-FILE", "This is \(what); ledgerd only reads regular files dropped into the inbox and never follows links."))
+                Rejection(
+                    "NOT-A-FILE",
+                    "This is \(what); ledgerd only reads regular files dropped into the inbox and never follows links.")
+            )
         }
         let sha = Self.hex(SHA256.hash(data: bytes))
         let size = Int64(bytes.count)
@@ -293,7 +303,10 @@ public final class Pipeline: Sendable {
         case "ehf": kind = "ehf"
         default:
             return rejected(
-                sha, size, Rejection("UNSUPPORTED-INBOX", "Files in the \(file.inbox) inbox are not processed by this version of ledgerd."))
+                sha, size,
+                Rejection(
+                    "UNSUPPORTED-INBOX",
+                    "Files in the \(file.inbox) inbox are not processed by this version of ledgerd."))
         }
 
         let invoice: InvoiceDocument
@@ -307,13 +320,16 @@ public final class Pipeline: Sendable {
         if let first = violations.first {
             var rejection = first
             if violations.count > 1 {
-                rejection.message += " (\(violations.count - 1) more problem\(violations.count > 2 ? "s" : "") listed in the error file)"
+                rejection.message +=
+                    " (\(violations.count - 1) more problem\(violations.count > 2 ? "s" : "") listed in the error file)"
             }
             return .document(
                 IncomingDocument(
-                    sha256: sha, originalName: name, inbox: file.inbox, kind: kind, sizeBytes: size, receivedAt: receivedAt,
-                    archivePath: "", content: .rejected(rejection)))
-                .withDetails(violations)
+                    sha256: sha, originalName: name, inbox: file.inbox, kind: kind, sizeBytes: size,
+                    receivedAt: receivedAt,
+                    archivePath: "", content: .rejected(rejection))
+            )
+            .withDetails(violations)
         }
         guard !settings.company.identifiers.isEmpty else {
             let names = (invoice.seller.allIdentifiers + invoice.buyer.allIdentifiers).joined(separator: ", ")
@@ -350,13 +366,15 @@ public final class Pipeline: Sendable {
             attachmentHashes: invoice.attachments.map { Self.hex(SHA256.hash(data: $0.bytes)) })
         return .document(
             IncomingDocument(
-                sha256: sha, originalName: name, inbox: file.inbox, kind: invoice.type == .invoice ? "ehf_invoice" : "ehf_credit_note",
+                sha256: sha, originalName: name, inbox: file.inbox,
+                kind: invoice.type == .invoice ? "ehf_invoice" : "ehf_credit_note",
                 sizeBytes: size, receivedAt: receivedAt, archivePath: archivePath, content: .invoice(prepared)))
     }
 
     /// After the commit: puts the file where its outcome says.
     func settle(
-        _ file: InboxFile, document: IncomingDocument, outcome: WriteOutcome, touched: inout Set<String>, reserved: inout Set<String>
+        _ file: InboxFile, document: IncomingDocument, outcome: WriteOutcome, touched: inout Set<String>,
+        reserved: inout Set<String>
     ) -> FileResult {
         var result = FileResult(file: file, outcome: .failed, documentID: nil, reason: nil, destination: nil)
         func moveFile(to target: String) -> Bool {
@@ -367,7 +385,8 @@ public final class Pipeline: Sendable {
                 result.destination = target
                 return true
             } catch {
-                logger.error("could not move file", metadata: ["file": "\(file.path)", "to": "\(target)", "error": "\(error)"])
+                logger.error(
+                    "could not move file", metadata: ["file": "\(file.path)", "to": "\(target)", "error": "\(error)"])
                 result.outcome = .failed
                 result.reason = Rejection("MOVE", "\(error)")
                 return false
@@ -375,15 +394,18 @@ public final class Pipeline: Sendable {
         }
         func reject(_ rejection: Rejection, details: [Rejection]) {
             let folder = settings.rejected
-            let name = FileSystem.freeName(in: folder, for: FileSystem.shortened(file.name, maxBytes: 200), reserved: reserved)
+            let name = FileSystem.freeName(
+                in: folder, for: FileSystem.shortened(file.name, maxBytes: 200), reserved: reserved)
             reserved.insert(name)
             let target = folder + "/" + name
             guard moveFile(to: target) else { return }
             do {
                 try FileSystem.writeText(
-                    ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document), to: target + ".error.txt")
+                    ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document),
+                    to: target + ".error.txt")
             } catch {
-                logger.error("could not write the error file", metadata: ["file": "\(target).error.txt", "error": "\(error)"])
+                logger.error(
+                    "could not write the error file", metadata: ["file": "\(target).error.txt", "error": "\(error)"])
             }
         }
 
@@ -394,7 +416,8 @@ public final class Pipeline: Sendable {
 
         case .alreadyPosted(let id, let archivedPath):
             result.documentID = id
-            result.reason = Rejection("DUPLICATE", "The same file was already posted (document \(id)); nothing was posted again.")
+            result.reason = Rejection(
+                "DUPLICATE", "The same file was already posted (document \(id)); nothing was posted again.")
             if let archivedPath, !archivedPath.isEmpty, !FileSystem.exists(archivedPath) {
                 // The earlier run committed but stopped before moving the file: finish the move.
                 if moveFile(to: archivedPath) {
@@ -403,7 +426,8 @@ public final class Pipeline: Sendable {
                 }
             } else {
                 let folder = "\(settings.archive)/duplicates/\(document.receivedAt.prefix(10))"
-                let target = folder + "/" + FileSystem.freeName(in: folder, for: FileSystem.shortened(file.name, maxBytes: 200))
+                let target =
+                    folder + "/" + FileSystem.freeName(in: folder, for: FileSystem.shortened(file.name, maxBytes: 200))
                 if moveFile(to: target) { result.outcome = .duplicate }
             }
 
@@ -426,7 +450,8 @@ public final class Pipeline: Sendable {
     }
 
     static func duplicateNumberRejection(document: IncomingDocument, outcome: WriteOutcome) -> Rejection {
-        guard case .duplicateNumber(_, let existingID, let existingName) = outcome, case .invoice(let prepared) = document.content
+        guard case .duplicateNumber(_, let existingID, let existingName) = outcome,
+            case .invoice(let prepared) = document.content
         else { return Rejection("DUPLICATE-NUMBER", "This document number was already posted.") }
         let invoice = prepared.invoice
         let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
@@ -435,7 +460,8 @@ public final class Pipeline: Sendable {
         let id = existingID.map { " (document \($0))" } ?? ""
         return Rejection(
             "DUPLICATE-NUMBER",
-            "\(kind) \(invoice.number)\(party) was already posted \(earlier)\(id); this file has different contents and was not posted.")
+            "\(kind) \(invoice.number)\(party) was already posted \(earlier)\(id); this file has different contents and was not posted."
+        )
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {
@@ -473,7 +499,13 @@ extension String {
 final class PreparedBox: Sendable {
     private let value = Mutex<[Pipeline.Prepared]>([])
     func set(_ prepared: [Pipeline.Prepared]) { value.withLock { $0 = prepared } }
-    func take() -> [Pipeline.Prepared] { value.withLock { let v = $0; $0 = []; return v } }
+    func take() -> [Pipeline.Prepared] {
+        value.withLock {
+            let v = $0
+            $0 = []
+            return v
+        }
+    }
 }
 
 /// Fixed-size storage that several threads fill, each index written by exactly one thread

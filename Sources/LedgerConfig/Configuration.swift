@@ -39,7 +39,7 @@ public struct Configuration: Sendable, Equatable {
 
         public init(
             name: String = "", orgNumber: String? = nil, vatNumber: String? = nil, identifiers: [String] = [],
-            baseCurrency: Currency = .NOK
+            baseCurrency: Currency = .nok
         ) {
             self.name = name
             self.orgNumber = orgNumber
@@ -52,7 +52,7 @@ public struct Configuration: Sendable, Equatable {
         /// books in NOK. Its org number must then pass the Brønnøysund check digit.
         public var isNorwegian: Bool {
             if let vatNumber { return vatNumber.hasPrefix("NO") }
-            return baseCurrency == .NOK
+            return baseCurrency == .nok
         }
     }
 

@@ -49,7 +49,8 @@ public struct CompanyIdentity: Sendable, Hashable {
         case (false, true): return .purchase
         case (true, true): throw .bothOurs
         case (false, false):
-            throw .notOurs(seller: invoice.seller.allIdentifiers.uniqued(), buyer: invoice.buyer.allIdentifiers.uniqued())
+            throw .notOurs(
+                seller: invoice.seller.allIdentifiers.uniqued(), buyer: invoice.buyer.allIdentifiers.uniqued())
         }
     }
 }

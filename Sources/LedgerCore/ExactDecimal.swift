@@ -152,7 +152,10 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         var result: Int? = nil
         for _ in 0..<(fine.scale - coarse.scale) {
             let (m, overflow) = x.multipliedReportingOverflow(by: 10)
-            if overflow { result = coarse.significand < 0 ? -1 : 1; break }
+            if overflow {
+                result = coarse.significand < 0 ? -1 : 1
+                break
+            }
             x = m
         }
         let r = result ?? cmp(x, fine.significand)

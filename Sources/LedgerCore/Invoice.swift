@@ -58,7 +58,9 @@ public struct Party: Sendable, Hashable {
 
     /// The VAT number, when one of the tax company IDs looks like one (`NO…MVA`, `SE…01`).
     public var vatNumber: String? {
-        taxCompanyIDs.first { $0.count > 2 && $0.prefix(2).allSatisfy(\.isLetter) && $0.dropFirst(2).contains(where: \.isNumber) }
+        taxCompanyIDs.first {
+            $0.count > 2 && $0.prefix(2).allSatisfy(\.isLetter) && $0.dropFirst(2).contains(where: \.isNumber)
+        }
     }
 
     /// A stable key for the party in the sub-ledgers: the organisation number when known,

@@ -51,7 +51,8 @@ public struct JournalEntry: Sendable, Hashable {
             case .empty:
                 return "the entry has no amounts to post"
             case .unbalanced(let currency, let debit, let credit):
-                return "debits \(Money(minor: debit, currency: currency)) do not equal credits \(Money(minor: credit, currency: currency))"
+                return
+                    "debits \(Money(minor: debit, currency: currency)) do not equal credits \(Money(minor: credit, currency: currency))"
             case .overflow:
                 return "the amounts are too large to add up"
             }
@@ -94,12 +95,18 @@ public struct JournalEntry: Sendable, Hashable {
                 let (sum, overflow) = debits[currency, default: 0].addingReportingOverflow(minor)
                 guard !overflow else { throw .overflow }
                 debits[currency] = sum
-                lines.append(JournalLine(account: posting.account, debitMinor: minor, creditMinor: 0, currency: currency, memo: posting.memo))
+                lines.append(
+                    JournalLine(
+                        account: posting.account, debitMinor: minor, creditMinor: 0, currency: currency,
+                        memo: posting.memo))
             } else {
                 let (sum, overflow) = credits[currency, default: 0].addingReportingOverflow(-minor)
                 guard !overflow else { throw .overflow }
                 credits[currency] = sum
-                lines.append(JournalLine(account: posting.account, debitMinor: 0, creditMinor: -minor, currency: currency, memo: posting.memo))
+                lines.append(
+                    JournalLine(
+                        account: posting.account, debitMinor: 0, creditMinor: -minor, currency: currency,
+                        memo: posting.memo))
             }
         }
         guard !lines.isEmpty else { throw .empty }

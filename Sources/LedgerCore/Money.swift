@@ -22,8 +22,8 @@ public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible 
     public var description: String { code }
     public static func < (a: Currency, b: Currency) -> Bool { a.code < b.code }
 
-    public static let NOK = Currency("NOK")!
-    public static let EUR = Currency("EUR")!
+    public static let nok = Currency("NOK")!
+    public static let eur = Currency("EUR")!
 }
 
 /// An amount of money: an integer count of minor units and its currency. No floating point.

@@ -7,9 +7,13 @@ public struct AccountPlan: Sendable, Hashable {
     public var sales: Account = "3000"
     public var purchases: Account = "4000"
     /// Output VAT (on sales) by rate, e.g. "25" → 2700.
-    public var outputVAT: [ExactDecimal: Account] = [ExactDecimal(25): "2700", ExactDecimal(15): "2701", ExactDecimal(12): "2702"]
+    public var outputVAT: [ExactDecimal: Account] = [
+        ExactDecimal(25): "2700", ExactDecimal(15): "2701", ExactDecimal(12): "2702",
+    ]
     /// Input VAT (on purchases) by rate, e.g. "25" → 2710.
-    public var inputVAT: [ExactDecimal: Account] = [ExactDecimal(25): "2710", ExactDecimal(15): "2711", ExactDecimal(12): "2712"]
+    public var inputVAT: [ExactDecimal: Account] = [
+        ExactDecimal(25): "2710", ExactDecimal(15): "2711", ExactDecimal(12): "2712",
+    ]
     /// VAT at a rate with no account of its own.
     public var outputVATOther: Account = "2700"
     public var inputVATOther: Account = "2710"
@@ -55,7 +59,9 @@ public enum PostingRules {
             table[account, default: 0] += minor
         }
         for line in invoice.lines { add(netAccount, Int128(line.lineExtension.minor), to: &net) }
-        for ac in invoice.allowancesCharges { add(netAccount, ac.isCharge ? Int128(ac.amount.minor) : -Int128(ac.amount.minor), to: &net) }
+        for ac in invoice.allowancesCharges {
+            add(netAccount, ac.isCharge ? Int128(ac.amount.minor) : -Int128(ac.amount.minor), to: &net)
+        }
 
         var vat: [Account: Int128] = [:]
         var vatOrder: [Account] = []
@@ -76,10 +82,12 @@ public enum PostingRules {
         var postings: [JournalEntry.Posting] = []
         for account in order { postings.append(.init(account, try money(sign * net[account]!), memo: "net")) }
         for account in vatOrder { postings.append(.init(account, try money(sign * vat[account]!), memo: "VAT")) }
-        postings.append(.init(accounts.rounding, try money(sign * Int128(invoice.totals.rounding.minor)), memo: "rounding"))
+        postings.append(
+            .init(accounts.rounding, try money(sign * Int128(invoice.totals.rounding.minor)), memo: "rounding"))
         let control = direction == .purchase ? accounts.payables : accounts.receivables
         let prepaid = direction == .purchase ? accounts.supplierPrepayments : accounts.customerPrepayments
-        postings.append(.init(control, try money(-sign * Int128(invoice.totals.payable.minor)), memo: counterparty.name))
+        postings.append(
+            .init(control, try money(-sign * Int128(invoice.totals.payable.minor)), memo: counterparty.name))
         postings.append(.init(prepaid, try money(-sign * Int128(invoice.totals.prepaid.minor)), memo: "prepaid"))
 
         let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
@@ -91,7 +99,8 @@ public enum PostingRules {
     }
 
     /// The cost (purchase) or revenue (sale) account the invoice's net amounts go to.
-    public static func netAccount(for invoice: InvoiceDocument, direction: Direction, accounts: AccountPlan) -> Account {
+    public static func netAccount(for invoice: InvoiceDocument, direction: Direction, accounts: AccountPlan) -> Account
+    {
         let key = invoice.counterparty(direction).key
         switch direction {
         case .purchase: return accounts.supplierCostAccounts[key] ?? accounts.purchases

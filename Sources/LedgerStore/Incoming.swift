@@ -48,7 +48,10 @@ public struct PreparedInvoice: Sendable {
     /// SHA-256 (hex) of each attachment's bytes, in `invoice.attachments` order.
     public var attachmentHashes: [String]
 
-    public init(invoice: InvoiceDocument, direction: Direction, entry: JournalEntry, netAccount: Account, attachmentHashes: [String]) {
+    public init(
+        invoice: InvoiceDocument, direction: Direction, entry: JournalEntry, netAccount: Account,
+        attachmentHashes: [String]
+    ) {
         self.invoice = invoice
         self.direction = direction
         self.entry = entry

@@ -81,7 +81,8 @@ public final class LedgerStore: Sendable {
                     writer.customers = customers
                     var rejected = item
                     rejected.content = .rejected(
-                        Rejection("STORE", "The document could not be stored: \(error.message ?? "\(error.resultCode)")."))
+                        Rejection(
+                            "STORE", "The document could not be stored: \(error.message ?? "\(error.resultCode)")."))
                     outcomes.append(try writer.inSavepoint { try writer.write(rejected, now: now) })
                 }
             }
@@ -92,7 +93,8 @@ public final class LedgerStore: Sendable {
     /// Failures of the database itself rather than of one document's content.
     static func isTransient(_ error: DatabaseError) -> Bool {
         switch error.resultCode {
-        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_CANTOPEN, .SQLITE_READONLY,
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_CANTOPEN,
+            .SQLITE_READONLY,
             .SQLITE_PROTOCOL, .SQLITE_INTERRUPT, .SQLITE_CORRUPT, .SQLITE_NOTADB:
             return true
         default:
@@ -101,7 +103,9 @@ public final class LedgerStore: Sendable {
     }
 
     /// Records an event in the audit log (its own small transaction).
-    public func audit(action: String, documentID: Int64?, detail: String?, actor: String = "ledgerd", now: String) throws {
+    public func audit(action: String, documentID: Int64?, detail: String?, actor: String = "ledgerd", now: String)
+        throws
+    {
         try pool.write { db in
             try db.execute(
                 sql: "INSERT INTO audit_log (at, actor, action, document_id, detail) VALUES (?, ?, ?, ?, ?)",

@@ -161,7 +161,9 @@ final class PostingWriter {
 
         switch item.content {
         case .rejected(let rejection):
-            let id = try saveDocument(item, previousID: previousID, state: "rejected", reason: rejection, archivedPath: nil, duplicateOf: nil, now: now)
+            let id = try saveDocument(
+                item, previousID: previousID, state: "rejected", reason: rejection, archivedPath: nil, duplicateOf: nil,
+                now: now)
             return .rejected(documentID: id, rejection)
 
         case .invoice(let prepared):
@@ -189,18 +191,25 @@ final class PostingWriter {
             try existing.finish()
 
             let documentID = try saveDocument(
-                item, previousID: previousID, state: "posted", reason: nil, archivedPath: item.archivePath, duplicateOf: nil, now: now)
+                item, previousID: previousID, state: "posted", reason: nil, archivedPath: item.archivePath,
+                duplicateOf: nil, now: now)
             let partyID = try upsert(party, purchase: purchase, now: now)
             let entryID = try insert(prepared.entry, documentID: documentID, now: now)
-            let invoiceID = try insertInvoice(prepared, partyID: partyID, documentID: documentID, entryID: entryID, now: now)
+            let invoiceID = try insertInvoice(
+                prepared, partyID: partyID, documentID: documentID, entryID: entryID, now: now)
             let open = PostingRules.openAmount(for: invoice)
             try (purchase ? insertSupplierLedger : insertCustomerLedger)
-                .bind(partyID, invoiceID, entryID, invoice.type.rawValue, invoice.issueDate.description, open.minor, open.currency.code, now)
+                .bind(
+                    partyID, invoiceID, entryID, invoice.type.rawValue, invoice.issueDate.description, open.minor,
+                    open.currency.code, now
+                )
                 .run()
             for (index, attachment) in invoice.attachments.enumerated() {
                 let statement = insertAttachment.bind(
-                    documentID, purchase ? invoiceID : nil, purchase ? nil : invoiceID, attachment.id, attachment.filename,
-                    attachment.mimeCode, attachment.description, prepared.attachmentHashes[index], Int64(attachment.bytes.count))
+                    documentID, purchase ? invoiceID : nil, purchase ? nil : invoiceID, attachment.id,
+                    attachment.filename,
+                    attachment.mimeCode, attachment.description, prepared.attachmentHashes[index],
+                    Int64(attachment.bytes.count))
                 statement.bindBlob(10, attachment.bytes)
                 try statement.run()
             }
@@ -231,7 +240,9 @@ final class PostingWriter {
         if let id = purchase ? suppliers[key] : customers[key] { return id }
         let statement = (purchase ? upsertSupplier : upsertCustomer).bind(
             key, party.name, party.legalCompanyID, party.vatNumber, party.endpointID, now)
-        guard try statement.step() else { throw DatabaseError(resultCode: .SQLITE_ERROR, message: "party upsert returned no id") }
+        guard try statement.step() else {
+            throw DatabaseError(resultCode: .SQLITE_ERROR, message: "party upsert returned no id")
+        }
         let id = statement.int64(0)
         try statement.finish()
         if purchase { suppliers[key] = id } else { customers[key] = id }
@@ -242,12 +253,16 @@ final class PostingWriter {
         try insertEntry.bind(entry.date.description, entry.source.rawValue, documentID, entry.description, now).run()
         let entryID = db.lastInsertedRowID
         for (index, l) in entry.lines.enumerated() {
-            try insertLine.bind(entryID, Int64(index + 1), l.account.number, l.debitMinor, l.creditMinor, l.currency.code, l.memo).run()
+            try insertLine.bind(
+                entryID, Int64(index + 1), l.account.number, l.debitMinor, l.creditMinor, l.currency.code, l.memo
+            ).run()
         }
         return entryID
     }
 
-    func insertInvoice(_ prepared: PreparedInvoice, partyID: Int64, documentID: Int64, entryID: Int64, now: String) throws -> Int64 {
+    func insertInvoice(_ prepared: PreparedInvoice, partyID: Int64, documentID: Int64, entryID: Int64, now: String)
+        throws -> Int64
+    {
         let invoice = prepared.invoice
         let purchase = prepared.direction == .purchase
         try (purchase ? insertVendorInvoice : insertCustomerInvoice).bind(

@@ -76,8 +76,10 @@ public struct BalanceCheck: Sendable, Codable, Equatable {
 extension LedgerStore {
     public func status(recentLimit: Int = 20) throws -> StatusReport {
         try pool.read { db in
-            let documents = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM documents GROUP BY state ORDER BY state")
-                .map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
+            let documents = try Row.fetchAll(
+                db, sql: "SELECT state, COUNT(*) FROM documents GROUP BY state ORDER BY state"
+            )
+            .map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
             var open: [StatusReport.OpenAmounts] = []
             for (side, table) in [("payable", "vendor_invoices"), ("receivable", "customer_invoices")] {
                 let rows = try Row.fetchAll(
@@ -93,8 +95,12 @@ extension LedgerStore {
                 for row in rows {
                     let currency: String = row[0]
                     let minor: Int64 = row[3]
-                    let amount = Currency(currency).map { Money(minor: minor, currency: $0).amountString } ?? String(minor)
-                    open.append(.init(side: side, currency: currency, invoices: row[1], openInvoices: row[2], openMinor: minor, open: amount))
+                    let amount =
+                        Currency(currency).map { Money(minor: minor, currency: $0).amountString } ?? String(minor)
+                    open.append(
+                        .init(
+                            side: side, currency: currency, invoices: row[1], openInvoices: row[2], openMinor: minor,
+                            open: amount))
                 }
             }
             let recent = try Row.fetchAll(
@@ -105,7 +111,8 @@ extension LedgerStore {
                     """, arguments: [recentLimit]
             ).map {
                 StatusReport.RecentDocument(
-                    id: $0[0], name: $0[1], inbox: $0[2], state: $0[3], reasonCode: $0[4], reason: $0[5], processedAt: $0[6])
+                    id: $0[0], name: $0[1], inbox: $0[2], state: $0[3], reasonCode: $0[4], reason: $0[5],
+                    processedAt: $0[6])
             }
             return StatusReport(documents: documents, open: open, recentProblems: recent)
         }
@@ -117,17 +124,22 @@ extension LedgerStore {
             var lines: [Reconciliation.Line] = []
             // Receivables carry a debit balance, payables a credit balance.
             for (account, ledger, sign) in [
-                (accounts.receivables.number, "customer_ledger", Int64(1)), (accounts.payables.number, "supplier_ledger", Int64(-1)),
+                (accounts.receivables.number, "customer_ledger", Int64(1)),
+                (accounts.payables.number, "supplier_ledger", Int64(-1)),
             ] {
                 var gl: [String: Int64] = [:]
                 for row in try Row.fetchAll(
-                    db, sql: "SELECT currency, SUM(debit_minor) - SUM(credit_minor) FROM journal_lines WHERE account = ? GROUP BY currency",
+                    db,
+                    sql:
+                        "SELECT currency, SUM(debit_minor) - SUM(credit_minor) FROM journal_lines WHERE account = ? GROUP BY currency",
                     arguments: [account])
                 {
                     gl[row[0]] = sign * (row[1] as Int64)
                 }
                 var sub: [String: Int64] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT currency, SUM(amount_minor) FROM \(ledger) GROUP BY currency") {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT currency, SUM(amount_minor) FROM \(ledger) GROUP BY currency")
+                {
                     sub[row[0]] = row[1]
                 }
                 let unmatched = try Row.fetchAll(
@@ -142,7 +154,9 @@ extension LedgerStore {
                 for row in unmatched {
                     let currency: String = row[4]
                     unmatchedByCurrency[currency, default: []].append(
-                        .init(entryID: row[0], date: row[1], source: row[2], description: row[3], amountMinor: sign * (row[5] as Int64)))
+                        .init(
+                            entryID: row[0], date: row[1], source: row[2], description: row[3],
+                            amountMinor: sign * (row[5] as Int64)))
                 }
                 for currency in Set(gl.keys).union(sub.keys).union(unmatchedByCurrency.keys).sorted() {
                     let g = gl[currency, default: 0]
@@ -151,8 +165,10 @@ extension LedgerStore {
                     let explained = entries.reduce(Int64(0)) { $0 + $1.amountMinor }
                     lines.append(
                         .init(
-                            account: account, subLedger: ledger, currency: currency, generalLedgerMinor: g, subLedgerMinor: s,
-                            differenceMinor: g - s, entriesWithoutSubLedger: entries, unexplainedMinor: g - s - explained))
+                            account: account, subLedger: ledger, currency: currency, generalLedgerMinor: g,
+                            subLedgerMinor: s,
+                            differenceMinor: g - s, entriesWithoutSubLedger: entries,
+                            unexplainedMinor: g - s - explained))
                 }
             }
             return Reconciliation(lines: lines)

@@ -38,8 +38,11 @@ extension Ledgerd {
                     }
                     let identifiers = configuration.companyIdentity.identifiers
                     print("\(source): valid")
-                    print("  company   \(configuration.company.name.isEmpty ? "(no name)" : configuration.company.name)"
-                        + (identifiers.isEmpty ? " — no identifiers: every invoice will be rejected until [company] org_number is set" : " (\(identifiers.joined(separator: ", ")))"))
+                    print(
+                        "  company   \(configuration.company.name.isEmpty ? "(no name)" : configuration.company.name)"
+                            + (identifiers.isEmpty
+                                ? " — no identifiers: every invoice will be rejected until [company] org_number is set"
+                                : " (\(identifiers.joined(separator: ", ")))"))
                     print("  inbox     \(configuration.paths.inbox)")
                     print("  database  \(configuration.paths.database)")
                     print("  archive   \(configuration.paths.archive)")
@@ -51,7 +54,8 @@ extension Ledgerd {
         }
 
         struct Example: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Prints an example configuration with every key documented.")
+            static let configuration = CommandConfiguration(
+                abstract: "Prints an example configuration with every key documented.")
 
             func run() async throws {
                 let text = LedgerConfig.Configuration.exampleTOML
@@ -80,7 +84,8 @@ extension Ledgerd {
                 let store = try options.openStore(configuration, create: false)
                 let target = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
                 if FileManager.default.fileExists(atPath: target) {
-                    throw UserFacingError("ledgerd: \(target) already exists; choose a new name (backups never overwrite).", exitCode: 1)
+                    throw UserFacingError(
+                        "ledgerd: \(target) already exists; choose a new name (backups never overwrite).", exitCode: 1)
                 }
                 let temporary = target + ".partial"
                 try? FileManager.default.removeItem(atPath: temporary)
@@ -89,7 +94,8 @@ extension Ledgerd {
                     try store.pool.backup(to: copy)
                     let integrity = try copy.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
                     guard integrity == "ok" else {
-                        throw UserFacingError("ledgerd: the copy failed its integrity check: \(integrity ?? "?")", exitCode: 1)
+                        throw UserFacingError(
+                            "ledgerd: the copy failed its integrity check: \(integrity ?? "?")", exitCode: 1)
                     }
                     // A standalone file: no -wal/-shm beside it.
                     try copy.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
@@ -100,7 +106,8 @@ extension Ledgerd {
                         close(fd)
                     }
                     guard rename(temporary, target) == 0 else {
-                        throw UserFacingError("ledgerd: cannot name the copy \(target): \(String(cString: strerror(errno)))", exitCode: 1)
+                        throw UserFacingError(
+                            "ledgerd: cannot name the copy \(target): \(String(cString: strerror(errno)))", exitCode: 1)
                     }
                 } catch let error as UserFacingError {
                     throw error
@@ -109,7 +116,9 @@ extension Ledgerd {
                 }
                 let check = try LedgerStore(path: target, readonly: true)
                 let balances = try check.checkBalances()
-                let documents = try check.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents") ?? 0 }
+                let documents = try check.pool.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents") ?? 0
+                }
                 if options.json {
                     struct Result: Encodable {
                         var file: String
@@ -117,10 +126,16 @@ extension Ledgerd {
                         var entries: Int
                         var unbalanced: Int
                     }
-                    print(try Output.json(Result(file: target, documents: documents, entries: balances.entries, unbalanced: balances.unbalanced.count)))
+                    print(
+                        try Output.json(
+                            Result(
+                                file: target, documents: documents, entries: balances.entries,
+                                unbalanced: balances.unbalanced.count)))
                 } else {
-                    print("Backed up to \(target): \(documents) documents, \(balances.entries) journal entries"
-                        + (balances.unbalanced.isEmpty ? ", all balanced." : ", \(balances.unbalanced.count) UNBALANCED."))
+                    print(
+                        "Backed up to \(target): \(documents) documents, \(balances.entries) journal entries"
+                            + (balances.unbalanced.isEmpty
+                                ? ", all balanced." : ", \(balances.unbalanced.count) UNBALANCED."))
                 }
                 if !balances.unbalanced.isEmpty { throw ExitCode(1) }
             }

@@ -35,7 +35,8 @@ extension Ledgerd {
                 let absolute = (paths.isEmpty ? [configuration.paths.inbox] : paths).map { path in
                     path.hasPrefix("/") ? path : cwd + "/" + path
                 }
-                for path in absolute where !FileManager.default.fileExists(atPath: path) && FileSystem.lstatType(path) != .symlink {
+                for path in absolute
+                where !FileManager.default.fileExists(atPath: path) && FileSystem.lstatType(path) != .symlink {
                     throw UserFacingError("ledgerd: \(path): no such file or folder")
                 }
                 let store = try options.openStore(configuration)
@@ -50,7 +51,9 @@ extension Ledgerd {
                     print(try Output.json(summary))
                 } else {
                     for result in results { print(result.logLine) }
-                    for path in found.unknown { print("skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)") }
+                    for path in found.unknown {
+                        print("skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)")
+                    }
                     print(summary.line)
                 }
                 if summary.failed > 0 { throw ExitCode(1) }
@@ -94,7 +97,8 @@ struct IngestSummary: Encodable {
     init(results: [FileResult], skipped: [String]) {
         files = results.map {
             File(
-                path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue, documentId: $0.documentID,
+                path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue,
+                documentId: $0.documentID,
                 reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination)
         }
         self.skipped = skipped
@@ -116,9 +120,11 @@ struct IngestSummary: Encodable {
 extension PipelineSettings {
     init(_ configuration: Configuration) {
         self.init(
-            inbox: configuration.paths.inbox, archive: configuration.paths.archive, rejected: configuration.paths.rejected,
+            inbox: configuration.paths.inbox, archive: configuration.paths.archive,
+            rejected: configuration.paths.rejected,
             maxFileBytes: configuration.limits.maxFileBytes, company: configuration.companyIdentity,
-            accounts: configuration.accounts, batchSize: configuration.ingest.batchSize, workers: configuration.ingest.workers,
+            accounts: configuration.accounts, batchSize: configuration.ingest.batchSize,
+            workers: configuration.ingest.workers,
             isIgnored: { InboxScanner.isTemporaryName($0) || configuration.watch.isIgnored(name: $0) })
     }
 }

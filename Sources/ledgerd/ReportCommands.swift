@@ -36,7 +36,10 @@ extension Ledgerd {
                     Output.table(
                         [["  side", "currency", "invoices", "open", "open amount"]]
                             + report.open.map {
-                                ["  " + $0.side, $0.currency, String($0.invoices), String($0.openInvoices), Output.amount($0.openMinor, $0.currency)]
+                                [
+                                    "  " + $0.side, $0.currency, String($0.invoices), String($0.openInvoices),
+                                    Output.amount($0.openMinor, $0.currency),
+                                ]
                             }))
                 if !report.recentProblems.isEmpty {
                     print("\nRecent problems (newest first)")
@@ -77,11 +80,13 @@ extension Ledgerd {
                     if reconciliation.lines.isEmpty { print("Nothing posted to the control accounts yet.") }
                     for line in reconciliation.lines {
                         let mark = line.agrees ? "agrees" : "DOES NOT AGREE"
-                        print("\(line.account) \(line.currency): general ledger \(Output.amount(line.generalLedgerMinor, line.currency)), "
-                            + "\(line.subLedger) \(Output.amount(line.subLedgerMinor, line.currency)) — \(mark)")
+                        print(
+                            "\(line.account) \(line.currency): general ledger \(Output.amount(line.generalLedgerMinor, line.currency)), "
+                                + "\(line.subLedger) \(Output.amount(line.subLedgerMinor, line.currency)) — \(mark)")
                         for entry in line.entriesWithoutSubLedger {
-                            print("    entry \(entry.entryID) \(entry.date) \(entry.source): \(entry.description) "
-                                + "\(Output.amount(entry.amountMinor, line.currency)) (no sub-ledger entry)")
+                            print(
+                                "    entry \(entry.entryID) \(entry.date) \(entry.source): \(entry.description) "
+                                    + "\(Output.amount(entry.amountMinor, line.currency)) (no sub-ledger entry)")
                         }
                         if line.unexplainedMinor != 0 {
                             print("    unexplained difference: \(Output.amount(line.unexplainedMinor, line.currency))")
@@ -91,7 +96,9 @@ extension Ledgerd {
                         print("All \(balances.entries) journal entries balance.")
                     } else {
                         for u in balances.unbalanced {
-                            print("Entry \(u.entryID) does not balance in \(u.currency): debit \(u.debitMinor), credit \(u.creditMinor)")
+                            print(
+                                "Entry \(u.entryID) does not balance in \(u.currency): debit \(u.debitMinor), credit \(u.creditMinor)"
+                            )
                         }
                     }
                 }
@@ -126,11 +133,15 @@ struct DaemonReport: Encodable {
         guard let snapshot else { return "Daemon: never run on this database" }
         var lines: [String] = []
         if running {
-            lines.append("Daemon: running (pid \(snapshot.pid), since \(snapshot.startedAt), \(snapshot.watchMode)\(snapshot.watcherAlive || snapshot.watchMode == "poll" ? "" : ", watcher DOWN"))")
+            lines.append(
+                "Daemon: running (pid \(snapshot.pid), since \(snapshot.startedAt), \(snapshot.watchMode)\(snapshot.watcherAlive || snapshot.watchMode == "poll" ? "" : ", watcher DOWN"))"
+            )
         } else {
             lines.append("Daemon: not running (last seen \(updatedAt ?? "?"))")
         }
-        if let rescan = snapshot.lastRescan { lines.append("  last scan \(rescan); \(snapshot.processed) file(s) processed since start") }
+        if let rescan = snapshot.lastRescan {
+            lines.append("  last scan \(rescan); \(snapshot.processed) file(s) processed since start")
+        }
         for inbox in snapshot.inboxes where inbox.backlog > 0 || inbox.burstTotal > 0 {
             lines.append(
                 "  \(inbox.inbox): backlog \(inbox.backlog) (settling \(inbox.settling), waiting \(inbox.waiting), processing \(inbox.processing), retrying \(inbox.retrying))"

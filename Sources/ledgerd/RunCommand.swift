@@ -38,7 +38,8 @@ extension Ledgerd {
                 var pipelineSettings = PipelineSettings(configuration)
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2
                 let pipeline = Pipeline(settings: pipelineSettings, store: store, logger: logger)
-                let daemon = Daemon(settings: Daemon.Settings(configuration), pipeline: pipeline, store: store, logger: logger)
+                let daemon = Daemon(
+                    settings: Daemon.Settings(configuration), pipeline: pipeline, store: store, logger: logger)
                 let serverUp = Atomic<Bool>(false)
                 let server = StatusServer(
                     settings: StatusServerSettings(
@@ -60,7 +61,8 @@ extension Ledgerd {
                                 logger: logger)))
                 }
                 let group = ServiceGroup(
-                    configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    configuration: .init(
+                        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 do {
                     try await group.run()
                 } catch let error as StatusServerError {
@@ -76,7 +78,8 @@ extension Ledgerd {
             guard let file = configuration.server.tokenFile else { return nil }
             do {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
-                let token = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces)
+                let token = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(
+                    in: .whitespaces)
                 guard let token, !token.isEmpty else {
                     throw UserFacingError("ledgerd: [server] token_file \(file) is empty.")
                 }
@@ -170,7 +173,9 @@ struct JournalLogHandler: LogHandler {
     func log(event: LogEvent) {
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { $1 } }
-        let details = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let details =
+            all.isEmpty
+            ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         // syslog-style priority prefix: journald reads it as the entry's level.
         let priority: Int
         switch event.level {

@@ -27,7 +27,8 @@ extension CommonOptions {
     func openStore(_ configuration: Configuration, create: Bool = true) throws -> LedgerStore {
         let path = configuration.paths.database
         if !create, !FileManager.default.fileExists(atPath: path) {
-            throw UserFacingError("ledgerd: there is no ledger database at \(path) yet; run `ledgerd ingest` first.", exitCode: 1)
+            throw UserFacingError(
+                "ledgerd: there is no ledger database at \(path) yet; run `ledgerd ingest` first.", exitCode: 1)
         }
         do {
             try FileManager.default.createDirectory(
@@ -58,8 +59,10 @@ enum Output {
         var widths = [Int](repeating: 0, count: width)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }
+            .joined(separator: "  ")
         }.joined(separator: "\n")
     }
 }

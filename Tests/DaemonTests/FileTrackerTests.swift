@@ -54,7 +54,8 @@ import Testing
         let tracker = FileTracker(settle: .seconds(1), maxBackoff: .seconds(3))
         tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0)
         var file = tracker.takeWaiting(limit: 1)[0]
-        let failed = FileResult(file: file, outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "disk full"), destination: nil)
+        let failed = FileResult(
+            file: file, outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "disk full"), destination: nil)
         tracker.finished([failed], now: 0)
         #expect(tracker.counts(inboxes: ["ehf"]).first?.retrying == 1)
         #expect(tracker.releaseRetries(now: second - 1) == 0)
@@ -113,7 +114,8 @@ import Testing
                 let path = "/i/ehf/\(Int.random(in: 0..<12, using: &generator)).xml"
                 switch Int.random(in: 0..<4, using: &generator) {
                 case 0, 1:
-                    tracker.observe(observation(path, size: 1, mtime: 1, complete: Bool.random(using: &generator)), now: now)
+                    tracker.observe(
+                        observation(path, size: 1, mtime: 1, complete: Bool.random(using: &generator)), now: now)
                     if !processing.contains(path) { observed.insert(path) }
                 case 2:
                     for file in tracker.takeWaiting(limit: Int.random(in: 1...4, using: &generator)) {
@@ -125,13 +127,19 @@ import Testing
                     if let path = processing.randomElement(using: &generator) {
                         processing.remove(path)
                         tracker.finished(
-                            [FileResult(file: InboxFile(path: path, inbox: "ehf"), outcome: .posted, documentID: 1, reason: nil, destination: nil)],
+                            [
+                                FileResult(
+                                    file: InboxFile(path: path, inbox: "ehf"), outcome: .posted, documentID: 1,
+                                    reason: nil, destination: nil)
+                            ],
                             now: now)
                     }
                 }
             }
             // Drain: everything observed is eventually handed out.
-            for path in tracker.settlingPaths() { tracker.observe(observation(path, size: 1, mtime: 1), now: now + 100) }
+            for path in tracker.settlingPaths() {
+                tracker.observe(observation(path, size: 1, mtime: 1), now: now + 100)
+            }
             for file in tracker.takeWaiting(limit: 100) { everTaken.insert(file.path) }
             #expect(observed.isSubset(of: everTaken))
         }

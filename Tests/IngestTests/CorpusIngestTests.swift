@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 import GRDB
 import Ingest
 import LedgerCore
@@ -35,7 +35,8 @@ import Testing
         let ledger = direction == .purchase ? "supplier_ledger" : "customer_ledger"
         let table = direction == .purchase ? "vendor_invoices" : "customer_invoices"
         try sandbox.store.pool.read { (db: Database) throws in
-            let row = try #require(try Row.fetchOne(db, sql: "SELECT SUM(amount_minor) AS open, MIN(currency) AS currency FROM \(ledger)"))
+            let row = try #require(
+                try Row.fetchOne(db, sql: "SELECT SUM(amount_minor) AS open, MIN(currency) AS currency FROM \(ledger)"))
             #expect(row["open"] as Int64 == expectedOpen.minor)
             #expect(row["currency"] as String == invoice.currency.code)
             #expect(try Int64.fetchOne(db, sql: "SELECT payable_minor FROM \(table)") == invoice.totals.payable.minor)
@@ -58,8 +59,13 @@ import Testing
         let open = try #require(text.range(of: "EmbeddedDocumentBinaryObject", options: []))
         let start = try #require(text[open.upperBound...].firstIndex(of: ">"))
         let end = try #require(text.range(of: "</cbc:EmbeddedDocumentBinaryObject>", range: start..<text.endIndex))
-        let expected = try #require(Data(base64Encoded: String(text[text.index(after: start)..<end.lowerBound]), options: .ignoreUnknownCharacters))
-        let stored = try sandbox.store.pool.read { db in try Data.fetchOne(db, sql: "SELECT content FROM attachments ORDER BY size_bytes DESC") }
+        let expected = try #require(
+            Data(
+                base64Encoded: String(text[text.index(after: start)..<end.lowerBound]),
+                options: .ignoreUnknownCharacters))
+        let stored = try sandbox.store.pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT content FROM attachments ORDER BY size_bytes DESC")
+        }
         #expect(stored == expected)
         #expect(stored?.prefix(4) == Data("%PDF".utf8))
         #expect(expected.count > 2_000_000)
@@ -86,7 +92,8 @@ import Testing
             if !Self.postsDespiteForeignNationalRules.contains(name) {
                 #expect(result.outcome == .rejected, "\(name): \(result.logLine)")
                 #expect(FileManager.default.fileExists(atPath: sandbox.rejected + "/" + name))
-                let errorText = try String(contentsOfFile: sandbox.rejected + "/" + name + ".error.txt", encoding: .utf8)
+                let errorText = try String(
+                    contentsOfFile: sandbox.rejected + "/" + name + ".error.txt", encoding: .utf8)
                 #expect(errorText.hasPrefix("\(name) was not posted."))
                 #expect(errorText.contains(result.reason!.code))
             }
@@ -111,7 +118,9 @@ import Testing
         #expect(second.filter { $0.outcome == .duplicate }.count == 9)
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == entriesAfterFirst)
         // Nothing deleted: every dropped file is somewhere under the archive or rejected folder.
-        let kept = sandbox.files(under: sandbox.archive).count + sandbox.files(under: sandbox.rejected).filter { !$0.hasSuffix(".error.txt") }.count
+        let kept =
+            sandbox.files(under: sandbox.archive).count
+            + sandbox.files(under: sandbox.rejected).filter { !$0.hasSuffix(".error.txt") }.count
         #expect(kept == 25 + 10)
     }
 

@@ -89,7 +89,10 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
 
     @Test func oddNamesAreKeptAndProcessed() throws {
         let sandbox = try Sandbox()
-        let names = ["-leading dash.xml", "faktura æøå 😀.xml", "line\nbreak.xml", "quote'\"semi;colon.xml", String(repeating: "long", count: 60) + ".xml"]
+        let names = [
+            "-leading dash.xml", "faktura æøå 😀.xml", "line\nbreak.xml", "quote'\"semi;colon.xml",
+            String(repeating: "long", count: 60) + ".xml",
+        ]
         for (i, name) in names.enumerated() {
             // Different bytes per file (a comment), so none is a duplicate of another.
             var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
@@ -98,7 +101,9 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         }
         // A name that is not valid UTF-8, written with the raw system call.
         let raw: [UInt8] = Array((sandbox.inbox + "/ehf/latin1-").utf8) + [0xE6, 0xF8, 0xE5] + Array(".xml".utf8) + [0]
-        let fd = raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) } }
+        let fd = raw.withUnsafeBufferPointer {
+            $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) }
+        }
         #expect(fd >= 0)
         close(fd)
 
@@ -109,7 +114,10 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(results.filter { $0.outcome == .duplicateNumber }.count == names.count - 1)
         #expect(results.contains { $0.file.name == "latin1-___.xml" && $0.outcome == .rejected })
         #expect(sandbox.scan().isEmpty)
-        #expect(sandbox.files(under: sandbox.archive).count + sandbox.files(under: sandbox.rejected).filter { !$0.hasSuffix(".error.txt") }.count == names.count + 1)
+        #expect(
+            sandbox.files(under: sandbox.archive).count
+                + sandbox.files(under: sandbox.rejected).filter { !$0.hasSuffix(".error.txt") }.count == names.count + 1
+        )
     }
 
     @Test func temporaryNamesAreLeftAlone() throws {
@@ -152,7 +160,9 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
     @Test func aFullDatabaseLeavesFilesInPlaceAndCommitsNothing() throws {
         let sandbox = try Sandbox()
         // Three files, one with a 2.4 MB attachment that needs hundreds of new pages.
-        let paths = try corpusFiles("valid").filter { $0.contains("cef_IT") || $0.contains("ehf") }.prefix(3).map { try sandbox.drop($0) }
+        let paths = try corpusFiles("valid").filter { $0.contains("cef_IT") || $0.contains("ehf") }.prefix(3).map {
+            try sandbox.drop($0)
+        }
         // Cap the database at its current size: the write fails with SQLITE_FULL, as on a full disk.
         let pages = try sandbox.store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count")! }
         try sandbox.store.pool.barrierWriteWithoutTransaction { db in

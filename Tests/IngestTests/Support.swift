@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 import GRDB
 import Ingest
 import LedgerCore
@@ -17,7 +17,8 @@ let corpus = packageRoot + "/Tests/FormatsTests/Fixtures/ehf"
 
 func corpusFiles(_ folder: String) -> [String] {
     let dir = corpus + "/" + folder
-    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".xml") }.sorted().map { dir + "/" + $0 }
+    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".xml") }.sorted()
+        .map { dir + "/" + $0 }
 }
 
 /// A temporary ledgerd home: inbox folders, archive, rejected folder and database.
@@ -42,13 +43,16 @@ final class Sandbox {
     func settings(identifiers: [String], maxFileBytes: Int64 = 50 << 20, batchSize: Int = 256) -> PipelineSettings {
         PipelineSettings(
             inbox: inbox, archive: archive, rejected: rejected, maxFileBytes: maxFileBytes,
-            company: CompanyIdentity(name: "Test AS", identifiers: identifiers), accounts: AccountPlan(), batchSize: batchSize, workers: 2)
+            company: CompanyIdentity(name: "Test AS", identifiers: identifiers), accounts: AccountPlan(),
+            batchSize: batchSize, workers: 2)
     }
 
     func pipeline(identifiers: [String], maxFileBytes: Int64 = 50 << 20, batchSize: Int = 256) -> Pipeline {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        return Pipeline(settings: settings(identifiers: identifiers, maxFileBytes: maxFileBytes, batchSize: batchSize), store: store, logger: logger)
+        return Pipeline(
+            settings: settings(identifiers: identifiers, maxFileBytes: maxFileBytes, batchSize: batchSize),
+            store: store, logger: logger)
     }
 
     /// Copies `source` into the EHF inbox (optionally under another name) and returns its path.
@@ -68,7 +72,8 @@ final class Sandbox {
     func scan() -> [InboxFile] {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        return InboxScanner.scan(root: inbox, excluding: [rejected], isIgnored: InboxScanner.isTemporaryName, logger: logger)
+        return InboxScanner.scan(
+            root: inbox, excluding: [rejected], isIgnored: InboxScanner.isTemporaryName, logger: logger)
     }
 
     func count(_ sql: String) throws -> Int {

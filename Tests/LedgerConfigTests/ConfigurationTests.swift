@@ -11,7 +11,7 @@ import Testing
         #expect(configuration.paths.database == "/home/books/var/ledger.sqlite")
         #expect(configuration.paths.archive == "/home/books/var/archive")
         #expect(configuration.paths.rejected == "/home/books/Inbox/rejected")
-        #expect(configuration.company == Configuration.Company(name: "", baseCurrency: .NOK))
+        #expect(configuration.company == Configuration.Company(name: "", baseCurrency: .nok))
         #expect(configuration.accounts == AccountPlan())
         #expect(configuration.limits.maxFileBytes == 52_428_800)
         #expect(configuration.server.listen == "127.0.0.1:8080")
@@ -93,7 +93,7 @@ import Testing
             c.company
                 == Configuration.Company(
                     name: "Nordlys Helse AS", orgNumber: "987654325", vatNumber: "NO987654325MVA",
-                    identifiers: ["0192:987654325", "7080000000000"], baseCurrency: .NOK))
+                    identifiers: ["0192:987654325", "7080000000000"], baseCurrency: .nok))
         #expect(
             c.paths
                 == Configuration.Paths(
@@ -208,7 +208,7 @@ import Testing
         var expected = Configuration.defaults(relativeTo: "/etc/ledgerd")
         expected.company = Configuration.Company(
             name: "Nordlys Helse AS", orgNumber: "987654325", vatNumber: "NO987654325MVA", identifiers: [],
-            baseCurrency: .NOK)
+            baseCurrency: .nok)
         expected.server.tokenFile = "/run/credentials/ledgerd.service/api-token"
         expected.accounts.supplierCostAccounts = ["923456783": "6300"]
         expected.accounts.customerRevenueAccounts = ["912345688": "3100"]

@@ -15,7 +15,7 @@ struct BalancedPostings: Sendable, CustomStringConvertible {
     /// sprinkled in, and the whole list shuffled.
     static func generate(maxAmount: Int64 = 1_000_000_000_000) -> Generator<Self, Shrink.None<Self>> {
         scenario { rng in
-            let pool: [Currency] = [.NOK, .EUR, jpy, kwd]
+            let pool: [Currency] = [.nok, .eur, jpy, kwd]
             let currencyCount = Int.random(in: 1...2, using: &rng)
             var currencies: [Currency] = []
             while currencies.count < currencyCount {
@@ -137,24 +137,24 @@ struct JournalEntryTests {
         #expect(throws: JournalEntry.BuildError.empty) { try build([]) }
         #expect(throws: JournalEntry.BuildError.empty) {
             try build([
-                .debit("1920", .zero(.NOK)), .credit("1500", .zero(.NOK)), .debit("1920", .zero(.EUR)),
+                .debit("1920", .zero(.nok)), .credit("1500", .zero(.nok)), .debit("1920", .zero(.eur)),
             ])
         }
     }
 
     @Test("unbalanced examples name the currency and both totals")
     func unbalancedExamples() {
-        #expect(throws: JournalEntry.BuildError.unbalanced(currency: .NOK, debit: 100, credit: 0)) {
+        #expect(throws: JournalEntry.BuildError.unbalanced(currency: .nok, debit: 100, credit: 0)) {
             try build([.debit("1920", nok(100))])
         }
-        #expect(throws: JournalEntry.BuildError.unbalanced(currency: .NOK, debit: 0, credit: 100)) {
+        #expect(throws: JournalEntry.BuildError.unbalanced(currency: .nok, debit: 0, credit: 100)) {
             try build([.credit("1920", nok(100))])
         }
         // Balanced in total across currencies is not balanced.
-        #expect(throws: JournalEntry.BuildError.unbalanced(currency: .EUR, debit: 0, credit: 100)) {
-            try build([.debit("1920", nok(100)), .credit("1500", Money(minor: 100, currency: .EUR))])
+        #expect(throws: JournalEntry.BuildError.unbalanced(currency: .eur, debit: 0, credit: 100)) {
+            try build([.debit("1920", nok(100)), .credit("1500", Money(minor: 100, currency: .eur))])
         }
-        let error = JournalEntry.BuildError.unbalanced(currency: .NOK, debit: 100, credit: 99)
+        let error = JournalEntry.BuildError.unbalanced(currency: .nok, debit: 100, credit: 99)
         #expect(error.description == "debits 1.00 NOK do not equal credits 0.99 NOK")
     }
 
@@ -162,7 +162,7 @@ struct JournalEntryTests {
     func negativeSides() throws {
         let entry = try build([.debit("4000", nok(-500)), .credit("2400", nok(-500))])
         #expect(entry.lines.map(Row.init) == [Row("4000", credit: "5.00"), Row("2400", debit: "5.00")])
-        #expect(entry.totals == [.NOK: 500])
+        #expect(entry.totals == [.nok: 500])
     }
 
     @Test("Int64 overflow is .overflow, never a crash")
@@ -179,7 +179,7 @@ struct JournalEntryTests {
         }
         // The largest amounts that do fit are fine.
         let max = try build([.debit("1", nok(.max)), .credit("2", nok(.max))])
-        #expect(max.totals == [.NOK: .max])
+        #expect(max.totals == [.nok: .max])
         let split = try build([
             .debit("1", nok(.max)), .credit("2", nok(.max - 1)), .credit("3", nok(1)),
         ])

@@ -8,7 +8,7 @@ struct MoneyTests {
 
     @Test("currency codes are three ASCII letters, case-insensitive")
     func currencyCodes() {
-        #expect(Currency("nok") == .NOK)
+        #expect(Currency("nok") == .nok)
         #expect(Currency("NoK")?.code == "NOK")
         for bad in ["", "NO", "NOKK", "N0K", "NO ", " NOK", "ÆØÅ", "N-K"] {
             #expect(Currency(bad) == nil, "\(bad.debugDescription)")
@@ -17,8 +17,8 @@ struct MoneyTests {
 
     @Test("minor unit digits follow ISO 4217")
     func minorDigits() {
-        #expect(Currency.NOK.minorDigits == 2)
-        #expect(Currency.EUR.minorDigits == 2)
+        #expect(Currency.nok.minorDigits == 2)
+        #expect(Currency.eur.minorDigits == 2)
         #expect(jpy.minorDigits == 0)
         #expect(Currency("ISK")!.minorDigits == 0)
         #expect(kwd.minorDigits == 3)
@@ -30,14 +30,14 @@ struct MoneyTests {
     @Test(
         "parsing is exact",
         arguments: [
-            ("1234.56", Currency.NOK, Int64(123456)), ("-0.01", .NOK, -1), ("+5", .NOK, 500),
-            ("12.340", .NOK, 1234),
-            ("0", .NOK, 0), ("-0.00", .NOK, 0), (".5", .NOK, 50), (" 12.50 ", .NOK, 1250),
+            ("1234.56", Currency.nok, Int64(123456)), ("-0.01", .nok, -1), ("+5", .nok, 500),
+            ("12.340", .nok, 1234),
+            ("0", .nok, 0), ("-0.00", .nok, 0), (".5", .nok, 50), (" 12.50 ", .nok, 1250),
             ("100", jpy, 100),
             ("100.000", jpy, 100), ("-7", jpy, -7), ("1.234", kwd, 1234), ("0.001", kwd, 1),
             ("12", kwd, 12000),
-            ("0.10000000000000000000000", .EUR, 10),
-            ("92233720368547758.07", .NOK, .max), ("-92233720368547758.08", .NOK, .min),
+            ("0.10000000000000000000000", .eur, 10),
+            ("92233720368547758.07", .nok, .max), ("-92233720368547758.08", .nok, .min),
             ("9223372036854775807", jpy, .max), ("9223372036854775.807", kwd, .max),
         ])
     func parseExact(_ text: String, _ currency: Currency, _ minor: Int64) throws {
@@ -49,7 +49,7 @@ struct MoneyTests {
     @Test("more decimals than the minor unit are refused, not rounded")
     func tooManyDecimals() {
         #expect(throws: Money.ParseError.tooManyDecimals("12.345", allowed: 2)) {
-            try Money(parsing: "12.345", currency: .NOK)
+            try Money(parsing: "12.345", currency: .nok)
         }
         #expect(throws: Money.ParseError.tooManyDecimals("100.5", allowed: 0)) {
             try Money(parsing: "100.5", currency: jpy)
@@ -58,10 +58,10 @@ struct MoneyTests {
             try Money(parsing: "1.2345", currency: kwd)
         }
         #expect(throws: Money.ParseError.tooManyDecimals("0.001", allowed: 2)) {
-            try Money(parsing: "0.001", currency: .NOK)
+            try Money(parsing: "0.001", currency: .nok)
         }
         #expect(throws: Money.ParseError.tooManyDecimals("-0.0010", allowed: 2)) {
-            try Money(parsing: "-0.0010", currency: .NOK)
+            try Money(parsing: "-0.0010", currency: .nok)
         }
     }
 
@@ -69,31 +69,31 @@ struct MoneyTests {
     func refused() {
         for text in ["", " ", "1e5", "1,5", "--1", "1.2.3", "NaN", "٣", "１", "kr 5", "5 NOK"] {
             #expect(throws: Money.ParseError.malformed(text), "\(text.debugDescription)") {
-                try Money(parsing: text, currency: .NOK)
+                try Money(parsing: text, currency: .nok)
             }
         }
         #expect(throws: Money.ParseError.outOfRange("92233720368547758.08")) {
-            try Money(parsing: "92233720368547758.08", currency: .NOK)
+            try Money(parsing: "92233720368547758.08", currency: .nok)
         }
         #expect(throws: Money.ParseError.outOfRange("-92233720368547758.09")) {
-            try Money(parsing: "-92233720368547758.09", currency: .NOK)
+            try Money(parsing: "-92233720368547758.09", currency: .nok)
         }
         #expect(throws: Money.ParseError.outOfRange("9223372036854775808")) {
             try Money(parsing: "9223372036854775808", currency: jpy)
         }
         let huge = String(repeating: "9", count: 30)
-        #expect(throws: Money.ParseError.outOfRange(huge)) { try Money(parsing: huge, currency: .NOK) }
+        #expect(throws: Money.ParseError.outOfRange(huge)) { try Money(parsing: huge, currency: .nok) }
     }
 
     @Test("Money(exactly:) takes an ExactDecimal with no hidden rounding")
     func exactly() throws {
-        #expect(try Money(exactly: dec("19.90"), currency: .NOK).minor == 1990)
-        #expect(try Money(exactly: dec("19.9000"), currency: .NOK).minor == 1990)
+        #expect(try Money(exactly: dec("19.90"), currency: .nok).minor == 1990)
+        #expect(try Money(exactly: dec("19.9000"), currency: .nok).minor == 1990)
         #expect(throws: Money.ParseError.tooManyDecimals("19.905", allowed: 2)) {
-            try Money(exactly: dec("19.905"), currency: .NOK)
+            try Money(exactly: dec("19.905"), currency: .nok)
         }
         #expect(throws: Money.ParseError.tooManyDecimals("line 3", allowed: 2)) {
-            try Money(exactly: dec("19.905"), currency: .NOK, text: "line 3")
+            try Money(exactly: dec("19.905"), currency: .nok, text: "line 3")
         }
     }
 
@@ -102,11 +102,11 @@ struct MoneyTests {
     @Test(
         "amountString is the plain decimal in major units",
         arguments: [
-            (Int64(123450), Currency.NOK, "1234.50"), (5, .NOK, "0.05"), (-5, .NOK, "-0.05"),
-            (0, .NOK, "0.00"),
-            (-100, .NOK, "-1.00"), (100, jpy, "100"), (-1, jpy, "-1"), (1234, kwd, "1.234"),
+            (Int64(123450), Currency.nok, "1234.50"), (5, .nok, "0.05"), (-5, .nok, "-0.05"),
+            (0, .nok, "0.00"),
+            (-100, .nok, "-1.00"), (100, jpy, "100"), (-1, jpy, "-1"), (1234, kwd, "1.234"),
             (1, kwd, "0.001"),
-            (.min, .NOK, "-92233720368547758.08"), (.max, .NOK, "92233720368547758.07"),
+            (.min, .nok, "-92233720368547758.08"), (.max, .nok, "92233720368547758.07"),
         ])
     func amountStrings(_ minor: Int64, _ currency: Currency, _ text: String) {
         let money = Money(minor: minor, currency: currency)
@@ -116,7 +116,7 @@ struct MoneyTests {
 
     @Test("amountString parses back to the same minor units for every Int64 and exponent")
     func amountStringRoundTrip() async {
-        let currencies = [Currency.NOK, .EUR, jpy, kwd]
+        let currencies = [Currency.nok, .eur, jpy, kwd]
         let gen = zip(Gen.int64(), Gen.int(in: 0...3), Gen.int(in: 0...9))
         await forAll(count: 2000, gen) { random, c, pick in
             // Mix uniform values with the extremes and small ones.
@@ -138,15 +138,15 @@ struct MoneyTests {
 
     @Test("sum adds exactly; overflow and mixed currencies give nil")
     func sumExamples() {
-        #expect(Money.sum([nok(100), nok(250), nok(-50)], currency: .NOK) == nok(300))
-        #expect(Money.sum([Money](), currency: .NOK) == .zero(.NOK))
-        #expect(Money.sum([nok(.max), nok(1)], currency: .NOK) == nil)
-        #expect(Money.sum([nok(.min), nok(-1)], currency: .NOK) == nil)
-        #expect(Money.sum([nok(.max), nok(.max)], currency: .NOK) == nil)
-        #expect(Money.sum([nok(.max), nok(.min)], currency: .NOK) == nok(-1))
-        #expect(Money.sum([nok(.max)], currency: .NOK) == nok(.max))
-        #expect(Money.sum([nok(1), Money(minor: 1, currency: .EUR)], currency: .NOK) == nil)
-        #expect(Money.sum([Money(minor: 1, currency: .EUR)], currency: .NOK) == nil)
+        #expect(Money.sum([nok(100), nok(250), nok(-50)], currency: .nok) == nok(300))
+        #expect(Money.sum([Money](), currency: .nok) == .zero(.nok))
+        #expect(Money.sum([nok(.max), nok(1)], currency: .nok) == nil)
+        #expect(Money.sum([nok(.min), nok(-1)], currency: .nok) == nil)
+        #expect(Money.sum([nok(.max), nok(.max)], currency: .nok) == nil)
+        #expect(Money.sum([nok(.max), nok(.min)], currency: .nok) == nok(-1))
+        #expect(Money.sum([nok(.max)], currency: .nok) == nok(.max))
+        #expect(Money.sum([nok(1), Money(minor: 1, currency: .eur)], currency: .nok) == nil)
+        #expect(Money.sum([Money(minor: 1, currency: .eur)], currency: .nok) == nil)
     }
 
     @Test("sum of same-signed amounts is nil exactly when the true sum leaves Int64")
@@ -163,7 +163,7 @@ struct MoneyTests {
         }
         await forAll(count: 1000, gen) { minors in
             let exact = minors.reduce(Int128(0)) { $0 + Int128($1) }
-            let sum = Money.sum(minors.map(nok), currency: .NOK)
+            let sum = Money.sum(minors.map(nok), currency: .nok)
             if let fits = Int64(exactly: exact) {
                 #expect(sum == nok(fits))
             } else {
@@ -177,9 +177,9 @@ struct MoneyTests {
         let gen = Gen.int64(in: -(1 << 56)...(1 << 56)).array(of: 0...20)
         await forAll(count: 1000, gen) { minors in
             let exact = minors.reduce(Int128(0)) { $0 + Int128($1) }
-            #expect(Money.sum(minors.map(nok), currency: .NOK).map { Int128($0.minor) } == exact)
+            #expect(Money.sum(minors.map(nok), currency: .nok).map { Int128($0.minor) } == exact)
             #expect(
-                Money.sum(minors.reversed().map(nok), currency: .NOK).map { Int128($0.minor) } == exact)
+                Money.sum(minors.reversed().map(nok), currency: .nok).map { Int128($0.minor) } == exact)
         }
     }
 }

@@ -20,7 +20,7 @@ struct InvoiceScenario: Sendable, CustomStringConvertible {
         lineRange: ClosedRange<Int64> = -5_000_000...50_000_000, rates: [ExactDecimal?] = rates
     ) -> Generator<Self, Shrink.None<Self>> {
         scenario { rng in
-            let currencies: [Currency] = [.NOK, .NOK, .NOK, .EUR, jpy, kwd]
+            let currencies: [Currency] = [.nok, .nok, .nok, .eur, jpy, kwd]
             let currency = currencies[Int.random(in: 0..<currencies.count, using: &rng)]
             let lines = (0..<Int.random(in: 1...8, using: &rng)).map { _ in
                 (edgy(lineRange, &rng), rates[Int.random(in: 0..<rates.count, using: &rng)])
@@ -375,7 +375,7 @@ struct PostingRulesTests {
                 Row("2400", credit: "9048.00"),
                 Row("1790", credit: "2000.00"),
             ])
-        #expect(entry.totals == [.NOK: 11_048_50])
+        #expect(entry.totals == [.nok: 11_048_50])
         #expect(PostingRules.openAmount(for: invoice) == nok(9_048_00))
 
         // The same document issued by us is a customer invoice: every side flips.

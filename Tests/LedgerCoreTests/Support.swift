@@ -15,7 +15,7 @@ func dec(_ text: String) -> ExactDecimal {
     }
 }
 
-func nok(_ minor: Int64) -> Money { Money(minor: minor, currency: .NOK) }
+func nok(_ minor: Int64) -> Money { Money(minor: minor, currency: .nok) }
 
 let jpy = Currency("JPY")!
 let kwd = Currency("KWD")!
@@ -149,7 +149,7 @@ func line(_ id: String, _ amount: Money, percent: ExactDecimal?, category: Strin
 /// allowances/charges, prepaid amount and rounding: VAT per rate is the rate applied to the
 /// rate's taxable amount, rounded half away from zero.
 struct InvoiceSpec: Sendable, CustomStringConvertible {
-    var currency: Currency = .NOK
+    var currency: Currency = .nok
     /// (minor amount, percent) per line.
     var lines: [(Int64, ExactDecimal?)]
     /// (isCharge, minor amount, percent) per document allowance/charge.

@@ -14,32 +14,46 @@ struct TemporaryDirectory: ~Copyable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-let nok = Currency.NOK
+let nok = Currency.nok
 func nokMoney(_ minor: Int64) -> Money { Money(minor: minor, currency: nok) }
 
 let us = Party(name: "Nordlys Helse AS", endpointID: "987654325", endpointScheme: "0192", legalCompanyID: "987654325")
-let supplier = Party(name: "Leverandør AS", endpointID: "942992343", endpointScheme: "0192", legalCompanyID: "942992343")
+let supplier = Party(
+    name: "Leverandør AS", endpointID: "942992343", endpointScheme: "0192", legalCompanyID: "942992343")
 
 /// A consistent invoice: lines at 25 %, VAT, totals.
-func sampleInvoice(number: String, seller: Party = supplier, buyer: Party = us, type: DocumentType = .invoice, net: [Int64] = [10_000, 5_000])
+func sampleInvoice(
+    number: String, seller: Party = supplier, buyer: Party = us, type: DocumentType = .invoice,
+    net: [Int64] = [10_000, 5_000]
+)
     -> InvoiceDocument
 {
     let lineTotal = net.reduce(0, +)
     let tax = lineTotal / 4
     let lines = net.enumerated().map { i, amount in
         InvoiceLine(
-            id: "\(i + 1)", quantity: ExactDecimal(1), unitCode: "EA", lineExtension: nokMoney(amount), itemName: "Item \(i + 1)",
+            id: "\(i + 1)", quantity: ExactDecimal(1), unitCode: "EA", lineExtension: nokMoney(amount),
+            itemName: "Item \(i + 1)",
             taxCategory: "S", taxPercent: ExactDecimal(25))
     }
     return InvoiceDocument(
-        type: type, typeCode: type == .invoice ? "380" : "381", customizationID: "urn:cen.eu:en16931:2017", profileID: nil,
-        number: number, issueDate: Day(iso: "2026-10-01")!, dueDate: Day(iso: "2026-10-31")!, currency: nok, seller: seller,
+        type: type, typeCode: type == .invoice ? "380" : "381", customizationID: "urn:cen.eu:en16931:2017",
+        profileID: nil,
+        number: number, issueDate: Day(iso: "2026-10-01")!, dueDate: Day(iso: "2026-10-31")!, currency: nok,
+        seller: seller,
         buyer: buyer, lines: lines, taxTotal: nokMoney(tax),
-        taxSubtotals: [TaxSubtotal(taxable: nokMoney(lineTotal), tax: nokMoney(tax), category: "S", percent: ExactDecimal(25))],
+        taxSubtotals: [
+            TaxSubtotal(taxable: nokMoney(lineTotal), tax: nokMoney(tax), category: "S", percent: ExactDecimal(25))
+        ],
         totals: MonetaryTotals(
-            lineExtension: nokMoney(lineTotal), taxExclusive: nokMoney(lineTotal), taxInclusive: nokMoney(lineTotal + tax),
+            lineExtension: nokMoney(lineTotal), taxExclusive: nokMoney(lineTotal),
+            taxInclusive: nokMoney(lineTotal + tax),
             payable: nokMoney(lineTotal + tax)),
-        attachments: [Attachment(id: "a1", filename: "invoice.pdf", mimeCode: "application/pdf", description: nil, bytes: Array("%PDF-1.4 x".utf8))]
+        attachments: [
+            Attachment(
+                id: "a1", filename: "invoice.pdf", mimeCode: "application/pdf", description: nil,
+                bytes: Array("%PDF-1.4 x".utf8))
+        ]
     )
 }
 
@@ -61,9 +75,12 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite")
         #expect(try store.appliedMigrations() == ["001_documents_invoices_journal", "002_daemon_state"])
-        let tables = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+        let tables = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         for name in [
-            "documents", "customers", "suppliers", "customer_invoices", "vendor_invoices", "invoice_lines", "journal_entries",
+            "documents", "customers", "suppliers", "customer_invoices", "vendor_invoices", "invoice_lines",
+            "journal_entries",
             "journal_lines", "customer_ledger", "supplier_ledger", "settings", "audit_log", "attachments",
         ] {
             #expect(tables.contains(name), "missing table \(name)")
@@ -78,20 +95,23 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
     @Test func postingWritesDocumentInvoiceLinesEntryAndSubLedgerTogether() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
-        let outcomes = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "2026-11-21T10:00:00Z")
+        let outcomes = try store.write(
+            [try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "2026-11-21T10:00:00Z")
         guard case .posted(let documentID) = outcomes.first else {
             Issue.record("expected posted, got \(outcomes)")
             return
         }
         try store.pool.read { (db: Database) throws in
-            let invoice = try Row.fetchOne(db, sql: "SELECT * FROM vendor_invoices WHERE document_id = ?", arguments: [documentID])!
+            let invoice = try Row.fetchOne(
+                db, sql: "SELECT * FROM vendor_invoices WHERE document_id = ?", arguments: [documentID])!
             #expect(invoice["payable_minor"] as Int64 == 18_750)
             #expect(invoice["status"] as String == "open")
             #expect(invoice["origin"] as String == "ehf")
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invoice_lines") == 2)
             #expect(try Int64.fetchOne(db, sql: "SELECT SUM(amount_minor) FROM supplier_ledger") == 18_750)
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attachments WHERE length(content) = 10") == 1)
-            let lines = try Row.fetchAll(db, sql: "SELECT account, debit_minor, credit_minor FROM journal_lines ORDER BY line_no")
+            let lines = try Row.fetchAll(
+                db, sql: "SELECT account, debit_minor, credit_minor FROM journal_lines ORDER BY line_no")
             #expect(lines.map { $0["account"] as String } == ["4000", "2710", "2400"])
             #expect(lines.map { $0["debit_minor"] as Int64 } == [15_000, 3_750, 0])
             #expect(lines.map { $0["credit_minor"] as Int64 } == [0, 0, 18_750])
@@ -118,7 +138,10 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
         // Both in one batch: the second sees the first inside the same transaction.
         let outcomes = try store.write(
-            [try incoming(sampleInvoice(number: "F-1"), sha: "aa"), try incoming(sampleInvoice(number: "F-1", net: [1]), sha: "bb")],
+            [
+                try incoming(sampleInvoice(number: "F-1"), sha: "aa"),
+                try incoming(sampleInvoice(number: "F-1", net: [1]), sha: "bb"),
+            ],
             now: "t")
         #expect(outcomes[0] == .posted(documentID: 1))
         #expect(outcomes[1] == .duplicateNumber(documentID: 2, existingDocumentID: 1, existingName: "F-1.xml"))
@@ -130,8 +153,10 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         // The same number from another supplier, or as a credit note, is a different document.
         let other = Party(name: "Annen AS", legalCompanyID: "923609016")
         let more = try store.write(
-            [try incoming(sampleInvoice(number: "F-1", seller: other), sha: "cc"),
-             try incoming(sampleInvoice(number: "F-1", type: .creditNote), sha: "dd")], now: "t")
+            [
+                try incoming(sampleInvoice(number: "F-1", seller: other), sha: "cc"),
+                try incoming(sampleInvoice(number: "F-1", type: .creditNote), sha: "dd"),
+            ], now: "t")
         #expect(more == [.posted(documentID: 3), .posted(documentID: 4)])
         #expect(try store.reconcile(accounts: AccountPlan()).agrees)
     }
@@ -142,10 +167,14 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         var doc = try incoming(sampleInvoice(number: "F-9"), sha: "ee")
         let posting = doc.content
         doc.content = .rejected(Rejection("NOT-OUR-INVOICE", "neither party is us"))
-        #expect(try store.write([doc], now: "t") == [.rejected(documentID: 1, Rejection("NOT-OUR-INVOICE", "neither party is us"))])
+        #expect(
+            try store.write([doc], now: "t") == [
+                .rejected(documentID: 1, Rejection("NOT-OUR-INVOICE", "neither party is us"))
+            ])
         doc.content = posting
         #expect(try store.write([doc], now: "t") == [.posted(documentID: 1)])
-        let state = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT state FROM documents WHERE id = 1") }
+        let state = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT state FROM documents WHERE id = 1")
+        }
         #expect(state == "posted")
     }
 
@@ -156,7 +185,9 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let outcomes = try store.write(
             [
                 try incoming(sampleInvoice(number: "1001", seller: us, buyer: customer), sha: "s1", direction: .sale),
-                try incoming(sampleInvoice(number: "1001", seller: us, buyer: customer, type: .creditNote, net: [4_000]), sha: "s2", direction: .sale),
+                try incoming(
+                    sampleInvoice(number: "1001", seller: us, buyer: customer, type: .creditNote, net: [4_000]),
+                    sha: "s2", direction: .sale),
             ], now: "t")
         #expect(outcomes == [.posted(documentID: 1), .posted(documentID: 2)])
         let line = try #require(try store.reconcile(accounts: AccountPlan()).lines.first { $0.account == "1500" })
@@ -174,10 +205,19 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
         _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "t")
         try store.pool.write { db in
-            try db.execute(sql: "INSERT INTO journal_entries (date, source, description, created_at) VALUES ('2026-11-01', 'manual', 'correction', 't')")
+            try db.execute(
+                sql:
+                    "INSERT INTO journal_entries (date, source, description, created_at) VALUES ('2026-11-01', 'manual', 'correction', 't')"
+            )
             let id = db.lastInsertedRowID
-            try db.execute(sql: "INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency) VALUES (?, 1, '2400', 0, 500, 'NOK')", arguments: [id])
-            try db.execute(sql: "INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency) VALUES (?, 2, '4000', 500, 0, 'NOK')", arguments: [id])
+            try db.execute(
+                sql:
+                    "INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency) VALUES (?, 1, '2400', 0, 500, 'NOK')",
+                arguments: [id])
+            try db.execute(
+                sql:
+                    "INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency) VALUES (?, 2, '4000', 500, 0, 'NOK')",
+                arguments: [id])
         }
         let line = try #require(try store.reconcile(accounts: AccountPlan()).lines.first { $0.account == "2400" })
         #expect(line.differenceMinor == 500)
@@ -197,13 +237,22 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
         #expect(throws: DatabaseError.self) {
             try store.pool.write { db in
-                try db.execute(sql: "INSERT INTO journal_entries (date, source, description, created_at) VALUES ('2026-11-01', 'manual', 'x', 't')")
-                try db.execute(sql: "INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency) VALUES (1, 1, '1920', 5, 5, 'NOK')")
+                try db.execute(
+                    sql:
+                        "INSERT INTO journal_entries (date, source, description, created_at) VALUES ('2026-11-01', 'manual', 'x', 't')"
+                )
+                try db.execute(
+                    sql:
+                        "INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency) VALUES (1, 1, '1920', 5, 5, 'NOK')"
+                )
             }
         }
         #expect(throws: DatabaseError.self) {
             try store.pool.write { db in
-                try db.execute(sql: "INSERT INTO journal_entries (date, source, description, created_at) VALUES ('2026-11-01', 'bogus', 'x', 't')")
+                try db.execute(
+                    sql:
+                        "INSERT INTO journal_entries (date, source, description, created_at) VALUES ('2026-11-01', 'bogus', 'x', 't')"
+                )
             }
         }
     }
@@ -213,7 +262,9 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
         _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "t")
         #expect(try store.checkBalances().unbalanced.isEmpty)
-        try store.pool.write { db in try db.execute(sql: "UPDATE journal_lines SET debit_minor = debit_minor + 1 WHERE line_no = 1") }
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE journal_lines SET debit_minor = debit_minor + 1 WHERE line_no = 1")
+        }
         let check = try store.checkBalances()
         #expect(check.unbalanced.map(\.entryID) == [1])
     }
@@ -233,7 +284,8 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         }
         let outcomes = try store.write(
             [
-                try incoming(sampleInvoice(number: "OK-1"), sha: "a1"), try incoming(sampleInvoice(number: "BAD"), sha: "a2"),
+                try incoming(sampleInvoice(number: "OK-1"), sha: "a1"),
+                try incoming(sampleInvoice(number: "BAD"), sha: "a2"),
                 try incoming(sampleInvoice(number: "OK-2"), sha: "a3"),
             ], now: "t")
         #expect(outcomes[0] == .posted(documentID: 1))

@@ -35,7 +35,9 @@ func ledgerd(_ arguments: [String], in directory: String) throws -> Run {
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 func json(_ text: String) throws -> [String: Any] {
@@ -53,7 +55,8 @@ final class Home {
 
     func drop(_ fixture: String) throws {
         let source = packageRoot + "/Tests/FormatsTests/Fixtures/ehf/" + fixture
-        try FileManager.default.copyItem(atPath: source, toPath: path + "/Inbox/ehf/" + (fixture as NSString).lastPathComponent)
+        try FileManager.default.copyItem(
+            atPath: source, toPath: path + "/Inbox/ehf/" + (fixture as NSString).lastPathComponent)
     }
 
     func writeConfig(_ text: String) throws {
@@ -84,7 +87,8 @@ let buyerConfig = """
         let files = try #require(summary["files"] as? [[String: Any]])
         let legacy = try #require(files.first { ($0["name"] as? String) == "ehf2_faktura-1_legacy.xml" })
         #expect(legacy["reason_code"] as? String == "EHF-UNSUPPORTED")
-        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/ehf2_faktura-1_legacy.xml.error.txt"))
+        #expect(
+            FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/ehf2_faktura-1_legacy.xml.error.txt"))
 
         let status = try ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(status.status == 0)
@@ -124,7 +128,8 @@ let buyerConfig = """
         // No company configured: ledgerd cannot tell bought from sold, and says where to fix that.
         #expect(run.stdout.contains("COMPANY-NOT-CONFIGURED"))
         #expect(run.stdout.contains("[company] org_number"))
-        let error = try String(contentsOfFile: home.path + "/Inbox/rejected/ehf3_faktura-1_NOK.xml.error.txt", encoding: .utf8)
+        let error = try String(
+            contentsOfFile: home.path + "/Inbox/rejected/ehf3_faktura-1_NOK.xml.error.txt", encoding: .utf8)
         #expect(error.contains("987654325"))
     }
 

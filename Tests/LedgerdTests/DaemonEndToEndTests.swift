@@ -15,7 +15,9 @@ final class RunningDaemon {
 
     init(home: Home, extraConfig: String = "", environment: [String: String] = [:]) throws {
         self.home = home
-        try home.writeConfig(buyerConfig + "\n" + extraConfig)
+        // Each daemon gets its own port: test suites run side by side.
+        let server = extraConfig.contains("[server]") ? "" : "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n"
+        try home.writeConfig(buyerConfig + "\n" + extraConfig + server)
         log = home.path + "/daemon.log"
         #expect(FileManager.default.createFile(atPath: log, contents: nil))
         process.executableURL = URL(fileURLWithPath: ledgerdBinary)
@@ -28,8 +30,9 @@ final class RunningDaemon {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        // Ready once it has published its state.
-        try waitUntil(seconds: 20) { (try? self.store().daemonState()) != nil }
+        // Ready once this process has published its state (an earlier run's may be there).
+        let pid = process.processIdentifier
+        try waitUntil(seconds: 20) { (try? self.store().daemonState())??.pid == pid }
     }
 
     deinit {
@@ -78,7 +81,8 @@ func waitUntil(seconds: Double, _ condition: () throws -> Bool) throws {
 
 /// The Norwegian EHF 3 example with invoice number `number`: a valid, distinct document.
 let exampleInvoice: String = {
-    try! String(contentsOfFile: packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml", encoding: .utf8)
+    try! String(
+        contentsOfFile: packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml", encoding: .utf8)
 }()
 
 func invoice(number: String) -> Data {
@@ -135,7 +139,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 
     @Test func pollingModeFindsFilesWithoutInotify() throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home, extraConfig: "[watch]\nmode = \"poll\"\npoll_interval = \"200ms\"\nsettle = \"300ms\"\n")
+        let daemon = try RunningDaemon(
+            home: home, extraConfig: "[watch]\nmode = \"poll\"\npoll_interval = \"200ms\"\nsettle = \"300ms\"\n")
         try invoice(number: "POLL-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/polled.xml"))
         try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
         #expect(daemon.logText.contains("poll"))
@@ -167,7 +172,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let daemon = try RunningDaemon(home: home)
         try waitUntil(seconds: 120) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == files }
         try waitUntil(seconds: 10) {
-            (try FileManager.default.subpathsOfDirectory(atPath: home.path + "/Inbox/ehf")).filter { $0.hasSuffix(".xml") }.isEmpty
+            (try FileManager.default.subpathsOfDirectory(atPath: home.path + "/Inbox/ehf")).filter {
+                $0.hasSuffix(".xml")
+            }.isEmpty
         }
         #expect(daemon.terminate() == 0)
 

@@ -48,7 +48,10 @@ import Testing
             <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><ID>&lol9;</ID></Invoice>
             """
         ),
-        ("truncated.xml", "<?xml version=\"1.0\"?><Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"><cbc:ID"),
+        (
+            "truncated.xml",
+            "<?xml version=\"1.0\"?><Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"><cbc:ID"
+        ),
         ("not-xml.xml", "%PDF-1.4\n1 0 obj << >> endobj\n"),
     ]
 
@@ -69,8 +72,10 @@ import Testing
         giant.append(Data("</Note></Invoice>".utf8))
         try giant.write(to: URL(fileURLWithPath: ehf + "giant-text.xml"))
         // Random bytes and Latin-1 text declared as UTF-8.
-        try Data((0..<65_536).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: ehf + "random.xml"))
-        try Data([0x3C, 0x61, 0x3E, 0xE6, 0xF8, 0xE5, 0x3C, 0x2F, 0x61, 0x3E]).write(to: URL(fileURLWithPath: ehf + "latin1.xml"))
+        try Data((0..<65_536).map { _ in UInt8.random(in: 0...255) }).write(
+            to: URL(fileURLWithPath: ehf + "random.xml"))
+        try Data([0x3C, 0x61, 0x3E, 0xE6, 0xF8, 0xE5, 0x3C, 0x2F, 0x61, 0x3E]).write(
+            to: URL(fileURLWithPath: ehf + "latin1.xml"))
 
         let started = ContinuousClock.now
         let run = try ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)

@@ -26,7 +26,9 @@ func freePort() -> Int {
 
 /// Runs headless Chromium and returns what it prints.
 func chromium(_ arguments: [String], profile: String) throws -> String {
-    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
     guard let binary else {
         throw TestFailure("chromium is not installed: apt-get install -y chromium (scripts/install-deps.sh)")
     }
@@ -91,15 +93,19 @@ func pageAmount(minor: Int64, currency: String) -> String {
         let artifacts = packageRoot + "/.build/test-artifacts"
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         _ = try chromium(
-            ["--virtual-time-budget=5000", "--window-size=1280,1800", "--screenshot=\(artifacts)/ledgerd-run-status-page.png", url],
+            [
+                "--virtual-time-budget=5000", "--window-size=1280,1800",
+                "--screenshot=\(artifacts)/ledgerd-run-status-page.png", url,
+            ],
             profile: profile)
         try dom.write(toFile: artifacts + "/ledgerd-run-status-page.html", atomically: true, encoding: .utf8)
 
         #expect(figure(dom, "documents-posted") == "1")
         #expect(figure(dom, "documents-rejected") == "1")
         #expect(figure(dom, "rejected-name") == "ehf2_faktura-1_legacy.xml")
-        #expect(figure(dom, "outstanding-total-payable-NOK")?.replacingOccurrences(of: "\u{A0}", with: " ")
-            == pageAmount(minor: payable, currency: "NOK"))
+        #expect(
+            figure(dom, "outstanding-total-payable-NOK")?.replacingOccurrences(of: "\u{A0}", with: " ")
+                == pageAmount(minor: payable, currency: "NOK"))
         #expect(figure(dom, "reconciliation-verdict") == "agrees")
         #expect(figure(dom, "watch-mode") == "inotify")
         #expect(figure(dom, "health") == "ok")

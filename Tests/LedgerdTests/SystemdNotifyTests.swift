@@ -22,7 +22,9 @@ final class NotifySocket: Sendable {
         let bytes = Array(path.utf8)
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in for (i, b) in bytes.enumerated() { buffer[i] = b } }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         #expect(rc == 0)
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
@@ -83,7 +85,8 @@ final class NotifySocket: Sendable {
         var copies: [Int] = []
         for i in 0..<3 {
             usleep(150_000)
-            let run = try ledgerd(["backup", "backup-\(i).sqlite", "--config", "ledgerd.toml", "--json"], in: home.path)
+            let run = try ledgerd(
+                ["backup", "backup-\(i).sqlite", "--config", "ledgerd.toml", "--json"], in: home.path)
             #expect(run.status == 0, "\(run.stderr)")
             let result = try json(run.stdout)
             #expect(result["unbalanced"] as? Int == 0)

@@ -12,7 +12,9 @@ import Testing
         let unit = try TestUnit()
         let run = try runProgram(try systemdAnalyze(), ["verify", unit.path])
         #expect(run.status == 0, "systemd-analyze verify failed:\n\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.isEmpty && run.stderr.isEmpty, "systemd-analyze verify is not clean:\n\(run.stdout)\(run.stderr)")
+        #expect(
+            run.stdout.isEmpty && run.stderr.isEmpty, "systemd-analyze verify is not clean:\n\(run.stdout)\(run.stderr)"
+        )
     }
 
     @Test func exposureLevelIsAtMostTwo() throws {
@@ -49,7 +51,9 @@ import Testing
             ("DevicePolicy", "closed"),
         ]
         for (key, value) in expected {
-            #expect(unit.values(key).contains(value), "ledgerd.service: expected \(key)=\(value), found \(unit.values(key))")
+            #expect(
+                unit.values(key).contains(value), "ledgerd.service: expected \(key)=\(value), found \(unit.values(key))"
+            )
         }
         #expect(unit.values("DynamicUser").isEmpty, "the inbox needs a static user and group")
         #expect(unit.values("ExecReload").isEmpty, "ledgerd gives SIGHUP no meaning")
@@ -113,7 +117,8 @@ import Testing
         // Only realpath on PATH: should the checks ever be skipped, the script fails at its
         // next command instead of installing anything on the machine running the tests.
         let tools = try Scratch()
-        let realpath = try #require(["/usr/bin/realpath", "/bin/realpath"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let realpath = try #require(
+            ["/usr/bin/realpath", "/bin/realpath"].first { FileManager.default.isExecutableFile(atPath: $0) })
         try FileManager.default.createSymbolicLink(atPath: tools.path + "/realpath", withDestinationPath: realpath)
         let run = try runProgram(
             "/bin/bash", [packageRoot + "/scripts/install.sh", "--inbox", inbox, "--no-start"], path: tools.path)
@@ -126,10 +131,14 @@ import Testing
 /// `systemd-analyze`, which the suite needs (Debian package `systemd`).
 private func systemdAnalyze() throws -> String {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let candidates = path.split(separator: ":").map { $0 + "/systemd-analyze" } + ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+    let candidates =
+        path.split(separator: ":").map { $0 + "/systemd-analyze" } + [
+            "/usr/bin/systemd-analyze", "/bin/systemd-analyze",
+        ]
     return try #require(
         candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
-        "systemd-analyze is not installed: these tests need the Debian package `systemd` (scripts/install-deps.sh installs it)")
+        "systemd-analyze is not installed: these tests need the Debian package `systemd` (scripts/install-deps.sh installs it)"
+    )
 }
 
 /// systemd/ledgerd.service in a folder of its own, with ExecStart on the freshly built binary
@@ -142,8 +151,10 @@ private struct TestUnit {
         scratch = try Scratch()
         let text = try String(contentsOfFile: SystemdUnitTests.unitPath, encoding: .utf8)
         let original = "\nExecStart=\(SystemdUnitTests.installedExecutable) "
-        try #require(text.contains(original), "ledgerd.service has no ExecStart=\(SystemdUnitTests.installedExecutable)")
-        try #require(FileManager.default.isExecutableFile(atPath: ledgerdBinary), "no ledgerd binary at \(ledgerdBinary)")
+        try #require(
+            text.contains(original), "ledgerd.service has no ExecStart=\(SystemdUnitTests.installedExecutable)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: ledgerdBinary), "no ledgerd binary at \(ledgerdBinary)")
         path = scratch.path + "/ledgerd.service"
         try text.replacingOccurrences(of: original, with: "\nExecStart=\(ledgerdBinary) ")
             .write(toFile: path, atomically: true, encoding: .utf8)
@@ -210,5 +221,7 @@ private func runProgram(_ executable: String, _ arguments: [String], path: Strin
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }

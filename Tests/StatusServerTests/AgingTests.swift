@@ -6,7 +6,7 @@ import Testing
 @Suite struct AgingTests {
     let today = Day(iso: "2026-11-21")!
 
-    func item(_ party: String, _ minor: Int64, issued: Int, due: Int?, currency: Currency = .NOK) -> AgingItem {
+    func item(_ party: String, _ minor: Int64, issued: Int, due: Int?, currency: Currency = .nok) -> AgingItem {
         AgingItem(
             party: party, currency: currency, openMinor: minor, issueDate: today.adding(days: issued),
             dueDate: due.map { today.adding(days: $0) })
@@ -43,7 +43,7 @@ import Testing
                 item("Beta AS", 7_000, issued: -80, due: -45),
                 item("alpha AS", 1_000, issued: -5, due: 25),
                 item("alpha AS", 500, issued: -100, due: nil),
-                item("alpha AS", 300, issued: -1, due: 29, currency: .EUR),
+                item("alpha AS", 300, issued: -1, due: 29, currency: .eur),
             ], asOf: today)
         #expect(rows.map(\.party) == ["alpha AS", "alpha AS", "Beta AS"])
         #expect(rows.map(\.currency.code) == ["EUR", "NOK", "NOK"])
@@ -53,14 +53,14 @@ import Testing
         #expect(rows[1].documents == 2)
         #expect(rows[2].buckets == [0, 7_500, 7_000, 0, 0])
         #expect(rows[2].totalMinor == 14_500)
-        #expect(rows[2].amount(.days1to30) == Money(minor: 7_500, currency: .NOK))
+        #expect(rows[2].amount(.days1to30) == Money(minor: 7_500, currency: .nok))
 
         let totals = Aging.totals(rows)
         #expect(totals.map(\.currency.code) == ["EUR", "NOK"])
         #expect(totals[1].party == nil)
         #expect(totals[1].buckets == [1_000, 7_500, 7_000, 0, 500])
         #expect(totals[1].documents == 5)
-        #expect(totals[1].total == Money(minor: 16_000, currency: .NOK))
+        #expect(totals[1].total == Money(minor: 16_000, currency: .nok))
     }
 
     @Test func preAggregatedItemsGiveTheSameRows() {

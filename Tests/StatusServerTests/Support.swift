@@ -37,8 +37,8 @@ let webRoot = repositoryRoot + "/Web"
 
 // MARK: - Invoices
 
-let nok = Currency.NOK
-let eur = Currency.EUR
+let nok = Currency.nok
+let eur = Currency.eur
 
 let us = Party(name: "Nordlys Helse AS", endpointID: "987654325", endpointScheme: "0192", legalCompanyID: "987654325")
 let leverandor = Party(
