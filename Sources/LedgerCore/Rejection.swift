@@ -15,3 +15,46 @@ public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 }
+
+extension Rejection {
+    /// What a bookkeeper should do about a document rejected with `code`: the advice the
+    /// `.error.txt` beside a rejected file and the status page both give.
+    public static func advice(forCode code: String) -> String {
+        switch code {
+        case "XML-DOCTYPE", "XML-MALFORMED":
+            return "The file is damaged or is not a plain e-invoice; ask the sender for a new copy."
+        case "NOT-AN-INVOICE":
+            return "Only EHF / PEPPOL BIS Billing 3.0 invoices and credit notes belong in this inbox."
+        case "EHF-UNSUPPORTED":
+            return "Ask the sender to send the invoice as EHF 3 / PEPPOL BIS Billing 3.0."
+        case "MISSING-FIELD", "INVALID-VALUE":
+            return "The invoice lacks information it must carry; ask the sender for a corrected invoice."
+        case "NOT-OUR-INVOICE":
+            return "Check that the invoice was meant for this company; if it was, add the identifier shown to "
+                + "[company] identifiers in the configuration."
+        case "COMPANY-NOT-CONFIGURED":
+            return
+                "Set [company] org_number (or identifiers) in the configuration, then put the file back into the inbox."
+        case "DUPLICATE-NUMBER":
+            return "Compare the two files: if this one replaces the earlier invoice, ask the sender for a credit note "
+                + "and a new invoice number; if it is a copy, nothing needs posting — keep it for the record."
+        case "FILE-TOO-LARGE":
+            return "Check what the file is; if it is a real invoice, raise [limits] max_file_bytes."
+        case "NOT-A-FILE":
+            return "Copy the real file into the inbox instead of a link."
+        case "UNSUPPORTED-INBOX":
+            return "Keep the file; a later version of ledgerd will process this inbox."
+        case "POSTING":
+            return "Check the account settings in the configuration."
+        case "STORE":
+            return
+                "The database refused the document; keep the file and report it, with the reason, to whoever runs ledgerd."
+        case "FILE-UNREADABLE", "MOVE", "DATABASE":
+            return "ledgerd could not read or move the file; check the disk and the folder permissions."
+        case let other where other.hasPrefix("BR-") || other.hasPrefix("PEPPOL-") || other.hasPrefix("NO-R-"):
+            return "The invoice's own figures do not add up; ask the sender for a corrected invoice."
+        default:
+            return "Check the file and ask the sender for a corrected copy."
+        }
+    }
+}
