@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Benchmark: ledgerd ingest against the Python stdlib reference (../shared/bench/baseline_ehf.py)
-# on the same N synthetic EHF 3 invoices, in the same run, both with durable commits.
+# Benchmarks, all on synthetic EHF 3 invoices from ../shared/bench/gen_ehf.py:
+#  1. `ledgerd ingest` against the Python stdlib reference (../shared/bench/baseline_ehf.py)
+#     on the same N files, in the same run, both with durable commits: files/second for
+#     each, the ratio, and ledgerd's peak resident memory;
+#  2. `ledgerd run`: drop->posted latency for single files on an idle daemon, files/second
+#     for a burst of DAEMON_BURST files (default N) with resident memory sampled as it goes,
+#     and wrk's requests/second and p99 for /api/status while another burst is ingested.
 #
 #   scripts/bench.sh [N]        (default N = 10000)
-#
-# Prints files/second for each, the ratio, and ledgerd's peak resident memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
 bench_dir="${BENCH_HELPERS:-../shared/bench}"
 [ -f "$bench_dir/gen_ehf.py" ] || { echo "bench helpers not found in $bench_dir (set BENCH_HELPERS)" >&2; exit 2; }
 scripts/install-deps.sh
+command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -q wrk || sudo apt-get install -y -q wrk; } >&2
 if [ -z "${LEDGERD_BIN:-}" ]; then
   swift build -c release --product ledgerd >&2
   bin="$(swift build -c release --show-bin-path)/ledgerd"
@@ -53,3 +57,6 @@ echo "baseline_ehf.py:    $base_out"
 echo "ledgerd ingest:     posted=$posted seconds=$secs files_per_s=$fps (left in inbox: $left)"
 echo "ledgerd peak RSS:   $((rss_kb / 1024)) MiB"
 python3 -c "print(f'ratio:              {$fps/$base_fps:.1f}x the baseline')"
+
+echo
+python3 scripts/bench_daemon.py "$bin" "$bench_dir/gen_ehf.py" --latency 50 --burst "${DAEMON_BURST:-$N}" --wrk
