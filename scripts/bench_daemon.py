@@ -47,7 +47,7 @@ def main():
         with open(f"{home}/ledgerd.toml", "w") as f:
             f.write('[company]\nname = "Nordlys Helse AS"\norg_number = "987654325"\n'
                     '[server]\nlisten = "127.0.0.1:18080"\n')
-        total = a.latency + 2 * a.burst
+        total = a.latency + a.burst * (2 if a.wrk else 1)
         subprocess.run([sys.executable, a.gen, f"{home}/gen", str(total), "--seed", "7"], check=True,
                        stdout=subprocess.DEVNULL)
         names = sorted(os.listdir(f"{home}/gen"))

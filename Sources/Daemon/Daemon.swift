@@ -198,7 +198,9 @@ public final class Daemon: Service, Sendable {
     func processLoop() async {
         for await _ in wakeups {
             while !Task.isCancelled {
-                let batch = tracker.takeWaiting(limit: settings.batchSize)
+                // Several transactions' worth at once, so the pipeline parses the next batch
+                // while it commits this one.
+                let batch = tracker.takeWaiting(limit: settings.batchSize * 4)
                 if batch.isEmpty { break }
                 let results = await withCheckedContinuation {
                     (continuation: CheckedContinuation<[FileResult], Never>) in
