@@ -92,7 +92,6 @@ public final class Daemon: Service, Sendable {
     /// One serial queue runs the pipeline: files are processed one batch at a time, off the
     /// cooperative thread pool (the pipeline blocks on disk I/O).
     let queue = DispatchQueue(label: "ledgerd.pipeline")
-    let processingDone: Mutex<Bool> = Mutex(false)
 
     public init(settings: Settings, pipeline: Pipeline, store: LedgerStore, logger: Logger) {
         self.settings = settings

@@ -120,9 +120,8 @@ public final class FileTracker: Sendable {
         }
     }
 
-    /// Settling files whose size and time have been still for the settle interval become
-    /// waiting; retrying files whose time has come become waiting. Returns the paths that
-    /// must be looked at again (stat) to decide: the settling ones.
+    /// The files still settling: the caller looks at each again (stat) and reports what it
+    /// sees through `observe`, which decides when one has been still for long enough.
     public func settlingPaths() -> [String] {
         contents.withLock { c in c.entries.values.filter { $0.state == .settling }.map(\.path) }
     }
