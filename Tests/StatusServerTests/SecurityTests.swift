@@ -204,13 +204,15 @@ import Testing
                 let (_, closed) = connection.readToEnd()
                 return (ContinuousClock.now - start, closed)
             }
-            // Meanwhile everyone else is served promptly.
+            // Meanwhile everyone else is served — each request well before the slow clients are
+            // cut off (6 s), so none of them waited for those. (Not a speed target: the suite runs
+            // beside others on two cores.)
             try await Task.sleep(for: .milliseconds(300))
             for _ in 0..<15 {
                 let start = ContinuousClock.now
                 let reply = try await get(port, "/api/status")
                 #expect(reply.status == 200)
-                #expect(ContinuousClock.now - start < .seconds(2))
+                #expect(ContinuousClock.now - start < .seconds(5))
             }
             let drippedFor = try await dripped
             #expect(drippedFor < .seconds(6), "the dripping client was kept for \(drippedFor)")
