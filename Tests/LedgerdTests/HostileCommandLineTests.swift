@@ -98,7 +98,10 @@ import Testing
         #expect(summary["posted"] as? Int == 0)
         // Seconds, not minutes, for all of it; and memory bounded by the file size limit.
         #expect(elapsed < .seconds(30))
-        #expect(peakKiB < 400 * 1024, "peak RSS \(peakKiB) KiB")
+        // Memory follows [limits] max_file_bytes (64 MiB here), never the size of what is dropped
+        // (the 1 GB file): a file in hand is held as bytes and parsed by libxml2 into its own
+        // buffers, and two parse at a time — a small multiple of the limit.
+        #expect(peakKiB < 10 * 64 * 1024, "peak RSS \(peakKiB) KiB")
         // Nothing is left in the inbox; every file is kept in the rejected folder.
         let rejected = try FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/rejected")
         #expect(rejected.filter { !$0.hasSuffix(".error.txt") }.count == files.count)
