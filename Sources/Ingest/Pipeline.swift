@@ -453,15 +453,8 @@ public final class Pipeline: Sendable {
         guard case .duplicateNumber(_, let existingID, let existingName) = outcome,
             case .invoice(let prepared) = document.content
         else { return Rejection("DUPLICATE-NUMBER", "This document number was already posted.") }
-        let invoice = prepared.invoice
-        let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
-        let party = prepared.direction == .purchase ? " from \(invoice.seller.name)" : " to \(invoice.buyer.name)"
-        let earlier = existingName.map { "in \($0)" } ?? "earlier"
-        let id = existingID.map { " (document \($0))" } ?? ""
-        return Rejection(
-            "DUPLICATE-NUMBER",
-            "\(kind) \(invoice.number)\(party) was already posted \(earlier)\(id); this file has different contents and was not posted."
-        )
+        return Rejection.duplicateNumber(
+            prepared.invoice, direction: prepared.direction, existingDocumentID: existingID, existingName: existingName)
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {

@@ -58,3 +58,20 @@ extension Rejection {
         }
     }
 }
+
+extension Rejection {
+    /// Another file already posted this document number from the same party: the reason
+    /// stored with the flagged document and written beside the file.
+    public static func duplicateNumber(
+        _ invoice: InvoiceDocument, direction: Direction, existingDocumentID: Int64?, existingName: String?
+    ) -> Rejection {
+        let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
+        let party = direction == .purchase ? " from \(invoice.seller.name)" : " to \(invoice.buyer.name)"
+        let earlier = existingName.map { "in \($0)" } ?? "earlier"
+        let id = existingDocumentID.map { " (document \($0))" } ?? ""
+        return Rejection(
+            "DUPLICATE-NUMBER",
+            "\(kind) \(invoice.number)\(party) was already posted \(earlier)\(id); this file has different contents and was not posted."
+        )
+    }
+}

@@ -179,10 +179,8 @@ final class PostingWriter {
                 let existingID = existing.optionalInt64(0)
                 let existingName = existing.text(1)
                 try existing.finish()
-                let rejection = Rejection(
-                    "DUPLICATE-NUMBER",
-                    "Document number \(invoice.number) was already posted\(existingName.map { " (file \($0))" } ?? ""); this file has different contents and was not posted."
-                )
+                let rejection = Rejection.duplicateNumber(
+                    invoice, direction: prepared.direction, existingDocumentID: existingID, existingName: existingName)
                 let id = try saveDocument(
                     item, previousID: previousID, state: "duplicate_number", reason: rejection, archivedPath: nil,
                     duplicateOf: existingID, now: now)
