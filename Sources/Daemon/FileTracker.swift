@@ -1,3 +1,4 @@
+import HeapModule
 public import Ingest
 import Synchronization
 
@@ -58,9 +59,28 @@ public final class FileTracker: Sendable {
         var done = 0
     }
 
+    /// A waiting file in the order files are taken: first seen first.
+    struct Queued: Comparable {
+        var firstSeen: UInt64
+        var path: String
+        static func < (a: Queued, b: Queued) -> Bool { (a.firstSeen, a.path) < (b.firstSeen, b.path) }
+    }
+
     struct Contents {
         var entries: [String: Entry] = [:]
         var bursts: [String: Burst] = [:]
+        /// The waiting files, so taking a batch does not sort the whole backlog each time.
+        /// Items whose entry has since changed are skipped when they come up.
+        var waiting = Heap<Queued>()
+
+        /// Stores `entry`, queueing it when it has just become waiting.
+        mutating func store(_ entry: Entry) {
+            let wasWaiting = entries[entry.path]?.state == .waiting
+            entries[entry.path] = entry
+            if entry.state == .waiting, !wasWaiting {
+                waiting.insert(Queued(firstSeen: entry.firstSeen, path: entry.path))
+            }
+        }
     }
 
     private let contents = Mutex(Contents())
@@ -91,7 +111,7 @@ public final class FileTracker: Sendable {
                         entry.mtimeNanos = o.mtimeNanos
                         entry.lastChange = now
                         entry.state = o.complete ? .waiting : .settling
-                        c.entries[o.path] = entry
+                        c.store(entry)
                         return o.complete
                     }
                     return false
@@ -107,14 +127,15 @@ public final class FileTracker: Sendable {
                     }
                     entry.size = o.size
                     entry.mtimeNanos = o.mtimeNanos
-                    c.entries[o.path] = entry
+                    c.store(entry)
                     return entry.state == .waiting
                 }
             }
             let settled = o.complete || o.ageNanos >= Int64(settleNanos)
-            c.entries[o.path] = Entry(
-                path: o.path, inbox: o.inbox, state: settled ? .waiting : .settling, size: o.size,
-                mtimeNanos: o.mtimeNanos, firstSeen: now, lastChange: now, attempts: 0, retryAt: 0, lastError: nil)
+            c.store(
+                Entry(
+                    path: o.path, inbox: o.inbox, state: settled ? .waiting : .settling, size: o.size,
+                    mtimeNanos: o.mtimeNanos, firstSeen: now, lastChange: now, attempts: 0, retryAt: 0, lastError: nil))
             c.bursts[o.inbox, default: Burst()].total += 1
             return settled
         }
@@ -131,9 +152,9 @@ public final class FileTracker: Sendable {
     public func releaseRetries(now: UInt64) -> Int {
         contents.withLock { c in
             var released = 0
-            for (path, var entry) in c.entries where entry.state == .retrying && entry.retryAt <= now {
+            for var entry in c.entries.values where entry.state == .retrying && entry.retryAt <= now {
                 entry.state = .waiting
-                c.entries[path] = entry
+                c.store(entry)
                 released += 1
             }
             return released
@@ -153,11 +174,15 @@ public final class FileTracker: Sendable {
     /// Takes up to `limit` waiting files, oldest first, marking them processing.
     public func takeWaiting(limit: Int) -> [InboxFile] {
         contents.withLock { c in
-            let waiting = c.entries.values.filter { $0.state == .waiting }
-                .sorted { ($0.firstSeen, $0.path) < ($1.firstSeen, $1.path) }
-                .prefix(limit)
-            for entry in waiting { c.entries[entry.path]?.state = .processing }
-            return waiting.map { InboxFile(path: $0.path, inbox: $0.inbox) }
+            var taken: [InboxFile] = []
+            while taken.count < limit, let next = c.waiting.popMin() {
+                guard var entry = c.entries[next.path], entry.state == .waiting, entry.firstSeen == next.firstSeen
+                else { continue }
+                entry.state = .processing
+                c.entries[next.path] = entry
+                taken.append(InboxFile(path: entry.path, inbox: entry.inbox))
+            }
+            return taken
         }
     }
 
