@@ -353,9 +353,7 @@ public final class Daemon: Service, Sendable {
     func observe(_ file: InboxFile, complete: Bool) -> Bool {
         guard let info = FileSystem.lstatSizeAndTime(file.path) else { return false }
         if info.type == .directory { return false }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let wall = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        let wall = FileSystem.wallClockNanos()
         return tracker.observe(
             .init(
                 path: file.path, inbox: file.inbox, size: info.size, mtimeNanos: info.mtimeNanos,

@@ -96,6 +96,13 @@ public enum FileSystem {
         return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec), type)
     }
 
+    /// The wall clock in nanoseconds since 1970, the scale of `lstatSizeAndTime`'s mtime.
+    public static func wallClockNanos() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
     /// Renames a file whose name is not valid UTF-8 to `newName` in the same folder.
     public static func renameRaw(directory: String, rawName: [UInt8], newName: String) throws(Failure) {
         let from = Array(directory.utf8) + [UInt8(ascii: "/")] + rawName + [0]

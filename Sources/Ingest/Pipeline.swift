@@ -231,9 +231,7 @@ public final class Pipeline: Sendable {
 
     func isRecentlyModified(_ path: String) -> Bool {
         guard settings.incompleteGrace > .zero, let info = FileSystem.lstatSizeAndTime(path) else { return false }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let age = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) - info.mtimeNanos
+        let age = FileSystem.wallClockNanos() - info.mtimeNanos
         let (seconds, attoseconds) = settings.incompleteGrace.components
         return age < seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
