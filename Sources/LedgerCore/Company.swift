@@ -3,23 +3,27 @@ public struct CompanyIdentity: Sendable, Hashable {
     public var name: String
     /// Identifiers that mean "us": `scheme:value` endpoint IDs (e.g. `0192:987654325`) or bare
     /// values (org number, VAT number such as `NO987654325MVA`).
-    public var identifiers: [String]
+    public var identifiers: [String] {
+        didSet { canonicalIdentifiers = Self.canonicalSet(identifiers) }
+    }
+    /// `identifiers` in canonical form, computed once rather than for every invoice.
+    private var canonicalIdentifiers: Set<String>
 
     public init(name: String, identifiers: [String]) {
         self.name = name
         self.identifiers = identifiers
+        self.canonicalIdentifiers = Self.canonicalSet(identifiers)
+    }
+
+    private static func canonicalSet(_ identifiers: [String]) -> Set<String> {
+        Set(identifiers.map(PartyIdentifier.canonical).filter { !$0.isEmpty })
     }
 
     /// Whether one of our identifiers names `party`. Comparison ignores case and white
     /// space, so `no 987 654 325 mva` still matches `NO987654325MVA`.
     public func matches(_ party: Party) -> Bool {
-        let ours = Set(identifiers.map(Self.canonical).filter { !$0.isEmpty })
-        guard !ours.isEmpty else { return false }
-        return party.allIdentifiers.contains { ours.contains(Self.canonical($0)) }
-    }
-
-    static func canonical(_ identifier: String) -> String {
-        String(identifier.uppercased().filter { !$0.isWhitespace })
+        guard !canonicalIdentifiers.isEmpty else { return false }
+        return party.allIdentifiers.contains { canonicalIdentifiers.contains(PartyIdentifier.canonical($0)) }
     }
 
     public enum DirectionError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -73,5 +77,39 @@ public enum NorwegianOrgNumber {
         var check = 11 - sum % 11
         if check == 11 { check = 0 }
         return check != 10 && check == digits[8]
+    }
+}
+
+/// How party identifiers (organisation, VAT and endpoint numbers) are compared.
+public enum PartyIdentifier {
+    /// Upper case without white space: `no 987 654 325 mva` becomes `NO987654325MVA`.
+    ///
+    /// Identifiers are almost always ASCII, and this runs for every invoice; the ASCII case is
+    /// done on bytes, since `uppercased()` and `Character.isWhitespace` look up Unicode
+    /// properties for every character (a tenth of a small invoice's processing time).
+    public static func canonical(_ identifier: String) -> String {
+        var ascii = true
+        var changes = false
+        for byte in identifier.utf8 {
+            if byte >= 0x80 {
+                ascii = false
+                break
+            }
+            if isASCIISpace(byte) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) { changes = true }
+        }
+        guard ascii else { return String(identifier.uppercased().filter { !$0.isWhitespace }) }
+        guard changes else { return identifier }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(identifier.utf8.count)
+        for byte in identifier.utf8 where !isASCIISpace(byte) {
+            bytes.append(byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The ASCII characters `Character.isWhitespace` accepts: tab, line feed, vertical tab,
+    /// form feed, carriage return, space (U+0085 and U+00A0 are not ASCII).
+    @inline(__always) static func isASCIISpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
     }
 }

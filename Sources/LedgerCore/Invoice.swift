@@ -67,10 +67,13 @@ public struct Party: Sendable, Hashable {
     /// else the endpoint, else the VAT number, else the name. Identifiers are compared
     /// without white space and case ("NO 923 456 783" is "NO923456783").
     public var key: String {
-        func canonical(_ s: String) -> String { String(s.uppercased().filter { !$0.isWhitespace }) }
-        if let legalCompanyID, !canonical(legalCompanyID).isEmpty { return canonical(legalCompanyID) }
-        if let endpointID, !canonical(endpointID).isEmpty { return canonical(endpointID) }
-        if let vatNumber { return canonical(vatNumber) }
+        for candidate in [legalCompanyID, endpointID] {
+            if let candidate {
+                let canonical = PartyIdentifier.canonical(candidate)
+                if !canonical.isEmpty { return canonical }
+            }
+        }
+        if let vatNumber { return PartyIdentifier.canonical(vatNumber) }
         return name
     }
 }

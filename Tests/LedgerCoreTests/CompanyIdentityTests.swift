@@ -72,6 +72,32 @@ struct CompanyIdentityTests {
         }
     }
 
+    @Test("canonical identifiers: the ASCII fast path agrees with Unicode upper-casing and white space")
+    func canonicalAgreesWithUnicode() async {
+        // Every ASCII character (controls included), a few non-ASCII letters and spaces, and
+        // "\r\n", which is one Character of two scalars.
+        let alphabet: [String] =
+            (0..<128).map { String(UnicodeScalar(UInt8($0))) } + [
+                "\r\n", "\u{00A0}", "\u{0085}", "\u{2003}", "ø", "Å", "ß", "ﬁ", "é", "\u{0301}",
+            ]
+        let gen = scenario { rng -> String in
+            let length = Int.random(in: 0..<24, using: &rng)
+            // Half the strings are pure ASCII, so the fast path is taken often.
+            let pool = Bool.random(using: &rng) ? Array(alphabet[0..<128]) : alphabet
+            return (0..<length).map { _ in pool[Int.random(in: 0..<pool.count, using: &rng)] }.joined()
+        }
+        await forAll(count: 3000, gen) { text in
+            let expected = String(text.uppercased().filter { !$0.isWhitespace })
+            #expect(PartyIdentifier.canonical(text) == expected, "\(text.debugDescription)")
+        }
+        for byte in UInt8(0)..<128 {
+            let text = "a\(String(UnicodeScalar(byte)))b"
+            #expect(
+                PartyIdentifier.canonical(text) == String(text.uppercased().filter { !$0.isWhitespace }),
+                "byte \(byte)")
+        }
+    }
+
     @Test("empty identifiers never match")
     func emptyIdentifiers() {
         let nobody = CompanyIdentity(name: "Tom", identifiers: [])
