@@ -1,3 +1,5 @@
+internal import CLinux
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -194,18 +196,42 @@ public enum FileSystem {
         guard fsync(fd) == 0 else { throw Failure(operation: "sync folder", path: path, code: errno) }
     }
 
-    /// Moves a file, refusing to overwrite anything. Same device: `rename`. Another device:
-    /// copy into a temporary name beside the target, `fsync`, rename into place, sync the
-    /// folder, and only then remove the original. The caller syncs the folders of
+    /// Moves a file, refusing to overwrite anything. Same device: `renameat2` with
+    /// `RENAME_NOREPLACE`, which refuses an existing target atomically (where the file system
+    /// cannot, a check then `rename`). Another device: copy into a temporary name beside the
+    /// target, `fsync`, rename into place, sync the folder, and only then remove the original.
+    /// The target's folder is created when missing. The caller syncs the folders of
     /// same-device renames (once per batch rather than once per file).
     public static func move(from source: String, to target: String) throws(Failure) {
-        if exists(target) { throw Failure(operation: "move to", path: target, code: EEXIST) }
-        try makeDirectories(parentDirectory(target))
-        if rename(source, target) == 0 { return }
+        var code = renameNoReplace(from: source, to: target)
+        if code == ENOENT, exists(source) {
+            try makeDirectories(parentDirectory(target))
+            code = renameNoReplace(from: source, to: target)
+        }
+        switch code {
+        case 0:
+            return
+        case EEXIST:
+            throw Failure(operation: "move to", path: target, code: EEXIST)
+        case EXDEV:
+            if exists(target) { throw Failure(operation: "move to", path: target, code: EEXIST) }
+            try copyDurably(from: source, to: target)
+            guard unlink(source) == 0 else {
+                throw Failure(operation: "remove original", path: source, code: errno)
+            }
+        default:
+            throw Failure(operation: "move", path: source, code: code)
+        }
+    }
+
+    /// `renameat2(RENAME_NOREPLACE)`, falling back to a check and `rename(2)` where the file
+    /// system or kernel does not support the flag. Returns 0 or the error number.
+    static func renameNoReplace(from source: String, to target: String) -> Int32 {
+        if ledgerd_rename_noreplace(source, target) == 0 { return 0 }
         let code = errno
-        guard code == EXDEV else { throw Failure(operation: "move", path: source, code: code) }
-        try copyDurably(from: source, to: target)
-        guard unlink(source) == 0 else { throw Failure(operation: "remove original", path: source, code: errno) }
+        guard code == EINVAL || code == ENOSYS else { return code }
+        if exists(target) { return EEXIST }
+        return rename(source, target) == 0 ? 0 : errno
     }
 
     static func copyDurably(from source: String, to target: String) throws(Failure) {
