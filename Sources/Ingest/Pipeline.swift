@@ -117,28 +117,34 @@ public final class Pipeline: Sendable {
         self.logger = logger
     }
 
-    /// Takes in `files` in batches and returns one result per file, in order. While one
-    /// batch is written and its files moved, the next is already being read and parsed.
+    /// Takes in `files` in batches and returns one result per file, in order.
+    ///
+    /// Three stages overlap: while one batch is written to the database, the next is read and
+    /// parsed, and the files of the previous one are moved to the archive. Moves happen only
+    /// after their batch has committed, and batch after batch on one thread, so a file that
+    /// repeats one from the batch before sees that file already archived.
     public func ingest(_ files: [InboxFile]) -> [FileResult] {
         let batches = batches(of: files)
         guard !batches.isEmpty else { return [] }
-        var results: [FileResult] = []
-        results.reserveCapacity(files.count)
+        let settled = ResultSlots<[FileResult]>(count: batches.count)
+        let mover = DispatchQueue(label: "ledgerd.settle")
         var prepared = prepareAll(batches[0], receivedAt: Timestamp.now())
         for (index, batch) in batches.enumerated() {
             let upcoming = PreparedBox()
-            let group = DispatchGroup()
+            let parsing = DispatchGroup()
             if index + 1 < batches.count {
                 let next = batches[index + 1]
-                DispatchQueue.global().async(group: group) {
+                DispatchQueue.global().async(group: parsing) {
                     upcoming.set(self.prepareAll(next, receivedAt: Timestamp.now()))
                 }
             }
-            results += commit(batch, prepared: prepared)
-            group.wait()
+            let written = write(batch, prepared: prepared)
+            mover.async { settled[index] = self.settle(written) }
+            parsing.wait()
             prepared = upcoming.take()
         }
-        return results
+        mover.sync {}
+        return settled.values().flatMap { $0 }
     }
 
     /// Splits `files` into transactions of at most `batchSize` files and about `batchBytes`.
@@ -160,8 +166,19 @@ public final class Pipeline: Sendable {
         return batches
     }
 
-    /// Writes one prepared batch in one transaction, then moves its files.
-    func commit(_ files: [InboxFile], prepared: [Prepared]) -> [FileResult] {
+    /// A batch after its transaction: results known so far, and the written documents with
+    /// their outcomes, whose files are still to be moved.
+    struct Written: Sendable {
+        var files: [InboxFile]
+        var results: [FileResult?]
+        var documents: [IncomingDocument]
+        var outcomes: [WriteOutcome]
+        /// For each written document, its position in `files`.
+        var positions: [Int]
+    }
+
+    /// Writes one prepared batch in one transaction. Its files are moved by `settle`.
+    func write(_ files: [InboxFile], prepared: [Prepared]) -> Written {
         var results = [FileResult?](repeating: nil, count: files.count)
         var toWrite: [IncomingDocument] = []
         var writeIndex: [Int] = []
@@ -198,16 +215,22 @@ public final class Pipeline: Sendable {
                     file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "\(error)"),
                     destination: nil)
             }
-            return results.compactMap { $0 }
+            return Written(files: files, results: results, documents: [], outcomes: [], positions: [])
         }
+        return Written(files: files, results: results, documents: toWrite, outcomes: outcomes, positions: writeIndex)
+    }
 
+    /// After the commit: moves each written file where its outcome says, then makes the
+    /// moves durable (one sync per folder touched).
+    func settle(_ written: Written) -> [FileResult] {
+        var results = written.results
         var touched = Set<String>()
         var reservedRejected = Set<String>()
-        for (position, outcome) in outcomes.enumerated() {
-            let index = writeIndex[position]
-            let document = toWrite[position]
+        for (position, outcome) in written.outcomes.enumerated() {
+            let index = written.positions[position]
             let result = settle(
-                files[index], document: document, outcome: outcome, touched: &touched, reserved: &reservedRejected)
+                written.files[index], document: written.documents[position], outcome: outcome, touched: &touched,
+                reserved: &reservedRejected)
             results[index] = result
             logger.log(level: result.outcome == .posted ? .info : .notice, "\(result.logLine)")
         }

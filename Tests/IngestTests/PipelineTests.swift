@@ -157,6 +157,37 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
     }
 
+    /// With one file per transaction, every file is written while the one before it is being
+    /// moved: a copy in the next batch must still be seen as a duplicate of an archived file
+    /// (not as "committed but never moved"), and names in the rejected folder must not clash.
+    @Test func consecutiveBatchesOverlapWithoutMixingUpFiles() throws {
+        let sandbox = try Sandbox()
+        let names = ["a.xml", "a-copy.xml", "a-copy2.xml", "b.xml", "b-again.xml"]
+        try sandbox.drop(Self.example, as: names[0])
+        try sandbox.drop(Self.example, as: names[1])
+        try sandbox.drop(Self.example, as: names[2])
+        // Same invoice number, other bytes (twice): flagged, both kept in rejected/.
+        var other = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.example)))
+        other += Array("\n<!-- resent -->\n".utf8)
+        _ = try sandbox.write(other, as: names[3])
+        _ = try sandbox.write(other + [0x0A], as: names[4])
+        let files = sandbox.scan().sorted { names.firstIndex(of: $0.name)! < names.firstIndex(of: $1.name)! }
+        let results = sandbox.pipeline(identifiers: Self.buyer, batchSize: 1).ingest(files)
+        #expect(results.map(\.file.name) == names)
+        #expect(
+            results.map(\.outcome) == [.posted, .duplicate, .duplicate, .duplicateNumber, .duplicateNumber])
+        #expect(results[0].destination?.contains("/archive/ehf/") == true)
+        #expect(results[1].destination?.contains("/archive/duplicates/") == true)
+        #expect(results[2].destination?.contains("/archive/duplicates/") == true)
+        #expect(Set(results.compactMap(\.destination)).count == 5)
+        for result in results {
+            let destination = try #require(result.destination)
+            #expect(FileManager.default.fileExists(atPath: destination))
+        }
+        #expect(sandbox.files(under: sandbox.inbox + "/ehf").isEmpty)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+    }
+
     @Test func aFullDatabaseLeavesFilesInPlaceAndCommitsNothing() throws {
         let sandbox = try Sandbox()
         // Three files, one with a 2.4 MB attachment that needs hundreds of new pages.
