@@ -312,7 +312,18 @@ struct Bound {
             let index = Int32(offset + 1)
             switch value?.boundValue ?? .null {
             case .int(let n): sqlite3_bind_int64(handle, index, n)
-            case .text(let s): sqlite3_bind_text(handle, index, s, -1, Self.transient)
+            case .text(var s):
+                // Through the string's own UTF-8 storage, with its length: passing a String where
+                // C wants a `char *` makes a temporary NUL-terminated copy on the heap first.
+                s.withUTF8 { utf8 in
+                    if let base = utf8.baseAddress, utf8.count > 0 {
+                        _ = base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                            sqlite3_bind_text(handle, index, $0, Int32(utf8.count), Self.transient)
+                        }
+                    } else {
+                        _ = sqlite3_bind_text(handle, index, "", 0, Self.transient)
+                    }
+                }
             case .null: sqlite3_bind_null(handle, index)
             }
         }
