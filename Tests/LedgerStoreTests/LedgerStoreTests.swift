@@ -74,7 +74,10 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
     @Test func migrationsCreateTheContractTablesInWALMode() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try store.appliedMigrations() == ["001_documents_invoices_journal", "002_daemon_state"])
+        #expect(
+            try store.appliedMigrations() == [
+                "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
+            ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
         }
@@ -89,7 +92,39 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 2)
+        #expect(try again.appliedMigrations().count == 3)
+    }
+
+    @Test func invoiceLinesAreFoundByInvoiceThroughTheirPartialIndexes() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        _ = try store.write(
+            [
+                try incoming(sampleInvoice(number: "F-1"), sha: "aa"),
+                try incoming(sampleInvoice(number: "S-1"), sha: "bb", direction: .sale),
+            ], now: "2026-11-21T10:00:00Z")
+        try store.pool.read { db in
+            for (column, table) in [
+                ("vendor_invoice_id", "vendor_invoices"), ("customer_invoice_id", "customer_invoices"),
+            ] {
+                let id = try #require(try Int64.fetchOne(db, sql: "SELECT id FROM \(table)"))
+                let sql = "SELECT COUNT(*) FROM invoice_lines WHERE \(column) = ?"
+                #expect(try Int.fetchOne(db, sql: sql, arguments: [id]) ?? 0 > 0)
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [id])
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+                #expect(plan.contains("USING COVERING INDEX invoice_lines_"), "\(plan)")
+                // Only the rows that name an invoice of that kind are in its index.
+                let indexed = try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM invoice_lines INDEXED BY invoice_lines_\(column == "vendor_invoice_id" ? "vendor" : "customer") WHERE \(column) IS NOT NULL"
+                )
+                #expect(
+                    indexed
+                        == (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invoice_lines WHERE \(column) IS NOT NULL"))
+                )
+            }
+        }
     }
 
     @Test func postingWritesDocumentInvoiceLinesEntryAndSubLedgerTogether() throws {
