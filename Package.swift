@@ -43,11 +43,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Process-wide SQLite settings Swift cannot make itself (see CSQLiteSettings/shim.h).
+        .systemLibrary(
+            name: "CSQLiteSettings",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
         // The SQLite file: migrations, posting transactions, queries.
         .target(
             name: "LedgerStore",
             dependencies: [
-                "LedgerCore",
+                "LedgerCore", "CSQLiteSettings",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

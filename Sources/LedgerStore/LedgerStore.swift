@@ -1,6 +1,13 @@
+internal import CSQLiteSettings
 import Foundation
 public import GRDB
 import LedgerCore
+
+/// Process-wide SQLite settings, made once before the first connection opens (Swift globals
+/// are initialised lazily and exactly once).
+private let sqliteConfigured: Bool = {
+    ledgerd_sqlite_disable_memory_statistics() == SQLITE_OK
+}()
 
 /// The single SQLite file: WAL mode, numbered migrations, and every posting in one
 /// transaction with its document row.
@@ -16,6 +23,7 @@ public final class LedgerStore: Sendable {
     }
 
     public init(path: String, durability: Durability = .full, readonly: Bool = false) throws {
+        _ = sqliteConfigured
         var configuration = Configuration()
         configuration.readonly = readonly
         configuration.foreignKeysEnabled = true
