@@ -40,10 +40,15 @@ def main():
     ap.add_argument("--burst", type=int, default=10000)
     ap.add_argument("--wrk", action="store_true")
     a = ap.parse_args()
+    if os.sep in a.bin:
+        a.bin = os.path.abspath(a.bin)  # the daemon runs in a temporary folder
 
     home = tempfile.mkdtemp(prefix="ledgerd-bench-daemon.")
     try:
         os.makedirs(f"{home}/Inbox/ehf"); os.makedirs(f"{home}/var")
+        # The status page's files, found first in the working folder: so a binary copied
+        # out of the source tree (LEDGERD_BIN) serves them too.
+        os.symlink(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Web"), f"{home}/Web")
         with open(f"{home}/ledgerd.toml", "w") as f:
             f.write('[company]\nname = "Nordlys Helse AS"\norg_number = "987654325"\n'
                     '[server]\nlisten = "127.0.0.1:18080"\n')
