@@ -225,11 +225,13 @@ public enum FileSystem {
     }
 
     /// `renameat2(RENAME_NOREPLACE)`, falling back to a check and `rename(2)` where the file
-    /// system or kernel does not support the flag. Returns 0 or the error number.
+    /// system or kernel does not support the flag (EINVAL, ENOSYS), or a sandbox's system-call
+    /// filter refuses the call (EPERM; a real permission problem fails again in `rename`).
+    /// Returns 0 or the error number.
     static func renameNoReplace(from source: String, to target: String) -> Int32 {
         if ledgerd_rename_noreplace(source, target) == 0 { return 0 }
         let code = errno
-        guard code == EINVAL || code == ENOSYS else { return code }
+        guard code == EINVAL || code == ENOSYS || code == EPERM else { return code }
         if exists(target) { return EEXIST }
         return rename(source, target) == 0 ? 0 : errno
     }
