@@ -67,14 +67,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Linux system calls Swift's Glibc module does not declare (see CLinux/shim.h).
-        .systemLibrary(name: "CLinux"),
-
         // The per-file pipeline: read once, hash, parse, post in one transaction, archive.
         .target(
             name: "Ingest",
             dependencies: [
-                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig", "CLinux",
+                "LedgerCore", "Formats", "LedgerStore", "LedgerConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,3 @@
-internal import CLinux
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -229,12 +227,25 @@ public enum FileSystem {
     /// filter refuses the call (EPERM; a real permission problem fails again in `rename`).
     /// Returns 0 or the error number.
     static func renameNoReplace(from source: String, to target: String) -> Int32 {
-        if ledgerd_rename_noreplace(source, target) == 0 { return 0 }
-        let code = errno
+        if let renameat2 = Self.renameat2, renameat2(AT_FDCWD, source, AT_FDCWD, target, renameNoReplaceFlag) == 0 {
+            return 0
+        }
+        let code = Self.renameat2 == nil ? ENOSYS : errno
         guard code == EINVAL || code == ENOSYS || code == EPERM else { return code }
         if exists(target) { return EEXIST }
         return rename(source, target) == 0 ? 0 : errno
     }
+
+    /// glibc's `renameat2` (2.28 and later). Swift's Glibc module does not declare it (glibc
+    /// only does under `_GNU_SOURCE`), so it is looked up once by name; nil where the C library
+    /// lacks it, and then moves check and `rename`.
+    static let renameat2: RenameAt2? = {
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: RenameAt2.self)
+    }()
+    typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    /// `RENAME_NOREPLACE` from <linux/fs.h>.
+    static let renameNoReplaceFlag: UInt32 = 1
 
     static func copyDurably(from source: String, to target: String) throws(Failure) {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
