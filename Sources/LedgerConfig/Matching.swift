@@ -13,23 +13,54 @@ extension Configuration.Watch {
     /// writes `Thumbs.db` and `~$Report.XLSX` onto shares). So `.*` means every dotfile,
     /// `~$*` Office lock files, and `@eaDir` exactly that name.
     public func isIgnored(name: String) -> Bool {
+        // Every file found in a scan is asked about, so ASCII names and patterns (nearly all of
+        // them) are compared as bytes; lowercasing and splitting into Characters look up
+        // Unicode properties for each character.
+        if let asciiName = Self.asciiLowercased(name) {
+            var unicodeName: [Character]?
+            return ignore.contains { pattern in
+                if let asciiPattern = Self.asciiLowercased(pattern) {
+                    return Self.glob(asciiPattern, matches: asciiName, star: UInt8(ascii: "*"), one: UInt8(ascii: "?"))
+                }
+                if unicodeName == nil { unicodeName = Array(name.lowercased()) }
+                return Self.glob(Array(pattern.lowercased()), matches: unicodeName!)
+            }
+        }
         let name = Array(name.lowercased())
         return ignore.contains { Self.glob(Array($0.lowercased()), matches: name) }
     }
 
+    /// The bytes of `text` with A–Z lowered, or nil when it is not all ASCII or holds a
+    /// carriage return (`\r\n` is one Character, so `?` must match it whole).
+    static func asciiLowercased(_ text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            guard byte < 0x80, byte != 0x0D else { return nil }
+            bytes.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte)
+        }
+        return bytes
+    }
+
+    static func glob(_ pattern: [Character], matches name: [Character]) -> Bool {
+        glob(pattern, matches: name, star: "*", one: "?")
+    }
+
     /// Wildcard match with backtracking to the last `*` only: linear in practice, and never
     /// exponential (a pattern like `*a*a*a*b` cannot blow up).
-    static func glob(_ pattern: [Character], matches name: [Character]) -> Bool {
+    static func glob<Element: Equatable>(_ pattern: [Element], matches name: [Element], star any: Element, one: Element)
+        -> Bool
+    {
         var p = 0
         var n = 0
         var star: Int? = nil
         var resume = 0
         while n < name.count {
-            if p < pattern.count, pattern[p] == "*" {
+            if p < pattern.count, pattern[p] == any {
                 star = p
                 resume = n
                 p += 1
-            } else if p < pattern.count, pattern[p] == "?" || pattern[p] == name[n] {
+            } else if p < pattern.count, pattern[p] == one || pattern[p] == name[n] {
                 p += 1
                 n += 1
             } else if let star {
@@ -40,7 +71,7 @@ extension Configuration.Watch {
                 return false
             }
         }
-        while p < pattern.count, pattern[p] == "*" { p += 1 }
+        while p < pattern.count, pattern[p] == any { p += 1 }
         return p == pattern.count
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import LedgerConfig
@@ -63,6 +64,32 @@ import Testing
                     "\(String(pattern)) vs \(String(name))")
             }
         }
+    }
+
+    /// ASCII names and patterns are matched as bytes; the answer must be the one the
+    /// Character-wise match over lowercased strings gives, case and `\r\n` included.
+    @Test func theASCIIPathAgreesWithTheCharacterPath() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [String] = ["a", "B", "c", "*", "?", ".", " ", "\r", "\n", "\r\n", "Z", "z", "\t"]
+        func word(_ length: Int) -> String {
+            (0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] }.joined()
+        }
+        for _ in 0..<20_000 {
+            let patterns = (0..<Int.random(in: 1...3, using: &rng)).map { _ in word(Int.random(in: 0...5, using: &rng))
+            }
+            let name = word(Int.random(in: 0...6, using: &rng)).replacingOccurrences(of: "*", with: "x")
+                .replacingOccurrences(of: "?", with: "y")
+            let expected = patterns.contains {
+                Configuration.Watch.glob(Array($0.lowercased()), matches: Array(name.lowercased()))
+            }
+            #expect(
+                Configuration.Watch(ignore: patterns).isIgnored(name: name) == expected,
+                "\(patterns.map(\.debugDescription)) vs \(name.debugDescription)")
+        }
+        // A non-ASCII pattern beside ASCII ones, against an ASCII name.
+        #expect(Configuration.Watch(ignore: ["ø*", "*.TMP"]).isIgnored(name: "scan.tmp"))
+        #expect(!Configuration.Watch(ignore: ["ø*", "*.TMP"]).isIgnored(name: "scan.xml"))
+        #expect(Configuration.Watch(ignore: ["?"]).isIgnored(name: "\r\n"))
     }
 
     @Test(.timeLimit(.minutes(1))) func pathologicalPatternsStayFast() {
