@@ -209,7 +209,7 @@ public struct Configuration: Sendable, Equatable {
         }
         if let vat = company.vatNumber { all.append(vat) }
         var seen = Set<String>()
-        let unique = all.filter { seen.insert(String($0.uppercased().filter { !$0.isWhitespace })).inserted }
+        let unique = all.filter { seen.insert(PartyIdentifier.canonical($0)).inserted }
         return CompanyIdentity(name: company.name, identifiers: unique)
     }
 }

@@ -105,7 +105,7 @@ struct ConfigurationParser {
         }
 
         if let vat = try table.string("vat_number", expected: "a VAT number in quotes, like \"NO987654325MVA\"") {
-            let bare = vat.uppercased().filter { !$0.isWhitespace }
+            let bare = PartyIdentifier.canonical(vat)
             guard bare.count >= 4, bare.prefix(2).allSatisfy({ $0.isASCII && $0.isLetter }),
                 bare.dropFirst(2).allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
             else {
