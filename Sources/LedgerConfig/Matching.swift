@@ -16,18 +16,15 @@ extension Configuration.Watch {
         // Every file found in a scan is asked about, so ASCII names and patterns (nearly all of
         // them) are compared as bytes; lowercasing and splitting into Characters look up
         // Unicode properties for each character.
-        if let asciiName = Self.asciiLowercased(name) {
-            var unicodeName: [Character]?
-            return ignore.contains { pattern in
-                if let asciiPattern = Self.asciiLowercased(pattern) {
-                    return Self.glob(asciiPattern, matches: asciiName, star: UInt8(ascii: "*"), one: UInt8(ascii: "?"))
-                }
-                if unicodeName == nil { unicodeName = Array(name.lowercased()) }
-                return Self.glob(Array(pattern.lowercased()), matches: unicodeName!)
+        let asciiName = Self.asciiLowercased(name)
+        var unicodeName: [Character]?
+        return ignore.contains { pattern in
+            if let asciiName, let asciiPattern = Self.asciiLowercased(pattern) {
+                return Self.glob(asciiPattern, matches: asciiName, star: UInt8(ascii: "*"), one: UInt8(ascii: "?"))
             }
+            if unicodeName == nil { unicodeName = Array(name.lowercased()) }
+            return Self.glob(Array(pattern.lowercased()), matches: unicodeName!)
         }
-        let name = Array(name.lowercased())
-        return ignore.contains { Self.glob(Array($0.lowercased()), matches: name) }
     }
 
     /// The bytes of `text` with A–Z lowered, or nil when it is not all ASCII or holds a
