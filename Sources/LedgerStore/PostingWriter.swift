@@ -304,30 +304,38 @@ struct Bound {
     /// SQLite copies bound text before `bind` returns.
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    /// Binds `values` to the statement's parameters in order. A parameter pack rather than a
+    /// variadic `Any` list: each call binds its values directly, with no array of boxed
+    /// existentials built per statement (the writer binds a dozen statements a document).
     @discardableResult
-    func bind(_ values: (any BindableValue)?...) -> Bound {
+    func bind<each V: BindableValue>(_ values: repeat each V) -> Bound {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            switch value?.boundValue ?? .null {
-            case .int(let n): sqlite3_bind_int64(handle, index, n)
-            case .text(var s):
-                // Through the string's own UTF-8 storage, with its length: passing a String where
-                // C wants a `char *` makes a temporary NUL-terminated copy on the heap first.
-                s.withUTF8 { utf8 in
-                    if let base = utf8.baseAddress, utf8.count > 0 {
-                        _ = base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
-                            sqlite3_bind_text(handle, index, $0, Int32(utf8.count), Self.transient)
-                        }
-                    } else {
-                        _ = sqlite3_bind_text(handle, index, "", 0, Self.transient)
-                    }
-                }
-            case .null: sqlite3_bind_null(handle, index)
-            }
+        var index: Int32 = 0
+        for value in repeat each values {
+            index += 1
+            bind(value.boundValue, at: index)
         }
         return self
+    }
+
+    private func bind(_ value: Value, at index: Int32) {
+        switch value {
+        case .int(let n): sqlite3_bind_int64(handle, index, n)
+        case .text(var s):
+            // Through the string's own UTF-8 storage, with its length: passing a String where
+            // C wants a `char *` makes a temporary NUL-terminated copy on the heap first.
+            s.withUTF8 { utf8 in
+                if let base = utf8.baseAddress, utf8.count > 0 {
+                    _ = base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                        sqlite3_bind_text(handle, index, $0, Int32(utf8.count), Self.transient)
+                    }
+                } else {
+                    _ = sqlite3_bind_text(handle, index, "", 0, Self.transient)
+                }
+            }
+        case .null: sqlite3_bind_null(handle, index)
+        }
     }
 
     func bindBlob(_ index: Int32, _ bytes: [UInt8]) {
