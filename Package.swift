@@ -166,17 +166,24 @@ let package = Package(
             dependencies: ["Daemon", "Ingest", "LedgerStore", "LedgerConfig", "LedgerCore"],
             swiftSettings: swiftSettings
         ),
+        // Helpers the status page's tests and the end-to-end tests share: a raw HTTP client on
+        // loopback, JSON for assertions, and headless Chromium.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StatusServerTests",
             dependencies: [
-                "StatusServer", "LedgerStore", "LedgerCore",
+                "StatusServer", "LedgerStore", "LedgerCore", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LedgerdTests",
-            dependencies: ["LedgerStore", "LedgerCore"],
+            dependencies: ["LedgerStore", "LedgerCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

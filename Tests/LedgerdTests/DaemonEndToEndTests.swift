@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerStore
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,67 +1,11 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// A free TCP port on loopback (bound, read, released).
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// Runs headless Chromium and returns what it prints.
-func chromium(_ arguments: [String], profile: String) throws -> String {
-    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }
-    guard let binary else {
-        throw TestFailure("chromium is not installed: apt-get install -y chromium (scripts/install-deps.sh)")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments =
-        [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--hide-scrollbars", "--user-data-dir=\(profile)",
-        ] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// The text of the element carrying `data-figure="key"`.
-func figure(_ dom: String, _ key: String) -> String? {
-    guard let hit = dom.range(of: "data-figure=\"\(key)\""),
-        let close = dom.range(of: ">", range: hit.upperBound..<dom.endIndex)
-    else { return nil }
-    let end = dom.range(of: "<", range: close.upperBound..<dom.endIndex)?.lowerBound ?? dom.endIndex
-    return String(dom[close.upperBound..<end]).replacingOccurrences(of: "&nbsp;", with: "\u{A0}")
-        .replacingOccurrences(of: "&amp;", with: "&")
-}
 
 /// "134575.19" → "134 575.19 NOK", as the page writes amounts.
 func pageAmount(minor: Int64, currency: String) -> String {
@@ -89,10 +33,10 @@ func pageAmount(minor: Int64, currency: String) -> String {
 
         let profile = home.path + "/chromium"
         let url = "http://127.0.0.1:\(port)/"
-        let dom = try chromium(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile)
+        let dom = try Chromium.run(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile)
         let artifacts = packageRoot + "/.build/test-artifacts"
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
-        _ = try chromium(
+        _ = try Chromium.run(
             [
                 "--virtual-time-budget=5000", "--window-size=1280,1800",
                 "--screenshot=\(artifacts)/ledgerd-run-status-page.png", url,

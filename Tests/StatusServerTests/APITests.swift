@@ -2,6 +2,7 @@ import Foundation
 import LedgerCore
 import LedgerStore
 import Metrics
+import TestSupport
 import Testing
 
 @testable import StatusServer

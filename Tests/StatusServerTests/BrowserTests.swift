@@ -1,5 +1,6 @@
 import Foundation
 import LedgerStore
+import TestSupport
 import Testing
 
 @testable import StatusServer
@@ -9,62 +10,6 @@ import Testing
 /// in `.build/test-artifacts/`.
 @Suite(.serialized) struct BrowserTests {
     static let artifacts = repositoryRoot + "/.build/test-artifacts"
-
-    static func chromium() -> String? {
-        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        where FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        return nil
-    }
-
-    /// Runs headless Chromium with `arguments` and returns its standard output.
-    static func runChromium(_ arguments: [String], profile: TemporaryDirectory) async throws -> String {
-        guard let binary = chromium() else {
-            throw TestFailure("chromium is not installed: apt-get install -y chromium (scripts/install-deps.sh)")
-        }
-        return try await onThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments =
-                [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                    "--no-default-browser-check", "--hide-scrollbars", "--user-data-dir=\(profile.path)",
-                ] + arguments
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(90)
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            while process.isRunning && Date() < deadline { usleep(50_000) }
-            if process.isRunning {
-                process.terminate()
-                throw TestFailure("chromium did not finish in 90 s")
-            }
-            return String(decoding: data, as: UTF8.self)
-        }
-    }
-
-    /// The text of the element carrying `data-figure="key"` (HTML entities decoded).
-    static func figure(_ dom: String, _ key: String) -> String? {
-        let attribute = "data-figure=\"" + escapeAttribute(key) + "\""
-        guard let hit = dom.range(of: attribute),
-            let close = dom.range(of: ">", range: hit.upperBound..<dom.endIndex)
-        else { return nil }
-        let textEnd = dom.range(of: "<", range: close.upperBound..<dom.endIndex)?.lowerBound ?? dom.endIndex
-        return unescape(String(dom[close.upperBound..<textEnd]))
-    }
-
-    static func escapeAttribute(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-
-    static func unescape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
-            .replacingOccurrences(of: "&nbsp;", with: "\u{A0}").replacingOccurrences(of: "&amp;", with: "&")
-    }
 
     @Test func thePageShowsEveryPanelsFiguresInChromium() async throws {
         let dir = TemporaryDirectory()
@@ -76,7 +21,7 @@ import Testing
             // The JSON the page was drawn from, kept beside the screenshots.
             try await get(port, "/api/status").body.write(
                 toFile: Self.artifacts + "/status.json", atomically: true, encoding: .utf8)
-            let dom = try await Self.runChromium(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile)
+            let dom = try await Chromium.run(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile.path)
             // The two sizes asked for, plus full-length ones to look at the whole page.
             let sizes = [
                 ("desktop", "1280,2000"), ("phone", "390,1600"), ("desktop-full", "1280,4200"),
@@ -85,15 +30,15 @@ import Testing
             for (name, size) in sizes {
                 let path = Self.artifacts + "/status-page-\(name).png"
                 try? FileManager.default.removeItem(atPath: path)
-                _ = try await Self.runChromium(
+                _ = try await Chromium.run(
                     ["--virtual-time-budget=5000", "--window-size=\(size)", "--screenshot=\(path)", url],
-                    profile: profile)
+                    profile: profile.path)
                 #expect(FileManager.default.fileExists(atPath: path), "no screenshot at \(path)")
             }
             return dom
         }
         try dom.write(toFile: Self.artifacts + "/status-page.html", atomically: true, encoding: .utf8)
-        func figure(_ key: String) -> String? { Self.figure(dom, key) }
+        func figure(_ key: String) -> String? { TestSupport.figure(dom, key) }
 
         // Banner.
         #expect(dom.contains("id=\"overall\" class=\"overall\" data-status=\"attention\""))
@@ -172,12 +117,12 @@ import Testing
     @Test func thePageSaysSoWhenLedgerdCannotBeReached() async throws {
         let profile = TemporaryDirectory()
         // Opened from disk, the page's fetch of /api/status has nowhere to go.
-        let dom = try await Self.runChromium(
+        let dom = try await Chromium.run(
             [
                 "--virtual-time-budget=3000", "--allow-file-access-from-files", "--dump-dom",
                 "file://\(webRoot)/index.html",
             ],
-            profile: profile)
+            profile: profile.path)
         #expect(dom.contains("data-status=\"unreachable\""))
         #expect(dom.contains("Cannot reach ledgerd."))
         _ = profile

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerStore
+import TestSupport
 import Testing
 
 @testable import StatusServer
