@@ -80,7 +80,7 @@ public final class Daemon: Service, Sendable {
 
     let settings: Settings
     let pipeline: Pipeline
-    let store: LedgerStore
+    public let store: LedgerStore
     let logger: Logger
     public let tracker: FileTracker
     let startedAt = Timestamp.now()
@@ -139,6 +139,7 @@ public final class Daemon: Service, Sendable {
         )
         status.withLock { $0.schedulerAlive = true }
         defer { status.withLock { $0.schedulerAlive = false } }
+        record(.daemonStarted, "pid \(getpid()); watching \(settings.inbox) (\(settings.mode.rawValue))")
 
         let watcher = startWatcher()
         defer { watcher?.stop() }
@@ -167,9 +168,20 @@ public final class Daemon: Service, Sendable {
             group.cancelAll()
         }
         publish()
-        logger.info(
-            "ledgerd stopped; \(tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog }) file(s) left for next time"
-        )
+        let left = tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog }
+        record(.daemonStopped, "pid \(getpid()); \(left) file(s) left for next time")
+        logger.info("ledgerd stopped; \(left) file(s) left for next time")
+    }
+
+    /// Writes `action` to the audit log as the daemon's own. A failure to write it is logged
+    /// and does not stop the daemon: the books themselves do not depend on it.
+    public func record(_ action: AuditAction, _ detail: String, actor: String = "ledgerd run", documentID: Int64? = nil)
+    {
+        do {
+            try store.audit(action, actor: actor, documentID: documentID, detail: detail, now: Timestamp.now())
+        } catch {
+            logger.warning("could not write to the audit log: \(error)", metadata: ["action": "\(action.rawValue)"])
+        }
     }
 
     func startWatcher() -> InotifyWatcher? {

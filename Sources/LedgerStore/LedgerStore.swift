@@ -109,15 +109,4 @@ public final class LedgerStore: Sendable {
             return false
         }
     }
-
-    /// Records an event in the audit log (its own small transaction).
-    public func audit(action: String, documentID: Int64?, detail: String?, actor: String = "ledgerd", now: String)
-        throws
-    {
-        try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO audit_log (at, actor, action, document_id, detail) VALUES (?, ?, ?, ?, ?)",
-                arguments: [now, actor, action, documentID, detail])
-        }
-    }
 }

@@ -119,6 +119,11 @@ extension Ledgerd {
                 let documents = try check.pool.read { db in
                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents") ?? 0
                 }
+                store.recordCommand(
+                    .backup, command: "backup",
+                    detail: "copy written to \(target): \(documents) documents, \(balances.entries) journal entries"
+                        + (balances.unbalanced.isEmpty ? ", all balanced" : ", \(balances.unbalanced.count) unbalanced")
+                )
                 if options.json {
                     struct Result: Encodable {
                         var file: String

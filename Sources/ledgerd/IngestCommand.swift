@@ -47,6 +47,9 @@ extension Ledgerd {
                     isIgnored: PipelineSettings(configuration).isIgnored, logger: logger)
                 let results = pipeline.ingest(found.files)
                 let summary = IngestSummary(results: results, skipped: found.unknown)
+                if !results.isEmpty {
+                    store.recordCommand(.ingest, command: "ingest", detail: summary.line)
+                }
                 if options.json {
                     print(try Output.json(summary))
                 } else {

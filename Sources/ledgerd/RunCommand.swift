@@ -122,16 +122,24 @@ struct DaemonActions: StatusActions {
         let inbox = InboxScanner.inbox(forName: name) ?? "ehf"
         let folder = configuration.paths.inbox + "/" + inbox
         let target = folder + "/" + FileSystem.freeName(in: folder, for: name)
+        let documentID = try? daemon.store.unpostedDocumentID(originalName: name)
         try FileSystem.move(from: rejected, to: target)
         // The explanation belonged to the rejected copy; the database keeps the reason.
         try? FileManager.default.removeItem(atPath: rejected + ".error.txt")
+        daemon.record(
+            .retry, "\(name) moved from the rejected folder back to the \(inbox) inbox",
+            actor: Self.actor, documentID: documentID ?? nil)
         daemon.requestRescan()
         return "\(name) is back in the \(inbox) inbox and will be tried again."
     }
 
     func rescan() async {
+        daemon.record(.rescan, "full rescan of \(configuration.paths.inbox)", actor: Self.actor)
         daemon.requestRescan()
     }
+
+    /// Who the audit log says asked: actions need the configured API token, so whoever holds it.
+    static let actor = "status page (API token)"
 }
 
 extension Daemon.Settings {

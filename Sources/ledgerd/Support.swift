@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ingest
 import LedgerConfig
 import LedgerCore
 import LedgerStore
@@ -83,4 +84,29 @@ func makeLogger(verbose: Bool) -> Logger {
         return handler
     }
     return Logger(label: "ledgerd")
+}
+
+/// Who ran a command, as the audit log names them: the user (and who became them through sudo)
+/// and the command, e.g. `alice as root (ledgerd backup)`.
+func commandLineActor(_ command: String) -> String {
+    var user = "uid \(geteuid())"
+    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+        user = String(cString: name)
+    }
+    if let invoker = ProcessInfo.processInfo.environment["SUDO_USER"], !invoker.isEmpty, invoker != user {
+        user = "\(invoker) as \(user)"
+    }
+    return "\(user) (ledgerd \(command))"
+}
+
+extension LedgerStore {
+    /// Writes `action` to the audit log for a command-line run; a failure to write it is said on
+    /// stderr and does not fail the command, whose work is done.
+    func recordCommand(_ action: AuditAction, command: String, detail: String) {
+        do {
+            try audit(action, actor: commandLineActor(command), detail: detail, now: Timestamp.now())
+        } catch {
+            FileHandle.standardError.write(Data("ledgerd: could not write to the audit log: \(error)\n".utf8))
+        }
+    }
 }

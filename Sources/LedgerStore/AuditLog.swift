@@ -1,0 +1,69 @@
+import Foundation
+public import GRDB
+
+/// What `audit_log` records: the things people and the daemon did to the books' surroundings
+/// (starting and stopping, retries and rescans asked for on the status page, backups, runs of
+/// `ledgerd ingest`). Postings themselves are recorded in `documents` and the journal.
+public enum AuditAction: String, Sendable, CaseIterable {
+    case daemonStarted = "daemon_started"
+    case daemonStopped = "daemon_stopped"
+    /// A rejected file sent back to its inbox to be tried again.
+    case retry
+    /// A full rescan of the inbox asked for.
+    case rescan
+    /// A copy of the database written by `ledgerd backup`.
+    case backup
+    /// A `ledgerd ingest` run that handled at least one file.
+    case ingest
+}
+
+/// One row of `audit_log`.
+public struct AuditEntry: Sendable, Equatable, FetchableRecord, Decodable {
+    public var id: Int64
+    public var at: String
+    public var actor: String
+    public var action: String
+    public var documentID: Int64?
+    public var detail: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, at, actor, action
+        case documentID = "document_id"
+        case detail
+    }
+}
+
+extension LedgerStore {
+    /// Records `action` in the audit log, in a small transaction of its own.
+    public func audit(
+        _ action: AuditAction, actor: String, documentID: Int64? = nil, detail: String? = nil, now: String
+    ) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO audit_log (at, actor, action, document_id, detail) VALUES (?, ?, ?, ?, ?)",
+                arguments: [now, actor, action.rawValue, documentID, detail])
+        }
+    }
+
+    /// The newest `limit` audit rows, newest first.
+    public func auditEntries(limit: Int = 100) throws -> [AuditEntry] {
+        try pool.read { db in
+            try AuditEntry.fetchAll(
+                db, sql: "SELECT id, at, actor, action, document_id, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+                arguments: [limit])
+        }
+    }
+
+    /// The document a file in the rejected folder came from: the newest document by that
+    /// original name that was not posted. Nil when none is known (a name changed on the way).
+    public func unpostedDocumentID(originalName: String) throws -> Int64? {
+        try pool.read { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT id FROM documents WHERE original_name = ? AND state <> 'posted'
+                    ORDER BY id DESC LIMIT 1
+                    """, arguments: [originalName])
+        }
+    }
+}

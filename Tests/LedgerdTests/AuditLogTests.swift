@@ -1,0 +1,67 @@
+import Foundation
+import LedgerStore
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct AuditLogTests {
+    /// On a real daemon: the status page's retry sends a rejected file back to its inbox, where
+    /// it is tried again; the retry, a rescan, a backup, the daemon's start and stop and a later
+    /// `ledgerd ingest` run each leave one audit_log row saying who did what.
+    @Test func operatorActionsAreRecordedInTheAuditLog() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try RunningDaemon(
+            home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"audit-token\"\n")
+        let name = "ehf2_faktura-1_legacy.xml"
+        let rejected = home.path + "/Inbox/rejected/" + name
+        try home.drop("invalid/" + name)
+        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + ".error.txt") }
+        let documentID = Int64(daemon.count("SELECT id FROM documents WHERE state = 'rejected'"))
+        #expect(documentID > 0)
+
+        let auth = "Authorization: Bearer audit-token"
+        let json = "Content-Type: application/json"
+        let retry = try await post(port, "/api/actions/retry", body: "{\"name\": \"\(name)\"}", headers: [auth, json])
+        #expect(retry.status == 200, "\(retry.body)")
+        // Back in the inbox, tried again, and rejected again with a fresh explanation.
+        try waitUntil(seconds: 10) {
+            FileManager.default.fileExists(atPath: rejected + ".error.txt")
+                && !FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/" + name)
+        }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
+        let missing = try await post(
+            port, "/api/actions/retry", body: "{\"name\": \"not-there.xml\"}", headers: [auth, json])
+        #expect(missing.status == 404)
+        #expect(try await post(port, "/api/actions/rescan", body: "{}", headers: [auth, json]).status == 202)
+
+        let backup = try ledgerd(["backup", "copy.sqlite", "--config", "ledgerd.toml"], in: home.path)
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(daemon.terminate() == 0)
+
+        // An ingest run that handles a file is recorded; one that finds nothing is not.
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        #expect(try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        #expect(try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+
+        let entries = try LedgerStore(path: home.path + "/var/ledger.sqlite", readonly: true).auditEntries()
+            .reversed()
+        #expect(
+            entries.map(\.action) == [
+                "daemon_started", "retry", "rescan", "backup", "daemon_stopped", "ingest",
+            ])
+        let byAction = Dictionary(entries.map { ($0.action, $0) }, uniquingKeysWith: { first, _ in first })
+        let pid = "pid \(daemon.process.processIdentifier)"
+        #expect(byAction["daemon_started"]?.actor == "ledgerd run")
+        #expect(byAction["daemon_started"]?.detail?.hasPrefix(pid + "; watching ") == true)
+        #expect(byAction["daemon_stopped"]?.detail == pid + "; 0 file(s) left for next time")
+        #expect(byAction["retry"]?.actor == "status page (API token)")
+        #expect(byAction["retry"]?.documentID == documentID)
+        #expect(byAction["retry"]?.detail == "\(name) moved from the rejected folder back to the ehf inbox")
+        #expect(byAction["rescan"]?.actor == "status page (API token)")
+        #expect(byAction["backup"]?.actor.hasSuffix("(ledgerd backup)") == true)
+        #expect(
+            byAction["backup"]?.detail?.contains("/copy.sqlite: 1 documents, 0 journal entries, all balanced") == true)
+        #expect(byAction["ingest"]?.detail == "1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed")
+        #expect(entries.allSatisfy { $0.at.hasSuffix("Z") && $0.at.count == 20 })
+    }
+}
