@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The `ledgerd` binary built beside the test bundle (or `LEDGERD_BIN`).
@@ -14,30 +15,11 @@ let packageRoot: String = {
     return url.path
 }()
 
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
+typealias Run = ProgramRun
 
 /// Runs ledgerd in `directory` and waits for it.
 func ledgerd(_ arguments: [String], in directory: String) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: ledgerdBinary)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read before waiting so a full pipe cannot block the child.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
+    try runProgram(ledgerdBinary, arguments, in: directory)
 }
 
 func json(_ text: String) throws -> [String: Any] {
@@ -72,6 +54,15 @@ let buyerConfig = """
     """
 
 @Suite(.serialized) struct CommandLineTests {
+    /// The runner every command-line test uses reads both pipes at once: a program that writes
+    /// far more than a pipe holds to stderr before it writes to stdout does not hang the test.
+    @Test(.timeLimit(.minutes(1))) func theProgramRunnerDrainsBothPipesAtOnce() throws {
+        let run = try runProgram("/bin/sh", ["-c", "head -c 300000 /dev/zero | tr '\\0' x >&2; echo done"])
+        #expect(run.status == 0)
+        #expect(run.stdout == "done\n")
+        #expect(run.stderr.utf8.count == 300_000)
+    }
+
     @Test func ingestStatusAndReconcileEndToEnd() throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)

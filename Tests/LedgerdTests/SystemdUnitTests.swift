@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The systemd service (systemd/ledgerd.service, systemd/ledgerd.toml) and the scripts that
@@ -202,26 +203,9 @@ private final class Scratch {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Runs a program outside ledgerd and waits for it.
-private func runProgram(_ executable: String, _ arguments: [String], path: String? = nil) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
+/// Runs a program outside ledgerd with systemd's tools told not to colour or page, and waits.
+private func runProgram(_ executable: String, _ arguments: [String], path: String? = nil) throws -> ProgramRun {
+    var environment = ["SYSTEMD_COLORS": "0", "SYSTEMD_PAGER": ""]
     if let path { environment["PATH"] = path }
-    environment["SYSTEMD_COLORS"] = "0"
-    environment["SYSTEMD_PAGER"] = ""
-    process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
+    return try TestSupport.runProgram(executable, arguments, environment: environment)
 }
