@@ -173,8 +173,8 @@ public final class Daemon: Service, Sendable {
         logger.info("ledgerd stopped; \(left) file(s) left for next time")
     }
 
-    /// Writes `action` to the audit log as the daemon's own. A failure to write it is logged
-    /// and does not stop the daemon: the books themselves do not depend on it.
+    /// Writes `action` to the audit log, as the daemon's own unless `actor` says who asked. A
+    /// failure to write it is logged and does not stop the daemon: the books do not depend on it.
     public func record(_ action: AuditAction, _ detail: String, actor: String = "ledgerd run", documentID: Int64? = nil)
     {
         do {

@@ -417,7 +417,9 @@ final class UBLReader {
                     )
                 }
                 throw Rejection(
-                    "INVALID-VALUE", "\(what().capitalisedFirst) (\(element())) \(shown(e)) is too large.")
+                    "INVALID-VALUE",
+                    "\(what().capitalisedFirst) (\(element())) is \(shown(e)), larger in size than any amount ledgerd can keep."
+                )
             }
             return Money(minor: minor, currency: currency)
         case .failure(.empty):
@@ -428,7 +430,9 @@ final class UBLReader {
             )
         case .failure(.tooLong):
             throw Rejection(
-                "INVALID-VALUE", "\(what().capitalisedFirst) (\(element())) \(shown(e)) is too large.")
+                "INVALID-VALUE",
+                "\(what().capitalisedFirst) (\(element())) is \(shown(e)), a number with more digits than ledgerd reads (\(LexicalDecimal.maxDigits))."
+            )
         }
     }
 
@@ -473,7 +477,9 @@ final class UBLReader {
             )
         case .failure(.tooLong):
             throw Rejection(
-                "INVALID-VALUE", "\(what().capitalisedFirst) (\(element())) \(shown(e)) is too large.")
+                "INVALID-VALUE",
+                "\(what().capitalisedFirst) (\(element())) is \(shown(e)), a number with more digits than ledgerd reads (\(LexicalDecimal.maxDigits))."
+            )
         }
     }
 

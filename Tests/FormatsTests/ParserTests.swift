@@ -320,6 +320,29 @@ struct ParserTests {
         #expect(Self.parse(t).document?.totals.payable.minor == 1480)
     }
 
+    /// Numbers that are numbers but not amounts an invoice can have: the message says which
+    /// value, where, and why ledgerd cannot take it, whichever way the sign goes.
+    @Test func numbersBeyondWhatLedgerdKeeps() {
+        var t = Template()
+        for huge in ["92233720368547758.08", "-92233720368547758.09"] {
+            t.monetaryTotal = t.totals(payable: huge)
+            #expect(
+                Self.parse(t).rejection?.message
+                    == "The amount due (cac:LegalMonetaryTotal/cbc:PayableAmount) is \(huge), larger in size than any amount ledgerd can keep."
+            )
+        }
+        let longest = String(repeating: "9", count: 28)
+        t.monetaryTotal = t.totals(payable: longest)
+        #expect(
+            Self.parse(t).rejection?.message
+                == "The amount due (cac:LegalMonetaryTotal/cbc:PayableAmount) is \(longest), a number with more digits than ledgerd reads (27)."
+        )
+        t = Template()
+        t.lines = t.line("1", quantity: "1" + String(repeating: "0", count: 30), net: "1000.00", price: "500.00")
+        #expect(
+            Self.parse(t).rejection?.message.hasSuffix("a number with more digits than ledgerd reads (27).") == true)
+    }
+
     @Test func twoVATTotalsInTheDocumentCurrency() {
         var t = Template()
         t.taxTotal =
