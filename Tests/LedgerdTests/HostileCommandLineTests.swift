@@ -56,6 +56,22 @@ import Testing
         ("not-xml.xml", "%PDF-1.4\n1 0 obj << >> endobj\n"),
     ]
 
+    /// `scripts/mutate.py`, briefly: a few hundred altered invoices (numbers, dates, elements
+    /// dropped or repeated, bytes cut) each get an answer, the books balance and reconcile; a
+    /// few hundred altered configurations each get "valid" or one error, never a crash.
+    @Test func alteredInvoicesAndConfigurationsEachGetAnAnswer() throws {
+        let script = packageRoot + "/scripts/mutate.py"
+        let invoices = try runProgram(
+            "/usr/bin/env", ["python3", script, "ehf", "--rounds", "2", "--per-round", "150", "--bin", ledgerdBinary])
+        #expect(invoices.status == 0, "\(invoices.stdout)\(invoices.stderr)")
+        #expect(invoices.stdout.contains("300 altered invoices"))
+        #expect(invoices.stdout.contains("unexplained non-postings: 0; unbalanced entries: 0; reconcile: agrees"))
+        let configurations = try runProgram(
+            "/usr/bin/env", ["python3", script, "config", "--cases", "200", "--bin", ledgerdBinary])
+        #expect(configurations.status == 0, "\(configurations.stdout)\(configurations.stderr)")
+        #expect(configurations.stdout.contains("200 altered configurations: 0 without a clear answer"))
+    }
+
     @Test func hostileFilesAreRejectedQuicklyInBoundedMemory() throws {
         let home = try Home()
         try home.writeConfig(buyerConfig + "\n[limits]\nmax_file_bytes = \"64MiB\"\n")
