@@ -33,8 +33,11 @@ public final class LedgerStore: Sendable {
             try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             // A group commit touches index pages all over the file (SHA-256 keys are random);
             // with SQLite's default 2 MB cache those pages spill to the WAL again and again
-            // inside one transaction. 16 MB keeps a batch's pages in memory until the commit.
-            try db.execute(sql: "PRAGMA cache_size = -16384")
+            // inside one transaction. 8 MB keeps a batch's pages in memory until the commit:
+            // ingesting 10,000 invoices into a database of 40,000 writes the same 62,590 WAL
+            // pages with 4, 8 or 16 MB, and reads 2 % more pages than 16 MB (4 MB: 28 % more),
+            // while peak memory stays at 54–56 MiB instead of 64–66 MiB.
+            try db.execute(sql: "PRAGMA cache_size = -8192")
             // Each document's savepoint keeps a statement journal of the pages it changes;
             // in memory, not in a temporary file written page by page.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
