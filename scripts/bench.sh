@@ -8,6 +8,10 @@
 #     and wrk's requests/second and p99 for /api/status while another burst is ingested.
 #
 #   scripts/bench.sh [N]        (default N = 10000)
+#
+# BENCH_PREFILL=P first posts P other invoices into both databases (untimed), so the N are
+# measured against books that already hold P documents, as a running ledger's are.
+# BENCH_DAEMON=0 stops after the first part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -26,13 +30,24 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 python3 "$bench_dir/gen_ehf.py" "$work/gen" "$N" --seed 1 >&2
 mkdir -p "$work/ledgerd/Inbox/ehf" "$work/baseline"
-cp -r "$work/gen/." "$work/ledgerd/Inbox/ehf/"
 cp -r "$work/gen" "$work/baseline/in"
 cat > "$work/ledgerd/ledgerd.toml" <<TOML
 [company]
 name = "Nordlys Helse AS"
 org_number = "987654325"
 TOML
+prefill="${BENCH_PREFILL:-0}"
+if [ "$prefill" -gt 0 ]; then
+  # Other invoices (another seed, numbers after the measured ones), posted untimed by each.
+  python3 "$bench_dir/gen_ehf.py" "$work/prefill" "$prefill" --seed 2 --start "$N" >&2
+  cp -r "$work/prefill" "$work/baseline/prefill"
+  python3 "$bench_dir/baseline_ehf.py" "$work/baseline/db.sqlite" "$work/baseline/archive" "$work/baseline/prefill" \
+    --sync=full >&2
+  mkdir -p "$work/ledgerd/Inbox/ehf"
+  find "$work/prefill" -type f -exec mv -t "$work/ledgerd/Inbox/ehf/" {} +
+  (cd "$work/ledgerd" && "$bin" ingest --config ledgerd.toml >/dev/null)
+fi
+cp -r "$work/gen/." "$work/ledgerd/Inbox/ehf/"
 sync
 
 # Python reference: one durable transaction per file.
@@ -52,11 +67,12 @@ fps="$(python3 -c "print(f'{$N/($end-$start):.1f}')")"
 rss_kb="$(cat "$work/rss")"
 left="$(find "$work/ledgerd/Inbox/ehf" -type f | wc -l)"
 
-echo "files:              $N synthetic EHF 3 invoices (gen_ehf.py --seed 1)"
+echo "files:              $N synthetic EHF 3 invoices (gen_ehf.py --seed 1)$([ "$prefill" -gt 0 ] && echo ", into books already holding $prefill")"
 echo "baseline_ehf.py:    $base_out"
 echo "ledgerd ingest:     posted=$posted seconds=$secs files_per_s=$fps (left in inbox: $left)"
 echo "ledgerd peak RSS:   $((rss_kb / 1024)) MiB"
 python3 -c "print(f'ratio:              {$fps/$base_fps:.1f}x the baseline')"
 
+[ "${BENCH_DAEMON:-1}" = 0 ] && exit 0
 echo
 python3 scripts/bench_daemon.py "$bin" "$bench_dir/gen_ehf.py" --latency 50 --burst "${DAEMON_BURST:-$N}" --wrk
