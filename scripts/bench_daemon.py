@@ -11,7 +11,7 @@ Starts a release `ledgerd run` in a temporary folder (durable commits, inotify),
      sampling the daemon's RSS (VmRSS) as it goes, and its peak (VmHWM) at the end;
   3. with --wrk, runs wrk against /api/status during a second burst (p99 and requests/s).
 """
-import argparse, os, shutil, signal, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, os, shutil, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
 def rss_kib(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
@@ -19,6 +19,11 @@ def rss_kib(pid, field="VmRSS"):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 def alive(p):
     if p.poll() is not None:
@@ -44,6 +49,8 @@ def main():
         a.bin = os.path.abspath(a.bin)  # the daemon runs in a temporary folder
 
     home = tempfile.mkdtemp(prefix="ledgerd-bench-daemon.")
+    p = None
+    port = free_port()
     try:
         os.makedirs(f"{home}/Inbox/ehf"); os.makedirs(f"{home}/var")
         # The status page's files, found first in the working folder: so a binary copied
@@ -51,7 +58,7 @@ def main():
         os.symlink(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Web"), f"{home}/Web")
         with open(f"{home}/ledgerd.toml", "w") as f:
             f.write('[company]\nname = "Nordlys Helse AS"\norg_number = "987654325"\n'
-                    '[server]\nlisten = "127.0.0.1:18080"\n')
+                    f'[server]\nlisten = "127.0.0.1:{port}"\n')
         total = a.latency + a.burst * (2 if a.wrk else 1)
         subprocess.run([sys.executable, a.gen, f"{home}/gen", str(total), "--seed", "7"], check=True,
                        stdout=subprocess.DEVNULL)
@@ -79,8 +86,9 @@ def main():
                 time.sleep(0.0005)
             lat.append((time.perf_counter() - t0) * 1000)
             time.sleep(0.05)
-        print(f"latency drop->posted over {len(lat)} files: median {statistics.median(lat):.1f} ms, "
-              f"p90 {sorted(lat)[int(len(lat) * 0.9) - 1]:.1f} ms, max {max(lat):.1f} ms")
+        if lat:
+            print(f"latency drop->posted over {len(lat)} files: median {statistics.median(lat):.1f} ms, "
+                  f"p90 {sorted(lat)[max(0, int(len(lat) * 0.9) - 1)]:.1f} ms, max {max(lat):.1f} ms")
 
         # 2. Burst: all at once; RSS sampled while it runs.
         burst = names[a.latency:a.latency + a.burst]
@@ -110,7 +118,7 @@ def main():
             second = names[a.latency + a.burst:]
             for name in second:
                 os.rename(f"{home}/gen/{name}", f"{home}/Inbox/ehf/{name}")
-            out = subprocess.run(["wrk", "-t2", "-c8", "-d10s", "--latency", "http://127.0.0.1:18080/api/status"],
+            out = subprocess.run(["wrk", "-t2", "-c8", "-d10s", "--latency", f"http://127.0.0.1:{port}/api/status"],
                                  capture_output=True, text=True).stdout
             rps = [l for l in out.splitlines() if "Requests/sec" in l]
             p99 = [l for l in out.splitlines() if l.strip().startswith("99%")]
@@ -119,6 +127,10 @@ def main():
         p.send_signal(signal.SIGTERM)
         print(f"SIGTERM -> exit {p.wait(timeout=60)}")
     finally:
+        # Whatever went wrong, no daemon is left running (and holding the port).
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
         shutil.rmtree(home, ignore_errors=True)
 
 if __name__ == "__main__":
