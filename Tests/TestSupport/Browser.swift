@@ -53,13 +53,19 @@ public enum Chromium {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning {
+        // Read on another thread so the limit holds even while Chromium keeps its output open.
+        let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var data = Data()
+        DispatchQueue.global().async {
+            data = output.fileHandleForReading.readDataToEndOfFile()
+            finished.signal()
+        }
+        guard finished.wait(timeout: .now() + timeout) == .success else {
             process.terminate()
+            _ = finished.wait(timeout: .now() + 10)
             throw TestFailure("chromium did not finish in \(Int(timeout)) s")
         }
+        process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }
 
