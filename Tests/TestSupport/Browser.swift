@@ -54,15 +54,10 @@ public enum Chromium {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Read on another thread so the limit holds even while Chromium keeps its output open.
-        let finished = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var data = Data()
-        DispatchQueue.global().async {
-            data = output.fileHandleForReading.readDataToEndOfFile()
-            finished.signal()
-        }
-        guard finished.wait(timeout: .now() + timeout) == .success else {
+        let read = BackgroundRead(output.fileHandleForReading)
+        guard let data = read.wait(timeout: .now() + timeout) else {
             process.terminate()
-            _ = finished.wait(timeout: .now() + 10)
+            _ = read.wait(timeout: .now() + 10)
             throw TestFailure("chromium did not finish in \(Int(timeout)) s")
         }
         process.waitUntilExit()

@@ -30,16 +30,30 @@ public func runProgram(
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    let stderrDone = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var stderr = Data()
-    DispatchQueue.global().async {
-        stderr = err.fileHandleForReading.readDataToEndOfFile()
-        stderrDone.signal()
-    }
+    let stderrRead = BackgroundRead(err.fileHandleForReading)
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    stderrDone.wait()
+    let stderr = stderrRead.wait() ?? Data()
     process.waitUntilExit()
     return ProgramRun(
         status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// Reads a file handle to its end on another thread.
+final class BackgroundRead: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    // Written once on the reading thread before `finished` is signalled, read after the wait.
+    private var data = Data()
+
+    init(_ handle: FileHandle) {
+        DispatchQueue.global().async {
+            self.data = handle.readDataToEndOfFile()
+            self.finished.signal()
+        }
+    }
+
+    /// What was read, once the end came; nil if it did not come within `timeout`.
+    func wait(timeout: DispatchTime = .distantFuture) -> Data? {
+        finished.wait(timeout: timeout) == .success ? data : nil
+    }
 }
