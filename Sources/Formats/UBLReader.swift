@@ -422,17 +422,8 @@ final class UBLReader {
                 )
             }
             return Money(minor: minor, currency: currency)
-        case .failure(.empty):
-            throw Rejection("INVALID-VALUE", "\(what().capitalisedFirst) (\(element())) is empty.")
-        case .failure(.malformed):
-            throw Rejection(
-                "INVALID-VALUE", "\(what().capitalisedFirst) (\(element())) is not a number: '\(shown(e))'."
-            )
-        case .failure(.tooLong):
-            throw Rejection(
-                "INVALID-VALUE",
-                "\(what().capitalisedFirst) (\(element())) is \(shown(e)), a number with more digits than ledgerd reads (\(LexicalDecimal.maxDigits))."
-            )
+        case .failure(let failure):
+            throw unreadable(failure, e, what(), element())
         }
     }
 
@@ -469,16 +460,25 @@ final class UBLReader {
                     "\(what().capitalisedFirst) (\(element())) \(shown(e)) has too many decimals.")
             }
             return exact
-        case .failure(.empty):
-            throw Rejection("INVALID-VALUE", "\(what().capitalisedFirst) (\(element())) is empty.")
-        case .failure(.malformed):
-            throw Rejection(
-                "INVALID-VALUE", "\(what().capitalisedFirst) (\(element())) is not a number: '\(shown(e))'."
-            )
-        case .failure(.tooLong):
-            throw Rejection(
+        case .failure(let failure):
+            throw unreadable(failure, e, what(), element())
+        }
+    }
+
+    /// Why the text of `e` is not a number ledgerd reads, for amounts and other decimals alike.
+    private func unreadable(_ failure: LexicalDecimal.Failure, _ e: XMLElement, _ what: String, _ element: String)
+        -> Rejection
+    {
+        let subject = "\(what.capitalisedFirst) (\(element))"
+        switch failure {
+        case .empty:
+            return Rejection("INVALID-VALUE", "\(subject) is empty.")
+        case .malformed:
+            return Rejection("INVALID-VALUE", "\(subject) is not a number: '\(shown(e))'.")
+        case .tooLong:
+            return Rejection(
                 "INVALID-VALUE",
-                "\(what().capitalisedFirst) (\(element())) is \(shown(e)), a number with more digits than ledgerd reads (\(LexicalDecimal.maxDigits))."
+                "\(subject) is \(shown(e)), a number with more digits than ledgerd reads (\(LexicalDecimal.maxDigits))."
             )
         }
     }

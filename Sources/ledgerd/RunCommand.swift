@@ -128,7 +128,7 @@ struct DaemonActions: StatusActions {
         try? FileManager.default.removeItem(atPath: rejected + ".error.txt")
         daemon.record(
             .retry, "\(name) moved from the rejected folder back to the \(inbox) inbox",
-            actor: Self.actor, documentID: documentID ?? nil)
+            actor: Self.actor, documentID: documentID)
         daemon.requestRescan()
         return "\(name) is back in the \(inbox) inbox and will be tried again."
     }
