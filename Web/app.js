@@ -338,8 +338,25 @@ const renderers = {
       data.actions.enabled
         ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.rescan, {}), text: "Rescan inboxes now" }), " ",
           el("button", { type: "button", class: "link", onclick: forgetToken, text: "forget token" }))
-        : el("p", { class: "quiet", "data-figure": "actions", text: "Actions are off: no token is configured. Retry a file by moving it back into its inbox." }));
+        : el("p", { class: "quiet", "data-figure": "actions", text: "Actions are off: no token is configured. Retry a file by moving it back into its inbox." }),
+      el("h3", { text: "Recent activity" }),
+      data.activity.length
+        ? el("ul", { class: "plain activity" }, data.activity.map((a, i) =>
+          el("li", {}, el("time", { datetime: a.at, text: when(a.at) }), " ",
+            figure("activity-" + i, ACTIVITY[a.action] || a.action), a.detail ? " — " + a.detail : "",
+            el("span", { class: "quiet", text: " · " + a.actor }))))
+        : empty("Nothing recorded yet."));
   },
+};
+
+/// How the audit log's actions read on the page.
+const ACTIVITY = {
+  daemon_started: "started",
+  daemon_stopped: "stopped",
+  retry: "retry",
+  rescan: "rescan",
+  backup: "backup",
+  ingest: "ingest run",
 };
 
 // ---------- refresh loop ----------

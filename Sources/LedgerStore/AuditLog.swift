@@ -47,11 +47,13 @@ extension LedgerStore {
 
     /// The newest `limit` audit rows, newest first.
     public func auditEntries(limit: Int = 100) throws -> [AuditEntry] {
-        try pool.read { db in
-            try AuditEntry.fetchAll(
-                db, sql: "SELECT id, at, actor, action, document_id, detail FROM audit_log ORDER BY id DESC LIMIT ?",
-                arguments: [limit])
-        }
+        try pool.read { db in try AuditEntry.fetchAll(db, Self.newestAuditEntries(limit: limit)) }
+    }
+
+    static func newestAuditEntries(limit: Int) -> SQLRequest<AuditEntry> {
+        SQLRequest(
+            sql: "SELECT id, at, actor, action, document_id, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+            arguments: [limit])
     }
 
     /// The document a file in the rejected folder came from: the newest document by that

@@ -61,12 +61,20 @@ public struct StatusPageData: Sendable, Equatable {
     public var balances: [PartyBalance]
     /// Open amounts grouped by party, currency, issue and due date (input for `Aging.rows`).
     public var aging: [AgingEntry]
+    /// The newest audit-log rows (starts, stops, retries, rescans, backups, ingest runs), newest
+    /// first, at most `activityLimit`.
+    public var activity: [AuditEntry]
 }
 
 extension LedgerStore {
     /// Reads what the status page shows (see `StatusPageData`).
-    public func statusPageData(recentLimit: Int = 50, problemLimit: Int = 100) throws -> StatusPageData {
-        try pool.read { db in try Self.statusPageData(db, recentLimit: recentLimit, problemLimit: problemLimit) }
+    public func statusPageData(recentLimit: Int = 50, problemLimit: Int = 100, activityLimit: Int = 10) throws
+        -> StatusPageData
+    {
+        try pool.read { db in
+            try Self.statusPageData(
+                db, recentLimit: recentLimit, problemLimit: problemLimit, activityLimit: activityLimit)
+        }
     }
 
     /// Open invoices and credit notes per side and currency: (count, signed open minor units).
@@ -108,7 +116,9 @@ extension LedgerStore {
             duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13])
     }
 
-    static func statusPageData(_ db: Database, recentLimit: Int, problemLimit: Int) throws -> StatusPageData {
+    static func statusPageData(_ db: Database, recentLimit: Int, problemLimit: Int, activityLimit: Int) throws
+        -> StatusPageData
+    {
         let counts = try Row.fetchAll(
             db.cachedStatement(sql: "SELECT state, COUNT(*) FROM documents GROUP BY state ORDER BY state")
         ).map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
@@ -216,9 +226,10 @@ extension LedgerStore {
             }
         }
 
+        let activity = try AuditEntry.fetchAll(db, Self.newestAuditEntries(limit: activityLimit))
         return StatusPageData(
             documentCounts: counts, documentTotal: total, recent: recent, openRejections: rejections,
             openRejectionCount: rejectionCount, duplicates: duplicates, duplicateCount: duplicateCount,
-            balances: balances, aging: aging)
+            balances: balances, aging: aging, activity: activity)
     }
 }

@@ -40,7 +40,11 @@ struct StatusBuilder {
                 total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) }),
             duplicates: ProblemList(total: page.duplicateCount, items: page.duplicates.map(duplicate)),
             outstanding: Self.outstanding(page.balances), aging: Self.aging(page.aging, today: facts.today),
-            reconciliation: reconciliationSection(facts.reconciliation, facts.balance))
+            reconciliation: reconciliationSection(facts.reconciliation, facts.balance),
+            activity: page.activity.map {
+                ActivityItem(at: $0.at, action: $0.action, actor: $0.actor, detail: $0.detail)
+            }
+        )
     }
 
     /// Sections for when the database cannot be read: all empty, reconciliation not agreeing.
@@ -51,7 +55,8 @@ struct StatusBuilder {
             duplicates: ProblemList(total: 0, items: []),
             outstanding: outstanding([]), aging: aging([], today: today),
             reconciliation: ReconciliationSection(
-                agrees: false, balanced: false, journalEntries: 0, unbalanced: [], lines: []))
+                agrees: false, balanced: false, journalEntries: 0, unbalanced: [], lines: []),
+            activity: [])
     }
 
     /// The live part of the document for the cached database sections (nil when the database

@@ -36,9 +36,10 @@ struct DatabaseSections: Encodable, Sendable {
     var outstanding: Outstanding
     var aging: AgingSection
     var reconciliation: ReconciliationSection
+    var activity: [ActivityItem]
 
     enum CodingKeys: String, CodingKey {
-        case documents, recentDocuments, rejected, duplicates, outstanding, aging, reconciliation
+        case documents, recentDocuments, rejected, duplicates, outstanding, aging, reconciliation, activity
     }
 }
 
@@ -164,6 +165,15 @@ struct DocumentItem: Encodable, Sendable {
     var whatToDo: String?
     /// Whether `POST /api/actions/retry {"name": name}` applies (an open rejection).
     var canRetry: Bool
+}
+
+/// One row of the audit log: who did what around the books, and when.
+struct ActivityItem: Encodable, Sendable {
+    var at: String
+    /// `daemon_started`, `daemon_stopped`, `retry`, `rescan`, `backup` or `ingest`.
+    var action: String
+    var actor: String
+    var detail: String?
 }
 
 struct DuplicateItem: Encodable, Sendable {

@@ -57,6 +57,15 @@ import Testing
         #expect(broken["what_to_do"].string?.contains("ask the sender for a corrected invoice") == true)
         #expect(json["recent_documents"].first("name", "P-1.xml")["what_to_do"] == .null)
 
+        // The audit log, newest first.
+        let activity = json["activity"].array
+        #expect(activity.map { $0["action"].string } == ["retry", "daemon_started"])
+        #expect(activity.first?["actor"].string == "status page (API token)")
+        #expect(
+            activity.first?["detail"].string
+                == "broken-invoice.xml moved from the rejected folder back to the ehf inbox")
+        #expect(activity.last?["at"].string == "2026-11-21T09:00:00Z")
+
         // Rejected and duplicates.
         #expect(json["rejected"]["total"].int == 1)
         #expect(json["rejected"]["items"][0]["name"].string == "broken-invoice.xml")

@@ -111,6 +111,12 @@ import Testing
         #expect(figure("watch-mode") == "inotify")
         #expect(figure("uptime") == "3 h 2 min")
         #expect(figure("errors-count") == "0")
+        // Its recent activity, from the audit log, newest first, with detail and actor.
+        #expect(figure("activity-0") == "retry")
+        #expect(figure("activity-1") == "started")
+        #expect(figure("activity-2") == nil)
+        #expect(dom.contains("broken-invoice.xml moved from the rejected folder back to the ehf inbox"))
+        #expect(dom.contains(" · status page (API token)"))
         _ = (dir, profile)
     }
 

@@ -140,6 +140,13 @@ enum Fixture {
         ]
         let outcomes = try store.write(documents, now: "2026-11-21T10:00:00Z")
         precondition(outcomes.count == documents.count)
+        try store.audit(
+            .daemonStarted, actor: "ledgerd run", detail: "pid 4242; watching /srv/ledgerd/inbox (inotify)",
+            now: "2026-11-21T09:00:00Z")
+        try store.audit(
+            .retry, actor: "status page (API token)",
+            detail: "broken-invoice.xml moved from the rejected folder back to the ehf inbox",
+            now: "2026-11-21T10:05:00Z")
     }
 
     static func store(in dir: TemporaryDirectory, filled: Bool = true) throws -> LedgerStore {
