@@ -43,7 +43,6 @@ if [ "$prefill" -gt 0 ]; then
   cp -r "$work/prefill" "$work/baseline/prefill"
   python3 "$bench_dir/baseline_ehf.py" "$work/baseline/db.sqlite" "$work/baseline/archive" "$work/baseline/prefill" \
     --sync=full >&2
-  mkdir -p "$work/ledgerd/Inbox/ehf"
   find "$work/prefill" -type f -exec mv -t "$work/ledgerd/Inbox/ehf/" {} +
   (cd "$work/ledgerd" && "$bin" ingest --config ledgerd.toml >/dev/null)
 fi

@@ -4,7 +4,7 @@ public import GRDB
 /// What `audit_log` records: the things people and the daemon did to the books' surroundings
 /// (starting and stopping, retries and rescans asked for on the status page, backups, runs of
 /// `ledgerd ingest`). Postings themselves are recorded in `documents` and the journal.
-public enum AuditAction: String, Sendable, CaseIterable {
+public enum AuditAction: String, Sendable {
     case daemonStarted = "daemon_started"
     case daemonStopped = "daemon_stopped"
     /// A rejected file sent back to its inbox to be tried again.
