@@ -267,11 +267,11 @@ public final class Pipeline: Sendable {
             for (i, file) in files.enumerated() { slots[i] = prepare(file, receivedAt: receivedAt) }
         } else {
             let next = Atomic<Int>(0)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            WorkerThreads.run(workers) { _ in
                 while true {
                     let i = next.add(1, ordering: .relaxed).oldValue
                     guard i < files.count else { break }
-                    slots[i] = prepare(files[i], receivedAt: receivedAt)
+                    slots[i] = self.prepare(files[i], receivedAt: receivedAt)
                 }
             }
         }
