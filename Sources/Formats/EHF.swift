@@ -11,7 +11,7 @@ public enum EHF {
     /// that is not a readable, supported EN 16931 document (never crashes, never resolves
     /// entities, never touches the network or file system).
     ///
-    /// Codes: `XML-MALFORMED`, `XML-DOCTYPE`, `NOT-AN-INVOICE`, `EHF-UNSUPPORTED`,
+    /// Codes: `XML-MALFORMED`, `XML-DOCTYPE`, `XML-LIMIT`, `NOT-AN-INVOICE`, `EHF-UNSUPPORTED`,
     /// `MISSING-FIELD`, `INVALID-VALUE`, `BR-CL-01` (unknown type code), `BR-DEC-nn` (an
     /// amount with more than two decimals), `PEPPOL-EN16931-R051` (an amount in another
     /// currency) and `BR-CO-15` (two VAT totals in the invoice currency).

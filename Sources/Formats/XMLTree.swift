@@ -13,9 +13,18 @@
 // depth and size limits); NONET forbids network access in any case. Each thread uses its
 // own parser context, so different documents can be parsed on different threads at once.
 //
-// A consequence of keeping libxml2's limits: elements nested deeper than 256 levels and a
-// single text of more than 10 MB (an embedded attachment of more than about 7.5 MB) are
-// refused as XML-MALFORMED.
+// Limits (XML-LIMIT), so that no file within the size limit costs more than a fraction of
+// a second or a small multiple of its size in memory, whatever it contains:
+// - libxml2's own, kept: elements nested deeper than 256 levels, and a single text of more
+//   than 10 MB (an embedded attachment of more than about 7.5 MB);
+// - checked by a scan of the bytes before libxml2 builds anything (`scanMarkup`): more than
+//   500,000 elements, attributes, comments and processing instructions in all (each one a
+//   node of the tree, ~150 bytes: 48 MB of `<a/>` would otherwise take 1.7 GB), and more than
+//   256 attributes on one element (libxml2 2.9 checks them for duplicates pairwise: 200,000
+//   attributes on one element, a 2 MB file, took 85 seconds);
+// - checked as the tree is built: more than 16,384 different names in one document
+//   (libxml2 2.9's name dictionary slows down as it grows: a million different element
+//   names took 19 seconds).
 
 internal import CLibXML2
 import LedgerCore
@@ -66,6 +75,21 @@ private enum ParserContexts {
         // handler on the context itself (besides XML_PARSE_NOERROR/NOWARNING) means libxml2
         // never falls back to printing them on stderr.
         context.pointee.sax?.pointee.serror = { _, _ in }
+        // Every element start goes through libxml2's own tree builder, after a check that the
+        // document has not brought too many new names into the dictionary. A context is
+        // only kept with at most `dictionaryLimit` names (see `release`), so each document
+        // may add at least as many again before it is stopped.
+        context.pointee.sax?.pointee.startElementNs = {
+            raw, localName, prefix, uri, namespaceCount, namespaces, attributeCount, defaulted, attributes in
+            guard let raw else { return }
+            let parser = raw.assumingMemoryBound(to: xmlParserCtxt.self)
+            if let dict = parser.pointee.dict, xmlDictSize(dict) > 2 * ParserContexts.dictionaryLimit {
+                xmlStopParser(parser)
+                return
+            }
+            xmlSAX2StartElementNs(
+                raw, localName, prefix, uri, namespaceCount, namespaces, attributeCount, defaulted, attributes)
+        }
         return context
     }
 
@@ -296,6 +320,104 @@ enum XMLTree {
         return nil
     }
 
+    /// What `scanMarkup` found.
+    enum MarkupShape: Equatable {
+        case fits
+        case tooDeep
+        case tooManyAttributes
+        case tooManyNodes
+    }
+
+    /// Counts what libxml2 would build from `bytes` before it builds anything: start tags
+    /// (and their depth), attributes (each quoted value inside a start tag), comments and
+    /// processing instructions, and stops at the first limit passed (`MarkupLimits`).
+    ///
+    /// Written by hand because libxml2 2.9 offers no such limits, and reading past them is
+    /// where the cost lies (see the top of this file). It is a count, not a parser: text is
+    /// skipped with `memchr`, CDATA sections and comments by their end markers, quoted values
+    /// by their closing quote, so a `>` or `<` inside them is not taken for markup.
+    /// Malformed input is counted as far as it goes and left to libxml2 to refuse.
+    static func scanMarkup(_ bytes: UnsafeRawBufferPointer) -> MarkupShape {
+        guard bytes.count > MarkupLimits.scannedFrom, let start = bytes.baseAddress else { return .fits }
+        let end = start + bytes.count
+        var p = start
+        var nodes = 0
+        var depth = 0
+        while p < end, let found = memchr(p, Int32(UInt8(ascii: "<")), end - p) {
+            let lt = UnsafeRawPointer(found)
+            var q = lt + 1
+            guard q < end else { break }
+            switch q.load(as: UInt8.self) {
+            case UInt8(ascii: "!"):
+                if matches("<!--", at: lt, end: end) {
+                    nodes += 1
+                    p = after("-->", from: lt + 4, end: end)
+                } else if matches("<![CDATA[", at: lt, end: end) {
+                    p = after("]]>", from: lt + 9, end: end)
+                } else {
+                    p = q + 1
+                }
+            case UInt8(ascii: "?"):
+                nodes += 1
+                p = after("?>", from: q + 1, end: end)
+            case UInt8(ascii: "/"):
+                depth = max(0, depth - 1)
+                p = q + 1
+            default:
+                nodes += 1
+                var attributes = 0
+                var last: UInt8 = 0
+                while q < end {
+                    let b = q.load(as: UInt8.self)
+                    if b == UInt8(ascii: ">") { break }
+                    if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
+                        attributes += 1
+                        if attributes > MarkupLimits.attributesPerElement { return .tooManyAttributes }
+                        guard let close = memchr(q + 1, Int32(b), end - q - 1) else {
+                            q = end
+                            break
+                        }
+                        q = UnsafeRawPointer(close) + 1
+                        last = b
+                        continue
+                    }
+                    last = b
+                    q += 1
+                }
+                nodes += attributes
+                if last != UInt8(ascii: "/") {
+                    depth += 1
+                    if depth > MarkupLimits.depth { return .tooDeep }
+                }
+                p = q + 1
+            }
+            if nodes > MarkupLimits.nodes { return .tooManyNodes }
+        }
+        return .fits
+    }
+
+    @inline(__always) private static func matches(
+        _ pattern: StaticString, at p: UnsafeRawPointer, end: UnsafeRawPointer
+    ) -> Bool {
+        let count = pattern.utf8CodeUnitCount
+        guard end - p >= count else { return false }
+        return memcmp(p, pattern.utf8Start, count) == 0
+    }
+
+    /// The position after the first `pattern` at or after `p`, or `end`.
+    private static func after(
+        _ pattern: StaticString, from p: UnsafeRawPointer, end: UnsafeRawPointer
+    ) -> UnsafeRawPointer {
+        let first = Int32(pattern.utf8Start.pointee)
+        var p = p
+        while p < end, let found = memchr(p, first, end - p) {
+            let candidate = UnsafeRawPointer(found)
+            if matches(pattern, at: candidate, end: end) { return candidate + pattern.utf8CodeUnitCount }
+            p = candidate + 1
+        }
+        return end
+    }
+
     static let doctypeMessage =
         "The file declares a DTD (<!DOCTYPE>); e-invoices never do, and ledgerd does not process DTDs or entities."
 
@@ -320,6 +442,25 @@ enum XMLTree {
         case .element, .other:
             break
         }
+        switch scanMarkup(bytes) {
+        case .fits:
+            break
+        case .tooDeep:
+            throw Rejection(
+                "XML-LIMIT",
+                "The XML nests elements more than \(MarkupLimits.depth) levels deep; an invoice never does, so ledgerd does not read it."
+            )
+        case .tooManyAttributes:
+            throw Rejection(
+                "XML-LIMIT",
+                "An XML element in the file has more than \(MarkupLimits.attributesPerElement) attributes; an invoice's elements have a few, so ledgerd does not read it."
+            )
+        case .tooManyNodes:
+            throw Rejection(
+                "XML-LIMIT",
+                "The file has more than 500,000 XML elements, attributes and comments, more than ledgerd reads from one invoice (about 15,000 invoice lines)."
+            )
+        }
         guard let base = bytes.baseAddress, bytes.count <= Int(Int32.max) else {
             throw Rejection("XML-MALFORMED", "The file is too large to be read as XML.")
         }
@@ -335,6 +476,14 @@ enum XMLTree {
         // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8).
         let document = xmlCtxtReadMemory(
             context, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil, "UTF-8", options)
+        if context.pointee.errNo == Int32(XML_ERR_USER_STOP.rawValue) {
+            // Stopped by the element callback; what was built so far may look well-formed.
+            if let document { xmlFreeDoc(document) }
+            throw Rejection(
+                "XML-LIMIT",
+                "The file uses tens of thousands of different XML names; an invoice uses a few hundred, so ledgerd does not read it."
+            )
+        }
         guard let document, context.pointee.wellFormed != 0 else {
             if let document { xmlFreeDoc(document) }
             throw malformed(context)
@@ -383,10 +532,15 @@ enum XMLTree {
             text = "The XML uses an undefined entity\(at) (libxml2: \(reason))."
         default:
             if reason.contains("huge text node") || reason.contains("Huge input lookup") {
-                text =
+                return Rejection(
+                    "XML-LIMIT",
                     "The file contains a text of more than 10 MB\(at) (such as a very large embedded attachment), more than ledgerd reads from one element."
+                )
             } else if reason.contains("Excessive depth") {
-                text = "The XML nests elements too deeply\(at) (libxml2: \(reason)); an invoice never does."
+                return Rejection(
+                    "XML-LIMIT",
+                    "The XML nests elements more than \(MarkupLimits.depth) levels deep\(at); an invoice never does, so ledgerd does not read it."
+                )
             } else {
                 text = "The file is not well-formed XML\(at) (libxml2: \(reason))."
             }
@@ -425,6 +579,21 @@ enum XMLTree {
         while end > start, isSpace(base[end - 1]) { end -= 1 }
         return UnsafeBufferPointer(start: base + start, count: end - start)
     }
+}
+
+/// What one document may contain (see the top of this file).
+enum MarkupLimits {
+    /// libxml2's own depth limit without XML_PARSE_HUGE, checked first by `scanMarkup`.
+    static let depth = 256
+    /// UBL elements carry one or two attributes; a root may declare a dozen namespaces.
+    static let attributesPerElement = 256
+    /// Elements, attributes, comments and processing instructions together. An invoice line
+    /// takes about 30; the largest invoices seen have a few thousand lines.
+    static let nodes = 500_000
+    /// Smaller files are not scanned: they cannot hold more than about 4,000 nodes, and
+    /// libxml2 needs milliseconds for even the worst of them (4,000 attributes on one
+    /// element), while the scan would add about 2 % to every small invoice's cost.
+    static let scannedFrom = 16 << 10
 }
 
 extension Substring {

@@ -81,13 +81,20 @@ import Testing
         let fd = open(ehf + "one-gigabyte.xml", O_CREAT | O_WRONLY, 0o644)
         #expect(ftruncate(fd, 1 << 30) == 0)
         close(fd)
-        // 40 MB of nesting and a 40 MB text node: within the size limit, refused by the parser.
+        // 40 MB of nesting and a 40 MB text node: within the size limit, refused by their limits.
         let nested = Data(String(repeating: "<a>", count: 13_000_000).utf8)
         try nested.write(to: URL(fileURLWithPath: ehf + "deep.xml"))
         var giant = Data("<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"><Note>".utf8)
         giant.append(Data(repeating: UInt8(ascii: "A"), count: 40 << 20))
         giant.append(Data("</Note></Invoice>".utf8))
         try giant.write(to: URL(fileURLWithPath: ehf + "giant-text.xml"))
+        // 48 MB of empty elements (a 1.7 GB tree if built), and 200,000 attributes on one
+        // element (85 seconds of libxml2's pairwise duplicate check): refused by counting.
+        let root = "<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\""
+        try Data((root + ">" + String(repeating: "<a/>", count: 12_000_000) + "</Invoice>").utf8).write(
+            to: URL(fileURLWithPath: ehf + "flat-elements.xml"))
+        let attributes = (0..<200_000).map { "a\($0)=\"\"" }.joined(separator: " ")
+        try Data((root + " " + attributes + "/>").utf8).write(to: URL(fileURLWithPath: ehf + "attributes.xml"))
         // Random bytes and Latin-1 text declared as UTF-8.
         try Data((0..<65_536).map { _ in UInt8.random(in: 0...255) }).write(
             to: URL(fileURLWithPath: ehf + "random.xml"))
@@ -101,7 +108,7 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try json(run.stdout)
         let files = try #require(summary["files"] as? [[String: Any]])
-        #expect(files.count == Self.hostile.count + 5, "\(files.map { $0["name"] ?? "?" })")
+        #expect(files.count == Self.hostile.count + 7, "\(files.map { $0["name"] ?? "?" })")
         for file in files {
             #expect(file["outcome"] as? String == "rejected", "\(file)")
             let reason = try #require(file["reason"] as? String)
@@ -112,6 +119,9 @@ import Testing
             #expect(byName[name]?["reason_code"] as? String == "XML-DOCTYPE")
         }
         #expect(byName["one-gigabyte.xml"]?["reason_code"] as? String == "FILE-TOO-LARGE")
+        for name in ["deep.xml", "giant-text.xml", "flat-elements.xml", "attributes.xml"] {
+            #expect(byName[name]?["reason_code"] as? String == "XML-LIMIT", "\(name)")
+        }
         #expect(summary["posted"] as? Int == 0, "\(run.stdout)")
         // Seconds, not minutes, for all of it; and memory bounded by the file size limit.
         #expect(elapsed < .seconds(30), "took \(elapsed)")
