@@ -15,8 +15,7 @@
 //
 // Limits (XML-LIMIT), so that no file within the size limit costs more than a fraction of
 // a second or a small multiple of its size in memory, whatever it contains:
-// - libxml2's own, kept: elements nested deeper than 256 levels, and a single text of more
-//   than 10 MB (an embedded attachment of more than about 7.5 MB);
+// - elements nested deeper than 256 levels (libxml2's own limit, also checked by the scan);
 // - checked by a scan of the bytes before libxml2 builds anything (`scanMarkup`): more than
 //   500,000 elements, attributes, comments and processing instructions in all (each one a
 //   node of the tree, ~150 bytes: 48 MB of `<a/>` would otherwise take 1.7 GB), and more than
@@ -25,6 +24,8 @@
 // - checked as the tree is built: more than 16,384 different names in one document
 //   (libxml2 2.9's name dictionary slows down as it grows: a million different element
 //   names took 19 seconds).
+// A text (an embedded attachment) may be as large as the file: libxml2's 10 MB limit on
+// one text is lifted for files larger than that, the only ones that could reach it.
 
 internal import CLibXML2
 import LedgerCore
@@ -93,9 +94,13 @@ private enum ParserContexts {
         return context
     }
 
-    static func release(_ context: UnsafeMutablePointer<xmlParserCtxt>) {
+    /// Keeps `context` for the thread's next document, or frees it. One that parsed with
+    /// XML_PARSE_HUGE is always freed: libxml2 2.9 never clears that option (nor the
+    /// dictionary limit it removes) on a reused context, so the next document, however
+    /// small and unscanned, would be parsed without libxml2's limits.
+    static func release(_ context: UnsafeMutablePointer<xmlParserCtxt>, usedHuge: Bool) {
         let small = context.pointee.dict.map { xmlDictSize($0) <= dictionaryLimit } ?? true
-        if small, let key, pthread_getspecific(key) == nil {
+        if small, !usedHuge, let key, pthread_getspecific(key) == nil {
             pthread_setspecific(key, context)
         } else {
             xmlFreeParserCtxt(context)
@@ -467,11 +472,17 @@ enum XMLTree {
         guard let context = ParserContexts.acquire() else {
             throw Rejection("XML-MALFORMED", "The XML parser could not start (out of memory).")
         }
-        defer { ParserContexts.release(context) }
+        // Only a file larger than libxml2's 10 MB limit on one text can reach it; for such a
+        // file (scanned, so its depth, nodes and attributes are bounded already) the limit is
+        // lifted with HUGE, and an embedded attachment may be as large as the file size limit
+        // allows. HUGE lifts libxml2's own depth limit too, which is why no other file gets it.
+        let usesHuge = bytes.count > MarkupLimits.libxml2TextLength
+        defer { ParserContexts.release(context, usedHuge: usesHuge) }
+        let huge = usesHuge ? XML_PARSE_HUGE.rawValue : 0
         let options: Int32 = Int32(
             bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOERROR.rawValue
                 | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_IGNORE_ENC.rawValue
-                | XML_PARSE_NOBLANKS.rawValue)
+                | XML_PARSE_NOBLANKS.rawValue | huge)
         // "UTF-8" plus IGNORE_ENC: the bytes scanned above are the bytes parsed, whatever the
         // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8).
         let document = xmlCtxtReadMemory(
@@ -594,6 +605,8 @@ enum MarkupLimits {
     /// libxml2 needs milliseconds for even the worst of them (4,000 attributes on one
     /// element), while the scan would add about 2 % to every small invoice's cost.
     static let scannedFrom = 16 << 10
+    /// libxml2's limit on one text (XML_MAX_TEXT_LENGTH) unless XML_PARSE_HUGE is given.
+    static let libxml2TextLength = 10_000_000
 }
 
 extension Substring {
