@@ -16,9 +16,11 @@ public enum EHF {
     /// amount with more than two decimals), `PEPPOL-EN16931-R051` (an amount in another
     /// currency) and `BR-CO-15` (two VAT totals in the invoice currency).
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(Rejection) -> InvoiceDocument {
-        try XMLTree.withDocument(bytes) { (root: XMLElement) throws(Rejection) -> InvoiceDocument in
+        let document = try XMLTree.withDocument(bytes) { (root: XMLElement) throws(Rejection) -> InvoiceDocument in
             try UBLReader().document(root)
         }
+        try FieldLengths.check(document)
+        return document
     }
 
     public static func parse(_ bytes: [UInt8]) throws(Rejection) -> InvoiceDocument {

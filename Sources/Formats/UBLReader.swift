@@ -174,7 +174,7 @@ final class UBLReader {
         guard let documentCurrency = Currency(currencyText) else {
             throw Rejection(
                 "INVALID-VALUE",
-                "The \(noun) currency (cbc:DocumentCurrencyCode) '\(currencyText)' is not an ISO 4217 code."
+                "The \(noun) currency (cbc:DocumentCurrencyCode) '\(clip(currencyText))' is not an ISO 4217 code."
             )
         }
         currency = documentCurrency
@@ -292,12 +292,12 @@ final class UBLReader {
                 ? "EHF 2.0" : "CEN BII 2 / PEPPOL BIS 2 (the generation of EHF 2.0)"
             throw Rejection(
                 "EHF-UNSUPPORTED",
-                "This is an \(what) \(noun) (CustomizationID \(value)); EHF 2.0 is not supported, ask the sender to send EHF 3 / PEPPOL BIS Billing 3.0 instead."
+                "This is an \(what) \(noun) (CustomizationID \(clip(value))); EHF 2.0 is not supported, ask the sender to send EHF 3 / PEPPOL BIS Billing 3.0 instead."
             )
         }
         throw Rejection(
             "EHF-UNSUPPORTED",
-            "The \(noun) follows a specification ledgerd does not read (CustomizationID \(value)); only EN 16931-based documents such as EHF 3 / PEPPOL BIS Billing 3.0 are supported."
+            "The \(noun) follows a specification ledgerd does not read (CustomizationID \(clip(value))); only EN 16931-based documents such as EHF 3 / PEPPOL BIS Billing 3.0 are supported."
         )
     }
 
@@ -309,7 +309,7 @@ final class UBLReader {
         guard Self.typeCodes.contains(code) else {
             throw Rejection(
                 "BR-CL-01",
-                "The \(noun) type code (\(elementName)) '\(code)' is not an invoice or credit note code of UNTDID 1001 (such as 380 for an invoice or 381 for a credit note)."
+                "The \(noun) type code (\(elementName)) '\(clip(code))' is not an invoice or credit note code of UNTDID 1001 (such as 380 for an invoice or 381 for a credit note)."
             )
         }
         return code
@@ -318,7 +318,7 @@ final class UBLReader {
     private func day(_ text: String, _ what: @autoclosure () -> String) throws(Rejection) -> Day {
         guard let day = ValueParsing.day(text) else {
             throw Rejection(
-                "INVALID-VALUE", "\(what().capitalisedFirst) '\(text)' is not a valid date (YYYY-MM-DD).")
+                "INVALID-VALUE", "\(what().capitalisedFirst) '\(clip(text))' is not a valid date (YYYY-MM-DD).")
         }
         return day
     }
@@ -440,7 +440,7 @@ final class UBLReader {
         guard id == currency.code || id.uppercased() == currency.code else {
             throw Rejection(
                 "PEPPOL-EN16931-R051",
-                "\(what().capitalisedFirst) (\(element())) is in \(id) but the \(noun) currency is \(currency.code); every amount must be in the \(noun) currency."
+                "\(what().capitalisedFirst) (\(element())) is in \(clip(id)) but the \(noun) currency is \(currency.code); every amount must be in the \(noun) currency."
             )
         }
     }
@@ -485,8 +485,12 @@ final class UBLReader {
 
     /// The element's text for a message, shortened if absurdly long.
     private func shown(_ e: XMLElement) -> String {
-        let s = e.trimmedText ?? ""
-        return s.count > 40 ? String(s.prefix(40)) + "…" : s
+        clip(e.trimmedText ?? "")
+    }
+
+    /// A value quoted in a message, shortened if absurdly long.
+    private func clip(_ s: String) -> String {
+        s.utf8.count > 40 && s.count > 40 ? String(s.prefix(40)) + "…" : s
     }
 
     private func required(
@@ -808,10 +812,10 @@ final class UBLReader {
             return !decoder.failed
         }
         guard let bytes = decoder.finish() else {
-            let name = filename.map { " (\($0))" } ?? ""
+            let name = filename.map { " (\(clip($0)))" } ?? ""
             throw Rejection(
                 "INVALID-VALUE",
-                "The attached document '\(id)'\(name) is not valid base64 (cac:Attachment/cbc:EmbeddedDocumentBinaryObject), so it cannot be kept byte for byte."
+                "The attached document '\(clip(id))'\(name) is not valid base64 (cac:Attachment/cbc:EmbeddedDocumentBinaryObject), so it cannot be kept byte for byte."
             )
         }
         return Attachment(

@@ -10,7 +10,17 @@ public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
 
     public init(_ code: String, _ message: String) {
         self.code = code
-        self.message = message
+        self.message = Self.bounded(message)
+    }
+
+    /// Messages quote values from the document; one quoting a value of megabytes would be
+    /// logged, stored and shown as it stands. Past this many characters it is cut.
+    public static let maxMessageLength = 1_000
+
+    static func bounded(_ message: String) -> String {
+        // The UTF-8 length is known at once; characters are counted only when it is long.
+        guard message.utf8.count > maxMessageLength, message.count > maxMessageLength else { return message }
+        return message.prefix(maxMessageLength) + "… (shortened; the file itself is kept)"
     }
 
     public var description: String { "\(code): \(message)" }
@@ -23,6 +33,9 @@ extension Rejection {
         switch code {
         case "XML-DOCTYPE", "XML-MALFORMED":
             return "The file is damaged or is not a plain e-invoice; ask the sender for a new copy."
+        case "XML-LIMIT":
+            return "The file is built unlike any invoice (far too many or too deeply nested parts); "
+                + "ask the sender for a normal copy."
         case "NOT-AN-INVOICE":
             return "Only EHF / PEPPOL BIS Billing 3.0 invoices and credit notes belong in this inbox."
         case "EHF-UNSUPPORTED":

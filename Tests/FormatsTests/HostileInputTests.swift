@@ -276,6 +276,39 @@ struct HostileInputTests {
         #expect(r?.message.contains("undefined entity") == true)
     }
 
+    /// A value of megabytes would be posted, listed and logged as it stands: identifiers of
+    /// more than 200 characters and names of more than 4,000 are refused, and a message never
+    /// quotes more than a few dozen characters of a value.
+    @Test func absurdlyLongValues() {
+        var t = Template()
+        t.number = String(repeating: "N", count: 1 << 20)
+        let number = parseResult(t.xml).rejection
+        #expect(number?.code == "INVALID-VALUE")
+        #expect(
+            number?.message
+                == "The invoice number (cbc:ID) is 1,048,576 characters long; ledgerd keeps identifiers and codes of up to 200."
+        )
+
+        t = Template()
+        t.lines =
+            t.line("1", quantity: "2", net: "1000.00", price: "500.00").replacingOccurrences(
+                of: "Item 1", with: String(repeating: "ø", count: 4_001))
+            + t.line("2", quantity: "1", net: "200.00", price: "200.00", percent: "15")
+        let name = parseResult(t.xml).rejection
+        #expect(name?.code == "INVALID-VALUE")
+        #expect(name?.message.contains("item name of line 1 (cac:Item/cbc:Name) is 4,001 characters") == true)
+        // 4,000 characters (8,000 bytes of UTF-8) are kept.
+        t.lines = t.lines?.replacingOccurrences(
+            of: String(repeating: "ø", count: 4_001), with: String(repeating: "ø", count: 4_000))
+        #expect(parseResult(t.xml).document?.lines.first?.itemName.count == 4_000)
+
+        t = Template()
+        t.customization = String(repeating: "urn:x:", count: 200_000)
+        let quoted = parseResult(t.xml).rejection
+        #expect(quoted?.code == "EHF-UNSUPPORTED")
+        #expect((quoted?.message.count ?? .max) < 400, "\(quoted?.message.prefix(500) ?? "")")
+    }
+
     /// Absurd numbers are rejected or reported, never a crash.
     @Test func absurdNumbers() {
         var t = Template()

@@ -98,3 +98,16 @@ struct RegressionTests {
         }
     }
 }
+
+/// A message quoting a value of megabytes is cut, so it can be logged, stored and shown.
+@Test func rejectionMessagesAreBounded() {
+    let short = Rejection("X", "A short message with ø and ü.")
+    #expect(short.message == "A short message with ø and ü.")
+    let long = Rejection("X", "The value is " + String(repeating: "å", count: 2_000_000) + ".")
+    #expect(long.message.count < Rejection.maxMessageLength + 60)
+    #expect(long.message.hasPrefix("The value is ååå"))
+    #expect(long.message.hasSuffix("(shortened; the file itself is kept)"))
+    // Exactly at the bound: kept whole.
+    let exact = String(repeating: "e", count: Rejection.maxMessageLength)
+    #expect(Rejection("X", exact).message == exact)
+}
