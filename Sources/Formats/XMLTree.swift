@@ -21,9 +21,9 @@
 //   node of the tree, ~150 bytes: 48 MB of `<a/>` would otherwise take 1.7 GB), and more than
 //   256 attributes on one element (libxml2 2.9 checks them for duplicates pairwise: 200,000
 //   attributes on one element, a 2 MB file, took 85 seconds);
-// - checked as the tree is built: more than 16,384 different names in one document
-//   (libxml2 2.9's name dictionary slows down as it grows: a million different element
-//   names took 19 seconds).
+// - checked as the tree is built: a document that takes the parser's name dictionary past
+//   32,768 names, at least 16,384 of them its own (libxml2 2.9's dictionary slows down as it
+//   grows: a million different element names took 19 seconds).
 // A text (an embedded attachment) may be as large as the file: libxml2's 10 MB limit on
 // one text is lifted for files larger than that, the only ones that could reach it.
 
