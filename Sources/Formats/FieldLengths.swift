@@ -13,7 +13,8 @@ enum FieldLengths {
     /// Refuses `document` naming the first value longer than its limit.
     static func check(_ document: InvoiceDocument) throws(Rejection) {
         var checker = Checker()
-        checker.identifier(document.number, "the invoice number", "cbc:ID")
+        let noun = document.type == .creditNote ? "credit note" : "invoice"
+        checker.identifier(document.number, "the \(noun) number", "cbc:ID")
         checker.identifier(document.typeCode, "the type code", "cbc:InvoiceTypeCode")
         checker.identifier(document.customizationID, "the specification identifier", "cbc:CustomizationID")
         checker.identifier(document.profileID, "the profile identifier", "cbc:ProfileID")
