@@ -139,32 +139,31 @@ import Testing
 
 /// Runs ledgerd in `directory` and returns its output and its own peak resident memory
 /// (`wait4`'s `ru_maxrss`, in KiB), which `Process` does not report.
+///
+/// Through a small Python parent that forks ledgerd: Linux carries a process's peak
+/// resident size across fork and exec, so a child spawned straight from this test process
+/// (which holds hundreds of megabytes of other tests' inputs) would report this process's
+/// peak instead of its own.
 func ledgerdMeasuringMemory(_ arguments: [String], in directory: String) throws -> (Run, Int) {
-    let out = directory + "/.stdout-\(UUID().uuidString)"
-    let err = directory + "/.stderr-\(UUID().uuidString)"
-    defer {
-        try? FileManager.default.removeItem(atPath: out)
-        try? FileManager.default.removeItem(atPath: err)
+    let peakFile = directory + "/.peak-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: peakFile) }
+    let parent = """
+        import os, sys
+        peak, directory, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+        pid = os.fork()
+        if pid == 0:
+            os.chdir(directory)
+            os.execv(argv[0], argv)
+        _, status, usage = os.wait4(pid, 0)
+        with open(peak, "w") as f:
+            f.write(str(usage.ru_maxrss))
+        code = os.waitstatus_to_exitcode(status)
+        sys.exit(code if code >= 0 else 128 - code)
+        """
+    let run = try runProgram(
+        "/usr/bin/env", ["python3", "-c", parent, peakFile, directory, ledgerdBinary] + arguments)
+    guard let peak = Int((try? String(contentsOfFile: peakFile, encoding: .utf8)) ?? "") else {
+        throw TestFailure("ledgerd's peak memory was not reported: \(run.stderr)")
     }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    // The shell changes folder and then becomes ledgerd (exec), so the process waited for
-    // is ledgerd itself.
-    let script = "cd \"$0\" && exec \"$@\""
-    let argv = (["sh", "-c", script, directory, ledgerdBinary] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
-    guard spawned == 0 else { throw TestFailure("cannot start ledgerd: \(String(cString: strerror(spawned)))") }
-    var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    let run = Run(
-        status: exit, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
-    return (run, Int(usage.ru_maxrss))
+    return (Run(status: run.status, stdout: run.stdout, stderr: run.stderr), peak)
 }
