@@ -302,27 +302,15 @@ enum XMLTree {
     private static func starts(_ bytes: UnsafeRawBufferPointer, _ pattern: StaticString, at i: Int)
         -> Bool
     {
-        let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
-        guard i + p.count <= bytes.count else { return false }
-        for k in 0..<p.count where bytes[i + k] != p[k] { return false }
-        return true
+        guard let base = bytes.baseAddress else { return false }
+        return matches(pattern, at: base + i, end: base + bytes.count)
     }
 
     private static func find(
         _ bytes: UnsafeRawBufferPointer, _ pattern: StaticString, from start: Int
     ) -> Int? {
-        let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
-        guard p.count > 0, bytes.count >= p.count else { return nil }
-        var i = start
-        while i + p.count <= bytes.count {
-            if bytes[i] == p[0] {
-                var k = 1
-                while k < p.count, bytes[i + k] == p[k] { k += 1 }
-                if k == p.count { return i }
-            }
-            i += 1
-        }
-        return nil
+        guard let base = bytes.baseAddress, start < bytes.count else { return nil }
+        return first(pattern, from: base + start, end: base + bytes.count).map { $0 - base }
     }
 
     /// What `scanMarkup` found.
@@ -360,18 +348,17 @@ enum XMLTree {
                     // "--" may only end a comment. libxml2 2.9 copies the comment read so far
                     // into the error for each "--" inside one: a 256 KB comment of hyphens
                     // took 11 seconds, a megabyte minutes.
-                    let close = after("--", from: lt + 4, end: end)
-                    guard close < end else { break }
-                    if close.load(as: UInt8.self) != UInt8(ascii: ">") { return .hyphensInComment }
-                    p = close + 1
+                    guard let dashes = first("--", from: lt + 4, end: end), dashes + 2 < end else { break }
+                    if (dashes + 2).load(as: UInt8.self) != UInt8(ascii: ">") { return .hyphensInComment }
+                    p = dashes + 3
                 } else if matches("<![CDATA[", at: lt, end: end) {
-                    p = after("]]>", from: lt + 9, end: end)
+                    p = first("]]>", from: lt + 9, end: end).map { $0 + 3 } ?? end
                 } else {
                     p = q + 1
                 }
             case UInt8(ascii: "?"):
                 nodes += 1
-                p = after("?>", from: q + 1, end: end)
+                p = first("?>", from: q + 1, end: end).map { $0 + 2 } ?? end
             case UInt8(ascii: "/"):
                 depth = max(0, depth - 1)
                 p = q + 1
@@ -416,18 +403,18 @@ enum XMLTree {
         return memcmp(p, pattern.utf8Start, count) == 0
     }
 
-    /// The position after the first `pattern` at or after `p`, or `end`.
-    private static func after(
+    /// Where the first `pattern` at or after `p` (and before `end`) starts, or nil.
+    private static func first(
         _ pattern: StaticString, from p: UnsafeRawPointer, end: UnsafeRawPointer
-    ) -> UnsafeRawPointer {
-        let first = Int32(pattern.utf8Start.pointee)
+    ) -> UnsafeRawPointer? {
+        let firstByte = Int32(pattern.utf8Start.pointee)
         var p = p
-        while p < end, let found = memchr(p, first, end - p) {
+        while p < end, let found = memchr(p, firstByte, end - p) {
             let candidate = UnsafeRawPointer(found)
-            if matches(pattern, at: candidate, end: end) { return candidate + pattern.utf8CodeUnitCount }
+            if matches(pattern, at: candidate, end: end) { return candidate }
             p = candidate + 1
         }
-        return end
+        return nil
     }
 
     static let doctypeMessage =
