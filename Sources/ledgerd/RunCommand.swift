@@ -123,9 +123,11 @@ struct DaemonActions: StatusActions {
         let folder = configuration.paths.inbox + "/" + inbox
         let target = folder + "/" + FileSystem.freeName(in: folder, for: name)
         let documentID = try? daemon.store.unpostedDocumentID(originalName: name)
-        try FileSystem.move(from: rejected, to: target)
-        // The explanation belonged to the rejected copy; the database keeps the reason.
+        // The explanation belonged to the rejected copy (the database keeps the reason). It
+        // goes first: once the file is back in the inbox the daemon may reject it again at
+        // once and write a new one under the same name, which must not be the one removed.
         try? FileManager.default.removeItem(atPath: rejected + ".error.txt")
+        try FileSystem.move(from: rejected, to: target)
         daemon.record(
             .retry, "\(name) moved from the rejected folder back to the \(inbox) inbox",
             actor: Self.actor, documentID: documentID)
