@@ -119,51 +119,38 @@ public final class Pipeline: Sendable {
 
     /// Takes in `files` in batches and returns one result per file, in order.
     ///
-    /// Three stages overlap: while one batch is written to the database, the next is read and
-    /// parsed, and the files of the previous one are moved to the archive. Moves happen only
-    /// after their batch has committed, and batch after batch on one thread, so a file that
-    /// repeats one from the batch before sees that file already archived.
+    /// Three stages overlap: while one batch is written to the database, the next is found,
+    /// read and parsed, and the files of the previous one are moved to the archive. Moves
+    /// happen only after their batch has committed, and batch after batch on one thread, so a
+    /// file that repeats one from the batch before sees that file already archived.
     public func ingest(_ files: [InboxFile]) -> [FileResult] {
-        let batches = batches(of: files)
-        guard !batches.isEmpty else { return [] }
-        let settled = ResultSlots<[FileResult]>(count: batches.count)
+        let cursor = BatchCursor(files: files, batchSize: settings.batchSize, batchBytes: settings.batchBytes) {
+            [settings] path in FileSystem.lstatSizeAndTime(path).map { min($0.size, settings.maxFileBytes) } ?? 0
+        }
+        var batch = cursor.next()
+        guard !batch.isEmpty else { return [] }
+        let settled = Mutex<[[FileResult]]>([])
         let mover = DispatchQueue(label: "ledgerd.settle")
-        var prepared = prepareAll(batches[0], receivedAt: Timestamp.now())
-        for (index, batch) in batches.enumerated() {
+        var prepared = prepareAll(batch, receivedAt: Timestamp.now())
+        while true {
             let upcoming = PreparedBox()
             let parsing = DispatchGroup()
-            if index + 1 < batches.count {
-                let next = batches[index + 1]
-                DispatchQueue.global().async(group: parsing) {
-                    upcoming.set(self.prepareAll(next, receivedAt: Timestamp.now()))
-                }
+            DispatchQueue.global().async(group: parsing) {
+                let next = cursor.next()
+                if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
             }
             let written = write(batch, prepared: prepared)
-            mover.async { settled[index] = self.settle(written) }
+            mover.async {
+                let results = self.settle(written)
+                settled.withLock { $0.append(results) }
+            }
             parsing.wait()
-            prepared = upcoming.take()
+            guard let (files, next) = upcoming.take() else { break }
+            batch = files
+            prepared = next
         }
         mover.sync {}
-        return settled.values().flatMap { $0 }
-    }
-
-    /// Splits `files` into transactions of at most `batchSize` files and about `batchBytes`.
-    func batches(of files: [InboxFile]) -> [[InboxFile]] {
-        var batches: [[InboxFile]] = []
-        var current: [InboxFile] = []
-        var bytes: Int64 = 0
-        for file in files {
-            let size = FileSystem.lstatSizeAndTime(file.path).map { min($0.size, settings.maxFileBytes) } ?? 0
-            if !current.isEmpty, current.count >= settings.batchSize || bytes + size > settings.batchBytes {
-                batches.append(current)
-                current = []
-                bytes = 0
-            }
-            current.append(file)
-            bytes += size
-        }
-        if !current.isEmpty { batches.append(current) }
-        return batches
+        return settled.withLock { $0.flatMap { $0 } }
     }
 
     /// A batch after its transaction: results known so far, and the written documents with
@@ -509,15 +496,49 @@ extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
 
-/// Hands the next batch's prepared files from the thread that parsed them to the writer.
+/// Hands the next batch and its prepared files from the thread that parsed them to the writer.
 final class PreparedBox: Sendable {
-    private let value = Mutex<[Pipeline.Prepared]>([])
-    func set(_ prepared: [Pipeline.Prepared]) { value.withLock { $0 = prepared } }
-    func take() -> [Pipeline.Prepared] {
+    private let value = Mutex<(files: [InboxFile], prepared: [Pipeline.Prepared])?>(nil)
+    func set(_ files: [InboxFile], _ prepared: [Pipeline.Prepared]) { value.withLock { $0 = (files, prepared) } }
+    func take() -> (files: [InboxFile], prepared: [Pipeline.Prepared])? {
         value.withLock {
             let v = $0
-            $0 = []
+            $0 = nil
             return v
+        }
+    }
+}
+
+/// Cuts the files into transactions of at most `batchSize` files and about `batchBytes`, one
+/// batch at a time as the pipeline asks for it, so sizes are looked up by the thread that
+/// prepares the batch, while the one before is written, not all before the first is.
+final class BatchCursor: Sendable {
+    private let files: [InboxFile]
+    private let batchSize: Int
+    private let batchBytes: Int64
+    private let size: @Sendable (String) -> Int64
+    private let position = Mutex(0)
+
+    init(files: [InboxFile], batchSize: Int, batchBytes: Int64, size: @escaping @Sendable (String) -> Int64) {
+        self.files = files
+        self.batchSize = max(1, batchSize)
+        self.batchBytes = max(1, batchBytes)
+        self.size = size
+    }
+
+    /// The next batch; empty when every file has been handed out.
+    func next() -> [InboxFile] {
+        position.withLock { start in
+            var end = start
+            var bytes: Int64 = 0
+            while end < files.count, end - start < batchSize {
+                let size = size(files[end].path)
+                if end > start, bytes + size > batchBytes { break }
+                bytes += size
+                end += 1
+            }
+            defer { start = end }
+            return Array(files[start..<end])
         }
     }
 }
