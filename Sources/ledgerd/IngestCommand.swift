@@ -53,11 +53,14 @@ extension Ledgerd {
                 if options.json {
                     print(try Output.json(summary))
                 } else {
-                    for result in results { print(result.logLine) }
+                    // One write for the whole report rather than a locked print per file.
+                    var report = ""
+                    for result in results { report += result.logLine + "\n" }
                     for path in found.unknown {
-                        print("skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)")
+                        report +=
+                            "skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)\n"
                     }
-                    print(summary.line)
+                    print(report + summary.line)
                 }
                 if summary.failed > 0 { throw ExitCode(1) }
             }
@@ -105,12 +108,13 @@ struct IngestSummary: Encodable {
                 reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination)
         }
         self.skipped = skipped
-        func count(_ outcome: FileResult.Outcome) -> Int { results.filter { $0.outcome == outcome }.count }
-        posted = count(.posted)
-        duplicate = count(.duplicate)
-        duplicateNumber = count(.duplicateNumber)
-        rejected = count(.rejected)
-        failed = count(.failed)
+        var counts: [FileResult.Outcome: Int] = [:]
+        for result in results { counts[result.outcome, default: 0] += 1 }
+        posted = counts[.posted] ?? 0
+        duplicate = counts[.duplicate] ?? 0
+        duplicateNumber = counts[.duplicateNumber] ?? 0
+        rejected = counts[.rejected] ?? 0
+        failed = counts[.failed] ?? 0
     }
 
     var line: String {
