@@ -4,8 +4,15 @@
 // 10,000 EHF files a second on two cores, so reading a 5 KB invoice must cost tens of
 // microseconds. XMLParser is a SAX wrapper that turns every element, attribute and text
 // run into Swift strings and delegate calls (≈ 0.3 ms per 10 KB invoice, see
-// STACK-NOTES). Here libxml2 builds its compact C tree once and the UBL reader walks it
-// with raw pointers, creating Swift values only for the fields ledgerd keeps.
+// STACK-NOTES). Here libxml2's SAX2 parser hands each element, attribute and text run to
+// callbacks that append them to a few flat arrays (`ElementTable`), and the UBL reader walks
+// those with raw pointers, creating Swift values only for the fields ledgerd keeps.
+//
+// Why not libxml2's own tree (xmlCtxtReadMemory's result): it allocates and later frees a
+// node, a text node and an attribute node per element and value, about 130 of each for a
+// small invoice. Building that tree and freeing it cost more than the parsing itself
+// (32 µs against 20 µs per 8 KB invoice measured in C); the flat table is reused by the next
+// document, so a document allocates nothing once a thread has parsed its first one.
 //
 // Safety: documents with a DTD are refused before libxml2 sees them (UBL never has one),
 // the input is parsed as UTF-8 whatever it declares, and the options never include
@@ -16,12 +23,12 @@
 // Limits (XML-LIMIT), so that no file within the size limit costs more than a fraction of
 // a second or a small multiple of its size in memory, whatever it contains:
 // - elements nested deeper than 256 levels (libxml2's own limit, also checked by the scan);
-// - checked by a scan of the bytes before libxml2 builds anything (`scanMarkup`): more than
-//   500,000 elements, attributes, comments and processing instructions in all (each one a
-//   node of the tree, ~150 bytes: 48 MB of `<a/>` would otherwise take 1.7 GB), and more than
-//   256 attributes on one element (libxml2 2.9 checks them for duplicates pairwise: 200,000
-//   attributes on one element, a 2 MB file, took 85 seconds);
-// - checked as the tree is built: a document that takes the parser's name dictionary past
+// - checked by a scan of the bytes before libxml2 reads anything (`scanMarkup`): more than
+//   500,000 elements, attributes, comments and processing instructions in all (48 MB of
+//   `<a/>` took 1.7 GB as a libxml2 tree), and more than 256 attributes on one element
+//   (libxml2 2.9 checks them for duplicates pairwise: 200,000 attributes on one element, a
+//   2 MB file, took 85 seconds);
+// - checked as elements are read: a document that takes the parser's name dictionary past
 //   32,768 names, at least 16,384 of them its own (libxml2 2.9's dictionary slows down as it
 //   grows: a million different element names took 19 seconds).
 // A text (an embedded attachment) may be as large as the file: libxml2's 10 MB limit on
@@ -43,11 +50,203 @@ private let libxml2Initialised: Bool = {
     return true
 }()
 
-/// One libxml2 parser context per thread, kept between documents: creating a context and
-/// its name dictionary costs about a tenth of parsing a small invoice. `xmlCtxtReadMemory`
-/// resets the context before each document. A context whose dictionary has grown past a
-/// bound (element names are interned there, and hostile files can invent many) is freed
-/// instead of kept, so memory stays bounded.
+/// A growable array in manually managed memory, for the SAX callbacks: they run once per
+/// element and per text run, and appending to Swift arrays held by a class costs an
+/// exclusivity check and a uniqueness check on every call. Only for plain values.
+struct RawList<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always) subscript(index: Int) -> Element {
+        get { base[index] }
+        nonmutating set { base[index] = newValue }
+    }
+
+    @inline(__always) mutating func append(_ element: Element) {
+        if count == capacity { reserve(count + 1) }
+        (base + count).initialize(to: element)
+        count += 1
+    }
+
+    mutating func append(contentsOf source: UnsafePointer<Element>, count n: Int) {
+        if count + n > capacity { reserve(count + n) }
+        (base + count).update(from: source, count: n)
+        count += n
+    }
+
+    @inline(__always) mutating func removeLast() { count -= 1 }
+
+    mutating func removeAll() { count = 0 }
+
+    mutating func reserve(_ minimum: Int) {
+        guard minimum > capacity else { return }
+        let grown = max(minimum, capacity * 2)
+        let new = UnsafeMutablePointer<Element>.allocate(capacity: grown)
+        new.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = new
+        capacity = grown
+    }
+
+    func deallocate() { base.deallocate() }
+}
+
+/// One element as the SAX callbacks saw it. Indices are into the table's lists; -1 is none.
+struct ElementRecord: BitwiseCopyable {
+    /// Local name and namespace URI: libxml2 dictionary strings, alive as long as the parser
+    /// context (one URI has one address within a document).
+    var name: UnsafePointer<UInt8>
+    var namespace: UnsafePointer<UInt8>?
+    var firstChild: Int32 = -1
+    var lastChild: Int32 = -1
+    var nextSibling: Int32 = -1
+    var firstText: Int32 = -1
+    var lastText: Int32 = -1
+    var firstAttribute: Int32
+    var attributeCount: Int32 = 0
+}
+
+/// A run of an element's own text in the table's bytes, and the next run of the same element.
+struct TextRun: BitwiseCopyable {
+    var start: Int32
+    var count: Int32
+    var next: Int32 = -1
+}
+
+/// An attribute in no namespace; its value is in the table's bytes.
+struct AttributeRecord: BitwiseCopyable {
+    var name: UnsafePointer<UInt8>
+    var start: Int32
+    var count: Int32
+}
+
+/// The parsed document: every element in document order, the runs of text directly inside
+/// each, and the attributes in no namespace (UBL's `currencyID`, `schemeID`, …). Owned by
+/// one parser context, refilled for each document it parses.
+struct ElementTable {
+    var elements = RawList<ElementRecord>(capacity: 256)
+    var texts = RawList<TextRun>(capacity: 256)
+    var attributes = RawList<AttributeRecord>(capacity: 64)
+    var bytes = RawList<UInt8>(capacity: 16 << 10)
+    /// Elements started and not yet ended, innermost last.
+    var open = RawList<Int32>(capacity: 32)
+    /// Set when the document declared a DTD (defence in depth: the prolog scan refuses one).
+    var sawDoctype = false
+
+    mutating func reset() {
+        elements.removeAll()
+        texts.removeAll()
+        attributes.removeAll()
+        bytes.removeAll()
+        open.removeAll()
+        sawDoctype = false
+    }
+
+    /// Larger than a table worth keeping for the next document.
+    var isLarge: Bool {
+        elements.capacity > 1 << 14 || bytes.capacity > 1 << 20 || texts.capacity > 1 << 14
+            || attributes.capacity > 1 << 14
+    }
+
+    func deallocate() {
+        elements.deallocate()
+        texts.deallocate()
+        attributes.deallocate()
+        bytes.deallocate()
+        open.deallocate()
+    }
+
+    mutating func startElement(
+        name: UnsafePointer<UInt8>, namespace: UnsafePointer<UInt8>?, attributeCount: Int,
+        attributes values: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?
+    ) {
+        let index = Int32(elements.count)
+        var record = ElementRecord(name: name, namespace: namespace, firstAttribute: Int32(attributes.count))
+        if let values {
+            // Five pointers per attribute: local name, prefix, URI, value start, value end.
+            for i in 0..<attributeCount {
+                let a = values + 5 * i
+                guard a[2] == nil, let attributeName = a[0], let start = a[3], let end = a[4] else { continue }
+                let offset = Int32(bytes.count)
+                appendAttributeValue(start, count: end - start)
+                attributes.append(
+                    AttributeRecord(name: attributeName, start: offset, count: Int32(bytes.count) - offset))
+                record.attributeCount += 1
+            }
+        }
+        elements.append(record)
+        if open.count > 0 {
+            let parent = Int(open[open.count - 1])
+            let last = elements[parent].lastChild
+            if last >= 0 {
+                elements.base[Int(last)].nextSibling = index
+            } else {
+                elements.base[parent].firstChild = index
+            }
+            elements.base[parent].lastChild = index
+        }
+        open.append(index)
+    }
+
+    /// libxml2 hands attribute values over with character and entity references resolved,
+    /// except that an `&` comes as `&#38;` (for its own tree builder to decode): decoded here.
+    private mutating func appendAttributeValue(_ start: UnsafePointer<xmlChar>, count: Int) {
+        guard memchr(start, Int32(UInt8(ascii: "&")), count) != nil else {
+            bytes.append(contentsOf: start, count: count)
+            return
+        }
+        var i = 0
+        while i < count {
+            if start[i] == UInt8(ascii: "&"), i + 4 < count, start[i + 1] == UInt8(ascii: "#"),
+                start[i + 2] == UInt8(ascii: "3"), start[i + 3] == UInt8(ascii: "8"), start[i + 4] == UInt8(ascii: ";")
+            {
+                bytes.append(UInt8(ascii: "&"))
+                i += 5
+            } else {
+                bytes.append(start[i])
+                i += 1
+            }
+        }
+    }
+
+    @inline(__always) mutating func endElement() {
+        if open.count > 0 { open.removeLast() }
+    }
+
+    mutating func characters(_ text: UnsafePointer<xmlChar>, count: Int) {
+        guard open.count > 0, count > 0 else { return }
+        let element = Int(open[open.count - 1])
+        let start = Int32(bytes.count)
+        bytes.append(contentsOf: text, count: count)
+        let last = elements[element].lastText
+        if last >= 0, texts[Int(last)].start + texts[Int(last)].count == start {
+            // The usual case: the same text continued (libxml2 splits a text at each reference).
+            texts.base[Int(last)].count += Int32(count)
+            return
+        }
+        let run = Int32(texts.count)
+        texts.append(TextRun(start: start, count: Int32(count)))
+        if last >= 0 {
+            texts.base[Int(last)].next = run
+        } else {
+            elements.base[element].firstText = run
+        }
+        elements.base[element].lastText = run
+    }
+}
+
+/// One libxml2 parser context and its element table per thread, kept between documents:
+/// creating a context and its name dictionary costs about a tenth of parsing a small
+/// invoice. `xmlCtxtReadMemory` resets the context before each document. A context whose
+/// dictionary has grown past a bound (element names are interned there, and hostile files
+/// can invent many), or whose table grew large, is freed instead of kept, so memory stays
+/// bounded.
 private enum ParserContexts {
     static let dictionaryLimit: Int32 = 16_384
 
@@ -56,41 +255,75 @@ private enum ParserContexts {
         var key = pthread_key_t()
         #if canImport(Glibc)
             let status = pthread_key_create(&key) { raw in
-                if let raw { xmlFreeParserCtxt(raw.assumingMemoryBound(to: xmlParserCtxt.self)) }
+                if let raw { ParserContexts.free(raw.assumingMemoryBound(to: xmlParserCtxt.self)) }
             }
         #else
             let status = pthread_key_create(&key) { raw in
-                xmlFreeParserCtxt(raw.assumingMemoryBound(to: xmlParserCtxt.self))
+                ParserContexts.free(raw.assumingMemoryBound(to: xmlParserCtxt.self))
             }
         #endif
         return status == 0 ? key : nil
     }()
+
+    /// The element table a context fills (kept in its `_private` field, which libxml2 never
+    /// touches).
+    @inline(__always) static func table(_ raw: UnsafeMutableRawPointer) -> UnsafeMutablePointer<ElementTable>? {
+        raw.assumingMemoryBound(to: xmlParserCtxt.self).pointee._private?.assumingMemoryBound(to: ElementTable.self)
+    }
 
     static func acquire() -> UnsafeMutablePointer<xmlParserCtxt>? {
         if let key, let raw = pthread_getspecific(key) {
             pthread_setspecific(key, nil)
             return raw.assumingMemoryBound(to: xmlParserCtxt.self)
         }
-        guard let context = xmlNewParserCtxt() else { return nil }
+        guard let context = xmlNewParserCtxt(), let sax = context.pointee.sax else { return nil }
+        let table = UnsafeMutablePointer<ElementTable>.allocate(capacity: 1)
+        table.initialize(to: ElementTable())
+        context.pointee._private = UnsafeMutableRawPointer(table)
         // Errors are read from the context after parsing (xmlCtxtGetLastError). A structured
         // handler on the context itself (besides XML_PARSE_NOERROR/NOWARNING) means libxml2
         // never falls back to printing them on stderr.
-        context.pointee.sax?.pointee.serror = { _, _ in }
-        // Every element start goes through libxml2's own tree builder, after a check that the
-        // document has not brought too many new names into the dictionary. A context is
-        // only kept with at most `dictionaryLimit` names (see `release`), so each document
-        // may add at least as many again before it is stopped.
-        context.pointee.sax?.pointee.startElementNs = {
-            raw, localName, prefix, uri, namespaceCount, namespaces, attributeCount, defaulted, attributes in
+        sax.pointee.serror = { _, _ in }
+        // No libxml2 document or tree: elements, attributes and text go to the table.
+        sax.pointee.startDocument = nil
+        sax.pointee.endDocument = nil
+        sax.pointee.comment = nil
+        sax.pointee.processingInstruction = nil
+        sax.pointee.reference = nil
+        sax.pointee.startElement = nil
+        sax.pointee.endElement = nil
+        sax.pointee.internalSubset = { raw, _, _, _ in
             guard let raw else { return }
+            ParserContexts.table(raw)?.pointee.sawDoctype = true
+            xmlStopParser(raw.assumingMemoryBound(to: xmlParserCtxt.self))
+        }
+        sax.pointee.externalSubset = sax.pointee.internalSubset
+        // Each element start is checked first for a document that has brought too many new
+        // names into the dictionary. A context is only kept with at most `dictionaryLimit`
+        // names (see `release`), so each document may add at least as many again.
+        sax.pointee.startElementNs = {
+            raw, localName, _, uri, _, _, attributeCount, _, attributes in
+            guard let raw, let localName, let table = ParserContexts.table(raw) else { return }
             let parser = raw.assumingMemoryBound(to: xmlParserCtxt.self)
             if let dict = parser.pointee.dict, xmlDictSize(dict) > 2 * ParserContexts.dictionaryLimit {
                 xmlStopParser(parser)
                 return
             }
-            xmlSAX2StartElementNs(
-                raw, localName, prefix, uri, namespaceCount, namespaces, attributeCount, defaulted, attributes)
+            table.pointee.startElement(
+                name: localName, namespace: uri, attributeCount: Int(attributeCount), attributes: attributes)
         }
+        sax.pointee.endElementNs = { raw, _, _, _ in
+            guard let raw else { return }
+            ParserContexts.table(raw)?.pointee.endElement()
+        }
+        sax.pointee.characters = { raw, text, count in
+            guard let raw, let text else { return }
+            ParserContexts.table(raw)?.pointee.characters(text, count: Int(count))
+        }
+        // libxml2 replaces this one when it applies XML_PARSE_NOBLANKS; without a tree it never
+        // calls it (white space between elements comes as characters).
+        sax.pointee.ignorableWhitespace = sax.pointee.characters
+        sax.pointee.cdataBlock = sax.pointee.characters
         return context
     }
 
@@ -100,93 +333,96 @@ private enum ParserContexts {
     /// small and unscanned, would be parsed without libxml2's limits.
     static func release(_ context: UnsafeMutablePointer<xmlParserCtxt>, usedHuge: Bool) {
         let small = context.pointee.dict.map { xmlDictSize($0) <= dictionaryLimit } ?? true
-        if small, !usedHuge, let key, pthread_getspecific(key) == nil {
+        let table = table(UnsafeMutableRawPointer(context))
+        if small, !usedHuge, table.map({ !$0.pointee.isLarge }) ?? true, let key, pthread_getspecific(key) == nil {
             pthread_setspecific(key, context)
         } else {
-            xmlFreeParserCtxt(context)
+            free(context)
         }
+    }
+
+    static func free(_ context: UnsafeMutablePointer<xmlParserCtxt>) {
+        if let table = table(UnsafeMutableRawPointer(context)) {
+            table.pointee.deallocate()
+            table.deinitialize(count: 1)
+            table.deallocate()
+            context.pointee._private = nil
+        }
+        xmlFreeParserCtxt(context)
     }
 }
 
-/// A libxml2 element node, valid while its document is alive (inside `XMLTree.withDocument`).
+/// An element of a parsed document, valid inside `XMLTree.withDocument`.
 struct XMLElement {
-    let node: UnsafeMutablePointer<xmlNode>
+    let table: UnsafePointer<ElementTable>
+    let index: Int32
+
+    @inline(__always) private var record: ElementRecord { table.pointee.elements.base[Int(index)] }
 
     /// The element's local name, NUL-terminated (libxml2 dictionary string).
-    @inline(__always) var name: UnsafePointer<UInt8> { UnsafePointer(node.pointee.name) }
+    @inline(__always) var name: UnsafePointer<UInt8> { record.name }
 
     /// Local name comparison without creating a Swift string.
     @inline(__always) func named(_ expected: StaticString) -> Bool {
-        XMLTree.equal(node.pointee.name, expected)
+        XMLTree.equal(record.name, expected)
     }
 
     /// The namespace URI's bytes, or nil for an element in no namespace.
-    var namespaceURI: UnsafePointer<UInt8>? {
-        guard let ns = node.pointee.ns, let href = ns.pointee.href else { return nil }
-        return UnsafePointer(href)
-    }
+    var namespaceURI: UnsafePointer<UInt8>? { record.namespace }
 
-    /// An opaque identity for the element's namespace declaration, for caching lookups.
-    var namespaceKey: UnsafeRawPointer? { node.pointee.ns.map { UnsafeRawPointer($0) } }
+    /// An opaque identity for the element's namespace, for caching lookups.
+    var namespaceKey: UnsafeRawPointer? { record.namespace.map { UnsafeRawPointer($0) } }
 
     /// The local name as a Swift string (for messages).
-    var nameString: String { String(cString: node.pointee.name) }
+    var nameString: String { String(cString: record.name) }
 
     var namespaceString: String? { namespaceURI.map { String(cString: $0) } }
 
+    @inline(__always) private func element(_ index: Int32) -> XMLElement? {
+        index >= 0 ? XMLElement(table: table, index: index) : nil
+    }
+
     /// The first child element, or nil.
-    var firstChildElement: XMLElement? { XMLTree.element(from: node.pointee.children) }
+    var firstChildElement: XMLElement? { element(record.firstChild) }
 
     /// The next sibling element, or nil.
-    var nextSiblingElement: XMLElement? { XMLTree.element(from: node.pointee.next) }
+    var nextSiblingElement: XMLElement? { element(record.nextSibling) }
 
     /// Child elements in document order.
     var children: XMLChildren { XMLChildren(first: firstChildElement) }
 
     /// Whether the element has any child element at all.
-    var hasChildElements: Bool { firstChildElement != nil }
+    var hasChildElements: Bool { record.firstChild >= 0 }
 
-    /// Calls `body` with the element's own text (its direct text and CDATA children), without
-    /// copying in the usual case of a single text node. The bytes are UTF-8.
+    /// Calls `body` with the element's own text (the text directly inside it, CDATA
+    /// included), without copying in the usual case of one run. The bytes are UTF-8.
     func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        var single: UnsafeMutablePointer<xmlNode>?
-        var count = 0
-        var child = node.pointee.children
-        while let c = child {
-            if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE {
-                if single == nil { single = c }
-                count += 1
-            }
-            child = c.pointee.next
+        let first = record.firstText
+        guard first >= 0 else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        let texts = table.pointee.texts
+        let bytes = table.pointee.bytes.base
+        let run = texts[Int(first)]
+        if run.next < 0 {
+            return body(UnsafeBufferPointer(start: bytes + Int(run.start), count: Int(run.count)))
         }
-        if count == 0 { return body(UnsafeBufferPointer(start: nil, count: 0)) }
-        if count == 1, let s = single, let content = s.pointee.content {
-            return body(UnsafeBufferPointer(start: content, count: strlen(content)))
+        var joined: [UInt8] = []
+        forEachTextChunk { chunk in
+            joined.append(contentsOf: chunk)
+            return true
         }
-        var bytes: [UInt8] = []
-        child = node.pointee.children
-        while let c = child {
-            if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE,
-                let content = c.pointee.content
-            {
-                bytes.append(contentsOf: UnsafeBufferPointer(start: content, count: strlen(content)))
-            }
-            child = c.pointee.next
-        }
-        return bytes.withUnsafeBufferPointer(body)
+        return joined.withUnsafeBufferPointer(body)
     }
 
-    /// Feeds each of the element's text chunks to `body` in order (no concatenation; used for
+    /// Feeds each run of the element's own text to `body` in order (no concatenation; used for
     /// multi-megabyte base64 attachments). Stops early when `body` returns false.
     func forEachTextChunk(_ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
-        var child = node.pointee.children
-        while let c = child {
-            if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE,
-                let content = c.pointee.content
-            {
-                if !body(UnsafeBufferPointer(start: content, count: strlen(content))) { return }
-            }
-            child = c.pointee.next
+        let texts = table.pointee.texts
+        let bytes = table.pointee.bytes.base
+        var next = record.firstText
+        while next >= 0 {
+            let run = texts[Int(next)]
+            if !body(UnsafeBufferPointer(start: bytes + Int(run.start), count: Int(run.count))) { return }
+            next = run.next
         }
     }
 
@@ -201,35 +437,21 @@ struct XMLElement {
     /// The value of an attribute in no namespace (`currencyID`, `schemeID`, …), trimmed;
     /// nil when absent or empty.
     func attribute(_ name: StaticString) -> String? {
-        var attr = node.pointee.properties
-        while let a = attr {
-            if a.pointee.ns == nil, XMLTree.equal(a.pointee.name, name) {
-                // Usual case: one text node, read in place.
-                if let only = a.pointee.children, only.pointee.next == nil,
-                    let content = only.pointee.content
-                {
-                    let t = XMLTree.trim(UnsafeBufferPointer(start: content, count: strlen(content)))
-                    return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
-                }
-                var bytes: [UInt8] = []
-                var child = a.pointee.children
-                while let c = child {
-                    if let content = c.pointee.content {
-                        bytes.append(
-                            contentsOf: UnsafeBufferPointer(start: content, count: strlen(content)))
-                    }
-                    child = c.pointee.next
-                }
-                let t = bytes.withUnsafeBufferPointer { XMLTree.trim($0) }
+        let r = record
+        let attributes = table.pointee.attributes
+        for i in Int(r.firstAttribute)..<Int(r.firstAttribute + r.attributeCount) {
+            let a = attributes[i]
+            if XMLTree.equal(a.name, name) {
+                let t = XMLTree.trim(
+                    UnsafeBufferPointer(start: table.pointee.bytes.base + Int(a.start), count: Int(a.count)))
                 return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
             }
-            attr = a.pointee.next
         }
         return nil
     }
 }
 
-/// Child elements of one element, skipping text, comments and processing instructions.
+/// Child elements of one element, in document order.
 struct XMLChildren: Sequence, IteratorProtocol {
     var current: XMLElement?
     init(first: XMLElement?) { current = first }
@@ -420,8 +642,8 @@ enum XMLTree {
     static let doctypeMessage =
         "The file declares a DTD (<!DOCTYPE>); e-invoices never do, and ledgerd does not process DTDs or entities."
 
-    /// Parses `bytes` and calls `body` with the root element. The tree is freed when `body`
-    /// returns; nothing from it may escape except Swift values.
+    /// Parses `bytes` and calls `body` with the root element. The element table is reused
+    /// when `body` returns; nothing from it may escape except Swift values.
     static func withDocument<R>(
         _ bytes: UnsafeRawBufferPointer, _ body: (XMLElement) throws(Rejection) -> R
     ) throws(Rejection) -> R {
@@ -468,7 +690,8 @@ enum XMLTree {
         guard let base = bytes.baseAddress, bytes.count <= Int(Int32.max) else {
             throw Rejection("XML-MALFORMED", "The file is too large to be read as XML.")
         }
-        guard let context = ParserContexts.acquire() else {
+        guard let context = ParserContexts.acquire(), let table = ParserContexts.table(UnsafeMutableRawPointer(context))
+        else {
             throw Rejection("XML-MALFORMED", "The XML parser could not start (out of memory).")
         }
         // Only a file larger than libxml2's 10 MB limit on one text can reach it; for such a
@@ -476,37 +699,38 @@ enum XMLTree {
         // lifted with HUGE, and an embedded attachment may be as large as the file size limit
         // allows. HUGE lifts libxml2's own depth limit too, which is why no other file gets it.
         let usesHuge = bytes.count > MarkupLimits.libxml2TextLength
-        defer { ParserContexts.release(context, usedHuge: usesHuge) }
+        defer {
+            table.pointee.reset()
+            ParserContexts.release(context, usedHuge: usesHuge)
+        }
         let huge = usesHuge ? XML_PARSE_HUGE.rawValue : 0
         let options: Int32 = Int32(
             bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOERROR.rawValue
                 | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_IGNORE_ENC.rawValue
                 | XML_PARSE_NOBLANKS.rawValue | huge)
+        table.pointee.reset()
         // "UTF-8" plus IGNORE_ENC: the bytes scanned above are the bytes parsed, whatever the
-        // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8).
+        // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8). The callbacks build no
+        // libxml2 document, so there is none to free.
         let document = xmlCtxtReadMemory(
             context, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil, "UTF-8", options)
+        if let document { xmlFreeDoc(document) }
+        if table.pointee.sawDoctype {
+            // Defence in depth: the prolog scan should have caught any DTD already.
+            throw Rejection("XML-DOCTYPE", doctypeMessage)
+        }
         if context.pointee.errNo == Int32(XML_ERR_USER_STOP.rawValue) {
-            // Stopped by the element callback; what was built so far may look well-formed.
-            if let document { xmlFreeDoc(document) }
+            // Stopped by the element callback; what was read so far may look well-formed.
             throw Rejection(
                 "XML-LIMIT",
                 "The file uses tens of thousands of different XML names; an invoice uses a few hundred, so ledgerd does not read it."
             )
         }
-        guard let document, context.pointee.wellFormed != 0 else {
-            if let document { xmlFreeDoc(document) }
-            throw malformed(context)
-        }
-        defer { xmlFreeDoc(document) }
-        // Defence in depth: the prolog scan should have caught any DTD already.
-        if document.pointee.intSubset != nil || document.pointee.extSubset != nil {
-            throw Rejection("XML-DOCTYPE", doctypeMessage)
-        }
-        guard let root = xmlDocGetRootElement(document) else {
+        guard context.pointee.wellFormed != 0 else { throw malformed(context) }
+        guard table.pointee.elements.count > 0 else {
             throw Rejection("XML-MALFORMED", "The file has no XML root element.")
         }
-        return try body(XMLElement(node: root))
+        return try body(XMLElement(table: UnsafePointer(table), index: 0))
     }
 
     /// libxml2's last error, said in plain words with its line.
@@ -556,15 +780,6 @@ enum XMLTree {
             }
         }
         return Rejection("XML-MALFORMED", text)
-    }
-
-    @inline(__always) static func element(from node: UnsafeMutablePointer<xmlNode>?) -> XMLElement? {
-        var n = node
-        while let c = n {
-            if c.pointee.type == XML_ELEMENT_NODE { return XMLElement(node: c) }
-            n = c.pointee.next
-        }
-        return nil
     }
 
     /// Compares a NUL-terminated libxml2 string with a static ASCII string.
