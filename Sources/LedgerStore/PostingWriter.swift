@@ -210,8 +210,7 @@ final class PostingWriter {
                     attachment.filename,
                     attachment.mimeCode, attachment.description, prepared.attachmentHashes[index],
                     Int64(attachment.bytes.count))
-                statement.bindBlob(10, attachment.bytes)
-                try statement.run()
+                try statement.run(blob: attachment.bytes)
             }
             return .posted(documentID: documentID)
         }
@@ -309,15 +308,20 @@ struct Bound {
     /// Binds `values` to the statement's parameters in order. A parameter pack rather than a
     /// variadic `Any` list: each call binds its values directly, with no array of boxed
     /// existentials built per statement (the writer binds a dozen statements a document).
+    ///
+    /// Each call binds every parameter (an attachment's content last, by `run(blob:)`), so
+    /// earlier values are overwritten rather than cleared first: `sqlite3_clear_bindings`
+    /// frees each text's copy, and the next binding would allocate it again (a dozen texts a
+    /// document).
     @discardableResult
     func bind<each V: BindableValue>(_ values: repeat each V) -> Bound {
         sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
         var index: Int32 = 0
         for value in repeat each values {
             index += 1
             bind(value.boundValue, at: index)
         }
+        assert(index <= sqlite3_bind_parameter_count(handle), "more values than parameters")
         return self
     }
 
@@ -340,9 +344,20 @@ struct Bound {
         }
     }
 
-    func bindBlob(_ index: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buffer in
-            _ = sqlite3_bind_blob64(handle, index, buffer.baseAddress, sqlite3_uint64(buffer.count), Self.transient)
+    /// Binds `bytes` as the last parameter, runs the statement and unbinds them: bound in
+    /// place rather than copied (an attachment may be tens of megabytes), and not left with
+    /// the statement, which is kept for the next transaction.
+    func run(blob bytes: [UInt8]) throws {
+        let index = sqlite3_bind_parameter_count(handle)
+        defer { sqlite3_clear_bindings(handle) }
+        try bytes.withUnsafeBytes { buffer in
+            if let base = buffer.baseAddress, buffer.count > 0 {
+                // No destructor (SQLITE_STATIC): SQLite reads the bytes in place until unbound.
+                sqlite3_bind_blob64(handle, index, base, sqlite3_uint64(buffer.count), nil)
+            } else {
+                sqlite3_bind_zeroblob(handle, index, 0)
+            }
+            try run()
         }
     }
 
