@@ -32,7 +32,7 @@ public struct PipelineSettings: Sendable {
 
     public init(
         inbox: String, archive: String, rejected: String, maxFileBytes: Int64, company: CompanyIdentity,
-        accounts: AccountPlan, batchSize: Int = 256, batchBytes: Int64 = 32 << 20, workers: Int = 2,
+        accounts: AccountPlan, batchSize: Int = 512, batchBytes: Int64 = 32 << 20, workers: Int = 2,
         isIgnored: @escaping @Sendable (String) -> Bool = InboxScanner.isTemporaryName,
         incompleteGrace: Duration = .zero
     ) {

@@ -161,7 +161,7 @@ public struct Configuration: Sendable, Equatable {
         /// Threads parsing files in parallel.
         public var workers: Int
 
-        public static let defaultBatchSize = 256
+        public static let defaultBatchSize = 512
         public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
         public init(batchSize: Int = Ingest.defaultBatchSize, workers: Int = Ingest.defaultWorkers) {

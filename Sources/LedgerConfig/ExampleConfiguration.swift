@@ -101,7 +101,7 @@ extension Configuration {
 
         [ingest]
         # Files posted per database transaction (group commit).
-        batch_size = 256
+        batch_size = 512
         # Threads reading and checking files in parallel. Default: one per processor.
         # workers = 4
         """#

@@ -21,7 +21,7 @@ import Testing
         #expect(configuration.watch.settle == .seconds(1))
         #expect(configuration.watch.rescanInterval == .seconds(300))
         #expect(configuration.watch.ignore == ["*.part", "*.tmp", "~$*", ".*", "Thumbs.db", "desktop.ini", "@eaDir"])
-        #expect(configuration.ingest.batchSize == 256)
+        #expect(configuration.ingest.batchSize == 512)
         #expect(configuration.ingest.workers == ProcessInfo.processInfo.activeProcessorCount)
     }
 
