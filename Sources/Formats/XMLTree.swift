@@ -53,7 +53,7 @@ private let libxml2Initialised: Bool = {
 /// A growable array in manually managed memory, for the SAX callbacks: they run once per
 /// element and per text run, and appending to Swift arrays held by a class costs an
 /// exclusivity check and a uniqueness check on every call. Only for plain values.
-struct RawList<Element: BitwiseCopyable> {
+private struct RawList<Element: BitwiseCopyable> {
     private(set) var base: UnsafeMutablePointer<Element>
     private(set) var count = 0
     private(set) var capacity: Int
@@ -98,7 +98,7 @@ struct RawList<Element: BitwiseCopyable> {
 }
 
 /// One element as the SAX callbacks saw it. Indices are into the table's lists; -1 is none.
-struct ElementRecord: BitwiseCopyable {
+private struct ElementRecord: BitwiseCopyable {
     /// Local name and namespace URI: libxml2 dictionary strings, alive as long as the parser
     /// context (one URI has one address within a document).
     var name: UnsafePointer<UInt8>
@@ -113,14 +113,14 @@ struct ElementRecord: BitwiseCopyable {
 }
 
 /// A run of an element's own text in the table's bytes, and the next run of the same element.
-struct TextRun: BitwiseCopyable {
+private struct TextRun: BitwiseCopyable {
     var start: Int32
     var count: Int32
     var next: Int32 = -1
 }
 
 /// An attribute in no namespace; its value is in the table's bytes.
-struct AttributeRecord: BitwiseCopyable {
+private struct AttributeRecord: BitwiseCopyable {
     var name: UnsafePointer<UInt8>
     var start: Int32
     var count: Int32
@@ -129,7 +129,7 @@ struct AttributeRecord: BitwiseCopyable {
 /// The parsed document: every element in document order, the runs of text directly inside
 /// each, and the attributes in no namespace (UBL's `currencyID`, `schemeID`, …). Owned by
 /// one parser context, refilled for each document it parses.
-struct ElementTable {
+private struct ElementTable {
     var elements = RawList<ElementRecord>(capacity: 256)
     var texts = RawList<TextRun>(capacity: 256)
     var attributes = RawList<AttributeRecord>(capacity: 64)
@@ -354,8 +354,8 @@ private enum ParserContexts {
 
 /// An element of a parsed document, valid inside `XMLTree.withDocument`.
 struct XMLElement {
-    let table: UnsafePointer<ElementTable>
-    let index: Int32
+    fileprivate let table: UnsafePointer<ElementTable>
+    fileprivate let index: Int32
 
     @inline(__always) private var record: ElementRecord { table.pointee.elements.base[Int(index)] }
 
