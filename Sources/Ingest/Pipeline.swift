@@ -512,12 +512,19 @@ final class PreparedBox: Sendable {
 /// Cuts the files into transactions of at most `batchSize` files and about `batchBytes`, one
 /// batch at a time as the pipeline asks for it, so sizes are looked up by the thread that
 /// prepares the batch, while the one before is written, not all before the first is.
+///
+/// The first batches are small and double up to `batchSize`, and the last ones halve again:
+/// nothing is written until the first batch is parsed, and nothing parsed while the last
+/// is written, so those two are the only stages that do not overlap. Small ones there let
+/// the first files post sooner and end the run sooner.
 final class BatchCursor: Sendable {
     private let files: [InboxFile]
     private let batchSize: Int
     private let batchBytes: Int64
     private let size: @Sendable (String) -> Int64
-    private let position = Mutex(0)
+    private let state = Mutex((position: 0, count: 0))
+    /// The smallest batch at either end.
+    static let smallest = 64
 
     init(files: [InboxFile], batchSize: Int, batchBytes: Int64, size: @escaping @Sendable (String) -> Int64) {
         self.files = files
@@ -528,16 +535,23 @@ final class BatchCursor: Sendable {
 
     /// The next batch; empty when every file has been handed out.
     func next() -> [InboxFile] {
-        position.withLock { start in
+        state.withLock { state in
+            let start = state.position
+            let remaining = files.count - start
+            // Doubling from the smallest size; then, once what is left would fit in two
+            // batches, half of it, so the sizes fall off towards the end.
+            let rising = min(batchSize, Self.smallest << min(state.count, 20))
+            var limit = max(1, min(rising, remaining < 2 * rising ? max(Self.smallest, (remaining + 1) / 2) : rising))
+            if remaining - limit < Self.smallest { limit = max(1, min(rising, remaining)) }
             var end = start
             var bytes: Int64 = 0
-            while end < files.count, end - start < batchSize {
+            while end < files.count, end - start < limit {
                 let size = size(files[end].path)
                 if end > start, bytes + size > batchBytes { break }
                 bytes += size
                 end += 1
             }
-            defer { start = end }
+            state = (end, state.count + 1)
             return Array(files[start..<end])
         }
     }

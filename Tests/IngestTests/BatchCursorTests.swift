@@ -38,6 +38,14 @@ import Testing
         #expect(all == (0..<1_000).map(String.init))
     }
 
+    /// Small at both ends, where writing and parsing cannot overlap; never a sliver at the end.
+    @Test func smallFirstAndLast() {
+        let sizes = batches(Array(repeating: 1, count: 2_000), batchSize: 512, batchBytes: 1 << 30).map(\.count)
+        #expect(sizes == [64, 128, 256, 512, 512, 264, 132, 66, 66])
+        let few = batches(Array(repeating: 1, count: 100), batchSize: 512, batchBytes: 1 << 30).map(\.count)
+        #expect(few == [64, 36])
+    }
+
     @Test func nothingToDo() {
         #expect(batches([], batchSize: 4, batchBytes: 64).isEmpty)
     }
