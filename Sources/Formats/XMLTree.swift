@@ -320,8 +320,8 @@ private enum ParserContexts {
             guard let raw, let text else { return }
             ParserContexts.table(raw)?.pointee.characters(text, count: Int(count))
         }
-        // libxml2 replaces this one when it applies XML_PARSE_NOBLANKS; without a tree it never
-        // calls it (white space between elements comes as characters).
+        // White space between elements is text like any other (without a tree, libxml2 cannot
+        // tell ignorable white space apart anyway).
         sax.pointee.ignorableWhitespace = sax.pointee.characters
         sax.pointee.cdataBlock = sax.pointee.characters
         return context
@@ -699,19 +699,16 @@ enum XMLTree {
         // lifted with HUGE, and an embedded attachment may be as large as the file size limit
         // allows. HUGE lifts libxml2's own depth limit too, which is why no other file gets it.
         let usesHuge = bytes.count > MarkupLimits.libxml2TextLength
-        defer {
-            table.pointee.reset()
-            ParserContexts.release(context, usedHuge: usesHuge)
-        }
+        defer { ParserContexts.release(context, usedHuge: usesHuge) }
         let huge = usesHuge ? XML_PARSE_HUGE.rawValue : 0
+        // No tree options (NOBLANKS, COMPACT): no tree is built. CDATA comes as text.
         let options: Int32 = Int32(
             bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOERROR.rawValue
-                | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_IGNORE_ENC.rawValue
-                | XML_PARSE_NOBLANKS.rawValue | huge)
+                | XML_PARSE_NOWARNING.rawValue | XML_PARSE_IGNORE_ENC.rawValue | huge)
         table.pointee.reset()
         // "UTF-8" plus IGNORE_ENC: the bytes scanned above are the bytes parsed, whatever the
-        // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8). The callbacks build no
-        // libxml2 document, so there is none to free.
+        // XML declaration claims (EHF and PEPPOL BIS mandate UTF-8). Without a startDocument
+        // callback libxml2 makes no document to return; one would be freed all the same.
         let document = xmlCtxtReadMemory(
             context, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil, "UTF-8", options)
         if let document { xmlFreeDoc(document) }
