@@ -88,13 +88,5 @@ enum FieldLengths {
 
 extension Int {
     /// 5242880 → "5,242,880".
-    fileprivate var formatted: String {
-        let digits = Array(String(self))
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(digit)
-        }
-        return out
-    }
+    fileprivate var formatted: String { DigitGrouping.group(String(self), separator: ",") }
 }

@@ -87,13 +87,8 @@ struct Amount: Encodable, Sendable, Equatable {
         let magnitude = minor.magnitude
         var divisor: UInt64 = 1
         for _ in 0..<digits { divisor *= 10 }
-        let major = String(magnitude / divisor)
-        var grouped = ""
-        for (i, c) in major.enumerated() {
-            if i > 0 && (major.count - i) % 3 == 0 { grouped.append(" ") }
-            grouped.append(c)
-        }
-        var text = (negative ? "-" : "") + grouped
+        let major = DigitGrouping.group(String(magnitude / divisor), separator: " ")
+        var text = (negative ? "-" : "") + major
         if digits > 0 {
             let fraction = String(magnitude % divisor)
             text += "." + String(repeating: "0", count: digits - fraction.count) + fraction

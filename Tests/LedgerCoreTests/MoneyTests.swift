@@ -183,3 +183,23 @@ struct MoneyTests {
         }
     }
 }
+
+@Suite struct DigitGroupingTests {
+    @Test func groupsOfThreeFromTheRight() {
+        #expect(DigitGrouping.group("0", separator: " ") == "0")
+        #expect(DigitGrouping.group("999", separator: " ") == "999")
+        #expect(DigitGrouping.group("1000", separator: " ") == "1 000")
+        #expect(DigitGrouping.group("1234567", separator: ",") == "1,234,567")
+        #expect(DigitGrouping.group("123456789012", separator: ",") == "123,456,789,012")
+    }
+
+    @Test func removingSeparatorsGivesTheDigitsBack() {
+        for n in [0, 7, 42, 999, 1_000, 65_536, 5_242_880, 9_223_372_036_854_775_807] {
+            let grouped = DigitGrouping.group(String(n), separator: ",")
+            #expect(grouped.filter { $0 != "," } == String(n))
+            let groups = grouped.split(separator: "," as Character)
+            #expect(groups.dropFirst().allSatisfy { $0.count == 3 })
+            #expect((1...3).contains(groups.first?.count ?? 0))
+        }
+    }
+}
