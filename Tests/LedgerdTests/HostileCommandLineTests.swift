@@ -165,5 +165,5 @@ func ledgerdMeasuringMemory(_ arguments: [String], in directory: String) throws 
     guard let peak = Int((try? String(contentsOfFile: peakFile, encoding: .utf8)) ?? "") else {
         throw TestFailure("ledgerd's peak memory was not reported: \(run.stderr)")
     }
-    return (Run(status: run.status, stdout: run.stdout, stderr: run.stderr), peak)
+    return (run, peak)
 }
