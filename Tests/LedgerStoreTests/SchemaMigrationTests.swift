@@ -1,0 +1,123 @@
+import GRDB
+import LedgerCore
+import Testing
+
+@testable import LedgerStore
+
+@Suite struct SchemaMigrationTests {
+    /// What a table looks like from outside: its rows, its indexes, its foreign keys.
+    struct TableShape: Equatable {
+        var rows: [Row]
+        var indexes: [String]
+        var foreignKeys: [String]
+    }
+
+    func shape(_ db: Database, _ table: String) throws -> TableShape {
+        TableShape(
+            rows: try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY id"),
+            indexes: try String.fetchAll(
+                db,
+                sql:
+                    "SELECT name || ': ' || ifnull(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name",
+                arguments: [table]),
+            foreignKeys: try Row.fetchAll(
+                db, sql: "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?)",
+                arguments: [table]
+            ).map { "\($0[0] as String).\($0[2] as String? ?? "") <- \($0[1] as String)" }.sorted())
+    }
+
+    @Test func rewritingTheValueChecksKeepsEveryRowIndexAndReference() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/ledger.sqlite"
+        let tables = Schema.valueChecks.map(\.table)
+        // Books written before migration 004: posted, flagged and rejected documents, both
+        // directions, a credit note.
+        let before: [String: TableShape] = try {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: "003_partial_invoice_line_indexes")
+            return try queue.write { db in
+                let writer = try PostingWriter(db)
+                for item in [
+                    try incoming(sampleInvoice(number: "F-1"), sha: "a1"),
+                    try incoming(sampleInvoice(number: "F-1", net: [7]), sha: "a2"),
+                    try incoming(sampleInvoice(number: "K-1", type: .creditNote), sha: "a3"),
+                    try incoming(
+                        sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "a4", direction: .sale),
+                ] {
+                    _ = try writer.write(item, now: "2026-11-21T10:00:00Z")
+                }
+                var rejected = try incoming(sampleInvoice(number: "X"), sha: "a5")
+                rejected.content = .rejected(Rejection("BR-CO-10", "sums differ"))
+                _ = try writer.write(rejected, now: "2026-11-21T10:00:00Z")
+                return try Dictionary(uniqueKeysWithValues: tables.map { ($0, try shape(db, $0)) })
+            }
+        }()
+        #expect(before["documents"]?.rows.count == 5)
+        #expect(before["customer_ledger"]?.rows.count == 1)
+
+        let store = try LedgerStore(path: path)
+        #expect(try store.appliedMigrations().last == "004_value_checks_as_comparisons")
+        try store.pool.read { (db: Database) throws in
+            for table in tables {
+                #expect(try shape(db, table) == before[table], "\(table) changed")
+            }
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+        }
+        #expect(try store.checkBalances().unbalanced.isEmpty)
+        #expect(try store.reconcile(accounts: AccountPlan()).agrees)
+    }
+
+    @Test func writingAPostingBuildsNoTemporaryTable() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite")
+        try store.pool.write { (db: Database) throws in
+            for (table, _) in Schema.valueChecks {
+                let columns = try db.columns(in: table).map(\.name).filter { $0 != "id" }
+                let sql =
+                    "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+                let opcodes = try Row.fetchAll(
+                    db, sql: "EXPLAIN " + sql,
+                    arguments: StatementArguments(columns.map { _ in DatabaseValue.null })
+                ).map { $0["opcode"] as String }
+                #expect(!opcodes.isEmpty)
+                let temporaryTables = opcodes.filter { $0 == "OpenEphemeral" }.count
+                #expect(temporaryTables == 0, "\(table): \(sql)")
+            }
+        }
+    }
+
+    @Test func theRewrittenChecksStillRefuseOtherValues() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        _ = try store.write(
+            [
+                try incoming(sampleInvoice(number: "F-1"), sha: "a1"),
+                try incoming(sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "a2", direction: .sale),
+            ], now: "t")
+        try store.pool.write { (db: Database) throws in
+            for (table, checks) in Schema.valueChecks {
+                for check in checks {
+                    // Every allowed value passes the CHECK, anything else is refused.
+                    let values = check.values + ["Posted", "", "unknown"]
+                    for value in values {
+                        let allowed = check.values.contains(value)
+                        do {
+                            try db.inSavepoint {
+                                try db.execute(
+                                    sql:
+                                        "UPDATE \(table) SET \(check.column) = ? WHERE id = (SELECT MIN(id) FROM \(table))",
+                                    arguments: [value])
+                                return .rollback
+                            }
+                            #expect(allowed, "\(table).\(check.column) took \(value)")
+                        } catch let error as DatabaseError {
+                            #expect(!allowed, "\(table).\(check.column) refused \(value): \(error)")
+                            #expect(error.extendedResultCode == .SQLITE_CONSTRAINT_CHECK)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
