@@ -170,15 +170,21 @@ public enum FileSystem {
         }
     }
 
+    // Both split on the last "/" byte of the UTF-8 path, as the kernel does. Searching the
+    // string's characters instead is slower (a file's name is taken several times on its
+    // way through the pipeline) and misses a "/" that a combining mark follows in a name.
+
     public static func parentDirectory(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        if slash == path.startIndex { return "/" }
-        return String(path[..<slash])
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        if slash == utf8.startIndex { return "/" }
+        return String(decoding: utf8[..<slash], as: UTF8.self)
     }
 
     public static func lastComponent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(decoding: utf8[utf8.index(after: slash)...], as: UTF8.self)
     }
 
     public static func exists(_ path: String) -> Bool {

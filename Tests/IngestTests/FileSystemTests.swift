@@ -87,3 +87,33 @@ import Testing
         #expect(read("\(root)/in/a.xml") == "second")
     }
 }
+
+/// Splitting a path into its folder and name, which names every archived and rejected file.
+@Suite struct PathSplittingTests {
+    @Test(arguments: [
+        ("/srv/ledgerd/Inbox/ehf/faktura.xml", "/srv/ledgerd/Inbox/ehf", "faktura.xml"),
+        ("faktura.xml", ".", "faktura.xml"),
+        ("/faktura.xml", "/", "faktura.xml"),
+        ("Inbox/ehf/", "Inbox/ehf", ""),
+        ("/srv/inn/Bjørnstad & Sønn — faktura.xml", "/srv/inn", "Bjørnstad & Sønn — faktura.xml"),
+        // A combining mark right after the slash: the kernel still splits there.
+        ("/srv/inn/\u{301}e.xml", "/srv/inn", "\u{301}e.xml"),
+    ])
+    func splitsOnTheLastSlash(path: String, folder: String, name: String) {
+        #expect(FileSystem.parentDirectory(path) == folder)
+        #expect(FileSystem.lastComponent(path) == name)
+    }
+
+    @Test func folderAndNameMakeThePathAgain() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "ø", "Å", "\u{301}", " ", "-", "é", "😀", "..", "x.xml"]
+        for _ in 0..<2_000 {
+            let parts = (0..<Int.random(in: 2...5, using: &generator)).map { _ in
+                (0..<Int.random(in: 1...3, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
+                    .joined()
+            }
+            let path = "/" + parts.joined(separator: "/")
+            #expect(FileSystem.parentDirectory(path) + "/" + FileSystem.lastComponent(path) == path, "\(path)")
+        }
+    }
+}
