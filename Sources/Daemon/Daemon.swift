@@ -347,7 +347,7 @@ public final class Daemon: Service, Sendable {
     @discardableResult
     func observe(path: String, complete: Bool, wakeNow: Bool = true) -> Bool {
         let name = FileSystem.lastComponent(path)
-        guard !settings.isIgnored(name), !settings.excluding.contains(where: { path.hasPrefix($0 + "/") }) else {
+        guard !settings.isIgnored(name), !settings.excluding.contains(where: { FileSystem.isInside(path, $0) }) else {
             return false
         }
         var inbox = InboxScanner.inbox(ofPath: path, inboxRoot: settings.inbox)

@@ -187,6 +187,14 @@ public enum FileSystem {
         return String(decoding: utf8[utf8.index(after: slash)...], as: UTF8.self)
     }
 
+    /// Whether `path` lies below `folder`, comparing bytes as the kernel does. (`hasPrefix`
+    /// compares characters: `folder + "/"` is not a prefix of a path whose next name begins
+    /// with a combining mark.)
+    public static func isInside(_ path: String, _ folder: String) -> Bool {
+        let prefix = folder.utf8.last == UInt8(ascii: "/") ? folder : folder + "/"
+        return path.utf8.count > prefix.utf8.count && path.utf8.starts(with: prefix.utf8)
+    }
+
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0

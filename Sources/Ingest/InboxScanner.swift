@@ -91,11 +91,11 @@ public enum InboxScanner {
 
     /// `ehf` for `<root>/ehf/a/b.xml`; empty outside the inbox folders.
     public static func inbox(ofPath path: String, inboxRoot: String) -> String {
-        let prefix = inboxRoot.hasSuffix("/") ? inboxRoot : inboxRoot + "/"
-        guard path.hasPrefix(prefix) else { return "" }
-        let rest = path.dropFirst(prefix.count)
-        guard let slash = rest.firstIndex(of: "/") else { return "" }
-        let first = String(rest[..<slash])
+        guard FileSystem.isInside(path, inboxRoot) else { return "" }
+        let prefixLength = inboxRoot.utf8.count + (inboxRoot.utf8.last == UInt8(ascii: "/") ? 0 : 1)
+        let rest = path.utf8.dropFirst(prefixLength)
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return "" }
+        let first = String(decoding: rest[..<slash], as: UTF8.self)
         return inboxes.contains(first) ? first : ""
     }
 

@@ -13,7 +13,9 @@ enum PathResolver {
     /// An absolute path without `.`, `..` (above the root stays at the root) or empty parts.
     static func clean(_ path: String) -> String {
         var parts: [Substring] = []
-        for part in path.split(separator: "/") {
+        // Split on the "/" byte: split on characters, a "/" followed by a combining mark is no
+        // separator.
+        for part in path.utf8.split(separator: UInt8(ascii: "/")).map(Substring.init) {
             switch part {
             case ".": continue
             case "..": _ = parts.popLast()

@@ -49,7 +49,9 @@ struct ConfinedFileSystem: FileProvider {
     }
 
     static func isInside(_ path: String, root: String) -> Bool {
-        path == root || path.hasPrefix(root == "/" ? "/" : root + "/")
+        // Bytes, not characters: a name after the slash may begin with a combining mark.
+        let prefix = root.utf8.last == UInt8(ascii: "/") ? root : root + "/"
+        return path.utf8.elementsEqual(root.utf8) || path.utf8.starts(with: prefix.utf8)
     }
 
     static func realPath(_ path: String) -> String? {

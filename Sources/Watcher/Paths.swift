@@ -14,7 +14,9 @@ enum Paths {
             full = currentDirectory() + "/" + full
         }
         var parts: [Substring] = []
-        for part in full.split(separator: "/", omittingEmptySubsequences: true) {
+        // Split on the "/" byte: split on characters, a "/" followed by a combining mark is no
+        // separator.
+        for part in full.utf8.split(separator: UInt8(ascii: "/")).map(Substring.init) {
             switch part {
             case ".": continue
             case "..": _ = parts.popLast()

@@ -104,6 +104,19 @@ import Testing
         #expect(FileSystem.lastComponent(path) == name)
     }
 
+    @Test func aFileIsInTheInboxOfItsFirstFolder() {
+        let root = "/srv/Inbox"
+        #expect(InboxScanner.inbox(ofPath: "/srv/Inbox/ehf/a.xml", inboxRoot: root) == "ehf")
+        #expect(InboxScanner.inbox(ofPath: "/srv/Inbox/ehf/\u{301}a.xml", inboxRoot: root) == "ehf")
+        #expect(InboxScanner.inbox(ofPath: "/srv/Inbox/checks/\u{301}mappe/a.png", inboxRoot: root + "/") == "checks")
+        #expect(InboxScanner.inbox(ofPath: "/srv/Inbox/a.xml", inboxRoot: root) == "")
+        #expect(InboxScanner.inbox(ofPath: "/srv/Inbox/other/a.xml", inboxRoot: root) == "")
+        #expect(InboxScanner.inbox(ofPath: "/srv/Inboxes/ehf/a.xml", inboxRoot: root) == "")
+        #expect(FileSystem.isInside("/srv/Inbox/\u{301}a", "/srv/Inbox"))
+        #expect(!FileSystem.isInside("/srv/Inbox", "/srv/Inbox"))
+        #expect(!FileSystem.isInside("/srv/Inboxes/a", "/srv/Inbox"))
+    }
+
     @Test func folderAndNameMakeThePathAgain() {
         var generator = SystemRandomNumberGenerator()
         let pieces = ["a", "ø", "Å", "\u{301}", " ", "-", "é", "😀", "..", "x.xml"]

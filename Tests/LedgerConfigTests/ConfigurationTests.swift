@@ -291,5 +291,8 @@ import Testing
         #expect(PathResolver.absolute("../../../..", relativeTo: "/x") == "/")
         #expect(PathResolver.directory(of: "/etc/ledgerd/ledgerd.toml") == "/etc/ledgerd")
         #expect(PathResolver.directory(of: "/ledgerd.toml") == "/")
+        // A name beginning with a combining mark is still a name of its own.
+        #expect(PathResolver.absolute("\u{301}x/..", relativeTo: "/srv") == "/srv")
+        #expect(PathResolver.directory(of: "/srv/\u{301}ledgerd.toml") == "/srv")
     }
 }

@@ -148,6 +148,36 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(daemon.terminate() == 0)
     }
 
+    /// A name may begin with a combining mark, which joins the "/" before it into one character:
+    /// the file is still seen in its inbox, posted, and archived under its own name.
+    @Test func namesBeginningWithACombiningMarkArePostedAndArchivedUnderTheirOwnName() throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home)
+        let mark = "\u{301}"
+        let ehf = home.path + "/Inbox/ehf/"
+        try FileManager.default.createDirectory(atPath: ehf + mark + "mappe", withIntermediateDirectories: true)
+        try invoice(number: "MARK-1").write(to: URL(fileURLWithPath: ehf + mark + "faktura.xml"))
+        try invoice(number: "MARK-2").write(to: URL(fileURLWithPath: ehf + mark + "mappe/" + mark + "f.xml"))
+        try invoice(number: "MARK-3").write(to: URL(fileURLWithPath: home.path + "/Inbox/" + mark + "g.xml"))
+        func waiting() throws -> [String] {
+            try FileManager.default.subpathsOfDirectory(atPath: home.path + "/Inbox").filter { $0.hasSuffix(".xml") }
+        }
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
+        try waitUntil(seconds: 10) { try waiting().isEmpty }
+        #expect(daemon.terminate() == 0)
+        #expect(!daemon.logText.contains("failed:"), "\(daemon.logText)")
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
+        // Each in the month's archive folder itself, named by its hash and its own name.
+        let archived = try FileManager.default.subpathsOfDirectory(atPath: home.path + "/var/archive")
+            .filter { $0.hasSuffix(".xml") }
+        #expect(archived.count == 3)
+        for path in archived {
+            let parts = path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+            #expect(parts.count == 3 && parts[0] == "ehf", "\(path)")
+            #expect(parts.last?.utf8.dropFirst(13).starts(with: mark.utf8) == true, "\(path)")
+        }
+    }
+
     @Test func filesAlreadyThereAtStartAreTaken() throws {
         let home = try Home()
         try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")

@@ -11,6 +11,16 @@ import Testing
 
 /// Hostile requests against a real server: each is refused and the server keeps answering.
 @Suite struct SecurityTests {
+    @Test func insideTheWebRootIsDecidedOnBytes() {
+        #expect(ConfinedFileSystem.isInside("/srv/web/index.html", root: "/srv/web"))
+        #expect(ConfinedFileSystem.isInside("/srv/web", root: "/srv/web"))
+        #expect(ConfinedFileSystem.isInside("/srv/web/\u{301}a.css", root: "/srv/web"))
+        #expect(!ConfinedFileSystem.isInside("/srv/website/index.html", root: "/srv/web"))
+        #expect(!ConfinedFileSystem.isInside("/srv/we\u{301}b/index.html", root: "/srv/we"))
+        // Canonically equal is not the same folder: "é" and "e" + U+0301 are different names.
+        #expect(!ConfinedFileSystem.isInside("/srv/\u{E9}/index.html", root: "/srv/e\u{301}"))
+    }
+
     /// A web root with the real page plus traps: a symlink to a file outside, a symlinked folder
     /// outside, a dot-file, and a harmless symlink inside.
     func trappedWebRoot(_ dir: TemporaryDirectory) throws -> String {

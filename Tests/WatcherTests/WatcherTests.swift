@@ -11,6 +11,12 @@ import Testing
 /// so only one watcher can run at a time.
 @Suite(.serialized)
 struct WatcherTests {
+    @Test func rootsAreNormalisedOnTheSlashBytes() {
+        #expect(Paths.normalize("/srv//Inbox/./ehf/") == "/srv/Inbox/ehf")
+        #expect(Paths.normalize("/srv/\u{301}Inbox/..") == "/srv")
+        #expect(Paths.normalize("/srv/\u{301}Inbox") == "/srv/\u{301}Inbox")
+    }
+
     @Test func fileWrittenAndClosedIsReadyWithItsExactPath() async throws {
         let tree = try TempTree()
         let inbox = try tree.makeFolder("inbox")
