@@ -67,7 +67,9 @@ public final class FileTracker: Sendable {
     }
 
     struct Contents {
-        var entries: [String: Entry] = [:]
+        /// Keyed by the path's bytes: two names that are equal as strings (canonically
+        /// equivalent, as "é" and "e" + U+0301 are) are two files.
+        var entries: [PathKey: Entry] = [:]
         var bursts: [String: Burst] = [:]
         /// The waiting files, so taking a batch does not sort the whole backlog each time.
         /// Items whose entry has since changed are skipped when they come up.
@@ -75,8 +77,8 @@ public final class FileTracker: Sendable {
 
         /// Stores `entry`, queueing it when it has just become waiting.
         mutating func store(_ entry: Entry) {
-            let wasWaiting = entries[entry.path]?.state == .waiting
-            entries[entry.path] = entry
+            let wasWaiting = entries[PathKey(entry.path)]?.state == .waiting
+            entries[PathKey(entry.path)] = entry
             if entry.state == .waiting, !wasWaiting {
                 waiting.insert(Queued(firstSeen: entry.firstSeen, path: entry.path))
             }
@@ -100,7 +102,7 @@ public final class FileTracker: Sendable {
         // written next (Samba, some editors): wait for it to settle instead.
         if o.complete, o.size == 0 { o.complete = false }
         return contents.withLock { c in
-            if var entry = c.entries[o.path] {
+            if var entry = c.entries[PathKey(o.path)] {
                 switch entry.state {
                 case .processing, .waiting:
                     return false
@@ -164,8 +166,8 @@ public final class FileTracker: Sendable {
     /// Forgets a settling file that disappeared before it was taken (moved away, renamed).
     public func vanished(_ path: String) {
         contents.withLock { c in
-            if let entry = c.entries[path], entry.state == .settling || entry.state == .retrying {
-                c.entries[path] = nil
+            if let entry = c.entries[PathKey(path)], entry.state == .settling || entry.state == .retrying {
+                c.entries[PathKey(path)] = nil
                 c.bursts[entry.inbox, default: Burst()].total -= 1
             }
         }
@@ -176,10 +178,11 @@ public final class FileTracker: Sendable {
         contents.withLock { c in
             var taken: [InboxFile] = []
             while taken.count < limit, let next = c.waiting.popMin() {
-                guard var entry = c.entries[next.path], entry.state == .waiting, entry.firstSeen == next.firstSeen
+                guard var entry = c.entries[PathKey(next.path)], entry.state == .waiting,
+                    entry.firstSeen == next.firstSeen
                 else { continue }
                 entry.state = .processing
-                c.entries[next.path] = entry
+                c.entries[PathKey(next.path)] = entry
                 taken.append(InboxFile(path: entry.path, inbox: entry.inbox))
             }
             return taken
@@ -194,16 +197,16 @@ public final class FileTracker: Sendable {
         contents.withLock { c in
             var latencies: [(FileResult, UInt64)] = []
             for result in results {
-                guard var entry = c.entries[result.file.path] else { continue }
+                guard var entry = c.entries[PathKey(result.file.path)] else { continue }
                 if result.outcome == .failed {
                     entry.attempts += 1
                     let backoff = min(maxBackoffNanos, 1_000_000_000 << UInt64(min(entry.attempts - 1, 20)))
                     entry.retryAt = now + backoff
                     entry.state = .retrying
                     entry.lastError = result.reason?.message
-                    c.entries[result.file.path] = entry
+                    c.entries[PathKey(result.file.path)] = entry
                 } else {
-                    c.entries[result.file.path] = nil
+                    c.entries[PathKey(result.file.path)] = nil
                     c.bursts[entry.inbox, default: Burst()].done += 1
                     latencies.append((result, now &- entry.firstSeen))
                 }
@@ -219,9 +222,9 @@ public final class FileTracker: Sendable {
     /// Files that were taken but never reported (the pipeline skipped them as vanished).
     public func release(_ files: [InboxFile]) {
         contents.withLock { c in
-            for file in files where c.entries[file.path]?.state == .processing {
-                if let inbox = c.entries[file.path]?.inbox { c.bursts[inbox, default: Burst()].total -= 1 }
-                c.entries[file.path] = nil
+            for file in files where c.entries[PathKey(file.path)]?.state == .processing {
+                if let inbox = c.entries[PathKey(file.path)]?.inbox { c.bursts[inbox, default: Burst()].total -= 1 }
+                c.entries[PathKey(file.path)] = nil
             }
         }
     }

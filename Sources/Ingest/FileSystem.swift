@@ -359,3 +359,23 @@ public enum FileSystem {
         return result + ext
     }
 }
+
+/// A path that equals another only byte for byte, as the kernel compares names. `String`
+/// equality is canonical: "faktura-é.xml" written precomposed (by most systems) and
+/// decomposed (by macOS) are equal strings but two files side by side in a folder, and a
+/// set or dictionary keyed by the string would keep only one of them.
+public struct PathKey: Hashable, Sendable {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    public static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+
+    public func hash(into hasher: inout Hasher) {
+        let hashed: Void? = path.utf8.withContiguousStorageIfAvailable {
+            hasher.combine(bytes: UnsafeRawBufferPointer($0))
+        }
+        if hashed == nil { for byte in path.utf8 { hasher.combine(byte) } }
+        hasher.combine(path.utf8.count)
+    }
+}

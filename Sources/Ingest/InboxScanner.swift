@@ -103,7 +103,7 @@ public enum InboxScanner {
         _ directory: String, inbox: String, excluding: Set<String>, isIgnored: (String) -> Bool, logger: Logger,
         into files: inout [InboxFile]
     ) {
-        guard !excluding.contains(directory) else { return }
+        guard !excluding.contains(where: { PathKey($0) == PathKey(directory) }) else { return }
         let entries: [FileSystem.Entry]
         do {
             entries = try FileSystem.listDirectory(directory)

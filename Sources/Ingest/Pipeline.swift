@@ -52,6 +52,7 @@ public struct PipelineSettings: Sendable {
 
 /// A file the pipeline is asked to take in.
 public struct InboxFile: Sendable, Hashable {
+    /// Compared and hashed byte for byte (see `PathKey`).
     public var path: String
     /// `ehf`, `wise` or `checks`: the inbox folder it was dropped in (or its type, for
     /// files named on the command line).
@@ -61,6 +62,15 @@ public struct InboxFile: Sendable, Hashable {
     public init(path: String, inbox: String) {
         self.path = path
         self.inbox = inbox
+    }
+
+    public static func == (a: InboxFile, b: InboxFile) -> Bool {
+        PathKey(a.path) == PathKey(b.path) && a.inbox == b.inbox
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(PathKey(path))
+        hasher.combine(inbox)
     }
 }
 
@@ -211,7 +221,7 @@ public final class Pipeline: Sendable {
     /// moves durable (one sync per folder touched).
     func settle(_ written: Written) -> [FileResult] {
         var results = written.results
-        var touched = Set<String>()
+        var touched = Set<PathKey>()
         var reservedRejected = Set<String>()
         for (position, outcome) in written.outcomes.enumerated() {
             let index = written.positions[position]
@@ -221,7 +231,7 @@ public final class Pipeline: Sendable {
             results[index] = result
             logger.log(level: result.outcome == .posted ? .info : .notice, "\(result.logLine)")
         }
-        for directory in touched {
+        for directory in touched.map(\.path) {
             do {
                 try FileSystem.syncDirectory(directory)
             } catch {
@@ -381,15 +391,15 @@ public final class Pipeline: Sendable {
 
     /// After the commit: puts the file where its outcome says.
     func settle(
-        _ file: InboxFile, document: IncomingDocument, outcome: WriteOutcome, touched: inout Set<String>,
+        _ file: InboxFile, document: IncomingDocument, outcome: WriteOutcome, touched: inout Set<PathKey>,
         reserved: inout Set<String>
     ) -> FileResult {
         var result = FileResult(file: file, outcome: .failed, documentID: nil, reason: nil, destination: nil)
         func moveFile(to target: String) -> Bool {
             do {
                 try FileSystem.move(from: file.path, to: target)
-                touched.insert(FileSystem.parentDirectory(target))
-                touched.insert(FileSystem.parentDirectory(file.path))
+                touched.insert(PathKey(FileSystem.parentDirectory(target)))
+                touched.insert(PathKey(FileSystem.parentDirectory(file.path)))
                 result.destination = target
                 return true
             } catch {

@@ -36,6 +36,22 @@ import Testing
         #expect(tracker.takeWaiting(limit: 10).count == 1)
     }
 
+    /// "é" precomposed and "e" + U+0301 are equal strings but different names on disk.
+    @Test func namesThatAreEqualOnlyAsStringsAreTwoFiles() {
+        let tracker = FileTracker(settle: .seconds(1))
+        let composed = "/i/ehf/faktura-\u{E9}.xml"
+        let decomposed = "/i/ehf/faktura-e\u{301}.xml"
+        #expect(composed == decomposed)
+        #expect(tracker.observe(observation(composed, complete: true), now: 0))
+        #expect(tracker.observe(observation(decomposed, complete: true), now: 1))
+        let taken = tracker.takeWaiting(limit: 10)
+        #expect(taken.map { Array($0.path.utf8) } == [Array(composed.utf8), Array(decomposed.utf8)])
+        #expect(Set(taken).count == 2)
+        tracker.finished(
+            taken.map { FileResult(file: $0, outcome: .posted, documentID: 1, reason: nil, destination: nil) }, now: 2)
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.processing == 0)
+    }
+
     @Test func aFileInFlightIsNeverQueuedTwice() {
         let tracker = FileTracker(settle: .seconds(1))
         tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0)
