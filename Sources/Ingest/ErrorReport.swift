@@ -6,7 +6,7 @@ import LedgerStore
 enum ErrorReport {
     static func text(for name: String, rejection: Rejection, details: [Rejection], document: IncomingDocument) -> String
     {
-        var text = "\(name) was not posted.\n\n"
+        var text = "\(OneLine.escaped(name)) was not posted.\n\n"
         text += "Reason: \(rejection.message)\n"
         text += "What to do: \(Rejection.advice(forCode: rejection.code))\n"
         if details.count > 1 {

@@ -104,11 +104,12 @@ public struct FileResult: Sendable, Equatable {
         self.destination = destination
     }
 
+    /// One line, whatever the file's name holds (`OneLine`).
     public var logLine: String {
         var line = "\(outcome.rawValue): \(file.name)"
         if let reason { line += " — \(reason.code): \(reason.message)" }
         if let destination { line += " → \(destination)" }
-        return line
+        return OneLine.escaped(line)
     }
 }
 

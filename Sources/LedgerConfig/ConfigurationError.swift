@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// A configuration that cannot be used, said in one sentence that names the file, the line
 /// and the key, e.g. `ledgerd.toml line 12: watch.settle: "2 seconds" is not a duration;
 /// write it like "500ms", "2s", "5m" or "1h".`
@@ -45,23 +47,4 @@ func dottedKey(_ path: [String]) -> String {
 
 /// `text` in double quotes, with quotes, backslashes and control characters escaped, so a
 /// value shows exactly in a one-line message.
-func quoted(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\t": result += "\\t"
-        case "\r": result += "\\r"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                result += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return result + "\""
-}
+func quoted(_ text: String) -> String { OneLine.escaped(text, quoting: true) }

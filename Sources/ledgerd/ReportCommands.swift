@@ -2,6 +2,7 @@ import ArgumentParser
 import Daemon
 import Foundation
 import LedgerConfig
+import LedgerCore
 import LedgerStore
 
 extension Ledgerd {
@@ -44,7 +45,7 @@ extension Ledgerd {
                 if !report.recentProblems.isEmpty {
                     print("\nRecent problems (newest first)")
                     for doc in report.recentProblems {
-                        print("  \(doc.processedAt)  \(doc.state)  \(doc.name) — \(doc.reason ?? "")")
+                        print(OneLine.escaped("  \(doc.processedAt)  \(doc.state)  \(doc.name) — \(doc.reason ?? "")"))
                     }
                 }
             }

@@ -162,7 +162,7 @@ extension Daemon.Settings {
 func makeDaemonLogger(debug: Bool) -> Logger {
     let journal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
     LoggingSystem.bootstrap { label in
-        var handler = JournalLogHandler(label: label, journal: journal)
+        var handler = OneLineLogHandler(JournalLogHandler(label: label, journal: journal))
         handler.logLevel = debug ? .debug : .info
         return handler
     }

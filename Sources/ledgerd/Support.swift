@@ -79,11 +79,42 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
 
 func makeLogger(verbose: Bool) -> Logger {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = OneLineLogHandler(StreamLogHandler.standardError(label: label))
         handler.logLevel = verbose ? .info : .warning
         return handler
     }
     return Logger(label: "ledgerd")
+}
+
+/// A log handler whose entries stay one line each, whatever names and values they carry: a
+/// file named "a⏎posted: b.xml" must not add a line that looks like ledgerd's own, nor an
+/// escape sequence reach the terminal of whoever reads the log (`OneLine`).
+struct OneLineLogHandler<Inner: LogHandler>: LogHandler {
+    var inner: Inner
+
+    init(_ inner: Inner) { self.inner = inner }
+
+    var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        event.message = "\(OneLine.escaped(event.message.description))"
+        event.metadata = event.metadata?.mapValues { .string(OneLine.escaped($0.description)) }
+        inner.log(event: event)
+    }
 }
 
 /// Who ran a command, as the audit log names them: the user (and who became them through sudo)

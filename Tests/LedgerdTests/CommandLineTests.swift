@@ -124,6 +124,34 @@ let buyerConfig = """
         #expect(error.contains("987654325"))
     }
 
+    /// A name may hold a newline or a terminal escape: each result is still one line, and the
+    /// name is shown with escapes, never raw, in the output, the status and the error file.
+    @Test func namesWithControlCharactersAreShownOnOneLine() throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        let names = ["a\nposted: fake.xml", "b\u{1B}[2Jc.xml", "d\u{202E}lmx.xml"]
+        for name in names {
+            try Data("junk \(name)".utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/" + name))
+        }
+        let run = try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+        #expect(lines.count == names.count + 1, "\(run.stdout)")  // a line a file and the summary
+        #expect(lines.filter { $0.hasPrefix("rejected: ") }.count == names.count)
+        #expect(!lines.contains { $0.hasPrefix("posted") })
+        #expect(run.stdout.contains("a\\nposted: fake.xml"))
+        #expect(run.stdout.contains("b\\u001B[2Jc.xml"))
+        #expect(run.stdout.contains("d\\u202Elmx.xml"))
+        let shown = run.stdout.unicodeScalars.filter { $0 == "\u{1B}" || $0 == "\u{202E}" }
+        #expect(shown.isEmpty)
+
+        let status = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(status.stdout.contains("a\\nposted: fake.xml"), "\(status.stdout)")
+        #expect(!status.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
+        let report = try String(
+            contentsOfFile: home.path + "/Inbox/rejected/" + names[0] + ".error.txt", encoding: .utf8)
+        #expect(report.hasPrefix("a\\nposted: fake.xml was not posted."))
+    }
+
     @Test func aBadConfigurationNamesTheKeyAndLine() throws {
         let home = try Home()
         try home.writeConfig(buyerConfig + "\n\n[watch]\nsetle = \"2s\"\n")

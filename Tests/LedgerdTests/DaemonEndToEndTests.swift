@@ -184,6 +184,18 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         }
     }
 
+    /// A name holding a newline cannot add a line of its own to the daemon's log.
+    @Test func aNameWithANewlineStaysOnItsLogLine() throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home)
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/a\nposted: fake.xml"))
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM documents") == 1 }
+        try waitUntil(seconds: 10) { daemon.logText.contains("rejected: a\\nposted: fake.xml") }
+        #expect(daemon.terminate() == 0)
+        let lines = daemon.logText.split(separator: "\n")
+        #expect(!lines.contains { $0.hasPrefix("posted") || $0.contains(": posted: fake.xml") }, "\(daemon.logText)")
+    }
+
     @Test func filesAlreadyThereAtStartAreTaken() throws {
         let home = try Home()
         try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")
