@@ -4,26 +4,46 @@ public struct CompanyIdentity: Sendable, Hashable {
     /// Identifiers that mean "us": `scheme:value` endpoint IDs (e.g. `0192:987654325`) or bare
     /// values (org number, VAT number such as `NO987654325MVA`).
     public var identifiers: [String] {
-        didSet { canonicalIdentifiers = Self.canonicalSet(identifiers) }
+        didSet {
+            canonicalIdentifiers = Self.canonicalSet(identifiers)
+            hasSchemeIdentifiers = canonicalIdentifiers.contains { $0.utf8.contains(UInt8(ascii: ":")) }
+        }
     }
     /// `identifiers` in canonical form, computed once rather than for every invoice.
     private var canonicalIdentifiers: Set<String>
+    /// Whether one of them is written `scheme:value`.
+    private var hasSchemeIdentifiers: Bool
 
     public init(name: String, identifiers: [String]) {
         self.name = name
         self.identifiers = identifiers
         self.canonicalIdentifiers = Self.canonicalSet(identifiers)
+        self.hasSchemeIdentifiers = canonicalIdentifiers.contains { $0.utf8.contains(UInt8(ascii: ":")) }
     }
 
     private static func canonicalSet(_ identifiers: [String]) -> Set<String> {
         Set(identifiers.map(PartyIdentifier.canonical).filter { !$0.isEmpty })
     }
 
-    /// Whether one of our identifiers names `party`. Comparison ignores case and white
-    /// space, so `no 987 654 325 mva` still matches `NO987654325MVA`.
+    /// Whether one of our identifiers names `party` (one of its `allIdentifiers`). Comparison
+    /// ignores case and white space, so `no 987 654 325 mva` still matches `NO987654325MVA`.
+    ///
+    /// Runs twice for every invoice, so it looks at the party's identifiers where they are
+    /// rather than through `allIdentifiers`, which builds two arrays and a string each time
+    /// (4 % of an ingest's processor time); `scheme:value` is only built when one of ours
+    /// has that form.
     public func matches(_ party: Party) -> Bool {
         guard !canonicalIdentifiers.isEmpty else { return false }
-        return party.allIdentifiers.contains { canonicalIdentifiers.contains(PartyIdentifier.canonical($0)) }
+        func ours(_ identifier: String?) -> Bool {
+            guard let identifier, !identifier.isEmpty else { return false }
+            return canonicalIdentifiers.contains(PartyIdentifier.canonical(identifier))
+        }
+        if let endpointID = party.endpointID {
+            if hasSchemeIdentifiers, let scheme = party.endpointScheme, ours("\(scheme):\(endpointID)") { return true }
+            if ours(endpointID) { return true }
+        }
+        return party.identifiers.contains(where: ours) || ours(party.legalCompanyID)
+            || party.taxCompanyIDs.contains(where: ours)
     }
 
     public enum DirectionError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -98,6 +98,35 @@ struct CompanyIdentityTests {
         }
     }
 
+    static let pieces = ["0192", "9908", ":", "987654325", "NO987654325MVA", "no 987 654 325 mva", " ", "", "x", "ø"]
+
+    static func text(_ rng: inout some RandomNumberGenerator) -> String {
+        (0..<Int.random(in: 0...3, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+    }
+
+    static func optional(_ rng: inout some RandomNumberGenerator) -> String? {
+        Bool.random(using: &rng) ? text(&rng) : nil
+    }
+
+    @Test("matching a party agrees with comparing each of its identifiers")
+    func matchesAgreesWithAllIdentifiers() async {
+        let gen = scenario { rng -> (CompanyIdentity, Party) in
+            let company = CompanyIdentity(
+                name: "Us", identifiers: (0..<Int.random(in: 0...3, using: &rng)).map { _ in Self.text(&rng) })
+            let party = Party(
+                name: "Them", endpointID: Self.optional(&rng), endpointScheme: Self.optional(&rng),
+                identifiers: (0..<Int.random(in: 0...2, using: &rng)).map { _ in Self.text(&rng) },
+                legalCompanyID: Self.optional(&rng),
+                taxCompanyIDs: (0..<Int.random(in: 0...2, using: &rng)).map { _ in Self.text(&rng) })
+            return (company, party)
+        }
+        await forAll(count: 5000, gen) { company, party in
+            let ours = Set(company.identifiers.map(PartyIdentifier.canonical).filter { !$0.isEmpty })
+            let expected = party.allIdentifiers.contains { ours.contains(PartyIdentifier.canonical($0)) }
+            #expect(company.matches(party) == expected, "\(company.identifiers) \(party)")
+        }
+    }
+
     @Test("empty identifiers never match")
     func emptyIdentifiers() {
         let nobody = CompanyIdentity(name: "Tom", identifiers: [])
