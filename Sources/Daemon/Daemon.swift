@@ -229,8 +229,8 @@ public final class Daemon: Service, Sendable {
     func record(batch: [InboxFile], results: [FileResult]) {
         let now = DispatchTime.now().uptimeNanoseconds
         let latencies = tracker.finished(results, now: now)
-        let reported = Set(results.map(\.file.path))
-        tracker.release(batch.filter { !reported.contains($0.path) })
+        let reported = Set(results.map { PathKey($0.file.path) })
+        tracker.release(batch.filter { !reported.contains(PathKey($0.path)) })
         for (result, nanos) in latencies {
             Counter(label: "ledgerd_files_total", dimensions: [("result", result.outcome.rawValue)]).increment()
             Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))

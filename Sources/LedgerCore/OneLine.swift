@@ -12,8 +12,11 @@ public enum OneLine {
     /// them are below U+10000). With `quoting`, also `"` and `\` escaped and the whole in
     /// double quotes: a TOML (and JSON) string that reads back as the exact text.
     public static func escaped(_ text: String, quoting: Bool = false) -> String {
-        if !quoting, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
+        // Nearly every text needs nothing (every file's log line comes through here): look
+        // before building a copy scalar by scalar.
+        if !quoting, !text.unicodeScalars.contains(where: needsEscape) { return text }
         var result = quoting ? "\"" : ""
+        result.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\n": result += "\\n"
