@@ -138,7 +138,12 @@ public struct Configuration: Sendable, Equatable {
         /// How often the whole inbox is rescanned in `inotify` mode (overflow, NFS/SMB).
         public var rescanInterval: Duration
         /// File-name patterns never picked up; see `isIgnored(name:)`.
-        public var ignore: [String]
+        public var ignore: [String] {
+            didSet { asciiIgnore = ignore.map(Self.asciiLowercased) }
+        }
+        /// `ignore` lowered to ASCII bytes (nil for a pattern that is not ASCII), once rather
+        /// than for every file a scan finds.
+        var asciiIgnore: [[UInt8]?]
 
         public static let defaultIgnore = ["*.part", "*.tmp", "~$*", ".*", "Thumbs.db", "desktop.ini", "@eaDir"]
 
@@ -151,6 +156,7 @@ public struct Configuration: Sendable, Equatable {
             self.settle = settle
             self.rescanInterval = rescanInterval
             self.ignore = ignore
+            self.asciiIgnore = ignore.map(Self.asciiLowercased)
         }
     }
 

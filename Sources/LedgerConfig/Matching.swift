@@ -18,8 +18,8 @@ extension Configuration.Watch {
         // Unicode properties for each character.
         let asciiName = Self.asciiLowercased(name)
         var unicodeName: [Character]?
-        return ignore.contains { pattern in
-            if let asciiName, let asciiPattern = Self.asciiLowercased(pattern) {
+        return zip(ignore, asciiIgnore).contains { pattern, asciiPattern in
+            if let asciiName, let asciiPattern {
                 return Self.glob(asciiPattern, matches: asciiName, star: UInt8(ascii: "*"), one: UInt8(ascii: "?"))
             }
             if unicodeName == nil { unicodeName = Array(name.lowercased()) }
