@@ -87,7 +87,7 @@ let package = Package(
         // Recursive inotify watching of the inbox folders, on one dedicated thread.
         .target(
             name: "Watcher",
-            dependencies: ["CInotify", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CInotify", "LedgerCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 

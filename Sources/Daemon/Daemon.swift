@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 public import Ingest
 import LedgerConfig
+import LedgerCore
 public import LedgerStore
 public import Logging
 import Metrics
@@ -347,7 +348,7 @@ public final class Daemon: Service, Sendable {
     @discardableResult
     func observe(path: String, complete: Bool, wakeNow: Bool = true) -> Bool {
         let name = FileSystem.lastComponent(path)
-        guard !settings.isIgnored(name), !settings.excluding.contains(where: { FileSystem.isInside(path, $0) }) else {
+        guard !settings.isIgnored(name), !settings.excluding.contains(where: { PathBytes.isInside(path, $0) }) else {
             return false
         }
         var inbox = InboxScanner.inbox(ofPath: path, inboxRoot: settings.inbox)

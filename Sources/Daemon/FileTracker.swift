@@ -1,5 +1,6 @@
 import HeapModule
 public import Ingest
+import LedgerCore
 import Synchronization
 
 /// Every file the daemon knows about and has not finished with: the in-flight set (a path is

@@ -187,14 +187,6 @@ public enum FileSystem {
         return String(decoding: utf8[utf8.index(after: slash)...], as: UTF8.self)
     }
 
-    /// Whether `path` lies below `folder`, comparing bytes as the kernel does. (`hasPrefix`
-    /// compares characters: `folder + "/"` is not a prefix of a path whose next name begins
-    /// with a combining mark.)
-    public static func isInside(_ path: String, _ folder: String) -> Bool {
-        let prefix = folder.utf8.last == UInt8(ascii: "/") ? folder : folder + "/"
-        return path.utf8.count > prefix.utf8.count && path.utf8.starts(with: prefix.utf8)
-    }
-
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
@@ -357,25 +349,5 @@ public enum FileSystem {
             result.append(character)
         }
         return result + ext
-    }
-}
-
-/// A path that equals another only byte for byte, as the kernel compares names. `String`
-/// equality is canonical: "faktura-é.xml" written precomposed (by most systems) and
-/// decomposed (by macOS) are equal strings but two files side by side in a folder, and a
-/// set or dictionary keyed by the string would keep only one of them.
-public struct PathKey: Hashable, Sendable {
-    public let path: String
-
-    public init(_ path: String) { self.path = path }
-
-    public static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
-
-    public func hash(into hasher: inout Hasher) {
-        let hashed: Void? = path.utf8.withContiguousStorageIfAvailable {
-            hasher.combine(bytes: UnsafeRawBufferPointer($0))
-        }
-        if hashed == nil { for byte in path.utf8 { hasher.combine(byte) } }
-        hasher.combine(path.utf8.count)
     }
 }

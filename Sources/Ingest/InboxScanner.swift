@@ -1,3 +1,4 @@
+import LedgerCore
 public import Logging
 
 /// Finds the files waiting in the inbox folders.
@@ -91,7 +92,7 @@ public enum InboxScanner {
 
     /// `ehf` for `<root>/ehf/a/b.xml`; empty outside the inbox folders.
     public static func inbox(ofPath path: String, inboxRoot: String) -> String {
-        guard FileSystem.isInside(path, inboxRoot) else { return "" }
+        guard PathBytes.isInside(path, inboxRoot) else { return "" }
         let prefixLength = inboxRoot.utf8.count + (inboxRoot.utf8.last == UInt8(ascii: "/") ? 0 : 1)
         let rest = path.utf8.dropFirst(prefixLength)
         guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return "" }

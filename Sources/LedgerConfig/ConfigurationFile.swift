@@ -1,4 +1,5 @@
 import Foundation
+import LedgerCore
 
 /// Lexical path arithmetic: no file system access, no symlink resolution.
 enum PathResolver {
@@ -11,19 +12,7 @@ enum PathResolver {
     }
 
     /// An absolute path without `.`, `..` (above the root stays at the root) or empty parts.
-    static func clean(_ path: String) -> String {
-        var parts: [Substring] = []
-        // Split on the "/" byte: split on characters, a "/" followed by a combining mark is no
-        // separator.
-        for part in path.utf8.split(separator: UInt8(ascii: "/")).map(Substring.init) {
-            switch part {
-            case ".": continue
-            case "..": _ = parts.popLast()
-            default: parts.append(part)
-            }
-        }
-        return "/" + parts.joined(separator: "/")
-    }
+    static func clean(_ path: String) -> String { PathBytes.normalized(path) }
 
     /// The folder holding `path`.
     static func directory(of path: String) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LedgerCore
 import Logging
 
 #if canImport(Glibc)
@@ -49,9 +50,7 @@ struct ConfinedFileSystem: FileProvider {
     }
 
     static func isInside(_ path: String, root: String) -> Bool {
-        // Bytes, not characters: a name after the slash may begin with a combining mark.
-        let prefix = root.utf8.last == UInt8(ascii: "/") ? root : root + "/"
-        return path.utf8.elementsEqual(root.utf8) || path.utf8.starts(with: prefix.utf8)
+        PathKey(path) == PathKey(root) || PathBytes.isInside(path, root)
     }
 
     static func realPath(_ path: String) -> String? {

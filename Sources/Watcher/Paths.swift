@@ -1,3 +1,5 @@
+import LedgerCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -13,17 +15,7 @@ enum Paths {
         if !full.hasPrefix("/") {
             full = currentDirectory() + "/" + full
         }
-        var parts: [Substring] = []
-        // Split on the "/" byte: split on characters, a "/" followed by a combining mark is no
-        // separator.
-        for part in full.utf8.split(separator: UInt8(ascii: "/")).map(Substring.init) {
-            switch part {
-            case ".": continue
-            case "..": _ = parts.popLast()
-            default: parts.append(part)
-            }
-        }
-        return "/" + parts.joined(separator: "/")
+        return PathBytes.normalized(full)
     }
 
     static func currentDirectory() -> String {

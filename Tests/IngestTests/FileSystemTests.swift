@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import LedgerCore
 import Testing
 
 #if canImport(Glibc)
@@ -112,9 +113,9 @@ import Testing
         #expect(InboxScanner.inbox(ofPath: "/srv/Inbox/a.xml", inboxRoot: root) == "")
         #expect(InboxScanner.inbox(ofPath: "/srv/Inbox/other/a.xml", inboxRoot: root) == "")
         #expect(InboxScanner.inbox(ofPath: "/srv/Inboxes/ehf/a.xml", inboxRoot: root) == "")
-        #expect(FileSystem.isInside("/srv/Inbox/\u{301}a", "/srv/Inbox"))
-        #expect(!FileSystem.isInside("/srv/Inbox", "/srv/Inbox"))
-        #expect(!FileSystem.isInside("/srv/Inboxes/a", "/srv/Inbox"))
+        #expect(PathBytes.isInside("/srv/Inbox/\u{301}a", "/srv/Inbox"))
+        #expect(!PathBytes.isInside("/srv/Inbox", "/srv/Inbox"))
+        #expect(!PathBytes.isInside("/srv/Inboxes/a", "/srv/Inbox"))
     }
 
     @Test func folderAndNameMakeThePathAgain() {

@@ -1,0 +1,46 @@
+/// Paths as the kernel compares them: byte strings split on the "/" byte.
+///
+/// Swift's `String` works on characters, and compares canonically. A name that begins with a
+/// combining mark joins the "/" before it into one character, so character-wise `split`,
+/// `hasPrefix` or `firstIndex(of: "/")` miss that slash; and "é" written precomposed and
+/// decomposed (as macOS writes it) are equal strings but two files side by side. Every place
+/// that decides where a file is, or which file it is, goes through these instead.
+public enum PathBytes {
+    /// Whether `path` lies below `folder`.
+    public static func isInside(_ path: String, _ folder: String) -> Bool {
+        let prefix = folder.utf8.last == UInt8(ascii: "/") ? folder : folder + "/"
+        return path.utf8.count > prefix.utf8.count && path.utf8.starts(with: prefix.utf8)
+    }
+
+    /// An absolute path with `.`, `..` (above the root stays at the root) and empty parts
+    /// removed, lexically: no file system access, no symbolic link resolved.
+    public static func normalized(_ absolutePath: String) -> String {
+        var parts: [Substring] = []
+        for part in absolutePath.utf8.split(separator: UInt8(ascii: "/")).map(Substring.init) {
+            switch part {
+            case ".": continue
+            case "..": _ = parts.popLast()
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
+
+/// A path that equals another only byte for byte (see `PathBytes`), for sets and dictionaries
+/// of files.
+public struct PathKey: Hashable, Sendable {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    public static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+
+    public func hash(into hasher: inout Hasher) {
+        let hashed: Void? = path.utf8.withContiguousStorageIfAvailable {
+            hasher.combine(bytes: UnsafeRawBufferPointer($0))
+        }
+        if hashed == nil { for byte in path.utf8 { hasher.combine(byte) } }
+        hasher.combine(path.utf8.count)
+    }
+}
