@@ -34,6 +34,17 @@ function figure(key, text, extra) {
   return el("span", Object.assign({ "data-figure": key, class: "figure", text: text }, extra || {}));
 }
 
+/// A file name as text to read: control and bidirectional characters shown as \n, \t, \r or
+/// \uXXXX (as ledgerd's logs and command line show them), so a name can neither break a line
+/// nor show its characters in another order than they are stored. Attributes keep the real
+/// name.
+const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES = { "\n": "\\n", "\t": "\\t", "\r": "\\r" };
+function shown(name) {
+  return String(name).replace(UNSAFE_IN_NAMES,
+    (c) => SHORT_ESCAPES[c] || "\\u" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0"));
+}
+
 function amount(value, key) {
   const attrs = { class: "amount" + (value.minor < 0 ? " negative" : ""), "data-minor": value.minor, "data-currency": value.currency };
   return key ? figure(key, value.formatted, attrs) : el("span", Object.assign({ text: value.formatted }, attrs));
@@ -175,7 +186,7 @@ const renderers = {
     const rejected = data.rejected.items.map((item) => {
       return el("li", { class: "problem", "data-rejected": item.name },
         el("div", { class: "line" },
-          figure("rejected-name", item.name, { class: "figure name" }),
+          figure("rejected-name", shown(item.name), { class: "figure name" }),
           el("span", { class: "badge rejected", text: item.reason_code || "rejected" }),
           el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
         figure("rejected-reason", item.reason || "", { class: "figure reason" }),
@@ -187,11 +198,11 @@ const renderers = {
     const duplicates = data.duplicates.items.map((item) =>
       el("li", { class: "problem", "data-duplicate": item.name },
         el("div", { class: "line" },
-          figure("duplicate-name", item.name, { class: "figure name" }),
+          figure("duplicate-name", shown(item.name), { class: "figure name" }),
           el("span", { class: "badge duplicate", text: "same number" }),
           el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
         el("p", { class: "reason" }, "Already posted from ",
-          figure("duplicate-original", item.original && item.original.name ? item.original.name : "an earlier document", { class: "figure name" }),
+          figure("duplicate-original", item.original && item.original.name ? shown(item.original.name) : "an earlier document", { class: "figure name" }),
           item.original && item.original.processed_at ? " (" + when(item.original.processed_at) + ")" : "", "."),
         el("p", { class: "reason", text: item.reason || "" }),
         el("p", { class: "todo", text: item.what_to_do })));
@@ -209,7 +220,7 @@ const renderers = {
     const rows = data.recent_documents.map((doc) =>
       el("tr", { "data-document": doc.name, "data-state": doc.state },
         el("td", { class: "nowrap when", text: when(doc.processed_at) }),
-        el("td", { class: "name", text: doc.name }),
+        el("td", { class: "name", text: shown(doc.name) }),
         el("td", { class: "inbox", text: doc.inbox }),
         el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
         el("td", { class: "reason", text: doc.reason ? (doc.reason_code ? doc.reason_code + ": " : "") + doc.reason : "" })));

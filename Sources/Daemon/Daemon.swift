@@ -248,7 +248,7 @@ public final class Daemon: Service, Sendable {
     func noteError(_ message: String) {
         logger.error("\(message)")
         status.withLock { s in
-            s.recentErrors.insert("\(Timestamp.now()) \(message)", at: 0)
+            s.recentErrors.insert("\(Timestamp.now()) \(OneLine.escaped(message))", at: 0)
             if s.recentErrors.count > 50 { s.recentErrors.removeLast() }
         }
     }

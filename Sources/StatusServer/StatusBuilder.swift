@@ -245,7 +245,7 @@ struct StatusBuilder {
                 .init(
                     severity: "warning", panel: "problems",
                     text: rejected.total == 1
-                        ? "1 file was rejected: \(first?.name ?? "")."
+                        ? "1 file was rejected: \(OneLine.escaped(first?.name ?? ""))."
                         : "\(rejected.total) files were rejected.",
                     action: rejected.total == 1
                         ? first?.whatToDo
