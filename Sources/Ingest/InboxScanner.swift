@@ -92,10 +92,8 @@ public enum InboxScanner {
 
     /// `ehf` for `<root>/ehf/a/b.xml`; empty outside the inbox folders.
     public static func inbox(ofPath path: String, inboxRoot: String) -> String {
-        guard PathBytes.isInside(path, inboxRoot) else { return "" }
-        let prefixLength = inboxRoot.utf8.count + (inboxRoot.utf8.last == UInt8(ascii: "/") ? 0 : 1)
-        let rest = path.utf8.dropFirst(prefixLength)
-        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return "" }
+        guard let rest = PathBytes.below(path, inboxRoot), let slash = rest.firstIndex(of: UInt8(ascii: "/"))
+        else { return "" }
         let first = String(decoding: rest[..<slash], as: UTF8.self)
         return inboxes.contains(first) ? first : ""
     }

@@ -7,9 +7,13 @@
 /// that decides where a file is, or which file it is, goes through these instead.
 public enum PathBytes {
     /// Whether `path` lies below `folder`.
-    public static func isInside(_ path: String, _ folder: String) -> Bool {
+    public static func isInside(_ path: String, _ folder: String) -> Bool { below(path, folder) != nil }
+
+    /// What follows `folder` and its "/" in `path`; nil when `path` does not lie below it.
+    public static func below(_ path: String, _ folder: String) -> Substring.UTF8View? {
         let prefix = folder.utf8.last == UInt8(ascii: "/") ? folder : folder + "/"
-        return path.utf8.count > prefix.utf8.count && path.utf8.starts(with: prefix.utf8)
+        guard path.utf8.count > prefix.utf8.count, path.utf8.starts(with: prefix.utf8) else { return nil }
+        return Substring(path).utf8.dropFirst(prefix.utf8.count)
     }
 
     /// An absolute path with `.`, `..` (above the root stays at the root) and empty parts
