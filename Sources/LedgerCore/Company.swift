@@ -4,10 +4,7 @@ public struct CompanyIdentity: Sendable, Hashable {
     /// Identifiers that mean "us": `scheme:value` endpoint IDs (e.g. `0192:987654325`) or bare
     /// values (org number, VAT number such as `NO987654325MVA`).
     public var identifiers: [String] {
-        didSet {
-            canonicalIdentifiers = Self.canonicalSet(identifiers)
-            hasSchemeIdentifiers = canonicalIdentifiers.contains { $0.utf8.contains(UInt8(ascii: ":")) }
-        }
+        didSet { (canonicalIdentifiers, hasSchemeIdentifiers) = Self.derived(identifiers) }
     }
     /// `identifiers` in canonical form, computed once rather than for every invoice.
     private var canonicalIdentifiers: Set<String>
@@ -17,12 +14,12 @@ public struct CompanyIdentity: Sendable, Hashable {
     public init(name: String, identifiers: [String]) {
         self.name = name
         self.identifiers = identifiers
-        self.canonicalIdentifiers = Self.canonicalSet(identifiers)
-        self.hasSchemeIdentifiers = canonicalIdentifiers.contains { $0.utf8.contains(UInt8(ascii: ":")) }
+        (canonicalIdentifiers, hasSchemeIdentifiers) = Self.derived(identifiers)
     }
 
-    private static func canonicalSet(_ identifiers: [String]) -> Set<String> {
-        Set(identifiers.map(PartyIdentifier.canonical).filter { !$0.isEmpty })
+    private static func derived(_ identifiers: [String]) -> (Set<String>, Bool) {
+        let canonical = Set(identifiers.map(PartyIdentifier.canonical).filter { !$0.isEmpty })
+        return (canonical, canonical.contains { $0.utf8.contains(UInt8(ascii: ":")) })
     }
 
     /// Whether one of our identifiers names `party` (one of its `allIdentifiers`). Comparison
