@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 import LedgerConfig
+import LedgerCore
 import LedgerStore
 
 extension Ledgerd {
@@ -57,8 +58,9 @@ extension Ledgerd {
                     var report = ""
                     for result in results { report += result.logLine + "\n" }
                     for path in found.unknown {
-                        report +=
-                            "skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)\n"
+                        report += OneLine.escaped(
+                            "skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)")
+                        report += "\n"
                     }
                     print(report + summary.line)
                 }

@@ -150,6 +150,13 @@ let buyerConfig = """
         let report = try String(
             contentsOfFile: home.path + "/Inbox/rejected/" + names[0] + ".error.txt", encoding: .utf8)
         #expect(report.hasPrefix("a\\nposted: fake.xml was not posted."))
+
+        // A file named on the command line that ledgerd does not read is skipped on one line too.
+        let odd = home.path + "/notes\nposted: fake.doc"
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: odd))
+        let skipped = try ledgerd(["ingest", "--config", "ledgerd.toml", odd], in: home.path)
+        #expect(skipped.stdout.contains("skipped: \(home.path)/notes\\nposted: fake.doc — "), "\(skipped.stdout)")
+        #expect(!skipped.stdout.split(separator: "\n").contains { $0.hasPrefix("posted") })
     }
 
     @Test func aBadConfigurationNamesTheKeyAndLine() throws {
