@@ -143,7 +143,7 @@ public struct Configuration: Sendable, Equatable {
         }
         /// `ignore` lowered to ASCII bytes (nil for a pattern that is not ASCII), once rather
         /// than for every file a scan finds.
-        var asciiIgnore: [[UInt8]?]
+        private(set) var asciiIgnore: [[UInt8]?]
 
         public static let defaultIgnore = ["*.part", "*.tmp", "~$*", ".*", "Thumbs.db", "desktop.ini", "@eaDir"]
 
