@@ -4,6 +4,12 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // Release builds let the optimizer inline and specialize across ledgerd's own modules
+    // (money and posting rules in LedgerCore, reading in Formats, the pipeline in Ingest),
+    // which by default stop at each module's boundary. Measured on `scripts/bench.sh`'s
+    // 10,000 invoices: about 7 % less user CPU per file. An executable package may use
+    // unsafeFlags; it is never a dependency of another package.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(
