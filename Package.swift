@@ -6,8 +6,8 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     // Release builds let the optimizer inline and specialize across ledgerd's own modules
     // (money and posting rules in LedgerCore, reading in Formats, the pipeline in Ingest),
-    // which by default stop at each module's boundary. Measured on `scripts/bench.sh`'s
-    // 10,000 invoices: about 7 % less user CPU per file. An executable package may use
+    // which by default stop at each module's boundary: a few per cent less CPU a file on
+    // `scripts/bench.sh`'s invoices (README, Benchmark). An executable package may use
     // unsafeFlags; it is never a dependency of another package.
     .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
@@ -133,7 +133,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            // The toolchain's own linker for release builds. The scripts build them with
+            // --static-swift-stdlib, and GNU ld then warns that the static Foundation
+            // library refers to glibc's mktemp; lld does not print glibc's link warnings.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld"], .when(configuration: .release))]
         ),
 
         .testTarget(

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --product ledgerd
-bin="$(swift build -c release --show-bin-path)/ledgerd"
+# --static-swift-stdlib: the Swift runtime and Foundation inside the binary (see README, Benchmark).
+swift build -c release --static-swift-stdlib --product ledgerd
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/ledgerd"
 mkdir -p Inbox/ehf Inbox/wise Inbox/checks var
 exec "$bin" run "$@"
