@@ -20,8 +20,7 @@ bench_dir="${BENCH_HELPERS:-../shared/bench}"
 scripts/install-deps.sh
 command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -q wrk || sudo apt-get install -y -q wrk; } >&2
 if [ -z "${LEDGERD_BIN:-}" ]; then
-  swift build -c release --static-swift-stdlib --product ledgerd >&2
-  bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/ledgerd"
+  bin="$(scripts/build-release.sh)"
 else
   bin="$LEDGERD_BIN"
 fi

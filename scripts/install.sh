@@ -15,9 +15,9 @@ Usage: scripts/install.sh [--prefix DIR] [--inbox PATH] [--no-start] [--binary F
 Installs ledgerd as a systemd service. Run it as root or with sudo; run it again to upgrade.
 
   1. Debian build dependencies (scripts/install-deps.sh), then a release build
-     (swift build -c release --static-swift-stdlib --product ledgerd), as the owner of
-     this source tree. The binary carries the Swift runtime and Foundation inside it, so
-     the service does not load them from the toolchain.
+     (scripts/build-release.sh), as the owner of this source tree. The binary carries
+     the Swift runtime and Foundation inside it, so the service does not load them from
+     the toolchain.
   2. The system user and group "ledgerd" (home /var/lib/ledgerd, no login), if missing.
   3. DIR/bin/ledgerd, the web assets in DIR/share/ledgerd/Web, and the unit
      /etc/systemd/system/ledgerd.service (from systemd/ledgerd.service).
@@ -125,9 +125,8 @@ as_owner() {
 say "Debian packages (scripts/install-deps.sh)"
 scripts/install-deps.sh
 if [ -z "$binary" ]; then
-  say "Building the release binary (swift build -c release --static-swift-stdlib --product ledgerd)"
-  as_owner swift build -c release --static-swift-stdlib --product ledgerd
-  binary="$(as_owner swift build -c release --static-swift-stdlib --show-bin-path)/ledgerd"
+  say "Building the release binary (scripts/build-release.sh)"
+  binary="$(as_owner scripts/build-release.sh)"
 fi
 [ -x "$binary" ] || { echo "install.sh: no ledgerd binary at $binary" >&2; exit 1; }
 

@@ -6,8 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-# --static-swift-stdlib: the Swift runtime and Foundation inside the binary (see README, Benchmark).
-swift build -c release --static-swift-stdlib --product ledgerd
-bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/ledgerd"
+bin="$(scripts/build-release.sh)"
 mkdir -p Inbox/ehf Inbox/wise Inbox/checks var
 exec "$bin" run "$@"
