@@ -161,6 +161,44 @@ struct HostileInputTests {
         Self.rejected(latin1Declared, "XML-MALFORMED")
     }
 
+    /// Only UTF-8 is read: libxml2 is never left to guess another encoding from the first
+    /// bytes. A complete invoice in EBCDIC (whose first bytes are `<?xm` in EBCDIC) is refused,
+    /// while the same invoice in UTF-8, with a byte order mark or without an XML declaration,
+    /// reads as usual.
+    @Test func noOtherEncodingIsGuessed() throws {
+        var t = Template()
+        t.number = "ENCODING-1"
+        let xml = t.xml.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"IBM037\"")
+        let ebcdic = try Self.convert(xml, to: "IBM037")
+        #expect(ebcdic.prefix(4) == [0x4C, 0x6F, 0xA7, 0x94])
+        Self.rejected(ebcdic, "XML-MALFORMED")
+
+        #expect(parseResult([0xEF, 0xBB, 0xBF] + Array(t.xml.utf8)).document?.number == "ENCODING-1")
+        let undeclared = t.xml.drop { $0 != "\n" }.dropFirst()
+        #expect(undeclared.hasPrefix("<Invoice"))
+        #expect(parseResult(String(undeclared)).document?.number == "ENCODING-1")
+    }
+
+    /// `text` in another character set, through the C library's iconv.
+    static func convert(_ text: String, to charset: String) throws -> [UInt8] {
+        let converter = iconv_open(charset, "UTF-8")
+        try #require(converter != iconv_t(bitPattern: -1), "iconv cannot convert to \(charset) here")
+        defer { iconv_close(converter) }
+        var input = Array(text.utf8).map { CChar(bitPattern: $0) }
+        var output = [CChar](repeating: 0, count: input.count * 4)
+        var inLeft = input.count
+        var outLeft = output.count
+        let status = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                var inPointer: UnsafeMutablePointer<CChar>? = inBuffer.baseAddress
+                var outPointer: UnsafeMutablePointer<CChar>? = outBuffer.baseAddress
+                return iconv(converter, &inPointer, &inLeft, &outPointer, &outLeft)
+            }
+        }
+        try #require(status != -1 && inLeft == 0, "iconv could not convert the text to \(charset)")
+        return output.prefix(output.count - outLeft).map { UInt8(bitPattern: $0) }
+    }
+
     @Test func emptyAndBlankFiles() {
         #expect(Self.rejected([], "XML-MALFORMED")?.message == "The file is empty.")
         #expect(
