@@ -136,21 +136,30 @@ public enum FileSystem {
         }
         let size = Int64(st.st_size)
         if size > limit { return .tooLarge(size: size) }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(operation: "read", path: path, code: errno)
+        // One byte more than the size is asked for, so the same read that reaches the end says
+        // whether the file grew meanwhile: a regular file's read comes back short only at its
+        // end. Such a file is read again later, whole. The buffer is not zeroed first.
+        let capacity = Int(size) + 1
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < capacity {
+                let wanted = capacity - offset
+                let n = read(fd, base + offset, wanted)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                offset += n
+                // Nothing more (the file shrank while we read it), or a short read past the size.
+                if n == 0 || (n < wanted && offset >= Int(size)) { break }
             }
-            if n == 0 { break }  // the file shrank while we read it
-            offset += n
+            count = offset
         }
-        if offset < bytes.count { bytes.removeLast(bytes.count - offset) }
-        // A file that grew while we read it is read again later, whole.
-        var extra: UInt8 = 0
-        if read(fd, &extra, 1) == 1 { throw Failure(operation: "read (file still growing)", path: path, code: EAGAIN) }
+        if failure != 0 { throw Failure(operation: "read", path: path, code: failure) }
+        if bytes.count == capacity { throw Failure(operation: "read (file still growing)", path: path, code: EAGAIN) }
         return .bytes(bytes)
     }
 

@@ -89,6 +89,64 @@ import Testing
     }
 }
 
+/// `FileSystem.readFile`, which reads every file the pipeline takes in: whole and exact, or
+/// not at all.
+@Suite struct FileSystemReadTests {
+    let root: String
+
+    init() throws {
+        root = NSTemporaryDirectory() + "ledgerd-read-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    func bytes(_ result: FileSystem.ReadResult) -> [UInt8]? {
+        if case .bytes(let b) = result { return b }
+        return nil
+    }
+
+    @Test(arguments: [0, 1, 4_095, 4_096, 4_097, 1 << 20])
+    func readsEveryByteOfAFile(size: Int) throws {
+        let content = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+        let path = "\(root)/file-\(size).xml"
+        try Data(content).write(to: URL(fileURLWithPath: path))
+        let read = try FileSystem.readFile(path, limit: 1 << 30)
+        #expect(bytes(read) == content)
+    }
+
+    @Test func aFileOverTheLimitIsNotRead() throws {
+        let path = "\(root)/big.xml"
+        try Data(count: 1_001).write(to: URL(fileURLWithPath: path))
+        guard case .tooLarge(let size) = try FileSystem.readFile(path, limit: 1_000) else {
+            Issue.record("a file over the limit was read")
+            return
+        }
+        #expect(size == 1_001)
+        #expect(bytes(try FileSystem.readFile(path, limit: 1_001))?.count == 1_001)
+    }
+
+    @Test func linksAndFoldersAreNotRead() throws {
+        try Data("secret".utf8).write(to: URL(fileURLWithPath: "\(root)/secret.txt"))
+        #expect(symlink("\(root)/secret.txt", "\(root)/link.xml") == 0)
+        guard case .notRegular(.symlink) = try FileSystem.readFile("\(root)/link.xml", limit: 1 << 20) else {
+            Issue.record("a symlink was followed")
+            return
+        }
+        guard case .notRegular(.directory) = try FileSystem.readFile(root, limit: 1 << 20) else {
+            Issue.record("a folder was read")
+            return
+        }
+    }
+
+    /// A file with more bytes than its size said when it was opened (here a kernel file, whose
+    /// size is 0 and whose content is not) is one still being written: not taken in part.
+    @Test func aFileLongerThanItsSizeIsTriedAgainLater() throws {
+        let error = #expect(throws: FileSystem.Failure.self) {
+            try FileSystem.readFile("/proc/self/status", limit: 1 << 20)
+        }
+        #expect(error?.code == EAGAIN)
+    }
+}
+
 /// Splitting a path into its folder and name, which names every archived and rejected file.
 @Suite struct PathSplittingTests {
     @Test(arguments: [
