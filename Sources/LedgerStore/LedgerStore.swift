@@ -30,7 +30,6 @@ public final class LedgerStore: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.label = "ledgerd"
         configuration.prepareDatabase { db in
-            try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             // A group commit touches index pages all over the file (SHA-256 keys are random);
             // with SQLite's default 2 MB cache those pages spill to the WAL again and again
             // inside one transaction. 8 MB keeps a batch's pages in memory until the commit:
@@ -45,6 +44,14 @@ public final class LedgerStore: Sendable {
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
         if !readonly {
+            // Every commit is made by the pool's one writer connection. GRDB sets that
+            // connection to `synchronous = NORMAL` when it turns WAL on, after
+            // `prepareDatabase` has run, and NORMAL syncs the WAL only at checkpoints: a commit
+            // would return, and its files be moved to the archive, before it was on disk. So
+            // the durability asked for is set on the writer here, after GRDB's own setup.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            }
             try Schema.migrator.migrate(pool)
         }
     }

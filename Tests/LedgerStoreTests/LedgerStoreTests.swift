@@ -96,6 +96,24 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(try again.appliedMigrations().count == 4)
     }
 
+    /// The connection that commits postings syncs the WAL at every commit (FULL) unless
+    /// told otherwise: before a batch's files are moved to the archive, the batch is on disk.
+    /// GRDB turns its writer to NORMAL when it enables WAL, after the connection's own setup,
+    /// so this is checked on the writer itself, before and after a write, and again when the
+    /// file is opened a second time.
+    @Test func commitsAreSyncedToDiskAsAsked() throws {
+        let dir = TemporaryDirectory()
+        func writerSynchronous(_ store: LedgerStore) throws -> Int? {
+            try store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        }
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite")
+        #expect(try writerSynchronous(store) == 2)  // FULL
+        _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "2026-11-21T10:00:00Z")
+        #expect(try writerSynchronous(store) == 2)
+        #expect(try writerSynchronous(try LedgerStore(path: dir.path + "/ledger.sqlite")) == 2)
+        #expect(try writerSynchronous(try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)) == 1)
+    }
+
     @Test func invoiceLinesAreFoundByInvoiceThroughTheirPartialIndexes() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
