@@ -46,8 +46,12 @@ extension Ledgerd {
                     for: absolute.map(Self.normalized), inboxRoot: configuration.paths.inbox,
                     excluding: [configuration.paths.rejected, configuration.paths.archive],
                     isIgnored: PipelineSettings(configuration).isIgnored, logger: logger)
+                // From the first file taken to the last one settled (moved and its folder
+                // synced): what the files cost, apart from starting up and closing the books.
+                let started = ContinuousClock.now
                 let results = pipeline.ingest(found.files)
-                let summary = IngestSummary(results: results, skipped: found.unknown)
+                var summary = IngestSummary(results: results, skipped: found.unknown)
+                summary.seconds = Self.seconds(ContinuousClock.now - started)
                 if !results.isEmpty {
                     store.recordCommand(.ingest, command: "ingest", detail: summary.line)
                 }
@@ -62,10 +66,15 @@ extension Ledgerd {
                             "skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)")
                         report += "\n"
                     }
-                    print(report + summary.line)
+                    print(report + summary.line + (results.isEmpty ? "" : summary.timing))
                 }
                 if summary.failed > 0 { throw ExitCode(1) }
             }
+        }
+
+        static func seconds(_ duration: Duration) -> Double {
+            let (seconds, attoseconds) = duration.components
+            return Double(seconds) + Double(attoseconds) / 1e18
         }
 
         static func normalized(_ path: String) -> String {
@@ -101,6 +110,8 @@ struct IngestSummary: Encodable {
     var duplicateNumber: Int
     var rejected: Int
     var failed: Int
+    /// How long the files took, from the first taken to the last settled.
+    var seconds: Double = 0
 
     init(results: [FileResult], skipped: [String]) {
         files = results.map {
@@ -123,6 +134,13 @@ struct IngestSummary: Encodable {
         "\(files.count) file\(files.count == 1 ? "" : "s"): \(posted) posted, \(duplicate) duplicate, "
             + "\(duplicateNumber) duplicate number, \(rejected) rejected, \(failed) failed"
             + (skipped.isEmpty ? "" : ", \(skipped.count) skipped")
+    }
+
+    /// ", in 1.020 s (9804 files/s)" after the summary on the terminal.
+    var timing: String {
+        var text = ", in \(String(format: "%.3f", seconds)) s"
+        if seconds > 0, files.count > 1 { text += " (\(Int((Double(files.count) / seconds).rounded())) files/s)" }
+        return text
     }
 }
 

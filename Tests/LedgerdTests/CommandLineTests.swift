@@ -75,6 +75,9 @@ let buyerConfig = """
         let summary = try json(ingest.stdout)
         #expect(summary["posted"] as? Int == 1)
         #expect(summary["rejected"] as? Int == 2)
+        // How long the three files took, from the first taken to the last settled.
+        let seconds = try #require(summary["seconds"] as? Double)
+        #expect(seconds > 0 && seconds < 60)
         let files = try #require(summary["files"] as? [[String: Any]])
         let legacy = try #require(files.first { ($0["name"] as? String) == "ehf2_faktura-1_legacy.xml" })
         #expect(legacy["reason_code"] as? String == "EHF-UNSUPPORTED")
@@ -116,6 +119,9 @@ let buyerConfig = """
         let run = try ledgerd(["ingest"], in: home.path)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: home.path + "/var/ledger.sqlite"))
+        let summary = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(
+            summary.wholeMatch(of: /1 file: 0 posted, .*, 0 failed, in \d+\.\d{3} s/) != nil, "\(summary)")
         // No company configured: ledgerd cannot tell bought from sold, and says where to fix that.
         #expect(run.stdout.contains("COMPANY-NOT-CONFIGURED"))
         #expect(run.stdout.contains("[company] org_number"))
