@@ -43,7 +43,7 @@ extension Ledgerd {
                 let store = try options.openStore(configuration)
                 let pipeline = Pipeline(settings: PipelineSettings(configuration), store: store, logger: logger)
                 let found = InboxScanner.files(
-                    for: absolute.map(Self.normalized), inboxRoot: configuration.paths.inbox,
+                    for: absolute.map(PathBytes.normalized), inboxRoot: configuration.paths.inbox,
                     excluding: [configuration.paths.rejected, configuration.paths.archive],
                     isIgnored: PipelineSettings(configuration).isIgnored, logger: logger)
                 // From the first file taken to the last one settled (moved and its folder
@@ -75,19 +75,6 @@ extension Ledgerd {
         static func seconds(_ duration: Duration) -> Double {
             let (seconds, attoseconds) = duration.components
             return Double(seconds) + Double(attoseconds) / 1e18
-        }
-
-        static func normalized(_ path: String) -> String {
-            var parts: [Substring] = []
-            for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-                if part == "." { continue }
-                if part == "..", !parts.isEmpty, parts.last != ".." {
-                    parts.removeLast()
-                    continue
-                }
-                parts.append(part)
-            }
-            return "/" + parts.joined(separator: "/")
         }
     }
 }
