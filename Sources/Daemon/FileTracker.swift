@@ -268,10 +268,3 @@ public final class FileTracker: Sendable {
 
     public var isEmpty: Bool { contents.withLock { $0.entries.isEmpty } }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

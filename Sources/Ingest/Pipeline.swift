@@ -253,8 +253,7 @@ public final class Pipeline: Sendable {
     func isRecentlyModified(_ path: String) -> Bool {
         guard settings.incompleteGrace > .zero, let info = FileSystem.lstatSizeAndTime(path) else { return false }
         let age = FileSystem.wallClockNanos() - info.mtimeNanos
-        let (seconds, attoseconds) = settings.incompleteGrace.components
-        return age < seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        return age < settings.incompleteGrace.nanoseconds
     }
 
     /// Reads, hashes, parses and checks the files on `settings.workers` threads.

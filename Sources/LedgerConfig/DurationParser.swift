@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// Durations as written in the configuration: a number and a unit, or several of them from
 /// the largest unit down (`"500ms"`, `"2s"`, `"5m"`, `"1h"`, `"1m30s"`, `"1.5s"`, `"250us"`).
 ///
@@ -94,8 +96,7 @@ public enum DurationParser {
     /// The shortest spelling `parse` reads back as `duration` ("1m30s", "500ms"); used in
     /// messages and the example file.
     public static func format(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        var nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        var nanoseconds = duration.nanoseconds
         guard nanoseconds > 0 else { return "0s" }
         var text = ""
         for (name, length) in units where name != "µs" {

@@ -78,9 +78,7 @@ public struct StatusServer: Service {
         let listening = Locked(false)
         let settings = self.settings
         let logger = self.logger
-        let components = settings.idleTimeout.components
-        let idle = TimeAmount.nanoseconds(
-            components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+        let idle = TimeAmount.nanoseconds(settings.idleTimeout.nanoseconds)
         let application = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: idle)),
@@ -392,11 +390,5 @@ final class Locked<Value: Sendable>: Sendable {
 
     func withLock<R: Sendable>(_ body: (inout sending Value) throws -> sending R) rethrows -> R {
         try mutex.withLock(body)
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

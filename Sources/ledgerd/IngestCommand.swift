@@ -51,7 +51,7 @@ extension Ledgerd {
                 let started = ContinuousClock.now
                 let results = pipeline.ingest(found.files)
                 var summary = IngestSummary(results: results, skipped: found.unknown)
-                summary.seconds = Self.seconds(ContinuousClock.now - started)
+                summary.seconds = (ContinuousClock.now - started).seconds
                 if !results.isEmpty {
                     store.recordCommand(.ingest, command: "ingest", detail: summary.line)
                 }
@@ -70,11 +70,6 @@ extension Ledgerd {
                 }
                 if summary.failed > 0 { throw ExitCode(1) }
             }
-        }
-
-        static func seconds(_ duration: Duration) -> Double {
-            let (seconds, attoseconds) = duration.components
-            return Double(seconds) + Double(attoseconds) / 1e18
         }
     }
 }
