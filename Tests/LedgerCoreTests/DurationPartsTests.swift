@@ -10,6 +10,7 @@ import Testing
         #expect(Duration.zero.nanoseconds == 0)
         #expect(Duration.seconds(-2).nanoseconds == -2_000_000_000)
         #expect((Duration.nanoseconds(3) / 2).nanoseconds == 1, "rounded toward zero")
+        #expect((Duration.nanoseconds(-3) / 2).nanoseconds == -1, "rounded toward zero")
     }
 
     @Test func saturatesBeyondInt64() {
