@@ -41,11 +41,12 @@ extension Ledgerd {
                     throw UserFacingError("ledgerd: \(path): no such file or folder")
                 }
                 let store = try options.openStore(configuration)
-                let pipeline = Pipeline(settings: PipelineSettings(configuration), store: store, logger: logger)
+                let settings = PipelineSettings(configuration)
+                let pipeline = Pipeline(settings: settings, store: store, logger: logger)
                 let found = InboxScanner.files(
                     for: absolute.map(PathBytes.normalized), inboxRoot: configuration.paths.inbox,
                     excluding: [configuration.paths.rejected, configuration.paths.archive],
-                    isIgnored: PipelineSettings(configuration).isIgnored, logger: logger)
+                    isIgnored: settings.isIgnored, logger: logger)
                 // From the first file taken to the last one settled (moved and its folder
                 // synced): what the files cost, apart from starting up and closing the books.
                 let started = ContinuousClock.now
