@@ -233,7 +233,8 @@ public enum FileSystem {
                 throw Failure(operation: "remove original", path: source, code: errno)
             }
         default:
-            throw Failure(operation: "move", path: source, code: code)
+            // Both folders named: either one may be the one that refuses.
+            throw Failure(operation: "move \(source) into", path: parentDirectory(target), code: code)
         }
     }
 

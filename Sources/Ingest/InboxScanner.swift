@@ -50,7 +50,8 @@ public enum InboxScanner {
     }
 
     /// Files for paths given on the command line: files as they are, folders recursively.
-    /// Inside `inboxRoot` a file takes the inbox of its folder; elsewhere, its type's.
+    /// Inside `inboxRoot` a file takes the inbox of its folder; elsewhere, its type's. A file
+    /// reached twice (named twice, or named and inside a folder named too) is taken once.
     public static func files(
         for paths: [String], inboxRoot: String, excluding: Set<String> = [], isIgnored: (String) -> Bool, logger: Logger
     ) -> (files: [InboxFile], unknown: [String]) {
@@ -87,7 +88,8 @@ public enum InboxScanner {
                 }
             }
         }
-        return (files, unknown)
+        var seen = Set<PathKey>()
+        return (files.filter { seen.insert(PathKey(PathBytes.normalized($0.path))).inserted }, unknown)
     }
 
     /// `ehf` for `<root>/ehf/a/b.xml`; empty outside the inbox folders.

@@ -395,7 +395,11 @@ public final class Pipeline: Sendable {
         reserved: inout Set<String>
     ) -> FileResult {
         var result = FileResult(file: file, outcome: .failed, documentID: nil, reason: nil, destination: nil)
-        func moveFile(to target: String) -> Bool {
+        /// The file was gone when it was to be moved: another ledgerd (the daemon, or a second
+        /// `ingest` at the same time) took it after this run read it, or it was named twice.
+        /// The books hold what the outcome says and nothing is left to retry here.
+        var takenElsewhere = false
+        func moveFile(to target: String, done: String) -> Bool {
             do {
                 try FileSystem.move(from: file.path, to: target)
                 touched.insert(PathKey(FileSystem.parentDirectory(target)))
@@ -403,10 +407,17 @@ public final class Pipeline: Sendable {
                 result.destination = target
                 return true
             } catch {
+                if error.code == ENOENT, !FileSystem.exists(file.path) {
+                    takenElsewhere = true
+                    return false
+                }
                 logger.error(
                     "could not move file", metadata: ["file": "\(file.path)", "to": "\(target)", "error": "\(error)"])
                 result.outcome = .failed
-                result.reason = Rejection("MOVE", "\(error)")
+                result.reason = Rejection(
+                    "MOVE",
+                    "\(done.capitalizedFirst), but the file could not be moved (\(error)); it stays where it is and "
+                        + "is moved when it is tried again.")
                 return false
             }
         }
@@ -416,7 +427,7 @@ public final class Pipeline: Sendable {
                 in: folder, for: FileSystem.shortened(file.name, maxBytes: 200), reserved: reserved)
             reserved.insert(name)
             let target = folder + "/" + name
-            guard moveFile(to: target) else { return }
+            guard moveFile(to: target, done: "rejected (\(rejection.code))") else { return }
             do {
                 try FileSystem.writeText(
                     ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document),
@@ -430,7 +441,10 @@ public final class Pipeline: Sendable {
         switch outcome {
         case .posted(let id):
             result.documentID = id
-            if moveFile(to: document.archivePath) { result.outcome = .posted }
+            if moveFile(to: document.archivePath, done: "posted as document \(id)") || takenElsewhere {
+                result.outcome = .posted
+                if takenElsewhere, FileSystem.exists(document.archivePath) { result.destination = document.archivePath }
+            }
 
         case .alreadyPosted(let id, let archivedPath):
             result.documentID = id
@@ -438,7 +452,7 @@ public final class Pipeline: Sendable {
                 "DUPLICATE", "The same file was already posted (document \(id)); nothing was posted again.")
             if let archivedPath, !archivedPath.isEmpty, !FileSystem.exists(archivedPath) {
                 // The earlier run committed but stopped before moving the file: finish the move.
-                if moveFile(to: archivedPath) {
+                if moveFile(to: archivedPath, done: "already posted as document \(id)") || takenElsewhere {
                     result.outcome = .posted
                     result.reason = nil
                 }
@@ -446,7 +460,9 @@ public final class Pipeline: Sendable {
                 let folder = "\(settings.archive)/duplicates/\(document.receivedAt.prefix(10))"
                 let target =
                     folder + "/" + FileSystem.freeName(in: folder, for: FileSystem.shortened(file.name, maxBytes: 200))
-                if moveFile(to: target) { result.outcome = .duplicate }
+                if moveFile(to: target, done: "already posted as document \(id)") || takenElsewhere {
+                    result.outcome = .duplicate
+                }
             }
 
         case .rejected(let id, let rejection):
@@ -454,7 +470,7 @@ public final class Pipeline: Sendable {
             result.reason = rejection
             result.outcome = .rejected
             reject(rejection, details: document.details)
-            if result.destination == nil { result.outcome = .failed }
+            if result.destination == nil, !takenElsewhere { result.outcome = .failed }
 
         case .duplicateNumber(let id, _, _):
             result.documentID = id
@@ -462,7 +478,7 @@ public final class Pipeline: Sendable {
             result.reason = rejection
             result.outcome = .duplicateNumber
             reject(rejection, details: [])
-            if result.destination == nil { result.outcome = .failed }
+            if result.destination == nil, !takenElsewhere { result.outcome = .failed }
         }
         return result
     }

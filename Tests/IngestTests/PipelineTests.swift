@@ -3,6 +3,7 @@ import GRDB
 import Ingest
 import LedgerCore
 import LedgerStore
+import Logging
 import Testing
 
 #if canImport(Glibc)
@@ -141,6 +142,62 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(second.first?.destination == archived)
         #expect(FileManager.default.fileExists(atPath: archived))
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+    }
+
+    /// A file named twice on the command line (or named and inside a folder named too) is
+    /// taken once; and were it handed over twice, the second is a duplicate, not a failure.
+    @Test func aFileNamedTwiceIsTakenOnceAndNothingFails() throws {
+        let sandbox = try Sandbox()
+        let dropped = try sandbox.drop(Self.example)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let found = InboxScanner.files(
+            for: [dropped, sandbox.inbox + "/ehf/./" + FileSystem.lastComponent(dropped), sandbox.inbox],
+            inboxRoot: sandbox.inbox, excluding: [sandbox.rejected], isIgnored: InboxScanner.isTemporaryName,
+            logger: logger)
+        #expect(found.files.map(\.path) == [dropped])
+        let file = try #require(found.files.first)
+        let results = sandbox.pipeline(identifiers: Self.buyer).ingest([file, file])
+        #expect(results.map(\.outcome) == [.posted, .duplicate])
+        #expect(results[0].destination?.contains("/archive/ehf/") == true)
+        #expect(results[1].destination == nil)
+        #expect(!FileManager.default.fileExists(atPath: dropped))
+        #expect(sandbox.files(under: sandbox.archive).count == 1)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+    }
+
+    /// Two runs over the same inbox at once (the daemon and an `ingest`, or two `ingest`s),
+    /// each with its own connection to the books: every file is posted once, moved once, and
+    /// neither run reports a file the other took as failed.
+    @Test func twoRunsAtOnceTakeEachFileOnceAndNeitherFails() async throws {
+        let sandbox = try Sandbox()
+        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: Self.example)), as: UTF8.self)
+        let start = try #require(template.range(of: "<cbc:ID>"))
+        let end = try #require(template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex))
+        let count = 200
+        for i in 0..<count {
+            let xml = template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "TWO-RUNS-\(i)")
+            _ = try sandbox.write(Array(xml.utf8), as: "invoice-\(i).xml")
+        }
+        let files = sandbox.scan()
+        #expect(files.count == count)
+        let otherStore = try LedgerStore(path: sandbox.database, durability: .normal)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let settings = sandbox.settings(identifiers: Self.buyer, batchSize: 16)
+        let first = Pipeline(settings: settings, store: sandbox.store, logger: logger)
+        let second = Pipeline(settings: settings, store: otherStore, logger: logger)
+        async let a = Task.detached { first.ingest(files) }.value
+        async let b = Task.detached { second.ingest(files.reversed()) }.value
+        let results = await a + b
+        let failed = results.filter { $0.outcome == .failed }
+        #expect(failed.isEmpty, "\(failed.map(\.logLine))")
+        #expect(Set(results.filter { $0.outcome == .posted }.map(\.file.name)).count == count)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == count)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == count)
+        #expect(sandbox.files(under: sandbox.inbox + "/ehf").isEmpty)
+        #expect(sandbox.files(under: sandbox.archive + "/ehf").count == count)
+        #expect(sandbox.files(under: sandbox.rejected).isEmpty)
     }
 
     @Test func theSameFileAgainIsADuplicateKeptInTheArchive() throws {
