@@ -350,7 +350,10 @@ public final class Pipeline: Sendable {
             .withDetails(violations)
         }
         guard !settings.company.identifiers.isEmpty else {
-            let names = (invoice.seller.allIdentifiers + invoice.buyer.allIdentifiers).joined(separator: ", ")
+            var seen = Set<String>()
+            let names = (invoice.seller.allIdentifiers + invoice.buyer.allIdentifiers).filter {
+                seen.insert($0).inserted
+            }.joined(separator: ", ")
             return rejected(
                 sha, size,
                 Rejection(
@@ -365,7 +368,7 @@ public final class Pipeline: Sendable {
             let hint: String
             switch error {
             case .notOurs: hint = " — check [company] identifiers in the configuration"
-            case .bothOurs: hint = ""
+            case .bothOurs: hint = " — check that [company] identifiers in the configuration name this company only"
             }
             return rejected(sha, size, Rejection("NOT-OUR-INVOICE", "\(error)".capitalizedFirst + hint + "."))
         }

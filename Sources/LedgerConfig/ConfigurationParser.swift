@@ -155,6 +155,17 @@ struct ConfigurationParser {
             for identifier in identifiers where identifier.allSatisfy(\.isWhitespace) {
                 throw table.error("identifiers", "\(quoted(identifier)) is empty; remove it or write the identifier.")
             }
+            // Words that invoices carry where a number may stand ("Foretaksregisteret", the
+            // Swedish "Godkänd för F-skatt") would make every invoice that names them ours.
+            // An endpoint written `scheme:value` may be anything its scheme allows (an e-mail
+            // address has no digits).
+            for identifier in identifiers
+            where !identifier.contains(where: \.isNumber) && !identifier.contains(":") {
+                throw table.error(
+                    "identifiers",
+                    "\(quoted(identifier)) has no digits, so it is not an organisation, VAT, GLN or endpoint number; "
+                        + "write the number, or an endpoint as \"scheme:value\".")
+            }
             company.identifiers = identifiers
         }
         return company

@@ -40,14 +40,15 @@ public struct CompanyIdentity: Sendable, Hashable {
             if ours(endpointID) { return true }
         }
         return party.identifiers.contains(where: ours) || ours(party.legalCompanyID)
-            || party.taxCompanyIDs.contains(where: ours)
+            || party.taxCompanyIDs.contains { Party.isNumber($0) && ours($0) }
     }
 
     public enum DirectionError: Error, Equatable, Sendable, CustomStringConvertible {
         /// Neither party is us; carries what the invoice names, for the bookkeeper.
         case notOurs(seller: [String], buyer: [String])
-        /// Both parties are us (an invoice to ourselves).
-        case bothOurs
+        /// Both parties are us (an invoice to ourselves, or an identifier configured that
+        /// is not ours alone); carries which of each party's identifiers matched.
+        case bothOurs(seller: [String], buyer: [String])
 
         public var description: String {
             switch self {
@@ -55,10 +56,17 @@ public struct CompanyIdentity: Sendable, Hashable {
                 let s = seller.isEmpty ? "none" : seller.joined(separator: ", ")
                 let b = buyer.isEmpty ? "none" : buyer.joined(separator: ", ")
                 return "neither the seller (\(s)) nor the buyer (\(b)) is this company"
-            case .bothOurs:
-                return "both the seller and the buyer are this company"
+            case .bothOurs(let seller, let buyer):
+                return "both the seller (\(seller.joined(separator: ", "))) and the buyer "
+                    + "(\(buyer.joined(separator: ", "))) carry this company's identifiers, so it cannot be told "
+                    + "whether the invoice was bought or sold"
             }
         }
+    }
+
+    /// Which of `party`'s identifiers are ours (for messages; `matches` is the fast test).
+    public func ours(of party: Party) -> [String] {
+        party.allIdentifiers.filter { canonicalIdentifiers.contains(PartyIdentifier.canonical($0)) }
     }
 
     /// Our side of `invoice`: the buyer (purchase) or the seller (sale).
@@ -68,18 +76,11 @@ public struct CompanyIdentity: Sendable, Hashable {
         switch (seller, buyer) {
         case (true, false): return .sale
         case (false, true): return .purchase
-        case (true, true): throw .bothOurs
+        case (true, true): throw .bothOurs(seller: ours(of: invoice.seller), buyer: ours(of: invoice.buyer))
         case (false, false):
             throw .notOurs(
-                seller: invoice.seller.allIdentifiers.uniqued(), buyer: invoice.buyer.allIdentifiers.uniqued())
+                seller: invoice.seller.allIdentifiers, buyer: invoice.buyer.allIdentifiers)
         }
-    }
-}
-
-extension Array where Element: Hashable {
-    func uniqued() -> [Element] {
-        var seen = Set<Element>()
-        return filter { seen.insert($0).inserted }
     }
 }
 

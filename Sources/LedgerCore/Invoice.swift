@@ -42,8 +42,9 @@ public struct Party: Sendable, Hashable {
         self.countryCode = countryCode
     }
 
-    /// Every identifier this party can be recognised by: `scheme:endpoint`, the bare
-    /// endpoint, party identifications, the legal company ID and the tax company IDs.
+    /// Every identifier this party can be recognised by, each once: `scheme:endpoint`, the
+    /// bare endpoint, party identifications, the legal company ID and the tax company IDs
+    /// that are numbers (`taxIdentifiers`).
     public var allIdentifiers: [String] {
         var result: [String] = []
         if let endpointID {
@@ -52,8 +53,17 @@ public struct Party: Sendable, Hashable {
         }
         result += identifiers
         if let legalCompanyID { result.append(legalCompanyID) }
-        result += taxCompanyIDs
-        return result.filter { !$0.isEmpty }
+        result += taxCompanyIDs.filter(Self.isNumber)
+        var seen = Set<String>()
+        return result.filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
+
+    /// Whether a tax company ID is a number that identifies the party. Norwegian sellers
+    /// write the word "Foretaksregisteret" there (registered in the Register of Business
+    /// Enterprises), Swedish ones "Godkänd för F-skatt": statements every such company
+    /// makes, which must not make an invoice ours.
+    public static func isNumber(_ taxCompanyID: String) -> Bool {
+        taxCompanyID.utf8.contains { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// The VAT number, when one of the tax company IDs looks like one (`NO…MVA`, `SE…01`).

@@ -43,8 +43,9 @@ extension Rejection {
         case "MISSING-FIELD", "INVALID-VALUE":
             return "The invoice lacks information it must carry; ask the sender for a corrected invoice."
         case "NOT-OUR-INVOICE":
-            return "Check that the invoice was meant for this company; if it was, add the identifier shown to "
-                + "[company] identifiers in the configuration."
+            return "Check that the invoice was meant for this company. If it was, add our identifier as the invoice "
+                + "shows it to [company] identifiers in the configuration; if both parties matched, remove the "
+                + "identifier that is not ours alone."
         case "COMPANY-NOT-CONFIGURED":
             return
                 "Set [company] org_number (or identifiers) in the configuration, then put the file back into the inbox."

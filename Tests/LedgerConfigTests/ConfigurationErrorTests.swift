@@ -85,6 +85,10 @@ struct BadFile: CustomTestStringConvertible, Sendable {
 
         // Values that mean nothing.
         BadFile(
+            name: "a word for an identifier", text: "[company]\nidentifiers = [\"Foretaksregisteret\"]\n",
+            key: "company.identifiers", line: 2,
+            says: "\"Foretaksregisteret\" has no digits, so it is not an organisation, VAT, GLN or endpoint number"),
+        BadFile(
             name: "bad duration", text: "[watch]\nsettle = \"2 seconds\"\n", key: "watch.settle", line: 2,
             says: "\"2 seconds\" is not a duration; write it like \"500ms\", \"2s\", \"5m\" or \"1h\"."),
         BadFile(

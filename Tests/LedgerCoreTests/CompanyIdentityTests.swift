@@ -98,7 +98,10 @@ struct CompanyIdentityTests {
         }
     }
 
-    static let pieces = ["0192", "9908", ":", "987654325", "NO987654325MVA", "no 987 654 325 mva", " ", "", "x", "ø"]
+    static let pieces = [
+        "0192", "9908", ":", "987654325", "NO987654325MVA", "no 987 654 325 mva", " ", "", "x", "ø",
+        "Foretaksregisteret",
+    ]
 
     static func text(_ rng: inout some RandomNumberGenerator) -> String {
         (0..<Int.random(in: 0...3, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
@@ -125,6 +128,17 @@ struct CompanyIdentityTests {
             let expected = party.allIdentifiers.contains { ours.contains(PartyIdentifier.canonical($0)) }
             #expect(company.matches(party) == expected, "\(company.identifiers) \(party)")
         }
+    }
+
+    @Test("a word in a tax company ID (Foretaksregisteret) is not an identifier")
+    func registrationWordsAreNotIdentifiers() {
+        let careless = CompanyIdentity(name: "Us", identifiers: ["Foretaksregisteret", "Godkänd för F-skatt"])
+        let norwegian = Party(name: "Them AS", taxCompanyIDs: ["NO974760673MVA", "Foretaksregisteret"])
+        let swedish = Party(name: "Dem AB", taxCompanyIDs: ["SE556677889901", "Godkänd för F-skatt"])
+        #expect(!careless.matches(norwegian))
+        #expect(!careless.matches(swedish))
+        #expect(norwegian.allIdentifiers == ["NO974760673MVA"])
+        #expect(us.allIdentifiers == ["0192:987654325", "987654325", "NO987654325MVA"])
     }
 
     @Test("empty identifiers never match")
@@ -186,11 +200,15 @@ struct CompanyIdentityTests {
     func bothOurs() {
         let otherSpelling = Party(
             name: "Vår Bedrift AS avd. Bergen", taxCompanyIDs: ["NO 987 654 325 MVA"])
-        #expect(throws: CompanyIdentity.DirectionError.bothOurs) {
+        #expect(
+            throws: CompanyIdentity.DirectionError.bothOurs(
+                seller: ["0192:987654325", "NO987654325MVA"], buyer: ["NO 987 654 325 MVA"])
+        ) {
             try Self.company.direction(of: Self.invoice(seller: us, buyer: otherSpelling))
         }
         #expect(
-            CompanyIdentity.DirectionError.bothOurs.description
-                == "both the seller and the buyer are this company")
+            CompanyIdentity.DirectionError.bothOurs(seller: ["987654325"], buyer: ["NO987654325MVA"]).description
+                == "both the seller (987654325) and the buyer (NO987654325MVA) carry this company's identifiers, "
+                + "so it cannot be told whether the invoice was bought or sold")
     }
 }
