@@ -470,6 +470,8 @@ enum XMLTree {
         case empty
         case doctype
         case notUTF8
+        /// The first thing in the file is not markup: not XML at all (a PDF, an image, text).
+        case notMarkup
         case other
     }
 
@@ -486,6 +488,7 @@ enum XMLTree {
         if n >= 2, (bytes[0] == 0xFE && bytes[1] == 0xFF) || (bytes[0] == 0xFF && bytes[1] == 0xFE) {
             return .notUTF8
         }
+        var sawMarkup = false
         while i < n {
             let b = bytes[i]
             if b == 0 { return .notUTF8 }
@@ -493,7 +496,8 @@ enum XMLTree {
                 i += 1
                 continue
             }
-            guard b == UInt8(ascii: "<") else { return .other }
+            guard b == UInt8(ascii: "<") else { return sawMarkup ? .other : .notMarkup }
+            sawMarkup = true
             guard i + 1 < n else { return .other }
             let next = bytes[i + 1]
             if next == UInt8(ascii: "?") {
@@ -660,6 +664,8 @@ enum XMLTree {
                 "XML-MALFORMED",
                 "The file is not UTF-8 text (it looks like UTF-16 or binary data); e-invoices are UTF-8 XML."
             )
+        case .notMarkup:
+            throw Rejection("XML-MALFORMED", "The file is not XML: \(describe(bytes)); an EHF invoice is an XML file.")
         case .element, .other:
             break
         }
@@ -736,6 +742,27 @@ enum XMLTree {
             throw Rejection("XML-MALFORMED", "The file has no XML root element.")
         }
         return try body(XMLElement(table: UnsafePointer(table), index: 0))
+    }
+
+    /// What a file that is not XML appears to be, from its first bytes, for the reason a
+    /// bookkeeper reads: a PDF of an invoice dropped where its EHF belongs is the usual case.
+    static func describe(_ bytes: UnsafeRawBufferPointer) -> String {
+        let head = Array(bytes.prefix(8))
+        func opens(_ signature: [UInt8]) -> Bool { head.starts(with: signature) }
+        if opens(Array("%PDF".utf8)) {
+            return "it is a PDF document (ask the sender for the invoice as EHF, the XML file, instead)"
+        }
+        if opens([0x50, 0x4B, 0x03, 0x04]) { return "it is a ZIP archive or an Office document" }
+        if opens([0x89, 0x50, 0x4E, 0x47]) { return "it is a PNG image" }
+        if opens([0xFF, 0xD8, 0xFF]) { return "it is a JPEG image" }
+        if opens([0x49, 0x49, 0x2A, 0x00]) || opens([0x4D, 0x4D, 0x00, 0x2A]) { return "it is a TIFF image" }
+        let start = bytes.prefix(4096)
+        guard !start.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
+            return "it holds binary data"
+        }
+        let text = start.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        let firstLine = String(decoding: text.prefix { $0 != 0x0A && $0 != 0x0D }.prefix(160), as: UTF8.self)
+        return "it begins with plain text (\"\(firstLine.prefix(40))\")"
     }
 
     /// Whether libxml2, given no encoding, reads `bytes` as UTF-8 from its first four bytes:

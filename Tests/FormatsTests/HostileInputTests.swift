@@ -146,6 +146,31 @@ struct HostileInputTests {
         #expect(r?.message.contains("not XML") == true)
     }
 
+    /// A file that is not XML at all is refused by its first bytes, saying what it is, before
+    /// the markup scan can mistake a PDF's `<<` dictionaries for deeply nested elements.
+    @Test func filesThatAreNotXMLAreNamedForWhatTheyAre() throws {
+        let invoice = try #require(
+            parseResult(try Fixture.bytes("valid", "cef_IT_G2G_real-embedded-pdf_split-payment.xml")).document)
+        let pdf = try #require(invoice.attachments.first?.bytes)
+        #expect(pdf.starts(with: Array("%PDF".utf8)))
+        let cases: [([UInt8], String)] = [
+            (pdf, "it is a PDF document"),
+            ([0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 64), "it is a ZIP archive"),
+            ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 64), "it is a PNG image"),
+            ([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF".utf8), "it is a JPEG image"),
+            (Array("II*\u{0}".utf8) + Array(repeating: 1, count: 32), "it is a TIFF image"),
+            (
+                Array("\n  Faktura 2024-117 for oktober\nBeløp: 1 250,00\n".utf8),
+                "it begins with plain text (\"Faktura 2024-117 for oktober\")"
+            ),
+            ([0x01, 0x02, 0x03, 0x3C, 0x3C], "it holds binary data"),
+        ]
+        for (bytes, says) in cases {
+            let r = Self.rejected(bytes, "XML-MALFORMED")
+            #expect(r?.message.hasPrefix("The file is not XML: \(says)") == true, "\(String(describing: r))")
+        }
+    }
+
     @Test func latin1DeclaredAsUTF8() {
         var t = Template()
         t.supplier = Template.supplier(vat: "NO811143758MVA").replacingOccurrences(
