@@ -17,7 +17,7 @@ extension Ledgerd {
             @OptionGroup var options: CommonOptions
 
             func run() async throws {
-                try await runReportingErrors {
+                try await runReportingErrors(json: options.json, reportsValidity: true) {
                     let configuration = try options.loadConfiguration()
                     let source = options.config ?? "built-in defaults"
                     if options.json {
@@ -79,7 +79,7 @@ extension Ledgerd {
         var file: String
 
         func run() async throws {
-            try await runReportingErrors {
+            try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
                 let store = try options.openStore(configuration, create: false)
                 let target = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file

@@ -29,7 +29,7 @@ extension Ledgerd {
         var paths: [String] = []
 
         func run() async throws {
-            try await runReportingErrors {
+            try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
                 let logger = makeLogger(verbose: verbose)
                 let cwd = FileManager.default.currentDirectoryPath
@@ -38,6 +38,11 @@ extension Ledgerd {
                 }
                 for path in absolute
                 where !FileManager.default.fileExists(atPath: path) && FileSystem.lstatType(path) != .symlink {
+                    if paths.isEmpty {
+                        throw UserFacingError(
+                            "ledgerd: the inbox folder \(path) does not exist; create it (with ehf/ inside for EHF "
+                                + "invoices), set [paths] inbox in the configuration, or name the files to take in.")
+                    }
                     throw UserFacingError("ledgerd: \(path): no such file or folder")
                 }
                 let store = try options.openStore(configuration)

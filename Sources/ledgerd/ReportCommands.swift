@@ -13,7 +13,7 @@ extension Ledgerd {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            try await runReportingErrors {
+            try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
                 let store = try options.openStore(configuration, create: false)
                 let report = try store.status()
@@ -64,7 +64,7 @@ extension Ledgerd {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            try await runReportingErrors {
+            try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
                 let store = try options.openStore(configuration, create: false)
                 let reconciliation = try store.reconcile(accounts: configuration.accounts)

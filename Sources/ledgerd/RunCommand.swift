@@ -26,7 +26,7 @@ extension Ledgerd {
         var debug = false
 
         func run() async throws {
-            try await runReportingErrors {
+            try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
                 let logger = makeDaemonLogger(debug: debug)
                 _ = LedgerMetrics.bootstrap()

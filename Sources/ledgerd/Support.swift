@@ -29,7 +29,8 @@ extension CommonOptions {
         let path = configuration.paths.database
         if !create, !FileManager.default.fileExists(atPath: path) {
             throw UserFacingError(
-                "ledgerd: there is no ledger database at \(path) yet; run `ledgerd ingest` first.", exitCode: 1)
+                "ledgerd: there is no ledger database at \(path): nothing has been posted there yet, or [paths] "
+                    + "database points elsewhere. `ledgerd run` and `ledgerd ingest` create it.", exitCode: 1)
         }
         do {
             try FileManager.default.createDirectory(
@@ -68,11 +69,30 @@ enum Output {
     }
 }
 
-func runReportingErrors(_ body: () async throws -> Void) async throws {
+/// Runs a command's body; a `UserFacingError` becomes one line on stderr and its exit status.
+/// With `--json` the same reason is also printed on stdout as a JSON object (`error`,
+/// `exit_status`, and `valid: false` where the command reports validity), so a script reading
+/// stdout always gets JSON.
+func runReportingErrors(json: Bool, reportsValidity: Bool = false, _ body: () async throws -> Void)
+    async throws
+{
     do {
         try await body()
     } catch let error as UserFacingError {
         FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        if json {
+            struct Failure: Encodable {
+                var error: String
+                var exitStatus: Int32
+                var valid: Bool?
+            }
+            let message =
+                error.description.hasPrefix("ledgerd: ")
+                ? String(error.description.dropFirst("ledgerd: ".count)) : error.description
+            print(
+                try Output.json(
+                    Failure(error: message, exitStatus: error.exitCode, valid: reportsValidity ? false : nil)))
+        }
         throw ExitCode(error.exitCode)
     }
 }

@@ -177,6 +177,25 @@ let buyerConfig = """
         #expect(missing.stderr.contains("nope.toml"))
     }
 
+    /// With --json, stdout is JSON whether the command succeeds or not.
+    @Test func errorsAreJSONWithJSON() throws {
+        let home = try Home()
+        try home.writeConfig("[company]\norg_numbr = \"987654325\"\n")
+        let check = try ledgerd(["config", "check", "--config", "ledgerd.toml", "--json"], in: home.path)
+        #expect(check.status == 2)
+        let invalid = try json(check.stdout)
+        #expect(invalid["valid"] as? Bool == false)
+        #expect(invalid["exit_status"] as? Int == 2)
+        #expect((invalid["error"] as? String)?.contains("company.org_numbr") == true)
+        #expect(check.stderr.contains("company.org_numbr"))
+        let status = try ledgerd(["status", "--json"], in: home.path)
+        #expect(status.status == 1)
+        let noBooks = try json(status.stdout)
+        #expect((noBooks["error"] as? String)?.hasPrefix("there is no ledger database") == true)
+        #expect(noBooks["exit_status"] as? Int == 1)
+        #expect(noBooks["valid"] == nil)
+    }
+
     @Test func usageErrorsAreClear() throws {
         let home = try Home()
         let noPath = try ledgerd(["ingest", "does-not-exist.xml"], in: home.path)
@@ -185,6 +204,10 @@ let buyerConfig = """
         let noDatabase = try ledgerd(["status"], in: home.path)
         #expect(noDatabase.status == 1)
         #expect(noDatabase.stderr.contains("no ledger database"))
+        try home.writeConfig("[paths]\ninbox = \"Innboks\"\n")
+        let noInbox = try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(noInbox.status == 2)
+        #expect(noInbox.stderr.contains("the inbox folder \(home.path)/Innboks does not exist; create it"))
         let help = try ledgerd(["--help"], in: home.path)
         #expect(help.stdout.contains("ingest"))
         #expect(help.stdout.contains("reconcile"))
