@@ -7,10 +7,13 @@ enum ErrorReport {
     static func text(for name: String, rejection: Rejection, details: [Rejection], document: IncomingDocument) -> String
     {
         var text = "\(OneLine.escaped(name)) was not posted.\n\n"
-        text += "Reason: \(rejection.message)\n"
+        // The rejection's message counts the further problems "listed in the error file";
+        // here they are listed below, so the first one is given as it is.
+        let reason = details.count > 1 && details[0].code == rejection.code ? details[0].message : rejection.message
+        text += "Reason: \(reason)\n"
         text += "What to do: \(Rejection.advice(forCode: rejection.code))\n"
         if details.count > 1 {
-            text += "\nAll problems found:\n"
+            text += "\nAll \(details.count) problems found:\n"
             for detail in details { text += "  - \(detail.code): \(detail.message)\n" }
         }
         text += "\nCode: \(rejection.code)\n"

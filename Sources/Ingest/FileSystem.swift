@@ -201,6 +201,12 @@ public enum FileSystem {
         return lstat(path, &st) == 0
     }
 
+    /// Removes a file ledgerd wrote itself (an error file that no longer applies); never a
+    /// document.
+    public static func removeFile(_ path: String) throws(Failure) {
+        guard unlink(path) == 0 else { throw Failure(operation: "remove", path: path, code: errno) }
+    }
+
     /// Makes a folder's entries (a rename into or out of it) durable.
     public static func syncDirectory(_ path: String) throws(Failure) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

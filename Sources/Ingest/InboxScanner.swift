@@ -16,6 +16,32 @@ public enum InboxScanner {
         return ["thumbs.db", "desktop.ini", ".ds_store", "@eadir"].contains(lower)
     }
 
+    /// A readable name for a name that is not valid UTF-8: such a name was almost always
+    /// written by a system using Windows-1252 (or Latin-1, the same letters), as Windows shares
+    /// and old scanners do, so its bytes are read that way and `æøå` keep their letters. The
+    /// five bytes Windows-1252 leaves undefined become `_`.
+    public static func readableName(_ raw: [UInt8]) -> String {
+        var scalars = String.UnicodeScalarView()
+        for byte in raw {
+            switch byte {
+            case 0x80...0x9F:
+                let value = windows1252[Int(byte - 0x80)]
+                scalars.append(value == 0 ? "_" : Unicode.Scalar(value)!)
+            default:
+                scalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return String(scalars)
+    }
+
+    /// Windows-1252's characters for bytes 0x80–0x9F (where Latin-1 has control codes); 0
+    /// where it defines none.
+    private static let windows1252: [UInt32] = [
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,
+        0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+        0x0153, 0, 0x017E, 0x0178,
+    ]
+
     /// The inbox a file belongs to by its type, for files named outside the inbox folders.
     public static func inbox(forName name: String) -> String? {
         switch FileSystem.splitExtension(name).1.lowercased() {
@@ -116,7 +142,7 @@ public enum InboxScanner {
         }
         for var entry in entries {
             if !entry.nameWasValid {
-                let readable = String(entry.name.map { $0 == "\u{FFFD}" ? "_" : $0 })
+                let readable = readableName(entry.rawName)
                 let newName = FileSystem.freeName(in: directory, for: readable)
                 do {
                     try FileSystem.renameRaw(directory: directory, rawName: entry.rawName, newName: newName)

@@ -402,6 +402,7 @@ public final class Pipeline: Sendable {
         /// `ingest` at the same time) took it after this run read it, or it was named twice.
         /// The books hold what the outcome says and nothing is left to retry here.
         var takenElsewhere = false
+        let inRejectedFolder = PathKey(FileSystem.parentDirectory(file.path)) == PathKey(settings.rejected)
         func moveFile(to target: String, done: String) -> Bool {
             do {
                 try FileSystem.move(from: file.path, to: target)
@@ -426,11 +427,19 @@ public final class Pipeline: Sendable {
         }
         func reject(_ rejection: Rejection, details: [Rejection]) {
             let folder = settings.rejected
-            let name = FileSystem.freeName(
-                in: folder, for: FileSystem.shortened(file.name, maxBytes: 200), reserved: reserved)
-            reserved.insert(name)
-            let target = folder + "/" + name
-            guard moveFile(to: target, done: "rejected (\(rejection.code))") else { return }
+            let target: String
+            if inRejectedFolder {
+                // Tried again where it lies (`ledgerd ingest rejected/FILE`): it stays, under its
+                // own name, and its error file is written anew.
+                target = file.path
+                result.destination = target
+            } else {
+                let name = FileSystem.freeName(
+                    in: folder, for: FileSystem.shortened(file.name, maxBytes: 200), reserved: reserved)
+                reserved.insert(name)
+                target = folder + "/" + name
+                guard moveFile(to: target, done: "rejected (\(rejection.code))") else { return }
+            }
             do {
                 try FileSystem.writeText(
                     ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document),
@@ -482,6 +491,11 @@ public final class Pipeline: Sendable {
             result.outcome = .duplicateNumber
             reject(rejection, details: [])
             if result.destination == nil, !takenElsewhere { result.outcome = .failed }
+        }
+        if inRejectedFolder, result.outcome == .posted || result.outcome == .duplicate, result.destination != nil {
+            // The file left the rejected folder; the explanation beside it no longer holds (the
+            // database keeps the reason it had), as when the status page's Retry moves it out.
+            try? FileSystem.removeFile(file.path + ".error.txt")
         }
         return result
     }

@@ -113,12 +113,21 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         // Same invoice number: the first posts, the rest are flagged duplicates — all kept.
         #expect(results.filter { $0.outcome == .posted }.count == 1)
         #expect(results.filter { $0.outcome == .duplicateNumber }.count == names.count - 1)
-        #expect(results.contains { $0.file.name == "latin1-___.xml" && $0.outcome == .rejected })
+        #expect(results.contains { $0.file.name == "latin1-æøå.xml" && $0.outcome == .rejected })
         #expect(sandbox.scan().isEmpty)
         #expect(
             sandbox.files(under: sandbox.archive).count
                 + sandbox.files(under: sandbox.rejected).filter { !$0.hasSuffix(".error.txt") }.count == names.count + 1
         )
+    }
+
+    /// Names in another encoding are read as Windows-1252, the encoding such names come in.
+    @Test func namesInWindows1252AreReadAsSuch() {
+        #expect(
+            InboxScanner.readableName(Array("faktura-".utf8) + [0xE6, 0xF8, 0xE5, 0xC6, 0xD8, 0xC5]) == "faktura-æøåÆØÅ"
+        )
+        #expect(InboxScanner.readableName([0x80, 0x20, 0x81, 0x96, 0x9F]) == "€ _–Ÿ")
+        #expect(InboxScanner.readableName(Array("plain.xml".utf8)) == "plain.xml")
     }
 
     @Test func temporaryNamesAreLeftAlone() throws {
@@ -198,6 +207,32 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(sandbox.files(under: sandbox.inbox + "/ehf").isEmpty)
         #expect(sandbox.files(under: sandbox.archive + "/ehf").count == count)
         #expect(sandbox.files(under: sandbox.rejected).isEmpty)
+    }
+
+    /// `ledgerd ingest rejected/FILE`, as the error file suggests: rejected again, the file
+    /// stays under its own name with a fresh error file; posted, it leaves with its error file.
+    @Test func aRejectedFileTriedAgainWhereItLiesStaysOrLeavesWithItsErrorFile() throws {
+        let sandbox = try Sandbox()
+        try sandbox.drop(Self.example)
+        let name = FileSystem.lastComponent(Self.example)
+        let first = sandbox.pipeline(identifiers: ["0192:999999999"]).ingest(sandbox.scan())
+        #expect(first.map(\.outcome) == [.rejected])
+        let rejected = sandbox.rejected + "/" + name
+        let note = rejected + ".error.txt"
+        #expect(FileManager.default.fileExists(atPath: note))
+        try "stale".write(toFile: note, atomically: true, encoding: .utf8)
+
+        let again = sandbox.pipeline(identifiers: ["0192:999999999"]).ingest([InboxFile(path: rejected, inbox: "ehf")])
+        #expect(again.map(\.outcome) == [.rejected])
+        #expect(again.first?.destination == rejected)
+        #expect(sandbox.files(under: sandbox.rejected) == [name, name + ".error.txt"])
+        #expect(try String(contentsOfFile: note, encoding: .utf8).hasPrefix("\(name) was not posted."))
+
+        let posted = sandbox.pipeline(identifiers: Self.buyer).ingest([InboxFile(path: rejected, inbox: "ehf")])
+        #expect(posted.map(\.outcome) == [.posted])
+        #expect(sandbox.files(under: sandbox.rejected).isEmpty)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 1)
     }
 
     @Test func theSameFileAgainIsADuplicateKeptInTheArchive() throws {
