@@ -80,9 +80,9 @@ public enum InboxScanner {
     /// reached twice (named twice, or named and inside a folder named too) is taken once.
     public static func files(
         for paths: [String], inboxRoot: String, excluding: Set<String> = [], isIgnored: (String) -> Bool, logger: Logger
-    ) -> (files: [InboxFile], unknown: [String]) {
+    ) -> (files: [InboxFile], skipped: [Skipped]) {
         var files: [InboxFile] = []
-        var unknown: [String] = []
+        var skipped: [Skipped] = []
         for path in paths {
             let path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
             if path == inboxRoot {
@@ -90,6 +90,12 @@ public enum InboxScanner {
                 continue
             }
             switch FileSystem.lstatType(path) {
+            case .directory where excluding.contains { PathBytes.isInside(path, $0) || PathKey(path) == PathKey($0) }:
+                skipped.append(
+                    Skipped(
+                        path: path,
+                        reason: "this folder holds files ledgerd has handled already (the rejected folder or the "
+                            + "archive) and is not taken as a whole; name a file in it to try that file again"))
             case .directory:
                 let inbox = inbox(ofPath: path + "/x", inboxRoot: inboxRoot)
                 var found: [InboxFile] = []
@@ -110,12 +116,38 @@ public enum InboxScanner {
                 } else if let kind = Self.inbox(forName: FileSystem.lastComponent(path)) {
                     files.append(InboxFile(path: path, inbox: kind))
                 } else {
-                    unknown.append(path)
+                    skipped.append(
+                        Skipped(path: path, reason: "not a kind of file ledgerd reads (EHF invoices are .xml)"))
                 }
             }
         }
         var seen = Set<PathKey>()
-        return (files.filter { seen.insert(PathKey(PathBytes.normalized($0.path))).inserted }, unknown)
+        return (files.filter { seen.insert(PathKey(PathBytes.normalized($0.path))).inserted }, skipped)
+    }
+
+    /// A path given on the command line that is not taken, and why.
+    public struct Skipped: Sendable, Equatable, Encodable {
+        public var path: String
+        public var reason: String
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+    }
+
+    /// The inboxes this version reads. Files in the others (Wise statements and invoice PDFs,
+    /// scanned checks) are left where they are, untouched and unrecorded, for the version of
+    /// ledgerd that reads them.
+    public static let readInboxes: Set<String> = ["ehf"]
+
+    /// Why a file of `inbox` is left alone, in the bookkeeper's words.
+    public static func notReadYet(_ inbox: String) -> String {
+        switch inbox {
+        case "wise":
+            "this version of ledgerd does not read Wise statements and invoice PDFs yet; the file stays where it is"
+        case "checks": "this version of ledgerd does not read scanned checks yet; the file stays where it is"
+        default: "this version of ledgerd does not read the \(inbox) inbox; the file stays where it is"
+        }
     }
 
     /// `ehf` for `<root>/ehf/a/b.xml`; empty outside the inbox folders.

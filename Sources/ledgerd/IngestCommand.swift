@@ -52,11 +52,21 @@ extension Ledgerd {
                     for: absolute.map(PathBytes.normalized), inboxRoot: configuration.paths.inbox,
                     excluding: [configuration.paths.rejected, configuration.paths.archive],
                     isIgnored: settings.isIgnored, logger: logger)
+                var files: [InboxFile] = []
+                var skipped: [InboxScanner.Skipped] = []
+                for file in found.files {
+                    if InboxScanner.readInboxes.contains(file.inbox) {
+                        files.append(file)
+                    } else {
+                        skipped.append(.init(path: file.path, reason: InboxScanner.notReadYet(file.inbox)))
+                    }
+                }
+                skipped += found.skipped
                 // From the first file taken to the last one settled (moved and its folder
                 // synced): what the files cost, apart from starting up and closing the books.
                 let started = ContinuousClock.now
-                let results = pipeline.ingest(found.files)
-                var summary = IngestSummary(results: results, skipped: found.unknown)
+                let results = pipeline.ingest(files)
+                var summary = IngestSummary(results: results, skipped: skipped)
                 summary.seconds = (ContinuousClock.now - started).seconds
                 if !results.isEmpty {
                     store.recordCommand(.ingest, command: "ingest", detail: summary.line)
@@ -67,10 +77,8 @@ extension Ledgerd {
                     // One write for the whole report rather than a locked print per file.
                     var report = ""
                     for result in results { report += result.logLine + "\n" }
-                    for path in found.unknown {
-                        report += OneLine.escaped(
-                            "skipped: \(path) — not a file type ledgerd reads (.xml, .csv, .pdf, or a check image)")
-                        report += "\n"
+                    for skip in skipped {
+                        report += OneLine.escaped("skipped: \(skip.path) — \(skip.reason)") + "\n"
                     }
                     print(report + summary.line + (results.isEmpty ? "" : summary.timing))
                 }
@@ -92,7 +100,7 @@ struct IngestSummary: Encodable {
         var destination: String?
     }
     var files: [File]
-    var skipped: [String]
+    var skipped: [InboxScanner.Skipped]
     var posted: Int
     var duplicate: Int
     var duplicateNumber: Int
@@ -101,7 +109,7 @@ struct IngestSummary: Encodable {
     /// How long the files took, from the first taken to the last settled.
     var seconds: Double = 0
 
-    init(results: [FileResult], skipped: [String]) {
+    init(results: [FileResult], skipped: [InboxScanner.Skipped]) {
         files = results.map {
             File(
                 path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue,

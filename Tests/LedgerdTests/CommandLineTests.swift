@@ -177,6 +177,38 @@ let buyerConfig = """
         #expect(missing.stderr.contains("nope.toml"))
     }
 
+    /// Wise files and scanned checks, which this version does not read, stay where they are;
+    /// the rejected folder named as a whole is not taken; each says why, and nothing fails.
+    @Test func filesThisVersionDoesNotReadStayWhereTheyAre() throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        let statement = home.path + "/Inbox/wise/statement_2024.csv"
+        let scan = home.path + "/Inbox/checks/check-17.png"
+        let outside = home.path + "/invoice-9.pdf"
+        for path in [statement, scan, outside] { try Data("x".utf8).write(to: URL(fileURLWithPath: path)) }
+        try FileManager.default.createDirectory(
+            atPath: home.path + "/Inbox/rejected", withIntermediateDirectories: true)
+
+        let run = try ledgerd(
+            ["ingest", "--config", "ledgerd.toml", "Inbox", outside, "Inbox/rejected"], in: home.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("skipped: \(statement) — this version of ledgerd does not read Wise statements"))
+        #expect(run.stdout.contains("skipped: \(scan) — this version of ledgerd does not read scanned checks yet"))
+        #expect(run.stdout.contains("skipped: \(outside) — this version of ledgerd does not read Wise"))
+        #expect(run.stdout.contains("skipped: \(home.path)/Inbox/rejected — this folder holds files ledgerd has"))
+        #expect(
+            run.stdout.contains("1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed, 4 skipped"))
+        for path in [statement, scan, outside] { #expect(FileManager.default.fileExists(atPath: path)) }
+
+        let json = try json(
+            try ledgerd(["ingest", "--config", "ledgerd.toml", "--json", statement], in: home.path).stdout)
+        let skipped = try #require(json["skipped"] as? [[String: Any]])
+        #expect(skipped.first?["path"] as? String == statement)
+        #expect((skipped.first?["reason"] as? String)?.hasSuffix("the file stays where it is") == true)
+        #expect(FileManager.default.fileExists(atPath: statement))
+    }
+
     /// With --json, stdout is JSON whether the command succeeds or not.
     @Test func errorsAreJSONWithJSON() throws {
         let home = try Home()
