@@ -135,6 +135,17 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
                 .contentTooLarge, "request body over the limit of \(maxBodyBytes) bytes")
             response.headers[.connection] = "close"
         } else {
+            // Ranges are not served: the page's files are a few kilobytes, and the file
+            // middleware answers some ranges wrongly (a suffix range from the start of the file,
+            // a range past the end with a negative Content-Length). Without the header every
+            // request gets the whole file, which HTTP allows (RFC 9110, 14.2).
+            var request = request
+            if request.headers[.range] != nil {
+                var head = request.head
+                head.headerFields[.range] = nil
+                head.headerFields[.ifRange] = nil
+                request = Request(head: head, body: request.body)
+            }
             do {
                 response = try await next(request, context)
             } catch let error as HTTPError {

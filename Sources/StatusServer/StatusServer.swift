@@ -20,7 +20,7 @@ public enum StatusServerError: Error, Sendable, Equatable, CustomStringConvertib
         case .bindFailed(let host, let port, let reason):
             return
                 "the status page cannot listen on \(host):\(port): \(reason). Is another ledgerd (or another program) "
-                + "using that port? Choose another with [server] port in the configuration."
+                + "using that port? Choose another with [server] listen in the configuration."
         case .webRootMissing(let path):
             return "the status page's web folder \(path) does not exist (it should hold index.html, app.js, style.css)"
         }
@@ -61,6 +61,12 @@ public struct StatusServer: Service {
             ttl: settings.statusCacheTTL)
     }
 
+    static func headOnly(_ response: Response) -> Response {
+        var response = response
+        response.body = ResponseBody()
+        return response
+    }
+
     /// Serves until graceful shutdown (or cancellation). Throws `StatusServerError.bindFailed`
     /// when the address cannot be bound, and `.webRootMissing` when there is nothing to serve.
     public func run() async throws {
@@ -72,6 +78,10 @@ public struct StatusServer: Service {
         router.get("/api/status") { _, _ in await self.statusResponse() }
         router.get("/healthz") { _, _ in await self.healthResponse() }
         router.get("/metrics") { _, _ in await self.metricsResponse() }
+        // HEAD as well, for monitors that probe with it: the same status and headers, no body.
+        router.head("/api/status") { _, _ in Self.headOnly(await self.statusResponse()) }
+        router.head("/healthz") { _, _ in Self.headOnly(await self.healthResponse()) }
+        router.head("/metrics") { _, _ in Self.headOnly(await self.metricsResponse()) }
         router.post("/api/actions/retry") { request, _ in await self.retry(request) }
         router.post("/api/actions/rescan") { request, _ in await self.rescan(request) }
 

@@ -75,6 +75,30 @@ import Testing
         _ = dir
     }
 
+    /// Range requests get the whole file (the file middleware answered some wrongly), and the
+    /// API answers HEAD as monitors send it.
+    @Test func rangesGetTheWholeFileAndTheAPIAnswersHEAD() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        try await withServer(store: store) { port in
+            let whole = try await get(port, "/index.html")
+            #expect(whole.status == 200)
+            for range in ["bytes=999999-", "bytes=-5", "bytes=0-10", "bytes=-0", "bytes=abc"] {
+                let reply = try await get(port, "/index.html", headers: ["Range: \(range)"])
+                #expect(reply.status == 200, "\(range) answered \(reply.status)")
+                #expect(reply.header("Content-Range") == nil, "\(range)")
+                #expect(reply.body == whole.body, "\(range)")
+            }
+            for path in ["/healthz", "/metrics", "/api/status"] {
+                let reply = try await rawRequest(
+                    port: port, "HEAD \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
+                #expect(reply.status == 200, "HEAD \(path) answered \(reply.status)")
+                #expect(reply.body.isEmpty, "HEAD \(path)")
+            }
+        }
+        _ = dir
+    }
+
     @Test func actionsNeedTheBearerTokenAndJSON() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir)
