@@ -104,6 +104,7 @@ let package = Package(
             dependencies: [
                 "LedgerCore", "LedgerStore", "LedgerConfig", "Ingest", "Watcher",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HeapModule", package: "swift-collections"),

@@ -8,6 +8,7 @@ public import Logging
 import Metrics
 public import ServiceLifecycle
 import Synchronization
+import UnixSignals
 import Watcher
 
 /// `ledgerd run`: finds files (inotify, a startup scan, periodic rescans, or polling only),
@@ -140,7 +141,13 @@ public final class Daemon: Service, Sendable {
         )
         status.withLock { $0.schedulerAlive = true }
         defer { status.withLock { $0.schedulerAlive = false } }
-        record(.daemonStarted, "pid \(getpid()); watching \(settings.inbox) (\(settings.mode.rawValue))")
+        var started = "pid \(getpid()); watching \(settings.inbox) (\(settings.mode.rawValue))"
+        if let last = try? store.lastDaemonStartOrStop(), last.action == AuditAction.daemonStarted.rawValue {
+            // Said here, so the activity list shows a kill -9 or a crash between two starts.
+            started += "; the run started \(last.at) ended without stopping (killed or crashed)"
+            logger.warning("the previous run, started \(last.at), ended without stopping (killed or crashed)")
+        }
+        record(.daemonStarted, started)
 
         let watcher = startWatcher()
         defer { watcher?.stop() }
@@ -155,6 +162,7 @@ public final class Daemon: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.processLoop() }
             group.addTask { await self.tickLoop(polling: watcher == nil) }
+            group.addTask { await self.hangupLoop() }
             if let watcher {
                 group.addTask { await self.watchLoop(watcher) }
             }
@@ -197,6 +205,19 @@ public final class Daemon: Service, Sendable {
             // Keep working on scans alone; /healthz reports the watcher as down.
             noteError("inotify could not start, falling back to polling: \(error)")
             return nil
+        }
+    }
+
+    /// SIGHUP, which would otherwise end the process (and under systemd's Restart=on-failure
+    /// leave it stopped, a hangup counting as a clean exit), rescans the inboxes instead. The
+    /// configuration is read once at start; a changed one needs a restart, as the log says.
+    func hangupLoop() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            logger.notice(
+                "SIGHUP: rescanning the inboxes now; the configuration is read at start, so restart ledgerd to apply a changed one"
+            )
+            record(.rescan, "full rescan of \(settings.inbox)", actor: "SIGHUP")
+            requestRescan()
         }
     }
 

@@ -50,6 +50,20 @@ extension LedgerStore {
         try pool.read { db in try AuditEntry.fetchAll(db, Self.newestAuditEntries(limit: limit)) }
     }
 
+    /// The newest start or stop of a daemon on these books: a start with no stop after it means
+    /// that run ended without stopping (killed or crashed).
+    public func lastDaemonStartOrStop() throws -> AuditEntry? {
+        try pool.read { db in
+            try AuditEntry.fetchOne(
+                db,
+                sql: """
+                    SELECT id, at, actor, action, document_id, detail FROM audit_log
+                    WHERE action IN (?, ?) ORDER BY id DESC LIMIT 1
+                    """,
+                arguments: [AuditAction.daemonStarted.rawValue, AuditAction.daemonStopped.rawValue])
+        }
+    }
+
     static func newestAuditEntries(limit: Int) -> SQLRequest<AuditEntry> {
         SQLRequest(
             sql: "SELECT id, at, actor, action, document_id, detail FROM audit_log ORDER BY id DESC LIMIT ?",

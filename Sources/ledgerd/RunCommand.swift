@@ -34,6 +34,17 @@ extension Ledgerd {
                     try? FileManager.default.createDirectory(
                         atPath: configuration.paths.inbox + "/" + inbox, withIntermediateDirectories: true)
                 }
+                // Before anything is written: a second daemon on the same books stops here.
+                let lock: DaemonLock
+                do {
+                    try FileManager.default.createDirectory(
+                        atPath: FileSystem.parentDirectory(configuration.paths.database),
+                        withIntermediateDirectories: true)
+                    lock = try DaemonLock(database: configuration.paths.database)
+                } catch {
+                    throw UserFacingError("ledgerd: \(error)", exitCode: 1)
+                }
+                defer { withExtendedLifetime(lock) {} }
                 let store = try options.openStore(configuration)
                 var pipelineSettings = PipelineSettings(configuration)
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2

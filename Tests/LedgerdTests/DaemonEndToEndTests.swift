@@ -245,6 +245,12 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(archived.count == files)
         let rejected = (try? FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/rejected")) ?? []
         #expect(rejected.isEmpty)
+        // Each start after a kill says, in the activity list, that the run before it never stopped.
+        #expect(
+            daemon.count(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'daemon_started' AND detail LIKE '%ended without stopping%'"
+            )
+                == trials)
     }
 
     /// More files at once than the kernel's inotify queue holds: the overflow triggers a

@@ -57,7 +57,7 @@ import Testing
             )
         }
         #expect(unit.values("DynamicUser").isEmpty, "the inbox needs a static user and group")
-        #expect(unit.values("ExecReload").isEmpty, "ledgerd gives SIGHUP no meaning")
+        #expect(unit.values("ExecReload").isEmpty, "the configuration is read at start; SIGHUP only rescans")
     }
 
     /// systemd/ledgerd.toml is valid and names the paths the unit lets the service use.
