@@ -258,8 +258,14 @@ public final class Daemon: Service, Sendable {
             Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))
         }
         for result in results where result.outcome == .failed {
+            if result.reason?.code == Pipeline.incompleteCode {
+                // A copy still in progress: waited out, not an error (FileTracker.finished).
+                logger.debug(
+                    "still being written; taken again once it settles", metadata: ["file": "\(result.file.path)"])
+                continue
+            }
             Counter(label: "ledgerd_files_total", dimensions: [("result", "failed")]).increment()
-            noteError("\(result.file.name): \(result.reason?.message ?? "failed"); will try again")
+            noteError("\(result.file.name): \(result.reason?.message ?? "failed") — will try again")
         }
         status.withLock { $0.processed += latencies.count }
         Gauge(label: "ledgerd_backlog_files").record(

@@ -199,7 +199,14 @@ public final class FileTracker: Sendable {
             var latencies: [(FileResult, UInt64)] = []
             for result in results {
                 guard var entry = c.entries[PathKey(result.file.path)] else { continue }
-                if result.outcome == .failed {
+                if result.outcome == .failed, result.reason?.code == Pipeline.incompleteCode {
+                    // Still being copied (closed and reopened by the program copying it): not a
+                    // failure, so no backoff; it is taken again once it has settled.
+                    entry.state = .settling
+                    entry.size = -1
+                    entry.lastChange = now
+                    c.entries[PathKey(result.file.path)] = entry
+                } else if result.outcome == .failed {
                     entry.attempts += 1
                     let backoff = min(maxBackoffNanos, 1_000_000_000 << UInt64(min(entry.attempts - 1, 20)))
                     entry.retryAt = now + backoff

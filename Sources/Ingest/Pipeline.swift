@@ -122,6 +122,10 @@ public final class Pipeline: Sendable {
     public let store: LedgerStore
     let logger: Logger
 
+    /// The reason code of a file that looked cut off and was changed moments ago: it is still
+    /// being written, which the daemon waits out rather than counting as a failure.
+    public static let incompleteCode = "FILE-INCOMPLETE"
+
     public init(settings: PipelineSettings, store: LedgerStore, logger: Logger) {
         self.settings = settings
         self.store = store
@@ -194,7 +198,7 @@ public final class Pipeline: Sendable {
                 results[index] = FileResult(
                     file: files[index], outcome: .failed, documentID: nil,
                     reason: Rejection(
-                        "FILE-INCOMPLETE",
+                        Self.incompleteCode,
                         "The file looks cut off and was changed moments ago; it is probably still being copied."),
                     destination: nil)
             case .ignored:

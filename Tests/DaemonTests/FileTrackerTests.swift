@@ -89,6 +89,26 @@ import Testing
         _ = file
     }
 
+    /// A file found cut off while it is still being copied is not a failure: no attempt is
+    /// counted and no backoff applies; it settles again and is taken once it stays still.
+    @Test func aFileStillBeingCopiedSettlesAgainInsteadOfFailing() {
+        let tracker = FileTracker(settle: .seconds(1))
+        tracker.observe(observation("/i/ehf/a.xml", size: 10, mtime: 1, complete: true), now: 0)
+        let file = tracker.takeWaiting(limit: 1)[0]
+        let cutOff = FileResult(
+            file: file, outcome: .failed, documentID: nil, reason: Rejection(Pipeline.incompleteCode, "cut off"),
+            destination: nil)
+        #expect(tracker.finished([cutOff], now: second).isEmpty)
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.settling == 1)
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.retrying == 0)
+        #expect(tracker.entries(limit: 1).first?.attempts == 0)
+        // The next look sees it as changed; it is taken after staying still for the interval.
+        #expect(!tracker.observe(observation("/i/ehf/a.xml", size: 30, mtime: 2), now: 2 * second))
+        #expect(!tracker.observe(observation("/i/ehf/a.xml", size: 30, mtime: 2), now: 2 * second + second / 2))
+        #expect(tracker.observe(observation("/i/ehf/a.xml", size: 30, mtime: 2), now: 3 * second))
+        #expect(tracker.takeWaiting(limit: 1).map(\.path) == ["/i/ehf/a.xml"])
+    }
+
     @Test func finishedFilesLeaveAndReportTheirLatency() {
         let tracker = FileTracker(settle: .seconds(1))
         tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 100)
