@@ -78,7 +78,15 @@ function duration(seconds) {
   const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
   if (d > 0) return d + " d " + h + " h";
   if (h > 0) return h + " h " + m + " min";
-  return m + " min";
+  return m > 0 ? m + " min" : "less than a minute";
+}
+
+// "all 7 journal entries balance", "the one journal entry balances", "no journal entries yet".
+function balancedText(r) {
+  if (!r.balanced) return r.unbalanced.length + (r.unbalanced.length === 1 ? " journal entry does NOT balance" : " journal entries do NOT balance");
+  if (r.journal_entries === 0) return "no journal entries yet";
+  if (r.journal_entries === 1) return "the one journal entry balances";
+  return "all " + r.journal_entries + " journal entries balance";
 }
 
 function sideName(side) {
@@ -168,7 +176,10 @@ const renderers = {
           inbox.settling > 0 ? el("span", { class: "quiet small", text: inbox.settling + " still being written" }) : null),
         el("td", { class: "progress-cell" }, busy
           ? [bar, figure("inbox-" + inbox.name + "-progress", inbox.burst_done + " of " + inbox.burst_total)]
-          : el("span", { class: "quiet", text: backlog === 0 ? "idle" : "queued" })));
+          : el("span", { class: "quiet", text: backlog === 0 ? "idle" : "queued" }),
+          inbox.not_read > 0
+            ? el("span", { class: "quiet small" }, " · ", figure("inbox-" + inbox.name + "-not-read", inbox.not_read), " not read by this version")
+            : null));
     });
     const counts = data.documents;
     return panel("inboxes", "Inboxes",
@@ -319,7 +330,7 @@ const renderers = {
     return panel("reconciliation", "General ledger vs sub-ledgers",
       el("p", { class: "verdict", "data-agrees": r.agrees ? "true" : "false" },
         figure("reconciliation-verdict", r.agrees ? "agrees" : "DISAGREES", { class: "figure badge " + (r.agrees ? "posted" : "rejected") }),
-        " ", figure("reconciliation-balanced", r.balanced ? "all " + r.journal_entries + " journal entries balance" : r.unbalanced.length + " journal entries do NOT balance")),
+        " ", figure("reconciliation-balanced", balancedText(r))),
       rows.length ? scroll(el("table", { class: "cards" },
         el("thead", {}, el("tr", {}, ["Account", "Currency", "General ledger", "Sub-ledger", "Difference", ""].map((t, i) => el("th", { class: i >= 2 && i <= 4 ? "num" : null, text: t })))),
         el("tbody", {}, rows))) : empty("No postings on the control accounts yet."),

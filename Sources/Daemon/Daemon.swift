@@ -78,6 +78,8 @@ public final class Daemon: Service, Sendable {
         var recentErrors: [String] = []
         var processed = 0
         var rescanRequested = false
+        /// Files in inboxes this version does not read, left where they are: path → inbox.
+        var notRead: [PathKey: String] = [:]
     }
 
     let settings: Settings
@@ -121,7 +123,10 @@ public final class Daemon: Service, Sendable {
 
     public func snapshot() -> Snapshot {
         let s = status.withLock { $0 }
-        let inboxes = tracker.counts(inboxes: InboxScanner.inboxes)
+        var inboxes = tracker.counts(inboxes: InboxScanner.inboxes)
+        for inbox in s.notRead.values {
+            if let i = inboxes.firstIndex(where: { $0.inbox == inbox }) { inboxes[i].notRead += 1 }
+        }
         let pending = tracker.entries(limit: 200).map {
             Snapshot.PendingFile(
                 name: FileSystem.lastComponent($0.path), inbox: $0.inbox, state: $0.state.rawValue,
@@ -355,6 +360,8 @@ public final class Daemon: Service, Sendable {
         for file in files {
             ready = observe(file, complete: false) || ready
         }
+        let present = Set(files.map { PathKey($0.path) })
+        status.withLock { s in s.notRead = s.notRead.filter { present.contains($0.key) } }
         for path in tracker.settlingPaths() where !seen.contains(path) { tracker.vanished(path) }
         status.withLock { $0.lastRescan = Timestamp.now() }
         if ready { wake.yield() }
@@ -393,6 +400,14 @@ public final class Daemon: Service, Sendable {
     func observe(_ file: InboxFile, complete: Bool) -> Bool {
         guard let info = FileSystem.lstatSizeAndTime(file.path) else { return false }
         if info.type == .directory { return false }
+        guard InboxScanner.readInboxes.contains(file.inbox) else {
+            let isNew = status.withLock { $0.notRead.updateValue(file.inbox, forKey: PathKey(file.path)) == nil }
+            if isNew {
+                logger.notice(
+                    "left in place: \(file.inbox)/\(file.name) — \(InboxScanner.notReadYet(file.inbox))")
+            }
+            return false
+        }
         let wall = FileSystem.wallClockNanos()
         return tracker.observe(
             .init(

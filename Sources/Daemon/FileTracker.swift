@@ -245,7 +245,25 @@ public final class FileTracker: Sendable {
         public var retrying = 0
         public var burstTotal = 0
         public var burstDone = 0
+        /// Files in an inbox this version does not read (`InboxScanner.readInboxes`), left
+        /// where they are; not part of the backlog. Filled in by the daemon, not the tracker.
+        public var notRead = 0
         public var backlog: Int { settling + waiting + processing + retrying }
+
+        public init(inbox: String) { self.inbox = inbox }
+
+        // Written by hand so that a state saved by an earlier version, without `notRead`, still reads.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            inbox = try c.decode(String.self, forKey: .inbox)
+            settling = try c.decode(Int.self, forKey: .settling)
+            waiting = try c.decode(Int.self, forKey: .waiting)
+            processing = try c.decode(Int.self, forKey: .processing)
+            retrying = try c.decode(Int.self, forKey: .retrying)
+            burstTotal = try c.decode(Int.self, forKey: .burstTotal)
+            burstDone = try c.decode(Int.self, forKey: .burstDone)
+            notRead = try c.decodeIfPresent(Int.self, forKey: .notRead) ?? 0
+        }
     }
 
     public func counts(inboxes: [String]) -> [InboxCounts] {

@@ -16,14 +16,20 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
         /// shows a progress bar while `burstTotal > 0 && burstDone < burstTotal`.
         public var burstDone: Int
         public var burstTotal: Int
+        /// Files this version does not read (Wise files, scanned checks), left where they are.
+        public var notRead: Int
 
-        public init(name: String, waiting: Int, settling: Int, processing: Int, burstDone: Int, burstTotal: Int) {
+        public init(
+            name: String, waiting: Int, settling: Int, processing: Int, burstDone: Int, burstTotal: Int,
+            notRead: Int = 0
+        ) {
             self.name = name
             self.waiting = waiting
             self.settling = settling
             self.processing = processing
             self.burstDone = burstDone
             self.burstTotal = burstTotal
+            self.notRead = notRead
         }
     }
 

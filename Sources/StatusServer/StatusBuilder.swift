@@ -69,7 +69,7 @@ struct StatusBuilder {
         let s = sections ?? Self.unreadable(today: today)
         let overall = Self.overall(
             health: health, runtime: runtime, documents: s.documents, rejected: s.rejected, duplicates: s.duplicates,
-            reconciliation: s.reconciliation, aging: s.aging, databaseRead: sections != nil)
+            reconciliation: s.reconciliation, aging: s.aging, databaseRead: sections != nil, now: now)
         return LiveStatus(
             generatedAt: Self.iso(now), today: day.description, panels: Self.panels, overall: overall,
             runtime: runtime, health: health, actions: Actions(enabled: actionsEnabled))
@@ -195,7 +195,7 @@ struct StatusBuilder {
     static func overall(
         health: Health, runtime: RuntimeSnapshot, documents: DocumentCounts, rejected: ProblemList<DocumentItem>,
         duplicates: ProblemList<DuplicateItem>, reconciliation: ReconciliationSection, aging: AgingSection,
-        databaseRead: Bool
+        databaseRead: Bool, now: Date
     ) -> Overall {
         var items: [Attention] = []
         let restart = "Restart ledgerd (`systemctl restart ledgerd`) and read its log (`journalctl -u ledgerd`)."
@@ -261,13 +261,33 @@ struct StatusBuilder {
                         : "\(duplicates.total) invoices reuse numbers that were already posted.",
                     action: Advice.duplicateNumber))
         }
-        if let newest = runtime.recentErrors.first {
+        // Errors of the last hour call for attention; older ones stay listed in the daemon
+        // panel, but a problem that has passed (a disk that was full) does not hold the banner.
+        let recentErrors = runtime.recentErrors.filter { line in
+            guard let at = parseISO(String(line.prefix { $0 != " " })) else { return true }
+            return now.timeIntervalSince(at) < 3600
+        }
+        if let newest = recentErrors.first {
             items.append(
                 .init(
                     severity: "warning", panel: "daemon",
-                    text:
-                        "\(runtime.recentErrors.count) recent error\(runtime.recentErrors.count == 1 ? "" : "s"); newest: \(newest)",
+                    text: "\(recentErrors.count) recent error\(recentErrors.count == 1 ? "" : "s"); newest: \(newest)",
                     action: "See the log: `journalctl -u ledgerd`."))
+        }
+        for inbox in runtime.inboxes where inbox.notRead > 0 {
+            let what =
+                switch inbox.name {
+                case "wise": "Wise statements and invoice PDFs"
+                case "checks": "scanned checks"
+                default: "files of the \(inbox.name) inbox"
+                }
+            items.append(
+                .init(
+                    severity: "info", panel: "inboxes",
+                    text:
+                        "\(inbox.notRead) file\(inbox.notRead == 1 ? " waits" : "s wait") in the \(inbox.name) inbox: "
+                        + "this version of ledgerd does not read \(what) yet.",
+                    action: "Nothing to do now: they stay where they are, for the version of ledgerd that reads them."))
         }
         for inbox in runtime.inboxes where inbox.burstTotal > 0 && inbox.burstDone < inbox.burstTotal {
             items.append(
@@ -299,12 +319,15 @@ struct StatusBuilder {
             headline = "ledgerd needs help: " + firstError.text
         } else if !problems.isEmpty {
             status = "attention"
+            let notes = items.count - problems.count
             headline =
-                problems.count == 1 ? "1 thing needs your attention." : "\(problems.count) things need your attention."
+                (problems.count == 1 ? "1 thing needs your attention" : "\(problems.count) things need your attention")
+                + (notes == 0 ? "." : "; \(notes) note\(notes == 1 ? "" : "s") below.")
         } else {
             status = "ok"
             headline =
-                "All fine: \(documents.posted) document\(documents.posted == 1 ? "" : "s") posted, nothing needs you."
+                "All fine: \(documents.posted) document\(documents.posted == 1 ? "" : "s") posted, nothing needs you"
+                + (items.isEmpty ? "." : "; \(items.count) note\(items.count == 1 ? "" : "s") below.")
         }
         return Overall(status: status, headline: headline, items: items)
     }

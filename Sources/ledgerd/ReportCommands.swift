@@ -148,6 +148,11 @@ struct DaemonReport: Encodable {
                 "  \(inbox.inbox): backlog \(inbox.backlog) (settling \(inbox.settling), waiting \(inbox.waiting), processing \(inbox.processing), retrying \(inbox.retrying))"
                     + (inbox.burstTotal > 0 ? " — \(inbox.burstDone) of \(inbox.burstTotal) done" : ""))
         }
+        for inbox in snapshot.inboxes where inbox.notRead > 0 {
+            lines.append(
+                "  \(inbox.inbox): \(inbox.notRead) file\(inbox.notRead == 1 ? "" : "s") left in place, which this "
+                    + "version of ledgerd does not read")
+        }
         for file in snapshot.pending.prefix(20) {
             lines.append("    \(file.state)  \(file.inbox)/\(file.name)" + (file.lastError.map { " — \($0)" } ?? ""))
         }

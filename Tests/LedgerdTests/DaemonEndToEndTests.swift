@@ -201,6 +201,68 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(!lines.contains { $0.hasPrefix("posted") || $0.contains(": posted: fake.xml") }, "\(daemon.logText)")
     }
 
+    /// What a sysadmin and a slow copier do: a SIGHUP rescans instead of stopping the daemon,
+    /// a second daemon on the same books refuses to start and leaves the first one's state
+    /// alone, a copy written in several sittings is waited out without an error, and Wise
+    /// files and check scans, which this version does not read, stay where they are, counted.
+    @Test func hangupsSecondDaemonsSlowCopiesAndUnreadFilesDoNoHarm() throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home)
+        let pid = daemon.process.processIdentifier
+        let statement = home.path + "/Inbox/wise/statement.csv"
+        let scan = home.path + "/Inbox/checks/check.png"
+        try Data("TransferWise ID,Date,Amount\n".utf8).write(to: URL(fileURLWithPath: statement))
+        try Data([0x89, 0x50, 0x4E, 0x47]).write(to: URL(fileURLWithPath: scan))
+
+        #expect(kill(pid, SIGHUP) == 0)
+        try waitUntil(seconds: 10) { daemon.logText.contains("SIGHUP: rescanning the inboxes now") }
+        try waitUntil(seconds: 10) {
+            daemon.count("SELECT COUNT(*) FROM audit_log WHERE action = 'rescan' AND actor = 'SIGHUP'") == 1
+        }
+        #expect(daemon.process.isRunning)
+        try waitUntil(seconds: 10) {
+            let state = (try? daemon.store().daemonState())??.json ?? ""
+            return state.contains("\"inbox\":\"wise\"") && state.contains("\"not_read\":1")
+        }
+
+        // A second daemon on the same books, on another port.
+        try (buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n").write(
+            toFile: home.path + "/second.toml", atomically: true, encoding: .utf8)
+        let second = try ledgerd(["run", "--config", "second.toml"], in: home.path)
+        #expect(second.status == 1)
+        #expect(
+            second.stderr.contains("another ledgerd daemon (pid \(pid)) already keeps the books at"), "\(second.stderr)"
+        )
+        #expect((try daemon.store().daemonState())?.pid == pid)
+
+        // Copied in five sittings, the file closed after each, as `cat part >> file` does.
+        let slow = invoice(number: "SITTINGS-1")
+        let target = home.path + "/Inbox/ehf/sittings.xml"
+        let part = slow.count / 5 + 1
+        for i in 0..<5 {
+            if i == 0 { #expect(FileManager.default.createFile(atPath: target, contents: nil)) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
+            try handle.seekToEnd()
+            handle.write(slow.subdata(in: (i * part)..<min(slow.count, (i + 1) * part)))
+            try handle.close()
+            usleep(600_000)
+        }
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
+        let state = (try daemon.store().daemonState())?.json ?? ""
+        #expect(state.contains("\"recent_errors\":[]"), "\(state)")
+        #expect(!daemon.logText.contains("error"), "\(daemon.logText)")
+        let status = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(status.stdout.contains("Daemon: running (pid \(pid)"), "\(status.stdout)")
+        #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
+
+        #expect(daemon.terminate() == 0)
+        #expect(FileManager.default.fileExists(atPath: statement))
+        #expect(FileManager.default.fileExists(atPath: scan))
+        #expect(
+            daemon.logText.contains("left in place: wise/statement.csv — this version of ledgerd does not read Wise"))
+    }
+
     @Test func filesAlreadyThereAtStartAreTaken() throws {
         let home = try Home()
         try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")

@@ -133,13 +133,21 @@ import Testing
 
         // The banner: two things need attention, with what to do.
         #expect(json["overall"]["status"].string == "attention")
-        #expect(json["overall"]["headline"].string == "2 things need your attention.")
+        #expect(json["overall"]["headline"].string == "2 things need your attention; 3 notes below.")
         let items = json["overall"]["items"].array
         #expect(items.contains { $0["text"].string == "1 file was rejected: broken-invoice.xml." })
         #expect(
             items.contains { $0["panel"].string == "problems" && $0["text"].string?.contains("P-1-again.xml") == true })
         #expect(items.contains { $0["severity"].string == "info" && $0["text"].string?.contains("12 of 40") == true })
         #expect(items.contains { $0["severity"].string == "info" && $0["text"].string?.contains("500.00 NOK") == true })
+        #expect(
+            items.contains {
+                $0["severity"].string == "info"
+                    && $0["text"].string
+                        == "2 files wait in the wise inbox: this version of ledgerd does not read Wise statements and "
+                        + "invoice PDFs yet."
+            })
+        #expect(json["runtime"]["inboxes"].array.map { $0["not_read"].int } == [0, 2])
         _ = dir
     }
 
@@ -173,7 +181,11 @@ import Testing
         let runtime = FakeRuntime()
         runtime.update {
             $0.watcherAlive = false
-            $0.recentErrors = ["inotify: queue overflow", "older"]
+            // An error from two hours ago no longer counts as recent.
+            $0.recentErrors = [
+                "inotify: queue overflow", "older",
+                "\(StatusBuilder.iso(Date().addingTimeInterval(-7200))) disk full",
+            ]
         }
         try await withServer(store: store, runtime: runtime) { port in
             let json = try await get(port, "/api/status").json

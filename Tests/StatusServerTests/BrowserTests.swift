@@ -42,7 +42,7 @@ import Testing
 
         // Banner.
         #expect(dom.contains("id=\"overall\" class=\"overall\" data-status=\"attention\""))
-        #expect(dom.contains("2 things need your attention."))
+        #expect(dom.contains("2 things need your attention; 3 notes below."))
         #expect(dom.contains("1 file was rejected: broken-invoice.xml."))
 
         // Panels in the order the API gives.
@@ -57,6 +57,8 @@ import Testing
         #expect(figure("inbox-ehf-backlog") == "7")
         #expect(figure("inbox-ehf-progress") == "12 of 40")
         #expect(figure("inbox-wise-backlog") == "0")
+        #expect(figure("inbox-wise-not-read") == "2")
+        #expect(figure("inbox-ehf-not-read") == nil)
         #expect(figure("documents-total") == "9")
         #expect(figure("documents-posted") == "7")
         #expect(figure("documents-rejected") == "1")

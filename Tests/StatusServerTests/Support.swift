@@ -168,7 +168,8 @@ final class FakeRuntime: Sendable {
                 lastRescan: StatusBuilder.iso(Date().addingTimeInterval(-60)),
                 inboxes: [
                     .init(name: "ehf", waiting: 5, settling: 1, processing: 1, burstDone: 12, burstTotal: 40),
-                    .init(name: "wise", waiting: 0, settling: 0, processing: 0, burstDone: 0, burstTotal: 0),
+                    .init(
+                        name: "wise", waiting: 0, settling: 0, processing: 0, burstDone: 0, burstTotal: 0, notRead: 2),
                 ], recentErrors: [], watcherAlive: true, schedulerAlive: true))
     }
 
