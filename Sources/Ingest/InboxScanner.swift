@@ -121,8 +121,12 @@ public enum InboxScanner {
                 }
             }
         }
-        var seen = Set<PathKey>()
-        return (files.filter { seen.insert(PathKey(PathBytes.normalized($0.path))).inserted }, skipped)
+        // One path never reaches a file twice (folders are walked without following links),
+        // and the paths given were normalised by the caller, so the set is only needed for
+        // several paths, and compares them as they are.
+        guard paths.count > 1 else { return (files, skipped) }
+        var seen = Set<PathKey>(minimumCapacity: files.count)
+        return (files.filter { seen.insert(PathKey($0.path)).inserted }, skipped)
     }
 
     /// A path given on the command line that is not taken, and why.

@@ -161,7 +161,8 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let found = InboxScanner.files(
-            for: [dropped, sandbox.inbox + "/ehf/./" + FileSystem.lastComponent(dropped), sandbox.inbox],
+            for: [dropped, sandbox.inbox + "/ehf/./" + FileSystem.lastComponent(dropped), sandbox.inbox].map(
+                PathBytes.normalized),
             inboxRoot: sandbox.inbox, excluding: [sandbox.rejected], isIgnored: InboxScanner.isTemporaryName,
             logger: logger)
         #expect(found.files.map(\.path) == [dropped])
