@@ -20,7 +20,8 @@ enum ErrorReport {
         text += "Received: \(document.receivedAt)\n"
         if !document.sha256.hasPrefix("unread:") { text += "SHA-256: \(document.sha256)\n" }
         text +=
-            "\nTo try again after fixing the cause, move the file back into the inbox (or run `ledgerd ingest FILE`).\n"
+            "\nTo try again after fixing the cause, move the file back into the inbox (or run `ledgerd ingest FILE`); "
+            + "this error file goes once the file is posted.\n"
         return text
     }
 }

@@ -438,8 +438,12 @@ public final class Pipeline: Sendable {
                 target = file.path
                 result.destination = target
             } else {
-                let name = FileSystem.freeName(
-                    in: folder, for: FileSystem.shortened(file.name, maxBytes: 200), reserved: reserved)
+                let shortened = FileSystem.shortened(file.name, maxBytes: 200)
+                // The same bytes rejected before and moved back by hand: rejected again under
+                // the name they had, their error file written anew, rather than beside it.
+                let name =
+                    !reserved.contains(shortened) && staleErrorFile(shortened, sha: document.sha256) != nil
+                    ? shortened : FileSystem.freeName(in: folder, for: shortened, reserved: reserved)
                 reserved.insert(name)
                 target = folder + "/" + name
                 guard moveFile(to: target, done: "rejected (\(rejection.code))") else { return }
@@ -455,11 +459,18 @@ public final class Pipeline: Sendable {
         }
 
         switch outcome {
-        case .posted(let id):
+        case .posted(let id, let rejectedBefore):
             result.documentID = id
             if moveFile(to: document.archivePath, done: "posted as document \(id)") || takenElsewhere {
                 result.outcome = .posted
                 if takenElsewhere, FileSystem.exists(document.archivePath) { result.destination = document.archivePath }
+            }
+            // Rejected before, fixed (the configuration, most often) and moved back by hand: the
+            // error file left in the rejected folder no longer holds.
+            if rejectedBefore, result.outcome == .posted, !inRejectedFolder,
+                let note = staleErrorFile(FileSystem.shortened(file.name, maxBytes: 200), sha: document.sha256)
+            {
+                try? FileSystem.removeFile(note)
             }
 
         case .alreadyPosted(let id, let archivedPath):
@@ -502,6 +513,18 @@ public final class Pipeline: Sendable {
             try? FileSystem.removeFile(file.path + ".error.txt")
         }
         return result
+    }
+
+    /// The error file `name.error.txt` in the rejected folder when it was written for these
+    /// bytes (its SHA-256 line) and its file is no longer there: the file was moved back into
+    /// the inbox to be tried again.
+    func staleErrorFile(_ name: String, sha: String) -> String? {
+        let file = settings.rejected + "/" + name
+        let note = file + ".error.txt"
+        guard !sha.hasPrefix("unread:"), !FileSystem.exists(file),
+            case .bytes(let bytes) = try? FileSystem.readFile(note, limit: 64 << 10)
+        else { return nil }
+        return String(decoding: bytes, as: UTF8.self).contains("\nSHA-256: \(sha)\n") ? note : nil
     }
 
     static func duplicateNumberRejection(document: IncomingDocument, outcome: WriteOutcome) -> Rejection {

@@ -68,7 +68,9 @@ public final class PreparedInvoice: Sendable {
 /// What writing one document did.
 public enum WriteOutcome: Sendable, Equatable {
     /// Posted: the document, its invoice, entry and sub-ledger entry are committed.
-    case posted(documentID: Int64)
+    /// `rejectedBefore`: the same bytes had been rejected or flagged (their error file may be
+    /// left in the rejected folder).
+    case posted(documentID: Int64, rejectedBefore: Bool = false)
     /// Stored as rejected with its reason.
     case rejected(documentID: Int64, Rejection)
     /// The same bytes were posted before: nothing was written. `archivedPath` is where the

@@ -212,7 +212,7 @@ final class PostingWriter {
                     Int64(attachment.bytes.count))
                 try statement.run(blob: attachment.bytes)
             }
-            return .posted(documentID: documentID)
+            return .posted(documentID: documentID, rejectedBefore: previousID != nil)
         }
     }
 

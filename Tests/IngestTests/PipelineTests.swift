@@ -236,6 +236,40 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 1)
     }
 
+    /// Moved back into the inbox by hand, as the error file says: rejected again, the file
+    /// takes its old place and error file in the rejected folder instead of a second name; once
+    /// posted (the configuration fixed), its error file goes.
+    @Test func aRejectedFileMovedBackByHandLeavesNoStaleErrorFile() throws {
+        let sandbox = try Sandbox()
+        let dropped = try sandbox.drop(Self.example)
+        let name = FileSystem.lastComponent(Self.example)
+        let rejected = sandbox.rejected + "/" + name
+        #expect(sandbox.pipeline(identifiers: ["0192:999999999"]).ingest(sandbox.scan()).map(\.outcome) == [.rejected])
+        // Another file of the same name, other bytes, rejected too: its error file is not ours.
+        var other = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
+        other += Array("<!-- other -->".utf8)
+
+        try FileManager.default.moveItem(atPath: rejected, toPath: dropped)
+        let again = sandbox.pipeline(identifiers: ["0192:999999999"]).ingest(sandbox.scan())
+        #expect(again.map(\.outcome) == [.rejected])
+        #expect(again.first?.destination == rejected)
+        #expect(sandbox.files(under: sandbox.rejected) == [name, name + ".error.txt"])
+
+        try FileManager.default.moveItem(atPath: rejected, toPath: dropped)
+        let posted = sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan())
+        #expect(posted.map(\.outcome) == [.posted])
+        #expect(sandbox.files(under: sandbox.rejected).isEmpty)
+
+        // An error file written for other bytes stays: it is not this file's.
+        _ = try sandbox.write(other, as: "x.xml")
+        #expect(sandbox.pipeline(identifiers: ["0192:999999999"]).ingest(sandbox.scan()).map(\.outcome) == [.rejected])
+        try FileManager.default.moveItem(atPath: sandbox.rejected + "/x.xml", toPath: sandbox.root + "/x.xml")
+        _ = try sandbox.write(other + [0x0A], as: "x.xml")
+        let unrelated = sandbox.pipeline(identifiers: ["0192:999999999"]).ingest(sandbox.scan())
+        #expect(unrelated.first?.destination == sandbox.rejected + "/x (2).xml")
+        #expect(sandbox.files(under: sandbox.rejected) == ["x (2).xml", "x (2).xml.error.txt", "x.xml.error.txt"])
+    }
+
     @Test func theSameFileAgainIsADuplicateKeptInTheArchive() throws {
         let sandbox = try Sandbox()
         let pipeline = sandbox.pipeline(identifiers: Self.buyer)

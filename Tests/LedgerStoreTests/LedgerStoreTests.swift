@@ -151,7 +151,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
         let outcomes = try store.write(
             [try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "2026-11-21T10:00:00Z")
-        guard case .posted(let documentID) = outcomes.first else {
+        guard case .posted(let documentID, _) = outcomes.first else {
             Issue.record("expected posted, got \(outcomes)")
             return
         }
@@ -226,7 +226,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                 .rejected(documentID: 1, Rejection("NOT-OUR-INVOICE", "neither party is us"))
             ])
         doc.content = posting
-        #expect(try store.write([doc], now: "t") == [.posted(documentID: 1)])
+        #expect(try store.write([doc], now: "t") == [.posted(documentID: 1, rejectedBefore: true)])
         let state = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT state FROM documents WHERE id = 1")
         }
         #expect(state == "posted")
