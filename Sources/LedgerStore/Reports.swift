@@ -50,12 +50,27 @@ public struct Reconciliation: Sendable, Codable, Equatable {
         public var generalLedgerMinor: Int64
         public var subLedgerMinor: Int64
         public var differenceMinor: Int64
-        /// Entries on the control account with no sub-ledger entry (manual corrections): they
-        /// explain the difference.
+        /// Manual entries on the control account (corrections, which make no sub-ledger entry):
+        /// they explain the difference.
         public var entriesWithoutSubLedger: [UnmatchedEntry]
+        /// Entries whose general-ledger side and sub-ledger side disagree: an invoice or
+        /// payment whose sub-ledger entry is missing or differs, or a sub-ledger entry with no
+        /// line on the account. Together they make the unexplained difference.
+        public var discrepancies: [Discrepancy]
         /// What the listed entries do not explain; anything but zero is an error in the books.
         public var unexplainedMinor: Int64
         public var agrees: Bool { unexplainedMinor == 0 }
+    }
+    public struct Discrepancy: Sendable, Codable, Equatable {
+        public var entryID: Int64
+        public var date: String
+        public var source: String
+        public var description: String
+        /// The entry's effect on the control account, in its normal direction; nil when it has
+        /// no line there.
+        public var generalLedgerMinor: Int64?
+        /// Its sub-ledger entries' sum; nil when it has none.
+        public var subLedgerMinor: Int64?
     }
     public var lines: [Line]
     public var agrees: Bool { lines.allSatisfy(\.agrees) }
@@ -142,33 +157,55 @@ extension LedgerStore {
                 {
                     sub[row[0]] = row[1]
                 }
-                let unmatched = try Row.fetchAll(
+                // Entry by entry, the two sides of the account: only a manual entry may lack a
+                // sub-ledger entry (a correction); every other difference is a discrepancy.
+                let differing = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT e.id, e.date, e.source, e.description, l.currency, SUM(l.debit_minor) - SUM(l.credit_minor)
-                        FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-                        WHERE l.account = ? AND NOT EXISTS (SELECT 1 FROM \(ledger) s WHERE s.journal_entry_id = e.id)
-                        GROUP BY e.id, l.currency ORDER BY e.date, e.id
-                        """, arguments: [account])
-                var unmatchedByCurrency: [String: [Reconciliation.UnmatchedEntry]] = [:]
-                for row in unmatched {
+                        WITH g AS (
+                            SELECT entry_id AS id, currency, SUM(debit_minor) - SUM(credit_minor) AS amount
+                            FROM journal_lines WHERE account = ? GROUP BY entry_id, currency),
+                        s AS (
+                            SELECT journal_entry_id AS id, currency, SUM(amount_minor) AS amount
+                            FROM \(ledger) GROUP BY journal_entry_id, currency),
+                        k AS (SELECT id, currency FROM g UNION SELECT id, currency FROM s)
+                        SELECT k.id, COALESCE(e.date, ''), COALESCE(e.source, ''), COALESCE(e.description, ''),
+                            k.currency, g.amount, s.amount
+                        FROM k
+                        LEFT JOIN g ON g.id = k.id AND g.currency = k.currency
+                        LEFT JOIN s ON s.id = k.id AND s.currency = k.currency
+                        LEFT JOIN journal_entries e ON e.id = k.id
+                        WHERE g.amount IS NULL OR s.amount IS NULL OR ? * g.amount <> s.amount
+                        ORDER BY e.date, k.id
+                        """, arguments: [account, sign])
+                var explaining: [String: [Reconciliation.UnmatchedEntry]] = [:]
+                var discrepancies: [String: [Reconciliation.Discrepancy]] = [:]
+                for row in differing {
                     let currency: String = row[4]
-                    unmatchedByCurrency[currency, default: []].append(
-                        .init(
-                            entryID: row[0], date: row[1], source: row[2], description: row[3],
-                            amountMinor: sign * (row[5] as Int64)))
+                    let general = (row[5] as Int64?).map { sign * $0 }
+                    let subLedger: Int64? = row[6]
+                    if let general, subLedger == nil, (row[2] as String) == "manual" {
+                        explaining[currency, default: []].append(
+                            .init(
+                                entryID: row[0], date: row[1], source: row[2], description: row[3], amountMinor: general
+                            ))
+                    } else {
+                        discrepancies[currency, default: []].append(
+                            .init(
+                                entryID: row[0], date: row[1], source: row[2], description: row[3],
+                                generalLedgerMinor: general, subLedgerMinor: subLedger))
+                    }
                 }
-                for currency in Set(gl.keys).union(sub.keys).union(unmatchedByCurrency.keys).sorted() {
+                for currency in Set(gl.keys).union(sub.keys).sorted() {
                     let g = gl[currency, default: 0]
                     let s = sub[currency, default: 0]
-                    let entries = unmatchedByCurrency[currency, default: []]
+                    let entries = explaining[currency, default: []]
                     let explained = entries.reduce(Int64(0)) { $0 + $1.amountMinor }
                     lines.append(
                         .init(
                             account: account, subLedger: ledger, currency: currency, generalLedgerMinor: g,
-                            subLedgerMinor: s,
-                            differenceMinor: g - s, entriesWithoutSubLedger: entries,
-                            unexplainedMinor: g - s - explained))
+                            subLedgerMinor: s, differenceMinor: g - s, entriesWithoutSubLedger: entries,
+                            discrepancies: discrepancies[currency, default: []], unexplainedMinor: g - s - explained))
                 }
             }
             return Reconciliation(lines: lines)

@@ -56,9 +56,11 @@ extension Ledgerd {
         static let configuration = CommandConfiguration(
             abstract: "Compares the receivables (1500) and payables (2400) accounts with their sub-ledgers.",
             discussion: """
-                For each control account and currency: the general-ledger balance, the sub-ledger sum, and \
-                the entries on the account that have no sub-ledger entry (manual corrections), which explain \
-                a difference. Also checks that every journal entry balances. Exits 1 when anything is unexplained.
+                For each control account and currency: the general-ledger balance, the sub-ledger sum, the \
+                manual corrections on the account (which have no sub-ledger entry and explain a difference), \
+                and each entry whose two sides disagree (an invoice whose sub-ledger entry is missing or \
+                differs, a sub-ledger entry with no line on the account). Also checks that every journal entry \
+                balances. Exits 1 when anything is unexplained.
                 """)
 
         @OptionGroup var options: CommonOptions
@@ -87,19 +89,46 @@ extension Ledgerd {
                         for entry in line.entriesWithoutSubLedger {
                             print(
                                 "    entry \(entry.entryID) \(entry.date) \(entry.source): \(entry.description) "
-                                    + "\(Output.amount(entry.amountMinor, line.currency)) (no sub-ledger entry)")
+                                    + "\(Output.amount(entry.amountMinor, line.currency)) (a correction, no sub-ledger entry)"
+                            )
+                        }
+                        for d in line.discrepancies {
+                            let what: String
+                            switch (d.generalLedgerMinor, d.subLedgerMinor) {
+                            case (let g?, nil):
+                                what =
+                                    "general ledger \(Output.amount(g, line.currency)), but its \(line.subLedger) entry is missing"
+                            case (nil, let s?):
+                                what =
+                                    "\(line.subLedger) \(Output.amount(s, line.currency)), but no line on \(line.account)"
+                            case (let g?, let s?):
+                                what =
+                                    "general ledger \(Output.amount(g, line.currency)), \(line.subLedger) "
+                                    + Output.amount(s, line.currency)
+                            case (nil, nil):
+                                what = "nothing on either side"
+                            }
+                            let entry =
+                                d.source.isEmpty
+                                ? "entry \(d.entryID) (missing)"
+                                : "entry \(d.entryID) \(d.date) \(d.source): \(d.description)"
+                            print("    \(entry) — \(what)")
                         }
                         if line.unexplainedMinor != 0 {
                             print("    unexplained difference: \(Output.amount(line.unexplainedMinor, line.currency))")
                         }
                     }
                     if balances.unbalanced.isEmpty {
-                        print("All \(balances.entries) journal entries balance.")
+                        switch balances.entries {
+                        case 0: print("No journal entries yet.")
+                        case 1: print("The one journal entry balances.")
+                        default: print("All \(balances.entries) journal entries balance.")
+                        }
                     } else {
                         for u in balances.unbalanced {
                             print(
-                                "Entry \(u.entryID) does not balance in \(u.currency): debit \(u.debitMinor), credit \(u.creditMinor)"
-                            )
+                                "Entry \(u.entryID) does not balance in \(u.currency): debit \(Output.amount(u.debitMinor, u.currency)), "
+                                    + "credit \(Output.amount(u.creditMinor, u.currency))")
                         }
                     }
                 }

@@ -284,6 +284,20 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let broken = try #require(try store.reconcile(accounts: AccountPlan()).lines.first { $0.account == "2400" })
         #expect(broken.unexplainedMinor == -1)
         #expect(!broken.agrees)
+        #expect(broken.discrepancies.count == 1)
+        #expect(broken.discrepancies.first.map { $0.subLedgerMinor! - $0.generalLedgerMinor! } == 1)
+        #expect(broken.entriesWithoutSubLedger.map(\.source) == ["manual"])
+
+        // An invoice's sub-ledger entry deleted: its entry no longer has a sub-ledger side,
+        // and, not being a manual correction, explains nothing.
+        try store.pool.write { db in try db.execute(sql: "DELETE FROM supplier_ledger") }
+        let missing = try #require(try store.reconcile(accounts: AccountPlan()).lines.first { $0.account == "2400" })
+        #expect(!missing.agrees)
+        #expect(missing.subLedgerMinor == 0)
+        #expect(missing.entriesWithoutSubLedger.map(\.source) == ["manual"])
+        #expect(missing.discrepancies.map(\.source) == ["ehf"])
+        #expect(missing.discrepancies.first?.subLedgerMinor == nil)
+        #expect(missing.unexplainedMinor == missing.discrepancies.first?.generalLedgerMinor)
     }
 
     @Test func theDatabaseRefusesALineWithBothSides() throws {
