@@ -197,7 +197,44 @@ struct ConfigurationParser {
         if let database = try path("database") { paths.database = database }
         if let archive = try path("archive") { paths.archive = archive }
         if let rejected = try path("rejected") { paths.rejected = rejected }
+        try checkOverlaps(paths, in: table)
         return paths
+    }
+
+    /// Folders that must stay apart: what lies in the inbox is taken in, so neither the archive
+    /// nor the database may lie there, nor the rejected folder inside an inbox folder itself;
+    /// and the inbox may not lie inside the archive. The key blamed is one the file sets.
+    func checkOverlaps(_ paths: Configuration.Paths, in table: TableReader) throws(ConfigurationError) {
+        func within(_ path: String, _ folder: String) -> Bool {
+            PathKey(path) == PathKey(folder) || PathBytes.isInside(path, folder)
+        }
+        func blame(_ preferred: String, _ other: String) -> String {
+            table.value(preferred) != nil ? preferred : other
+        }
+        if within(paths.archive, paths.inbox) || within(paths.inbox, paths.archive) {
+            throw table.error(
+                blame("archive", "inbox"),
+                "the archive (\(paths.archive)) and the inbox (\(paths.inbox)) overlap: archived files would be taken "
+                    + "in again. Keep the archive outside the inbox.")
+        }
+        if within(paths.database, paths.inbox) {
+            throw table.error(
+                blame("database", "inbox"),
+                "the database (\(paths.database)) lies in the inbox (\(paths.inbox)), where its files would be taken "
+                    + "in as documents. Keep it outside the inbox.")
+        }
+        for inbox in ["ehf", "wise", "checks"] where within(paths.rejected, paths.inbox + "/" + inbox) {
+            throw table.error(
+                blame("rejected", "inbox"),
+                "the rejected folder (\(paths.rejected)) lies in the \(inbox) inbox, where rejected files would be "
+                    + "taken in again. Put it beside the inbox folders (the default is \"rejected\" in the inbox).")
+        }
+        if PathKey(paths.rejected) == PathKey(paths.inbox) {
+            throw table.error(
+                blame("rejected", "inbox"),
+                "the rejected folder is the inbox itself; give it a folder of its own, like \"\(paths.inbox)/rejected\"."
+            )
+        }
     }
 
     // MARK: - [accounts]
@@ -219,7 +256,37 @@ struct ConfigurationParser {
         if let rates = try table.table("input_vat") { plan.inputVAT = try vatAccounts(rates) }
         if let suppliers = try table.table("suppliers") { plan.supplierCostAccounts = try partyAccounts(suppliers) }
         if let customers = try table.table("customers") { plan.customerRevenueAccounts = try partyAccounts(customers) }
+        try checkControlAccounts(plan, in: table)
         return plan
+    }
+
+    /// The control accounts (receivables, payables) hold only what the sub-ledgers hold: any
+    /// other account set to one of them would make reconciliation fail with the first invoice.
+    func checkControlAccounts(_ plan: AccountPlan, in table: TableReader) throws(ConfigurationError) {
+        if plan.receivables == plan.payables {
+            throw table.error(
+                table.value("payables") != nil ? "payables" : "receivables",
+                "receivables and payables are both \(quoted(plan.receivables.number)); each control account needs its own."
+            )
+        }
+        let control = [plan.receivables: "receivables", plan.payables: "payables"]
+        var others: [([String], Account)] = [
+            (["bank"], plan.bank), (["sales"], plan.sales), (["purchases"], plan.purchases),
+            (["output_vat_other"], plan.outputVATOther), (["input_vat_other"], plan.inputVATOther),
+            (["customer_prepayments"], plan.customerPrepayments), (["supplier_prepayments"], plan.supplierPrepayments),
+            (["rounding"], plan.rounding),
+        ]
+        others += plan.outputVAT.map { (["output_vat", "\($0.key)"], $0.value) }
+        others += plan.inputVAT.map { (["input_vat", "\($0.key)"], $0.value) }
+        others += plan.supplierCostAccounts.map { (["suppliers", $0.key], $0.value) }
+        others += plan.customerRevenueAccounts.map { (["customers", $0.key], $0.value) }
+        for (key, account) in others {
+            guard let role = control[account] else { continue }
+            throw table.error(
+                table.path + key,
+                "\(quoted(account.number)) is the \(role) control account (accounts.\(role)), which holds only what the "
+                    + "\(role == "receivables" ? "customer" : "supplier") ledger holds; choose another account.")
+        }
     }
 
     /// An account number: a string of four to ten digits.
@@ -268,20 +335,33 @@ struct ConfigurationParser {
         return result
     }
 
-    /// `[accounts.suppliers]` / `[accounts.customers]`: party key (org number) → account.
+    /// `[accounts.suppliers]` / `[accounts.customers]`: party identifier (organisation number,
+    /// VAT number or `scheme:endpoint`) → account, keyed in canonical form.
     func partyAccounts(_ table: TableReader) throws(ConfigurationError) -> [String: Account] {
         var result: [String: Account] = [:]
+        var spelled: [String: String] = [:]
         for (key, node) in table.entriesInFileOrder {
             guard !key.allSatisfy(\.isWhitespace) else {
                 throw table.error(key, "the key is empty; write the organisation number.")
             }
+            guard key.contains(where: \.isNumber) || key.contains(":") else {
+                throw table.error(
+                    key,
+                    "\(quoted(key)) has no digits, so it is not an organisation, VAT or endpoint number; write the number."
+                )
+            }
+            let canonical = PartyIdentifier.canonical(key)
+            if let earlier = spelled[canonical] {
+                throw table.error(key, "\(quoted(key)) is \(quoted(earlier)) again, written another way; keep one.")
+            }
+            spelled[canonical] = key
             if key.count == 9, key.allSatisfy({ $0.isASCII && $0.isNumber }), !NorwegianOrgNumber.isValid(key) {
                 throw table.error(
                     key,
                     "\(quoted(key)) is not a valid Norwegian organisation number (the check digit is wrong), so this account would never be used."
                 )
             }
-            result[key] = try account(node, at: [key], in: table)
+            result[canonical] = try account(node, at: [key], in: table)
         }
         return result
     }

@@ -62,11 +62,12 @@ extension Configuration {
         rounding = "7770"               # payable rounding (BT-114)
 
         [accounts.suppliers]
-        # Cost account per supplier, keyed by its organisation number. Default: none.
+        # Cost account per supplier, keyed by an identifier its invoices carry: the
+        # organisation number, the VAT number or "scheme:endpoint". Default: none.
         "923456783" = "6300"
 
         [accounts.customers]
-        # Revenue account per customer, keyed by its organisation number. Default: none.
+        # Revenue account per customer, keyed the same way. Default: none.
         "912345688" = "3100"
 
         [limits]

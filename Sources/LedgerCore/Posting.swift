@@ -22,9 +22,10 @@ public struct AccountPlan: Sendable, Hashable {
     public var supplierPrepayments: Account = "1790"
     /// Payable rounding (BT-114).
     public var rounding: Account = "7770"
-    /// Cost account per supplier key (organisation number), overriding `purchases`.
+    /// Cost account per supplier identifier (organisation number, VAT number or
+    /// `scheme:endpoint`, in `PartyIdentifier.canonical` form), overriding `purchases`.
     public var supplierCostAccounts: [String: Account] = [:]
-    /// Revenue account per customer key (organisation number), overriding `sales`.
+    /// Revenue account per customer identifier (as for suppliers), overriding `sales`.
     public var customerRevenueAccounts: [String: Account] = [:]
 
     public init() {}
@@ -98,14 +99,21 @@ public enum PostingRules {
             postings: postings)
     }
 
-    /// The cost (purchase) or revenue (sale) account the invoice's net amounts go to.
+    /// The cost (purchase) or revenue (sale) account the invoice's net amounts go to: the one
+    /// configured for the counterparty under any identifier it carries (organisation number,
+    /// VAT number, `scheme:endpoint`; compared as `PartyIdentifier.canonical` spells them), its
+    /// key first, else the default.
     public static func netAccount(for invoice: InvoiceDocument, direction: Direction, accounts: AccountPlan) -> Account
     {
-        let key = invoice.counterparty(direction).key
-        switch direction {
-        case .purchase: return accounts.supplierCostAccounts[key] ?? accounts.purchases
-        case .sale: return accounts.customerRevenueAccounts[key] ?? accounts.sales
+        let byParty = direction == .purchase ? accounts.supplierCostAccounts : accounts.customerRevenueAccounts
+        let fallback = direction == .purchase ? accounts.purchases : accounts.sales
+        guard !byParty.isEmpty else { return fallback }
+        let party = invoice.counterparty(direction)
+        if let account = byParty[party.key] { return account }
+        for identifier in party.allIdentifiers {
+            if let account = byParty[PartyIdentifier.canonical(identifier)] { return account }
         }
+        return fallback
     }
 
     /// The signed amount the document leaves open on the counterparty's sub-ledger account:

@@ -85,6 +85,37 @@ struct BadFile: CustomTestStringConvertible, Sendable {
 
         // Values that mean nothing.
         BadFile(
+            name: "the archive in the inbox",
+            text: "[paths]\ninbox = \"/srv/books/Inbox\"\narchive = \"/srv/books/Inbox/archive\"\n",
+            key: "paths.archive", line: 3, says: "overlap: archived files would be taken in again"),
+        BadFile(
+            name: "the inbox in the archive", text: "[paths]\ninbox = \"var/archive/in\"\n", key: "paths.inbox",
+            line: 2,
+            says: "overlap"),
+        BadFile(
+            name: "the rejected folder in an inbox", text: "[paths]\nrejected = \"Inbox/ehf/rejected\"\n",
+            key: "paths.rejected", line: 2, says: "lies in the ehf inbox, where rejected files would be taken in again"),
+        BadFile(
+            name: "the database in the inbox", text: "[paths]\n\ndatabase = \"Inbox/ledger.sqlite\"\n",
+            key: "paths.database", line: 3, says: "where its files would be taken in as documents"),
+        BadFile(
+            name: "sales on the receivables account", text: "[accounts]\nsales = \"1500\"\n", key: "accounts.sales",
+            line: 2, says: "\"1500\" is the receivables control account (accounts.receivables)"),
+        BadFile(
+            name: "one control account for both", text: "[accounts]\npayables = \"1500\"\n", key: "accounts.payables",
+            line: 2, says: "receivables and payables are both \"1500\""),
+        BadFile(
+            name: "a supplier's costs on payables", text: "[accounts.suppliers]\n\"923609016\" = \"2400\"\n",
+            key: "accounts.suppliers.923609016", line: 2, says: "is the payables control account"),
+        BadFile(
+            name: "a word for a supplier", text: "[accounts.suppliers]\n\"Foretaksregisteret\" = \"6300\"\n",
+            key: "accounts.suppliers.Foretaksregisteret", line: 2, says: "has no digits"),
+        BadFile(
+            name: "one supplier twice",
+            text: "[accounts.suppliers]\n\"NO923609016MVA\" = \"6300\"\n\"no 923 609 016 mva\" = \"6400\"\n",
+            key: "accounts.suppliers.\"no 923 609 016 mva\"", line: 3,
+            says: "is \"NO923609016MVA\" again, written another way"),
+        BadFile(
             name: "a word for an identifier", text: "[company]\nidentifiers = [\"Foretaksregisteret\"]\n",
             key: "company.identifiers", line: 2,
             says: "\"Foretaksregisteret\" has no digits, so it is not an organisation, VAT, GLN or endpoint number"),

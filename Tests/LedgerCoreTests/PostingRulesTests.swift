@@ -323,6 +323,15 @@ struct PostingRulesTests {
         #expect(
             PostingRules.netAccount(for: invoice, direction: .purchase, accounts: AccountPlan()) == "4000"
         )
+
+        // Any identifier the supplier carries finds its account: the VAT number, the endpoint
+        // with its scheme (keys in canonical form, as the configuration stores them).
+        for key in ["NO923609016MVA", "0192:923609016"] {
+            var byIdentifier = AccountPlan()
+            byIdentifier.supplierCostAccounts[PartyIdentifier.canonical(key)] = "6700"
+            let document = spec.document(.invoice, seller: supplier, buyer: us)
+            #expect(PostingRules.netAccount(for: document, direction: .purchase, accounts: byIdentifier) == "6700")
+        }
     }
 
     @Test("an invoice that posts nothing is .empty")
