@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Ledgerd: AsyncParsableCommand {
@@ -12,6 +13,34 @@ struct Ledgerd: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Run.self, Ingest.self, Status.self, Reconcile.self, Config.self, Backup.self]
     )
+
+    /// Argument parser's own entry point, except that a usage error exits 2, as every
+    /// command's documented exit status says (not EX_USAGE, 64), and with `--json` among the
+    /// arguments is said on stdout as JSON too, like every other failure.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            let message = fullMessage(for: error)
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            if CommandLine.arguments.dropFirst().contains("--json") {
+                struct Failure: Encodable {
+                    var error: String
+                    var exitStatus: Int32
+                }
+                var first = message.split(separator: "\n").first.map(String.init) ?? message
+                if first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
+                if let json = try? Output.json(Failure(error: first, exitStatus: 2)) { print(json) }
+            }
+            Foundation.exit(2)
+        }
+    }
 }
 
 /// Options every command takes.

@@ -230,6 +230,13 @@ let buyerConfig = """
 
     @Test func usageErrorsAreClear() throws {
         let home = try Home()
+        // A usage error exits 2 as documented (not argument parser's 64), in JSON with --json.
+        let unknown = try ledgerd(["ingest", "--bogus", "--json"], in: home.path)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("Unknown option '--bogus'"))
+        #expect(try json(unknown.stdout)["error"] as? String == "Unknown option '--bogus'")
+        #expect(try ledgerd(["backup"], in: home.path).status == 2)
+        #expect(try ledgerd(["status", "--help"], in: home.path).status == 0)
         let noPath = try ledgerd(["ingest", "does-not-exist.xml"], in: home.path)
         #expect(noPath.status == 2)
         #expect(noPath.stderr.contains("does-not-exist.xml"))
