@@ -236,7 +236,11 @@ public enum FileSystem {
             if exists(target) { throw Failure(operation: "move to", path: target, code: EEXIST) }
             try copyDurably(from: source, to: target)
             guard unlink(source) == 0 else {
-                throw Failure(operation: "remove original", path: source, code: errno)
+                let code = errno
+                // The original stays (a read-only inbox, say): the copy, ours alone, goes, so a
+                // retry starts over rather than leaving one more copy each time.
+                _ = unlink(target)
+                throw Failure(operation: "remove original", path: source, code: code)
             }
         default:
             // Both folders named: either one may be the one that refuses.

@@ -87,6 +87,36 @@ import Testing
         #expect(read(target) == "invoice")
         #expect(read("\(root)/in/a.xml") == "second")
     }
+
+    /// Across devices, when the original cannot be removed (an inbox mounted read-only, here a
+    /// folder made immutable), the copy goes again: a retry must not leave one more copy in the
+    /// archive each time.
+    @Test func acrossDevicesAnOriginalThatCannotBeRemovedLeavesNoCopy() throws {
+        var shm = stat()
+        var tmp = stat()
+        guard stat("/dev/shm", &shm) == 0, stat(root, &tmp) == 0, shm.st_dev != tmp.st_dev else {
+            Issue.record("/dev/shm is not a separate device here; the cross-device move is not exercised")
+            return
+        }
+        let folder = "/dev/shm/ledgerd-move-\(UUID().uuidString)"
+        let target = folder + "/a.xml"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try write("invoice", to: "\(root)/in/a.xml")
+        func chattr(_ flag: String) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+            process.arguments = [flag, "\(root)/in"]
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        try #require(try chattr("+i") == 0, "chattr +i failed (ledgerd's tests run as root on ext4)")
+        defer { _ = try? chattr("-i") }
+        #expect(throws: FileSystem.Failure.self) { try FileSystem.move(from: "\(root)/in/a.xml", to: target) }
+        #expect(read("\(root)/in/a.xml") == "invoice")
+        #expect(!FileSystem.exists(target))
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: folder)) == [])
+    }
 }
 
 /// `FileSystem.readFile`, which reads every file the pipeline takes in: whole and exact, or
