@@ -65,6 +65,8 @@ public final class Daemon: Service, Sendable {
         public var pending: [PendingFile]
         public var recentErrors: [String]
         public var processed: Int
+        /// Why the daemon cannot write to the database now; nil while it can.
+        public var databaseProblem: String?
         public var backlog: Int { inboxes.reduce(0) { $0 + $1.backlog } }
     }
 
@@ -80,6 +82,10 @@ public final class Daemon: Service, Sendable {
         var rescanRequested = false
         /// Files in inboxes this version does not read, left where they are: path → inbox.
         var notRead: [PathKey: String] = [:]
+        /// Set for good when the database file was deleted or replaced while the daemon ran.
+        var databaseGone: String?
+        /// The last write's failure (disk full, read-only), until a write succeeds again.
+        var writeFailure: String?
     }
 
     let settings: Settings
@@ -136,7 +142,7 @@ public final class Daemon: Service, Sendable {
         return Snapshot(
             pid: getpid(), startedAt: startedAt, watchMode: s.watchMode.rawValue, watcherAlive: s.watcherAlive,
             schedulerAlive: s.schedulerAlive, lastRescan: s.lastRescan, inboxes: inboxes, pending: pending,
-            recentErrors: s.recentErrors, processed: s.processed)
+            recentErrors: s.recentErrors, processed: s.processed, databaseProblem: s.databaseGone ?? s.writeFailure)
     }
 
     public func run() async throws {
@@ -236,6 +242,8 @@ public final class Daemon: Service, Sendable {
     func processLoop() async {
         for await _ in wakeups {
             while !Task.isCancelled {
+                // Posting into a deleted database would lose what is posted: files wait.
+                guard checkDatabaseFile() else { break }
                 // Several transactions' worth at once, so the pipeline parses the next batch
                 // while it commits this one.
                 let batch = tracker.takeWaiting(limit: settings.batchSize * 4)
@@ -253,6 +261,21 @@ public final class Daemon: Service, Sendable {
 
     var isShuttingDown: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
 
+    /// False, for good, once the database file is no longer the one opened (deleted, or
+    /// replaced by a restore while ledgerd ran): nothing more is posted, /healthz says why,
+    /// and the files wait in the inbox for a restart.
+    @discardableResult
+    func checkDatabaseFile() -> Bool {
+        if status.withLock({ $0.databaseGone != nil }) { return false }
+        guard !store.isStillTheOpenedFile else { return true }
+        let problem =
+            "the database file \(store.path) was deleted or replaced while ledgerd ran; nothing more is posted "
+            + "until ledgerd is restarted (files wait in the inbox)"
+        status.withLock { $0.databaseGone = problem }
+        noteError(problem)
+        return false
+    }
+
     func record(batch: [InboxFile], results: [FileResult]) {
         let now = DispatchTime.now().uptimeNanoseconds
         let latencies = tracker.finished(results, now: now)
@@ -262,6 +285,7 @@ public final class Daemon: Service, Sendable {
             Counter(label: "ledgerd_files_total", dimensions: [("result", result.outcome.rawValue)]).increment()
             Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))
         }
+        var failures: [(message: String, files: [String])] = []
         for result in results where result.outcome == .failed {
             if result.reason?.code == Pipeline.incompleteCode {
                 // A copy still in progress: waited out, not an error (FileTracker.finished).
@@ -270,7 +294,30 @@ public final class Daemon: Service, Sendable {
                 continue
             }
             Counter(label: "ledgerd_files_total", dimensions: [("result", "failed")]).increment()
-            noteError("\(result.file.name): \(result.reason?.message ?? "failed") — will try again")
+            // One line per distinct failure: a full disk fails every file of a batch alike.
+            let message = result.reason?.message ?? "failed"
+            if let i = failures.firstIndex(where: { $0.message == message }) {
+                failures[i].files.append(result.file.name)
+            } else {
+                failures.append((message, [result.file.name]))
+            }
+        }
+        for failure in failures {
+            let files =
+                failure.files.count == 1 ? failure.files[0] : "\(failure.files.count) files (\(failure.files[0]), …)"
+            noteError("\(files): \(failure.message) — will try again")
+        }
+        // The database refused the batch (disk full, read-only): said on /healthz until a
+        // write succeeds again.
+        let writeFailure = results.first { $0.reason?.code == "DATABASE" }?.reason?.message
+        let wrote = results.contains { $0.outcome != .failed }
+        status.withLock { s in
+            if let writeFailure {
+                s.writeFailure =
+                    "ledgerd cannot write to its database (\(writeFailure)); files wait and are tried again"
+            } else if wrote {
+                s.writeFailure = nil
+            }
         }
         status.withLock { $0.processed += latencies.count }
         Gauge(label: "ledgerd_backlog_files").record(
@@ -317,6 +364,7 @@ public final class Daemon: Service, Sendable {
             if tracker.releaseRetries(now: DispatchTime.now().uptimeNanoseconds) > 0 { wake.yield() }
             if sincePublish >= .seconds(1) {
                 sincePublish = .zero
+                checkDatabaseFile()
                 let snapshot = snapshot()
                 if snapshot != lastPublished {
                     publish(snapshot)

@@ -14,6 +14,27 @@ private let sqliteConfigured: Bool = {
 public final class LedgerStore: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// The database file's device and inode when it was opened.
+    private let opened: FileIdentity?
+
+    struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    static func identity(of path: String) -> FileIdentity? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// Whether the file at `path` is still the one opened. Deleted (or replaced, as a restore
+    /// done while ledgerd runs would), the open connections go on writing into a file no one
+    /// will read again: what they post is lost.
+    public var isStillTheOpenedFile: Bool {
+        guard let opened else { return true }
+        return Self.identity(of: path) == opened
+    }
 
     public enum Durability: Sendable {
         /// `synchronous = FULL`: a commit survives power loss once it returns.
@@ -43,6 +64,7 @@ public final class LedgerStore: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        opened = Self.identity(of: path)
         if !readonly {
             // Every commit is made by the pool's one writer connection. GRDB sets that
             // connection to `synchronous = NORMAL` when it turns WAL on, after

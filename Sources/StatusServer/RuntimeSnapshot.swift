@@ -44,11 +44,15 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
     public var recentErrors: [String]
     public var watcherAlive: Bool
     public var schedulerAlive: Bool
+    /// Why the daemon cannot write to the database now (disk full, read-only, the file deleted
+    /// while it ran); nil while it can.
+    public var databaseProblem: String?
 
     public init(
         startedAt: String, watchMode: String, lastRescan: String?, inboxes: [Inbox], recentErrors: [String],
-        watcherAlive: Bool, schedulerAlive: Bool
+        watcherAlive: Bool, schedulerAlive: Bool, databaseProblem: String? = nil
     ) {
+        self.databaseProblem = databaseProblem
         self.startedAt = startedAt
         self.watchMode = watchMode
         self.lastRescan = lastRescan

@@ -81,11 +81,12 @@ struct StatusBuilder {
         var reasons: [String] = []
         if !runtime.watcherAlive { reasons.append("the inbox watcher is not running: new files are not picked up") }
         if databaseError != nil { reasons.append("the database cannot be read: \(databaseError!)") }
+        if let problem = runtime.databaseProblem { reasons.append(problem) }
         if !runtime.schedulerAlive { reasons.append("the scheduler is not running: rescans do not happen") }
         let uptime = parseISO(runtime.startedAt).map { max(0, Int(now.timeIntervalSince($0))) }
         return Health(
             ok: reasons.isEmpty, watcher: runtime.watcherAlive, scheduler: runtime.schedulerAlive,
-            database: databaseError == nil, reasons: reasons, uptimeSeconds: uptime)
+            database: databaseError == nil && runtime.databaseProblem == nil, reasons: reasons, uptimeSeconds: uptime)
     }
 
     func item(of document: StatusPageData.Document, open: Bool) -> DocumentItem {
@@ -205,7 +206,13 @@ struct StatusBuilder {
                     severity: "error", panel: "daemon",
                     text: "The inbox watcher has stopped: new files are not picked up.", action: restart))
         }
-        if !health.database {
+        if let problem = runtime.databaseProblem {
+            items.append(
+                .init(
+                    severity: "error", panel: "daemon", text: problem.capitalizedFirstLetter + ".",
+                    action: "Free disk space, or fix the database file and its folder; files wait in the inbox and are "
+                        + "posted once ledgerd can write again."))
+        } else if !health.database {
             items.append(
                 .init(
                     severity: "error", panel: "daemon", text: "ledgerd cannot read its database.",
@@ -353,4 +360,8 @@ struct StatusBuilder {
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return Day(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1) ?? Day(daysSinceEpoch: 0)
     }
+}
+
+extension String {
+    var capitalizedFirstLetter: String { prefix(1).uppercased() + dropFirst() }
 }

@@ -263,6 +263,32 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             daemon.logText.contains("left in place: wise/statement.csv — this version of ledgerd does not read Wise"))
     }
 
+    /// The database deleted while the daemon runs: posting on would write into a file no one
+    /// reads again. Nothing more is posted, the files wait in the inbox, /healthz says why.
+    @Test func aDatabaseDeletedWhileRunningStopsPostingAndSaysSo() async throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home)
+        let config = try String(contentsOfFile: home.path + "/ledgerd.toml", encoding: .utf8)
+        let port = try #require(
+            config.split(separator: "\n").first { $0.hasPrefix("listen") }.flatMap {
+                Int($0.split(separator: ":").last!.dropLast())
+            })
+        #expect(try await get(port, "/healthz").status == 200)
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: home.path + "/var/ledger.sqlite" + suffix)
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        let dropped = home.path + "/Inbox/ehf/after.xml"
+        try invoice(number: "AFTER-1").write(to: URL(fileURLWithPath: dropped))
+        try await Task.sleep(for: .seconds(2))
+        #expect(FileManager.default.fileExists(atPath: dropped))
+        let health = try await get(port, "/healthz")
+        #expect(health.status == 503)
+        #expect(health.json["reasons"][0].string?.contains("was deleted or replaced while ledgerd ran") == true)
+        #expect(daemon.terminate() == 0)
+        #expect(!daemon.logText.contains("posted: after.xml"))
+    }
+
     @Test func filesAlreadyThereAtStartAreTaken() throws {
         let home = try Home()
         try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")

@@ -235,6 +235,22 @@ import Testing
             let scheduler = try await get(port, "/healthz")
             #expect(scheduler.status == 503)
             #expect(scheduler.json["reasons"][0].string?.contains("scheduler") == true)
+
+            // A database that answers reads but refuses writes (a full disk) is down too, and
+            // the banner says so first.
+            let full = "ledgerd cannot write to its database (SQLite error 13: database or disk is full); files wait"
+            runtime.update {
+                $0.schedulerAlive = true
+                $0.databaseProblem = full
+            }
+            let refused = try await get(port, "/healthz")
+            #expect(refused.status == 503)
+            #expect(refused.json["database"].string == "down")
+            #expect(refused.json["reasons"].array.compactMap(\.string) == [full])
+            #expect(try await get(port, "/metrics").body.contains("ledgerd_database_up 0"))
+            let status = try await get(port, "/api/status").json
+            #expect(status["overall"]["status"].string == "error")
+            #expect(status["overall"]["headline"].string == "ledgerd needs help: L" + full.dropFirst() + ".")
         }
         _ = dir
     }
