@@ -203,7 +203,7 @@ const renderers = {
         figure("rejected-reason", item.reason || "", { class: "figure reason" }),
         el("p", { class: "todo", text: item.what_to_do || "" }),
         data.actions.enabled && item.can_retry
-          ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.retry, { name: item.name }), text: "Retry" }))
+          ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
           : null);
     });
     const duplicates = data.duplicates.items.map((item) =>

@@ -70,16 +70,37 @@ extension LedgerStore {
             arguments: [limit])
     }
 
+    /// A document that was not posted, as the status page's Retry needs it: its bytes' hash
+    /// (the error file beside its rejected copy names it), its name and its inbox.
+    public struct UnpostedDocument: Sendable, Equatable {
+        public var id: Int64
+        public var sha256: String
+        public var originalName: String
+        public var inbox: String
+    }
+
+    /// The unposted document `id`; nil when there is none (or it has been posted since).
+    public func unpostedDocument(id: Int64) throws -> UnpostedDocument? {
+        try unpostedDocument(where: "id = ?", id)
+    }
+
     /// The document a file in the rejected folder came from: the newest document by that
     /// original name that was not posted. Nil when none is known (a name changed on the way).
-    public func unpostedDocumentID(originalName: String) throws -> Int64? {
+    public func unpostedDocument(originalName: String) throws -> UnpostedDocument? {
+        try unpostedDocument(where: "original_name = ?", originalName)
+    }
+
+    private func unpostedDocument(where condition: String, _ value: some DatabaseValueConvertible & Sendable) throws
+        -> UnpostedDocument?
+    {
         try pool.read { db in
-            try Int64.fetchOne(
+            try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT id FROM documents WHERE original_name = ? AND state <> 'posted'
+                    SELECT id, sha256, original_name, inbox FROM documents WHERE \(condition) AND state <> 'posted'
                     ORDER BY id DESC LIMIT 1
-                    """, arguments: [originalName])
+                    """, arguments: [value]
+            ).map { UnpostedDocument(id: $0[0], sha256: $0[1], originalName: $0[2], inbox: $0[3]) }
         }
     }
 }

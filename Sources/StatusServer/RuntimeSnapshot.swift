@@ -65,11 +65,12 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
 
 /// The state-changing actions the page can ask for (behind the bearer token).
 public protocol StatusActions: Sendable {
-    /// Moves `name` from the rejected folder back into its inbox for another try; throws a clear
-    /// error if absent. Returns a sentence for the page ("invoice-17.xml is back in the ehf
-    /// inbox"). Throw `StatusActionError.notFound` for an unknown name (404); any other error is
-    /// reported as a 500 with its description.
-    func retryRejected(name: String) async throws -> String
+    /// Moves a rejected file back into its inbox for another try: the rejected copy of document
+    /// `documentID` when given (found by its bytes, whatever name it has in the rejected
+    /// folder), else the file `name` there. Returns a sentence for the page ("invoice-17.xml is
+    /// back in the ehf inbox"). Throw `StatusActionError.notFound` for an unknown one (404); any
+    /// other error is reported as a 500 with its description.
+    func retryRejected(name: String?, documentID: Int64?) async throws -> String
     /// Starts a rescan of every inbox now.
     func rescan() async
 }

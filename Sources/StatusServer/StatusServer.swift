@@ -256,7 +256,12 @@ public struct StatusServer: Service {
     }
 
     struct RetryRequest: Decodable {
-        var name: String
+        var name: String?
+        var documentId: Int64?
+        enum CodingKeys: String, CodingKey {
+            case name
+            case documentId = "document_id"
+        }
     }
 
     func retry(_ request: Request) async -> Response {
@@ -270,15 +275,19 @@ public struct StatusServer: Service {
             response.headers[.connection] = "close"
             return response
         }
-        guard let parsed = try? JSONDecoder().decode(RetryRequest.self, from: Data(buffer: body)) else {
-            return JSONResponse.error(.badRequest, "expected {\"name\": \"<file name in the rejected folder>\"}")
+        guard let parsed = try? JSONDecoder().decode(RetryRequest.self, from: Data(buffer: body)),
+            parsed.name != nil || parsed.documentId != nil
+        else {
+            return JSONResponse.error(
+                .badRequest, "expected {\"document_id\": <id>} or {\"name\": \"<file name in the rejected folder>\"}")
         }
-        guard Security.isPlainFileName(parsed.name) else {
+        if let name = parsed.name, !Security.isPlainFileName(name) {
             return JSONResponse.error(.badRequest, "name must be a plain file name, without a folder")
         }
-        logger.notice("retry requested through the status page", metadata: ["file": "\(parsed.name)"])
+        let what = parsed.documentId.map { "document \($0)" } ?? parsed.name ?? ""
+        logger.notice("retry requested through the status page", metadata: ["file": "\(what)"])
         do {
-            let message = try await actions.retryRejected(name: parsed.name)
+            let message = try await actions.retryRejected(name: parsed.name, documentID: parsed.documentId)
             await cache.invalidate()
             return JSONResponse.ok(.ok, message)
         } catch let error as StatusActionError {
@@ -287,7 +296,7 @@ public struct StatusServer: Service {
             case .conflict(let message): return JSONResponse.error(.conflict, message)
             }
         } catch {
-            logger.error("retry failed", metadata: ["file": "\(parsed.name)", "error": "\(error)"])
+            logger.error("retry failed", metadata: ["file": "\(what)", "error": "\(error)"])
             return JSONResponse.error(.internalServerError, "\(error)")
         }
     }

@@ -3,6 +3,7 @@ import Daemon
 import Foundation
 import Ingest
 import LedgerConfig
+import LedgerCore
 import LedgerStore
 import Logging
 import ServiceLifecycle
@@ -125,25 +126,72 @@ struct DaemonActions: StatusActions {
     let daemon: Daemon
     let configuration: LedgerConfig.Configuration
 
-    func retryRejected(name: String) async throws -> String {
-        let rejected = configuration.paths.rejected + "/" + name
-        guard !name.contains("/"), name != ".", name != "..", FileSystem.exists(rejected) else {
-            throw StatusActionError.notFound("There is no \(name) in the rejected folder.")
+    func retryRejected(name: String?, documentID: Int64?) async throws -> String {
+        let folder = configuration.paths.rejected
+        var document: LedgerStore.UnpostedDocument?
+        let fileName: String
+        if let documentID {
+            guard let found = try daemon.store.unpostedDocument(id: documentID) else {
+                throw StatusActionError.notFound("Document \(documentID) is not a rejected document (any more).")
+            }
+            document = found
+            // Found by its bytes, which its error file names: two rejected files of one name
+            // are "a.xml" and "a (2).xml", and a long name was shortened.
+            guard let copy = Self.rejectedCopy(of: found, in: folder) else {
+                throw StatusActionError.notFound(
+                    OneLine.escaped("The rejected copy of \(found.originalName) is no longer in the rejected folder."))
+            }
+            fileName = copy
+        } else {
+            fileName = name ?? ""
+            // Only a rejected file itself: not its error file, nor a name ledgerd ignores.
+            guard !fileName.hasSuffix(".error.txt"), !InboxScanner.isTemporaryName(fileName) else {
+                throw StatusActionError.notFound(OneLine.escaped("\(fileName) is not a rejected file."))
+            }
+            document = try? daemon.store.unpostedDocument(originalName: fileName)
         }
-        let inbox = InboxScanner.inbox(forName: name) ?? "ehf"
-        let folder = configuration.paths.inbox + "/" + inbox
-        let target = folder + "/" + FileSystem.freeName(in: folder, for: name)
-        let documentID = try? daemon.store.unpostedDocumentID(originalName: name)
+        let rejected = folder + "/" + fileName
+        guard !fileName.isEmpty, !fileName.contains("/"), fileName != ".", fileName != "..",
+            FileSystem.exists(rejected)
+        else {
+            throw StatusActionError.notFound(OneLine.escaped("There is no \(fileName) in the rejected folder."))
+        }
+        // Back to the inbox it came from; by its type only when that is not known.
+        let inbox =
+            document.map(\.inbox).flatMap { InboxScanner.inboxes.contains($0) ? $0 : nil }
+            ?? InboxScanner.inbox(forName: fileName) ?? "ehf"
+        let target = configuration.paths.inbox + "/" + inbox
+        let destination = target + "/" + FileSystem.freeName(in: target, for: fileName)
         // The explanation belonged to the rejected copy (the database keeps the reason). It
         // goes first: once the file is back in the inbox the daemon may reject it again at
         // once and write a new one under the same name, which must not be the one removed.
         try? FileManager.default.removeItem(atPath: rejected + ".error.txt")
-        try FileSystem.move(from: rejected, to: target)
+        try FileSystem.move(from: rejected, to: destination)
         daemon.record(
-            .retry, "\(name) moved from the rejected folder back to the \(inbox) inbox",
-            actor: Self.actor, documentID: documentID)
+            .retry, "\(fileName) moved from the rejected folder back to the \(inbox) inbox",
+            actor: Self.actor, documentID: document?.id)
         daemon.requestRescan()
-        return "\(name) is back in the \(inbox) inbox and will be tried again."
+        return OneLine.escaped("\(fileName) is back in the \(inbox) inbox and will be tried again.")
+    }
+
+    /// The name of `document`'s copy in the rejected folder: the file whose error file names
+    /// its bytes, its own name tried first. A file refused unread (too large, not a file) has
+    /// no hash in its error file and is found by its name alone.
+    static func rejectedCopy(of document: LedgerStore.UnpostedDocument, in folder: String) -> String? {
+        let own = FileSystem.shortened(document.originalName, maxBytes: 200)
+        func names(_ candidate: String) -> Bool {
+            guard FileSystem.exists(folder + "/" + candidate),
+                case .bytes(let bytes) = try? FileSystem.readFile(
+                    folder + "/" + candidate + ".error.txt", limit: 64 << 10)
+            else { return false }
+            return String(decoding: bytes, as: UTF8.self).contains("\nSHA-256: \(document.sha256)\n")
+        }
+        if document.sha256.hasPrefix("unread:") { return FileSystem.exists(folder + "/" + own) ? own : nil }
+        if names(own) { return own }
+        let entries = (try? FileSystem.listDirectory(folder)) ?? []
+        return entries.map(\.name).sorted().first {
+            !$0.hasSuffix(".error.txt") && $0 != own && names($0)
+        }
     }
 
     func rescan() async {

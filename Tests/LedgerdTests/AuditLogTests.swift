@@ -21,7 +21,8 @@ import Testing
 
         let auth = "Authorization: Bearer audit-token"
         let json = "Content-Type: application/json"
-        let retry = try await post(port, "/api/actions/retry", body: "{\"name\": \"\(name)\"}", headers: [auth, json])
+        let retry = try await post(
+            port, "/api/actions/retry", body: "{\"document_id\": \(documentID)}", headers: [auth, json])
         #expect(retry.status == 200, "\(retry.body)")
         // Back in the inbox, tried again, and rejected again with a fresh explanation.
         try waitUntil(seconds: 10) {
@@ -32,6 +33,11 @@ import Testing
         let missing = try await post(
             port, "/api/actions/retry", body: "{\"name\": \"not-there.xml\"}", headers: [auth, json])
         #expect(missing.status == 404)
+        // The error file is not a rejected file to send back.
+        let note = try await post(
+            port, "/api/actions/retry", body: "{\"name\": \"\(name).error.txt\"}", headers: [auth, json])
+        #expect(note.status == 404)
+        #expect(FileManager.default.fileExists(atPath: rejected + ".error.txt"))
         #expect(try await post(port, "/api/actions/rescan", body: "{}", headers: [auth, json]).status == 202)
 
         let backup = try ledgerd(["backup", "copy.sqlite", "--config", "ledgerd.toml"], in: home.path)
@@ -63,5 +69,42 @@ import Testing
             byAction["backup"]?.detail?.contains("/copy.sqlite: 1 documents, 0 journal entries, all balanced") == true)
         #expect(byAction["ingest"]?.detail == "1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed")
         #expect(entries.allSatisfy { $0.at.hasSuffix("Z") && $0.at.count == 20 })
+    }
+
+    /// Retry finds a document's rejected copy by its bytes: of two rejected files named alike
+    /// (kept as "dup.xml" and "dup (2).xml") the one asked for goes back, and to the inbox it
+    /// came from, not the one its type suggests.
+    @Test func retryTakesTheDocumentsOwnCopyBackToItsOwnInbox() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try RunningDaemon(
+            home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n")
+        let rejected = home.path + "/Inbox/rejected"
+        for (content, kept) in [("first junk", "dup.xml"), ("second junk", "dup (2).xml")] {
+            try Data(content.utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/dup.xml"))
+            try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/\(kept).error.txt") }
+        }
+        try Data("%PDF-1.4 not an EHF".utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/note.pdf"))
+        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/note.pdf.error.txt") }
+        let second = daemon.count("SELECT MAX(id) FROM documents WHERE original_name = 'dup.xml'")
+        let pdf = daemon.count("SELECT id FROM documents WHERE original_name = 'note.pdf'")
+
+        let auth = "Authorization: Bearer retry-token"
+        let json = "Content-Type: application/json"
+        let retry = try await post(
+            port, "/api/actions/retry", body: "{\"document_id\": \(second)}", headers: [auth, json])
+        #expect(retry.status == 200, "\(retry.body)")
+        #expect(retry.body.contains("dup (2).xml is back in the ehf inbox"))
+        let back = try await post(port, "/api/actions/retry", body: "{\"document_id\": \(pdf)}", headers: [auth, json])
+        #expect(back.body.contains("note.pdf is back in the ehf inbox"), "\(back.body)")
+        // The other "dup.xml" stayed; the PDF went to the EHF inbox, where the daemon reads it
+        // again, not to the Wise inbox, where it would be left for good.
+        #expect(FileManager.default.fileExists(atPath: rejected + "/dup.xml"))
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/wise/note.pdf"))
+        #expect(
+            daemon.count(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'retry' AND document_id = \(second) "
+                    + "AND detail = 'dup (2).xml moved from the rejected folder back to the ehf inbox'") == 1)
+        #expect(daemon.terminate() == 0)
     }
 }

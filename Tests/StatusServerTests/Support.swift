@@ -190,7 +190,8 @@ final class FakeActions: StatusActions {
         self.rejectedFiles = rejectedFiles
     }
 
-    func retryRejected(name: String) async throws -> String {
+    func retryRejected(name: String?, documentID: Int64?) async throws -> String {
+        let name = documentID.map { "document \($0)" } ?? name ?? ""
         calls.withLock { $0.append("retry " + name) }
         guard rejectedFiles.contains(name) else {
             throw StatusActionError.notFound("\(name) is not in the rejected folder")
