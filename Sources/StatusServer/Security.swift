@@ -160,6 +160,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         }
         for (name, value) in Security.headers { response.headers[name] = value }
+        // Ranges are not served (above), so none is offered.
+        response.headers[.acceptRanges] = nil
         if response.headers[.cacheControl] == nil {
             response.headers[.cacheControl] = request.uri.path.hasPrefix("/api/") ? "no-store" : "no-cache"
         }

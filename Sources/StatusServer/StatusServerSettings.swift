@@ -55,6 +55,17 @@ public struct StatusServerSettings: Sendable {
         currentDirectory: String = FileManager.default.currentDirectoryPath,
         executablePath: String? = Bundle.main.executablePath
     ) -> String? {
+        webRootCandidates(currentDirectory: currentDirectory, executablePath: executablePath).first {
+            FileManager.default.fileExists(atPath: $0 + "/index.html")
+        }
+    }
+
+    /// Where the page's files are looked for, in order (for `locateWebRoot`, and for the
+    /// message when none holds them).
+    public static func webRootCandidates(
+        currentDirectory: String = FileManager.default.currentDirectoryPath,
+        executablePath: String? = Bundle.main.executablePath
+    ) -> [String] {
         var candidates = [currentDirectory + "/Web"]
         if let executablePath {
             let executable = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath()
@@ -68,7 +79,8 @@ public struct StatusServerSettings: Sendable {
             }
         }
         candidates += ["/usr/local/share/ledgerd/Web", "/usr/share/ledgerd/Web"]
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") }
+        var seen = Set<String>()
+        return candidates.filter { seen.insert($0).inserted }
     }
 
     /// The host names accepted in the `Host` header; nil means any.

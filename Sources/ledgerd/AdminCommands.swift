@@ -49,6 +49,12 @@ extension Ledgerd {
                     print("  rejected  \(configuration.paths.rejected)")
                     print("  listen    \(configuration.server.listen)")
                     print("  watch     \(configuration.watch.mode.rawValue)")
+                    if let file = configuration.server.tokenFile, !FileManager.default.isReadableFile(atPath: file) {
+                        // Not an error: a systemd credential exists only inside the running service.
+                        print(
+                            "  token     \(file) cannot be read here; fine if it is the service's systemd credential, "
+                                + "but `ledgerd run` started by hand needs a file it can read")
+                    }
                 }
             }
         }

@@ -29,13 +29,16 @@ extension Ledgerd {
         func run() async throws {
             try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
-                let logger = makeDaemonLogger(debug: debug)
-                _ = LedgerMetrics.bootstrap()
-                for inbox in InboxScanner.inboxes {
-                    try? FileManager.default.createDirectory(
-                        atPath: configuration.paths.inbox + "/" + inbox, withIntermediateDirectories: true)
+                // Before anything is created or written: without its token, the page's files,
+                // or with a daemon on the same books already, ledgerd stops here.
+                let token = try Self.token(configuration)
+                guard let webRoot = StatusServerSettings.locateWebRoot() else {
+                    throw UserFacingError(
+                        "ledgerd: the status page's files (Web/ with index.html) are in none of: "
+                            + StatusServerSettings.webRootCandidates().joined(separator: ", ")
+                            + ". Install them (scripts/install.sh) or start ledgerd in its source folder.",
+                        exitCode: 1)
                 }
-                // Before anything is written: a second daemon on the same books stops here.
                 let lock: DaemonLock
                 do {
                     try FileManager.default.createDirectory(
@@ -46,6 +49,12 @@ extension Ledgerd {
                     throw UserFacingError("ledgerd: \(error)", exitCode: 1)
                 }
                 defer { withExtendedLifetime(lock) {} }
+                let logger = makeDaemonLogger(debug: debug)
+                _ = LedgerMetrics.bootstrap()
+                for inbox in InboxScanner.inboxes {
+                    try? FileManager.default.createDirectory(
+                        atPath: configuration.paths.inbox + "/" + inbox, withIntermediateDirectories: true)
+                }
                 let store = try options.openStore(configuration)
                 var pipelineSettings = PipelineSettings(configuration)
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2
@@ -56,7 +65,7 @@ extension Ledgerd {
                 let server = StatusServer(
                     settings: StatusServerSettings(
                         host: configuration.server.host, port: configuration.server.port,
-                        webRoot: StatusServerSettings.locateWebRoot() ?? "Web", token: try Self.token(configuration),
+                        webRoot: webRoot, token: token,
                         onListening: { host, port in
                             serverUp.store(true, ordering: .releasing)
                         }),
@@ -88,19 +97,29 @@ extension Ledgerd {
         static func token(_ configuration: LedgerConfig.Configuration) throws -> String? {
             if let token = configuration.server.token { return token }
             guard let file = configuration.server.tokenFile else { return nil }
-            do {
-                let text = try String(contentsOfFile: file, encoding: .utf8)
-                let token = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(
-                    in: .whitespaces)
-                guard let token, !token.isEmpty else {
-                    throw UserFacingError("ledgerd: [server] token_file \(file) is empty.")
-                }
-                return token
-            } catch let error as UserFacingError {
-                throw error
-            } catch {
-                throw UserFacingError("ledgerd: cannot read [server] token_file \(file): \(error.localizedDescription)")
+            // Said in plain words: Foundation's own errors read "The operation could not be
+            // completed" or name an NSCocoaErrorDomain code.
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else {
+                throw UserFacingError(
+                    "ledgerd: [server] token_file \(file) does not exist (under systemd it is the service's "
+                        + "credential, which only the running service sees).")
             }
+            guard !isFolder.boolValue else {
+                throw UserFacingError(
+                    "ledgerd: [server] token_file \(file) is a folder; name the file that holds the token.")
+            }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw UserFacingError(
+                    "ledgerd: cannot read [server] token_file \(file): permission denied or unreadable.")
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            let token = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(
+                in: .whitespaces)
+            guard let token, !token.isEmpty else {
+                throw UserFacingError("ledgerd: [server] token_file \(file) is empty.")
+            }
+            return token
         }
     }
 }

@@ -209,6 +209,22 @@ let buyerConfig = """
         #expect(FileManager.default.fileExists(atPath: statement))
     }
 
+    /// A daemon that cannot start says why in plain words and creates nothing on the way.
+    @Test func aDaemonThatCannotStartCreatesNothing() throws {
+        let home = try Home()
+        try home.writeConfig(
+            buyerConfig
+                + "\n[paths]\ninbox = \"box\"\n\n[server]\nlisten = \"127.0.0.1:1\"\ntoken_file = \"no-token\"\n")
+        let run = try ledgerd(["run", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("[server] token_file \(home.path)/no-token does not exist"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/box"))
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/var"))
+        let check = try ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
+        #expect(check.status == 0)
+        #expect(check.stdout.contains("no-token cannot be read here"))
+    }
+
     /// With --json, stdout is JSON whether the command succeeds or not.
     @Test func errorsAreJSONWithJSON() throws {
         let home = try Home()
