@@ -155,8 +155,10 @@ public final class Daemon: Service, Sendable {
         var started = "pid \(getpid()); watching \(settings.inbox) (\(settings.mode.rawValue))"
         if let last = try? store.lastDaemonStartOrStop(), last.action == AuditAction.daemonStarted.rawValue {
             // Said here, so the activity list shows a kill -9 or a crash between two starts.
-            started += "; the run started \(last.at) ended without stopping (killed or crashed)"
-            logger.warning("the previous run, started \(last.at), ended without stopping (killed or crashed)")
+            started += "; no stop was recorded for the run started \(last.at) (killed, crashed, or the books restored)"
+            logger.warning(
+                "\("no stop was recorded for the run started \(last.at): it was killed or crashed, ")\("or these books were restored from a backup taken while it ran")"
+            )
         }
         record(.daemonStarted, started)
 

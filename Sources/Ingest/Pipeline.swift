@@ -383,7 +383,10 @@ public final class Pipeline: Sendable {
             return rejected(sha, size, Rejection("POSTING", "The invoice cannot be posted: \(error)."))
         }
         let month = String(receivedAt.prefix(7))
-        let storedName = FileSystem.shortened(name, maxBytes: 200)
+        // A file taken from the archive and dropped again keeps its name, not a second prefix.
+        let prefix = sha.prefix(12) + "_"
+        let storedName = FileSystem.shortened(
+            name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name, maxBytes: 200)
         let archivePath = "\(settings.archive)/\(file.inbox)/\(month)/\(sha.prefix(12))_\(storedName)"
         let prepared = PreparedInvoice(
             invoice: invoice, direction: direction, entry: entry,

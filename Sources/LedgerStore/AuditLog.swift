@@ -51,7 +51,7 @@ extension LedgerStore {
     }
 
     /// The newest start or stop of a daemon on these books: a start with no stop after it means
-    /// that run ended without stopping (killed or crashed).
+    /// that run ended without stopping (killed or crashed), or the books were restored.
     public func lastDaemonStartOrStop() throws -> AuditEntry? {
         try pool.read { db in
             try AuditEntry.fetchOne(

@@ -93,6 +93,13 @@ extension Ledgerd {
                     throw UserFacingError(
                         "ledgerd: \(target) already exists; choose a new name (backups never overwrite).", exitCode: 1)
                 }
+                var isFolder: ObjCBool = false
+                let folder = (target as NSString).deletingLastPathComponent
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw UserFacingError(
+                        "ledgerd: the folder \(folder) does not exist; create it, or name a file in a folder that does.",
+                        exitCode: 1)
+                }
                 let temporary = target + ".partial"
                 try? FileManager.default.removeItem(atPath: temporary)
                 do {
@@ -148,6 +155,7 @@ extension Ledgerd {
                             + (balances.unbalanced.isEmpty
                                 ? ", all balanced." : ", \(balances.unbalanced.count) UNBALANCED."))
                 }
+                // The copy is made and kept; exit 1 says that the books it holds need looking at.
                 if !balances.unbalanced.isEmpty { throw ExitCode(1) }
             }
         }

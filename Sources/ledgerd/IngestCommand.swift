@@ -127,7 +127,8 @@ struct IngestSummary: Encodable {
     }
 
     var line: String {
-        "\(files.count) file\(files.count == 1 ? "" : "s"): \(posted) posted, \(duplicate) duplicate, "
+        if files.isEmpty, !skipped.isEmpty { return "No file taken in; \(skipped.count) skipped." }
+        return "\(files.count) file\(files.count == 1 ? "" : "s"): \(posted) posted, \(duplicate) duplicate, "
             + "\(duplicateNumber) duplicate number, \(rejected) rejected, \(failed) failed"
             + (skipped.isEmpty ? "" : ", \(skipped.count) skipped")
     }

@@ -270,6 +270,21 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(sandbox.files(under: sandbox.rejected) == ["x (2).xml", "x (2).xml.error.txt", "x.xml.error.txt"])
     }
 
+    /// A file taken out of the archive (as a restore asks) and dropped again is archived under
+    /// its own name again, not with a second hash prefix.
+    @Test func aFileFromTheArchiveKeepsOneHashPrefix() throws {
+        let sandbox = try Sandbox()
+        try sandbox.drop(Self.example)
+        let first = try #require(sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan()).first?.destination)
+        let archivedName = FileSystem.lastComponent(first)
+        // Books restored from an older backup do not hold it: the archived file comes back in.
+        let restored = try Sandbox()
+        try FileManager.default.copyItem(atPath: first, toPath: restored.inbox + "/ehf/" + archivedName)
+        let again = try #require(restored.pipeline(identifiers: Self.buyer).ingest(restored.scan()).first)
+        #expect(again.outcome == .posted)
+        #expect(again.destination.map(FileSystem.lastComponent) == archivedName)
+    }
+
     @Test func theSameFileAgainIsADuplicateKeptInTheArchive() throws {
         let sandbox = try Sandbox()
         let pipeline = sandbox.pipeline(identifiers: Self.buyer)

@@ -201,6 +201,9 @@ let buyerConfig = """
             run.stdout.contains("1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed, 4 skipped"))
         for path in [statement, scan, outside] { #expect(FileManager.default.fileExists(atPath: path)) }
 
+        #expect(
+            try ledgerd(["ingest", "--config", "ledgerd.toml", statement], in: home.path).stdout
+                .hasSuffix("No file taken in; 1 skipped.\n"))
         let json = try json(
             try ledgerd(["ingest", "--config", "ledgerd.toml", "--json", statement], in: home.path).stdout)
         let skipped = try #require(json["skipped"] as? [[String: Any]])

@@ -336,7 +336,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         // Each start after a kill says, in the activity list, that the run before it never stopped.
         #expect(
             daemon.count(
-                "SELECT COUNT(*) FROM audit_log WHERE action = 'daemon_started' AND detail LIKE '%ended without stopping%'"
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'daemon_started' AND detail LIKE '%no stop was recorded%'"
             )
                 == trials)
     }
