@@ -2,18 +2,38 @@
 public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let code: String
 
+    /// A currency of ISO 4217 (EN 16931 allows no other: BR-CL-03, BR-CL-04), in any letter
+    /// case; nil for anything else.
     public init?(_ code: some StringProtocol) {
         let bytes = Array(code.utf8)
         guard bytes.count == 3, bytes.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
         else { return nil }
-        self.code = String(decoding: bytes.map { $0 & 0xDF }, as: UTF8.self)
+        let upper = String(decoding: bytes.map { $0 & 0xDF }, as: UTF8.self)
+        guard Self.iso4217.contains(upper) else { return nil }
+        self.code = upper
     }
+
+    /// The currencies of ISO 4217 an invoice can be in: the list in force, and codes withdrawn
+    /// recently enough to appear on invoices still being paid or loaded as history (HRK, SLL,
+    /// ZWL, ANG). Without the units that are not money (precious metals, XDR, XTS, XXX…).
+    /// Written out here: no library on this platform carries the list.
+    static let iso4217: Set<String> = Set(
+        """
+        AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN
+        BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+        FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
+        KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN
+        MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR
+        SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD
+        USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+        """.split(whereSeparator: \.isWhitespace).map(String.init))
 
     /// ISO 4217 exponents that differ from two.
     private static let exponents: [String: Int] = [
         "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
         "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
         "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+        "CLF": 4, "UYW": 4,
     ]
 
     /// Decimals of the minor unit (2 for NOK: 1 krone = 100 øre).

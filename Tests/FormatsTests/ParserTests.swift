@@ -78,6 +78,17 @@ struct ParserTests {
         #expect(Self.parse(t).rejection?.code == "EHF-UNSUPPORTED")
     }
 
+    /// BR-CL-04: the invoice currency is one of ISO 4217, not any three letters.
+    @Test func aCurrencyOutsideISO4217IsRefused() {
+        var t = Template()
+        t.currency = "ABC"
+        let rejection = Self.parse(t).rejection
+        #expect(
+            rejection?.message.contains("'ABC' is not an ISO 4217 code") == true, "\(String(describing: rejection))")
+        t.currency = "SEK"
+        #expect(Self.parse(t).document?.currency.code == "SEK")
+    }
+
     @Test func typeCodes() {
         var t = Template()
         for code in [

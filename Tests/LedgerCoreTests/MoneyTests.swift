@@ -13,6 +13,10 @@ struct MoneyTests {
         for bad in ["", "NO", "NOKK", "N0K", "NO ", " NOK", "ÆØÅ", "N-K"] {
             #expect(Currency(bad) == nil, "\(bad.debugDescription)")
         }
+        // Three letters are not enough: the code must be one of ISO 4217 (BR-CL-04), and a
+        // unit that is not money (gold, a test code) is no invoice currency either.
+        for unknown in ["ABC", "NOX", "XAU", "XTS", "XXX"] { #expect(Currency(unknown) == nil, "\(unknown)") }
+        for known in ["SEK", "CHF", "PLN", "ISK", "HRK", "XOF"] { #expect(Currency(known)?.code == known) }
     }
 
     @Test("minor unit digits follow ISO 4217")
@@ -23,6 +27,7 @@ struct MoneyTests {
         #expect(Currency("ISK")!.minorDigits == 0)
         #expect(kwd.minorDigits == 3)
         #expect(Currency("BHD")!.minorDigits == 3)
+        #expect(Currency("CLF")!.minorDigits == 4)
     }
 
     // MARK: Parsing
