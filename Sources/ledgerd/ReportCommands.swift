@@ -1,9 +1,11 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Ingest
 import LedgerConfig
 import LedgerCore
 import LedgerStore
+import Logging
 
 extension Ledgerd {
     struct Status: AsyncParsableCommand {
@@ -28,20 +30,43 @@ extension Ledgerd {
                 }
                 print("Database: \(configuration.paths.database)")
                 print(daemon.text)
+                if !daemon.running {
+                    // The daemon counts these while it runs; without it, they are counted here.
+                    for inbox in InboxScanner.inboxes where !InboxScanner.readInboxes.contains(inbox) {
+                        var files: [InboxFile] = []
+                        InboxScanner.walk(
+                            configuration.paths.inbox + "/" + inbox, inbox: inbox,
+                            excluding: [configuration.paths.rejected, configuration.paths.archive],
+                            isIgnored: InboxScanner.isTemporaryName, logger: Logger(label: "ledgerd"), into: &files)
+                        guard !files.isEmpty else { continue }
+                        print(
+                            "  \(inbox): \(files.count) file\(files.count == 1 ? "" : "s") left in place, which this "
+                                + "version of ledgerd does not read")
+                    }
+                }
                 print("\nDocuments")
-                if report.documents.isEmpty { print("  none yet") }
-                print(Output.table(report.documents.map { ["  " + $0.state, String($0.count)] }))
+                if report.documents.isEmpty {
+                    print("  none yet")
+                } else {
+                    print(Output.table(report.documents.map { ["  " + $0.state, String($0.count)] }))
+                }
                 print("\nInvoices")
-                if report.open.isEmpty { print("  none yet") }
-                print(
-                    Output.table(
-                        [["  side", "currency", "invoices", "open", "open amount"]]
-                            + report.open.map {
-                                [
-                                    "  " + $0.side, $0.currency, String($0.invoices), String($0.openInvoices),
-                                    Output.amount($0.openMinor, $0.currency),
-                                ]
-                            }))
+                if report.open.isEmpty {
+                    print("  none yet")
+                } else {
+                    print(
+                        Output.table(
+                            [["  side", "currency", "invoices", "open", "open amount"]]
+                                + report.open.map {
+                                    [
+                                        "  " + $0.side, $0.currency, String($0.invoices), String($0.openInvoices),
+                                        Output.amount($0.openMinor, $0.currency),
+                                    ]
+                                }))
+                    if report.open.contains(where: { $0.openMinor < 0 }) {
+                        print("  (credit notes count against what is open: a negative amount is owed the other way)")
+                    }
+                }
                 if !report.recentProblems.isEmpty {
                     print("\nRecent problems (newest first)")
                     for doc in report.recentProblems {

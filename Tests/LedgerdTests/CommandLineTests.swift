@@ -200,6 +200,11 @@ let buyerConfig = """
         #expect(
             run.stdout.contains("1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed, 4 skipped"))
         for path in [statement, scan, outside] { #expect(FileManager.default.fileExists(atPath: path)) }
+        // With no daemon running, status counts them itself.
+        let status = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
+        #expect(status.stdout.contains("checks: 1 file left in place"))
+        #expect(!status.stdout.contains("none yet"))
 
         #expect(
             try ledgerd(["ingest", "--config", "ledgerd.toml", statement], in: home.path).stdout
