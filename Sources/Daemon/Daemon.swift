@@ -156,9 +156,10 @@ public final class Daemon: Service, Sendable {
         if let last = try? store.lastDaemonStartOrStop(), last.action == AuditAction.daemonStarted.rawValue {
             // Said here, so the activity list shows a kill -9 or a crash between two starts.
             started += "; no stop was recorded for the run started \(last.at) (killed, crashed, or the books restored)"
-            logger.warning(
-                "\("no stop was recorded for the run started \(last.at): it was killed or crashed, ")\("or these books were restored from a backup taken while it ran")"
-            )
+            let message =
+                "no stop was recorded for the run started \(last.at): it was killed or crashed, or these books were "
+                + "restored from a backup taken while it ran"
+            logger.warning("\(message)")
         }
         record(.daemonStarted, started)
 

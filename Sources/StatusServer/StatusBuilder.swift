@@ -209,7 +209,8 @@ struct StatusBuilder {
         if let problem = runtime.databaseProblem {
             items.append(
                 .init(
-                    severity: "error", panel: "daemon", text: problem.capitalizedFirstLetter + ".",
+                    severity: "error", panel: "daemon",
+                    text: problem.prefix(1).uppercased() + problem.dropFirst() + ".",
                     action: "Free disk space, or fix the database file and its folder; files wait in the inbox and are "
                         + "posted once ledgerd can write again."))
         } else if !health.database {
@@ -360,8 +361,4 @@ struct StatusBuilder {
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return Day(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1) ?? Day(daysSinceEpoch: 0)
     }
-}
-
-extension String {
-    var capitalizedFirstLetter: String { prefix(1).uppercased() + dropFirst() }
 }

@@ -62,15 +62,22 @@ import Testing
         #expect(read("\(root)/elsewhere/secret.txt") == "secret")
     }
 
-    /// /dev/shm is a tmpfs, another device than the temporary folder on a normal machine:
-    /// the move copies, syncs, and only then removes the original.
-    @Test func acrossDevicesCopiesThenRemovesTheOriginal() throws {
+    /// Whether /dev/shm (a tmpfs) is another device than the temporary folder, as on a normal
+    /// machine; recorded as an issue where it is not, since the cross-device move goes untested.
+    func shmIsAnotherDevice() -> Bool {
         var shm = stat()
         var tmp = stat()
         guard stat("/dev/shm", &shm) == 0, stat(root, &tmp) == 0, shm.st_dev != tmp.st_dev else {
             Issue.record("/dev/shm is not a separate device here; the cross-device move is not exercised")
-            return
+            return false
         }
+        return true
+    }
+
+    /// /dev/shm is a tmpfs, another device than the temporary folder on a normal machine:
+    /// the move copies, syncs, and only then removes the original.
+    @Test func acrossDevicesCopiesThenRemovesTheOriginal() throws {
+        guard shmIsAnotherDevice() else { return }
         let target = "/dev/shm/ledgerd-move-\(UUID().uuidString)/a.xml"
         defer { try? FileManager.default.removeItem(atPath: (target as NSString).deletingLastPathComponent) }
         try write("invoice", to: "\(root)/in/a.xml")
@@ -92,12 +99,7 @@ import Testing
     /// folder made immutable), the copy goes again: a retry must not leave one more copy in the
     /// archive each time.
     @Test func acrossDevicesAnOriginalThatCannotBeRemovedLeavesNoCopy() throws {
-        var shm = stat()
-        var tmp = stat()
-        guard stat("/dev/shm", &shm) == 0, stat(root, &tmp) == 0, shm.st_dev != tmp.st_dev else {
-            Issue.record("/dev/shm is not a separate device here; the cross-device move is not exercised")
-            return
-        }
+        guard shmIsAnotherDevice() else { return }
         let folder = "/dev/shm/ledgerd-move-\(UUID().uuidString)"
         let target = folder + "/a.xml"
         defer { try? FileManager.default.removeItem(atPath: folder) }
