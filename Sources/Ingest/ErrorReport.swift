@@ -3,7 +3,7 @@ import LedgerStore
 
 /// The `.error.txt` written beside a rejected file: first the reason in one sentence, then
 /// what to do about it, then the details a person may need to follow up.
-enum ErrorReport {
+public enum ErrorReport {
     static func text(for name: String, rejection: Rejection, details: [Rejection], document: IncomingDocument) -> String
     {
         var text = "\(OneLine.escaped(name)) was not posted.\n\n"
@@ -18,10 +18,20 @@ enum ErrorReport {
         }
         text += "\nCode: \(rejection.code)\n"
         text += "Received: \(document.receivedAt)\n"
-        if !document.sha256.hasPrefix("unread:") { text += "SHA-256: \(document.sha256)\n" }
+        if !document.sha256.hasPrefix("unread:") { text += shaLine(document.sha256) }
         text +=
             "\nTo try again after fixing the cause, move the file back into the inbox (or run `ledgerd ingest FILE`); "
             + "this error file goes once the file is posted.\n"
         return text
+    }
+
+    /// The line that names the file's bytes, and by which a rejected copy is found again.
+    static func shaLine(_ sha256: String) -> String { "SHA-256: \(sha256)\n" }
+
+    /// Whether the error file at `path` was written for the bytes with hash `sha256`.
+    public static func describes(_ path: String, sha256: String) -> Bool {
+        guard !sha256.hasPrefix("unread:"), case .bytes(let bytes) = try? FileSystem.readFile(path, limit: 64 << 10)
+        else { return false }
+        return String(decoding: bytes, as: UTF8.self).contains("\n" + shaLine(sha256))
     }
 }

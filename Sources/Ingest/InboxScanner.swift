@@ -90,7 +90,7 @@ public enum InboxScanner {
                 continue
             }
             switch FileSystem.lstatType(path) {
-            case .directory where excluding.contains { PathBytes.isInside(path, $0) || PathKey(path) == PathKey($0) }:
+            case .directory where excluding.contains { PathBytes.isWithin(path, $0) }:
                 skipped.append(
                     Skipped(
                         path: path,

@@ -409,7 +409,10 @@ public final class Pipeline: Sendable {
         /// `ingest` at the same time) took it after this run read it, or it was named twice.
         /// The books hold what the outcome says and nothing is left to retry here.
         var takenElsewhere = false
-        let inRejectedFolder = PathKey(FileSystem.parentDirectory(file.path)) == PathKey(settings.rejected)
+        // The prefix test first: it costs no allocation, and fails at once for inbox files.
+        let inRejectedFolder =
+            file.path.utf8.starts(with: settings.rejected.utf8)
+            && PathKey(FileSystem.parentDirectory(file.path)) == PathKey(settings.rejected)
         func moveFile(to target: String, done: String) -> Bool {
             do {
                 try FileSystem.move(from: file.path, to: target)
@@ -524,10 +527,7 @@ public final class Pipeline: Sendable {
     func staleErrorFile(_ name: String, sha: String) -> String? {
         let file = settings.rejected + "/" + name
         let note = file + ".error.txt"
-        guard !sha.hasPrefix("unread:"), !FileSystem.exists(file),
-            case .bytes(let bytes) = try? FileSystem.readFile(note, limit: 64 << 10)
-        else { return nil }
-        return String(decoding: bytes, as: UTF8.self).contains("\nSHA-256: \(sha)\n") ? note : nil
+        return !FileSystem.exists(file) && ErrorReport.describes(note, sha256: sha) ? note : nil
     }
 
     static func duplicateNumberRejection(document: IncomingDocument, outcome: WriteOutcome) -> Rejection {

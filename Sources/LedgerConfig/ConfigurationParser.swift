@@ -205,25 +205,22 @@ struct ConfigurationParser {
     /// nor the database may lie there, nor the rejected folder inside an inbox folder itself;
     /// and the inbox may not lie inside the archive. The key blamed is one the file sets.
     func checkOverlaps(_ paths: Configuration.Paths, in table: TableReader) throws(ConfigurationError) {
-        func within(_ path: String, _ folder: String) -> Bool {
-            PathKey(path) == PathKey(folder) || PathBytes.isInside(path, folder)
-        }
         func blame(_ preferred: String, _ other: String) -> String {
             table.value(preferred) != nil ? preferred : other
         }
-        if within(paths.archive, paths.inbox) || within(paths.inbox, paths.archive) {
+        if PathBytes.isWithin(paths.archive, paths.inbox) || PathBytes.isWithin(paths.inbox, paths.archive) {
             throw table.error(
                 blame("archive", "inbox"),
                 "the archive (\(paths.archive)) and the inbox (\(paths.inbox)) overlap: archived files would be taken "
                     + "in again. Keep the archive outside the inbox.")
         }
-        if within(paths.database, paths.inbox) {
+        if PathBytes.isWithin(paths.database, paths.inbox) {
             throw table.error(
                 blame("database", "inbox"),
                 "the database (\(paths.database)) lies in the inbox (\(paths.inbox)), where its files would be taken "
                     + "in as documents. Keep it outside the inbox.")
         }
-        for inbox in ["ehf", "wise", "checks"] where within(paths.rejected, paths.inbox + "/" + inbox) {
+        for inbox in ["ehf", "wise", "checks"] where PathBytes.isWithin(paths.rejected, paths.inbox + "/" + inbox) {
             throw table.error(
                 blame("rejected", "inbox"),
                 "the rejected folder (\(paths.rejected)) lies in the \(inbox) inbox, where rejected files would be "

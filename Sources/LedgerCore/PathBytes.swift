@@ -9,6 +9,11 @@ public enum PathBytes {
     /// Whether `path` lies below `folder`.
     public static func isInside(_ path: String, _ folder: String) -> Bool { below(path, folder) != nil }
 
+    /// Whether `path` is `folder` itself or lies below it.
+    public static func isWithin(_ path: String, _ folder: String) -> Bool {
+        PathKey(path) == PathKey(folder) || isInside(path, folder)
+    }
+
     /// What follows `folder` and its "/" in `path`; nil when `path` does not lie below it.
     public static func below(_ path: String, _ folder: String) -> Substring.UTF8View? {
         let prefix = folder.utf8.last == UInt8(ascii: "/") ? folder : folder + "/"

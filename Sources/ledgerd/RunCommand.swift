@@ -199,11 +199,8 @@ struct DaemonActions: StatusActions {
     static func rejectedCopy(of document: LedgerStore.UnpostedDocument, in folder: String) -> String? {
         let own = FileSystem.shortened(document.originalName, maxBytes: 200)
         func names(_ candidate: String) -> Bool {
-            guard FileSystem.exists(folder + "/" + candidate),
-                case .bytes(let bytes) = try? FileSystem.readFile(
-                    folder + "/" + candidate + ".error.txt", limit: 64 << 10)
-            else { return false }
-            return String(decoding: bytes, as: UTF8.self).contains("\nSHA-256: \(document.sha256)\n")
+            FileSystem.exists(folder + "/" + candidate)
+                && ErrorReport.describes(folder + "/" + candidate + ".error.txt", sha256: document.sha256)
         }
         if document.sha256.hasPrefix("unread:") { return FileSystem.exists(folder + "/" + own) ? own : nil }
         if names(own) { return own }

@@ -22,6 +22,9 @@ import Testing
         #expect(PathBytes.isInside("/srv/Inbox/\u{301}a.xml", "/srv/Inbox"))
         #expect(PathBytes.isInside("/srv/Inbox/a.xml", "/srv/Inbox/"))
         #expect(!PathBytes.isInside("/srv/Inbox", "/srv/Inbox"))
+        #expect(PathBytes.isWithin("/srv/Inbox", "/srv/Inbox"))
+        #expect(PathBytes.isWithin("/srv/Inbox/ehf", "/srv/Inbox"))
+        #expect(!PathBytes.isWithin("/srv/Inboxes", "/srv/Inbox"))
         #expect(!PathBytes.isInside("/srv/Inboxes/a.xml", "/srv/Inbox"))
         #expect(PathBytes.below("/srv/Inbox/ehf/a.xml", "/srv/Inbox").map { String(Substring($0)) } == "ehf/a.xml")
     }
