@@ -8,7 +8,9 @@ public import Prometheus
 /// or the helpers below, which get the dimensions right); `bootstrap()` points swift-metrics
 /// at a Prometheus registry that `/metrics` renders. Label sets are fixed per name (the
 /// Prometheus client refuses to mix a labelled and an unlabelled series under one name):
-/// - `ledgerd_files_total{result="posted|duplicate|duplicate_number|rejected|failed"}` counter
+/// - `ledgerd_files_total{result="posted|duplicate|duplicate_number|rejected|failed"}` counter;
+///   `failed` counts attempts (a file tried three times before it posts counts three failed
+///   and one posted), the others count files
 /// - `ledgerd_ingest_duration_seconds` histogram, no labels (swift-metrics `Timer`)
 /// - `ledgerd_backlog_files` gauge, no labels: files waiting, settling or in hand in all inboxes —
 ///   refreshed from `RuntimeSnapshot.inboxes` on every scrape (the daemon may set it too)
