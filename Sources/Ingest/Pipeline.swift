@@ -538,6 +538,12 @@ public final class Pipeline: Sendable {
             prepared.invoice, direction: prepared.direction, existingDocumentID: existingID, existingName: existingName)
     }
 
+    /// The SHA-256 of a file's bytes, as documents store it; nil when it cannot be read whole.
+    public static func sha256(ofFile path: String, limit: Int64) -> String? {
+        guard case .bytes(let bytes) = try? FileSystem.readFile(path, limit: limit) else { return nil }
+        return hex(SHA256.hash(data: bytes))
+    }
+
     static func hex(_ digest: SHA256.Digest) -> String {
         let table = Array("0123456789abcdef".utf8)
         var out = [UInt8]()

@@ -156,7 +156,7 @@ struct DaemonActions: StatusActions {
             document = found
             // Found by its bytes, which its error file names: two rejected files of one name
             // are "a.xml" and "a (2).xml", and a long name was shortened.
-            guard let copy = Self.rejectedCopy(of: found, in: folder) else {
+            guard let copy = Self.rejectedCopy(of: found, in: folder, limit: configuration.limits.maxFileBytes) else {
                 throw StatusActionError.notFound(
                     OneLine.escaped("The rejected copy of \(found.originalName) is no longer in the rejected folder."))
             }
@@ -180,33 +180,37 @@ struct DaemonActions: StatusActions {
             document.map(\.inbox).flatMap { InboxScanner.inboxes.contains($0) ? $0 : nil }
             ?? InboxScanner.inbox(forName: fileName) ?? "ehf"
         let target = configuration.paths.inbox + "/" + inbox
-        let destination = target + "/" + FileSystem.freeName(in: target, for: fileName)
+        // Under the name it came with (a second file of that name was kept as "a (2).xml"),
+        // so that the document keeps its name when it is read again.
+        let returnName = FileSystem.freeName(
+            in: target, for: document.map { FileSystem.shortened($0.originalName, maxBytes: 200) } ?? fileName)
+        let destination = target + "/" + returnName
+        let renamed = returnName == fileName ? "" : " as \(returnName)"
         // The explanation belonged to the rejected copy (the database keeps the reason). It
         // goes first: once the file is back in the inbox the daemon may reject it again at
         // once and write a new one under the same name, which must not be the one removed.
         try? FileManager.default.removeItem(atPath: rejected + ".error.txt")
         try FileSystem.move(from: rejected, to: destination)
         daemon.record(
-            .retry, "\(fileName) moved from the rejected folder back to the \(inbox) inbox",
+            .retry, "\(fileName) moved from the rejected folder back to the \(inbox) inbox\(renamed)",
             actor: Self.actor, documentID: document?.id)
         daemon.requestRescan()
-        return OneLine.escaped("\(fileName) is back in the \(inbox) inbox and will be tried again.")
+        return OneLine.escaped("\(fileName) is back in the \(inbox) inbox\(renamed) and will be tried again.")
     }
 
-    /// The name of `document`'s copy in the rejected folder: the file whose error file names
-    /// its bytes, its own name tried first. A file refused unread (too large, not a file) has
-    /// no hash in its error file and is found by its name alone.
-    static func rejectedCopy(of document: LedgerStore.UnpostedDocument, in folder: String) -> String? {
+    /// The name of `document`'s copy in the rejected folder: the file whose bytes hash to the
+    /// document's, its own name tried first. A file refused unread (too large, not a file) has
+    /// no hash of its bytes and is found by its name alone.
+    static func rejectedCopy(of document: LedgerStore.UnpostedDocument, in folder: String, limit: Int64) -> String? {
         let own = FileSystem.shortened(document.originalName, maxBytes: 200)
-        func names(_ candidate: String) -> Bool {
-            FileSystem.exists(folder + "/" + candidate)
-                && ErrorReport.describes(folder + "/" + candidate + ".error.txt", sha256: document.sha256)
-        }
         if document.sha256.hasPrefix("unread:") { return FileSystem.exists(folder + "/" + own) ? own : nil }
-        if names(own) { return own }
+        func holds(_ candidate: String) -> Bool {
+            Pipeline.sha256(ofFile: folder + "/" + candidate, limit: limit) == document.sha256
+        }
+        if holds(own) { return own }
         let entries = (try? FileSystem.listDirectory(folder)) ?? []
-        return entries.map(\.name).sorted().first {
-            !$0.hasSuffix(".error.txt") && $0 != own && names($0)
+        return entries.filter { $0.type == .regular }.map(\.name).sorted().first {
+            !$0.hasSuffix(".error.txt") && $0 != own && holds($0)
         }
     }
 

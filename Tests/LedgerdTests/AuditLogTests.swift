@@ -91,20 +91,36 @@ import Testing
 
         let auth = "Authorization: Bearer retry-token"
         let json = "Content-Type: application/json"
+        // The two rejected copies swapped by hand: Retry goes by the bytes, not by the names.
+        let a = rejected + "/dup.xml"
+        let b = rejected + "/dup (2).xml"
+        try FileManager.default.moveItem(atPath: a, toPath: rejected + "/swap")
+        try FileManager.default.moveItem(atPath: b, toPath: a)
+        try FileManager.default.moveItem(atPath: rejected + "/swap", toPath: b)
         let retry = try await post(
             port, "/api/actions/retry", body: "{\"document_id\": \(second)}", headers: [auth, json])
         #expect(retry.status == 200, "\(retry.body)")
-        #expect(retry.body.contains("dup (2).xml is back in the ehf inbox"))
-        let back = try await post(port, "/api/actions/retry", body: "{\"document_id\": \(pdf)}", headers: [auth, json])
-        #expect(back.body.contains("note.pdf is back in the ehf inbox"), "\(back.body)")
-        // The other "dup.xml" stayed; the PDF went to the EHF inbox, where the daemon reads it
-        // again, not to the Wise inbox, where it would be left for good.
-        #expect(FileManager.default.fileExists(atPath: rejected + "/dup.xml"))
-        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/wise/note.pdf"))
+        #expect(retry.body.contains("dup.xml is back in the ehf inbox and will be tried again"), "\(retry.body)")
+        #expect(try String(contentsOfFile: b, encoding: .utf8) == "first junk")
         #expect(
             daemon.count(
                 "SELECT COUNT(*) FROM audit_log WHERE action = 'retry' AND document_id = \(second) "
-                    + "AND detail = 'dup (2).xml moved from the rejected folder back to the ehf inbox'") == 1)
+                    + "AND detail = 'dup.xml moved from the rejected folder back to the ehf inbox'") == 1)
+        // Rejected again, it is "dup.xml" in the rejected folder once more. The first document's
+        // copy, "dup (2).xml" there, goes back under the name it came with, which it keeps.
+        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: a + ".error.txt") }
+        let first = daemon.count("SELECT MIN(id) FROM documents WHERE original_name = 'dup.xml'")
+        let again = try await post(
+            port, "/api/actions/retry", body: "{\"document_id\": \(first)}", headers: [auth, json])
+        #expect(again.body.contains("dup (2).xml is back in the ehf inbox as dup"), "\(again.body)")
+        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: b + ".error.txt") }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE original_name = 'dup.xml'") == 2)
+
+        let back = try await post(port, "/api/actions/retry", body: "{\"document_id\": \(pdf)}", headers: [auth, json])
+        #expect(back.body.contains("note.pdf is back in the ehf inbox"), "\(back.body)")
+        // The PDF went to the EHF inbox, where the daemon reads it again, not to the Wise
+        // inbox, where it would be left for good.
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/wise/note.pdf"))
         #expect(daemon.terminate() == 0)
     }
 }
