@@ -159,6 +159,9 @@ struct ConfigurationParser {
             // Swedish "Godkänd för F-skatt") would make every invoice that names them ours.
             // An endpoint written `scheme:value` may be anything its scheme allows (an e-mail
             // address has no digits).
+            for identifier in identifiers {
+                if let reason = Self.emptyEndpoint(identifier) { throw table.error("identifiers", reason) }
+            }
             for identifier in identifiers
             where !identifier.contains(where: \.isNumber) && !identifier.contains(":") {
                 throw table.error(
@@ -332,6 +335,16 @@ struct ConfigurationParser {
         return result
     }
 
+    /// Why `identifier`, written `scheme:value`, names nothing: a scheme or a value missing.
+    static func emptyEndpoint(_ identifier: String) -> String? {
+        guard let colon = identifier.firstIndex(of: ":") else { return nil }
+        let scheme = identifier[..<colon].filter { !$0.isWhitespace }
+        let value = identifier[identifier.index(after: colon)...].filter { !$0.isWhitespace }
+        guard scheme.isEmpty || value.isEmpty else { return nil }
+        return "\(quoted(identifier)) is an endpoint without its \(scheme.isEmpty ? "scheme" : "number"); "
+            + "write it whole, like \"0192:987654325\"."
+    }
+
     /// `[accounts.suppliers]` / `[accounts.customers]`: party identifier (organisation number,
     /// VAT number or `scheme:endpoint`) → account, keyed in canonical form.
     func partyAccounts(_ table: TableReader) throws(ConfigurationError) -> [String: Account] {
@@ -347,6 +360,7 @@ struct ConfigurationParser {
                     "\(quoted(key)) has no digits, so it is not an organisation, VAT or endpoint number; write the number."
                 )
             }
+            if let reason = Self.emptyEndpoint(key) { throw table.error(key, reason) }
             let canonical = PartyIdentifier.canonical(key)
             if let earlier = spelled[canonical] {
                 throw table.error(key, "\(quoted(key)) is \(quoted(earlier)) again, written another way; keep one.")

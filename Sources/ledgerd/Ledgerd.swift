@@ -33,10 +33,18 @@ struct Ledgerd: AsyncParsableCommand {
                 struct Failure: Encodable {
                     var error: String
                     var exitStatus: Int32
+                    var valid: Bool?
                 }
                 var first = message.split(separator: "\n").first.map(String.init) ?? message
                 if first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
-                if let json = try? Output.json(Failure(error: first, exitStatus: 2)) { print(json) }
+                // `config check` reports validity, so its failures say `valid: false` too.
+                let checksConfig = CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("-") }.starts(with: [
+                    "config", "check",
+                ])
+                if let json = try? Output.json(Failure(error: first, exitStatus: 2, valid: checksConfig ? false : nil))
+                {
+                    print(json)
+                }
             }
             Foundation.exit(2)
         }

@@ -140,7 +140,9 @@ extension Ledgerd {
                             print("    \(entry) — \(what)")
                         }
                         if line.unexplainedMinor != 0 {
-                            print("    unexplained difference: \(Output.amount(line.unexplainedMinor, line.currency))")
+                            print(
+                                "    unexplained by the entries above: \(Output.amount(line.unexplainedMinor, line.currency))"
+                            )
                         }
                     }
                     if balances.unbalanced.isEmpty {

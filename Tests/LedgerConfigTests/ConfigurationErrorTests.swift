@@ -108,6 +108,12 @@ struct BadFile: CustomTestStringConvertible, Sendable {
             name: "a supplier's costs on payables", text: "[accounts.suppliers]\n\"923609016\" = \"2400\"\n",
             key: "accounts.suppliers.923609016", line: 2, says: "is the payables control account"),
         BadFile(
+            name: "an endpoint without its number", text: "[accounts.suppliers]\n\"0192:\" = \"6300\"\n",
+            key: "accounts.suppliers.\"0192:\"", line: 2, says: "is an endpoint without its number"),
+        BadFile(
+            name: "an identifier without its scheme", text: "[company]\nidentifiers = [\":987654325\"]\n",
+            key: "company.identifiers", line: 2, says: "is an endpoint without its scheme"),
+        BadFile(
             name: "a word for a supplier", text: "[accounts.suppliers]\n\"Foretaksregisteret\" = \"6300\"\n",
             key: "accounts.suppliers.Foretaksregisteret", line: 2, says: "has no digits"),
         BadFile(
