@@ -283,7 +283,7 @@ public final class Daemon: Service, Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         let latencies = tracker.finished(results, now: now)
         let reported = Set(results.map { PathKey($0.file.path) })
-        tracker.release(batch.filter { !reported.contains(PathKey($0.path)) })
+        tracker.release(batch.filter { !reported.contains(PathKey($0.path)) }, now: now)
         for (result, nanos) in latencies {
             Counter(label: "ledgerd_files_total", dimensions: [("result", result.outcome.rawValue)]).increment()
             Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))

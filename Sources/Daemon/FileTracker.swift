@@ -31,6 +31,11 @@ public final class FileTracker: Sendable {
         public var attempts: Int
         public var retryAt: UInt64
         public var lastError: String?
+        /// Seen changed, or closed after writing, while it was in the pipeline: a new file
+        /// dropped under the same name as the pipeline moved the last one out. It is looked at
+        /// again when the pipeline is done instead of waiting for the next rescan.
+        public var changedWhileTaken = false
+        public var closedWhileTaken = false
     }
 
     /// What a scan or the watcher saw of one file.
@@ -76,6 +81,20 @@ public final class FileTracker: Sendable {
         /// Items whose entry has since changed are skipped when they come up.
         var waiting = Heap<Queued>()
 
+        /// A file just finished with (`entry`, now removed) that was seen changed or closed
+        /// while it was taken: the file it was is gone (archived or rejected), and what lies
+        /// at the path now is another. Closed after writing, it is taken at once; otherwise it
+        /// settles (size unknown, so the next look counts as a change). A path found empty is
+        /// released by the pipeline or forgotten as vanished.
+        mutating func lookAgainIfChanged(_ entry: Entry, now: UInt64) {
+            guard entry.changedWhileTaken else { return }
+            store(
+                Entry(
+                    path: entry.path, inbox: entry.inbox, state: entry.closedWhileTaken ? .waiting : .settling,
+                    size: -1, mtimeNanos: 0, firstSeen: now, lastChange: now, attempts: 0, retryAt: 0, lastError: nil))
+            bursts[entry.inbox, default: Burst()].total += 1
+        }
+
         /// Stores `entry`, queueing it when it has just become waiting.
         mutating func store(_ entry: Entry) {
             let wasWaiting = entries[PathKey(entry.path)]?.state == .waiting
@@ -105,7 +124,14 @@ public final class FileTracker: Sendable {
         return contents.withLock { c in
             if var entry = c.entries[PathKey(o.path)] {
                 switch entry.state {
-                case .processing, .waiting:
+                case .waiting:
+                    return false
+                case .processing:
+                    if o.complete || o.size != entry.size || o.mtimeNanos != entry.mtimeNanos {
+                        entry.changedWhileTaken = true
+                        entry.closedWhileTaken = entry.closedWhileTaken || o.complete
+                        c.entries[PathKey(o.path)] = entry
+                    }
                     return false
                 case .retrying:
                     if o.size != entry.size || o.mtimeNanos != entry.mtimeNanos {
@@ -217,6 +243,7 @@ public final class FileTracker: Sendable {
                     c.entries[PathKey(result.file.path)] = nil
                     c.bursts[entry.inbox, default: Burst()].done += 1
                     latencies.append((result, now &- entry.firstSeen))
+                    c.lookAgainIfChanged(entry, now: now)
                 }
             }
             // A burst ends when its inbox is empty again.
@@ -228,11 +255,13 @@ public final class FileTracker: Sendable {
     }
 
     /// Files that were taken but never reported (the pipeline skipped them as vanished).
-    public func release(_ files: [InboxFile]) {
+    public func release(_ files: [InboxFile], now: UInt64) {
         contents.withLock { c in
-            for file in files where c.entries[PathKey(file.path)]?.state == .processing {
-                if let inbox = c.entries[PathKey(file.path)]?.inbox { c.bursts[inbox, default: Burst()].total -= 1 }
+            for file in files {
+                guard let entry = c.entries[PathKey(file.path)], entry.state == .processing else { continue }
+                c.bursts[entry.inbox, default: Burst()].total -= 1
                 c.entries[PathKey(file.path)] = nil
+                c.lookAgainIfChanged(entry, now: now)
             }
         }
     }

@@ -66,6 +66,52 @@ import Testing
         #expect(counts.first?.burstTotal == 1)
     }
 
+    /// A program that always writes the same name (an export, a scanner) drops its next file
+    /// as the pipeline moves the last one out: the new one is taken once the pipeline is done,
+    /// not left until the next rescan.
+    @Test func aFileDroppedUnderTheSameNameWhileTheLastIsProcessedIsTakenNext() {
+        let tracker = FileTracker(settle: .seconds(1))
+        tracker.observe(observation("/i/ehf/export.xml", size: 10, mtime: 1, complete: true), now: 0)
+        let firstTaken = tracker.takeWaiting(limit: 1)
+        #expect(!tracker.observe(observation("/i/ehf/export.xml", size: 11, mtime: 2, complete: true), now: 1))
+        #expect(tracker.takeWaiting(limit: 1).isEmpty)
+        tracker.finished(
+            firstTaken.map { FileResult(file: $0, outcome: .rejected, documentID: 1, reason: nil, destination: "/r") },
+            now: 2)
+        #expect(tracker.takeWaiting(limit: 1).map(\.path) == ["/i/ehf/export.xml"])
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.burstTotal == 2)
+
+        // Seen only growing (not yet closed): it settles before it is taken.
+        tracker.observe(observation("/i/ehf/b.xml", size: 10, mtime: 1, complete: true), now: 0)
+        let secondTaken = tracker.takeWaiting(limit: 1)
+        #expect(!tracker.observe(observation("/i/ehf/b.xml", size: 5, mtime: 3), now: 1))
+        tracker.finished(
+            secondTaken.map { FileResult(file: $0, outcome: .posted, documentID: 2, reason: nil, destination: "/a") },
+            now: 2)
+        #expect(tracker.settlingPaths() == ["/i/ehf/b.xml"])
+        #expect(!tracker.observe(observation("/i/ehf/b.xml", size: 5, mtime: 3), now: 3))
+        #expect(tracker.observe(observation("/i/ehf/b.xml", size: 5, mtime: 3), now: 3 + second))
+
+        // A rescan seeing the file being processed unchanged is not a new file.
+        tracker.observe(observation("/i/ehf/c.xml", complete: true), now: 0)
+        let third = tracker.takeWaiting(limit: 10).filter { $0.path.hasSuffix("c.xml") }
+        #expect(!tracker.observe(observation("/i/ehf/c.xml", age: 10 * Int64(second)), now: 1))
+        tracker.finished(
+            third.map { FileResult(file: $0, outcome: .posted, documentID: 3, reason: nil, destination: "/a") },
+            now: 2)
+        #expect(!tracker.entries(limit: 10).contains { $0.path.hasSuffix("c.xml") })
+
+        // Gone when the pipeline came to read it, and a new one written since: taken next.
+        tracker.observe(observation("/i/ehf/d.xml", complete: true), now: 0)
+        let fourth = tracker.takeWaiting(limit: 10).filter { $0.path.hasSuffix("d.xml") }
+        #expect(!tracker.observe(observation("/i/ehf/d.xml", size: 12, mtime: 4, complete: true), now: 1))
+        tracker.release(fourth, now: 2)
+        #expect(tracker.takeWaiting(limit: 10).map(\.path).contains("/i/ehf/d.xml"))
+        // Released without a new one seen: forgotten.
+        tracker.release(fourth, now: 3)
+        #expect(!tracker.entries(limit: 10).contains { $0.path.hasSuffix("d.xml") })
+    }
+
     @Test func transientFailuresBackOffExponentially() {
         let tracker = FileTracker(settle: .seconds(1), maxBackoff: .seconds(3))
         tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0)

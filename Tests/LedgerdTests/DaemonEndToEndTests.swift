@@ -289,6 +289,25 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(!daemon.logText.contains("posted: after.xml"))
     }
 
+    /// A program that always writes the same name (an export, a scanner) writes its next file
+    /// the moment the last one leaves the inbox, often while the daemon is still finishing it:
+    /// every one is taken at once, none left for the next rescan.
+    @Test func filesWrittenOneAfterAnotherUnderOneNameAreAllTaken() throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home)
+        let path = home.path + "/Inbox/ehf/export.xml"
+        let count = 40
+        for i in 0..<count {
+            try invoice(number: "EXPORT-\(i)").write(to: URL(fileURLWithPath: path))
+            let deadline = Date().addingTimeInterval(10)
+            while access(path, F_OK) == 0, Date() < deadline { usleep(500) }
+        }
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == count }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func filesAlreadyThereAtStartAreTaken() throws {
         let home = try Home()
         try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")
