@@ -61,9 +61,13 @@ public struct StatusServer: Service {
             ttl: settings.statusCacheTTL)
     }
 
+    /// The GET's answer without its body: its Content-Length still says how long the body
+    /// would be (an empty body would set it to 0).
     static func headOnly(_ response: Response) -> Response {
         var response = response
-        response.body = ResponseBody()
+        response.body = ResponseBody(contentLength: response.body.contentLength) { writer in
+            try await writer.finish(nil)
+        }
         return response
     }
 

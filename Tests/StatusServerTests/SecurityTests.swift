@@ -94,7 +94,18 @@ import Testing
                     port: port, "HEAD \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
                 #expect(reply.status == 200, "HEAD \(path) answered \(reply.status)")
                 #expect(reply.body.isEmpty, "HEAD \(path)")
+                // The length the GET's body would have, not 0.
+                let length = Int(reply.header("Content-Length") ?? "") ?? 0
+                #expect(length > 0, "HEAD \(path): Content-Length \(reply.header("Content-Length") ?? "none")")
+                if path == "/healthz" { #expect(length == (try await get(port, path)).body.utf8.count) }
             }
+            // On a connection kept open, the next request on it is answered as usual.
+            let twice = try await rawRequest(
+                port: port,
+                "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n"
+                    + "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
+            // No body bytes after the HEAD's headers: the GET's answer follows at once.
+            #expect(twice.body.hasPrefix("HTTP/1.1 200"), "\(twice.body)")
         }
         _ = dir
     }
