@@ -307,13 +307,22 @@ public struct StatusServer: Service {
 
     func rescan(_ request: Request) async -> Response {
         if let refusal = refusal(request) { return refusal }
+        let body: ByteBuffer
         do {
-            _ = try await request.body.collect(upTo: settings.maxBodyBytes)
+            body = try await request.body.collect(upTo: settings.maxBodyBytes)
         } catch {
             var response = JSONResponse.error(
                 .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
             response.headers[.connection] = "close"
             return response
+        }
+        // The rescan takes no parameters: its body is empty or a JSON object (`{}`).
+        let text = Data(buffer: body)
+        guard
+            text.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) })
+                || (try? JSONSerialization.jsonObject(with: text)) is [String: Any]
+        else {
+            return JSONResponse.error(.badRequest, "expected an empty body or {}")
         }
         logger.notice("rescan requested through the status page")
         await actions.rescan()

@@ -333,6 +333,11 @@ import Testing
                 port, "/api/actions/rescan", body: "",
                 headers: ["Authorization: bearer s3cret-token", "Content-Type: application/json; charset=utf-8"])
             #expect(empty.status == 202)
+            for bad in ["rescan=1", "[1]", "\"now\"", "{"] {
+                let refused = try await post(port, "/api/actions/rescan", body: bad, headers: auth)
+                #expect(refused.status == 400, "\(bad)")
+                #expect(refused.json["error"].string == "expected an empty body or {}")
+            }
         }
         #expect(actions.calls.withLock { $0 } == ["retry broken-invoice.xml", "retry nope.xml", "rescan", "rescan"])
         _ = dir
