@@ -119,7 +119,7 @@ public enum Aging {
     }
 
     /// Ages `items` as of `today`: one row per (party, currency), sorted by party name
-    /// (case-insensitively), then currency. Items with a zero open amount still count as
+    /// (`NameOrder`: case-insensitively, numbers by value), then currency. Items with a zero open amount still count as
     /// documents. Sums saturate at the Int64 range instead of trapping (2^63 minor units is
     /// far beyond any real ledger).
     public static func rows(_ items: [AgingItem], asOf today: Day) -> [AgingRow] {
@@ -140,10 +140,7 @@ public enum Aging {
         return rows.values.sorted { a, b in
             let pa = a.party ?? ""
             let pb = b.party ?? ""
-            let la = pa.lowercased()
-            let lb = pb.lowercased()
-            if la != lb { return la < lb }
-            if pa != pb { return pa < pb }
+            if pa != pb { return NameOrder.precedes(pa, pb) }
             return a.currency < b.currency
         }
     }

@@ -202,7 +202,7 @@ extension LedgerStore {
                         openMinor: row[3], oldestDueDate: row[4]))
             }
             sideBalances.sort {
-                ($0.party.lowercased(), $0.party, $0.currency) < ($1.party.lowercased(), $1.party, $1.currency)
+                $0.party != $1.party ? NameOrder.precedes($0.party, $1.party) : $0.currency < $1.currency
             }
             balances += sideBalances
 

@@ -63,6 +63,12 @@ import Testing
         #expect(totals[1].total == Money(minor: 16_000, currency: .nok))
     }
 
+    @Test func partiesNumberedInTheirNamesComeInNumberOrder() {
+        let rows = Aging.rows(
+            ["Kunde 10", "Kunde 2", "kunde 1", "Kunde 11"].map { item($0, 100, issued: -5, due: 5) }, asOf: today)
+        #expect(rows.map(\.party) == ["kunde 1", "Kunde 2", "Kunde 10", "Kunde 11"])
+    }
+
     @Test func preAggregatedItemsGiveTheSameRows() {
         let single = Aging.rows(
             [item("A", 100, issued: -3, due: -1), item("A", 200, issued: -3, due: -1)], asOf: today)
