@@ -161,6 +161,13 @@ final class WatchLoop {
             if let movedFrom { leftTree(movedFrom.path) }
             return
         }
+        // A folder that left this path before, its IN_MOVED_FROM still unpaired, is out of the
+        // tree for good now that a folder (another, or the same one back from outside) holds
+        // the path: it is forgotten first, or settling its move later would forget the newcomer.
+        for (cookie, move) in pendingMoves where move.path == path {
+            pendingMoves[cookie] = nil
+            leftTree(move.path)
+        }
         if let movedFrom, !excludedPaths.contains(movedFrom.path) {
             // Renamed inside the tree: the kernel keeps its watches; only the recorded paths of the
             // folder and its subfolders change.

@@ -171,6 +171,36 @@ struct WatcherTests {
         }
     }
 
+    /// Moved out and straight back (before the watcher could settle the move out), or another
+    /// folder renamed into its place: either is watched, then and later.
+    @Test func folderMovedOutAndStraightBackIsStillWatched() async throws {
+        let tree = try TempTree()
+        let inbox = try tree.makeFolder("inbox")
+        let outside = try tree.makeFolder("outside")
+        try tree.makeFolder("inbox/sub")
+        try tree.makeFolder("inbox/other")
+        try await withWatcher(roots: [inbox]) { watcher in
+            let log = EventLog(watcher.events)
+            try renameOrThrow(inbox + "/sub", outside + "/x")
+            try renameOrThrow(outside + "/x", inbox + "/sub")
+            #expect(await log.wait(for: .folderAdded(inbox + "/sub")))
+            // Past the quiet second that settles the move out.
+            try await Task.sleep(for: .milliseconds(1500))
+            try writeFile(inbox + "/sub/a.xml")
+            #expect(await log.wait(for: .fileReady(inbox + "/sub/a.xml")))
+
+            try renameOrThrow(inbox + "/sub", outside + "/y")
+            try renameOrThrow(inbox + "/other", inbox + "/sub")
+            #expect(await log.wait(for: .folderAdded(inbox + "/sub")))
+            try await Task.sleep(for: .milliseconds(1500))
+            try writeFile(inbox + "/sub/b.xml")
+            #expect(await log.wait(for: .fileReady(inbox + "/sub/b.xml")))
+            try writeFile(outside + "/y/gone.xml")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!log.paths.contains { $0.contains("gone.xml") })
+        }
+    }
+
     @Test func excludedFoldersProduceNoEvents() async throws {
         let tree = try TempTree()
         let inbox = try tree.makeFolder("inbox")
