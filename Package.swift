@@ -194,7 +194,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerdTests",
-            dependencies: ["LedgerStore", "LedgerCore", "TestSupport"],
+            dependencies: ["LedgerStore", "LedgerCore", "Ingest", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -119,23 +119,59 @@ public enum FileSystem {
         case notRegular(EntryType)
     }
 
+    /// Which file a path named, and in what state: two looks that agree saw the same file,
+    /// unchanged. Kernels since 6.13 give a change made after a `stat` a new modification
+    /// time even within the same clock tick (multigrain timestamps on ext4, XFS, Btrfs and
+    /// tmpfs), so a rewrite that keeps the size still shows; on older kernels one within the
+    /// same few milliseconds may not.
+    public struct FileIdentity: Sendable, Equatable {
+        public var device: UInt64
+        public var inode: UInt64
+        public var size: Int64
+        public var mtimeNanos: Int64
+
+        init(_ st: stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = Int64(st.st_size)
+            mtimeNanos = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        }
+    }
+
+    /// The identity of what `path` names now, without following a symlink; nil if nothing.
+    public static func identity(of path: String) -> FileIdentity? {
+        var st = stat()
+        return lstat(path, &st) == 0 ? FileIdentity(st) : nil
+    }
+
     /// Reads a whole regular file, never following a symlink, refusing it before reading when
     /// it is larger than `limit`.
     public static func readFile(_ path: String, limit: Int64) throws(Failure) -> ReadResult {
+        try readFileIdentified(path, limit: limit).result
+    }
+
+    /// `readFile`, and the identity of the file the bytes came from, so that what is later
+    /// moved can be checked to be that same file, unchanged. A file changed while it was
+    /// read fails (EAGAIN) and is read again later.
+    public static func readFileIdentified(_ path: String, limit: Int64) throws(Failure) -> (
+        result: ReadResult, identity: FileIdentity?
+    ) {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let code = errno
-            if code == ELOOP { return .notRegular(.symlink) }
+            if code == ELOOP { return (.notRegular(.symlink), nil) }
+            // A socket: it cannot be opened as a file at all.
+            if code == ENXIO, lstatType(path) == .other { return (.notRegular(.other), nil) }
             throw Failure(operation: "open", path: path, code: code)
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(operation: "stat", path: path, code: errno) }
         guard st.st_mode & S_IFMT == S_IFREG else {
-            return .notRegular(st.st_mode & S_IFMT == S_IFDIR ? .directory : .other)
+            return (.notRegular(st.st_mode & S_IFMT == S_IFDIR ? .directory : .other), nil)
         }
         let size = Int64(st.st_size)
-        if size > limit { return .tooLarge(size: size) }
+        if size > limit { return (.tooLarge(size: size), FileIdentity(st)) }
         // One byte more than the size is asked for, so the same read that reaches the end says
         // whether the file grew meanwhile: a regular file's read comes back short only at its
         // end. Such a file is read again later, whole. The buffer is not zeroed first.
@@ -160,7 +196,13 @@ public enum FileSystem {
         }
         if failure != 0 { throw Failure(operation: "read", path: path, code: failure) }
         if bytes.count == capacity { throw Failure(operation: "read (file still growing)", path: path, code: EAGAIN) }
-        return .bytes(bytes)
+        let before = FileIdentity(st)
+        guard fstat(fd, &st) == 0 else { throw Failure(operation: "stat", path: path, code: errno) }
+        // Rewritten while it was read (same size or not): the bytes may be a mix of two.
+        guard FileIdentity(st) == before, Int64(bytes.count) == before.size else {
+            throw Failure(operation: "read (file changed while it was read)", path: path, code: EAGAIN)
+        }
+        return (.bytes(bytes), before)
     }
 
     /// Creates `path` and its missing parents (mode 0750 by default).
@@ -222,6 +264,32 @@ public enum FileSystem {
     /// The target's folder is created when missing. The caller syncs the folders of
     /// same-device renames (once per batch rather than once per file).
     public static func move(from source: String, to target: String) throws(Failure) {
+        _ = try move(from: source, to: target, expected: nil)
+    }
+
+    /// What a checked move did.
+    public enum Moved: Sendable, Equatable {
+        /// The file that was read is at the target.
+        case moved
+        /// The name held another file, or the same one rewritten (a program saving again
+        /// under the same name), when it was moved. That file is not kept at the target: it is
+        /// at `at`, where it was or put back beside it (under a free name if a newer file took
+        /// its own), to be read as the new file it is. `targetHasRead` says whether the
+        /// target holds what was read (copied to another device before the change).
+        case changed(at: String, targetHasRead: Bool)
+    }
+
+    /// `move`, checking that what is moved is the file `expected` describes (the one that was
+    /// read); see `Moved`.
+    public static func move(from source: String, to target: String, expected: FileIdentity?) throws(Failure)
+        -> Moved
+    {
+        // Looked at before and after the rename: before, so a file changed well before its
+        // move stays where it is, its name never free for a moment for a writer to take;
+        // after, for a change in between.
+        if let expected, let now = identity(of: source), now != expected {
+            return .changed(at: source, targetHasRead: false)
+        }
         var code = renameNoReplace(from: source, to: target)
         if code == ENOENT, exists(source) {
             try makeDirectories(parentDirectory(target))
@@ -229,12 +297,27 @@ public enum FileSystem {
         }
         switch code {
         case 0:
-            return
+            guard let expected, let moved = identity(of: target), moved != expected else { return .moved }
+            // Renaming changes only the status-change time, which the identity leaves out.
+            var back = source
+            var code = renameNoReplace(from: target, to: back)
+            if code == EEXIST {
+                back = parentDirectory(source) + "/" + freeName(in: parentDirectory(source), for: lastComponent(source))
+                code = renameNoReplace(from: target, to: back)
+            }
+            guard code == 0 else {
+                throw Failure(operation: "put back a file changed after it was read", path: target, code: code)
+            }
+            return .changed(at: back, targetHasRead: false)
         case EEXIST:
             throw Failure(operation: "move to", path: target, code: EEXIST)
         case EXDEV:
             if exists(target) { throw Failure(operation: "move to", path: target, code: EEXIST) }
-            try copyDurably(from: source, to: target)
+            guard try copyDurably(from: source, to: target, expected: expected) else {
+                return .changed(at: source, targetHasRead: false)
+            }
+            // Replaced since it was copied: the copy is what was read; the new file stays.
+            if let expected, identity(of: source) != expected { return .changed(at: source, targetHasRead: true) }
             guard unlink(source) == 0 else {
                 let code = errno
                 // The original stays (a read-only inbox, say): the copy, ours alone, goes, so a
@@ -242,6 +325,7 @@ public enum FileSystem {
                 _ = unlink(target)
                 throw Failure(operation: "remove original", path: source, code: code)
             }
+            return .moved
         default:
             // Both folders named: either one may be the one that refuses.
             throw Failure(operation: "move \(source) into", path: parentDirectory(target), code: code)
@@ -273,10 +357,19 @@ public enum FileSystem {
     /// `RENAME_NOREPLACE` from <linux/fs.h>.
     static let renameNoReplaceFlag: UInt32 = 1
 
-    static func copyDurably(from source: String, to target: String) throws(Failure) {
+    /// Copies `source` to `target` durably. False, with nothing left at `target`, when the
+    /// file is not the one `expected` describes, or changes while it is copied.
+    static func copyDurably(from source: String, to target: String, expected: FileIdentity? = nil) throws(Failure)
+        -> Bool
+    {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard input >= 0 else { throw Failure(operation: "open", path: source, code: errno) }
         defer { close(input) }
+        func isExpected() -> Bool {
+            var st = stat()
+            return expected == nil || (fstat(input, &st) == 0 && FileIdentity(st) == expected)
+        }
+        guard isExpected() else { return false }
         let temporary = parentDirectory(target) + "/.ledgerd-partial-" + lastComponent(target)
         let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard output >= 0 else { throw Failure(operation: "create", path: temporary, code: errno) }
@@ -302,6 +395,11 @@ public enum FileSystem {
                 written += w
             }
         }
+        guard isExpected() else {
+            close(output)
+            _ = unlink(temporary)
+            return false
+        }
         guard fsync(output) == 0 else {
             let code = errno
             close(output)
@@ -310,15 +408,22 @@ public enum FileSystem {
         close(output)
         guard rename(temporary, target) == 0 else { throw Failure(operation: "rename", path: target, code: errno) }
         try syncDirectory(parentDirectory(target))
+        return true
     }
 
     /// Writes a small text file durably (temporary name, fsync, rename).
     public static func writeText(_ text: String, to path: String) throws(Failure) {
+        try writeFile(Array(text.utf8), to: path, replacing: true)
+    }
+
+    /// Writes `bytes` durably as a new file at `path` (temporary name, fsync, rename), and,
+    /// unless `replacing`, never over a file already there (EEXIST). The caller syncs the
+    /// folder.
+    public static func writeFile(_ bytes: [UInt8], to path: String, replacing: Bool) throws(Failure) {
         try makeDirectories(parentDirectory(path))
         let temporary = parentDirectory(path) + "/.ledgerd-partial-" + lastComponent(path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw Failure(operation: "create", path: temporary, code: errno) }
-        let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
             let w = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
@@ -326,6 +431,7 @@ public enum FileSystem {
                 if errno == EINTR { continue }
                 let code = errno
                 close(fd)
+                _ = unlink(temporary)
                 throw Failure(operation: "write", path: temporary, code: code)
             }
             written += w
@@ -333,8 +439,16 @@ public enum FileSystem {
         let synced = fsync(fd) == 0
         let code = errno
         close(fd)
-        guard synced else { throw Failure(operation: "sync", path: temporary, code: code) }
-        guard rename(temporary, path) == 0 else { throw Failure(operation: "rename", path: path, code: errno) }
+        guard synced else {
+            _ = unlink(temporary)
+            throw Failure(operation: "sync", path: temporary, code: code)
+        }
+        let renamed =
+            replacing ? (rename(temporary, path) == 0 ? 0 : errno) : renameNoReplace(from: temporary, to: path)
+        guard renamed == 0 else {
+            _ = unlink(temporary)
+            throw Failure(operation: "write", path: path, code: renamed)
+        }
     }
 
     /// A name in `directory` that does not exist yet: `name`, else `stem (2).ext`, `stem (3).ext`…

@@ -174,6 +174,8 @@ public final class Pipeline: Sendable {
         var files: [InboxFile]
         var results: [FileResult?]
         var documents: [IncomingDocument]
+        /// What was read of each written document's file.
+        var copies: [ReadCopy]
         var outcomes: [WriteOutcome]
         /// For each written document, its position in `files`.
         var positions: [Int]
@@ -183,11 +185,13 @@ public final class Pipeline: Sendable {
     func write(_ files: [InboxFile], prepared: [Prepared]) -> Written {
         var results = [FileResult?](repeating: nil, count: files.count)
         var toWrite: [IncomingDocument] = []
+        var copies: [ReadCopy] = []
         var writeIndex: [Int] = []
         for (index, item) in prepared.enumerated() {
             switch item {
-            case .document(let document):
+            case .document(let document, let copy):
                 toWrite.append(document)
+                copies.append(copy)
                 writeIndex.append(index)
             case .failed(let failure):
                 results[index] = FileResult(
@@ -217,9 +221,11 @@ public final class Pipeline: Sendable {
                     file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "\(error)"),
                     destination: nil)
             }
-            return Written(files: files, results: results, documents: [], outcomes: [], positions: [])
+            return Written(files: files, results: results, documents: [], copies: [], outcomes: [], positions: [])
         }
-        return Written(files: files, results: results, documents: toWrite, outcomes: outcomes, positions: writeIndex)
+        return Written(
+            files: files, results: results, documents: toWrite, copies: copies, outcomes: outcomes,
+            positions: writeIndex)
     }
 
     /// After the commit: moves each written file where its outcome says, then makes the
@@ -231,8 +237,8 @@ public final class Pipeline: Sendable {
         for (position, outcome) in written.outcomes.enumerated() {
             let index = written.positions[position]
             let result = settle(
-                written.files[index], document: written.documents[position], outcome: outcome, touched: &touched,
-                reserved: &reservedRejected)
+                written.files[index], document: written.documents[position], copy: written.copies[position],
+                outcome: outcome, touched: &touched, reserved: &reservedRejected)
             results[index] = result
             logger.log(level: result.outcome == .posted ? .info : .notice, "\(result.logLine)")
         }
@@ -246,8 +252,28 @@ public final class Pipeline: Sendable {
         return results.compactMap { $0 }
     }
 
+    /// What was read of a file, kept for its move after the commit: which file it was, and
+    /// its bytes while a batch's allowance lasts (`KeepAllowance`). A file rewritten or
+    /// replaced after it was read is then archived as it was read, and the one now at its
+    /// name is read as the new file it is. Without the bytes, such a file is still never
+    /// archived under the other's name; the posted version's copy is then missing.
+    struct ReadCopy: Sendable {
+        var identity: FileSystem.FileIdentity?
+        var bytes: [UInt8]?
+    }
+
+    /// How many bytes of a batch's files are held from their reading to their move. Files
+    /// dropped a few at a time, when a program saving the same name again is likeliest, are
+    /// all held; a burst of thousands holds the first 512 KiB of each batch, so peak memory
+    /// stays bounded.
+    final class KeepAllowance: Sendable {
+        static let perBatch = 512 << 10
+        let left = Atomic<Int>(perBatch)
+        func take(_ bytes: Int) -> Bool { left.subtract(bytes, ordering: .relaxed).oldValue >= bytes }
+    }
+
     enum Prepared: Sendable {
-        case document(IncomingDocument)
+        case document(IncomingDocument, ReadCopy)
         case failed(FileSystem.Failure)
         /// Looks cut off and was written moments ago: try again later.
         case incomplete
@@ -264,33 +290,35 @@ public final class Pipeline: Sendable {
     func prepareAll(_ files: [InboxFile], receivedAt: String) -> [Prepared] {
         let slots = ResultSlots<Prepared>(count: files.count)
         let workers = min(settings.workers, files.count)
+        let allowance = KeepAllowance()
         if workers <= 1 {
-            for (i, file) in files.enumerated() { slots[i] = prepare(file, receivedAt: receivedAt) }
+            for (i, file) in files.enumerated() { slots[i] = prepare(file, receivedAt: receivedAt, keeping: allowance) }
         } else {
             let next = Atomic<Int>(0)
             WorkerThreads.run(workers) { _ in
                 while true {
                     let i = next.add(1, ordering: .relaxed).oldValue
                     guard i < files.count else { break }
-                    slots[i] = self.prepare(files[i], receivedAt: receivedAt)
+                    slots[i] = self.prepare(files[i], receivedAt: receivedAt, keeping: allowance)
                 }
             }
         }
         return slots.values()
     }
 
-    func prepare(_ file: InboxFile, receivedAt: String) -> Prepared {
+    func prepare(_ file: InboxFile, receivedAt: String, keeping allowance: KeepAllowance) -> Prepared {
         let name = file.name
+        var copy = ReadCopy()
         func rejected(_ sha: String, _ size: Int64, _ rejection: Rejection) -> Prepared {
             .document(
                 IncomingDocument(
                     sha256: sha, originalName: name, inbox: file.inbox, kind: file.inbox, sizeBytes: size,
                     receivedAt: receivedAt,
-                    archivePath: "", content: .rejected(rejection)))
+                    archivePath: "", content: .rejected(rejection)), copy)
         }
         let read: FileSystem.ReadResult
         do {
-            read = try FileSystem.readFile(file.path, limit: settings.maxFileBytes)
+            (read, copy.identity) = try FileSystem.readFileIdentified(file.path, limit: settings.maxFileBytes)
         } catch {
             if error.code == ENOENT { return .ignored }  // gone before we got to it
             return .failed(error)
@@ -299,6 +327,7 @@ public final class Pipeline: Sendable {
         switch read {
         case .bytes(let b):
             bytes = b
+            if allowance.take(b.count) { copy.bytes = b }
         case .tooLarge(let size):
             // Refused without reading: the hash stands for the name and size, not the content.
             let sha = "unread:" + Self.hex(SHA256.hash(data: Array("\(file.path)\u{0}\(size)\u{0}\(receivedAt)".utf8)))
@@ -349,7 +378,7 @@ public final class Pipeline: Sendable {
                 IncomingDocument(
                     sha256: sha, originalName: name, inbox: file.inbox, kind: kind, sizeBytes: size,
                     receivedAt: receivedAt,
-                    archivePath: "", content: .rejected(rejection))
+                    archivePath: "", content: .rejected(rejection)), copy
             )
             .withDetails(violations)
         }
@@ -396,28 +425,64 @@ public final class Pipeline: Sendable {
             IncomingDocument(
                 sha256: sha, originalName: name, inbox: file.inbox,
                 kind: invoice.type == .invoice ? "ehf_invoice" : "ehf_credit_note",
-                sizeBytes: size, receivedAt: receivedAt, archivePath: archivePath, content: .invoice(prepared)))
+                sizeBytes: size, receivedAt: receivedAt, archivePath: archivePath, content: .invoice(prepared)), copy)
     }
 
     /// After the commit: puts the file where its outcome says.
     func settle(
-        _ file: InboxFile, document: IncomingDocument, outcome: WriteOutcome, touched: inout Set<PathKey>,
-        reserved: inout Set<String>
+        _ file: InboxFile, document: IncomingDocument, copy: ReadCopy, outcome: WriteOutcome,
+        touched: inout Set<PathKey>, reserved: inout Set<String>
     ) -> FileResult {
         var result = FileResult(file: file, outcome: .failed, documentID: nil, reason: nil, destination: nil)
         /// The file was gone when it was to be moved: another ledgerd (the daemon, or a second
         /// `ingest` at the same time) took it after this run read it, or it was named twice.
         /// The books hold what the outcome says and nothing is left to retry here.
         var takenElsewhere = false
+        /// Changed after it was read, and what was read too large to have been held: the
+        /// outcome stands, with no copy of the file to keep.
+        var nothingToKeep = false
         // The prefix test first: it costs no allocation, and fails at once for inbox files.
         let inRejectedFolder =
             file.path.utf8.starts(with: settings.rejected.utf8)
             && PathKey(FileSystem.parentDirectory(file.path)) == PathKey(settings.rejected)
+        /// Where the bytes read are kept when the file itself could not be moved there.
+        func keepCopy(at target: String) -> Bool {
+            guard let bytes = copy.bytes else { return false }
+            do {
+                try FileSystem.writeFile(bytes, to: target, replacing: false)
+                touched.insert(PathKey(FileSystem.parentDirectory(target)))
+                return true
+            } catch {
+                logger.error(
+                    "could not keep the copy read",
+                    metadata: ["file": "\(file.path)", "to": "\(target)", "error": "\(error)"])
+                return false
+            }
+        }
         func moveFile(to target: String, done: String) -> Bool {
             do {
-                try FileSystem.move(from: file.path, to: target)
+                let moved = try FileSystem.move(from: file.path, to: target, expected: copy.identity)
                 touched.insert(PathKey(FileSystem.parentDirectory(target)))
                 touched.insert(PathKey(FileSystem.parentDirectory(file.path)))
+                if case .changed(let now, let targetHasRead) = moved {
+                    // Saved again, or replaced, under the same name after it was read: the
+                    // outcome stands for what was read, which is kept from memory; the file
+                    // now there is read next as the new file it is.
+                    let kept = targetHasRead || keepCopy(at: target)
+                    let newName = FileSystem.lastComponent(now)
+                    let copyNote: String =
+                        kept
+                        ? "and that copy kept"
+                        : "but that copy was not kept (read in a burst too large to hold every file)"
+                    let renamed: String = newName == file.name ? "" : " (now \(OneLine.escaped(newName)))"
+                    logger.notice(
+                        "\(OneLine.escaped(file.name)) was changed or replaced after it was read: \(done) as it was read, \(copyNote); the file now there\(renamed) is read as a new file"
+                    )
+                    guard kept else {
+                        nothingToKeep = true
+                        return true
+                    }
+                }
                 result.destination = target
                 return true
             } catch {
@@ -452,7 +517,7 @@ public final class Pipeline: Sendable {
                     ? shortened : FileSystem.freeName(in: folder, for: shortened, reserved: reserved)
                 reserved.insert(name)
                 target = folder + "/" + name
-                guard moveFile(to: target, done: "rejected (\(rejection.code))") else { return }
+                guard moveFile(to: target, done: "rejected (\(rejection.code))"), !nothingToKeep else { return }
             }
             do {
                 try FileSystem.writeText(
@@ -469,7 +534,20 @@ public final class Pipeline: Sendable {
             result.documentID = id
             if moveFile(to: document.archivePath, done: "posted as document \(id)") || takenElsewhere {
                 result.outcome = .posted
-                if takenElsewhere, FileSystem.exists(document.archivePath) { result.destination = document.archivePath }
+                if takenElsewhere, FileSystem.exists(document.archivePath) {
+                    result.destination = document.archivePath
+                } else if takenElsewhere {
+                    // Moved away or deleted by someone between its reading and its move.
+                    let kept = keepCopy(at: document.archivePath)
+                    if kept { result.destination = document.archivePath }
+                    let copyNote: String =
+                        kept
+                        ? "and the copy read kept in the archive"
+                        : "but no copy is in the archive (read in a burst too large to hold every file)"
+                    logger.warning(
+                        "\(OneLine.escaped(file.name)) left the inbox after it was read, before it could be archived: posted as document \(id), \(copyNote)"
+                    )
+                }
             }
             // Rejected before, fixed (the configuration, most often) and moved back by hand: the
             // error file left in the rejected folder no longer holds.
@@ -503,7 +581,7 @@ public final class Pipeline: Sendable {
             result.reason = rejection
             result.outcome = .rejected
             reject(rejection, details: document.details)
-            if result.destination == nil, !takenElsewhere { result.outcome = .failed }
+            if result.destination == nil, !takenElsewhere, !nothingToKeep { result.outcome = .failed }
 
         case .duplicateNumber(let id, _, _):
             result.documentID = id
@@ -511,7 +589,7 @@ public final class Pipeline: Sendable {
             result.reason = rejection
             result.outcome = .duplicateNumber
             reject(rejection, details: [])
-            if result.destination == nil, !takenElsewhere { result.outcome = .failed }
+            if result.destination == nil, !takenElsewhere, !nothingToKeep { result.outcome = .failed }
         }
         if inRejectedFolder, result.outcome == .posted || result.outcome == .duplicate, result.destination != nil {
             // The file left the rejected folder; the explanation beside it no longer holds (the
@@ -565,9 +643,9 @@ public final class Pipeline: Sendable {
 
 extension Pipeline.Prepared {
     func withDetails(_ details: [Rejection]) -> Pipeline.Prepared {
-        guard case .document(var document) = self else { return self }
+        guard case .document(var document, let copy) = self else { return self }
         document.details = details
-        return .document(document)
+        return .document(document, copy)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ingest
 import LedgerStore
 import TestSupport
 import Testing
@@ -305,6 +306,51 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == count }
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// A program that saves the same name twice in a row (the second `cp` onto the file the
+    /// first wrote), again and again, each time once the name is free: whatever version was
+    /// read is posted and archived as its own bytes, and the last version of each round is
+    /// always posted, never archived under another's name.
+    @Test func aFileSavedAgainAfterItWasReadIsArchivedAsReadAndTheNewVersionPosted() throws {
+        let home = try Home()
+        let daemon = try RunningDaemon(home: home)
+        let path = home.path + "/Inbox/ehf/export.xml"
+        let rounds = 30
+        func write(_ fd: Int32, _ number: String) {
+            let bytes = [UInt8](invoice(number: number))
+            #expect(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count)
+            close(fd)
+        }
+        for i in 0..<rounds {
+            // The first version as a new file, once the name is free.
+            let deadline = Date().addingTimeInterval(10)
+            var fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            while fd < 0, Date() < deadline {
+                usleep(500)
+                fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            }
+            write(fd, "A-\(i)")
+            // The second a few milliseconds later, more or less, so that some land while the
+            // daemon is between reading the first and moving it: written into the same file,
+            // truncated, as `cp` does onto an existing one (or a new file if it is gone).
+            usleep(useconds_t(500 * (i % 12)))
+            write(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644), "B-\(i)")
+        }
+        try waitUntil(seconds: 15) {
+            daemon.count("SELECT COUNT(*) FROM vendor_invoices WHERE number LIKE 'B-%'") == rounds
+                && !FileManager.default.fileExists(atPath: path)
+        }
+        let archived = try daemon.store().pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sha256, archived_path FROM documents WHERE state = 'posted'")
+        }
+        #expect(archived.count >= rounds)
+        for row in archived {
+            let sha: String = row[0]
+            let file: String = row[1]
+            #expect(Pipeline.sha256(ofFile: file, limit: 1 << 20) == sha, "\(file)")
+        }
         #expect(daemon.terminate() == 0)
     }
 

@@ -1,0 +1,141 @@
+import Foundation
+import LedgerCore
+import Testing
+
+@testable import Ingest
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A file saved again, replaced or removed under its name after the pipeline read it and
+/// before it was moved: what was read is posted and archived as it was read, and the file
+/// now at the name is read as the new file it is. Each test stops the pipeline between its
+/// commit and its move (`prepareAll`, `write`, `settle`) to change the file there.
+@Suite struct ChangedAfterReadTests {
+    let template = String(
+        decoding: try! Data(contentsOf: URL(fileURLWithPath: PipelineTests.example)), as: UTF8.self)
+
+    func invoice(_ number: String) -> [UInt8] {
+        let start = template.range(of: "<cbc:ID>")!
+        let end = template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex)!
+        return Array(template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: number).utf8)
+    }
+
+    /// Reads and commits the inbox's files, calls `change`, then moves them.
+    func ingestChanging(_ sandbox: Sandbox, _ change: () throws -> Void) throws -> [FileResult] {
+        let pipeline = sandbox.pipeline(identifiers: PipelineTests.buyer)
+        let files = sandbox.scan()
+        let written = pipeline.write(files, prepared: pipeline.prepareAll(files, receivedAt: Timestamp.now()))
+        try change()
+        return pipeline.settle(written)
+    }
+
+    func archived(_ sandbox: Sandbox) throws -> [String] {
+        try FileManager.default.subpathsOfDirectory(atPath: sandbox.archive).filter { $0.hasSuffix(".xml") }
+    }
+
+    func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    @Test func savedAgainInPlaceThePostedVersionIsArchivedAndTheNewOneReadNext() throws {
+        let sandbox = try Sandbox()
+        let path = try sandbox.write(invoice("EXPORT-1"), as: "export.xml")
+        let results = try ingestChanging(sandbox) {
+            // Written into the same file (same inode), as `cp` onto an existing file does.
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: invoice("EXPORT-22"))
+            try handle.close()
+        }
+        #expect(results.map(\.outcome) == [.posted])
+        let destination = try #require(results.first?.destination)
+        #expect(try bytes(destination) == invoice("EXPORT-1"))
+        #expect(try bytes(path) == invoice("EXPORT-22"))
+
+        let next = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
+        #expect(next.map(\.outcome) == [.posted])
+        #expect(try sandbox.count("SELECT COUNT(*) FROM vendor_invoices") == 2)
+        #expect(try archived(sandbox).count == 2)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func replacedByRenameTheNewFileStaysAndTheReadOneIsArchived() throws {
+        let sandbox = try Sandbox()
+        let path = try sandbox.write(invoice("SAVE-1"), as: "export.xml")
+        let results = try ingestChanging(sandbox) {
+            // An editor's or exporter's save: a new file renamed over the name, same size.
+            let staged = sandbox.root + "/staged.xml"
+            try Data(invoice("SAVE-2")).write(to: URL(fileURLWithPath: staged))
+            #expect(rename(staged, path) == 0)
+        }
+        #expect(results.map(\.outcome) == [.posted])
+        #expect(try bytes(try #require(results.first?.destination)) == invoice("SAVE-1"))
+        #expect(try bytes(path) == invoice("SAVE-2"))
+        #expect(sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan()).map(\.outcome) == [.posted])
+        #expect(try sandbox.count("SELECT COUNT(*) FROM vendor_invoices WHERE number IN ('SAVE-1', 'SAVE-2')") == 2)
+    }
+
+    @Test func aRejectedFileReplacedAfterReadingLeavesItsOwnCopyBesideItsErrorFile() throws {
+        let sandbox = try Sandbox()
+        let path = try sandbox.write(Array("not an invoice".utf8), as: "scan.xml")
+        let results = try ingestChanging(sandbox) {
+            let staged = sandbox.root + "/staged.xml"
+            try Data(invoice("AFTER-JUNK")).write(to: URL(fileURLWithPath: staged))
+            #expect(rename(staged, path) == 0)
+        }
+        #expect(results.map(\.outcome) == [.rejected])
+        #expect(try bytes(sandbox.rejected + "/scan.xml") == Array("not an invoice".utf8))
+        #expect(FileManager.default.fileExists(atPath: sandbox.rejected + "/scan.xml.error.txt"))
+        #expect(sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan()).map(\.outcome) == [.posted])
+    }
+
+    @Test func removedAfterReadingTheCopyReadIsArchived() throws {
+        let sandbox = try Sandbox()
+        let path = try sandbox.write(invoice("GONE-1"), as: "gone.xml")
+        let results = try ingestChanging(sandbox) { #expect(unlink(path) == 0) }
+        #expect(results.map(\.outcome) == [.posted])
+        #expect(try bytes(try #require(results.first?.destination)) == invoice("GONE-1"))
+        #expect(try archived(sandbox).count == 1)
+    }
+
+    /// A socket cannot be opened as a file at all: it is rejected as not a file, once, rather
+    /// than failing and being tried again for ever.
+    @Test func aSocketInTheInboxIsRejectedAsNotAFile() throws {
+        let sandbox = try Sandbox()
+        let path = sandbox.inbox + "/ehf/sock.xml"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (i, byte) in path.utf8.enumerated() { buffer[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        #expect(bound == 0)
+        let results = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
+        #expect(results.map(\.outcome) == [.rejected])
+        #expect(results.first?.reason?.code == "NOT-A-FILE")
+    }
+
+    @Test func movingChecksTheFileIsTheOneRead() throws {
+        let sandbox = try Sandbox()
+        let path = try sandbox.write(Array("first".utf8), as: "a.xml")
+        let identity = try #require(FileSystem.identity(of: path))
+        // Unchanged: moved.
+        #expect(try FileSystem.move(from: path, to: sandbox.root + "/moved.xml", expected: identity) == .moved)
+        // Another file at the name: it is put back where it was.
+        #expect(rename(sandbox.root + "/moved.xml", path) == 0)
+        let staged = sandbox.root + "/staged.xml"
+        try Data("second".utf8).write(to: URL(fileURLWithPath: staged))
+        #expect(rename(staged, path) == 0)
+        #expect(
+            try FileSystem.move(from: path, to: sandbox.root + "/target.xml", expected: identity)
+                == .changed(at: path, targetHasRead: false))
+        #expect(try bytes(path) == Array("second".utf8))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.root + "/target.xml"))
+    }
+}
