@@ -32,9 +32,22 @@ extension CommonOptions {
                 "ledgerd: there is no ledger database at \(path): nothing has been posted there yet, or [paths] "
                     + "database points elsewhere. `ledgerd run` and `ledgerd ingest` create it.", exitCode: 1)
         }
+        let folder = (path as NSString).deletingLastPathComponent
         do {
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw UserFacingError(
+                "ledgerd: cannot create the folder of the ledger database \(path): \(error)", exitCode: 1)
+        }
+        // SQLite opens a file it may not write read-only without a word, and stays so even once
+        // the permission is fixed: posting would fail file after file until a restart.
+        if create, (access(path, W_OK) != 0 && errno != ENOENT) || access(folder.isEmpty ? "." : folder, W_OK) != 0 {
+            throw UserFacingError(
+                "ledgerd: the ledger database \(path) cannot be written by this user (\(String(cString: strerror(errno)))); "
+                    + "posting needs write access to the file and to its folder, where SQLite keeps its -wal and -shm files.",
+                exitCode: 1)
+        }
+        do {
             return try LedgerStore(path: path)
         } catch {
             throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
