@@ -95,6 +95,9 @@ public final class Daemon: Service, Sendable {
     public let tracker: FileTracker
     let startedAt = Timestamp.now()
     let status: Mutex<Status>
+    /// Set when a stop is asked for: the pipeline finishes the batch it is writing and starts
+    /// no other, so a stop takes about one transaction, not the whole backlog taken.
+    let stopping = Atomic<Bool>(false)
     let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
     let rescans: AsyncStream<Void>.Continuation
@@ -183,6 +186,8 @@ public final class Daemon: Service, Sendable {
             group.addTask {
                 await self.waitForShutdown()
                 // Stop taking new work; the batch in hand finishes in processLoop.
+                self.stopping.store(true, ordering: .relaxed)
+                self.logger.notice("stopping: finishing the batch in hand; files not started stay in the inbox")
                 watcher?.stop()
                 self.wake.finish()
                 self.rescans.finish()
@@ -253,7 +258,10 @@ public final class Daemon: Service, Sendable {
                 if batch.isEmpty { break }
                 let results = await withCheckedContinuation {
                     (continuation: CheckedContinuation<[FileResult], Never>) in
-                    queue.async { continuation.resume(returning: self.pipeline.ingest(batch)) }
+                    queue.async {
+                        continuation.resume(
+                            returning: self.pipeline.ingest(batch) { self.stopping.load(ordering: .relaxed) })
+                    }
                 }
                 record(batch: batch, results: results)
                 if isShuttingDown { break }
@@ -283,7 +291,13 @@ public final class Daemon: Service, Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         let latencies = tracker.finished(results, now: now)
         let reported = Set(results.map { PathKey($0.file.path) })
-        tracker.release(batch.filter { !reported.contains(PathKey($0.path)) }, now: now)
+        let unreported = batch.filter { !reported.contains(PathKey($0.path)) }
+        // Left untouched by a stop: still waiting, and counted as left for next time.
+        if stopping.load(ordering: .relaxed) {
+            tracker.putBack(unreported)
+        } else {
+            tracker.release(unreported, now: now)
+        }
         for (result, nanos) in latencies {
             Counter(label: "ledgerd_files_total", dimensions: [("result", result.outcome.rawValue)]).increment()
             Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))

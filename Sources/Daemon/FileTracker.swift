@@ -266,6 +266,17 @@ public final class FileTracker: Sendable {
         }
     }
 
+    /// Files that were taken but not started (a stop came first): waiting again.
+    public func putBack(_ files: [InboxFile]) {
+        contents.withLock { c in
+            for file in files {
+                guard var entry = c.entries[PathKey(file.path)], entry.state == .processing else { continue }
+                entry.state = .waiting
+                c.store(entry)
+            }
+        }
+    }
+
     public struct InboxCounts: Sendable, Equatable, Codable {
         public var inbox: String
         public var settling = 0

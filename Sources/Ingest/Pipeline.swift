@@ -138,7 +138,9 @@ public final class Pipeline: Sendable {
     /// read and parsed, and the files of the previous one are moved to the archive. Moves
     /// happen only after their batch has committed, and batch after batch on one thread, so a
     /// file that repeats one from the batch before sees that file already archived.
-    public func ingest(_ files: [InboxFile]) -> [FileResult] {
+    /// `shouldStop`, asked between batches, ends the run after the batch being written: the
+    /// files of the batches not written get no result and stay where they are.
+    public func ingest(_ files: [InboxFile], shouldStop: @escaping @Sendable () -> Bool = { false }) -> [FileResult] {
         let cursor = BatchCursor(files: files, batchSize: settings.batchSize, batchBytes: settings.batchBytes) {
             [settings] path in FileSystem.lstatSizeAndTime(path).map { min($0.size, settings.maxFileBytes) } ?? 0
         }
@@ -150,9 +152,11 @@ public final class Pipeline: Sendable {
         while true {
             let upcoming = PreparedBox()
             let parsing = DispatchGroup()
-            DispatchQueue.global().async(group: parsing) {
-                let next = cursor.next()
-                if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
+            if !shouldStop() {
+                DispatchQueue.global().async(group: parsing) {
+                    let next = cursor.next()
+                    if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
+                }
             }
             let written = write(batch, prepared: prepared)
             mover.async {
@@ -160,7 +164,7 @@ public final class Pipeline: Sendable {
                 settled.withLock { $0.append(results) }
             }
             parsing.wait()
-            guard let (files, next) = upcoming.take() else { break }
+            guard !shouldStop(), let (files, next) = upcoming.take() else { break }
             batch = files
             prepared = next
         }

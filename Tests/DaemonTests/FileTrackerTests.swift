@@ -112,6 +112,17 @@ import Testing
         #expect(!tracker.entries(limit: 10).contains { $0.path.hasSuffix("d.xml") })
     }
 
+    @Test func filesTakenButNotStartedBeforeAStopAreWaitingAgain() {
+        let tracker = FileTracker(settle: .seconds(1))
+        tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0)
+        tracker.observe(observation("/i/ehf/b.xml", complete: true), now: 1)
+        let taken = tracker.takeWaiting(limit: 10)
+        tracker.putBack(Array(taken.dropFirst()))
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.waiting == 1)
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.processing == 1)
+        #expect(tracker.takeWaiting(limit: 10).map(\.path) == ["/i/ehf/b.xml"])
+    }
+
     @Test func transientFailuresBackOffExponentially() {
         let tracker = FileTracker(settle: .seconds(1), maxBackoff: .seconds(3))
         tracker.observe(observation("/i/ehf/a.xml", complete: true), now: 0)

@@ -176,6 +176,24 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
     }
 
+    /// A stop asked for during a run ends it after the batch being written: that batch is
+    /// posted and moved, and the files of the others stay in the inbox untouched.
+    @Test func aStopEndsTheRunAfterTheBatchInHand() throws {
+        let sandbox = try Sandbox()
+        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: Self.example)), as: UTF8.self)
+        let start = try #require(template.range(of: "<cbc:ID>"))
+        let end = try #require(template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex))
+        for i in 0..<100 {
+            let xml = template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "STOP-\(i)")
+            _ = try sandbox.write(Array(xml.utf8), as: "invoice-\(i).xml")
+        }
+        let results = sandbox.pipeline(identifiers: Self.buyer, batchSize: 16).ingest(sandbox.scan()) { true }
+        #expect(results.count == 16)
+        #expect(results.allSatisfy { $0.outcome == .posted })
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 16)
+        #expect(sandbox.scan().count == 84)
+    }
+
     /// Two runs over the same inbox at once (the daemon and an `ingest`, or two `ingest`s),
     /// each with its own connection to the books: every file is posted once, moved once, and
     /// neither run reports a file the other took as failed.
