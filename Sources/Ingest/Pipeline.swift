@@ -494,6 +494,7 @@ public final class Pipeline: Sendable {
                     takenElsewhere = true
                     return false
                 }
+                if error.code == EEXIST, finishWithArchivedCopy(at: target) { return true }
                 logger.error(
                     "could not move file", metadata: ["file": "\(file.path)", "to": "\(target)", "error": "\(error)"])
                 result.outcome = .failed
@@ -503,6 +504,25 @@ public final class Pipeline: Sendable {
                         + "is moved when it is tried again.")
                 return false
             }
+        }
+        /// The target already holds these very bytes (books restored from a backup taken
+        /// before this file was posted, whose archived copy stayed): the move is as good as
+        /// done, and the inbox copy, the file that was read, unchanged, is removed.
+        func finishWithArchivedCopy(at target: String) -> Bool {
+            guard !inRejectedFolder, let identity = copy.identity, FileSystem.identity(of: file.path) == identity,
+                Self.sha256(ofFile: target, limit: settings.maxFileBytes) == document.sha256
+            else { return false }
+            do {
+                try FileSystem.removeFile(file.path)
+            } catch {
+                return false
+            }
+            touched.insert(PathKey(FileSystem.parentDirectory(file.path)))
+            result.destination = target
+            logger.notice(
+                "\(OneLine.escaped(file.name)): the same bytes are already at \(OneLine.escaped(target)); the inbox copy was removed"
+            )
+            return true
         }
         func reject(_ rejection: Rejection, details: [Rejection]) {
             let folder = settings.rejected
@@ -571,6 +591,17 @@ public final class Pipeline: Sendable {
                     result.outcome = .posted
                     result.reason = nil
                 }
+            } else if let archivedPath, !archivedPath.isEmpty,
+                FileSystem.lastComponent(archivedPath).hasSuffix("_" + FileSystem.shortened(file.name, maxBytes: 200)),
+                let archived = FileSystem.identity(of: archivedPath), archived.device != copy.identity?.device,
+                finishWithArchivedCopy(at: archivedPath)
+            {
+                // A move to an archive on another device copies, syncs, then removes the
+                // original; stopped in between, the original is left beside its full copy.
+                // (On one device a rename leaves no such pair: the same bytes again there are
+                // a duplicate.)
+                result.outcome = .posted
+                result.reason = nil
             } else {
                 let folder = "\(settings.archive)/duplicates/\(document.receivedAt.prefix(10))"
                 let target =

@@ -1,5 +1,7 @@
 import Foundation
 import LedgerCore
+import LedgerStore
+import Logging
 import Testing
 
 @testable import Ingest
@@ -96,6 +98,62 @@ import Testing
         #expect(results.map(\.outcome) == [.posted])
         #expect(try bytes(try #require(results.first?.destination)) == invoice("GONE-1"))
         #expect(try archived(sandbox).count == 1)
+    }
+
+    /// Books restored from a backup taken before a file was posted, and the file dropped again:
+    /// it is posted anew, and its archived copy from before, the same bytes at the same place,
+    /// stands for it; the inbox copy goes rather than failing to move for ever.
+    @Test func aFileWhoseArchivedCopyIsAlreadyInPlaceFinishesItsMove() throws {
+        let sandbox = try Sandbox()
+        _ = try sandbox.write(invoice("RESTORED-1"), as: "restored.xml")
+        let first = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
+        let archivedPath = try #require(first.first?.destination)
+        // The restore: books that never saw it, with the archive as it is.
+        let restored = try LedgerStore(path: sandbox.root + "/var/restored.sqlite", durability: .normal)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let pipeline = Pipeline(
+            settings: sandbox.settings(identifiers: PipelineTests.buyer), store: restored, logger: logger)
+        _ = try sandbox.write(invoice("RESTORED-1"), as: "restored.xml")
+        let again = pipeline.ingest(sandbox.scan())
+        #expect(again.map(\.outcome) == [.posted])
+        #expect(again.first?.destination == archivedPath)
+        #expect(sandbox.scan().isEmpty)
+        #expect(try bytes(archivedPath) == invoice("RESTORED-1"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.archive + "/duplicates"))
+    }
+
+    /// A move to an archive on another device copies, syncs, then removes the original; a
+    /// kill in between leaves the original beside its full copy. The next run finishes the
+    /// move instead of filing the original as a duplicate of itself.
+    @Test func aMoveAcrossDevicesCutShortIsFinishedNotCalledADuplicate() throws {
+        let sandbox = try Sandbox()
+        var shm = stat()
+        var tmp = stat()
+        guard stat("/dev/shm", &shm) == 0, stat(sandbox.root, &tmp) == 0, shm.st_dev != tmp.st_dev else {
+            Issue.record("/dev/shm is not a separate device here; the cross-device move is not exercised")
+            return
+        }
+        let archive = "/dev/shm/ledgerd-archive-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: archive) }
+        var settings = sandbox.settings(identifiers: PipelineTests.buyer)
+        settings.archive = archive
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let pipeline = Pipeline(settings: settings, store: sandbox.store, logger: logger)
+        _ = try sandbox.write(invoice("ACROSS-1"), as: "across.xml")
+        let first = pipeline.ingest(sandbox.scan())
+        let archivedPath = try #require(first.first?.destination)
+        #expect(archivedPath.hasPrefix(archive))
+        // The original as the cut-short move leaves it.
+        _ = try sandbox.write(invoice("ACROSS-1"), as: "across.xml")
+        let again = pipeline.ingest(sandbox.scan())
+        #expect(again.map(\.outcome) == [.posted])
+        #expect(sandbox.scan().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: archive + "/duplicates"))
+        // The same bytes under another name are a duplicate, as ever.
+        _ = try sandbox.write(invoice("ACROSS-1"), as: "again.xml")
+        #expect(pipeline.ingest(sandbox.scan()).map(\.outcome) == [.duplicate])
     }
 
     /// A socket cannot be opened as a file at all: it is rejected as not a file, once, rather
