@@ -60,6 +60,19 @@ enum Paths {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Whether a name just created is there whole, with no close after writing to come: a
+    /// hard link to an existing file (`link`, `cp --link`, maildir-style delivery), a symbolic
+    /// link, or anything else that is neither a regular file nor a folder (FIFO, socket).
+    static func isCreatedWhole(_ path: [UInt8]) -> Bool {
+        var info = stat()
+        guard withCString(path, { lstat($0, &info) }) == 0 else { return false }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return info.st_nlink > 1
+        case S_IFDIR: return false
+        default: return true
+        }
+    }
+
     /// 0 when `path` is an existing folder, else the errno that says why not.
     static func directoryError(_ path: String) -> Int32 {
         var info = stat()

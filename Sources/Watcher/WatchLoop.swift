@@ -138,14 +138,17 @@ final class WatchLoop {
         let path = folder + event.name
         if event.has(IN_ISDIR) {
             folderEvent(event, path: path, parent: folder)
-        } else if event.has(IN_CLOSE_WRITE) || event.has(IN_MOVED_TO) {
+        } else if event.has(IN_CLOSE_WRITE) || event.has(IN_MOVED_TO)
+            || (event.has(IN_CREATE) && Paths.isCreatedWhole(path))
+        {
             if let text = Paths.string(path) {
                 emit(.fileReady(text))
             } else {
                 rescan(folder, because: path)
             }
         }
-        // IN_CREATE / IN_MOVED_FROM of a file: nothing to report (IN_CLOSE_WRITE follows a create).
+        // IN_CREATE of a file being written / IN_MOVED_FROM: nothing to report (IN_CLOSE_WRITE
+        // follows a create).
     }
 
     private func folderEvent(_ event: RawEvent, path: [UInt8], parent: [UInt8]) {

@@ -68,6 +68,30 @@ struct WatcherTests {
         }
     }
 
+    /// Names created whole, with no close after writing to follow: a hard link (maildir-style
+    /// delivery, `cp --link`), a symbolic link and a FIFO are ready when they appear. A file
+    /// still being written is not ready at its creation.
+    @Test func hardLinksSymlinksAndFIFOsAreReadyWhenCreated() async throws {
+        let tree = try TempTree()
+        let inbox = try tree.makeFolder("inbox")
+        let outside = try tree.makeFolder("outside")
+        try writeFile(outside + "/delivered.xml")
+        try await withWatcher(roots: [inbox]) { watcher in
+            let log = EventLog(watcher.events)
+            #expect(link(outside + "/delivered.xml", inbox + "/linked.xml") == 0)
+            #expect(await log.wait(for: .fileReady(inbox + "/linked.xml")))
+            #expect(symlink(outside + "/delivered.xml", inbox + "/symlink.xml") == 0)
+            #expect(await log.wait(for: .fileReady(inbox + "/symlink.xml")))
+            #expect(mkfifo(inbox + "/fifo.xml", 0o644) == 0)
+            #expect(await log.wait(for: .fileReady(inbox + "/fifo.xml")))
+            let fd = open(inbox + "/open.xml", O_CREAT | O_WRONLY, 0o644)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!log.paths.contains(inbox + "/open.xml"))
+            close(fd)
+            #expect(await log.wait(for: .fileReady(inbox + "/open.xml")))
+        }
+    }
+
     @Test func newSubfolderIsReportedAndItsLaterFilesAreReady() async throws {
         let tree = try TempTree()
         let inbox = try tree.makeFolder("inbox")
