@@ -86,6 +86,9 @@ public final class Daemon: Service, Sendable {
         var databaseGone: String?
         /// The last write's failure (disk full, read-only), until a write succeeds again.
         var writeFailure: String?
+        /// Files posted but not moved out of the inbox (archive or rejected folder full or not
+        /// writable): said on /healthz until a file moves again.
+        var moveFailure: String?
     }
 
     let settings: Settings
@@ -145,7 +148,8 @@ public final class Daemon: Service, Sendable {
         return Snapshot(
             pid: getpid(), startedAt: startedAt, watchMode: s.watchMode.rawValue, watcherAlive: s.watcherAlive,
             schedulerAlive: s.schedulerAlive, lastRescan: s.lastRescan, inboxes: inboxes, pending: pending,
-            recentErrors: s.recentErrors, processed: s.processed, databaseProblem: s.databaseGone ?? s.writeFailure)
+            recentErrors: s.recentErrors, processed: s.processed,
+            databaseProblem: s.databaseGone ?? s.writeFailure ?? s.moveFailure)
     }
 
     public func run() async throws {
@@ -302,7 +306,7 @@ public final class Daemon: Service, Sendable {
             Counter(label: "ledgerd_files_total", dimensions: [("result", result.outcome.rawValue)]).increment()
             Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))
         }
-        var failures: [(message: String, files: [String])] = []
+        var failures: [(message: String, code: String?, files: [String])] = []
         for result in results where result.outcome == .failed {
             if result.reason?.code == Pipeline.incompleteCode {
                 // A copy still in progress: waited out, not an error (FileTracker.finished).
@@ -311,12 +315,15 @@ public final class Daemon: Service, Sendable {
                 continue
             }
             Counter(label: "ledgerd_files_total", dimensions: [("result", "failed")]).increment()
-            // One line per distinct failure: a full disk fails every file of a batch alike.
+            // One line per distinct failure: a full disk fails every file of a batch alike (a
+            // failed move names its file, so those are one line together).
             let message = result.reason?.message ?? "failed"
-            if let i = failures.firstIndex(where: { $0.message == message }) {
+            if let i = failures.firstIndex(where: {
+                $0.message == message || (result.reason?.code == "MOVE" && $0.code == "MOVE")
+            }) {
                 failures[i].files.append(result.file.name)
             } else {
-                failures.append((message, [result.file.name]))
+                failures.append((message, result.reason?.code, [result.file.name]))
             }
         }
         for failure in failures {
@@ -328,7 +335,15 @@ public final class Daemon: Service, Sendable {
         // write succeeds again.
         let writeFailure = results.first { $0.reason?.code == "DATABASE" }?.reason?.message
         let wrote = results.contains { $0.outcome != .failed }
+        let moveFailure = results.first { $0.reason?.code == "MOVE" }?.reason?.message
+        let moved = results.contains { $0.destination != nil }
         status.withLock { s in
+            if let moveFailure {
+                s.moveFailure =
+                    "ledgerd cannot move files out of the inbox (\(moveFailure)); they wait and are tried again"
+            } else if moved {
+                s.moveFailure = nil
+            }
             if let writeFailure {
                 s.writeFailure =
                     "ledgerd cannot write to its database (\(writeFailure)); files wait and are tried again"

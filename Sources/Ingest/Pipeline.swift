@@ -244,7 +244,10 @@ public final class Pipeline: Sendable {
                 written.files[index], document: written.documents[position], copy: written.copies[position],
                 outcome: outcome, touched: &touched, reserved: &reservedRejected)
             results[index] = result
-            logger.log(level: result.outcome == .posted ? .info : .notice, "\(result.logLine)")
+            // A failure is tried again, maybe every few seconds: its callers say it once per
+            // batch (the daemon) or list it (ingest), rather than a line per file per try.
+            let level: Logger.Level = result.outcome == .posted ? .info : result.outcome == .failed ? .debug : .notice
+            logger.log(level: level, "\(result.logLine)")
         }
         for directory in touched.map(\.path) {
             do {
@@ -495,7 +498,8 @@ public final class Pipeline: Sendable {
                     return false
                 }
                 if error.code == EEXIST, finishWithArchivedCopy(at: target) { return true }
-                logger.error(
+                // Said once per batch by the caller (the daemon groups them; ingest lists them).
+                logger.debug(
                     "could not move file", metadata: ["file": "\(file.path)", "to": "\(target)", "error": "\(error)"])
                 result.outcome = .failed
                 result.reason = Rejection(

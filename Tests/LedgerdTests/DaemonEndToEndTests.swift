@@ -266,6 +266,40 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 
     /// The database deleted while the daemon runs: posting on would write into a file no one
     /// reads again. Nothing more is posted, the files wait in the inbox, /healthz says why.
+    /// Files posted but not moved (the archive cannot take them) turn /healthz red with the
+    /// reason and one log line per batch, and everything moves by itself once it can.
+    @Test func anArchiveThatCannotTakeFilesIsSaidOnHealthzUntilItCan() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        // A file where the archive's folder for EHF files would be: no move can go there.
+        let blocker = home.path + "/var/archive/ehf"
+        try FileManager.default.createDirectory(atPath: home.path + "/var/archive", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: blocker, contents: Data("in the way".utf8)))
+        try writeInvoices(count: 5, into: home.path + "/Inbox/ehf", prefix: "STUCK")
+        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5 }
+        try await Task.sleep(for: .milliseconds(1500))
+        let health = try await get(port, "/healthz")
+        #expect(health.status == 503)
+        #expect(
+            health.json["reasons"][0].string?.contains("cannot move files out of the inbox") == true, "\(health.body)")
+        // One line per try of the whole batch (tried again after 1 s, 2 s …), not one per file.
+        var lines: [String] {
+            daemon.logText.components(separatedBy: "\n").filter { $0.contains("could not be moved") }
+        }
+        try waitUntil(seconds: 10) { lines.contains { $0.contains("5 files (") } }
+        #expect(lines.count <= 6, "\(lines)")
+
+        try FileManager.default.removeItem(atPath: blocker)
+        try waitUntil(seconds: 15) {
+            (try? FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/ehf"))?.isEmpty == true
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await get(port, "/healthz").status == 200)
+        #expect(daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func aDatabaseDeletedWhileRunningStopsPostingAndSaysSo() async throws {
         let home = try Home()
         let daemon = try RunningDaemon(home: home)
