@@ -419,7 +419,8 @@ public final class Daemon: Service, Sendable {
                     excluding: settings.excluding, isIgnored: settings.isIgnored, logger: logger, into: &found)
                 for file in found { observe(path: file.path, complete: false) }
             case .overflow:
-                logger.warning("inotify queue overflowed; rescanning the inbox")
+                // The watcher has said why (its queue overflowed, or a watched folder was lost).
+                logger.warning("the watcher may have missed changes; rescanning the inbox")
                 scan()
             }
         }
