@@ -17,7 +17,7 @@ extension Ledgerd {
         func run() async throws {
             try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
-                let store = try options.openStore(configuration, create: false)
+                let store = try options.openStore(configuration, create: false, reading: true)
                 let report = try store.status()
                 let daemon = try DaemonReport(store: store)
                 if options.json {
@@ -93,7 +93,7 @@ extension Ledgerd {
         func run() async throws {
             try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
-                let store = try options.openStore(configuration, create: false)
+                let store = try options.openStore(configuration, create: false, reading: true)
                 let reconciliation = try store.reconcile(accounts: configuration.accounts)
                 let balances = try store.checkBalances()
                 let ok = reconciliation.agrees && balances.unbalanced.isEmpty

@@ -25,7 +25,9 @@ extension CommonOptions {
         }
     }
 
-    func openStore(_ configuration: Configuration, create: Bool = true) throws -> LedgerStore {
+    /// Opens the books. `reading` (status, reconcile): where this user cannot write the file or
+    /// its folder (an owner looking at the books the service keeps), they are opened read-only.
+    func openStore(_ configuration: Configuration, create: Bool = true, reading: Bool = false) throws -> LedgerStore {
         let path = configuration.paths.database
         if !create, !FileManager.default.fileExists(atPath: path) {
             throw UserFacingError(
@@ -47,10 +49,17 @@ extension CommonOptions {
                     + "posting needs write access to the file and to its folder, where SQLite keeps its -wal and -shm files.",
                 exitCode: 1)
         }
+        let readOnly = reading && (access(path, W_OK) != 0 || access(folder.isEmpty ? "." : folder, W_OK) != 0)
         do {
-            return try LedgerStore(path: path)
+            return try LedgerStore(path: path, readonly: readOnly)
         } catch {
-            throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
+            // Read-only, a WAL database needs its -shm file, which SQLite cannot create in a
+            // folder this user may not write: it is there while ledgerd (or another reader) runs.
+            let hint =
+                readOnly
+                ? " (this user may not write its folder, so it can be read only while ledgerd runs, or as the user ledgerd runs as)"
+                : ""
+            throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)\(hint)", exitCode: 1)
         }
     }
 }
