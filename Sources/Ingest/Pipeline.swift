@@ -146,6 +146,10 @@ public final class Pipeline: Sendable {
         }
         var batch = cursor.next()
         guard !batch.isEmpty else { return [] }
+        // Documents committed from here on that this run did not post were posted by another
+        // ledgerd reading the same files at the same time (`ledgerd ingest` beside the daemon):
+        // those files are the other's to move and report.
+        let seen = SettleState(lastDocumentBefore: (try? store.lastDocumentID()) ?? .max)
         let settled = Mutex<[[FileResult]]>([])
         let mover = DispatchQueue(label: "ledgerd.settle")
         var prepared = prepareAll(batch, receivedAt: Timestamp.now())
@@ -160,7 +164,7 @@ public final class Pipeline: Sendable {
             }
             let written = write(batch, prepared: prepared)
             mover.async {
-                let results = self.settle(written)
+                let results = self.settle(written, seen: seen)
                 settled.withLock { $0.append(results) }
             }
             parsing.wait()
@@ -232,14 +236,38 @@ public final class Pipeline: Sendable {
             positions: writeIndex)
     }
 
+    /// What the moves of one run have seen: the documents it posted, and the last document
+    /// there was when it began.
+    final class SettleState: Sendable {
+        let lastDocumentBefore: Int64
+        let posted = Mutex<Set<Int64>>([])
+        init(lastDocumentBefore: Int64) { self.lastDocumentBefore = lastDocumentBefore }
+
+        /// Whether `id`, found already posted, was posted by another run while this one ran.
+        func isAnotherRuns(_ id: Int64) -> Bool {
+            id > lastDocumentBefore && !posted.withLock { $0.contains(id) }
+        }
+    }
+
     /// After the commit: moves each written file where its outcome says, then makes the
     /// moves durable (one sync per folder touched).
-    func settle(_ written: Written) -> [FileResult] {
+    func settle(_ written: Written, seen: SettleState = SettleState(lastDocumentBefore: .max)) -> [FileResult] {
         var results = written.results
         var touched = Set<PathKey>()
         var reservedRejected = Set<String>()
         for (position, outcome) in written.outcomes.enumerated() {
             let index = written.positions[position]
+            switch outcome {
+            case .posted(let id, _):
+                seen.posted.withLock { _ = $0.insert(id) }
+            case .alreadyPosted(let id, _) where seen.isAnotherRuns(id):
+                // Read by both; the other committed first, and moves and reports it.
+                logger.debug(
+                    "posted by another ledgerd run meanwhile", metadata: ["file": "\(written.files[index].path)"])
+                continue
+            default:
+                break
+            }
             let result = settle(
                 written.files[index], document: written.documents[position], copy: written.copies[position],
                 outcome: outcome, touched: &touched, reserved: &reservedRejected)

@@ -79,6 +79,12 @@ extension LedgerStore {
         public var inbox: String
     }
 
+    /// The highest document id so far (0 for empty books): documents committed after this was
+    /// read have higher ids (documents are never deleted).
+    public func lastDocumentID() throws -> Int64 {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM documents") ?? 0 }
+    }
+
     /// The unposted document `id`; nil when there is none (or it has been posted since).
     public func unpostedDocument(id: Int64) throws -> UnpostedDocument? {
         try unpostedDocument(where: "id = ?", id)

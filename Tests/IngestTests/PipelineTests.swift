@@ -221,6 +221,10 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let failed = results.filter { $0.outcome == .failed }
         #expect(failed.isEmpty, "\(failed.map(\.logLine))")
         #expect(Set(results.filter { $0.outcome == .posted }.map(\.file.name)).count == count)
+        // Each file is reported once, by the run that posted it: never posted by both, nor a
+        // "duplicate" of the other's.
+        #expect(results.filter { $0.outcome == .posted }.count == count)
+        #expect(results.filter { $0.outcome == .duplicate }.isEmpty)
         #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == count)
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == count)
         #expect(sandbox.files(under: sandbox.inbox + "/ehf").isEmpty)
