@@ -558,30 +558,45 @@ public final class Pipeline: Sendable {
         }
         func reject(_ rejection: Rejection, details: [Rejection]) {
             let folder = settings.rejected
-            let target: String
+            let text = ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document)
             if inRejectedFolder {
                 // Tried again where it lies (`ledgerd ingest rejected/FILE`): it stays, under its
                 // own name, and its error file is written anew.
-                target = file.path
-                result.destination = target
-            } else {
-                let shortened = FileSystem.shortened(file.name, maxBytes: 200)
-                // The same bytes rejected before and moved back by hand: rejected again under
-                // the name they had, their error file written anew, rather than beside it.
-                let name =
-                    !reserved.contains(shortened) && staleErrorFile(shortened, sha: document.sha256) != nil
-                    ? shortened : FileSystem.freeName(in: folder, for: shortened, reserved: reserved)
-                reserved.insert(name)
-                target = folder + "/" + name
-                guard moveFile(to: target, done: "rejected (\(rejection.code))"), !nothingToKeep else { return }
+                result.destination = file.path
+                do {
+                    try FileSystem.writeText(text, to: file.path + ".error.txt")
+                } catch {
+                    logger.error(
+                        "could not write the error file",
+                        metadata: ["file": "\(file.path).error.txt", "error": "\(error)"])
+                }
+                return
             }
+            let shortened = FileSystem.shortened(file.name, maxBytes: 200)
+            // The same bytes rejected before and moved back by hand: rejected again under the
+            // name they had, their error file written anew, rather than beside it.
+            let name =
+                !reserved.contains(shortened) && staleErrorFile(shortened, sha: document.sha256) != nil
+                ? shortened : FileSystem.freeName(in: folder, for: shortened, reserved: reserved)
+            reserved.insert(name)
+            let target = folder + "/" + name
+            let done = "rejected (\(rejection.code))"
+            // The error file first: a file in the rejected folder always has its explanation
+            // beside it. When it cannot be written (the folder full), the file stays in the
+            // inbox and both are tried again.
             do {
-                try FileSystem.writeText(
-                    ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document),
-                    to: target + ".error.txt")
+                try FileSystem.writeText(text, to: target + ".error.txt")
             } catch {
-                logger.error(
-                    "could not write the error file", metadata: ["file": "\(target).error.txt", "error": "\(error)"])
+                result.outcome = .failed
+                result.reason = Rejection(
+                    "MOVE",
+                    "\(done.capitalizedFirst), but its error file could not be written (\(error)); the file stays "
+                        + "where it is and is moved when it is tried again.")
+                return
+            }
+            guard moveFile(to: target, done: done), !nothingToKeep else {
+                try? FileSystem.removeFile(target + ".error.txt")
+                return
             }
         }
 

@@ -176,6 +176,27 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
     }
 
+    /// A rejected file never lands in the rejected folder without its error file: when that
+    /// cannot be written (the folder full, here a folder in the way of its temporary name),
+    /// the file stays in the inbox and both are written when it is tried again.
+    @Test func aRejectedFileWaitsInTheInboxUntilItsErrorFileCanBeWritten() throws {
+        let sandbox = try Sandbox()
+        let path = try sandbox.write(Array("not an invoice".utf8), as: "junk.xml")
+        let blocker = sandbox.rejected + "/.ledgerd-partial-junk.xml.error.txt"
+        try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: true)
+        let first = sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan())
+        #expect(first.map(\.outcome) == [.failed])
+        #expect(first.first?.reason?.message.contains("its error file could not be written") == true)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.rejected + "/junk.xml"))
+
+        try FileManager.default.removeItem(atPath: blocker)
+        let again = sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan())
+        #expect(again.map(\.outcome) == [.rejected])
+        #expect(FileManager.default.fileExists(atPath: sandbox.rejected + "/junk.xml"))
+        #expect(FileManager.default.fileExists(atPath: sandbox.rejected + "/junk.xml.error.txt"))
+    }
+
     /// A stop asked for during a run ends it after the batch being written: that batch is
     /// posted and moved, and the files of the others stay in the inbox untouched.
     @Test func aStopEndsTheRunAfterTheBatchInHand() throws {
