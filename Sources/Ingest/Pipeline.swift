@@ -480,6 +480,13 @@ public final class Pipeline: Sendable {
         let inRejectedFolder =
             file.path.utf8.starts(with: settings.rejected.utf8)
             && PathKey(FileSystem.parentDirectory(file.path)) == PathKey(settings.rejected)
+        /// What became of the copy read, for the log line that says the file was not there to move.
+        func copyNote(kept: Bool, at place: String) -> String {
+            if kept { return "and the copy read kept \(place)" }
+            return copy.bytes == nil
+                ? "but no copy is kept (read in a burst too large to hold every file)"
+                : "but the copy read could not be written (logged above)"
+        }
         /// Where the bytes read are kept when the file itself could not be moved there.
         func keepCopy(at target: String) -> Bool {
             guard let bytes = copy.bytes else { return false }
@@ -505,13 +512,10 @@ public final class Pipeline: Sendable {
                     // now there is read next as the new file it is.
                     let kept = targetHasRead || keepCopy(at: target)
                     let newName = FileSystem.lastComponent(now)
-                    let copyNote: String =
-                        kept
-                        ? "and that copy kept"
-                        : "but that copy was not kept (read in a burst too large to hold every file)"
+                    let note = copyNote(kept: kept, at: "in its place")
                     let renamed: String = newName == file.name ? "" : " (now \(OneLine.escaped(newName)))"
                     logger.notice(
-                        "\(OneLine.escaped(file.name)) was changed or replaced after it was read: \(done) as it was read, \(copyNote); the file now there\(renamed) is read as a new file"
+                        "\(OneLine.escaped(file.name)) was changed or replaced after it was read: \(done) as it was read, \(note); the file now there\(renamed) is read as a new file"
                     )
                     guard kept else {
                         nothingToKeep = true
@@ -611,12 +615,8 @@ public final class Pipeline: Sendable {
                     // Moved away or deleted by someone between its reading and its move.
                     let kept = keepCopy(at: document.archivePath)
                     if kept { result.destination = document.archivePath }
-                    let copyNote: String =
-                        kept
-                        ? "and the copy read kept in the archive"
-                        : "but no copy is in the archive (read in a burst too large to hold every file)"
                     logger.warning(
-                        "\(OneLine.escaped(file.name)) left the inbox after it was read, before it could be archived: posted as document \(id), \(copyNote)"
+                        "\(OneLine.escaped(file.name)) left the inbox after it was read, before it could be archived: posted as document \(id), \(copyNote(kept: kept, at: "in the archive"))"
                     )
                 }
             }
