@@ -41,15 +41,23 @@ extension CommonOptions {
             throw UserFacingError(
                 "ledgerd: cannot create the folder of the ledger database \(path): \(error)", exitCode: 1)
         }
+        // Why this user may not write the books (the file, or its folder where SQLite keeps the
+        // -wal and -shm files); 0 when it may. A file not there yet is created in the folder.
+        var denied: Int32 = 0
+        if access(path, W_OK) != 0, errno != ENOENT {
+            denied = errno
+        } else if access(folder.isEmpty ? "." : folder, W_OK) != 0 {
+            denied = errno
+        }
         // SQLite opens a file it may not write read-only without a word, and stays so even once
         // the permission is fixed: posting would fail file after file until a restart.
-        if create, (access(path, W_OK) != 0 && errno != ENOENT) || access(folder.isEmpty ? "." : folder, W_OK) != 0 {
+        if create, denied != 0 {
             throw UserFacingError(
-                "ledgerd: the ledger database \(path) cannot be written by this user (\(String(cString: strerror(errno)))); "
+                "ledgerd: the ledger database \(path) cannot be written by this user (\(String(cString: strerror(denied)))); "
                     + "posting needs write access to the file and to its folder, where SQLite keeps its -wal and -shm files.",
                 exitCode: 1)
         }
-        let readOnly = reading && (access(path, W_OK) != 0 || access(folder.isEmpty ? "." : folder, W_OK) != 0)
+        let readOnly = reading && denied != 0
         do {
             return try LedgerStore(path: path, readonly: readOnly)
         } catch {
