@@ -15,6 +15,13 @@ import Testing
             ])
     }
 
+    /// The pair `String`'s own `<` leaves unordered both ways.
+    @Test func namesInTwoNormalisationFormsAreStillOrdered() {
+        let decomposed = "e\u{301}"
+        let precomposed = "\u{E9}b"
+        #expect(NameOrder.precedes(decomposed, precomposed) != NameOrder.precedes(precomposed, decomposed))
+    }
+
     @Test func numbersLongerThanAnyIntegerStillCompareByValue() {
         #expect(NameOrder.precedes("Kunde 99999999999999999999", "Kunde 100000000000000000000"))
         #expect(!NameOrder.precedes("Kunde 100000000000000000000", "Kunde 99999999999999999999"))
