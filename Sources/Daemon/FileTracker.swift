@@ -177,11 +177,17 @@ public final class FileTracker: Sendable {
     }
 
     /// Moves retrying files whose backoff has passed back to waiting; returns how many.
+    ///
+    /// Once one is due, those falling due within the next second go with it: files that
+    /// failed together a few batches apart (an archive that cannot take files) are then tried
+    /// again as one batch, and logged as one line per try, instead of drifting apart for ever.
     @discardableResult
     public func releaseRetries(now: UInt64) -> Int {
         contents.withLock { c in
+            guard c.entries.values.contains(where: { $0.state == .retrying && $0.retryAt <= now }) else { return 0 }
+            let until = now &+ Self.retriesTakenTogether
             var released = 0
-            for var entry in c.entries.values where entry.state == .retrying && entry.retryAt <= now {
+            for var entry in c.entries.values where entry.state == .retrying && entry.retryAt <= until {
                 entry.state = .waiting
                 c.store(entry)
                 released += 1
@@ -189,6 +195,9 @@ public final class FileTracker: Sendable {
             return released
         }
     }
+
+    /// How far ahead of its time a retry is brought forward to go with one that is due.
+    static let retriesTakenTogether: UInt64 = 1_000_000_000
 
     /// Forgets a settling file that disappeared before it was taken (moved away, renamed).
     public func vanished(_ path: String) {

@@ -146,6 +146,29 @@ import Testing
         _ = file
     }
 
+    /// Files that failed a few batches apart are tried again together once the first is
+    /// due, so a stuck batch stays one batch (and one log line per try); nothing is tried
+    /// before one of them is due, and a file due more than a second later keeps its time.
+    @Test func retriesFallingDueTogetherAreReleasedTogether() {
+        let tracker = FileTracker(settle: .seconds(1))
+        for name in ["a", "b", "c"] {
+            tracker.observe(observation("/i/ehf/\(name).xml", complete: true), now: 0)
+        }
+        let taken = tracker.takeWaiting(limit: 3)
+        func failed(_ file: InboxFile) -> FileResult {
+            FileResult(
+                file: file, outcome: .failed, documentID: nil, reason: Rejection("MOVE", "not a directory"),
+                destination: nil)
+        }
+        tracker.finished([failed(taken[0])], now: 10 * second)
+        tracker.finished([failed(taken[1])], now: 10 * second + second * 3 / 10)
+        tracker.finished([failed(taken[2])], now: 12 * second)
+        #expect(tracker.releaseRetries(now: 11 * second - 1) == 0)
+        #expect(tracker.releaseRetries(now: 11 * second) == 2)
+        #expect(Set(tracker.takeWaiting(limit: 3).map(\.path)) == ["/i/ehf/a.xml", "/i/ehf/b.xml"])
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.retrying == 1)
+    }
+
     /// A file found cut off while it is still being copied is not a failure: no attempt is
     /// counted and no backoff applies; it settles again and is taken once it stays still.
     @Test func aFileStillBeingCopiedSettlesAgainInsteadOfFailing() {

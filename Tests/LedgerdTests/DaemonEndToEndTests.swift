@@ -276,7 +276,11 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let blocker = home.path + "/var/archive/ehf"
         try FileManager.default.createDirectory(atPath: home.path + "/var/archive", withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: blocker, contents: Data("in the way".utf8)))
-        try writeInvoices(count: 5, into: home.path + "/Inbox/ehf", prefix: "STUCK")
+        // Two drops a moment apart fail as two batches; their tries fall due together and
+        // are made, and logged, as one.
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "STUCK")
+        try await Task.sleep(for: .milliseconds(400))
+        try writeInvoices(count: 4, into: home.path + "/Inbox/ehf", prefix: "STUCK-LATER")
         try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5 }
         try await Task.sleep(for: .milliseconds(1500))
         let health = try await get(port, "/healthz")
