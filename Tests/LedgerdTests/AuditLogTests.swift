@@ -10,12 +10,12 @@ import Testing
     @Test func operatorActionsAreRecordedInTheAuditLog() async throws {
         let home = try Home()
         let port = freePort()
-        let daemon = try RunningDaemon(
+        let daemon = try await RunningDaemon(
             home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"audit-token\"\n")
         let name = "ehf2_faktura-1_legacy.xml"
         let rejected = home.path + "/Inbox/rejected/" + name
         try home.drop("invalid/" + name)
-        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + ".error.txt") }
+        try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + ".error.txt") }
         let documentID = Int64(daemon.count("SELECT id FROM documents WHERE state = 'rejected'"))
         #expect(documentID > 0)
 
@@ -25,7 +25,7 @@ import Testing
             port, "/api/actions/retry", body: "{\"document_id\": \(documentID)}", headers: [auth, json])
         #expect(retry.status == 200, "\(retry.body)")
         // Back in the inbox, tried again, and rejected again with a fresh explanation.
-        try waitUntil(seconds: 10) {
+        try await waitUntil(seconds: 10) {
             FileManager.default.fileExists(atPath: rejected + ".error.txt")
                 && !FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/" + name)
         }
@@ -40,14 +40,14 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: rejected + ".error.txt"))
         #expect(try await post(port, "/api/actions/rescan", body: "{}", headers: [auth, json]).status == 202)
 
-        let backup = try ledgerd(["backup", "copy.sqlite", "--config", "ledgerd.toml"], in: home.path)
+        let backup = try await ledgerd(["backup", "copy.sqlite", "--config", "ledgerd.toml"], in: home.path)
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(daemon.terminate() == 0)
 
         // An ingest run that handles a file is recorded; one that finds nothing is not.
         try home.drop("valid/ehf3_faktura-1_NOK.xml")
-        #expect(try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
-        #expect(try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
 
         let entries = try LedgerStore(path: home.path + "/var/ledger.sqlite", readonly: true).auditEntries()
             .reversed()
@@ -77,15 +77,15 @@ import Testing
     @Test func retryTakesTheDocumentsOwnCopyBackToItsOwnInbox() async throws {
         let home = try Home()
         let port = freePort()
-        let daemon = try RunningDaemon(
+        let daemon = try await RunningDaemon(
             home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n")
         let rejected = home.path + "/Inbox/rejected"
         for (content, kept) in [("first junk", "dup.xml"), ("second junk", "dup (2).xml")] {
             try Data(content.utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/dup.xml"))
-            try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/\(kept).error.txt") }
+            try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/\(kept).error.txt") }
         }
         try Data("%PDF-1.4 not an EHF".utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/note.pdf"))
-        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/note.pdf.error.txt") }
+        try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/note.pdf.error.txt") }
         let second = daemon.count("SELECT MAX(id) FROM documents WHERE original_name = 'dup.xml'")
         let pdf = daemon.count("SELECT id FROM documents WHERE original_name = 'note.pdf'")
 
@@ -108,12 +108,12 @@ import Testing
                     + "AND detail = 'dup.xml moved from the rejected folder back to the ehf inbox'") == 1)
         // Rejected again, it is "dup.xml" in the rejected folder once more. The first document's
         // copy, "dup (2).xml" there, goes back under the name it came with, which it keeps.
-        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: a + ".error.txt") }
+        try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: a + ".error.txt") }
         let first = daemon.count("SELECT MIN(id) FROM documents WHERE original_name = 'dup.xml'")
         let again = try await post(
             port, "/api/actions/retry", body: "{\"document_id\": \(first)}", headers: [auth, json])
         #expect(again.body.contains("dup (2).xml is back in the ehf inbox as dup"), "\(again.body)")
-        try waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: b + ".error.txt") }
+        try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: b + ".error.txt") }
         #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE original_name = 'dup.xml'") == 2)
 
         let back = try await post(port, "/api/actions/retry", body: "{\"document_id\": \(pdf)}", headers: [auth, json])

@@ -22,6 +22,11 @@ func ledgerd(_ arguments: [String], in directory: String) throws -> Run {
     try runProgram(ledgerdBinary, arguments, in: directory)
 }
 
+/// The same, awaited without holding a thread of the shared pool.
+func ledgerd(_ arguments: [String], in directory: String) async throws -> Run {
+    try await runProgram(ledgerdBinary, arguments, in: directory)
+}
+
 func json(_ text: String) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
 }
@@ -63,14 +68,14 @@ let buyerConfig = """
         #expect(run.stderr.utf8.count == 300_000)
     }
 
-    @Test func ingestStatusAndReconcileEndToEnd() throws {
+    @Test func ingestStatusAndReconcileEndToEnd() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)
         try home.drop("valid/ehf3_faktura-1_NOK.xml")
         try home.drop("invalid/ehf2_faktura-1_legacy.xml")
         try home.drop("invalid/testset_NO-R-001.xml")
 
-        let ingest = try ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let ingest = try await ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(ingest.status == 0, "\(ingest.stderr)")
         let summary = try json(ingest.stdout)
         #expect(summary["posted"] as? Int == 1)
@@ -84,7 +89,7 @@ let buyerConfig = """
         #expect(
             FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/ehf2_faktura-1_legacy.xml.error.txt"))
 
-        let status = try ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let status = try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(status.status == 0)
         let combined = try json(status.stdout)
         let daemon = try #require(combined["daemon"] as? [String: Any])
@@ -97,26 +102,26 @@ let buyerConfig = """
         #expect(open.first?["side"] as? String == "payable")
         #expect(open.first?["currency"] as? String == "NOK")
 
-        let reconcile = try ledgerd(["reconcile", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let reconcile = try await ledgerd(["reconcile", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(reconcile.status == 0)
         let reconciliation = try json(reconcile.stdout)
         #expect(reconciliation["agrees"] as? Bool == true)
 
-        let text = try ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
+        let text = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
         #expect(text.stdout.contains("2400 NOK"))
         #expect(text.stdout.contains("agrees"))
 
         // Ingesting again finds nothing to do.
         try home.drop("valid/ehf3_faktura-1_NOK.xml")
-        let again = try ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let again = try await ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(try json(again.stdout)["duplicate"] as? Int == 1)
         #expect(try json(again.stdout)["posted"] as? Int == 0)
     }
 
-    @Test func builtInDefaultsWorkInTheCurrentFolder() throws {
+    @Test func builtInDefaultsWorkInTheCurrentFolder() async throws {
         let home = try Home()
         try home.drop("valid/ehf3_faktura-1_NOK.xml")
-        let run = try ledgerd(["ingest"], in: home.path)
+        let run = try await ledgerd(["ingest"], in: home.path)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: home.path + "/var/ledger.sqlite"))
         let summary = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
@@ -132,14 +137,14 @@ let buyerConfig = """
 
     /// A name may hold a newline or a terminal escape: each result is still one line, and the
     /// name is shown with escapes, never raw, in the output, the status and the error file.
-    @Test func namesWithControlCharactersAreShownOnOneLine() throws {
+    @Test func namesWithControlCharactersAreShownOnOneLine() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)
         let names = ["a\nposted: fake.xml", "b\u{1B}[2Jc.xml", "d\u{202E}lmx.xml"]
         for name in names {
             try Data("junk \(name)".utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/" + name))
         }
-        let run = try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
         let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
         #expect(lines.count == names.count + 1, "\(run.stdout)")  // a line a file and the summary
         #expect(lines.filter { $0.hasPrefix("rejected: ") }.count == names.count)
@@ -150,7 +155,7 @@ let buyerConfig = """
         let shown = run.stdout.unicodeScalars.filter { $0 == "\u{1B}" || $0 == "\u{202E}" }
         #expect(shown.isEmpty)
 
-        let status = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("a\\nposted: fake.xml"), "\(status.stdout)")
         #expect(!status.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
         let report = try String(
@@ -160,26 +165,26 @@ let buyerConfig = """
         // A file named on the command line that ledgerd does not read is skipped on one line too.
         let odd = home.path + "/notes\nposted: fake.doc"
         try Data("notes".utf8).write(to: URL(fileURLWithPath: odd))
-        let skipped = try ledgerd(["ingest", "--config", "ledgerd.toml", odd], in: home.path)
+        let skipped = try await ledgerd(["ingest", "--config", "ledgerd.toml", odd], in: home.path)
         #expect(skipped.stdout.contains("skipped: \(home.path)/notes\\nposted: fake.doc — "), "\(skipped.stdout)")
         #expect(!skipped.stdout.split(separator: "\n").contains { $0.hasPrefix("posted") })
     }
 
-    @Test func aBadConfigurationNamesTheKeyAndLine() throws {
+    @Test func aBadConfigurationNamesTheKeyAndLine() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig + "\n\n[watch]\nsetle = \"2s\"\n")
-        let run = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        let run = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(run.status == 2)
         #expect(run.stderr.contains("watch.setle"))
         #expect(run.stderr.contains("line 6"))
-        let missing = try ledgerd(["ingest", "--config", "nope.toml"], in: home.path)
+        let missing = try await ledgerd(["ingest", "--config", "nope.toml"], in: home.path)
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("nope.toml"))
     }
 
     /// Wise files and scanned checks, which this version does not read, stay where they are;
     /// the rejected folder named as a whole is not taken; each says why, and nothing fails.
-    @Test func filesThisVersionDoesNotReadStayWhereTheyAre() throws {
+    @Test func filesThisVersionDoesNotReadStayWhereTheyAre() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)
         try home.drop("valid/ehf3_faktura-1_NOK.xml")
@@ -190,7 +195,7 @@ let buyerConfig = """
         try FileManager.default.createDirectory(
             atPath: home.path + "/Inbox/rejected", withIntermediateDirectories: true)
 
-        let run = try ledgerd(
+        let run = try await ledgerd(
             ["ingest", "--config", "ledgerd.toml", "Inbox", outside, "Inbox/rejected"], in: home.path)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("skipped: \(statement) — this version of ledgerd does not read Wise statements"))
@@ -201,16 +206,16 @@ let buyerConfig = """
             run.stdout.contains("1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed, 4 skipped"))
         for path in [statement, scan, outside] { #expect(FileManager.default.fileExists(atPath: path)) }
         // With no daemon running, status counts them itself.
-        let status = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
         #expect(status.stdout.contains("checks: 1 file left in place"))
         #expect(!status.stdout.contains("none yet"))
 
         #expect(
-            try ledgerd(["ingest", "--config", "ledgerd.toml", statement], in: home.path).stdout
+            try await ledgerd(["ingest", "--config", "ledgerd.toml", statement], in: home.path).stdout
                 .hasSuffix("No file taken in; 1 skipped.\n"))
         let json = try json(
-            try ledgerd(["ingest", "--config", "ledgerd.toml", "--json", statement], in: home.path).stdout)
+            try await ledgerd(["ingest", "--config", "ledgerd.toml", "--json", statement], in: home.path).stdout)
         let skipped = try #require(json["skipped"] as? [[String: Any]])
         #expect(skipped.first?["path"] as? String == statement)
         #expect((skipped.first?["reason"] as? String)?.hasSuffix("the file stays where it is") == true)
@@ -218,33 +223,33 @@ let buyerConfig = """
     }
 
     /// A daemon that cannot start says why in plain words and creates nothing on the way.
-    @Test func aDaemonThatCannotStartCreatesNothing() throws {
+    @Test func aDaemonThatCannotStartCreatesNothing() async throws {
         let home = try Home()
         try home.writeConfig(
             buyerConfig
                 + "\n[paths]\ninbox = \"box\"\n\n[server]\nlisten = \"127.0.0.1:1\"\ntoken_file = \"no-token\"\n")
-        let run = try ledgerd(["run", "--config", "ledgerd.toml"], in: home.path)
+        let run = try await ledgerd(["run", "--config", "ledgerd.toml"], in: home.path)
         #expect(run.status == 2)
         #expect(run.stderr.contains("[server] token_file \(home.path)/no-token does not exist"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: home.path + "/box"))
         #expect(!FileManager.default.fileExists(atPath: home.path + "/var"))
-        let check = try ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
+        let check = try await ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
         #expect(check.status == 0)
         #expect(check.stdout.contains("no-token cannot be read here"))
     }
 
     /// With --json, stdout is JSON whether the command succeeds or not.
-    @Test func errorsAreJSONWithJSON() throws {
+    @Test func errorsAreJSONWithJSON() async throws {
         let home = try Home()
         try home.writeConfig("[company]\norg_numbr = \"987654325\"\n")
-        let check = try ledgerd(["config", "check", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let check = try await ledgerd(["config", "check", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(check.status == 2)
         let invalid = try json(check.stdout)
         #expect(invalid["valid"] as? Bool == false)
         #expect(invalid["exit_status"] as? Int == 2)
         #expect((invalid["error"] as? String)?.contains("company.org_numbr") == true)
         #expect(check.stderr.contains("company.org_numbr"))
-        let status = try ledgerd(["status", "--json"], in: home.path)
+        let status = try await ledgerd(["status", "--json"], in: home.path)
         #expect(status.status == 1)
         let noBooks = try json(status.stdout)
         #expect((noBooks["error"] as? String)?.hasPrefix("there is no ledger database") == true)
@@ -252,29 +257,29 @@ let buyerConfig = """
         #expect(noBooks["valid"] == nil)
     }
 
-    @Test func usageErrorsAreClear() throws {
+    @Test func usageErrorsAreClear() async throws {
         let home = try Home()
         // A usage error exits 2 as documented (not argument parser's 64), in JSON with --json.
-        let unknown = try ledgerd(["ingest", "--bogus", "--json"], in: home.path)
+        let unknown = try await ledgerd(["ingest", "--bogus", "--json"], in: home.path)
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("Unknown option '--bogus'"))
         #expect(try json(unknown.stdout)["error"] as? String == "Unknown option '--bogus'")
-        let check = try ledgerd(["config", "check", "--bogus", "--json"], in: home.path)
+        let check = try await ledgerd(["config", "check", "--bogus", "--json"], in: home.path)
         #expect(check.status == 2)
         #expect(try json(check.stdout)["valid"] as? Bool == false)
-        #expect(try ledgerd(["backup"], in: home.path).status == 2)
-        #expect(try ledgerd(["status", "--help"], in: home.path).status == 0)
-        let noPath = try ledgerd(["ingest", "does-not-exist.xml"], in: home.path)
+        #expect(try await ledgerd(["backup"], in: home.path).status == 2)
+        #expect(try await ledgerd(["status", "--help"], in: home.path).status == 0)
+        let noPath = try await ledgerd(["ingest", "does-not-exist.xml"], in: home.path)
         #expect(noPath.status == 2)
         #expect(noPath.stderr.contains("does-not-exist.xml"))
-        let noDatabase = try ledgerd(["status"], in: home.path)
+        let noDatabase = try await ledgerd(["status"], in: home.path)
         #expect(noDatabase.status == 1)
         #expect(noDatabase.stderr.contains("no ledger database"))
         try home.writeConfig("[paths]\ninbox = \"Innboks\"\n")
-        let noInbox = try ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        let noInbox = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
         #expect(noInbox.status == 2)
         #expect(noInbox.stderr.contains("the inbox folder \(home.path)/Innboks does not exist; create it"))
-        let help = try ledgerd(["--help"], in: home.path)
+        let help = try await ledgerd(["--help"], in: home.path)
         #expect(help.stdout.contains("ingest"))
         #expect(help.stdout.contains("reconcile"))
     }

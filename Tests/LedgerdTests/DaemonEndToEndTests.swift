@@ -15,7 +15,7 @@ final class RunningDaemon {
     let process = Process()
     let log: String
 
-    init(home: Home, extraConfig: String = "", environment: [String: String] = [:]) throws {
+    init(home: Home, extraConfig: String = "", environment: [String: String] = [:]) async throws {
         self.home = home
         // Each daemon gets its own port: test suites run side by side.
         let server = extraConfig.contains("[server]") ? "" : "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n"
@@ -34,7 +34,7 @@ final class RunningDaemon {
         try process.run()
         // Ready once this process has published its state (an earlier run's may be there).
         let pid = process.processIdentifier
-        try waitUntil(seconds: 20) { (try? self.store().daemonState())??.pid == pid }
+        try await waitUntil(seconds: 20) { (try? self.store().daemonState())??.pid == pid }
     }
 
     deinit {
@@ -72,11 +72,14 @@ final class RunningDaemon {
     var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }
 
-func waitUntil(seconds: Double, _ condition: () throws -> Bool) throws {
+/// Polls `condition` every 20 ms for up to `seconds`. It sleeps without holding a thread: the
+/// suites run side by side on a pool as wide as the machine has cores, and a test that blocks
+/// one while it waits starves the others (the in-process status servers among them).
+func waitUntil(seconds: Double, _ condition: () throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try condition() { return }
-        usleep(20_000)
+        try await Task.sleep(for: .milliseconds(20))
     }
     Issue.record("condition not met within \(seconds) s")
 }
@@ -102,9 +105,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 }
 
 @Suite(.serialized) struct DaemonEndToEndTests {
-    @Test func filesDroppedInEveryWayArePostedOnceAndComplete() throws {
+    @Test func filesDroppedInEveryWayArePostedOnceAndComplete() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         let ehf = home.path + "/Inbox/ehf"
 
         // 1. Copied in.
@@ -115,7 +118,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         // 3. Into a folder created just now.
         try FileManager.default.createDirectory(atPath: ehf + "/2026/november", withIntermediateDirectories: true)
         try invoice(number: "SUB-1").write(to: URL(fileURLWithPath: ehf + "/2026/november/in-subfolder.xml"))
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
 
         // 4. Written slowly, in chunks over two seconds: not taken before it is complete.
         let slow = invoice(number: "SLOW-1")
@@ -124,11 +127,11 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let chunk = slow.count / 8 + 1
         for i in 0..<8 {
             handle.write(slow.subdata(in: (i * chunk)..<min(slow.count, (i + 1) * chunk)))
-            usleep(250_000)
+            try await Task.sleep(for: .milliseconds(250))
             #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE original_name = 'slow.xml'") == 0)
         }
         try handle.close()
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 4 }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 4 }
 
         #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
         #expect(daemon.count("SELECT COUNT(DISTINCT number) FROM vendor_invoices") == 4)
@@ -139,12 +142,12 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(left.isEmpty)
     }
 
-    @Test func pollingModeFindsFilesWithoutInotify() throws {
+    @Test func pollingModeFindsFilesWithoutInotify() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(
+        let daemon = try await RunningDaemon(
             home: home, extraConfig: "[watch]\nmode = \"poll\"\npoll_interval = \"200ms\"\nsettle = \"300ms\"\n")
         try invoice(number: "POLL-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/polled.xml"))
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
         #expect(daemon.logText.contains("poll"))
         #expect(daemon.terminate() == 0)
     }
@@ -152,9 +155,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     /// A name may begin with a combining mark, which joins the "/" before it into one character:
     /// the file is still seen in its inbox, posted, and archived under its own name. Two names
     /// equal only as strings are two files.
-    @Test func namesBeginningWithACombiningMarkArePostedAndArchivedUnderTheirOwnName() throws {
+    @Test func namesBeginningWithACombiningMarkArePostedAndArchivedUnderTheirOwnName() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         let mark = "\u{301}"
         let ehf = home.path + "/Inbox/ehf/"
         try FileManager.default.createDirectory(atPath: ehf + mark + "mappe", withIntermediateDirectories: true)
@@ -174,8 +177,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         func waiting() throws -> [String] {
             try FileManager.default.subpathsOfDirectory(atPath: home.path + "/Inbox").filter { $0.hasSuffix(".xml") }
         }
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5 }
-        try waitUntil(seconds: 10) { try waiting().isEmpty }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5 }
+        try await waitUntil(seconds: 10) { try waiting().isEmpty }
         #expect(daemon.terminate() == 0)
         #expect(!daemon.logText.contains("failed:"), "\(daemon.logText)")
         #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
@@ -191,12 +194,12 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     }
 
     /// A name holding a newline cannot add a line of its own to the daemon's log.
-    @Test func aNameWithANewlineStaysOnItsLogLine() throws {
+    @Test func aNameWithANewlineStaysOnItsLogLine() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         try Data("junk".utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/a\nposted: fake.xml"))
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM documents") == 1 }
-        try waitUntil(seconds: 10) { daemon.logText.contains("rejected: a\\nposted: fake.xml") }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM documents") == 1 }
+        try await waitUntil(seconds: 10) { daemon.logText.contains("rejected: a\\nposted: fake.xml") }
         #expect(daemon.terminate() == 0)
         let lines = daemon.logText.split(separator: "\n")
         #expect(!lines.contains { $0.hasPrefix("posted") || $0.contains(": posted: fake.xml") }, "\(daemon.logText)")
@@ -206,9 +209,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     /// a second daemon on the same books refuses to start and leaves the first one's state
     /// alone, a copy written in several sittings is waited out without an error, and Wise
     /// files and check scans, which this version does not read, stay where they are, counted.
-    @Test func hangupsSecondDaemonsSlowCopiesAndUnreadFilesDoNoHarm() throws {
+    @Test func hangupsSecondDaemonsSlowCopiesAndUnreadFilesDoNoHarm() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         let pid = daemon.process.processIdentifier
         let statement = home.path + "/Inbox/wise/statement.csv"
         let scan = home.path + "/Inbox/checks/check.png"
@@ -216,12 +219,12 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         try Data([0x89, 0x50, 0x4E, 0x47]).write(to: URL(fileURLWithPath: scan))
 
         #expect(kill(pid, SIGHUP) == 0)
-        try waitUntil(seconds: 10) { daemon.logText.contains("SIGHUP: rescanning the inboxes now") }
-        try waitUntil(seconds: 10) {
+        try await waitUntil(seconds: 10) { daemon.logText.contains("SIGHUP: rescanning the inboxes now") }
+        try await waitUntil(seconds: 10) {
             daemon.count("SELECT COUNT(*) FROM audit_log WHERE action = 'rescan' AND actor = 'SIGHUP'") == 1
         }
         #expect(daemon.process.isRunning)
-        try waitUntil(seconds: 10) {
+        try await waitUntil(seconds: 10) {
             let state = (try? daemon.store().daemonState())??.json ?? ""
             return state.contains("\"inbox\":\"wise\"") && state.contains("\"not_read\":1")
         }
@@ -229,7 +232,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         // A second daemon on the same books, on another port.
         try (buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n").write(
             toFile: home.path + "/second.toml", atomically: true, encoding: .utf8)
-        let second = try ledgerd(["run", "--config", "second.toml"], in: home.path)
+        let second = try await ledgerd(["run", "--config", "second.toml"], in: home.path)
         #expect(second.status == 1)
         #expect(
             second.stderr.contains("another ledgerd daemon (pid \(pid)) already keeps the books at"), "\(second.stderr)"
@@ -246,14 +249,14 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             try handle.seekToEnd()
             handle.write(slow.subdata(in: (i * part)..<min(slow.count, (i + 1) * part)))
             try handle.close()
-            usleep(600_000)
+            try await Task.sleep(for: .milliseconds(600))
         }
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
         #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
         let state = (try daemon.store().daemonState())?.json ?? ""
         #expect(state.contains("\"recent_errors\":[]"), "\(state)")
         #expect(!daemon.logText.contains("error"), "\(daemon.logText)")
-        let status = try ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("Daemon: running (pid \(pid)"), "\(status.stdout)")
         #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
 
@@ -271,7 +274,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     @Test func anArchiveThatCannotTakeFilesIsSaidOnHealthzUntilItCan() async throws {
         let home = try Home()
         let port = freePort()
-        let daemon = try RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
         // A file where the archive's folder for EHF files would be: no move can go there.
         let blocker = home.path + "/var/archive/ehf"
         try FileManager.default.createDirectory(atPath: home.path + "/var/archive", withIntermediateDirectories: true)
@@ -281,7 +284,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "STUCK")
         try await Task.sleep(for: .milliseconds(400))
         try writeInvoices(count: 4, into: home.path + "/Inbox/ehf", prefix: "STUCK-LATER")
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5 }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5 }
         try await Task.sleep(for: .milliseconds(1500))
         let health = try await get(port, "/healthz")
         #expect(health.status == 503)
@@ -291,11 +294,11 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         var lines: [String] {
             daemon.logText.components(separatedBy: "\n").filter { $0.contains("could not be moved") }
         }
-        try waitUntil(seconds: 10) { lines.contains { $0.contains("5 files (") } }
+        try await waitUntil(seconds: 10) { lines.contains { $0.contains("5 files (") } }
         #expect(lines.count <= 6, "\(lines)")
 
         try FileManager.default.removeItem(atPath: blocker)
-        try waitUntil(seconds: 15) {
+        try await waitUntil(seconds: 15) {
             (try? FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/ehf"))?.isEmpty == true
         }
         try await Task.sleep(for: .milliseconds(1500))
@@ -306,7 +309,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 
     @Test func aDatabaseDeletedWhileRunningStopsPostingAndSaysSo() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         let config = try String(contentsOfFile: home.path + "/ledgerd.toml", encoding: .utf8)
         let port = try #require(
             config.split(separator: "\n").first { $0.hasPrefix("listen") }.flatMap {
@@ -331,9 +334,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     /// A program that always writes the same name (an export, a scanner) writes its next file
     /// the moment the last one leaves the inbox, often while the daemon is still finishing it:
     /// every one is taken at once, none left for the next rescan.
-    @Test func filesWrittenOneAfterAnotherUnderOneNameAreAllTaken() throws {
+    @Test func filesWrittenOneAfterAnotherUnderOneNameAreAllTaken() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         let path = home.path + "/Inbox/ehf/export.xml"
         let count = 40
         for i in 0..<count {
@@ -341,7 +344,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             let deadline = Date().addingTimeInterval(10)
             while access(path, F_OK) == 0, Date() < deadline { usleep(500) }
         }
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == count }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == count }
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
         #expect(daemon.terminate() == 0)
@@ -351,9 +354,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     /// first wrote), again and again, each time once the name is free: whatever version was
     /// read is posted and archived as its own bytes, and the last version of each round is
     /// always posted, never archived under another's name.
-    @Test func aFileSavedAgainAfterItWasReadIsArchivedAsReadAndTheNewVersionPosted() throws {
+    @Test func aFileSavedAgainAfterItWasReadIsArchivedAsReadAndTheNewVersionPosted() async throws {
         let home = try Home()
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         let path = home.path + "/Inbox/ehf/export.xml"
         let rounds = 30
         func write(_ fd: Int32, _ number: String) {
@@ -376,7 +379,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             usleep(useconds_t(500 * (i % 12)))
             write(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644), "B-\(i)")
         }
-        try waitUntil(seconds: 15) {
+        try await waitUntil(seconds: 15) {
             daemon.count("SELECT COUNT(*) FROM vendor_invoices WHERE number LIKE 'B-%'") == rounds
                 && !FileManager.default.fileExists(atPath: path)
         }
@@ -392,31 +395,31 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(daemon.terminate() == 0)
     }
 
-    @Test func filesAlreadyThereAtStartAreTaken() throws {
+    @Test func filesAlreadyThereAtStartAreTaken() async throws {
         let home = try Home()
         try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")
-        let daemon = try RunningDaemon(home: home)
-        try waitUntil(seconds: 20) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 50 }
+        let daemon = try await RunningDaemon(home: home)
+        try await waitUntil(seconds: 20) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 50 }
         #expect(daemon.terminate() == 0)
     }
 
     /// kill -9 at random moments while a backlog is worked through: after a restart every file
     /// is posted exactly once, every entry balances, nothing is left and nothing was deleted.
     /// `LEDGERD_CRASH_TRIALS` runs more trials (scripts/crash-test.sh).
-    @Test func killedAtRandomMomentsEveryFileIsPostedExactlyOnce() throws {
+    @Test func killedAtRandomMomentsEveryFileIsPostedExactlyOnce() async throws {
         let files = Int(ProcessInfo.processInfo.environment["LEDGERD_CRASH_FILES"] ?? "") ?? 2000
         let trials = Int(ProcessInfo.processInfo.environment["LEDGERD_CRASH_TRIALS"] ?? "") ?? 10
         let home = try Home()
         try writeInvoices(count: files, into: home.path + "/Inbox/ehf")
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<trials {
-            let daemon = try RunningDaemon(home: home)
-            usleep(UInt32.random(in: 10_000...400_000, using: &generator))
+            let daemon = try await RunningDaemon(home: home)
+            try await Task.sleep(for: .microseconds(Int.random(in: 10_000...400_000, using: &generator)))
             daemon.crash()
         }
-        let daemon = try RunningDaemon(home: home)
-        try waitUntil(seconds: 120) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == files }
-        try waitUntil(seconds: 10) {
+        let daemon = try await RunningDaemon(home: home)
+        try await waitUntil(seconds: 120) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == files }
+        try await waitUntil(seconds: 10) {
             (try FileManager.default.subpathsOfDirectory(atPath: home.path + "/Inbox/ehf")).filter {
                 $0.hasSuffix(".xml")
             }.isEmpty
@@ -446,17 +449,17 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 
     /// More files at once than the kernel's inotify queue holds: the overflow triggers a
     /// rescan and every file is posted.
-    @Test func twentyThousandFilesAtOnce() throws {
+    @Test func twentyThousandFilesAtOnce() async throws {
         let count = Int(ProcessInfo.processInfo.environment["LEDGERD_BURST_FILES"] ?? "") ?? 20_000
         let home = try Home()
         let staging = home.path + "/staging"
         try writeInvoices(count: count, into: staging, prefix: "BURST")
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         let ehf = home.path + "/Inbox/ehf/"
         for name in try FileManager.default.contentsOfDirectory(atPath: staging) {
             #expect(rename(staging + "/" + name, ehf + name) == 0)
         }
-        try waitUntil(seconds: 300) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == count }
+        try await waitUntil(seconds: 300) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == count }
         #expect(daemon.count("SELECT COUNT(*) FROM documents") == count)
         #expect(daemon.terminate() == 0)
     }

@@ -59,20 +59,20 @@ import Testing
     /// `scripts/mutate.py`, briefly: a few hundred altered invoices (numbers, dates, elements
     /// dropped or repeated, bytes cut) each get an answer, the books balance and reconcile; a
     /// few hundred altered configurations each get "valid" or one error, never a crash.
-    @Test func alteredInvoicesAndConfigurationsEachGetAnAnswer() throws {
+    @Test func alteredInvoicesAndConfigurationsEachGetAnAnswer() async throws {
         let script = packageRoot + "/scripts/mutate.py"
-        let invoices = try runProgram(
+        let invoices = try await runProgram(
             "/usr/bin/env", ["python3", script, "ehf", "--rounds", "2", "--per-round", "150", "--bin", ledgerdBinary])
         #expect(invoices.status == 0, "\(invoices.stdout)\(invoices.stderr)")
         #expect(invoices.stdout.contains("300 altered invoices"))
         #expect(invoices.stdout.contains("unexplained non-postings: 0; unbalanced entries: 0; reconcile: agrees"))
-        let configurations = try runProgram(
+        let configurations = try await runProgram(
             "/usr/bin/env", ["python3", script, "config", "--cases", "200", "--bin", ledgerdBinary])
         #expect(configurations.status == 0, "\(configurations.stdout)\(configurations.stderr)")
         #expect(configurations.stdout.contains("200 altered configurations: 0 without a clear answer"))
     }
 
-    @Test func hostileFilesAreRejectedQuicklyInBoundedMemory() throws {
+    @Test func hostileFilesAreRejectedQuicklyInBoundedMemory() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig + "\n[limits]\nmax_file_bytes = \"64MiB\"\n")
         let ehf = home.path + "/Inbox/ehf/"
@@ -103,7 +103,7 @@ import Testing
             to: URL(fileURLWithPath: ehf + "latin1.xml"))
 
         let started = ContinuousClock.now
-        let (run, peakKiB) = try ledgerdMeasuringMemory(
+        let (run, peakKiB) = try await ledgerdMeasuringMemory(
             ["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
         let elapsed = ContinuousClock.now - started
         #expect(run.status == 0, "\(run.stderr)")
@@ -144,7 +144,7 @@ import Testing
 /// resident size across fork and exec, so a child spawned straight from this test process
 /// (which holds hundreds of megabytes of other tests' inputs) would report this process's
 /// peak instead of its own.
-func ledgerdMeasuringMemory(_ arguments: [String], in directory: String) throws -> (Run, Int) {
+func ledgerdMeasuringMemory(_ arguments: [String], in directory: String) async throws -> (Run, Int) {
     let peakFile = directory + "/.peak-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: peakFile) }
     let parent = """
@@ -160,7 +160,7 @@ func ledgerdMeasuringMemory(_ arguments: [String], in directory: String) throws 
         code = os.waitstatus_to_exitcode(status)
         sys.exit(code if code >= 0 else 128 - code)
         """
-    let run = try runProgram(
+    let run = try await runProgram(
         "/usr/bin/env", ["python3", "-c", parent, peakFile, directory, ledgerdBinary] + arguments)
     guard let peak = Int((try? String(contentsOfFile: peakFile, encoding: .utf8)) ?? "") else {
         throw TestFailure("ledgerd's peak memory was not reported: \(run.stderr)")

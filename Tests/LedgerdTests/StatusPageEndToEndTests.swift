@@ -20,23 +20,23 @@ func pageAmount(minor: Int64, currency: String) -> String {
 
 @Suite(.serialized) struct StatusPageEndToEndTests {
     /// `ledgerd run` with real data; the page in headless Chromium shows the right figures.
-    @Test func thePageOfARunningDaemonShowsItsFigures() throws {
+    @Test func thePageOfARunningDaemonShowsItsFigures() async throws {
         let home = try Home()
         let port = freePort()
-        let daemon = try RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
         try home.drop("valid/ehf3_faktura-1_NOK.xml")
         try home.drop("invalid/ehf2_faktura-1_legacy.xml")
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM documents") == 2 }
-        let payable = try daemon.store().pool.read { db in
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM documents") == 2 }
+        let payable = try await daemon.store().pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT payable_minor FROM vendor_invoices") ?? 0
         }
 
         let profile = home.path + "/chromium"
         let url = "http://127.0.0.1:\(port)/"
-        let dom = try Chromium.run(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile)
+        let dom = try await Chromium.run(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile)
         let artifacts = packageRoot + "/.build/test-artifacts"
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
-        _ = try Chromium.run(
+        _ = try await Chromium.run(
             [
                 "--virtual-time-budget=5000", "--window-size=1280,1800",
                 "--screenshot=\(artifacts)/ledgerd-run-status-page.png", url,

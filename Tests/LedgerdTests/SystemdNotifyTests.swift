@@ -53,39 +53,39 @@ final class NotifySocket: Sendable {
 }
 
 @Suite(.serialized) struct SystemdNotifyTests {
-    @Test func readyWatchdogStatusAndStoppingReachSystemd() throws {
+    @Test func readyWatchdogStatusAndStoppingReachSystemd() async throws {
         let home = try Home()
         let socket = try NotifySocket(directory: home.path)
         defer { socket.stop() }
         try writeInvoices(count: 30, into: home.path + "/Inbox/ehf")
-        let daemon = try RunningDaemon(
+        let daemon = try await RunningDaemon(
             home: home, environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000"])
-        try waitUntil(seconds: 10) { socket.contains("READY=1") }
-        try waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 30 }
+        try await waitUntil(seconds: 10) { socket.contains("READY=1") }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 30 }
         // Pings at half the watchdog interval: several within a second or two.
-        try waitUntil(seconds: 5) { socket.all.filter { $0.contains("WATCHDOG=1") }.count >= 3 }
-        try waitUntil(seconds: 5) { socket.all.contains { $0.contains("STATUS=idle") } }
+        try await waitUntil(seconds: 5) { socket.all.filter { $0.contains("WATCHDOG=1") }.count >= 3 }
+        try await waitUntil(seconds: 5) { socket.all.contains { $0.contains("STATUS=idle") } }
         #expect(socket.contains("STATUS="))
         #expect(daemon.terminate() == 0)
-        try waitUntil(seconds: 5) { socket.contains("STOPPING=1") }
+        try await waitUntil(seconds: 5) { socket.contains("STOPPING=1") }
         // READY comes before STOPPING.
         let ready = socket.all.firstIndex { $0.contains("READY=1") } ?? .max
         let stopping = socket.all.firstIndex { $0.contains("STOPPING=1") } ?? -1
         #expect(ready < stopping)
     }
 
-    @Test func aBackupTakenDuringABurstOpensCleanlyAndBalances() throws {
+    @Test func aBackupTakenDuringABurstOpensCleanlyAndBalances() async throws {
         let home = try Home()
         try writeInvoices(count: 1500, into: home.path + "/staging")
-        let daemon = try RunningDaemon(home: home)
+        let daemon = try await RunningDaemon(home: home)
         for name in try FileManager.default.contentsOfDirectory(atPath: home.path + "/staging") {
             #expect(rename(home.path + "/staging/" + name, home.path + "/Inbox/ehf/" + name) == 0)
         }
         // While it works: back up (several times), each copy consistent.
         var copies: [Int] = []
         for i in 0..<3 {
-            usleep(150_000)
-            let run = try ledgerd(
+            try await Task.sleep(for: .milliseconds(150))
+            let run = try await ledgerd(
                 ["backup", "backup-\(i).sqlite", "--config", "ledgerd.toml", "--json"], in: home.path)
             #expect(run.status == 0, "\(run.stderr)")
             let result = try json(run.stdout)
@@ -97,9 +97,9 @@ final class NotifySocket: Sendable {
         }
         #expect(copies.allSatisfy { $0 >= 0 })
         // Never overwrites.
-        let again = try ledgerd(["backup", "backup-0.sqlite", "--config", "ledgerd.toml"], in: home.path)
+        let again = try await ledgerd(["backup", "backup-0.sqlite", "--config", "ledgerd.toml"], in: home.path)
         #expect(again.status == 1)
-        try waitUntil(seconds: 60) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1500 }
+        try await waitUntil(seconds: 60) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1500 }
         #expect(daemon.terminate() == 0)
     }
 }

@@ -13,6 +13,9 @@ public struct HTTPReply: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: String
+    /// From connecting to the last byte, timed on the thread that did it: the server's time,
+    /// without the wait for the awaiting test to be scheduled again.
+    public var elapsed: Duration = .zero
 
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -90,11 +93,14 @@ public func rawRequest(port: Int, _ request: String) async throws -> HTTPReply {
 
 public func rawRequest(port: Int, bytes: [UInt8]) async throws -> HTTPReply {
     try await onThread {
+        let start = ContinuousClock.now
         let connection = try RawConnection(port: port)
         connection.send(bytes)
         shutdown(connection.fd, Int32(SHUT_WR))
         let (reply, _) = connection.readToEnd()
-        return try parseReply(reply)
+        var parsed = try parseReply(reply)
+        parsed.elapsed = ContinuousClock.now - start
+        return parsed
     }
 }
 

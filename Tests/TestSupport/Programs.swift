@@ -39,6 +39,15 @@ public func runProgram(
         stderr: String(decoding: stderr, as: UTF8.self))
 }
 
+/// The same, awaited: the wait happens on a thread of its own, so a test that runs programs
+/// does not hold one of the few threads every other test running beside it shares (the
+/// in-process status servers among them).
+public func runProgram(
+    _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]
+) async throws -> ProgramRun {
+    try await onThread { try runProgram(executable, arguments, in: directory, environment: environment) }
+}
+
 /// Reads a file handle to its end on another thread.
 final class BackgroundRead: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
