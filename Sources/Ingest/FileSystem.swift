@@ -313,13 +313,24 @@ public enum FileSystem {
             throw Failure(operation: "move to", path: target, code: EEXIST)
         case EXDEV:
             if exists(target) { throw Failure(operation: "move to", path: target, code: EEXIST) }
-            guard try copyDurably(from: source, to: target, expected: expected) else {
-                return .changed(at: source, targetHasRead: false)
+            if lstatType(source) != .regular {
+                // A file read was a regular one: something else has taken its name since.
+                if expected != nil { return .changed(at: source, targetHasRead: false) }
+                // A link, FIFO or socket (rejected, never read) is made again at the target,
+                // as `mv` does: copying it would follow the link, or wait for a FIFO's writer.
+                try recreateSpecial(from: source, to: target)
+            } else {
+                guard try copyDurably(from: source, to: target, expected: expected) else {
+                    return .changed(at: source, targetHasRead: false)
+                }
+                // Replaced since it was copied: the copy is what was read; the new file stays.
+                if let expected, identity(of: source) != expected { return .changed(at: source, targetHasRead: true) }
             }
-            // Replaced since it was copied: the copy is what was read; the new file stays.
-            if let expected, identity(of: source) != expected { return .changed(at: source, targetHasRead: true) }
             guard unlink(source) == 0 else {
                 let code = errno
+                // Gone already (moved or deleted by someone after the copy): the copy is the
+                // only one left, so it stays.
+                if code == ENOENT { return .moved }
                 // The original stays (a read-only inbox, say): the copy, ours alone, goes, so a
                 // retry starts over rather than leaving one more copy each time.
                 _ = unlink(target)
@@ -373,14 +384,19 @@ public enum FileSystem {
         let temporary = parentDirectory(target) + "/.ledgerd-partial-" + lastComponent(target)
         let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard output >= 0 else { throw Failure(operation: "create", path: temporary, code: errno) }
+        // A copy cut short (the archive full, say) is removed: it would hold space on a disk
+        // already short of it, under a name nothing looks at again.
+        func abandon(_ operation: String, _ path: String, _ code: Int32) -> Failure {
+            close(output)
+            _ = unlink(temporary)
+            return Failure(operation: operation, path: path, code: code)
+        }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let code = errno
-                close(output)
-                throw Failure(operation: "read", path: source, code: code)
+                throw abandon("read", source, errno)
             }
             if n == 0 { break }
             var written = 0
@@ -388,9 +404,7 @@ public enum FileSystem {
                 let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
                 if w < 0 {
                     if errno == EINTR { continue }
-                    let code = errno
-                    close(output)
-                    throw Failure(operation: "write", path: temporary, code: code)
+                    throw abandon("write", temporary, errno)
                 }
                 written += w
             }
@@ -400,15 +414,44 @@ public enum FileSystem {
             _ = unlink(temporary)
             return false
         }
-        guard fsync(output) == 0 else {
-            let code = errno
-            close(output)
-            throw Failure(operation: "sync", path: temporary, code: code)
-        }
+        guard fsync(output) == 0 else { throw abandon("sync", temporary, errno) }
         close(output)
-        guard rename(temporary, target) == 0 else { throw Failure(operation: "rename", path: target, code: errno) }
+        guard rename(temporary, target) == 0 else {
+            let code = errno
+            _ = unlink(temporary)
+            throw Failure(operation: "rename", path: target, code: code)
+        }
         try syncDirectory(parentDirectory(target))
         return true
+    }
+
+    /// Makes a symbolic link, FIFO or socket like `source` at `target`, durably.
+    static func recreateSpecial(from source: String, to target: String) throws(Failure) {
+        var st = stat()
+        guard lstat(source, &st) == 0 else { throw Failure(operation: "look at", path: source, code: errno) }
+        let temporary = parentDirectory(target) + "/.ledgerd-partial-" + lastComponent(target)
+        _ = unlink(temporary)
+        let made: Int32
+        switch st.st_mode & S_IFMT {
+        case S_IFLNK:
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(source, &buffer, buffer.count - 1)
+            guard n >= 0 else { throw Failure(operation: "read the link", path: source, code: errno) }
+            buffer[n] = 0
+            made = symlink(buffer, temporary)
+        case S_IFIFO:
+            made = mkfifo(temporary, st.st_mode & 0o7777)
+        default:
+            // Sockets, and devices where this user may make them.
+            made = mknod(temporary, st.st_mode, st.st_rdev)
+        }
+        guard made == 0 else { throw Failure(operation: "make", path: temporary, code: errno) }
+        guard rename(temporary, target) == 0 else {
+            let code = errno
+            _ = unlink(temporary)
+            throw Failure(operation: "rename", path: target, code: code)
+        }
+        try syncDirectory(parentDirectory(target))
     }
 
     /// Writes a small text file durably (temporary name, fsync, rename).
@@ -473,10 +516,13 @@ public enum FileSystem {
         return (String(name[..<dot]), String(name[dot...]))
     }
 
-    /// Shortens a name to at most `maxBytes` UTF-8 bytes, keeping its extension.
+    /// Shortens a name to at most `maxBytes` UTF-8 bytes, keeping its extension. What follows
+    /// the last dot counts as one only when it is short: in "Faktura nr. 12 for …" it is part
+    /// of the name, and keeping it whole would leave no name at all, or too long a one.
     public static func shortened(_ name: String, maxBytes: Int) -> String {
         guard name.utf8.count > maxBytes else { return name }
-        let (stem, ext) = splitExtension(name)
+        var (stem, ext) = splitExtension(name)
+        if ext.utf8.count > 16 { (stem, ext) = (name, "") }
         var result = ""
         for character in stem {
             if result.utf8.count + String(character).utf8.count + ext.utf8.count > maxBytes { break }

@@ -119,6 +119,47 @@ import Testing
         #expect(!FileSystem.exists(target))
         #expect((try? FileManager.default.contentsOfDirectory(atPath: folder)) == [])
     }
+
+    /// A link, FIFO or socket (rejected as no file, never read) moved to another device is
+    /// made again there, as `mv` does: not followed, not waited on for a FIFO's writer (which
+    /// would stop every move after it), and the original gone.
+    @Test(.timeLimit(.minutes(1))) func acrossDevicesLinksFIFOsAndSocketsAreMadeAgain() throws {
+        guard shmIsAnotherDevice() else { return }
+        let folder = "/dev/shm/ledgerd-move-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try write("secret", to: "\(root)/elsewhere/secret.txt")
+        try FileManager.default.createDirectory(atPath: "\(root)/in", withIntermediateDirectories: true)
+        #expect(symlink("\(root)/elsewhere/secret.txt", "\(root)/in/link.xml") == 0)
+        #expect(mkfifo("\(root)/in/pipe.xml", 0o640) == 0)
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in "\(root)/in/socket.xml".utf8.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        #expect(bound == 0)
+
+        for name in ["link.xml", "pipe.xml", "socket.xml"] {
+            try FileSystem.move(from: "\(root)/in/\(name)", to: "\(folder)/\(name)")
+            #expect(!FileSystem.exists("\(root)/in/\(name)"), "\(name)")
+        }
+        #expect(FileSystem.lstatType("\(folder)/link.xml") == .symlink)
+        #expect(
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/link.xml"))
+                == "\(root)/elsewhere/secret.txt")
+        var st = stat()
+        #expect(lstat("\(folder)/pipe.xml", &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
+        #expect(lstat("\(folder)/socket.xml", &st) == 0 && st.st_mode & S_IFMT == S_IFSOCK)
+        #expect(read("\(root)/elsewhere/secret.txt") == "secret")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(leftovers == ["link.xml", "pipe.xml", "socket.xml"])
+    }
 }
 
 /// `FileSystem.readFile`, which reads every file the pipeline takes in: whole and exact, or
@@ -206,6 +247,18 @@ import Testing
         #expect(PathBytes.isInside("/srv/Inbox/\u{301}a", "/srv/Inbox"))
         #expect(!PathBytes.isInside("/srv/Inbox", "/srv/Inbox"))
         #expect(!PathBytes.isInside("/srv/Inboxes/a", "/srv/Inbox"))
+    }
+
+    /// Names are shortened for the archive and rejected folders with their extension kept;
+    /// a dot far from the end is part of the name, not an extension to keep whole.
+    @Test func shortenedNamesKeepShortExtensionsAndStayWithinTheLimit() {
+        let long = String(repeating: "ø", count: 150) + ".xml"
+        #expect(FileSystem.shortened(long, maxBytes: 200) == String(repeating: "ø", count: 98) + ".xml")
+        let dotted = "Faktura nr. " + String(repeating: "x", count: 238)
+        let short = FileSystem.shortened(dotted, maxBytes: 200)
+        #expect(short.utf8.count == 200)
+        #expect(short.hasPrefix("Faktura nr. xxx"))
+        #expect(FileSystem.shortened("faktura.xml", maxBytes: 200) == "faktura.xml")
     }
 
     @Test func folderAndNameMakeThePathAgain() {
