@@ -304,7 +304,18 @@ public final class Pipeline: Sendable {
     final class KeepAllowance: Sendable {
         static let perBatch = 512 << 10
         let left = Atomic<Int>(perBatch)
-        func take(_ bytes: Int) -> Bool { left.subtract(bytes, ordering: .relaxed).oldValue >= bytes }
+        /// Takes `bytes` from what is left, if that many are; a file too large to hold leaves
+        /// the rest for the smaller files after it.
+        func take(_ bytes: Int) -> Bool {
+            var current = left.load(ordering: .relaxed)
+            while current >= bytes {
+                let (exchanged, original) = left.compareExchange(
+                    expected: current, desired: current - bytes, ordering: .relaxed)
+                if exchanged { return true }
+                current = original
+            }
+            return false
+        }
     }
 
     enum Prepared: Sendable {
@@ -599,7 +610,8 @@ public final class Pipeline: Sendable {
                 return
             }
             guard moveFile(to: target, done: done), !nothingToKeep else {
-                try? FileSystem.removeFile(target + ".error.txt")
+                // Unless the file got there after all (another run rejecting it at once).
+                if !FileSystem.exists(target) { try? FileSystem.removeFile(target + ".error.txt") }
                 return
             }
         }

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
-import Ingest
 import LedgerCore
 import LedgerStore
 import Logging
 import Testing
+
+@testable import Ingest
 
 #if canImport(Glibc)
     import Glibc
@@ -93,6 +94,8 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let names = [
             "-leading dash.xml", "faktura æøå 😀.xml", "line\nbreak.xml", "quote'\"semi;colon.xml",
             String(repeating: "long", count: 60) + ".xml",
+            // As long as a name may be: 255 bytes, with or without an extension to keep.
+            String(repeating: "y", count: 251) + ".xml", "Faktura nr. " + String(repeating: "x", count: 243),
         ]
         for (i, name) in names.enumerated() {
             // Different bytes per file (a comment), so none is a duplicate of another.
@@ -128,6 +131,17 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         )
         #expect(InboxScanner.readableName([0x80, 0x20, 0x81, 0x96, 0x9F]) == "€ _–Ÿ")
         #expect(InboxScanner.readableName(Array("plain.xml".utf8)) == "plain.xml")
+    }
+
+    /// A file too large for what is left of a batch's allowance to hold its bytes leaves
+    /// the rest for the smaller files after it.
+    @Test func aFileTooLargeToHoldLeavesTheAllowanceToTheFilesAfterIt() {
+        let allowance = Pipeline.KeepAllowance()
+        #expect(!allowance.take(Pipeline.KeepAllowance.perBatch + 1))
+        #expect(allowance.take(Pipeline.KeepAllowance.perBatch - 10))
+        #expect(!allowance.take(11))
+        #expect(allowance.take(10))
+        #expect(!allowance.take(1))
     }
 
     @Test func temporaryNamesAreLeftAlone() throws {
