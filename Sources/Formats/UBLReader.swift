@@ -16,17 +16,18 @@ final class UBLReader {
     static let cacNamespace: StaticString =
         "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 
-    /// UNTDID 1001 document type codes for invoices and credit notes: the EN 16931 code list
-    /// (BR-CL-01) plus EHF forward billing's 82 (metered services invoice) and 81 (credit
-    /// note related to goods or services).
-    static let typeCodes: Set<String> = [
-        "71", "80", "81", "82", "83", "84", "102", "130", "202", "203", "204", "211", "218", "219",
-        "261", "262",
-        "295", "296", "308", "325", "326", "331", "380", "381", "382", "383", "384", "385", "386",
-        "387", "388",
-        "389", "390", "393", "394", "395", "396", "420", "456", "457", "458", "527", "532", "553",
-        "575", "623",
-        "633", "751", "780", "817", "870", "875", "876", "877", "935",
+    /// UNTDID 1001 document type codes, in EN 16931's two lists (BR-CL-01): those an Invoice
+    /// may carry in cbc:InvoiceTypeCode (EHF forward billing's 82, metered services, among
+    /// them) and those a CreditNote may carry in cbc:CreditNoteTypeCode (its 81 among them).
+    /// A credit note code on an Invoice would book a credit as a debt, so it is refused.
+    static let invoiceTypeCodes: Set<String> = [
+        "71", "80", "82", "84", "102", "130", "202", "203", "204", "211", "218", "219", "295", "325",
+        "326", "331", "380", "382", "383", "384", "385", "386", "387", "388", "389", "390", "393",
+        "394", "395", "456", "457", "527", "553", "575", "623", "633", "751", "780", "817", "870",
+        "875", "876", "877", "935",
+    ]
+    static let creditNoteTypeCodes: Set<String> = [
+        "81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532",
     ]
 
     private enum Namespace { case cbc, cac, other }
@@ -156,10 +157,7 @@ final class UBLReader {
         }
 
         let customizationID = try checkCustomization(customization?.trimmedText)
-        let typeElement =
-            type == .invoice
-            ? (invoiceTypeCode ?? creditNoteTypeCode) : (creditNoteTypeCode ?? invoiceTypeCode)
-        let typeCode = try checkTypeCode(typeElement)
+        let typeCode = try checkTypeCode(type == .invoice ? invoiceTypeCode : creditNoteTypeCode)
 
         guard let number = id?.trimmedText else {
             throw Rejection("MISSING-FIELD", "The \(noun) has no \(noun) number (cbc:ID).")
@@ -306,10 +304,22 @@ final class UBLReader {
         guard let code = element?.trimmedText else {
             throw Rejection("MISSING-FIELD", "The \(noun) has no type code (\(elementName)).")
         }
-        guard Self.typeCodes.contains(code) else {
+        let (own, other) =
+            type == .invoice
+            ? (Self.invoiceTypeCodes, Self.creditNoteTypeCodes) : (Self.creditNoteTypeCodes, Self.invoiceTypeCodes)
+        guard own.contains(code) else {
+            let (kind, otherKind, otherRoot) =
+                type == .invoice
+                ? ("an invoice", "a credit note", "CreditNote") : ("a credit note", "an invoice", "Invoice")
+            if other.contains(code) {
+                throw Rejection(
+                    "BR-CL-01",
+                    "The \(noun) type code (\(elementName)) '\(clip(code))' is \(otherKind) code; \(otherKind) is sent as a \(otherRoot) document. It was not posted, since it would be booked the wrong way round."
+                )
+            }
             throw Rejection(
                 "BR-CL-01",
-                "The \(noun) type code (\(elementName)) '\(clip(code))' is not an invoice or credit note code of UNTDID 1001 (such as 380 for an invoice or 381 for a credit note)."
+                "The \(noun) type code (\(elementName)) '\(clip(code))' is not \(kind) code of UNTDID 1001 (such as 380 for an invoice or 381 for a credit note)."
             )
         }
         return code

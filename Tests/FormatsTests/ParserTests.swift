@@ -92,17 +92,37 @@ struct ParserTests {
     @Test func typeCodes() {
         var t = Template()
         for code in [
-            "380", "381", "383", "384", "386", "389", "393", "395", "396", "326", "261", "262", "295",
-            "308", "420", "456", "457", "458", "527", "532", "553", "575", "623", "633", "751", "780",
-            "817", "870", "875", "876", "877", "935", "82", "81",
+            "380", "383", "384", "386", "389", "393", "395", "326", "295", "456", "457", "527", "553",
+            "575", "623", "633", "751", "780", "817", "870", "875", "876", "877", "935", "82",
         ] {
             t.typeCode = code
             #expect(Self.parse(t).document?.typeCode == code)
         }
+        t.root = "CreditNote"
+        for code in ["381", "396", "261", "262", "308", "420", "458", "532", "81", "83"] {
+            t.typeCode = code
+            #expect(Self.parse(t).document?.typeCode == code)
+        }
+        t.root = "Invoice"
         t.typeCode = "999"
         #expect(Self.parse(t).rejection?.code == "BR-CL-01")
         t.typeCode = ""
         #expect(Self.parse(t).rejection?.code == "MISSING-FIELD")
+    }
+
+    /// EN 16931 keeps the invoice and credit note codes apart (BR-CL-01): a credit note code on
+    /// an Invoice, posted as an invoice, would raise what is owed instead of lowering it.
+    @Test func aCreditNoteCodeOnAnInvoiceAndTheReverseAreRefused() {
+        var t = Template()
+        t.typeCode = "381"
+        let credit = Self.parse(t).rejection
+        #expect(credit?.code == "BR-CL-01")
+        #expect(credit?.message.contains("'381' is a credit note code") == true, "\(String(describing: credit))")
+        t.root = "CreditNote"
+        t.typeCode = "380"
+        let invoice = Self.parse(t).rejection
+        #expect(invoice?.code == "BR-CL-01")
+        #expect(invoice?.message.contains("'380' is an invoice code") == true, "\(String(describing: invoice))")
     }
 
     // MARK: Required fields
