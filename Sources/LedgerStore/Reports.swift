@@ -158,7 +158,9 @@ extension LedgerStore {
                     sub[row[0]] = row[1]
                 }
                 // Entry by entry, the two sides of the account: only a manual entry may lack a
-                // sub-ledger entry (a correction); every other difference is a discrepancy.
+                // sub-ledger entry (a correction); every other difference is a discrepancy. A side
+                // that is missing counts as zero: an invoice paid in advance in full has a
+                // sub-ledger entry of 0 and no line on the account.
                 let differing = try Row.fetchAll(
                     db,
                     sql: """
@@ -175,7 +177,7 @@ extension LedgerStore {
                         LEFT JOIN g ON g.id = k.id AND g.currency = k.currency
                         LEFT JOIN s ON s.id = k.id AND s.currency = k.currency
                         LEFT JOIN journal_entries e ON e.id = k.id
-                        WHERE g.amount IS NULL OR s.amount IS NULL OR ? * g.amount <> s.amount
+                        WHERE COALESCE(? * g.amount, 0) <> COALESCE(s.amount, 0)
                         ORDER BY e.date, k.id
                         """, arguments: [account, sign])
                 var explaining: [String: [Reconciliation.UnmatchedEntry]] = [:]

@@ -300,6 +300,21 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(missing.unexplainedMinor == missing.discrepancies.first?.generalLedgerMinor)
     }
 
+    /// Paid in advance in full (PrepaidAmount = the total, PayableAmount 0, BR-CO-16): the
+    /// sub-ledger entry of 0 and the absent 2400 line agree; no discrepancy is reported.
+    @Test func anInvoicePaidInAdvanceInFullReconciles() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        var invoice = sampleInvoice(number: "F-PAID")
+        invoice.totals.prepaid = invoice.totals.taxInclusive
+        invoice.totals.payable = nokMoney(0)
+        _ = try store.write([try incoming(invoice, sha: "pp")], now: "t")
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM supplier_ledger") } == 1)
+        let line = try #require(try store.reconcile(accounts: AccountPlan()).lines.first { $0.account == "2400" })
+        #expect(line.agrees)
+        #expect(line.discrepancies.isEmpty, "\(line.discrepancies)")
+    }
+
     @Test func theDatabaseRefusesALineWithBothSides() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
