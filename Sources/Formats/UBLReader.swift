@@ -310,11 +310,11 @@ final class UBLReader {
         guard own.contains(code) else {
             let (kind, otherKind, otherRoot) =
                 type == .invoice
-                ? ("an invoice", "a credit note", "CreditNote") : ("a credit note", "an invoice", "Invoice")
+                ? ("an invoice", "a credit note", "a CreditNote") : ("a credit note", "an invoice", "an Invoice")
             if other.contains(code) {
                 throw Rejection(
                     "BR-CL-01",
-                    "The \(noun) type code (\(elementName)) '\(clip(code))' is \(otherKind) code; \(otherKind) is sent as a \(otherRoot) document. It was not posted, since it would be booked the wrong way round."
+                    "The \(noun) type code (\(elementName)) '\(clip(code))' is \(otherKind) code; \(otherKind) is sent as \(otherRoot) document. It was not posted, since it would be booked the wrong way round."
                 )
             }
             throw Rejection(

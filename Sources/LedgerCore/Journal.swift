@@ -45,6 +45,8 @@ public struct JournalEntry: Sendable, Hashable {
         case empty
         case unbalanced(currency: Currency, debit: Int64, credit: Int64)
         case overflow
+        /// An amount larger than the books keep (`largest`).
+        case tooLarge(Money, largest: Money)
 
         public var description: String {
             switch self {
@@ -55,6 +57,8 @@ public struct JournalEntry: Sendable, Hashable {
                     "debits \(Money(minor: debit, currency: currency)) do not equal credits \(Money(minor: credit, currency: currency))"
             case .overflow:
                 return "the amounts are too large to add up"
+            case .tooLarge(let amount, let largest):
+                return "the amount \(amount) is larger than ledgerd keeps (at most \(largest) in one amount)"
             }
         }
     }
@@ -119,6 +123,15 @@ public struct JournalEntry: Sendable, Hashable {
         self.source = source
         self.description = description
         self.lines = lines
+    }
+
+    /// An entry that moves nothing: the record of a document whose amounts are all zero (an
+    /// invoice of 0, which EN 16931 allows). Only the posting rules make one.
+    init(movingNothingOn date: Day, source: EntrySource, description: String) {
+        self.date = date
+        self.source = source
+        self.description = description
+        self.lines = []
     }
 
     /// Total debits per currency (equal to total credits by construction).

@@ -78,6 +78,9 @@ public enum PostingRules {
         let sign: Int128 = (direction == .purchase) == (invoice.type == .invoice) ? 1 : -1
         func money(_ value: Int128) throws(JournalEntry.BuildError) -> Money {
             guard let minor = Int64(exactly: value) else { throw .overflow }
+            guard value.magnitude <= Self.largestMinor.magnitude else {
+                throw .tooLarge(Money(minor: minor, currency: c), largest: Money(minor: Self.largestMinor, currency: c))
+            }
             return Money(minor: minor, currency: c)
         }
         var postings: [JournalEntry.Posting] = []
@@ -93,11 +96,18 @@ public enum PostingRules {
 
         let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
         let party = direction == .purchase ? "from" : "to"
-        return try JournalEntry(
-            date: invoice.issueDate, source: .ehf,
-            description: "\(kind) \(invoice.number) \(party) \(counterparty.name)",
-            postings: postings)
+        let description = "\(kind) \(invoice.number) \(party) \(counterparty.name)"
+        guard postings.contains(where: { !$0.amount.isZero }) else {
+            return JournalEntry(movingNothingOn: invoice.issueDate, source: .ehf, description: description)
+        }
+        return try JournalEntry(date: invoice.issueDate, source: .ehf, description: description, postings: postings)
     }
+
+    /// The largest amount one posting may carry, in minor units (10^15: 10 000 000 000 000.00
+    /// in a currency of two decimals). The reports add amounts up in 64 bits (at most about
+    /// 9.2 × 10^18), so the books hold more than 9,000 invoices of this size in one currency
+    /// before a total could no longer be added up.
+    public static let largestMinor: Int64 = 1_000_000_000_000_000
 
     /// The cost (purchase) or revenue (sale) account the invoice's net amounts go to: the one
     /// configured for the counterparty under any identifier it carries (organisation number,

@@ -59,7 +59,8 @@ extension Rejection {
         case "UNSUPPORTED-INBOX":
             return "Keep the file; a later version of ledgerd will process this inbox."
         case "POSTING":
-            return "Check the account settings in the configuration."
+            return "The invoice's figures cannot be booked as they stand (the reason says why); ask the sender for "
+                + "a corrected invoice, or report it to whoever runs ledgerd."
         case "STORE":
             return
                 "The database refused the document; keep the file and report it, with the reason, to whoever runs ledgerd."

@@ -84,6 +84,7 @@ final class PostingWriter {
             INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency, memo)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
+        // Nothing to pay (paid in advance in full, or an invoice of 0): paid from the start.
         func insertInvoice(_ table: String, _ party: String) throws -> Bound {
             try prepare(
                 """
@@ -91,7 +92,7 @@ final class PostingWriter {
                     issue_date, due_date, currency, net_minor, tax_minor, total_minor, prepaid_minor, rounding_minor,
                     payable_minor, amount_paid_minor, status, origin, payment_id, payee_account, billing_reference,
                     created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'open', 'ehf', ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, CASE WHEN ?15 = 0 THEN 'paid' ELSE 'open' END, 'ehf', ?, ?, ?, ?)
                 """)
         }
         insertVendorInvoice = try insertInvoice("vendor_invoices", "supplier_id")

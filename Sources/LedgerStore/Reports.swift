@@ -214,10 +214,18 @@ extension LedgerStore {
         }
     }
 
-    /// Checks that every journal entry in the database balances per currency.
+    /// Checks that every journal entry in the database balances per currency. An entry with
+    /// no lines is reported too, unless it records an invoice whose amounts are all zero.
     public func checkBalances() throws -> BalanceCheck {
         try pool.read { db in
             let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal_entries") ?? 0
+            func recordsAnInvoiceOfZero(_ table: String) -> String {
+                """
+                EXISTS (SELECT 1 FROM \(table) i WHERE i.journal_entry_id = e.id AND i.net_minor = 0
+                    AND i.tax_minor = 0 AND i.total_minor = 0 AND i.prepaid_minor = 0 AND i.rounding_minor = 0
+                    AND i.payable_minor = 0)
+                """
+            }
             let unbalanced = try Row.fetchAll(
                 db,
                 sql: """
@@ -226,6 +234,8 @@ extension LedgerStore {
                     UNION ALL
                     SELECT e.id, '', 0, 0 FROM journal_entries e
                     WHERE NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = e.id)
+                        AND NOT \(recordsAnInvoiceOfZero("vendor_invoices"))
+                        AND NOT \(recordsAnInvoiceOfZero("customer_invoices"))
                     """
             ).map { BalanceCheck.Unbalanced(entryID: $0[0], currency: $0[1], debitMinor: $0[2], creditMinor: $0[3]) }
             return BalanceCheck(entries: entries, unbalanced: unbalanced)

@@ -334,15 +334,6 @@ struct PostingRulesTests {
         }
     }
 
-    @Test("an invoice that posts nothing is .empty")
-    func emptyInvoice() {
-        let spec = InvoiceSpec(lines: [(0, ExactDecimal(25))])
-        #expect(throws: JournalEntry.BuildError.empty) {
-            try PostingRules.entry(
-                for: spec.document(.invoice), direction: .purchase, accounts: AccountPlan())
-        }
-    }
-
     /// A vendor invoice worked by hand, as a bookkeeper would check it.
     ///
     /// | Line | Item            | Net       | VAT % |
@@ -357,6 +348,47 @@ struct PostingRulesTests {
     /// 12 %: 300 → 36.00; 0 %: 1 200 → 0.
     /// Tax exclusive 10 000 − 1 000 + 150 = 9 150.00; VAT 1 898.50; tax inclusive 11 048.50;
     /// prepaid 2 000.00; rounding −0.50; payable 11 048.50 − 2 000.00 − 0.50 = 9 048.00.
+    /// An invoice of 0 (a free delivery, say) is valid under EN 16931: it is recorded with an
+    /// entry that moves nothing, not refused as though its figures were wrong.
+    @Test("an invoice whose amounts are all zero gets an entry with no lines")
+    func zeroInvoice() throws {
+        let spec = InvoiceSpec(lines: [(0, ExactDecimal(25))])
+        #expect(spec.payable == 0)
+        for direction in [Direction.purchase, .sale] {
+            let (seller, buyer) = direction == .purchase ? (supplier, us) : (us, supplier)
+            let entry = try PostingRules.entry(
+                for: spec.document(.invoice, seller: seller, buyer: buyer, number: "0-1"), direction: direction,
+                accounts: AccountPlan())
+            #expect(entry.lines.isEmpty)
+            #expect(entry.description.hasPrefix("Invoice 0-1"))
+        }
+    }
+
+    /// One amount may be as large as 10^15 minor units, so the reports' 64-bit totals hold
+    /// thousands of such invoices; a larger one is refused, naming the amount.
+    @Test("an amount beyond the largest the books keep is refused, naming it")
+    func tooLarge() throws {
+        let largest = PostingRules.largestMinor
+        // Tax category Z (0 %): the payable amount is the line amount.
+        let fits = InvoiceSpec(lines: [(largest, ExactDecimal(0))])
+        _ = try PostingRules.entry(
+            for: fits.document(.invoice, seller: supplier, buyer: us, number: "L-1"), direction: .purchase,
+            accounts: AccountPlan())
+        let over = InvoiceSpec(lines: [(largest + 1, ExactDecimal(0))])
+        #expect(throws: JournalEntry.BuildError.self) {
+            try PostingRules.entry(
+                for: over.document(.invoice, seller: supplier, buyer: us, number: "L-2"), direction: .purchase,
+                accounts: AccountPlan())
+        }
+        do {
+            _ = try PostingRules.entry(
+                for: over.document(.invoice, seller: supplier, buyer: us, number: "L-2"), direction: .purchase,
+                accounts: AccountPlan())
+        } catch {
+            #expect(error.description.contains("larger than ledgerd keeps (at most 10000000000000.00 NOK"), "\(error)")
+        }
+    }
+
     @Test("worked example: vendor invoice with four rates, allowance, charge, prepaid and rounding")
     func workedExample() throws {
         let spec = InvoiceSpec(

@@ -300,16 +300,32 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(missing.unexplainedMinor == missing.discrepancies.first?.generalLedgerMinor)
     }
 
-    /// Paid in advance in full (PrepaidAmount = the total, PayableAmount 0, BR-CO-16): the
-    /// sub-ledger entry of 0 and the absent 2400 line agree; no discrepancy is reported.
-    @Test func anInvoicePaidInAdvanceInFullReconciles() throws {
+    /// Paid in advance in full (PrepaidAmount = the total, PayableAmount 0, BR-CO-16), and an
+    /// invoice of 0: each is paid from the start, its sub-ledger entry of 0 and the absent 2400
+    /// line agree, and no discrepancy is reported.
+    @Test func invoicesWithNothingToPayArePaidAndReconcile() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
-        var invoice = sampleInvoice(number: "F-PAID")
-        invoice.totals.prepaid = invoice.totals.taxInclusive
-        invoice.totals.payable = nokMoney(0)
-        _ = try store.write([try incoming(invoice, sha: "pp")], now: "t")
-        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM supplier_ledger") } == 1)
+        var prepaid = sampleInvoice(number: "F-PAID")
+        prepaid.totals.prepaid = prepaid.totals.taxInclusive
+        prepaid.totals.payable = nokMoney(0)
+        let free = sampleInvoice(number: "F-ZERO", net: [0])
+        _ = try store.write([try incoming(prepaid, sha: "pp"), try incoming(free, sha: "zz")], now: "t")
+        let (statuses, ledger, lines) = try store.pool.read { db in
+            (
+                try String.fetchAll(db, sql: "SELECT status FROM vendor_invoices ORDER BY number"),
+                try Int64.fetchAll(db, sql: "SELECT amount_minor FROM supplier_ledger"),
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM journal_lines l JOIN vendor_invoices v ON v.journal_entry_id = l.entry_id WHERE v.number = 'F-ZERO'"
+                )
+            )
+        }
+        #expect(statuses == ["paid", "paid"])
+        #expect(ledger == [0, 0])
+        #expect(lines == 0)
+        #expect(try store.checkBalances().unbalanced.isEmpty)
         let line = try #require(try store.reconcile(accounts: AccountPlan()).lines.first { $0.account == "2400" })
         #expect(line.agrees)
         #expect(line.discrepancies.isEmpty, "\(line.discrepancies)")
