@@ -184,6 +184,20 @@ import Testing
         let other = Configuration(company: company, paths: .defaults(relativeTo: "/"))
         #expect(other.companyIdentity.identifiers == ["no987654325mva", "0192:987654325", "987654325"])
         #expect(Configuration.defaults(relativeTo: "/").companyIdentity.identifiers.isEmpty)
+
+        // Only the VAT number configured: its org number is ours too, bare and as an endpoint.
+        var vatOnly = Configuration.Company(name: "X", orgNumber: nil, identifiers: [])
+        vatOnly.vatNumber = "NO 987 654 325 MVA"
+        #expect(
+            Configuration(company: vatOnly, paths: .defaults(relativeTo: "/")).companyIdentity.identifiers == [
+                "987654325", "0192:987654325", "NO 987 654 325 MVA",
+            ])
+        // Not a valid org number inside: nothing is made up.
+        vatOnly.vatNumber = "NO987654321MVA"
+        #expect(
+            Configuration(company: vatOnly, paths: .defaults(relativeTo: "/")).companyIdentity.identifiers == [
+                "NO987654321MVA"
+            ])
     }
 
     @Test func aForeignCompanyKeepsItsOwnNumbers() throws {
