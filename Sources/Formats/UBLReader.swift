@@ -423,7 +423,7 @@ final class UBLReader {
                 if value.fractionDigits > digits {
                     throw Rejection(
                         "INVALID-VALUE",
-                        "\(what().capitalisedFirst) (\(element())) is \(shown(e)), but \(currency.code) has \(digits) decimals."
+                        "\(what().capitalisedFirst) (\(element())) is \(shown(e)), but ledgerd keeps \(currency.code) in units of \(digits == 0 ? "one" : "0." + String(repeating: "0", count: digits - 1) + "1") (ISO 4217: \(digits) decimals), so this amount cannot be booked exactly; ask the sender for an invoice in whole \(digits == 0 ? "units" : "minor units") of \(currency.code)."
                     )
                 }
                 throw Rejection(
