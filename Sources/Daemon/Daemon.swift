@@ -489,11 +489,10 @@ public final class Daemon: Service, Sendable {
             }
             return false
         }
-        let wall = FileSystem.wallClockNanos()
         return tracker.observe(
             .init(
                 path: file.path, inbox: file.inbox, size: info.size, mtimeNanos: info.mtimeNanos,
-                complete: complete || info.type != .regular, ageNanos: wall - info.mtimeNanos),
+                complete: complete || info.type != .regular, ageNanos: FileSystem.ageNanos(ofTime: info.mtimeNanos)),
             now: DispatchTime.now().uptimeNanoseconds)
     }
 

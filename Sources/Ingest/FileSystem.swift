@@ -93,7 +93,25 @@ public enum FileSystem {
         case S_IFLNK: type = .symlink
         default: type = .other
         }
-        return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec), type)
+        return (Int64(st.st_size), nanoseconds(st.st_mtim), type)
+    }
+
+    /// How long ago a file time (`nanoseconds`) was by the wall clock: negative for a time
+    /// ahead of it, and held at the ends of the range rather than trapping.
+    public static func ageNanos(ofTime nanos: Int64) -> Int64 {
+        let (age, overflow) = wallClockNanos().subtractingReportingOverflow(nanos)
+        guard !overflow else { return nanos < 0 ? .max : .min }
+        return age
+    }
+
+    /// A file time in nanoseconds since 1970. Anyone may set a file's time (`touch -d 2300-01-01`,
+    /// an archive unpacked, a network share's client), and past 2262 it no longer fits: such
+    /// times are held at the largest (or, before 1678, the smallest) that does, never trapping.
+    static func nanoseconds(_ time: timespec) -> Int64 {
+        let (scaled, overflow) = Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return time.tv_sec < 0 ? .min : .max }
+        let (sum, past) = scaled.addingReportingOverflow(Int64(time.tv_nsec))
+        return past ? .max : sum
     }
 
     /// The wall clock in nanoseconds since 1970, the scale of `lstatSizeAndTime`'s mtime.
@@ -134,7 +152,7 @@ public enum FileSystem {
             device = UInt64(st.st_dev)
             inode = UInt64(st.st_ino)
             size = Int64(st.st_size)
-            mtimeNanos = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            mtimeNanos = FileSystem.nanoseconds(st.st_mtim)
         }
     }
 

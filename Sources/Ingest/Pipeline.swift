@@ -328,8 +328,11 @@ public final class Pipeline: Sendable {
 
     func isRecentlyModified(_ path: String) -> Bool {
         guard settings.incompleteGrace > .zero, let info = FileSystem.lstatSizeAndTime(path) else { return false }
-        let age = FileSystem.wallClockNanos() - info.mtimeNanos
-        return age < settings.incompleteGrace.nanoseconds
+        // A time further ahead than the grace is no sign of a write in progress (a file dated
+        // 2100, say): taken as "moments ago", a cut-off file would wait for ever.
+        let age = FileSystem.ageNanos(ofTime: info.mtimeNanos)
+        let grace = settings.incompleteGrace.nanoseconds
+        return age < grace && age > -grace
     }
 
     /// Reads, hashes, parses and checks the files on `settings.workers` threads.

@@ -194,6 +194,32 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     }
 
     /// A name holding a newline cannot add a line of its own to the daemon's log.
+    /// Anyone may set a file's time (`touch -d 2300-01-01`, an archive unpacked, a share's
+    /// client). Past 2262 it no longer fits in nanoseconds: the daemon neither stops nor
+    /// waits on such a file. A valid one is posted; a cut-off one dated 2100 is rejected, not
+    /// taken for a copy still being written and tried for ever.
+    @Test func filesDatedFarInTheFutureAreTakenLikeAnyOther() async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(home: home)
+        let staging = home.path + "/staging"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        func dated(_ name: String, _ bytes: Data, seconds: Int) throws {
+            try bytes.write(to: URL(fileURLWithPath: staging + "/" + name))
+            var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, staging + "/" + name, &times, 0) == 0)
+            #expect(rename(staging + "/" + name, home.path + "/Inbox/ehf/" + name) == 0)
+        }
+        try dated("year-2300.xml", invoice(number: "FUTURE-1"), seconds: 10_413_792_000)
+        try dated("cut-2100.xml", invoice(number: "FUTURE-2").prefix(300), seconds: 4_102_444_800)
+        try await waitUntil(seconds: 15) {
+            daemon.count("SELECT COUNT(*) FROM documents WHERE state = 'posted'") == 1
+                && daemon.count("SELECT COUNT(*) FROM documents WHERE state = 'rejected'") == 1
+        }
+        #expect(daemon.process.isRunning)
+        #expect(daemon.terminate() == 0)
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/cut-2100.xml.error.txt"))
+    }
+
     @Test func aNameWithANewlineStaysOnItsLogLine() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(home: home)
