@@ -27,6 +27,10 @@ extension Ledgerd {
         var debug = false
 
         func run() async throws {
+            // A SIGHUP (a rescan, once running) during the start, before the daemon listens
+            // for it, would end the process the way systemd's Restart=on-failure does not
+            // restart. The start scans the inboxes anyway.
+            signal(SIGHUP, SIG_IGN)
             try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
                 // Before anything is created or written: without its token, the page's files,

@@ -15,7 +15,10 @@ final class RunningDaemon {
     let process = Process()
     let log: String
 
-    init(home: Home, extraConfig: String = "", environment: [String: String] = [:]) async throws {
+    init(
+        home: Home, extraConfig: String = "", environment: [String: String] = [:],
+        onLaunch: ((Int32) -> Void)? = nil
+    ) async throws {
         self.home = home
         // Each daemon gets its own port: test suites run side by side.
         let server = extraConfig.contains("[server]") ? "" : "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n"
@@ -32,6 +35,7 @@ final class RunningDaemon {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
+        onLaunch?(process.processIdentifier)
         // Ready once this process has published its state (an earlier run's may be there).
         let pid = process.processIdentifier
         try await waitUntil(seconds: 20) { (try? self.store().daemonState())??.pid == pid }
@@ -194,6 +198,22 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     }
 
     /// A name holding a newline cannot add a line of its own to the daemon's log.
+    /// A SIGHUP while the daemon is still starting (opening the books, the first scan) is
+    /// ignored, not the end of the process: systemd's Restart=on-failure would leave it down.
+    @Test func aHangupWhileStartingDoesNotStopTheDaemon() async throws {
+        let home = try Home()
+        try writeInvoices(count: 200, into: home.path + "/Inbox/ehf", prefix: "START")
+        let daemon = try await RunningDaemon(home: home) { pid in
+            for _ in 0..<10 {
+                usleep(20_000)
+                kill(pid, SIGHUP)
+            }
+        }
+        try await waitUntil(seconds: 20) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 200 }
+        #expect(daemon.process.isRunning)
+        #expect(daemon.terminate() == 0)
+    }
+
     /// Anyone may set a file's time (`touch -d 2300-01-01`, an archive unpacked, a share's
     /// client). Past 2262 it no longer fits in nanoseconds: the daemon neither stops nor
     /// waits on such a file. A valid one is posted; a cut-off one dated 2100 is rejected, not
