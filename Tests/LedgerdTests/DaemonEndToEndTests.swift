@@ -39,6 +39,7 @@ final class RunningDaemon {
         // Ready once this process has published its state (an earlier run's may be there).
         let pid = process.processIdentifier
         try await waitUntil(seconds: 20) { (try? self.store().daemonState())??.pid == pid }
+        if !process.isRunning { Issue.record("ledgerd run ended at start: \(logText)") }
     }
 
     deinit {
@@ -198,15 +199,44 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     }
 
     /// A name holding a newline cannot add a line of its own to the daemon's log.
-    /// A SIGHUP while the daemon is still starting (opening the books, the first scan) is
-    /// ignored, not the end of the process: systemd's Restart=on-failure would leave it down.
+    /// Watching that cannot start (here the inbox is a file, not a folder; on a real machine
+    /// more often the kernel's limit of watches reached) turns the daemon to polling: it says
+    /// so, stays healthy for systemd's watchdog and /healthz, and files are still found.
+    @Test func watchingThatCannotStartFallsBackToPollingAndStaysHealthy() async throws {
+        let home = try Home()
+        let inbox = home.path + "/Inbox"
+        try FileManager.default.removeItem(atPath: inbox)
+        #expect(FileManager.default.createFile(atPath: inbox, contents: nil))
+        let port = freePort()
+        let daemon = try await RunningDaemon(
+            home: home, extraConfig: "[watch]\npoll_interval = \"300ms\"\n[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        #expect(daemon.logText.contains("polling the inbox every 300ms instead"), "\(daemon.logText)")
+        let health = try await get(port, "/healthz")
+        #expect(health.status == 200, "\(health.body)")
+        try FileManager.default.removeItem(atPath: inbox)
+        try writeInvoices(count: 1, into: inbox + "/ehf", prefix: "POLLED")
+        try await waitUntil(seconds: 15) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        #expect(try await get(port, "/healthz").status == 200)
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// A SIGHUP while the daemon is still starting (the books open, the first scan under
+    /// way) is ignored, not the end of the process: systemd's Restart=on-failure would leave
+    /// it down. (Before ledgerd's own code runs at all, the process is the loader's.)
     @Test func aHangupWhileStartingDoesNotStopTheDaemon() async throws {
         let home = try Home()
         try writeInvoices(count: 200, into: home.path + "/Inbox/ehf", prefix: "START")
+        let log = home.path + "/daemon.log"
         let daemon = try await RunningDaemon(home: home) { pid in
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline,
+                !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("ledgerd watching") ?? false)
+            {
+                usleep(1_000)
+            }
             for _ in 0..<10 {
-                usleep(20_000)
                 kill(pid, SIGHUP)
+                usleep(20_000)
             }
         }
         try await waitUntil(seconds: 20) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 200 }
