@@ -89,6 +89,21 @@ public final class Daemon: Service, Sendable {
         /// Files posted but not moved out of the inbox (archive or rejected folder full or not
         /// writable): said on /healthz until a file moves again.
         var moveFailure: String?
+        /// When the batch in the pipeline was handed to it, and how many files it holds.
+        var batchStarted: (at: UInt64, files: Int)?
+    }
+
+    /// How long one batch may take before the daemon counts as stuck: normally well under a
+    /// second; this long means a read that does not return (a hung network share).
+    public static let stuckAfterNanos: UInt64 = 120_000_000_000
+
+    /// What is wrong when the batch in hand has taken longer than `stuckAfterNanos`.
+    public static func stuckProblem(_ started: (at: UInt64, files: Int)?, now: UInt64) -> String? {
+        guard let started, now &- started.at > stuckAfterNanos else { return nil }
+        return
+            "one batch of \(started.files) file(s) has been in the pipeline for \((now &- started.at) / 1_000_000_000) s "
+            + "(a file that cannot be read, such as one on a network share that does not answer); nothing else is "
+            + "posted meanwhile"
     }
 
     let settings: Settings
@@ -123,11 +138,13 @@ public final class Daemon: Service, Sendable {
     /// True once watching has started and the startup scan is done.
     public var isReady: Bool { status.withLock { $0.ready } }
 
-    /// The scheduler ticked within the last ten seconds and the watcher (in inotify mode) runs.
+    /// The scheduler ticked within the last ten seconds, the watcher (in inotify mode) runs,
+    /// and the pipeline is not stuck on one batch: what systemd's watchdog hears.
     public var isHealthy: Bool {
         let s = status.withLock { $0 }
         let now = DispatchTime.now().uptimeNanoseconds
         return s.schedulerAlive && now &- s.lastTick < 10_000_000_000 && (s.watchMode == .poll || s.watcherAlive)
+            && Self.stuckProblem(s.batchStarted, now: now) == nil
     }
 
     /// Asks for a full rescan soon (status page action, systemd reload).
@@ -149,7 +166,9 @@ public final class Daemon: Service, Sendable {
             pid: getpid(), startedAt: startedAt, watchMode: s.watchMode.rawValue, watcherAlive: s.watcherAlive,
             schedulerAlive: s.schedulerAlive, lastRescan: s.lastRescan, inboxes: inboxes, pending: pending,
             recentErrors: s.recentErrors, processed: s.processed,
-            databaseProblem: s.databaseGone ?? s.writeFailure ?? s.moveFailure)
+            databaseProblem: s.databaseGone ?? Self.stuckProblem(
+                s.batchStarted, now: DispatchTime.now().uptimeNanoseconds)
+                ?? s.writeFailure ?? s.moveFailure)
     }
 
     public func run() async throws {
@@ -182,7 +201,7 @@ public final class Daemon: Service, Sendable {
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.processLoop() }
-            group.addTask { await self.tickLoop(polling: watcher == nil) }
+            group.addTask { await self.tickLoop() }
             group.addTask { await self.hangupLoop() }
             if let watcher {
                 group.addTask { await self.watchLoop(watcher) }
@@ -225,8 +244,8 @@ public final class Daemon: Service, Sendable {
             status.withLock { $0.watcherAlive = true }
             return watcher
         } catch {
-            // Keep working on scans alone; /healthz reports the watcher as down.
-            noteError("inotify could not start, falling back to polling: \(error)")
+            // Polling finds every file, only later: the daemon stays healthy, and says why.
+            fallBackToPolling("inotify could not start (\(error))")
             return nil
         }
     }
@@ -260,6 +279,8 @@ public final class Daemon: Service, Sendable {
                 // while it commits this one.
                 let batch = tracker.takeWaiting(limit: settings.batchSize * 4)
                 if batch.isEmpty { break }
+                status.withLock { $0.batchStarted = (DispatchTime.now().uptimeNanoseconds, batch.count) }
+                defer { status.withLock { $0.batchStarted = nil } }
                 let results = await withCheckedContinuation {
                     (continuation: CheckedContinuation<[FileResult], Never>) in
                     queue.async {
@@ -366,9 +387,12 @@ public final class Daemon: Service, Sendable {
 
     // MARK: - Finding files
 
-    func tickLoop(polling: Bool) async {
+    func tickLoop() async {
         let tick = Duration.milliseconds(100)
-        let scanEvery = polling ? settings.pollInterval : settings.rescanInterval
+        // Read at each tick: a watcher that stops turns the daemon to polling.
+        var scanEvery: Duration {
+            status.withLock { $0.watchMode } == .poll ? settings.pollInterval : settings.rescanInterval
+        }
         var sinceScan = Duration.zero
         var sincePublish = Duration.seconds(1)
         var lastPublished: Snapshot?
@@ -424,12 +448,18 @@ public final class Daemon: Service, Sendable {
                 scan()
             }
         }
-        if !isShuttingDown {
-            status.withLock { $0.watcherAlive = false }
-            noteError(
-                "the inotify watcher stopped; continuing with rescans every \(DurationParser.format(settings.rescanInterval))"
-            )
-        }
+        guard !isShuttingDown else { return }
+        status.withLock { $0.watcherAlive = false }
+        fallBackToPolling("the inotify watcher stopped")
+        // Returning would end the daemon (the first task to return stops the others).
+        while !isShuttingDown, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(200)) }
+    }
+
+    /// Scans every `poll_interval` from now on, as in `[watch] mode = "poll"`: every file is
+    /// still found, only later.
+    func fallBackToPolling(_ why: String) {
+        status.withLock { $0.watchMode = .poll }
+        noteError("\(why); polling the inbox every \(DurationParser.format(settings.pollInterval)) instead")
     }
 
     /// A full scan of the inbox folders.
