@@ -108,6 +108,7 @@ final class WatchLoop {
             for root in roots where !lostRoots.contains(root) {
                 _ = LibInotify.watchTree(Array(root.utf8), excluding: excluding)
             }
+            rebuildReason = "after lost events"
             needsReset = true
             emitOverflow()
             return
@@ -240,7 +241,19 @@ final class WatchLoop {
     private func forget(_ folder: [UInt8]) {
         forgottenCount += 1
         LibInotify.rename(folder, to: Array("forgotten-\(forgottenCount)/".utf8))
+        // The library keeps a record for every folder forgotten (it cannot drop one whose
+        // watch the kernel already removed), and each rename walks them all: an inbox whose
+        // folders come and go would grow in memory and slow down for ever. Every so many, the
+        // records are rebuilt from the folders there are, at the next quiet second.
+        if forgottenCount % Self.forgottenBeforeRebuild == 0 {
+            rebuildReason = "to let go of \(Self.forgottenBeforeRebuild) folders that have left the inbox"
+            needsReset = true
+        }
     }
+
+    static let forgottenBeforeRebuild = 2_000
+    /// Why the records are rebuilt at the next quiet second (with `needsReset`).
+    private var rebuildReason = "after lost events"
 
     // MARK: - Roots
 
@@ -284,8 +297,9 @@ final class WatchLoop {
     /// descriptor can be read against the new one's watch numbers. Returns false if inotify cannot
     /// start again.
     private func reset() -> Bool {
-        logger.notice("rebuilding the inotify watches after lost events")
+        logger.notice("rebuilding the inotify watches \(rebuildReason)")
         needsReset = false
+        rebuildReason = "after lost events"
         pendingMoves.removeAll()
         LibInotify.cleanup()
         let code = LibInotify.initialize()

@@ -158,6 +158,34 @@ struct WatcherTests {
         }
     }
 
+    /// Folders that come and go (a scanner's dated folders, say) leave records behind in the
+    /// library; every `forgottenBeforeRebuild` of them the records are rebuilt from the folders
+    /// there are, so memory does not grow for ever, and the inbox is still watched after.
+    @Test func recordsOfFoldersThatLeftAreLetGoOf() async throws {
+        let tree = try TempTree()
+        let inbox = try tree.makeFolder("inbox")
+        try await withWatcher(roots: [inbox]) { watcher in
+            let log = EventLog(watcher.events)
+            let count = WatchLoop.forgottenBeforeRebuild + 100
+            for i in 0..<count { #expect(mkdir(inbox + "/d\(i)", 0o755) == 0) }
+            // Each watched before it goes (one gone too soon is never watched at all).
+            #expect(
+                await log.wait(for: .seconds(30)) { events in
+                    events.count { if case .folderAdded = $0 { true } else { false } } >= count
+                })
+            let before = LibInotify.watchCount
+            #expect(before > count)
+            for i in 0..<count { #expect(rmdir(inbox + "/d\(i)") == 0) }
+            try writeFile(inbox + "/after.xml")
+            #expect(await log.wait(for: .fileReady(inbox + "/after.xml"), timeout: .seconds(30)))
+            // The rebuild comes at a quiet second, and asks for a rescan like lost events do.
+            #expect(await log.wait(for: .seconds(10)) { $0.contains(.overflow) })
+            #expect(LibInotify.watchCount < 200, "\(LibInotify.watchCount) records kept")
+            try writeFile(inbox + "/later.xml")
+            #expect(await log.wait(for: .fileReady(inbox + "/later.xml")))
+        }
+    }
+
     @Test func folderMovedOutIsForgottenAndItsNameAndInodeCanComeBack() async throws {
         let tree = try TempTree()
         let inbox = try tree.makeFolder("inbox")
