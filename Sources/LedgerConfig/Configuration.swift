@@ -213,7 +213,7 @@ public struct Configuration: Sendable, Equatable {
     public var companyIdentity: CompanyIdentity {
         var all = company.identifiers
         var orgNumbers = company.orgNumber.map { [$0] } ?? []
-        if let vat = company.vatNumber, let org = Self.norwegianOrgNumber(inVATNumber: vat) { orgNumbers.append(org) }
+        if let vat = company.vatNumber, let org = NorwegianOrgNumber.inVATNumber(vat) { orgNumbers.append(org) }
         for org in orgNumbers {
             all.append(org)
             if NorwegianOrgNumber.isValid(org) { all.append("0192:\(org)") }
@@ -222,14 +222,5 @@ public struct Configuration: Sendable, Equatable {
         var seen = Set<String>()
         let unique = all.filter { seen.insert(PartyIdentifier.canonical($0)).inserted }
         return CompanyIdentity(name: company.name, identifiers: unique)
-    }
-
-    /// The org number in a Norwegian VAT number (`NO987654325MVA`, spaces allowed), when it
-    /// is a valid one.
-    static func norwegianOrgNumber(inVATNumber vat: String) -> String? {
-        let compact = vat.uppercased().filter { !$0.isWhitespace }
-        guard compact.hasPrefix("NO"), compact.hasSuffix("MVA"), compact.count == 14 else { return nil }
-        let digits = String(compact.dropFirst(2).dropLast(3))
-        return NorwegianOrgNumber.isValid(digits) ? digits : nil
     }
 }

@@ -115,8 +115,7 @@ struct ConfigurationParser {
                 )
             }
             if bare.hasPrefix("NO") {
-                let digits = bare.dropFirst(2).prefix(9)
-                guard bare.count == 14, bare.hasSuffix("MVA"), NorwegianOrgNumber.isValid(digits) else {
+                guard NorwegianOrgNumber.inVATNumber(bare) != nil else {
                     throw table.error(
                         "vat_number",
                         "\(quoted(vat)) is not a Norwegian VAT number; write NO, the organisation number and MVA, like \"NO987654325MVA\"."

@@ -96,6 +96,15 @@ public enum NorwegianOrgNumber {
         if check == 11 { check = 0 }
         return check != 10 && check == digits[8]
     }
+
+    /// The org number in a Norwegian VAT number (`NO987654325MVA`, however spaced or cased),
+    /// when it is one: NO, a valid org number, MVA.
+    public static func inVATNumber(_ vat: String) -> String? {
+        let bare = PartyIdentifier.canonical(vat)
+        guard bare.count == 14, bare.hasPrefix("NO"), bare.hasSuffix("MVA") else { return nil }
+        let digits = String(bare.dropFirst(2).prefix(9))
+        return isValid(digits) ? digits : nil
+    }
 }
 
 /// How party identifiers (organisation, VAT and endpoint numbers) are compared.
