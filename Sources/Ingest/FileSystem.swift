@@ -399,7 +399,7 @@ public enum FileSystem {
             return expected == nil || (fstat(input, &st) == 0 && FileIdentity(st) == expected)
         }
         guard isExpected() else { return false }
-        let temporary = parentDirectory(target) + "/.ledgerd-partial-" + lastComponent(target)
+        let temporary = temporaryName(for: target)
         let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard output >= 0 else { throw Failure(operation: "create", path: temporary, code: errno) }
         // A copy cut short (the archive full, say) is removed: it would hold space on a disk
@@ -434,12 +434,7 @@ public enum FileSystem {
         }
         guard fsync(output) == 0 else { throw abandon("sync", temporary, errno) }
         close(output)
-        guard rename(temporary, target) == 0 else {
-            let code = errno
-            _ = unlink(temporary)
-            throw Failure(operation: "rename", path: target, code: code)
-        }
-        try syncDirectory(parentDirectory(target))
+        try moveIntoPlace(temporary, at: target)
         return true
     }
 
@@ -447,7 +442,7 @@ public enum FileSystem {
     static func recreateSpecial(from source: String, to target: String) throws(Failure) {
         var st = stat()
         guard lstat(source, &st) == 0 else { throw Failure(operation: "look at", path: source, code: errno) }
-        let temporary = parentDirectory(target) + "/.ledgerd-partial-" + lastComponent(target)
+        let temporary = temporaryName(for: target)
         _ = unlink(temporary)
         let made: Int32
         switch st.st_mode & S_IFMT {
@@ -464,6 +459,17 @@ public enum FileSystem {
             made = mknod(temporary, st.st_mode, st.st_rdev)
         }
         guard made == 0 else { throw Failure(operation: "make", path: temporary, code: errno) }
+        try moveIntoPlace(temporary, at: target)
+    }
+
+    /// Where a file bound for `path` is made before it is renamed there whole.
+    static func temporaryName(for path: String) -> String {
+        parentDirectory(path) + "/.ledgerd-partial-" + lastComponent(path)
+    }
+
+    /// Renames a finished temporary file to `target` and syncs the folder; on failure the
+    /// temporary file goes.
+    static func moveIntoPlace(_ temporary: String, at target: String) throws(Failure) {
         guard rename(temporary, target) == 0 else {
             let code = errno
             _ = unlink(temporary)
@@ -482,7 +488,7 @@ public enum FileSystem {
     /// folder.
     public static func writeFile(_ bytes: [UInt8], to path: String, replacing: Bool) throws(Failure) {
         try makeDirectories(parentDirectory(path))
-        let temporary = parentDirectory(path) + "/.ledgerd-partial-" + lastComponent(path)
+        let temporary = temporaryName(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw Failure(operation: "create", path: temporary, code: errno) }
         var written = 0
