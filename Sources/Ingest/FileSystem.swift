@@ -135,6 +135,8 @@ public enum FileSystem {
         case bytes([UInt8])
         case tooLarge(size: Int64)
         case notRegular(EntryType)
+        /// Another program has the file open for writing: a copy still in progress.
+        case openForWriting
     }
 
     /// Which file a path named, and in what state: two looks that agree saw the same file,
@@ -171,9 +173,12 @@ public enum FileSystem {
     /// `readFile`, and the identity of the file the bytes came from, so that what is later
     /// moved can be checked to be that same file, unchanged. A file changed while it was
     /// read fails (EAGAIN) and is read again later.
-    public static func readFileIdentified(_ path: String, limit: Int64) throws(Failure) -> (
-        result: ReadResult, identity: FileIdentity?
-    ) {
+    ///
+    /// With `waitingForWriters`, a file that another program has open for writing is not read
+    /// (`.openForWriting`), when the kernel can say so (`isOpenForWriting`).
+    public static func readFileIdentified(_ path: String, limit: Int64, waitingForWriters: Bool = false) throws(Failure)
+        -> (result: ReadResult, identity: FileIdentity?)
+    {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let code = errno
@@ -190,6 +195,7 @@ public enum FileSystem {
         }
         let size = Int64(st.st_size)
         if size > limit { return (.tooLarge(size: size), FileIdentity(st)) }
+        if waitingForWriters, isOpenForWriting(fd) == true { return (.openForWriting, FileIdentity(st)) }
         // One byte more than the size is asked for, so the same read that reaches the end says
         // whether the file grew meanwhile: a regular file's read comes back short only at its
         // end. Such a file is read again later, whole. The buffer is not zeroed first.
@@ -222,6 +228,33 @@ public enum FileSystem {
         }
         return (.bytes(bytes), before)
     }
+
+    /// Whether any program has the file behind `fd` (opened read-only) open for writing, asked
+    /// of the kernel: a read lease (`F_SETLEASE`, fcntl(2)) is granted only on a file that
+    /// nobody has open for writing. It is released at once; it only asks. This tells a copy
+    /// in progress that pauses longer than the settle interval (a slow share, a stalled
+    /// upload) from a file that is complete, which no amount of waiting for quiet can.
+    ///
+    /// nil when the kernel cannot say: leases are granted only on files the process owns,
+    /// unless it has CAP_LEASE (EACCES), and not on every file system (EINVAL on some
+    /// network shares). Those files are judged by settling alone, as before.
+    static func isOpenForWriting(_ fd: Int32) -> Bool? {
+        _ = leaseBreakSignalIgnored
+        if fcntl(fd, setLease, F_RDLCK) == 0 {
+            _ = fcntl(fd, setLease, F_UNLCK)
+            return false
+        }
+        return errno == EAGAIN ? true : nil
+    }
+
+    /// F_SETLEASE from <linux/fcntl.h> (F_LINUX_SPECIFIC_BASE + 0), which Glibc's module map
+    /// does not export.
+    static let setLease: Int32 = 1024
+
+    /// A program that opens the file for writing in the moment the lease is held makes the
+    /// kernel send the lease holder SIGIO, whose default action ends the process. Its open
+    /// waits the microseconds until the lease is released; the signal is of no use.
+    static let leaseBreakSignalIgnored: Void = { _ = signal(SIGIO, SIG_IGN) }()
 
     /// Creates `path` and its missing parents (mode 0750 by default).
     public static func makeDirectories(_ path: String, mode: UInt32 = 0o750) throws(Failure) {

@@ -206,13 +206,10 @@ public final class Pipeline: Sendable {
                     file: files[index], outcome: .failed, documentID: nil,
                     reason: Rejection("FILE-UNREADABLE", failure.description),
                     destination: nil)
-            case .incomplete:
+            case .incomplete(let why):
                 results[index] = FileResult(
                     file: files[index], outcome: .failed, documentID: nil,
-                    reason: Rejection(
-                        Self.incompleteCode,
-                        "The file looks cut off and was changed moments ago; it is probably still being copied."),
-                    destination: nil)
+                    reason: Rejection(Self.incompleteCode, why.message), destination: nil)
             case .ignored:
                 results[index] = nil
             }
@@ -321,9 +318,26 @@ public final class Pipeline: Sendable {
     enum Prepared: Sendable {
         case document(IncomingDocument, ReadCopy)
         case failed(FileSystem.Failure)
-        /// Looks cut off and was written moments ago: try again later.
-        case incomplete
+        /// Still being written: try again later.
+        case incomplete(Incomplete)
         case ignored
+    }
+
+    /// How a file showed it is still being written.
+    enum Incomplete: Sendable {
+        /// Another program has it open for writing.
+        case openForWriting
+        /// Cut off, and changed moments ago.
+        case cutOffAndRecent
+
+        var message: String {
+            switch self {
+            case .openForWriting:
+                "Another program still has the file open for writing; it is probably still being copied."
+            case .cutOffAndRecent:
+                "The file looks cut off and was changed moments ago; it is probably still being copied."
+            }
+        }
     }
 
     func isRecentlyModified(_ path: String) -> Bool {
@@ -367,7 +381,8 @@ public final class Pipeline: Sendable {
         }
         let read: FileSystem.ReadResult
         do {
-            (read, copy.identity) = try FileSystem.readFileIdentified(file.path, limit: settings.maxFileBytes)
+            (read, copy.identity) = try FileSystem.readFileIdentified(
+                file.path, limit: settings.maxFileBytes, waitingForWriters: true)
         } catch {
             if error.code == ENOENT { return .ignored }  // gone before we got to it
             return .failed(error)
@@ -386,6 +401,8 @@ public final class Pipeline: Sendable {
                     "FILE-TOO-LARGE",
                     "The file is \(Self.humanBytes(size)), larger than the \(Self.humanBytes(settings.maxFileBytes)) limit ([limits] max_file_bytes), so it was not read."
                 ))
+        case .openForWriting:
+            return .incomplete(.openForWriting)
         case .notRegular(let type):
             let what = type == .symlink ? "a symbolic link" : type == .directory ? "a folder" : "not a regular file"
             let sha = "unread:" + Self.hex(SHA256.hash(data: Array("\(file.path)\u{0}\(receivedAt)".utf8)))
@@ -413,7 +430,7 @@ public final class Pipeline: Sendable {
         do {
             invoice = try EHF.parse(bytes)
         } catch {
-            if error.code == "XML-MALFORMED", isRecentlyModified(file.path) { return .incomplete }
+            if error.code == "XML-MALFORMED", isRecentlyModified(file.path) { return .incomplete(.cutOffAndRecent) }
             return rejected(sha, size, error)
         }
         let violations = EHF.validate(invoice)

@@ -210,6 +210,30 @@ import Testing
         }
     }
 
+    /// A file that a program still has open for writing is a copy in progress: not read while
+    /// it is, however long the program pauses. Read-only opens do not count.
+    @Test func aFileOpenForWritingIsNotRead() throws {
+        let path = "\(root)/copying.xml"
+        let start = Array("<Invoice xmlns=".utf8)
+        try Data(start).write(to: URL(fileURLWithPath: path))
+        func read() throws -> FileSystem.ReadResult {
+            try FileSystem.readFileIdentified(path, limit: 1 << 20, waitingForWriters: true).result
+        }
+        let writer = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        #expect(writer >= 0)
+        guard case .openForWriting = try read() else {
+            Issue.record("a file open for writing was read")
+            close(writer)
+            return
+        }
+        // Not asked to wait (the excerpt in an error file), it reads what is there.
+        #expect(bytes(try FileSystem.readFile(path, limit: 1 << 20)) == start)
+        close(writer)
+        let reader = open(path, O_RDONLY | O_CLOEXEC)
+        defer { close(reader) }
+        #expect(bytes(try read()) == start)
+    }
+
     /// A file with more bytes than its size said when it was opened (here a kernel file, whose
     /// size is 0 and whose content is not) is one still being written: not taken in part.
     @Test func aFileLongerThanItsSizeIsTriedAgainLater() throws {

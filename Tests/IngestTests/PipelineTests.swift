@@ -41,6 +41,31 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 0)
     }
 
+    /// A copy in progress (the program copying it still has it open for writing) is left
+    /// where it is, untouched and unposted, and taken whole once the copy is done.
+    @Test func aFileStillOpenForWritingIsLeftForLater() throws {
+        let sandbox = try Sandbox()
+        let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.example)))
+        let path = try sandbox.write(Array(whole[..<(whole.count / 2)]), as: "copying.xml")
+        let writer = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        #expect(writer >= 0)
+        let pipeline = sandbox.pipeline(identifiers: Self.buyer)
+        let first = pipeline.ingest(sandbox.scan())
+        #expect(first.map(\.outcome) == [.failed])
+        #expect(first.first?.reason?.code == Pipeline.incompleteCode)
+        #expect(first.first?.reason?.message.contains("open for writing") == true)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(sandbox.files(under: sandbox.rejected).isEmpty)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 0)
+
+        let rest = Array(whole[(whole.count / 2)...])
+        #expect(rest.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) } == rest.count)
+        close(writer)
+        let second = pipeline.ingest(sandbox.scan())
+        #expect(second.map(\.outcome) == [.posted])
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 1)
+    }
+
     @Test func aHugeFileIsRefusedBeforeItIsRead() throws {
         let sandbox = try Sandbox()
         // A 1 GB sparse file: refusing it must not read it.

@@ -147,6 +147,32 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(left.isEmpty)
     }
 
+    /// A copy that pauses for many times the settle interval (a slow share, a stalled upload)
+    /// while its program keeps the file open is still a copy in progress: not taken, not
+    /// rejected as cut off, and posted once whole. Both ways of watching.
+    @Test(arguments: ["inotify", "poll"])
+    func aCopyThatPausesIsTakenOnlyWhenItsWriterClosesIt(mode: String) async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(
+            home: home, extraConfig: "[watch]\nmode = \"\(mode)\"\npoll_interval = \"100ms\"\nsettle = \"200ms\"\n")
+        let path = home.path + "/Inbox/ehf/paused.xml"
+        let whole = invoice(number: "PAUSED-1")
+        #expect(FileManager.default.createFile(atPath: path, contents: whole.prefix(whole.count / 2)))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        // Ten settle intervals, five times the grace for a cut-off file: long enough for both.
+        try await Task.sleep(for: .seconds(2))
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 0)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/paused.xml.error.txt"))
+        try handle.write(contentsOf: whole.suffix(from: whole.count / 2))
+        try handle.close()
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func pollingModeFindsFilesWithoutInotify() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(
