@@ -214,6 +214,21 @@ struct RunningServer {
 
 /// Starts a `StatusServer` on 127.0.0.1 with a free port, runs `body`, then shuts it down
 /// gracefully and checks that it stopped without an error.
+/// Where a test server's tasks run: a thread of its own, not Swift's shared pool. That pool
+/// has as many threads as the machine has cores, two here, and the suites beside these
+/// tests hold its threads for seconds at a time (parsing, property tests); a server waiting
+/// for a turn answered a plain request in 4–7 s. The daemon's own server has no such
+/// neighbours: its pipeline runs on threads of its own. The server's tasks inherit the
+/// preference (they are child tasks of the service group's run); one thread is plenty.
+final class ServerThread: TaskExecutor {
+    let queue = DispatchQueue(label: "status-server-test")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
 func withServer<T>(
     store: LedgerStore, token: String? = "s3cret-token", root: String = webRoot, runtime: FakeRuntime = FakeRuntime(),
     actions: any StatusActions = FakeActions(), idleTimeout: Duration = .seconds(10), maxBodyBytes: Int = 16 * 1024,
@@ -230,7 +245,7 @@ func withServer<T>(
         settings: settings, store: store, accounts: AccountPlan(), runtime: runtime.provider, actions: actions,
         logger: logger)
     let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
-    let task = Task {
+    let task = Task(executorPreference: ServerThread()) {
         defer { portContinuation.finish() }
         try await group.run()
     }
