@@ -145,7 +145,9 @@ struct InvoiceRules {
             if sum != t.allowanceTotal.minor {
                 fail(
                     "BR-CO-11",
-                    "the document-level allowances add up to \(show(sum)) but the allowance total says \(show(t.allowanceTotal.minor))."
+                    t.allowanceTotalStated
+                        ? "the document-level allowances add up to \(show(sum)) but the allowance total says \(show(t.allowanceTotal.minor))."
+                        : "the document-level allowances add up to \(show(sum)) but the document states no allowance total (AllowanceTotalAmount)."
                 )
             }
         } else {
@@ -157,7 +159,9 @@ struct InvoiceRules {
             if sum != t.chargeTotal.minor {
                 fail(
                     "BR-CO-12",
-                    "the document-level charges add up to \(show(sum)) but the charge total says \(show(t.chargeTotal.minor))."
+                    t.chargeTotalStated
+                        ? "the document-level charges add up to \(show(sum)) but the charge total says \(show(t.chargeTotal.minor))."
+                        : "the document-level charges add up to \(show(sum)) but the document states no charge total (ChargeTotalAmount)."
                 )
             }
         } else {

@@ -145,11 +145,17 @@ public struct MonetaryTotals: Sendable, Hashable {
     public var lineExtension: Money
     public var taxExclusive: Money
     public var taxInclusive: Money
-    public var allowanceTotal: Money
-    public var chargeTotal: Money
+    /// Zero when the document does not state it; `allowanceTotalStated` tells which.
+    public var allowanceTotal: Money { didSet { allowanceTotalStated = true } }
+    /// Zero when the document does not state it; `chargeTotalStated` tells which.
+    public var chargeTotal: Money { didSet { chargeTotalStated = true } }
     public var prepaid: Money
     public var rounding: Money
     public var payable: Money
+    /// Whether the document gives the sum of allowances (BT-107) and of charges (BT-108), so
+    /// a rejection can say "states no total" rather than "says 0.00".
+    public private(set) var allowanceTotalStated: Bool
+    public private(set) var chargeTotalStated: Bool
 
     public init(
         lineExtension: Money, taxExclusive: Money, taxInclusive: Money, allowanceTotal: Money? = nil,
@@ -161,6 +167,8 @@ public struct MonetaryTotals: Sendable, Hashable {
         self.taxInclusive = taxInclusive
         self.allowanceTotal = allowanceTotal ?? zero
         self.chargeTotal = chargeTotal ?? zero
+        allowanceTotalStated = allowanceTotal != nil
+        chargeTotalStated = chargeTotal != nil
         self.prepaid = prepaid ?? zero
         self.rounding = rounding ?? zero
         self.payable = payable

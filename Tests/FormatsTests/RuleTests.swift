@@ -106,10 +106,21 @@ struct RuleTests {
                 isCharge: true, amount: Self.nok("100.00"), reason: "Freight", taxCategory: "S",
                 taxPercent: Self.dec("25")),
         ]
-        // Totals not stated: both rules fire.
+        // Totals not stated: both rules fire, and say the total is missing, not that it is 0.
         #expect(Set(Self.codes(d)) == ["BR-CO-11", "BR-CO-12"])
-        #expect(Self.message(d, "BR-CO-11")?.contains("100.00 NOK") == true)
-        #expect(Self.message(d, "BR-CO-11")?.contains("0.00 NOK") == true)
+        #expect(
+            Self.message(d, "BR-CO-11")
+                == "The document-level allowances add up to 100.00 NOK but the document states no allowance total (AllowanceTotalAmount)."
+        )
+        #expect(
+            Self.message(d, "BR-CO-12")
+                == "The document-level charges add up to 100.00 NOK but the document states no charge total (ChargeTotalAmount)."
+        )
+        // Stated, and wrong.
+        d.totals.allowanceTotal = Self.nok("0.00")
+        #expect(
+            Self.message(d, "BR-CO-11")
+                == "The document-level allowances add up to 100.00 NOK but the allowance total says 0.00 NOK.")
         d.totals.allowanceTotal = Self.nok("100.00")
         d.totals.chargeTotal = Self.nok("100.00")
         #expect(Self.codes(d) == [])
