@@ -37,8 +37,11 @@ final class RunningDaemon {
         try process.run()
         onLaunch?(process.processIdentifier)
         // Ready once this process has published its state (an earlier run's may be there).
+        // Usually within a second; the bound is wide because the suites all start at once,
+        // and on a busy machine (two cores, one of them taken) four daemons starting beside
+        // them took over 20 s.
         let pid = process.processIdentifier
-        try await waitUntil(seconds: 20) { (try? self.store().daemonState())??.pid == pid }
+        try await waitUntil(seconds: 90) { (try? self.store().daemonState())??.pid == pid }
         if !process.isRunning { Issue.record("ledgerd run ended at start: \(logText)") }
     }
 

@@ -344,10 +344,10 @@ struct WatcherTests {
         let watcher = try await startWatcher(roots: [inbox])
         let log = EventLog(watcher.events)
         #expect(watcher.isAlive)
-        let start = ContinuousClock.now
         watcher.stop()
-        #expect(await log.waitFinished(timeout: .seconds(2)))
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Promptly, not after some timeout inside the watcher; the bound only says "did not
+        // hang", since a loaded machine may not run this task for seconds.
+        #expect(await log.waitFinished(timeout: .seconds(10)))
         #expect(!watcher.isAlive)
         watcher.stop()
         #expect(!watcher.isAlive)
