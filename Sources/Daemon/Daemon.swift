@@ -321,6 +321,9 @@ public final class Daemon: Service, Sendable {
         if stopping.load(ordering: .relaxed) {
             tracker.putBack(unreported)
         } else {
+            // Vanished ones are let go; ones still there were in another run's hands.
+            let present = unreported.filter { FileSystem.identity(of: $0.path) != nil }
+            tracker.settleAgain(present, now: now)
             tracker.release(unreported, now: now)
         }
         for (result, nanos) in latencies {

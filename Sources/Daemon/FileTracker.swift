@@ -275,6 +275,22 @@ public final class FileTracker: Sendable {
         }
     }
 
+    /// Files that were taken but never reported and are still there: in another ledgerd
+    /// run's hands (`ledgerd ingest` beside the daemon), or locked by another program. They
+    /// settle again and are taken once more, by when the other run has moved them (and they
+    /// are gone) or let go of them unmoved (and they are posted here).
+    public func settleAgain(_ files: [InboxFile], now: UInt64) {
+        contents.withLock { c in
+            for file in files {
+                guard var entry = c.entries[PathKey(file.path)], entry.state == .processing else { continue }
+                entry.state = .settling
+                entry.size = -1
+                entry.lastChange = now
+                c.entries[PathKey(file.path)] = entry
+            }
+        }
+    }
+
     /// Files that were taken but not started (a stop came first): waiting again.
     public func putBack(_ files: [InboxFile]) {
         contents.withLock { c in

@@ -137,6 +137,41 @@ public enum FileSystem {
         case notRegular(EntryType)
         /// Another program has the file open for writing: a copy still in progress.
         case openForWriting
+        /// Another ledgerd run has the file in hand (`FileClaim`), or another program holds a
+        /// lock on it: it is theirs until they let go.
+        case claimedElsewhere
+    }
+
+    /// A file this process has in hand, from its reading until it has been moved: an
+    /// exclusive `flock(2)` on it, held while this object lives and released when it goes.
+    /// Two ledgerd runs over one inbox (the daemon and a `ledgerd ingest`) each claim a file
+    /// before reading it, so only one of them posts and moves it; without a claim, a run
+    /// could not tell a file that another run has just committed and is about to move from
+    /// one whose run stopped between its commit and its move, which it must move itself. The
+    /// kernel lets go of a claim when its process ends, however it ends, so a run that died
+    /// leaves nothing held.
+    public final class FileClaim: Sendable {
+        let fd: Int32
+        init(fd: Int32) { self.fd = fd }
+        deinit { close(fd) }
+    }
+
+    /// How many files may be open at once (the soft RLIMIT_NOFILE), which bounds how many a
+    /// run can hold claims on.
+    public static func openFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return limit.rlim_cur == rlim_t.max ? Int.max : Int(clamping: limit.rlim_cur)
+    }
+
+    /// Raises the soft limit on open files to the hard one. The kernel's soft default, 1024, is
+    /// kept for programs that use `select(2)`; ledgerd does not, and holds a claim on each
+    /// file of the batches in flight.
+    public static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Which file a path named, and in what state: two looks that agree saw the same file,
@@ -176,26 +211,47 @@ public enum FileSystem {
     ///
     /// With `waitingForWriters`, a file that another program has open for writing is not read
     /// (`.openForWriting`), when the kernel can say so (`isOpenForWriting`).
-    public static func readFileIdentified(_ path: String, limit: Int64, waitingForWriters: Bool = false) throws(Failure)
-        -> (result: ReadResult, identity: FileIdentity?)
-    {
+    ///
+    /// With `claiming`, a regular file is claimed before anything else is done with it, and
+    /// the claim is returned to be kept until the file has been moved. A file another claim
+    /// holds is not read (`.claimedElsewhere`); one moved away by the run that held it, in the
+    /// moment before this claim was granted, is gone (ENOENT). On a file system without
+    /// `flock`, files are read unclaimed.
+    public static func readFileIdentified(
+        _ path: String, limit: Int64, waitingForWriters: Bool = false, claiming: Bool = false
+    ) throws(Failure) -> (result: ReadResult, identity: FileIdentity?, claim: FileClaim?) {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let code = errno
-            if code == ELOOP { return (.notRegular(.symlink), nil) }
+            if code == ELOOP { return (.notRegular(.symlink), nil, nil) }
             // A socket: it cannot be opened as a file at all.
-            if code == ENXIO, lstatType(path) == .other { return (.notRegular(.other), nil) }
+            if code == ENXIO, lstatType(path) == .other { return (.notRegular(.other), nil, nil) }
             throw Failure(operation: "open", path: path, code: code)
         }
-        defer { close(fd) }
+        // Closed on return, unless a claim has taken it over.
+        var claim: FileClaim?
+        defer { if claim == nil { close(fd) } }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(operation: "stat", path: path, code: errno) }
         guard st.st_mode & S_IFMT == S_IFREG else {
-            return (.notRegular(st.st_mode & S_IFMT == S_IFDIR ? .directory : .other), nil)
+            return (.notRegular(st.st_mode & S_IFMT == S_IFDIR ? .directory : .other), nil, nil)
+        }
+        if claiming {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                claim = FileClaim(fd: fd)
+                // The run that held it may have moved it and let go between the open and
+                // the claim: then the path names another file, or none.
+                var now = stat()
+                guard lstat(path, &now) == 0, now.st_dev == st.st_dev, now.st_ino == st.st_ino else {
+                    throw Failure(operation: "open", path: path, code: ENOENT)
+                }
+            } else if errno == EWOULDBLOCK {
+                return (.claimedElsewhere, FileIdentity(st), nil)
+            }
         }
         let size = Int64(st.st_size)
-        if size > limit { return (.tooLarge(size: size), FileIdentity(st)) }
-        if waitingForWriters, isOpenForWriting(fd) == true { return (.openForWriting, FileIdentity(st)) }
+        if size > limit { return (.tooLarge(size: size), FileIdentity(st), claim) }
+        if waitingForWriters, isOpenForWriting(fd) == true { return (.openForWriting, FileIdentity(st), claim) }
         // One byte more than the size is asked for, so the same read that reaches the end says
         // whether the file grew meanwhile: a regular file's read comes back short only at its
         // end. Such a file is read again later, whole. The buffer is not zeroed first.
@@ -226,7 +282,7 @@ public enum FileSystem {
         guard FileIdentity(st) == before, Int64(bytes.count) == before.size else {
             throw Failure(operation: "read (file changed while it was read)", path: path, code: EAGAIN)
         }
-        return (.bytes(bytes), before)
+        return (.bytes(bytes), before, claim)
     }
 
     /// Whether any program has the file behind `fd` (opened read-only) open for writing, asked

@@ -122,6 +122,11 @@ public final class Pipeline: Sendable {
     public let store: LedgerStore
     let logger: Logger
 
+    /// The most files a batch holds: each holds a claim, an open file, from its reading to
+    /// its move, and three batches can be in flight (`ingest`); a quarter of the open-file
+    /// limit is left for everything else.
+    static let claimsPerBatch = max(1, FileSystem.openFileLimit() / 4)
+
     /// The reason code of a file that looked cut off and was changed moments ago: it is still
     /// being written, which the daemon waits out rather than counting as a failure.
     public static let incompleteCode = "FILE-INCOMPLETE"
@@ -132,7 +137,8 @@ public final class Pipeline: Sendable {
         self.logger = logger
     }
 
-    /// Takes in `files` in batches and returns one result per file, in order.
+    /// Takes in `files` in batches and returns one result per file, in order; none for a file
+    /// that was gone, or in another run's hands (`FileSystem.FileClaim`).
     ///
     /// Three stages overlap: while one batch is written to the database, the next is found,
     /// read and parsed, and the files of the previous one are moved to the archive. Moves
@@ -141,9 +147,9 @@ public final class Pipeline: Sendable {
     /// `shouldStop`, asked between batches, ends the run after the batch being written: the
     /// files of the batches not written get no result and stay where they are.
     public func ingest(_ files: [InboxFile], shouldStop: @escaping @Sendable () -> Bool = { false }) -> [FileResult] {
-        let cursor = BatchCursor(files: files, batchSize: settings.batchSize, batchBytes: settings.batchBytes) {
-            [settings] path in FileSystem.lstatSizeAndTime(path).map { min($0.size, settings.maxFileBytes) } ?? 0
-        }
+        let cursor = BatchCursor(
+            files: files, batchSize: min(settings.batchSize, Self.claimsPerBatch), batchBytes: settings.batchBytes
+        ) { [settings] path in FileSystem.lstatSizeAndTime(path).map { min($0.size, settings.maxFileBytes) } ?? 0 }
         var batch = cursor.next()
         guard !batch.isEmpty else { return [] }
         // Documents committed from here on that this run did not post were posted by another
@@ -152,6 +158,9 @@ public final class Pipeline: Sendable {
         let seen = SettleState(lastDocumentBefore: (try? store.lastDocumentID()) ?? .max)
         let settled = Mutex<[[FileResult]]>([])
         let mover = DispatchQueue(label: "ledgerd.settle")
+        // One batch being moved at a time, and the next one's written batch waits for it: so
+        // at most three batches hold claims (moved, written, read), however slow the moves.
+        let moving = DispatchSemaphore(value: 1)
         var prepared = prepareAll(batch, receivedAt: Timestamp.now())
         while true {
             let upcoming = PreparedBox()
@@ -163,9 +172,11 @@ public final class Pipeline: Sendable {
                 }
             }
             let written = write(batch, prepared: prepared)
+            moving.wait()
             mover.async {
                 let results = self.settle(written, seen: seen)
                 settled.withLock { $0.append(results) }
+                moving.signal()
             }
             parsing.wait()
             guard !shouldStop(), let (files, next) = upcoming.take() else { break }
@@ -292,6 +303,8 @@ public final class Pipeline: Sendable {
     struct ReadCopy: Sendable {
         var identity: FileSystem.FileIdentity?
         var bytes: [UInt8]?
+        /// This run's claim on the file, held until it has been moved (`FileSystem.FileClaim`).
+        var claim: FileSystem.FileClaim?
     }
 
     /// How many bytes of a batch's files are held from their reading to their move. Files
@@ -320,6 +333,8 @@ public final class Pipeline: Sendable {
         case failed(FileSystem.Failure)
         /// Still being written: try again later.
         case incomplete(Incomplete)
+        /// Gone before it was read, or in another run's hands: no result; whoever has it
+        /// reports it.
         case ignored
     }
 
@@ -381,8 +396,8 @@ public final class Pipeline: Sendable {
         }
         let read: FileSystem.ReadResult
         do {
-            (read, copy.identity) = try FileSystem.readFileIdentified(
-                file.path, limit: settings.maxFileBytes, waitingForWriters: true)
+            (read, copy.identity, copy.claim) = try FileSystem.readFileIdentified(
+                file.path, limit: settings.maxFileBytes, waitingForWriters: true, claiming: true)
         } catch {
             if error.code == ENOENT { return .ignored }  // gone before we got to it
             return .failed(error)
@@ -403,6 +418,9 @@ public final class Pipeline: Sendable {
                 ))
         case .openForWriting:
             return .incomplete(.openForWriting)
+        case .claimedElsewhere:
+            // Another run has it in hand and reports it; left to it, unread.
+            return .ignored
         case .notRegular(let type):
             let what = type == .symlink ? "a symbolic link" : type == .directory ? "a folder" : "not a regular file"
             let sha = "unread:" + Self.hex(SHA256.hash(data: Array("\(file.path)\u{0}\(receivedAt)".utf8)))

@@ -22,6 +22,10 @@ extension Ledgerd {
 
         @OptionGroup var options: CommonOptions
 
+        static let inOtherHands =
+            "another ledgerd run (the daemon?) has it in hand and posts it, or another program holds a lock on "
+            + "it; left where it is"
+
         @Flag(name: .shortAndLong, help: "Log each step to stderr.")
         var verbose = false
 
@@ -66,6 +70,19 @@ extension Ledgerd {
                 // synced): what the files cost, apart from starting up and closing the books.
                 let started = ContinuousClock.now
                 let results = pipeline.ingest(files)
+                // A file with no result that is still there was in another run's hands (the
+                // daemon's, most often), which posts and reports it. Results come in the files'
+                // order, so one walk over both finds them.
+                if results.count < files.count {
+                    var next = results.startIndex
+                    for file in files {
+                        if next < results.endIndex, results[next].file.path == file.path {
+                            next += 1
+                        } else if FileSystem.identity(of: file.path) != nil {
+                            skipped.append(.init(path: file.path, reason: Self.inOtherHands))
+                        }
+                    }
+                }
                 var summary = IngestSummary(results: results, skipped: skipped)
                 summary.seconds = (ContinuousClock.now - started).seconds
                 if !results.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ingest
 
 @main
 struct Ledgerd: AsyncParsableCommand {
@@ -18,6 +19,7 @@ struct Ledgerd: AsyncParsableCommand {
     /// command's documented exit status says (not EX_USAGE, 64), and with `--json` among the
     /// arguments is said on stdout as JSON too, like every other failure.
     static func main() async {
+        FileSystem.raiseOpenFileLimit()
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {

@@ -234,6 +234,39 @@ import Testing
         #expect(bytes(try read()) == start)
     }
 
+    /// A claimed file is not read by a second claimant until the first lets go, nor one that
+    /// another program holds a lock on.
+    @Test func aClaimedFileIsReadByNoOtherClaimant() throws {
+        let path = "\(root)/claimed.xml"
+        try Data("<Invoice/>".utf8).write(to: URL(fileURLWithPath: path))
+        func claim() throws -> (FileSystem.ReadResult, FileSystem.FileClaim?) {
+            let read = try FileSystem.readFileIdentified(path, limit: 1 << 20, claiming: true)
+            return (read.result, read.claim)
+        }
+        var first = try claim()
+        #expect(bytes(first.0) == Array("<Invoice/>".utf8))
+        #expect(first.1 != nil)
+        guard case .claimedElsewhere = try claim().0 else {
+            Issue.record("a file claimed by another was read")
+            return
+        }
+        // Unclaimed readers (the error file's excerpt) are not held back.
+        #expect(bytes(try FileSystem.readFile(path, limit: 1 << 20)) == Array("<Invoice/>".utf8))
+        first.1 = nil
+        #expect(bytes(try claim().0) == Array("<Invoice/>".utf8))
+
+        // Held by a program's own lock (here a shared one): not read until it lets go.
+        let locker = open(path, O_RDONLY | O_CLOEXEC)
+        defer { close(locker) }
+        #expect(flock(locker, LOCK_SH) == 0)
+        guard case .claimedElsewhere = try claim().0 else {
+            Issue.record("a file another program holds a lock on was read")
+            return
+        }
+        #expect(flock(locker, LOCK_UN) == 0)
+        #expect(bytes(try claim().0) == Array("<Invoice/>".utf8))
+    }
+
     /// A file with more bytes than its size said when it was opened (here a kernel file, whose
     /// size is 0 and whose content is not) is one still being written: not taken in part.
     @Test func aFileLongerThanItsSizeIsTriedAgainLater() throws {

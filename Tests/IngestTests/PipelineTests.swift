@@ -193,7 +193,8 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
     }
 
     /// A file named twice on the command line (or named and inside a folder named too) is
-    /// taken once; and were it handed over twice, the second is a duplicate, not a failure.
+    /// taken once; and were it handed over twice, the second finds it in the first's hands
+    /// (its claim) and leaves it: one result, posted, and no failure.
     @Test func aFileNamedTwiceIsTakenOnceAndNothingFails() throws {
         let sandbox = try Sandbox()
         let dropped = try sandbox.drop(Self.example)
@@ -207,9 +208,8 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(found.files.map(\.path) == [dropped])
         let file = try #require(found.files.first)
         let results = sandbox.pipeline(identifiers: Self.buyer).ingest([file, file])
-        #expect(results.map(\.outcome) == [.posted, .duplicate])
-        #expect(results[0].destination?.contains("/archive/ehf/") == true)
-        #expect(results[1].destination == nil)
+        #expect(results.map(\.outcome) == [.posted])
+        #expect(results.first?.destination?.contains("/archive/ehf/") == true)
         #expect(!FileManager.default.fileExists(atPath: dropped))
         #expect(sandbox.files(under: sandbox.archive).count == 1)
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
@@ -290,6 +290,42 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(sandbox.files(under: sandbox.inbox + "/ehf").isEmpty)
         #expect(sandbox.files(under: sandbox.archive + "/ehf").count == count)
         #expect(sandbox.files(under: sandbox.rejected).isEmpty)
+    }
+
+    /// A second run that starts in the moment between another run's commit and its moves
+    /// (the daemon has just committed a batch when `ledgerd ingest` is started): the files
+    /// are the first run's, which still has them in hand. The second leaves them alone rather
+    /// than taking them for files an earlier run posted and never moved; each is reported
+    /// once, posted, by the run that posted it.
+    @Test func aRunStartedBetweenAnothersCommitAndItsMovesLeavesTheFilesToIt() throws {
+        let sandbox = try Sandbox()
+        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: Self.example)), as: UTF8.self)
+        let start = try #require(template.range(of: "<cbc:ID>"))
+        let end = try #require(template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex))
+        for i in 0..<8 {
+            let xml = template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "IN-HAND-\(i)")
+            _ = try sandbox.write(Array(xml.utf8), as: "invoice-\(i).xml")
+        }
+        let files = sandbox.scan()
+        let first = sandbox.pipeline(identifiers: Self.buyer)
+        let written = first.write(files, prepared: first.prepareAll(files, receivedAt: Timestamp.now()))
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 8)
+
+        let otherStore = try LedgerStore(path: sandbox.database, durability: .normal)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let second = Pipeline(settings: sandbox.settings(identifiers: Self.buyer), store: otherStore, logger: logger)
+        let meanwhile = second.ingest(sandbox.scan())
+        #expect(meanwhile.isEmpty, "\(meanwhile.map(\.logLine))")
+        #expect(sandbox.files(under: sandbox.inbox + "/ehf").count == 8)
+
+        let settled = first.settle(written)
+        #expect(settled.count == 8)
+        #expect(settled.allSatisfy { $0.outcome == .posted && $0.destination != nil }, "\(settled.map(\.logLine))")
+        #expect(sandbox.files(under: sandbox.inbox + "/ehf").isEmpty)
+        #expect(sandbox.files(under: sandbox.archive + "/ehf").count == 8)
+        #expect(sandbox.files(under: sandbox.archive + "/duplicates").isEmpty)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 8)
     }
 
     /// `ledgerd ingest rejected/FILE`, as the error file suggests: rejected again, the file

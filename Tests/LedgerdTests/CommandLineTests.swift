@@ -222,6 +222,28 @@ let buyerConfig = """
         #expect(FileManager.default.fileExists(atPath: statement))
     }
 
+    /// A file another ledgerd run has in hand (its claim, a lock on the file; here taken by
+    /// the test) is left to it: said as skipped, not failed, and taken once it is let go.
+    @Test func aFileInAnotherRunsHandsIsSkippedNotFailed() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        let path = home.path + "/Inbox/ehf/ehf3_faktura-1_NOK.xml"
+        let claim = open(path, O_RDONLY | O_CLOEXEC)
+        #expect(claim >= 0)
+        #expect(flock(claim, LOCK_EX) == 0)
+        let held = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(held.status == 0, "\(held.stdout)\(held.stderr)")
+        #expect(held.stdout.contains("skipped: \(path) — another ledgerd run (the daemon?) has it in hand"))
+        #expect(held.stdout.hasSuffix("No file taken in; 1 skipped.\n"))
+        #expect(FileManager.default.fileExists(atPath: path))
+        close(claim)
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("1 file: 1 posted"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     /// A daemon that cannot start says why in plain words and creates nothing on the way.
     @Test func aDaemonThatCannotStartCreatesNothing() async throws {
         let home = try Home()

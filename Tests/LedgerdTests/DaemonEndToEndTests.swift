@@ -176,6 +176,32 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(daemon.terminate() == 0)
     }
 
+    /// A file in another ledgerd run's hands (`ledgerd ingest` beside the daemon; here the
+    /// test holds the claim) is left to it, for as long as it has it, then taken if still there.
+    @Test func aFileInAnotherRunsHandsWaitsForIt() async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(
+            home: home, extraConfig: "[watch]\npoll_interval = \"100ms\"\nsettle = \"200ms\"\n")
+        let path = home.path + "/Inbox/ehf/claimed.xml"
+        let other = home.path + "/Inbox/ehf/other.xml"
+        try invoice(number: "CLAIMED-1").write(to: URL(fileURLWithPath: path + ".part"))
+        let claim = open(path + ".part", O_RDONLY | O_CLOEXEC)
+        #expect(claim >= 0)
+        #expect(flock(claim, LOCK_EX) == 0)
+        #expect(rename(path + ".part", path) == 0)
+        try invoice(number: "OTHER-1").write(to: URL(fileURLWithPath: other))
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        // Ten settle intervals later, still the other run's.
+        try await Task.sleep(for: .seconds(2))
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
+        #expect(FileManager.default.fileExists(atPath: path))
+        close(claim)
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 2 }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func pollingModeFindsFilesWithoutInotify() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(
