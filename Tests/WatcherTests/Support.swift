@@ -70,8 +70,10 @@ final class EventLog: Sendable {
     var events: [WatchEvent] { box.events.withLock { $0 } }
     var finished: Bool { box.finished.load(ordering: .acquiring) }
 
-    /// Waits until `predicate` holds for the events so far; false on timeout.
-    func wait(for timeout: Duration = .seconds(5), until predicate: ([WatchEvent]) -> Bool) async -> Bool {
+    /// Waits until `predicate` holds for the events so far; false on timeout. The default
+    /// bound says the event never came, not how fast it came: the suite's other work can hold
+    /// the machine for seconds.
+    func wait(for timeout: Duration = .seconds(30), until predicate: ([WatchEvent]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if predicate(events) { return true }
@@ -81,7 +83,7 @@ final class EventLog: Sendable {
     }
 
     /// Waits until `event` has arrived; false on timeout.
-    func wait(for event: WatchEvent, timeout: Duration = .seconds(5)) async -> Bool {
+    func wait(for event: WatchEvent, timeout: Duration = .seconds(30)) async -> Bool {
         await wait(for: timeout) { $0.contains(event) }
     }
 
@@ -138,7 +140,7 @@ func startWatcher(
 
 func stopAndWait(_ watcher: InotifyWatcher) async {
     watcher.stop()
-    let deadline = ContinuousClock.now + .seconds(3)
+    let deadline = ContinuousClock.now + .seconds(30)
     while watcher.isAlive && ContinuousClock.now < deadline {
         try? await Task.sleep(for: .milliseconds(10))
     }
