@@ -323,7 +323,11 @@ public final class Daemon: Service, Sendable {
         } else {
             // Vanished ones are let go; ones still there were in another run's hands.
             let present = unreported.filter { FileSystem.identity(of: $0.path) != nil }
-            tracker.settleAgain(present, now: now)
+            for file in tracker.settleAgain(present, now: now) {
+                logger.notice(
+                    "\(OneLine.escaped(file.name)) is in another ledgerd run's hands (a ledgerd ingest?) or locked by another program; it is left to that run, and taken here if it is still there once let go"
+                )
+            }
             tracker.release(unreported, now: now)
         }
         for (result, nanos) in latencies {

@@ -36,6 +36,9 @@ public final class FileTracker: Sendable {
         /// again when the pipeline is done instead of waiting for the next rescan.
         public var changedWhileTaken = false
         public var closedWhileTaken = false
+        /// Found in another ledgerd run's hands, or locked by another program, and not taken
+        /// since: said once, not at every look.
+        public var heldElsewhere = false
     }
 
     /// What a scan or the watcher saw of one file.
@@ -278,16 +281,25 @@ public final class FileTracker: Sendable {
     /// Files that were taken but never reported and are still there: in another ledgerd
     /// run's hands (`ledgerd ingest` beside the daemon), or locked by another program. They
     /// settle again and are taken once more, by when the other run has moved them (and they
-    /// are gone) or let go of them unmoved (and they are posted here).
-    public func settleAgain(_ files: [InboxFile], now: UInt64) {
+    /// are gone) or let go of them unmoved (and they are posted here). Returns the ones found
+    /// held for the first time, to be said once.
+    @discardableResult
+    public func settleAgain(_ files: [InboxFile], now: UInt64) -> [InboxFile] {
         contents.withLock { c in
+            var first: [InboxFile] = []
             for file in files {
                 guard var entry = c.entries[PathKey(file.path)], entry.state == .processing else { continue }
+                if !entry.heldElsewhere { first.append(file) }
+                entry.heldElsewhere = true
                 entry.state = .settling
                 entry.size = -1
                 entry.lastChange = now
+                // Settling again looks at the file afresh: a change seen meanwhile is no news.
+                entry.changedWhileTaken = false
+                entry.closedWhileTaken = false
                 c.entries[PathKey(file.path)] = entry
             }
+            return first
         }
     }
 

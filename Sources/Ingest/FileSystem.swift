@@ -215,8 +215,9 @@ public enum FileSystem {
     /// With `claiming`, a regular file is claimed before anything else is done with it, and
     /// the claim is returned to be kept until the file has been moved. A file another claim
     /// holds is not read (`.claimedElsewhere`); one moved away by the run that held it, in the
-    /// moment before this claim was granted, is gone (ENOENT). On a file system without
-    /// `flock`, files are read unclaimed.
+    /// moment before this claim was granted, is gone (ENOENT). Where the file system grants
+    /// no claim, files are read unclaimed: NFS turns `flock` into a byte-range lock, whose
+    /// exclusive kind needs the file open for writing (EBADF here).
     public static func readFileIdentified(
         _ path: String, limit: Int64, waitingForWriters: Bool = false, claiming: Bool = false
     ) throws(Failure) -> (result: ReadResult, identity: FileIdentity?, claim: FileClaim?) {

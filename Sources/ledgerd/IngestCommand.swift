@@ -23,8 +23,8 @@ extension Ledgerd {
         @OptionGroup var options: CommonOptions
 
         static let inOtherHands =
-            "another ledgerd run (the daemon?) has it in hand and posts it, or another program holds a lock on "
-            + "it; left where it is"
+            "in another ledgerd run's hands (the daemon's?), or locked by another program; left where it is, "
+            + "for that run or the next"
 
         @Flag(name: .shortAndLong, help: "Log each step to stderr.")
         var verbose = false
@@ -76,7 +76,7 @@ extension Ledgerd {
                 if results.count < files.count {
                     var next = results.startIndex
                     for file in files {
-                        if next < results.endIndex, results[next].file.path == file.path {
+                        if next < results.endIndex, PathKey(results[next].file.path) == PathKey(file.path) {
                             next += 1
                         } else if FileSystem.identity(of: file.path) != nil {
                             skipped.append(.init(path: file.path, reason: Self.inOtherHands))

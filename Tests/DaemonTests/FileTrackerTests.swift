@@ -36,6 +36,33 @@ import Testing
         #expect(tracker.takeWaiting(limit: 10).count == 1)
     }
 
+    /// A file left unreported because another run had it settles again, is said once however
+    /// often it is found held, and is taken again once it has stayed still.
+    @Test func aFileInAnotherRunsHandsSettlesAgainAndIsSaidOnce() {
+        let tracker = FileTracker(settle: .seconds(1))
+        let path = "/i/ehf/a.xml"
+        #expect(tracker.observe(observation(path, complete: true), now: 0))
+        var taken = tracker.takeWaiting(limit: 10)
+        #expect(tracker.settleAgain(taken, now: 1).map(\.path) == [path])
+        #expect(tracker.settlingPaths() == [path])
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.backlog == 1)
+        // Looked at again a settle interval later, still held: not said again.
+        #expect(!tracker.observe(observation(path), now: 2))
+        #expect(tracker.observe(observation(path), now: 2 + second))
+        taken = tracker.takeWaiting(limit: 10)
+        #expect(taken.map(\.path) == [path])
+        #expect(tracker.settleAgain(taken, now: 3 + second).isEmpty)
+        // Not taken while settling; taken and finished once let go.
+        #expect(tracker.takeWaiting(limit: 10).isEmpty)
+        #expect(!tracker.observe(observation(path), now: 4 + second))
+        #expect(tracker.observe(observation(path), now: 4 + 2 * second))
+        taken = tracker.takeWaiting(limit: 10)
+        tracker.finished(
+            taken.map { FileResult(file: $0, outcome: .posted, documentID: 1, reason: nil, destination: nil) },
+            now: 5 + 2 * second)
+        #expect(tracker.counts(inboxes: ["ehf"]).first?.backlog == 0)
+    }
+
     /// "é" precomposed and "e" + U+0301 are equal strings but different names on disk.
     @Test func namesThatAreEqualOnlyAsStringsAreTwoFiles() {
         let tracker = FileTracker(settle: .seconds(1))

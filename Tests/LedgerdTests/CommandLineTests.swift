@@ -234,7 +234,9 @@ let buyerConfig = """
         #expect(flock(claim, LOCK_EX) == 0)
         let held = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
         #expect(held.status == 0, "\(held.stdout)\(held.stderr)")
-        #expect(held.stdout.contains("skipped: \(path) — another ledgerd run (the daemon?) has it in hand"))
+        #expect(
+            held.stdout.contains(
+                "skipped: \(path) — in another ledgerd run's hands (the daemon's?), or locked by another program"))
         #expect(held.stdout.hasSuffix("No file taken in; 1 skipped.\n"))
         #expect(FileManager.default.fileExists(atPath: path))
         close(claim)

@@ -199,6 +199,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         try await Task.sleep(for: .seconds(2))
         #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
         #expect(FileManager.default.fileExists(atPath: path))
+        // Said once, though it was looked at again every settle interval.
+        #expect(daemon.logText.components(separatedBy: "claimed.xml is in another ledgerd run's hands").count == 2)
         close(claim)
         try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 2 }
         #expect(!FileManager.default.fileExists(atPath: path))
