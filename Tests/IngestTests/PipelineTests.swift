@@ -24,6 +24,18 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
 
 @Suite struct PipelineTests {
     static let example = corpusFiles("valid").first { $0.hasSuffix("ehf3_faktura-1_NOK.xml") }!
+
+    /// Writes `count` distinct invoices (the example, numbered `prefix`0, `prefix`1, …) into
+    /// the EHF inbox as invoice-0.xml, invoice-1.xml, ….
+    static func writeInvoices(_ count: Int, numbered prefix: String, into sandbox: Sandbox) throws {
+        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: example)), as: UTF8.self)
+        let start = try #require(template.range(of: "<cbc:ID>"))
+        let end = try #require(template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex))
+        for i in 0..<count {
+            let xml = template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "\(prefix)\(i)")
+            _ = try sandbox.write(Array(xml.utf8), as: "invoice-\(i).xml")
+        }
+    }
     static var buyer: [String] { try! identifiers(of: example, side: .purchase) }
 
     @Test func aSymlinkIsNeverFollowed() throws {
@@ -240,13 +252,7 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
     /// posted and moved, and the files of the others stay in the inbox untouched.
     @Test func aStopEndsTheRunAfterTheBatchInHand() throws {
         let sandbox = try Sandbox()
-        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: Self.example)), as: UTF8.self)
-        let start = try #require(template.range(of: "<cbc:ID>"))
-        let end = try #require(template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex))
-        for i in 0..<100 {
-            let xml = template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "STOP-\(i)")
-            _ = try sandbox.write(Array(xml.utf8), as: "invoice-\(i).xml")
-        }
+        try Self.writeInvoices(100, numbered: "STOP-", into: sandbox)
         let results = sandbox.pipeline(identifiers: Self.buyer, batchSize: 16).ingest(sandbox.scan()) { true }
         #expect(results.count == 16)
         #expect(results.allSatisfy { $0.outcome == .posted })
@@ -259,14 +265,8 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
     /// neither run reports a file the other took as failed.
     @Test func twoRunsAtOnceTakeEachFileOnceAndNeitherFails() async throws {
         let sandbox = try Sandbox()
-        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: Self.example)), as: UTF8.self)
-        let start = try #require(template.range(of: "<cbc:ID>"))
-        let end = try #require(template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex))
         let count = 200
-        for i in 0..<count {
-            let xml = template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "TWO-RUNS-\(i)")
-            _ = try sandbox.write(Array(xml.utf8), as: "invoice-\(i).xml")
-        }
+        try Self.writeInvoices(count, numbered: "TWO-RUNS-", into: sandbox)
         let files = sandbox.scan()
         #expect(files.count == count)
         let otherStore = try LedgerStore(path: sandbox.database, durability: .normal)
@@ -299,13 +299,7 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
     /// once, posted, by the run that posted it.
     @Test func aRunStartedBetweenAnothersCommitAndItsMovesLeavesTheFilesToIt() throws {
         let sandbox = try Sandbox()
-        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: Self.example)), as: UTF8.self)
-        let start = try #require(template.range(of: "<cbc:ID>"))
-        let end = try #require(template.range(of: "</cbc:ID>", range: start.upperBound..<template.endIndex))
-        for i in 0..<8 {
-            let xml = template.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "IN-HAND-\(i)")
-            _ = try sandbox.write(Array(xml.utf8), as: "invoice-\(i).xml")
-        }
+        try Self.writeInvoices(8, numbered: "IN-HAND-", into: sandbox)
         let files = sandbox.scan()
         let first = sandbox.pipeline(identifiers: Self.buyer)
         let written = first.write(files, prepared: first.prepareAll(files, receivedAt: Timestamp.now()))
