@@ -315,8 +315,7 @@ public final class Daemon: Service, Sendable {
     func record(batch: [InboxFile], results: [FileResult]) {
         let now = DispatchTime.now().uptimeNanoseconds
         let latencies = tracker.finished(results, now: now)
-        let reported = Set(results.map { PathKey($0.file.path) })
-        let unreported = batch.filter { !reported.contains(PathKey($0.path)) }
+        let unreported = Pipeline.unreported(batch, results: results)
         // Left untouched by a stop: still waiting, and counted as left for next time.
         if stopping.load(ordering: .relaxed) {
             tracker.putBack(unreported)

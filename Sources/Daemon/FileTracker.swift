@@ -39,6 +39,14 @@ public final class FileTracker: Sendable {
         /// Found in another ledgerd run's hands, or locked by another program, and not taken
         /// since: said once, not at every look.
         public var heldElsewhere = false
+
+        /// Back to settling, with its size unknown so that the next look counts as a change:
+        /// it is taken again once it has stayed still for the settle interval.
+        mutating func settleAgain(now: UInt64) {
+            state = .settling
+            size = -1
+            lastChange = now
+        }
     }
 
     /// What a scan or the watcher saw of one file.
@@ -240,9 +248,7 @@ public final class FileTracker: Sendable {
                 if result.outcome == .failed, result.reason?.code == Pipeline.incompleteCode {
                     // Still being copied (closed and reopened by the program copying it): not a
                     // failure, so no backoff; it is taken again once it has settled.
-                    entry.state = .settling
-                    entry.size = -1
-                    entry.lastChange = now
+                    entry.settleAgain(now: now)
                     c.entries[PathKey(result.file.path)] = entry
                 } else if result.outcome == .failed {
                     entry.attempts += 1
@@ -291,9 +297,7 @@ public final class FileTracker: Sendable {
                 guard var entry = c.entries[PathKey(file.path)], entry.state == .processing else { continue }
                 if !entry.heldElsewhere { first.append(file) }
                 entry.heldElsewhere = true
-                entry.state = .settling
-                entry.size = -1
-                entry.lastChange = now
+                entry.settleAgain(now: now)
                 // Settling again looks at the file afresh: a change seen meanwhile is no news.
                 entry.changedWhileTaken = false
                 entry.closedWhileTaken = false

@@ -137,6 +137,23 @@ public final class Pipeline: Sendable {
         self.logger = logger
     }
 
+    /// The files of `files` that `results` (what `ingest` returned for them) says nothing
+    /// of: gone, in another run's hands, or not started before a stop. Results come in the
+    /// files' order, so one walk over both finds them; paths are compared by their bytes.
+    public static func unreported(_ files: [InboxFile], results: [FileResult]) -> [InboxFile] {
+        guard results.count < files.count else { return [] }
+        var next = results.startIndex
+        var left: [InboxFile] = []
+        for file in files {
+            if next < results.endIndex, PathKey(results[next].file.path) == PathKey(file.path) {
+                next += 1
+            } else {
+                left.append(file)
+            }
+        }
+        return left
+    }
+
     /// Takes in `files` in batches and returns one result per file, in order; none for a file
     /// that was gone, or in another run's hands (`FileSystem.FileClaim`).
     ///

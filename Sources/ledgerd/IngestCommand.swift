@@ -71,17 +71,10 @@ extension Ledgerd {
                 let started = ContinuousClock.now
                 let results = pipeline.ingest(files)
                 // A file with no result that is still there was in another run's hands (the
-                // daemon's, most often), which posts and reports it. Results come in the files'
-                // order, so one walk over both finds them.
-                if results.count < files.count {
-                    var next = results.startIndex
-                    for file in files {
-                        if next < results.endIndex, PathKey(results[next].file.path) == PathKey(file.path) {
-                            next += 1
-                        } else if FileSystem.identity(of: file.path) != nil {
-                            skipped.append(.init(path: file.path, reason: Self.inOtherHands))
-                        }
-                    }
+                // daemon's, most often), which posts and reports it.
+                for file in Pipeline.unreported(files, results: results) where FileSystem.identity(of: file.path) != nil
+                {
+                    skipped.append(.init(path: file.path, reason: Self.inOtherHands))
                 }
                 var summary = IngestSummary(results: results, skipped: skipped)
                 summary.seconds = (ContinuousClock.now - started).seconds

@@ -292,6 +292,23 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(sandbox.files(under: sandbox.rejected).isEmpty)
     }
 
+    /// The files a run said nothing of are found by one walk over files and results, by the
+    /// bytes of their paths: two names equal only as strings are two files.
+    @Test func unreportedFilesAreThoseWithoutAResult() {
+        let files = ["/i/ehf/a.xml", "/i/ehf/faktura-\u{E9}.xml", "/i/ehf/faktura-e\u{301}.xml", "/i/ehf/z.xml"].map {
+            InboxFile(path: $0, inbox: "ehf")
+        }
+        func result(_ file: InboxFile) -> FileResult {
+            FileResult(file: file, outcome: .posted, documentID: 1, reason: nil, destination: nil)
+        }
+        #expect(Pipeline.unreported(files, results: files.map(result)).isEmpty)
+        let left = Pipeline.unreported(files, results: [result(files[0]), result(files[1])])
+        #expect(left.map { Array($0.path.utf8) } == files[2...].map { Array($0.path.utf8) })
+        #expect(
+            Pipeline.unreported(files, results: [result(files[2])]).map { Array($0.path.utf8) }
+                == [files[0], files[1], files[3]].map { Array($0.path.utf8) })
+    }
+
     /// A second run that starts in the moment between another run's commit and its moves
     /// (the daemon has just committed a batch when `ledgerd ingest` is started): the files
     /// are the first run's, which still has them in hand. The second leaves them alone rather
