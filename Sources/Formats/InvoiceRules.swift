@@ -505,12 +505,11 @@ struct InvoiceRules {
 
     /// For a Norwegian supplier (PEPPOL's $supplierCountry, taken from the VAT number's prefix
     /// first), a VAT number starting with "NO" must be "NO" + nine digits passing the
-    /// modulus 11 check + "MVA". The model keeps the seller's PartyTaxScheme company IDs with
-    /// the VAT-scheme ones first but without their scheme, so every one that starts with "NO"
-    /// is taken as a VAT number: the only other company ID Norwegian invoices carry there is
-    /// the literal "Foretaksregisteret" (TaxScheme TAX).
+    /// modulus 11 check + "MVA". As in PEPPOL's rule, only the company IDs under the VAT tax
+    /// scheme are read: a Norwegian seller's other registrations (TaxScheme `TAX`, with
+    /// "Foretaksregisteret" or an org number) are not VAT numbers.
     private mutating func norwegianVATNumber() {
-        for id in invoice.seller.taxCompanyIDs where id.hasPrefix("NO") {
+        for id in invoice.seller.vatIDs where id.hasPrefix("NO") {
             let utf8 = Array(id.utf8)
             let wellFormed =
                 utf8.count == 14 && utf8[2..<11].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }

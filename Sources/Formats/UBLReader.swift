@@ -386,7 +386,7 @@ final class UBLReader {
         // VAT-scheme identifiers first, so `Party.vatNumber` finds the VAT number.
         return Party(
             name: name, endpointID: endpoint, endpointScheme: endpointScheme, identifiers: identifiers,
-            legalCompanyID: legalID, taxCompanyIDs: vatIDs + otherTaxIDs, countryCode: country)
+            legalCompanyID: legalID, taxCompanyIDs: vatIDs + otherTaxIDs, vatIDs: vatIDs, countryCode: country)
     }
 
     // MARK: - Amounts
@@ -455,21 +455,19 @@ final class UBLReader {
         }
     }
 
-    /// A decimal that may carry more than two decimals (quantity, price, rate).
+    /// A decimal that may carry more than two decimals (quantity, price, rate). EN 16931 sets
+    /// no limit on their decimals (UBL-DT-01 leaves prices out): more than 18 are rounded, half
+    /// away from zero, to 18. Nothing is booked from these values; the line checks that use
+    /// them (PEPPOL-EN16931-R120) allow 0.02.
     private func decimal(
         _ e: XMLElement, _ what: @autoclosure () -> String, _ element: @autoclosure () -> String
     ) throws(Rejection)
         -> ExactDecimal
     {
-        let parsed = e.withText { LexicalDecimal.parse($0) }
+        let parsed = e.withText { LexicalDecimal.parse($0, roundingLongFractions: true) }
         switch parsed {
         case .success(let value):
-            guard let exact = value.exact else {
-                throw Rejection(
-                    "INVALID-VALUE",
-                    "\(what().capitalisedFirst) (\(element())) \(shown(e)) has too many decimals.")
-            }
-            return exact
+            return value.rounded
         case .failure(let failure):
             throw unreadable(failure, e, what(), element())
         }

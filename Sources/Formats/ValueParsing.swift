@@ -8,8 +8,13 @@ import LedgerCore
 /// A decimal exactly as written: sign, digits and the count of digits after the point.
 struct LexicalDecimal {
     var significand: Int128
-    /// Digits written after the decimal point (trailing zeros included: `10.00` has 2).
+    /// Digits written after the decimal point (trailing zeros included: `10.00` has 2), those
+    /// left out (`droppedDigit`) aside.
     var fractionDigits: Int
+    /// With `roundingLongFractions`, the first of the decimals left out beyond `maxDigits`
+    /// (0–9), nil when none was: the value is then `significand` plus less than one in its
+    /// last place, and `rounded` rounds on this digit.
+    var droppedDigit: UInt8? = nil
 
     /// Digits accepted at most (leading zeros aside): far beyond any invoice value, and small
     /// enough that products of two values stay inside Int128 in the checked arithmetic.
@@ -22,7 +27,15 @@ struct LexicalDecimal {
     }
 
     /// Parses `[+-]digits[.digits]` (XML Schema `decimal`), surrounding white space allowed.
-    static func parse(_ raw: UnsafeBufferPointer<UInt8>) -> Result<LexicalDecimal, Failure> {
+    ///
+    /// With `roundingLongFractions`, decimals beyond `maxDigits` significant digits are left
+    /// out (see `droppedDigit`) rather than refused: a quantity or price is written so by
+    /// software that divides in decimal arithmetic (.NET's `decimal` gives 28 digits:
+    /// `33.3333333333333333333333333333`), and EN 16931 sets no limit on their decimals. An
+    /// amount is never read so.
+    static func parse(_ raw: UnsafeBufferPointer<UInt8>, roundingLongFractions: Bool = false) -> Result<
+        LexicalDecimal, Failure
+    > {
         let text = XMLTree.trim(raw)
         guard let base = text.baseAddress, text.count > 0 else { return .failure(.empty) }
         var i = 0
@@ -36,6 +49,7 @@ struct LexicalDecimal {
         var significant = 0
         var fraction = 0
         var seenPoint = false
+        var dropped: UInt8?
         while i < text.count {
             let b = base[i]
             i += 1
@@ -46,27 +60,41 @@ struct LexicalDecimal {
             }
             guard b >= 0x30, b <= 0x39 else { return .failure(.malformed) }
             digits += 1
+            if dropped != nil { continue }
+            if significand == 0 && b == 0x30 {
+                if seenPoint { fraction += 1 }
+                continue
+            }
+            if significant == maxDigits {
+                guard roundingLongFractions, seenPoint else { return .failure(.tooLong) }
+                dropped = b - 0x30
+                continue
+            }
             if seenPoint { fraction += 1 }
-            if significand == 0 && b == 0x30 { continue }
             significant += 1
-            if significant > maxDigits { return .failure(.tooLong) }
             significand = significand * 10 + Int128(b - 0x30)
         }
         guard digits > 0 else { return .failure(.malformed) }
         return .success(
-            LexicalDecimal(significand: negative ? -significand : significand, fractionDigits: fraction))
+            LexicalDecimal(
+                significand: negative ? -significand : significand, fractionDigits: fraction, droppedDigit: dropped))
     }
 
-    /// The value as an `ExactDecimal`, trailing fractional zeros beyond 18 places dropped.
-    var exact: ExactDecimal? {
-        var s = significand
+    /// The value as an `ExactDecimal`, rounded half away from zero to `ExactDecimal.maxScale`
+    /// decimals when written with more (or with decimals left out, `droppedDigit`).
+    var rounded: ExactDecimal {
+        var magnitude = significand.magnitude
         var scale = fractionDigits
-        while scale > ExactDecimal.maxScale, s % 10 == 0 {
-            s /= 10
+        var up = (droppedDigit ?? 0) >= 5
+        while scale > ExactDecimal.maxScale {
+            up = magnitude % 10 >= 5
+            magnitude /= 10
             scale -= 1
         }
-        guard scale <= ExactDecimal.maxScale else { return nil }
-        return ExactDecimal(significand: s, scale: scale)
+        if up { magnitude += 1 }
+        // At most 27 digits before rounding: one more still fits.
+        let value = Int128(magnitude)
+        return ExactDecimal(significand: significand < 0 ? -value : value, scale: scale)
     }
 
     /// The value in minor units of a currency with `digits` decimals, when it has no more

@@ -24,14 +24,18 @@ public struct Party: Sendable, Hashable {
     /// `cac:PartyLegalEntity/cbc:CompanyID` (the organisation number).
     public var legalCompanyID: String?
     /// `cac:PartyTaxScheme/cbc:CompanyID` values (VAT number such as `NO999999999MVA`, and
-    /// in Norway also `Foretaksregisteret`).
+    /// in Norway also `Foretaksregisteret`), those under the VAT tax scheme first.
     public var taxCompanyIDs: [String]
+    /// The ones of `taxCompanyIDs` under the VAT tax scheme (`cac:TaxScheme/cbc:ID` = `VAT`):
+    /// the VAT identifiers (BT-31, BT-48) the VAT rules speak of.
+    public var vatIDs: [String]
     /// `cac:PostalAddress/cac:Country/cbc:IdentificationCode`.
     public var countryCode: String?
 
     public init(
         name: String, endpointID: String? = nil, endpointScheme: String? = nil, identifiers: [String] = [],
-        legalCompanyID: String? = nil, taxCompanyIDs: [String] = [], countryCode: String? = nil
+        legalCompanyID: String? = nil, taxCompanyIDs: [String] = [], vatIDs: [String] = [],
+        countryCode: String? = nil
     ) {
         self.name = name
         self.endpointID = endpointID
@@ -39,6 +43,7 @@ public struct Party: Sendable, Hashable {
         self.identifiers = identifiers
         self.legalCompanyID = legalCompanyID
         self.taxCompanyIDs = taxCompanyIDs
+        self.vatIDs = vatIDs
         self.countryCode = countryCode
     }
 

@@ -357,6 +357,63 @@ struct ParserTests {
 
     /// Numbers that are numbers but not amounts an invoice can have: the message says which
     /// value, where, and why ledgerd cannot take it, whichever way the sign goes.
+    /// EN 16931 limits the decimals of amounts, not of quantities and prices: software that
+    /// divides in decimal arithmetic writes a price of 1000.00 / 3 with 28 digits.
+    @Test func quantitiesAndPricesWithMoreDecimalsThanKeptAreRounded() throws {
+        var t = Template()
+        let third = "333." + String(repeating: "3", count: 28)
+        t.lines =
+            t.line("1", quantity: "3", net: "1000.00", price: third)
+            + t.line("2", quantity: "1.00000000000000000000049", net: "200.00", price: "200.00", percent: "15")
+        let d = try Self.parse(t).get()
+        #expect(d.lines[0].priceAmount == ExactDecimal(significand: 333_333_333_333_333_333_333, scale: 18))
+        #expect(d.lines[1].quantity == ExactDecimal(significand: 1_000_000_000_000_000_000, scale: 18))
+        #expect(EHF.validate(d).isEmpty, "\(EHF.validate(d).map(\.description))")
+        // Half away from zero, on the first decimal left out.
+        t.lines =
+            t.line("1", quantity: "2", net: "1000.00", price: "500.0000000000000000005")
+            + t.line("2", quantity: "-0.0000000000000000015", net: "200.00", price: "200.00", percent: "15")
+        let rounded = try Self.parse(t).get()
+        #expect(rounded.lines[0].priceAmount == ExactDecimal(significand: 500_000_000_000_000_000_001, scale: 18))
+        #expect(rounded.lines[1].quantity == ExactDecimal(significand: -2, scale: 18))
+        // Beyond 27 digits too: the 28th and later are left out, rounding on the first of them.
+        t.lines =
+            t.line("1", quantity: "2", net: "1000.00", price: "500." + String(repeating: "0", count: 18) + "4999")
+            + t.line(
+                "2", quantity: "1", net: "200.00", price: "199." + String(repeating: "9", count: 30), percent: "15")
+        let long = try Self.parse(t).get()
+        #expect(long.lines[0].priceAmount == ExactDecimal(significand: 500_000_000_000_000_000_000, scale: 18))
+        #expect(long.lines[1].priceAmount == ExactDecimal(significand: 200_000_000_000_000_000_000, scale: 18))
+        t.lines = t.line(
+            "1", quantity: "123456789." + String(repeating: "0", count: 18) + "7", net: "1000.00", price: "1")
+        #expect(
+            try Self.parse(t).get().lines[0].quantity
+                == ExactDecimal(significand: 123_456_789_000_000_000_000_000_001, scale: 18))
+        // An amount is never rounded.
+        t = Template()
+        t.monetaryTotal = t.totals(payable: "1480." + String(repeating: "0", count: 30))
+        #expect(
+            Self.parse(t).rejection?.message.hasSuffix("a number with more digits than ledgerd reads (27).") == true)
+    }
+
+    /// NO-R-001 reads the VAT scheme's company IDs only: another registration of a Norwegian
+    /// seller (TaxScheme TAX) is no VAT number, whatever it looks like.
+    @Test func taxRegistrationsOutsideTheVATSchemeAreNoVATNumbers() throws {
+        var t = Template()
+        t.supplier = Template.supplier(
+            vat: "NO811143758MVA",
+            extra:
+                "<cac:PartyTaxScheme><cbc:CompanyID>NO811143758</cbc:CompanyID><cac:TaxScheme><cbc:ID>TAX</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>"
+        )
+        let d = try Self.parse(t).get()
+        #expect(d.seller.vatIDs == ["NO811143758MVA"])
+        #expect(d.seller.taxCompanyIDs == ["NO811143758MVA", "Foretaksregisteret", "NO811143758"])
+        #expect(EHF.validate(d).isEmpty, "\(EHF.validate(d).map(\.description))")
+        // The same under the VAT scheme is a malformed VAT number.
+        t.supplier = Template.supplier(vat: "NO811143758")
+        #expect(try EHF.validate(Self.parse(t).get()).map(\.code) == ["NO-R-001"])
+    }
+
     @Test func numbersBeyondWhatLedgerdKeeps() {
         var t = Template()
         for huge in ["92233720368547758.08", "-92233720368547758.09"] {

@@ -38,7 +38,8 @@ struct RuleTests {
             currency: .nok,
             seller: Party(
                 name: "Seller AS", legalCompanyID: "811143758",
-                taxCompanyIDs: ["NO811143758MVA", "Foretaksregisteret"], countryCode: "NO"),
+                taxCompanyIDs: ["NO811143758MVA", "Foretaksregisteret"], vatIDs: ["NO811143758MVA"],
+                countryCode: "NO"),
             buyer: Party(name: "Buyer AS", legalCompanyID: "987654325"),
             lines: [
                 line("1", "1000.00", quantity: "2", price: "500.00"), line("2", "200.00", "S", "15"),
@@ -443,6 +444,7 @@ struct RuleTests {
             [],
         ] {
             d.seller.taxCompanyIDs = good
+            d.seller.vatIDs = good.filter { $0 != "Foretaksregisteret" }
             #expect(Self.codes(d) == [], "\(good)")
         }
         for bad in [
@@ -450,12 +452,18 @@ struct RuleTests {
             "NO99182582MVA",
         ] {
             d.seller.taxCompanyIDs = [bad, "Foretaksregisteret"]
+            d.seller.vatIDs = [bad]
             #expect(Self.codes(d) == ["NO-R-001"], "\(bad)")
             #expect(Self.message(d, "NO-R-001")?.contains(bad) == true)
+            // The same under another tax scheme (TAX) is no VAT number: the rule does not read it.
+            d.seller.vatIDs = []
+            #expect(Self.codes(d) == [], "\(bad) under TaxScheme TAX")
         }
         // The buyer's VAT number is not the rule's business.
         d.seller.taxCompanyIDs = ["NO811143758MVA"]
+        d.seller.vatIDs = ["NO811143758MVA"]
         d.buyer.taxCompanyIDs = ["NO123456789MVA"]
+        d.buyer.vatIDs = ["NO123456789MVA"]
         #expect(Self.codes(d) == [])
     }
 
