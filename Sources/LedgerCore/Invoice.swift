@@ -81,12 +81,23 @@ public struct Party: Sendable, Hashable {
     /// A stable key for the party in the sub-ledgers: the organisation number when known,
     /// else the endpoint, else the VAT number, else the name. Identifiers are compared
     /// without white space and case ("NO 923 456 783" is "NO923456783").
+    ///
+    /// The organisation number is the legal registration's (`PartyLegalEntity/CompanyID`) or,
+    /// without one, the one inside a Norwegian VAT number (`NO923456783MVA`): one supplier
+    /// writing its org number on one invoice and only its VAT number and a GLN endpoint on
+    /// the next is one supplier, and a document number it uses twice is caught as the
+    /// duplicate it is (DESIGN §2: duplicates are keyed by the supplier's org number).
     public var key: String {
-        for candidate in [legalCompanyID, endpointID] {
-            if let candidate {
-                let canonical = PartyIdentifier.canonical(candidate)
-                if !canonical.isEmpty { return canonical }
-            }
+        if let legalCompanyID {
+            let canonical = PartyIdentifier.canonical(legalCompanyID)
+            if !canonical.isEmpty { return NorwegianOrgNumber.inVATNumber(canonical) ?? canonical }
+        }
+        for vat in taxCompanyIDs {
+            if let number = NorwegianOrgNumber.inVATNumber(vat) { return number }
+        }
+        if let endpointID {
+            let canonical = PartyIdentifier.canonical(endpointID)
+            if !canonical.isEmpty { return canonical }
         }
         if let vatNumber { return PartyIdentifier.canonical(vatNumber) }
         return name

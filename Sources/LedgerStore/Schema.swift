@@ -1,4 +1,5 @@
 import GRDB
+import LedgerCore
 
 /// The database schema, as numbered migrations. An applied migration is never edited;
 /// changes come as new migrations appended here. Table and column names are a contract
@@ -17,6 +18,9 @@ enum Schema {
         }
         migrator.registerMigration("004_value_checks_as_comparisons") { db in
             try v4(db)
+        }
+        migrator.registerMigration("005_party_keys_by_org_number") { db in
+            try v5(db)
         }
         return migrator
     }
@@ -303,6 +307,28 @@ enum Schema {
             try db.execute(sql: "DROP TABLE \(table)")
             try db.execute(sql: "ALTER TABLE \(rebuilt) RENAME TO \(table)")
             for index in indexes { try db.execute(sql: index) }
+        }
+    }
+
+    /// Suppliers and customers keyed as `Party.key` keys them now: by the organisation number
+    /// inside a Norwegian VAT number when the party gave no legal registration, where before
+    /// its endpoint (a GLN, say) came first. A party's next invoice then finds its row, and a
+    /// document number it reuses is caught as a duplicate. A row whose new key another row
+    /// already holds (the same party, split by the old key) keeps its key.
+    static func v5(_ db: Database) throws {
+        for table in ["suppliers", "customers"] {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, key, name, org_number, vat_number, endpoint_id FROM \(table) ORDER BY id")
+            for row in rows {
+                let vat: String? = row["vat_number"]
+                let party = Party(
+                    name: row["name"], endpointID: row["endpoint_id"], legalCompanyID: row["org_number"],
+                    taxCompanyIDs: vat.map { [$0] } ?? [], vatIDs: vat.map { [$0] } ?? [])
+                let key = party.key
+                guard key != row["key"] else { continue }
+                try db.execute(
+                    sql: "UPDATE OR IGNORE \(table) SET key = ? WHERE id = ?", arguments: [key, row["id"] as Int64])
+            }
         }
     }
 }

@@ -211,4 +211,20 @@ struct CompanyIdentityTests {
                 == "both the seller (987654325) and the buyer (NO987654325MVA) carry this company's identifiers, "
                 + "so it cannot be told whether the invoice was bought or sold")
     }
+
+    /// Sub-ledgers and duplicate numbers key a party by its organisation number, wherever the
+    /// invoice writes it; without one, by the endpoint, the VAT number, the name.
+    @Test func aPartyIsKeyedByItsOrgNumberWhereverItIsWritten() {
+        #expect(Party(name: "x", legalCompanyID: " 942 992 343 ").key == "942992343")
+        #expect(Party(name: "x", legalCompanyID: "no942992343mva").key == "942992343")
+        #expect(
+            Party(name: "x", endpointID: "7080001234567", endpointScheme: "0088", taxCompanyIDs: ["NO942992343MVA"])
+                .key == "942992343")
+        #expect(Party(name: "x", endpointID: "942992343", endpointScheme: "0192").key == "942992343")
+        // Not a valid Norwegian VAT number, or a foreign one: the endpoint first.
+        #expect(Party(name: "x", endpointID: "7080001234567", taxCompanyIDs: ["NO942992344MVA"]).key == "7080001234567")
+        #expect(Party(name: "x", endpointID: "5567321707", taxCompanyIDs: ["SE556732170701"]).key == "5567321707")
+        #expect(Party(name: "x", taxCompanyIDs: ["SE556732170701"]).key == "SE556732170701")
+        #expect(Party(name: "x").key == "x")
+    }
 }

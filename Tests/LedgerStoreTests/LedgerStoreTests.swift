@@ -77,7 +77,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(
             try store.appliedMigrations() == [
                 "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
-                "004_value_checks_as_comparisons",
+                "004_value_checks_as_comparisons", "005_party_keys_by_org_number",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -93,7 +93,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 4)
+        #expect(try again.appliedMigrations().count == 5)
     }
 
     /// The connection that commits postings syncs the WAL at every commit (FULL) unless
@@ -213,6 +213,34 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
             ], now: "t")
         #expect(more == [.posted(documentID: 3), .posted(documentID: 4)])
         #expect(try store.reconcile(accounts: AccountPlan()).agrees)
+    }
+
+    /// One supplier, its org number on one invoice and only its VAT number and a GLN endpoint on
+    /// the next: one supplier, and a document number it uses twice is flagged (DESIGN §2 keys
+    /// duplicates by the supplier's org number).
+    @Test func aSupplierKnownByItsVATNumberAloneIsTheSameSupplier() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        let registered = Party(
+            name: "Salescompany ltd.", endpointID: "123456785", endpointScheme: "0192", legalCompanyID: "123456785",
+            taxCompanyIDs: ["NO123456785MVA"], vatIDs: ["NO123456785MVA"])
+        let byGLN = Party(
+            name: "Salescompany ltd.", endpointID: "1238764941386", endpointScheme: "0088",
+            taxCompanyIDs: ["NO123456785MVA", "Foretaksregisteret"], vatIDs: ["NO123456785MVA"])
+        #expect(byGLN.key == "123456785")
+        #expect(
+            try store.write([try incoming(sampleInvoice(number: "TOSL108", seller: registered), sha: "aa")], now: "t")
+                == [.posted(documentID: 1)])
+        #expect(
+            try store.write(
+                [try incoming(sampleInvoice(number: "TOSL108", seller: byGLN, net: [9]), sha: "bb")], now: "t")
+                == [.duplicateNumber(documentID: 2, existingDocumentID: 1, existingName: "TOSL108.xml")])
+        #expect(
+            try store.write([try incoming(sampleInvoice(number: "TOSL109", seller: byGLN), sha: "cc")], now: "t")
+                == [.posted(documentID: 3)])
+        try store.pool.read { (db: Database) throws in
+            #expect(try String.fetchAll(db, sql: "SELECT key FROM suppliers") == ["123456785"])
+        }
     }
 
     @Test func aRejectedDocumentIsStoredAndCanBePostedWhenTriedAgain() throws {

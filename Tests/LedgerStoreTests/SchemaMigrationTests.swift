@@ -56,7 +56,7 @@ import Testing
         #expect(before["customer_ledger"]?.rows.count == 1)
 
         let store = try LedgerStore(path: path)
-        #expect(try store.appliedMigrations().last == "004_value_checks_as_comparisons")
+        #expect(try store.appliedMigrations().last == "005_party_keys_by_org_number")
         try store.pool.read { (db: Database) throws in
             for table in tables {
                 #expect(try shape(db, table) == before[table], "\(table) changed")
@@ -118,6 +118,44 @@ import Testing
                     }
                 }
             }
+        }
+    }
+
+    /// Books written before migration 005 keyed a supplier without a legal registration by its
+    /// endpoint; the migration keys it by the org number in its VAT number, unless another row
+    /// already has that key.
+    @Test func partiesAreKeyedAgainByTheirOrgNumber() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/ledger.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "004_value_checks_as_comparisons")
+        try queue.write { db in
+            let insert = """
+                INSERT INTO suppliers (key, name, org_number, vat_number, endpoint_id, created_at)
+                VALUES (?, ?, ?, ?, ?, 't')
+                """
+            // Keyed by its GLN; its VAT number holds org number 123456785.
+            try db.execute(sql: insert, arguments: ["1238764941386", "Sales", nil, "NO123456785MVA", "1238764941386"])
+            // Keyed by its org number already.
+            try db.execute(sql: insert, arguments: ["942992343", "Leverandør", "942992343", nil, "942992343"])
+            // Split before: a row under the org number exists, so this one keeps its key.
+            try db.execute(sql: insert, arguments: ["923609016", "Annen", "923609016", nil, nil])
+            try db.execute(sql: insert, arguments: ["7080001234567", "Annen", nil, "NO923609016MVA", "7080001234567"])
+            // A foreign VAT number stays behind the endpoint.
+            try db.execute(sql: insert, arguments: ["5567321707", "Dem AB", nil, "SE556732170701", "5567321707"])
+            try db.execute(
+                sql:
+                    "INSERT INTO customers (key, name, org_number, vat_number, endpoint_id, created_at) VALUES (?, ?, ?, ?, ?, 't')",
+                arguments: ["7080009999999", "Kunde", nil, "NO974760673MVA", "7080009999999"])
+        }
+        try queue.close()
+        let store = try LedgerStore(path: path)
+        try store.pool.read { (db: Database) throws in
+            #expect(
+                try String.fetchAll(db, sql: "SELECT key FROM suppliers ORDER BY id") == [
+                    "123456785", "942992343", "923609016", "7080001234567", "5567321707",
+                ])
+            #expect(try String.fetchAll(db, sql: "SELECT key FROM customers") == ["974760673"])
         }
     }
 }
