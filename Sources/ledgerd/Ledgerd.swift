@@ -30,7 +30,7 @@ struct Ledgerd: AsyncParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let message = fullMessage(for: error)
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            StandardError.write(message + "\n")
             if CommandLine.arguments.dropFirst().contains("--json") {
                 struct Failure: Encodable {
                     var error: String

@@ -281,6 +281,6 @@ struct JournalLogHandler: LogHandler {
         }
         let prefix = journal ? "<\(priority)>" : Timestamp.now() + " "
         let line = "\(prefix)\(event.level): \(event.message)\(details)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardError.write(line)
     }
 }

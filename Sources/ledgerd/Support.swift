@@ -6,6 +6,31 @@ import LedgerCore
 import LedgerStore
 import Logging
 
+/// Standard error, written with `write(2)`.
+///
+/// `FileHandle.write` traps when the write fails: with SIGPIPE ignored, as systemd ignores it
+/// for services, a log line written after the reading end closed (journald restarted, a
+/// `| head` that has read enough) would kill the daemon mid-batch. A line that cannot be
+/// written is dropped instead; nothing else depends on it.
+enum StandardError {
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if n > 0 {
+                    offset += n
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+    }
+}
+
 /// A failure the user can act on: printed as one line on stderr, non-zero exit.
 struct UserFacingError: Error, CustomStringConvertible {
     var description: String
@@ -109,7 +134,7 @@ func runReportingErrors(json: Bool, reportsValidity: Bool = false, _ body: () as
     do {
         try await body()
     } catch let error as UserFacingError {
-        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        StandardError.write(error.description + "\n")
         if json {
             struct Failure: Encodable {
                 var error: String
@@ -187,7 +212,7 @@ extension LedgerStore {
         do {
             try audit(action, actor: commandLineActor(command), detail: detail, now: Timestamp.now())
         } catch {
-            FileHandle.standardError.write(Data("ledgerd: could not write to the audit log: \(error)\n".utf8))
+            StandardError.write("ledgerd: could not write to the audit log: \(error)\n")
         }
     }
 }

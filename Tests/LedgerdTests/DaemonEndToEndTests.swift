@@ -15,8 +15,11 @@ final class RunningDaemon {
     let process = Process()
     let log: String
 
+    /// `logToClosedPipe`: standard output and error go to a pipe nobody reads, closed once the
+    /// daemon has started, with SIGPIPE ignored as systemd ignores it for services: every log
+    /// line after that fails to be written (EPIPE), as when journald goes away.
     init(
-        home: Home, extraConfig: String = "", environment: [String: String] = [:],
+        home: Home, extraConfig: String = "", environment: [String: String] = [:], logToClosedPipe: Bool = false,
         onLaunch: ((Int32) -> Void)? = nil
     ) async throws {
         self.home = home
@@ -31,10 +34,20 @@ final class RunningDaemon {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         process.environment = env
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
+        let unread = Pipe()
+        if logToClosedPipe {
+            // The shell sets SIGPIPE to ignored and `exec` keeps it so: the daemon is its process.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "trap '' PIPE; exec \"$0\" run --config ledgerd.toml", ledgerdBinary]
+            process.standardOutput = unread
+            process.standardError = unread
+        } else {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardOutput = handle
+            process.standardError = handle
+        }
         try process.run()
+        if logToClosedPipe { try unread.fileHandleForReading.close() }
         onLaunch?(process.processIdentifier)
         // Ready once this process has published its state (an earlier run's may be there).
         // Usually within a second; the bound is wide because the suites all start at once,
@@ -117,6 +130,22 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 }
 
 @Suite(.serialized) struct DaemonEndToEndTests {
+    /// A log line that cannot be written (its reader gone, SIGPIPE ignored as under systemd)
+    /// is dropped; the daemon goes on posting and stops cleanly.
+    @Test func aLogNobodyReadsDoesNotStopTheDaemon() async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(home: home, logToClosedPipe: true)
+        for i in 0..<3 {
+            try invoice(number: "PIPE-\(i)").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/pipe-\(i).xml"))
+        }
+        try await waitUntil(seconds: 30) {
+            daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 || !daemon.process.isRunning
+        }
+        #expect(daemon.process.isRunning)
+        #expect(daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func filesDroppedInEveryWayArePostedOnceAndComplete() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(home: home)
