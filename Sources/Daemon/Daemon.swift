@@ -67,6 +67,10 @@ public final class Daemon: Service, Sendable {
         public var processed: Int
         /// Why the daemon cannot write to the database now; nil while it can.
         public var databaseProblem: String?
+        /// Why files do not get through although the database takes writes: the batch in hand
+        /// stuck on a read, or posted files that cannot be moved out of the inbox (the archive
+        /// or rejected folder full or not writable); nil while they do.
+        public var processingProblem: String?
         public var backlog: Int { inboxes.reduce(0) { $0 + $1.backlog } }
     }
 
@@ -166,9 +170,9 @@ public final class Daemon: Service, Sendable {
             pid: getpid(), startedAt: startedAt, watchMode: s.watchMode.rawValue, watcherAlive: s.watcherAlive,
             schedulerAlive: s.schedulerAlive, lastRescan: s.lastRescan, inboxes: inboxes, pending: pending,
             recentErrors: s.recentErrors, processed: s.processed,
-            databaseProblem: s.databaseGone ?? Self.stuckProblem(
-                s.batchStarted, now: DispatchTime.now().uptimeNanoseconds)
-                ?? s.writeFailure ?? s.moveFailure)
+            databaseProblem: s.databaseGone ?? s.writeFailure,
+            processingProblem: Self.stuckProblem(s.batchStarted, now: DispatchTime.now().uptimeNanoseconds)
+                ?? s.moveFailure)
     }
 
     public func run() async throws {

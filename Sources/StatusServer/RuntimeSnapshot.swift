@@ -47,12 +47,16 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
     /// Why the daemon cannot write to the database now (disk full, read-only, the file deleted
     /// while it ran); nil while it can.
     public var databaseProblem: String?
+    /// Why files do not get through although the database takes writes (a batch stuck on a
+    /// read, the archive or rejected folder not taking files); nil while they do.
+    public var processingProblem: String?
 
     public init(
         startedAt: String, watchMode: String, lastRescan: String?, inboxes: [Inbox], recentErrors: [String],
-        watcherAlive: Bool, schedulerAlive: Bool, databaseProblem: String? = nil
+        watcherAlive: Bool, schedulerAlive: Bool, databaseProblem: String? = nil, processingProblem: String? = nil
     ) {
         self.databaseProblem = databaseProblem
+        self.processingProblem = processingProblem
         self.startedAt = startedAt
         self.watchMode = watchMode
         self.lastRescan = lastRescan

@@ -82,6 +82,7 @@ struct StatusBuilder {
         if !runtime.watcherAlive { reasons.append("the inbox watcher is not running: new files are not picked up") }
         if databaseError != nil { reasons.append("the database cannot be read: \(databaseError!)") }
         if let problem = runtime.databaseProblem { reasons.append(problem) }
+        if let problem = runtime.processingProblem { reasons.append(problem) }
         if !runtime.schedulerAlive { reasons.append("the scheduler is not running: rescans do not happen") }
         let uptime = parseISO(runtime.startedAt).map { max(0, Int(now.timeIntervalSince($0))) }
         return Health(
@@ -219,6 +220,14 @@ struct StatusBuilder {
                     severity: "error", panel: "daemon", text: "ledgerd cannot read its database.",
                     action: "Check the disk and the database file's permissions, then \(restart.prefix(1).lowercased())"
                         + restart.dropFirst()))
+        }
+        if let problem = runtime.processingProblem {
+            items.append(
+                .init(
+                    severity: "error", panel: "daemon",
+                    text: problem.prefix(1).uppercased() + problem.dropFirst() + ".",
+                    action: "Check that ledgerd can write to the archive and rejected folders (permissions, free "
+                        + "space) and that the inbox's share answers; files wait in the inbox and go on once it can."))
         }
         if !runtime.schedulerAlive {
             items.append(

@@ -140,7 +140,8 @@ extension Daemon {
                     burstDone: $0.burstDone, burstTotal: $0.burstTotal, notRead: $0.notRead)
             },
             recentErrors: s.recentErrors, watcherAlive: s.watcherAlive || s.watchMode == "poll",
-            schedulerAlive: isHealthy || s.schedulerAlive, databaseProblem: s.databaseProblem)
+            schedulerAlive: isHealthy || s.schedulerAlive, databaseProblem: s.databaseProblem,
+            processingProblem: s.processingProblem)
     }
 }
 

@@ -456,6 +456,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(health.status == 503)
         #expect(
             health.json["reasons"][0].string?.contains("cannot move files out of the inbox") == true, "\(health.body)")
+        // The database takes writes: it is not the one to blame.
+        #expect(health.json["database"].string == "ok", "\(health.body)")
+        #expect(try await get(port, "/metrics").body.contains("ledgerd_database_up 1"))
         // One line per try of the whole batch (tried again after 1 s, 2 s …), not one per file.
         var lines: [String] {
             daemon.logText.components(separatedBy: "\n").filter { $0.contains("could not be moved") }
