@@ -19,9 +19,15 @@ public enum ErrorReport {
         text += "\nCode: \(rejection.code)\n"
         text += "Received: \(document.receivedAt)\n"
         if !document.sha256.hasPrefix("unread:") { text += shaLine(document.sha256) }
-        text +=
-            "\nTo try again after fixing the cause, move the file back into the inbox (or run `ledgerd ingest FILE`); "
-            + "this error file goes once the file is posted.\n"
+        if rejection.code == "DUPLICATE-NUMBER" {
+            // Its number is taken, whatever is fixed: trying the same file again flags it again.
+            text +=
+                "\nThis file is not posted however often it is tried: a corrected invoice needs a number of its own.\n"
+        } else {
+            text +=
+                "\nTo try again after fixing the cause, move the file back into the inbox (or run `ledgerd ingest FILE`); "
+                + "this error file goes once the file is posted.\n"
+        }
         return text
     }
 

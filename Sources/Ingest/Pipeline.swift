@@ -782,11 +782,16 @@ public final class Pipeline: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A size as its exact byte count and, from 1 KiB, about how much that is to one decimal
+    /// (rounded down): "1904914 bytes (1.8 MiB)". A file just over the limit and the limit
+    /// then never read as the same size.
     static func humanBytes(_ n: Int64) -> String {
-        if n >= 1 << 30 { return "\(n >> 30) GiB" }
-        if n >= 1 << 20 { return "\(n >> 20) MiB" }
-        if n >= 1 << 10 { return "\(n >> 10) KiB" }
-        return "\(n) bytes"
+        guard n >= 1 << 10 else { return "\(n) bytes" }
+        let (unit, name): (Int64, String) =
+            n >= 1 << 30 ? (1 << 30, "GiB") : n >= 1 << 20 ? (1 << 20, "MiB") : (1 << 10, "KiB")
+        let whole = n / unit
+        let tenth = (n % unit) * 10 / unit
+        return "\(n) bytes (\(whole)\(tenth == 0 ? "" : ".\(tenth)") \(name))"
     }
 }
 

@@ -40,8 +40,11 @@ extension Rejection {
             return "Only EHF / PEPPOL BIS Billing 3.0 invoices and credit notes belong in this inbox."
         case "EHF-UNSUPPORTED":
             return "Ask the sender to send the invoice as EHF 3 / PEPPOL BIS Billing 3.0."
-        case "MISSING-FIELD", "INVALID-VALUE":
+        case "MISSING-FIELD":
             return "The invoice lacks information it must carry; ask the sender for a corrected invoice."
+        case "INVALID-VALUE":
+            return "A value in the invoice cannot be read or booked as it is written (the reason names it); ask the "
+                + "sender for a corrected invoice."
         case "NOT-OUR-INVOICE":
             return "Check that the invoice was meant for this company. If it was, add our identifier as the invoice "
                 + "shows it to [company] identifiers in the configuration; if both parties matched, remove the "
@@ -66,8 +69,26 @@ extension Rejection {
                 "The database refused the document; keep the file and report it, with the reason, to whoever runs ledgerd."
         case "FILE-UNREADABLE", "MOVE", "DATABASE":
             return "ledgerd could not read or move the file; check the disk and the folder permissions."
-        case let other where other.hasPrefix("BR-") || other.hasPrefix("PEPPOL-") || other.hasPrefix("NO-R-"):
+        case let other where other.hasPrefix("BR-DEC-"):
+            return "An amount is written with more decimals than EN 16931 allows (two); ask the sender for a "
+                + "corrected invoice."
+        case "BR-CL-01":
+            return "The invoice's type code belongs to another kind of document (the reason says which); ask the "
+                + "sender for a corrected invoice."
+        case "NO-R-001":
+            return "The seller's VAT number is not a valid Norwegian one; ask the sender for a corrected invoice."
+        case "PEPPOL-EN16931-R051":
+            return "An amount is in another currency than the invoice's own; ask the sender for a corrected invoice."
+        case let other
+        where other.hasPrefix("BR-CO-") || other.hasSuffix("-08") || other.hasSuffix("-09")
+            || other == "PEPPOL-EN16931-R120":
             return "The invoice's own figures do not add up; ask the sender for a corrected invoice."
+        case let other where other.hasSuffix("-05") || other.hasSuffix("-06") || other.hasSuffix("-07"):
+            return "A VAT rate does not fit its VAT category (the reason says which); ask the sender for a corrected "
+                + "invoice."
+        case let other where other.hasPrefix("BR-") || other.hasPrefix("PEPPOL-") || other.hasPrefix("NO-R-"):
+            return "The invoice breaks a rule of the e-invoice standard (the reason names it); ask the sender for a "
+                + "corrected invoice."
         default:
             return "Check the file and ask the sender for a corrected copy."
         }

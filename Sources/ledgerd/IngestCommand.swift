@@ -138,9 +138,10 @@ struct IngestSummary: Encodable {
 
     var line: String {
         if files.isEmpty, !skipped.isEmpty { return "No file taken in; \(skipped.count) skipped." }
-        return "\(files.count) file\(files.count == 1 ? "" : "s"): \(posted) posted, \(duplicate) duplicate, "
+        // The skipped files are not among the files counted: they were listed, not taken in.
+        return "\(files.count) file\(files.count == 1 ? "" : "s") taken in: \(posted) posted, \(duplicate) duplicate, "
             + "\(duplicateNumber) duplicate number, \(rejected) rejected, \(failed) failed"
-            + (skipped.isEmpty ? "" : ", \(skipped.count) skipped")
+            + (skipped.isEmpty ? "" : "; \(skipped.count) more skipped")
     }
 
     /// ", in 1.020 s (9804 files/s)" after the summary on the terminal.

@@ -90,7 +90,13 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         // Recorded under a stand-in for the hash of bytes that were never read.
         #expect(try sandbox.count("SELECT COUNT(*) FROM documents WHERE sha256 LIKE 'unread:%'") == 1)
         #expect(results.first?.reason?.code == "FILE-TOO-LARGE")
-        #expect(results.first?.reason?.message.contains("1 GiB") == true)
+        #expect(
+            results.first?.reason?.message
+                == "The file is 1073741824 bytes (1 GiB), larger than the 10485760 bytes (10 MiB) limit ([limits] max_file_bytes), so it was not read."
+        )
+        #expect(Pipeline.humanBytes(1_904_914) == "1904914 bytes (1.8 MiB)")
+        #expect(Pipeline.humanBytes(1_536_000) == "1536000 bytes (1.4 MiB)")
+        #expect(Pipeline.humanBytes(1023) == "1023 bytes")
         #expect(FileManager.default.fileExists(atPath: sandbox.rejected + "/huge.xml.error.txt"))
     }
 
@@ -457,6 +463,11 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         }
         #expect(sandbox.files(under: sandbox.inbox + "/ehf").isEmpty)
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+        // The error file of a flagged number does not say that trying again would post it.
+        let note = try String(contentsOfFile: try #require(results[3].destination) + ".error.txt", encoding: .utf8)
+        #expect(note.contains("What to do: Compare the two files"))
+        #expect(note.contains("a corrected invoice needs a number of its own"))
+        #expect(!note.contains("move the file back into the inbox"))
     }
 
     @Test func aFullDatabaseLeavesFilesInPlaceAndCommitsNothing() throws {

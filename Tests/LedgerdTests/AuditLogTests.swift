@@ -67,7 +67,9 @@ import Testing
         #expect(byAction["backup"]?.actor.hasSuffix("(ledgerd backup)") == true)
         #expect(
             byAction["backup"]?.detail?.contains("/copy.sqlite: 1 documents, 0 journal entries, all balanced") == true)
-        #expect(byAction["ingest"]?.detail == "1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed")
+        #expect(
+            byAction["ingest"]?.detail
+                == "1 file taken in: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed")
         #expect(entries.allSatisfy { $0.at.hasSuffix("Z") && $0.at.count == 20 })
     }
 

@@ -126,7 +126,7 @@ let buyerConfig = """
         #expect(FileManager.default.fileExists(atPath: home.path + "/var/ledger.sqlite"))
         let summary = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(
-            summary.wholeMatch(of: /1 file: 0 posted, .*, 0 failed, in \d+\.\d{3} s/) != nil, "\(summary)")
+            summary.wholeMatch(of: /1 file taken in: 0 posted, .*, 0 failed, in \d+\.\d{3} s/) != nil, "\(summary)")
         // No company configured: ledgerd cannot tell bought from sold, and says where to fix that.
         #expect(run.stdout.contains("COMPANY-NOT-CONFIGURED"))
         #expect(run.stdout.contains("[company] org_number"))
@@ -203,7 +203,8 @@ let buyerConfig = """
         #expect(run.stdout.contains("skipped: \(outside) — this version of ledgerd does not read Wise"))
         #expect(run.stdout.contains("skipped: \(home.path)/Inbox/rejected — this folder holds files ledgerd has"))
         #expect(
-            run.stdout.contains("1 file: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed, 4 skipped"))
+            run.stdout.contains(
+                "1 file taken in: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed; 4 more skipped"))
         for path in [statement, scan, outside] { #expect(FileManager.default.fileExists(atPath: path)) }
         // With no daemon running, status counts them itself.
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
@@ -242,7 +243,7 @@ let buyerConfig = """
         close(claim)
         let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("1 file: 1 posted"))
+        #expect(run.stdout.contains("1 file taken in: 1 posted"))
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
