@@ -95,6 +95,8 @@ public final class Daemon: Service, Sendable {
         var moveFailure: String?
         /// When the batch in the pipeline was handed to it, and how many files it holds.
         var batchStarted: (at: UInt64, files: Int)?
+        /// The inbox folder is gone (deleted, moved away, unmounted) or not a folder: what it is.
+        var inboxMissing: String?
     }
 
     /// How long one batch may take before the daemon counts as stuck: normally well under a
@@ -171,8 +173,8 @@ public final class Daemon: Service, Sendable {
             schedulerAlive: s.schedulerAlive, lastRescan: s.lastRescan, inboxes: inboxes, pending: pending,
             recentErrors: s.recentErrors, processed: s.processed,
             databaseProblem: s.databaseGone ?? s.writeFailure,
-            processingProblem: Self.stuckProblem(s.batchStarted, now: DispatchTime.now().uptimeNanoseconds)
-                ?? s.moveFailure)
+            processingProblem: s.inboxMissing
+                ?? Self.stuckProblem(s.batchStarted, now: DispatchTime.now().uptimeNanoseconds) ?? s.moveFailure)
     }
 
     public func run() async throws {
@@ -316,6 +318,34 @@ public final class Daemon: Service, Sendable {
         return false
     }
 
+    /// Whether the inbox folder is there and a folder, checked every second. Deleted, moved
+    /// away or unmounted (a share that dropped), it takes no files, and nothing else says so:
+    /// the watcher waits for it to come back, polling finds nothing. It is not made again
+    /// here: on a mount point that would hide the share when it returns.
+    func checkInboxFolder() {
+        var st = stat()
+        let problem: String?
+        if stat(settings.inbox, &st) != 0 {
+            problem =
+                "the inbox folder \(settings.inbox) is missing (deleted, moved away or unmounted): files dropped "
+                + "there are not seen until it is back"
+        } else if st.st_mode & S_IFMT != S_IFDIR {
+            problem =
+                "the inbox \(settings.inbox) is not a folder: files dropped there are not seen until it is one again"
+        } else {
+            problem = nil
+        }
+        let before = status.withLock { s in
+            defer { s.inboxMissing = problem }
+            return s.inboxMissing
+        }
+        if let problem, before == nil {
+            noteError(problem)
+        } else if problem == nil, before != nil {
+            logger.notice("the inbox folder \(settings.inbox) is there again")
+        }
+    }
+
     func record(batch: [InboxFile], results: [FileResult]) {
         let now = DispatchTime.now().uptimeNanoseconds
         let latencies = tracker.finished(results, now: now)
@@ -431,6 +461,7 @@ public final class Daemon: Service, Sendable {
             if sincePublish >= .seconds(1) {
                 sincePublish = .zero
                 checkDatabaseFile()
+                checkInboxFolder()
                 let snapshot = snapshot()
                 if snapshot != lastPublished {
                     publish(snapshot)

@@ -226,8 +226,9 @@ struct StatusBuilder {
                 .init(
                     severity: "error", panel: "daemon",
                     text: problem.prefix(1).uppercased() + problem.dropFirst() + ".",
-                    action: "Check that ledgerd can write to the archive and rejected folders (permissions, free "
-                        + "space) and that the inbox's share answers; files wait in the inbox and go on once it can."))
+                    action: "Check that the inbox folder is there (mounted, if it is a share) and answers, and that "
+                        + "ledgerd can write to the archive and rejected folders (permissions, free space); files wait "
+                        + "and go on once it can."))
         }
         if !runtime.schedulerAlive {
             items.append(

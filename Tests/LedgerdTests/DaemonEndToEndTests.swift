@@ -291,7 +291,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     /// A name holding a newline cannot add a line of its own to the daemon's log.
     /// Watching that cannot start (here the inbox is a file, not a folder; on a real machine
     /// more often the kernel's limit of watches reached) turns the daemon to polling: it says
-    /// so, stays healthy for systemd's watchdog and /healthz, and files are still found.
+    /// so, counts as watching for systemd's watchdog and /healthz, and files are still found.
+    /// /healthz names the inbox that is not a folder, and nothing else, until it is one.
     @Test func watchingThatCannotStartFallsBackToPollingAndStaysHealthy() async throws {
         let home = try Home()
         let inbox = home.path + "/Inbox"
@@ -302,11 +303,21 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             home: home, extraConfig: "[watch]\npoll_interval = \"300ms\"\n[server]\nlisten = \"127.0.0.1:\(port)\"\n")
         #expect(daemon.logText.contains("polling the inbox every 300ms instead"), "\(daemon.logText)")
         let health = try await get(port, "/healthz")
-        #expect(health.status == 200, "\(health.body)")
+        #expect(health.json["watcher"].string == "ok", "\(health.body)")
+        #expect(
+            health.json["reasons"].array.compactMap(\.string) == [
+                "the inbox \(inbox) is not a folder: files dropped there are not seen until it is one again"
+            ], "\(health.body)")
         try FileManager.default.removeItem(atPath: inbox)
         try writeInvoices(count: 1, into: inbox + "/ehf", prefix: "POLLED")
         try await waitUntil(seconds: 15) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
-        #expect(try await get(port, "/healthz").status == 200)
+        // The inbox is looked at every second; the bound (a minute) says only that it never was.
+        var status = try await get(port, "/healthz").status
+        for _ in 0..<600 where status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await get(port, "/healthz").status
+        }
+        #expect(status == 200)
         #expect(daemon.terminate() == 0)
     }
 
@@ -437,6 +448,40 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     /// reads again. Nothing more is posted, the files wait in the inbox, /healthz says why.
     /// Files posted but not moved (the archive cannot take them) turn /healthz red with the
     /// reason and one log line per batch, and everything moves by itself once it can.
+    /// An inbox folder deleted, moved away or unmounted takes no files: /healthz says so until
+    /// it is back, and files dropped then are posted.
+    @Test func aMissingInboxIsSaidOnHealthzUntilItIsBack() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        #expect(try await get(port, "/healthz").status == 200)
+        try FileManager.default.moveItem(atPath: home.path + "/Inbox", toPath: home.path + "/Inbox-away")
+        // Said within a second or two; the bound (a minute) says only that it never was.
+        var health = try await get(port, "/healthz")
+        for _ in 0..<600 {
+            if health.json["reasons"].array.compactMap(\.string).contains(where: { $0.contains("is missing") }) {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            health = try await get(port, "/healthz")
+        }
+        #expect(
+            health.json["reasons"][0].string?.hasPrefix("the inbox folder \(home.path)/Inbox is missing") == true,
+            "\(health.body)")
+        #expect(health.status == 503)
+        #expect(health.json["database"].string == "ok")
+        let status = try await get(port, "/api/status").json
+        #expect(status["overall"]["status"].string == "error")
+
+        try FileManager.default.moveItem(atPath: home.path + "/Inbox-away", toPath: home.path + "/Inbox")
+        try writeInvoices(count: 2, into: home.path + "/Inbox/ehf", prefix: "BACK")
+        try await waitUntil(seconds: 30) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 2 }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await get(port, "/healthz").status == 200)
+        #expect(daemon.logText.contains("is there again"))
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func anArchiveThatCannotTakeFilesIsSaidOnHealthzUntilItCan() async throws {
         let home = try Home()
         let port = freePort()
