@@ -82,6 +82,20 @@ extension CommonOptions {
                     + "posting needs write access to the file and to its folder, where SQLite keeps its -wal and -shm files.",
                 exitCode: 1)
         }
+        // As root on books another user keeps (the service's), what this run made would be
+        // root's: the rejected folder, an archive month's folder, the database's -wal and -shm.
+        // The daemon, running as that user, could then not move files there or write at all.
+        if create, geteuid() == 0 {
+            var st = stat()
+            if stat(path, &st) == 0, st.st_uid != 0 {
+                let name = getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(st.st_uid)"
+                throw UserFacingError(
+                    "ledgerd: the ledger database \(path) belongs to \(name); run ledgerd as that user "
+                        + "(sudo -u \(name) ledgerd …): as root, the folders and files it made would be root's, and "
+                        + "ledgerd running as \(name) could not use them.",
+                    exitCode: 1)
+            }
+        }
         let readOnly = reading && denied != 0
         do {
             return try LedgerStore(path: path, readonly: readOnly)

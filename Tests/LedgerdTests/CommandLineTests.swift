@@ -68,6 +68,30 @@ let buyerConfig = """
         #expect(run.stderr.utf8.count == 300_000)
     }
 
+    /// Root on the books another user keeps (the service's) is refused before anything is made:
+    /// the folders and files it made would be root's, and the daemon could not use them.
+    /// Only root can be root here; CI runs the suite as root.
+    @Test(.enabled(if: geteuid() == 0), .timeLimit(.minutes(2))) func rootOnAnotherUsersBooksIsRefused() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        let first = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(first.status == 0, "\(first.stderr)")
+        let database = home.path + "/var/ledger.sqlite"
+        for path in [home.path + "/var", database] { #expect(chown(path, 65534, 65534) == 0) }
+        try home.drop("invalid/ehf2_faktura-1_legacy.xml")
+        for command in ["ingest", "run"] {
+            let run = try await ledgerd([command, "--config", "ledgerd.toml"], in: home.path)
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr.contains("ledgerd: the ledger database \(database) belongs to "), "\(run.stderr)")
+            #expect(run.stderr.contains("run ledgerd as that user"), "\(run.stderr)")
+        }
+        // Nothing was taken in, nothing made: the file waits in the inbox, no rejected folder.
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/ehf2_faktura-1_legacy.xml"))
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected"))
+        // Reading the books as root stays possible.
+        #expect(try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path).status == 0)
+    }
+
     @Test func ingestStatusAndReconcileEndToEnd() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)
