@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ledgerd builds and tests against. Idempotent: does nothing
 # when everything is already there. Runs apt-get as root, or through sudo.
+#
+#   scripts/install-deps.sh            build and test dependencies
+#   scripts/install-deps.sh --runtime  only the libraries a built ledgerd loads (a server
+#                                      given a binary: scripts/install.sh --binary)
 set -euo pipefail
 
 packages=(
@@ -14,6 +18,13 @@ packages=(
   chromium              # the status page is tested in a real headless browser
   fonts-dejavu-core     # …with a font to render it
 )
+if [ "${1:-}" = "--runtime" ]; then
+  # What `ldd ledgerd` names beyond libc and libstdc++ (Swift's runtime is inside the binary).
+  packages=(libsqlite3-0 libxml2 libinotifytools0)
+elif [ $# -gt 0 ]; then
+  echo "install-deps.sh: unknown argument '$1' (--runtime, or nothing)" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

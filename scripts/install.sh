@@ -17,7 +17,7 @@ Installs ledgerd as a systemd service. Run it as root or with sudo; run it again
   1. Debian build dependencies (scripts/install-deps.sh), then a release build
      (scripts/build-release.sh), as the owner of this source tree. The binary carries
      the Swift runtime and Foundation inside it, so the service does not load them from
-     the toolchain.
+     the toolchain. With --binary, only the libraries it loads (install-deps.sh --runtime).
   2. The system user and group "ledgerd" (home /var/lib/ledgerd, no login), if missing.
   3. DIR/bin/ledgerd, the web assets in DIR/share/ledgerd/Web, and the unit
      /etc/systemd/system/ledgerd.service (from systemd/ledgerd.service).
@@ -121,9 +121,15 @@ as_owner() {
   fi
 }
 
-# 1. Dependencies and the binary.
-say "Debian packages (scripts/install-deps.sh)"
-scripts/install-deps.sh
+# 1. Dependencies and the binary. Given a binary, only the libraries it loads: no compilers,
+# headers or test browser on a server.
+if [ -n "$binary" ]; then
+  say "Debian packages ledgerd loads (scripts/install-deps.sh --runtime)"
+  scripts/install-deps.sh --runtime
+else
+  say "Debian packages (scripts/install-deps.sh)"
+  scripts/install-deps.sh
+fi
 if [ -z "$binary" ]; then
   say "Building the release binary (scripts/build-release.sh)"
   binary="$(as_owner scripts/build-release.sh)"
