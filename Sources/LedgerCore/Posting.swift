@@ -126,6 +126,12 @@ public enum PostingRules {
         return fallback
     }
 
+    /// How much of a credit note settles an invoice it names: what both still have open, and
+    /// never less than nothing (a document with nothing open takes or gives nothing).
+    public static func creditApplied(creditOpen: Int64, invoiceOpen: Int64) -> Int64 {
+        max(0, min(creditOpen, invoiceOpen))
+    }
+
     /// The signed amount the document leaves open on the counterparty's sub-ledger account:
     /// the payable amount, negative for credit notes (they reduce what is owed).
     public static func openAmount(for invoice: InvoiceDocument) -> Money {

@@ -28,6 +28,8 @@ final class PostingWriter {
     let insertSupplierLedger: Bound
     let insertCustomerLedger: Bound
     let insertAttachment: Bound
+    let vendorCredits: CreditStatements
+    let customerCredits: CreditStatements
     let savepoint: Bound
     let release: Bound
     let rollback: Bound
@@ -123,9 +125,29 @@ final class PostingWriter {
                 mime_code, description, sha256, size_bytes, content)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        vendorCredits = try CreditStatements(
+            invoices: "vendor_invoices", party: "supplier_id", applications: "vendor_credit_applications", prepare)
+        customerCredits = try CreditStatements(
+            invoices: "customer_invoices", party: "customer_id", applications: "customer_credit_applications", prepare)
         savepoint = try prepare("SAVEPOINT document")
         release = try prepare("RELEASE SAVEPOINT document")
         rollback = try prepare("ROLLBACK TO SAVEPOINT document")
+    }
+
+    /// How often SQLite compiled one of the posting statements again since it was prepared
+    /// (`SQLITE_STMTSTATUS_REPREPARE`): zero, unless a schema change or an index condition
+    /// that hangs on a bound value makes it (see `Schema.v6`).
+    var recompilations: Int32 {
+        let credits = [vendorCredits, customerCredits].flatMap {
+            [$0.findInvoice, $0.findCreditNotes, $0.settle, $0.record]
+        }
+        return
+            ([
+                findDocument, insertDocument, updateDocument, findVendorNumber, findCustomerNumber, upsertSupplier,
+                upsertCustomer, insertEntry, insertLine, insertVendorInvoice, insertCustomerInvoice, insertVendorLine,
+                insertCustomerLine, insertSupplierLedger, insertCustomerLedger, insertAttachment, savepoint, release,
+                rollback,
+            ] + credits).reduce(0) { $0 + sqlite3_stmt_status($1.handle, SQLITE_STMTSTATUS_REPREPARE, 0) }
     }
 
     /// Runs `body` inside a savepoint: on error everything it wrote is undone (and the
@@ -205,6 +227,9 @@ final class PostingWriter {
                     open.currency.code, now
                 )
                 .run()
+            try applyCredits(
+                invoice, id: invoiceID, partyID: partyID, statements: purchase ? vendorCredits : customerCredits,
+                now: now)
             for (index, attachment) in invoice.attachments.enumerated() {
                 let statement = insertAttachment.bind(
                     documentID, purchase ? invoiceID : nil, purchase ? nil : invoiceID, attachment.id,
@@ -281,6 +306,90 @@ final class PostingWriter {
             ).run()
         }
         return invoiceID
+    }
+}
+
+extension PostingWriter {
+    /// The statements that apply credit notes to invoices on one side (suppliers' or customers').
+    struct CreditStatements {
+        /// The open invoice a credit note names: id and what is still open.
+        let findInvoice: Bound
+        /// Open credit notes that name an invoice posted after them, in the order they were
+        /// posted: the index's own order, so no sorter is opened for the (nearly always
+        /// empty) answer of every posted invoice. `billing_reference IS NOT NULL` is written
+        /// out, so the partial index applies whatever the bound values (see `Schema.v6`).
+        let findCreditNotes: Bound
+        let settle: Bound
+        let record: Bound
+
+        init(invoices: String, party: String, applications: String, _ prepare: (String) throws -> Bound) throws {
+            findInvoice = try prepare(
+                """
+                SELECT id, payable_minor - amount_paid_minor FROM \(invoices)
+                WHERE \(party) = ? AND document_type = 'invoice' AND number = ? AND currency = ? AND status != 'paid'
+                """)
+            findCreditNotes = try prepare(
+                """
+                SELECT id, payable_minor - amount_paid_minor FROM \(invoices)
+                WHERE \(party) = ? AND document_type = 'credit_note' AND billing_reference IS NOT NULL
+                    AND billing_reference = ? AND currency = ? AND status != 'paid'
+                ORDER BY id
+                """)
+            settle = try prepare(
+                """
+                UPDATE \(invoices) SET amount_paid_minor = amount_paid_minor + ?1,
+                    status = CASE WHEN amount_paid_minor + ?1 >= payable_minor THEN 'paid' ELSE 'partial' END
+                WHERE id = ?2
+                """)
+            record = try prepare(
+                """
+                INSERT INTO \(applications) (credit_note_id, invoice_id, amount_minor, currency, created_at)
+                VALUES (?, ?, ?, ?, ?)
+                """)
+        }
+    }
+
+    /// A credit note settles the invoice it names (its BillingReference), of the same party
+    /// and currency; an invoice posted after credit notes that name it is settled by them.
+    /// Each pair is settled by the smaller of what the two still have open (`PostingRules.
+    /// creditApplied`), and the application is recorded. The sub-ledger keeps both entries as
+    /// they are: only what each document leaves open, and so its status and aging, change.
+    func applyCredits(
+        _ invoice: InvoiceDocument, id: Int64, partyID: Int64, statements s: CreditStatements, now: String
+    ) throws {
+        var open = invoice.totals.payable.minor
+        guard open > 0 else { return }
+        func apply(creditNote: Int64, invoice invoiceID: Int64, _ amount: Int64) throws {
+            try s.settle.bind(amount, creditNote).run()
+            try s.settle.bind(amount, invoiceID).run()
+            try s.record.bind(creditNote, invoiceID, amount, invoice.currency.code, now).run()
+        }
+        if invoice.type == .creditNote {
+            for reference in invoice.billingReferences where open > 0 {
+                let found = s.findInvoice.bind(partyID, reference, invoice.currency.code)
+                guard try found.step() else {
+                    try found.finish()
+                    continue
+                }
+                let (invoiceID, invoiceOpen) = (found.int64(0), found.int64(1))
+                try found.finish()
+                let amount = PostingRules.creditApplied(creditOpen: open, invoiceOpen: invoiceOpen)
+                guard amount > 0 else { continue }
+                try apply(creditNote: id, invoice: invoiceID, amount)
+                open -= amount
+            }
+        } else {
+            let found = s.findCreditNotes.bind(partyID, invoice.number, invoice.currency.code)
+            var creditNotes: [(id: Int64, open: Int64)] = []
+            while try found.step() { creditNotes.append((found.int64(0), found.int64(1))) }
+            try found.finish()
+            for creditNote in creditNotes where open > 0 {
+                let amount = PostingRules.creditApplied(creditOpen: creditNote.open, invoiceOpen: open)
+                guard amount > 0 else { continue }
+                try apply(creditNote: creditNote.id, invoice: id, amount)
+                open -= amount
+            }
+        }
     }
 }
 

@@ -22,6 +22,9 @@ enum Schema {
         migrator.registerMigration("005_party_keys_by_org_number") { db in
             try v5(db)
         }
+        migrator.registerMigration("006_credit_note_applications") { db in
+            try db.execute(sql: v6)
+        }
         return migrator
     }
 
@@ -331,4 +334,38 @@ enum Schema {
             }
         }
     }
+
+    /// A credit note settles the invoice it names (BillingReference): what was applied, per
+    /// side, as `check_payment_applications` records what a check paid. The partial indexes
+    /// find the open credit notes that name an invoice posted after them; documents without a
+    /// reference (nearly all invoices) never touch them. Their condition names no column that
+    /// a posting's statements compare with a bound value (`document_type = ?` looks up a
+    /// number): SQLite would then compile such a statement again at every new binding, to see
+    /// whether the index applies, which doubled the database's share of a posting's time.
+    static let v6 = """
+        CREATE TABLE vendor_credit_applications (
+            id INTEGER PRIMARY KEY,
+            credit_note_id INTEGER NOT NULL REFERENCES vendor_invoices(id),
+            invoice_id INTEGER NOT NULL REFERENCES vendor_invoices(id),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX vendor_credit_applications_invoice ON vendor_credit_applications(invoice_id);
+        CREATE INDEX vendor_credit_applications_credit_note ON vendor_credit_applications(credit_note_id);
+        CREATE TABLE customer_credit_applications (
+            id INTEGER PRIMARY KEY,
+            credit_note_id INTEGER NOT NULL REFERENCES customer_invoices(id),
+            invoice_id INTEGER NOT NULL REFERENCES customer_invoices(id),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX customer_credit_applications_invoice ON customer_credit_applications(invoice_id);
+        CREATE INDEX customer_credit_applications_credit_note ON customer_credit_applications(credit_note_id);
+        CREATE INDEX vendor_invoices_references ON vendor_invoices(supplier_id, billing_reference)
+            WHERE billing_reference IS NOT NULL;
+        CREATE INDEX customer_invoices_references ON customer_invoices(customer_id, billing_reference)
+            WHERE billing_reference IS NOT NULL;
+        """
 }

@@ -255,6 +255,19 @@ struct PostingRulesTests {
         }
     }
 
+    @Test("a credit note settles what both it and the invoice it names have open, never less than nothing")
+    func creditApplied() async {
+        let amount = Gen.int(in: -1_000...1_000_000).map(Int64.init)
+        await forAll(count: 2_000, amount, amount) { credit, invoice in
+            let applied = PostingRules.creditApplied(creditOpen: credit, invoiceOpen: invoice)
+            #expect(applied >= 0 && applied <= max(0, credit) && applied <= max(0, invoice))
+            // All of one side's open amount is used, unless nothing is open on either.
+            #expect(applied == max(0, credit) || applied == max(0, invoice))
+        }
+        #expect(PostingRules.creditApplied(creditOpen: 5_000, invoiceOpen: 18_750) == 5_000)
+        #expect(PostingRules.creditApplied(creditOpen: 25_000, invoiceOpen: 13_750) == 13_750)
+    }
+
     @Test("VAT at a rate with no account of its own goes to the 'other' VAT account")
     func unknownRates() async throws {
         let odd: [ExactDecimal?] = [

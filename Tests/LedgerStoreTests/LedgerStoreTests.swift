@@ -77,7 +77,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(
             try store.appliedMigrations() == [
                 "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
-                "004_value_checks_as_comparisons", "005_party_keys_by_org_number",
+                "004_value_checks_as_comparisons", "005_party_keys_by_org_number", "006_credit_note_applications",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -93,7 +93,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 5)
+        #expect(try again.appliedMigrations().count == 6)
     }
 
     /// The connection that commits postings syncs the WAL at every commit (FULL) unless
@@ -241,6 +241,74 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         try store.pool.read { (db: Database) throws in
             #expect(try String.fetchAll(db, sql: "SELECT key FROM suppliers") == ["123456785"])
         }
+    }
+
+    /// A credit note settles the invoice it names, by what both have open; one posted before
+    /// its invoice settles it once the invoice comes. Another supplier's, or another
+    /// currency's, settles nothing. The sub-ledger and the reconciliation are unchanged.
+    @Test func aCreditNoteSettlesTheInvoiceItNames() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        func creditNote(_ number: String, naming reference: String, net: Int64, seller: Party = supplier)
+            -> InvoiceDocument
+        {
+            var document = sampleInvoice(number: number, seller: seller, type: .creditNote, net: [net])
+            document.billingReferences = [reference]
+            return document
+        }
+        func state(_ number: String, _ type: String = "invoice") throws -> String {
+            try store.pool.read { db in
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT status || ' ' || (payable_minor - amount_paid_minor) FROM vendor_invoices
+                        WHERE number = ? AND document_type = ?
+                        """,
+                    arguments: [number, type]
+                ).map { $0[0] as String } ?? "none"
+            }
+        }
+        // F-7: 15,000 net + 25 % = 18,750 owed. K-7 credits 5,000 of it.
+        _ = try store.write([try incoming(sampleInvoice(number: "F-7"), sha: "a1")], now: "t")
+        _ = try store.write([try incoming(creditNote("K-7", naming: "F-7", net: 4_000), sha: "a2")], now: "t")
+        #expect(try state("F-7") == "partial 13750")
+        #expect(try state("K-7", "credit_note") == "paid 0")
+        // K-8 credits more than is left: F-7 is settled, K-8 keeps the rest open.
+        _ = try store.write([try incoming(creditNote("K-8", naming: "F-7", net: 20_000), sha: "a3")], now: "t")
+        #expect(try state("F-7") == "paid 0")
+        #expect(try state("K-8", "credit_note") == "partial 11250")
+        // Before its invoice: open until the invoice comes, then both settled.
+        _ = try store.write([try incoming(creditNote("K-9", naming: "F-9", net: 15_000), sha: "a4")], now: "t")
+        #expect(try state("K-9", "credit_note") == "open 18750")
+        _ = try store.write([try incoming(sampleInvoice(number: "F-9"), sha: "a5")], now: "t")
+        #expect(try state("F-9") == "paid 0")
+        #expect(try state("K-9", "credit_note") == "paid 0")
+        // Another supplier's credit note naming F-10 settles nothing of ours.
+        _ = try store.write([try incoming(sampleInvoice(number: "F-10"), sha: "a6")], now: "t")
+        let other = Party(name: "Annen AS", legalCompanyID: "923609016")
+        _ = try store.write(
+            [try incoming(creditNote("K-10", naming: "F-10", net: 1_000, seller: other), sha: "a7")], now: "t")
+        #expect(try state("F-10") == "open 18750")
+
+        try store.pool.read { (db: Database) throws in
+            #expect(
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT c.number, i.number, a.amount_minor FROM vendor_credit_applications a
+                        JOIN vendor_invoices c ON c.id = a.credit_note_id JOIN vendor_invoices i ON i.id = a.invoice_id
+                        ORDER BY a.id
+                        """
+                ).map { "\($0[0] as String)>\($0[1] as String) \($0[2] as Int64)" } == [
+                    "K-7>F-7 5000", "K-8>F-7 13750", "K-9>F-9 18750",
+                ])
+        }
+        // What is open per supplier: F-10 18,750 − K-8's 11,250 left − K-10 1,250 = 6,250.
+        let totals = try store.outstandingTotals()
+        #expect(totals.map(\.openMinor) == [6_250])
+        #expect(totals.map(\.documents) == [3])
+        #expect(try store.reconcile(accounts: AccountPlan()).agrees)
+        #expect(try store.checkBalances().unbalanced.isEmpty)
     }
 
     @Test func aRejectedDocumentIsStoredAndCanBePostedWhenTriedAgain() throws {
