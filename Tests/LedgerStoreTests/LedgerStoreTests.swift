@@ -303,10 +303,27 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                     "K-7>F-7 5000", "K-8>F-7 13750", "K-9>F-9 18750",
                 ])
         }
-        // What is open per supplier: F-10 18,750 − K-8's 11,250 left − K-10 1,250 = 6,250.
+        // Sales the same way: our credit note to a customer settles our invoice to it.
+        var saleCredit = sampleInvoice(number: "SK-1", seller: us, buyer: supplier, type: .creditNote, net: [4_000])
+        saleCredit.billingReferences = ["S-1"]
+        _ = try store.write(
+            [
+                try incoming(sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "b1", direction: .sale),
+                try incoming(saleCredit, sha: "b2", direction: .sale),
+            ], now: "t")
+        try store.pool.read { (db: Database) throws in
+            #expect(
+                try String.fetchAll(
+                    db, sql: "SELECT number || ' ' || status FROM customer_invoices ORDER BY id")
+                    == ["S-1 partial", "SK-1 paid"])
+            #expect(try Int64.fetchOne(db, sql: "SELECT amount_minor FROM customer_credit_applications") == 5_000)
+        }
+        // What is open per supplier: F-10 18,750 − K-8's 11,250 left − K-10 1,250 = 6,250; per
+        // customer, S-1 18,750 − 5,000.
         let totals = try store.outstandingTotals()
-        #expect(totals.map(\.openMinor) == [6_250])
-        #expect(totals.map(\.documents) == [3])
+        #expect(totals.map(\.side) == ["receivable", "payable"])
+        #expect(totals.map(\.openMinor) == [13_750, 6_250])
+        #expect(totals.map(\.documents) == [1, 3])
         #expect(try store.reconcile(accounts: AccountPlan()).agrees)
         #expect(try store.checkBalances().unbalanced.isEmpty)
     }
