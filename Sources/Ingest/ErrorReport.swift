@@ -34,6 +34,16 @@ public enum ErrorReport {
     /// The line that names the file's bytes, and by which a rejected copy is found again.
     static func shaLine(_ sha256: String) -> String { "SHA-256: \(sha256)\n" }
 
+    /// The SHA-256 of the bytes the error file at `path` was written for; nil when it names
+    /// none (a file refused before it was read) or cannot be read.
+    public static func sha256(describedBy path: String) -> String? {
+        guard case .bytes(let bytes) = try? FileSystem.readFile(path, limit: 64 << 10) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("SHA-256: ") }) else { return nil }
+        let sha = line.dropFirst("SHA-256: ".count)
+        return sha.count == 64 && sha.allSatisfy(\.isHexDigit) ? String(sha) : nil
+    }
+
     /// Whether the error file at `path` was written for the bytes with hash `sha256`.
     public static func describes(_ path: String, sha256: String) -> Bool {
         guard !sha256.hasPrefix("unread:"), case .bytes(let bytes) = try? FileSystem.readFile(path, limit: 64 << 10)

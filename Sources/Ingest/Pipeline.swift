@@ -693,6 +693,8 @@ public final class Pipeline: Sendable {
                 let note = staleErrorFile(FileSystem.shortened(file.name, maxBytes: 200), sha: document.sha256)
             {
                 try? FileSystem.removeFile(note)
+            } else if result.outcome == .posted, !inRejectedFolder {
+                resolveReplacedProblem(FileSystem.shortened(file.name, maxBytes: 200), postedSHA: document.sha256)
             }
 
         case .alreadyPosted(let id, let archivedPath):
@@ -746,6 +748,27 @@ public final class Pipeline: Sendable {
             try? FileSystem.removeFile(file.path + ".error.txt")
         }
         return result
+    }
+
+    /// A file of this name was just posted, and the rejected folder holds an error file of the
+    /// name for other bytes but no longer the file it explains: the bookkeeper took the rejected
+    /// (or flagged) file out, corrected it and dropped it again. That problem is resolved, and
+    /// its error file, which no longer holds, goes. While the rejected file lies there, an
+    /// unrelated invoice of the same name settles nothing.
+    func resolveReplacedProblem(_ name: String, postedSHA: String) {
+        let file = settings.rejected + "/" + name
+        let note = file + ".error.txt"
+        guard !FileSystem.exists(file), let sha = ErrorReport.sha256(describedBy: note), sha != postedSHA else {
+            return
+        }
+        do {
+            try store.resolveProblem(sha256: sha, now: Timestamp.now())
+            try? FileSystem.removeFile(note)
+        } catch {
+            logger.warning(
+                "could not mark the earlier rejection of \(OneLine.escaped(name)) as resolved",
+                metadata: ["error": "\(error)"])
+        }
     }
 
     /// The error file `name.error.txt` in the rejected folder when it was written for these

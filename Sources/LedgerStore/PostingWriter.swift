@@ -52,7 +52,8 @@ final class PostingWriter {
         updateDocument = try prepare(
             """
             UPDATE documents SET original_name = ?, inbox = ?, kind = ?, state = ?, reason_code = ?, reason = ?,
-                size_bytes = ?, received_at = ?, processed_at = ?, archived_path = ?, duplicate_of = ?
+                size_bytes = ?, received_at = ?, processed_at = ?, archived_path = ?, duplicate_of = ?,
+                resolved_at = NULL
             WHERE id = ?
             """)
         findVendorNumber = try prepare(

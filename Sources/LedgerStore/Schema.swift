@@ -25,6 +25,9 @@ enum Schema {
         migrator.registerMigration("006_credit_note_applications") { db in
             try db.execute(sql: v6)
         }
+        migrator.registerMigration("007_resolved_problems") { db in
+            try db.execute(sql: v7)
+        }
         return migrator
     }
 
@@ -367,5 +370,19 @@ enum Schema {
             WHERE billing_reference IS NOT NULL;
         CREATE INDEX customer_invoices_references ON customer_invoices(customer_id, billing_reference)
             WHERE billing_reference IS NOT NULL;
+        """
+
+    /// When a rejected or flagged document stopped needing anyone: its file was taken out of
+    /// the rejected folder and a file of the same name posted (`LedgerStore.resolveProblem`).
+    /// Before, a rejection counted as settled once any file of its name was posted later, even
+    /// an unrelated invoice while the rejected one still lay in the rejected folder; those the
+    /// old rule settled stay settled.
+    static let v7 = """
+        ALTER TABLE documents ADD COLUMN resolved_at TEXT;
+        UPDATE documents SET resolved_at = (
+            SELECT MIN(p.processed_at) FROM documents p WHERE p.state = 'posted' AND p.original_name = documents.original_name
+            AND p.inbox = documents.inbox AND (p.processed_at > documents.processed_at
+                OR (p.processed_at = documents.processed_at AND p.id > documents.id)))
+        WHERE state = 'rejected';
         """
 }

@@ -50,11 +50,12 @@ public struct StatusPageData: Sendable, Equatable {
     public var documentTotal: Int
     /// The most recently processed documents, newest first.
     public var recent: [Document]
-    /// Rejected documents that were not posted since under the same name in the same inbox,
-    /// newest first, at most `problemLimit`.
+    /// Rejected documents not resolved since (`LedgerStore.resolveProblem`), newest first, at
+    /// most `problemLimit`.
     public var openRejections: [Document]
     public var openRejectionCount: Int
-    /// Documents flagged as a duplicate document number, newest first, at most `problemLimit`.
+    /// Documents flagged as a duplicate document number and not resolved since, newest first,
+    /// at most `problemLimit`.
     public var duplicates: [Document]
     public var duplicateCount: Int
     /// Per party and currency, receivables first, then by party name.
@@ -92,6 +93,20 @@ extension LedgerStore {
                 for row in rows { result.append((side, row[0], row[1], row[2])) }
             }
             return result
+        }
+    }
+
+    /// Marks the rejected or flagged document with these bytes as needing no one any more: its
+    /// file left the rejected folder and a file of its name was posted. True when one was.
+    @discardableResult
+    public func resolveProblem(sha256: String, now: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE documents SET resolved_at = ?
+                    WHERE sha256 = ? AND (state = 'rejected' OR state = 'duplicate_number') AND resolved_at IS NULL
+                    """, arguments: [now, sha256])
+            return db.changesCount > 0
         }
     }
 
@@ -133,14 +148,10 @@ extension LedgerStore {
             arguments: [recentLimit]
         ).map(document)
 
-        // A rejection is settled once a file of the same name from the same inbox was posted
-        // later (the bookkeeper fixed it and dropped it again; the same bytes retried update
-        // the rejected row itself).
-        let openRejection = """
-            d.state = 'rejected' AND NOT EXISTS (
-                SELECT 1 FROM documents p WHERE p.state = 'posted' AND p.original_name = d.original_name
-                AND p.inbox = d.inbox AND (p.processed_at > d.processed_at OR (p.processed_at = d.processed_at AND p.id > d.id)))
-            """
+        // A rejection is settled once its file was taken out of the rejected folder and a file
+        // of the same name posted (the bookkeeper fixed it and dropped it again): `resolved_at`.
+        // The same bytes retried update the rejected row itself.
+        let openRejection = "d.state = 'rejected' AND d.resolved_at IS NULL"
         let rejections = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
@@ -156,12 +167,15 @@ extension LedgerStore {
             db.cachedStatement(
                 sql: """
                     SELECT \(documentColumns) FROM documents d LEFT JOIN documents o ON o.id = d.duplicate_of
-                    WHERE d.state = 'duplicate_number' ORDER BY d.processed_at DESC, d.id DESC LIMIT ?
+                    WHERE d.state = 'duplicate_number' AND d.resolved_at IS NULL
+                    ORDER BY d.processed_at DESC, d.id DESC LIMIT ?
                     """),
             arguments: [problemLimit]
         ).map(document)
         let duplicateCount =
-            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM documents WHERE state = 'duplicate_number'"))
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT COUNT(*) FROM documents WHERE state = 'duplicate_number' AND resolved_at IS NULL"))
             ?? 0
 
         var balances: [StatusPageData.PartyBalance] = []

@@ -97,7 +97,9 @@ struct StatusBuilder {
         case "duplicate_number": advice = Advice.duplicateNumber
         default:
             advice =
-                open ? Advice.forRejection(code: document.reasonCode) : "Settled: a file of this name was posted later."
+                open
+                ? Advice.forRejection(code: document.reasonCode)
+                : "Settled: its file was taken out of the rejected folder and a file of this name posted."
         }
         return DocumentItem(
             id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,

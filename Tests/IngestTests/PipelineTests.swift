@@ -405,6 +405,38 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(sandbox.files(under: sandbox.rejected) == ["x (2).xml", "x (2).xml.error.txt", "x.xml.error.txt"])
     }
 
+    /// A rejection stays open while its file lies in the rejected folder, whatever else of its
+    /// name is posted; taken out, corrected and dropped again under its name, it is resolved
+    /// and its error file goes.
+    @Test func aRejectionIsResolvedByItsCorrectedFileNotByAnotherOfItsName() throws {
+        let sandbox = try Sandbox()
+        let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
+        func open() throws -> [String] {
+            try sandbox.store.statusPageData().openRejections.map { "\($0.name) \($0.reasonCode ?? "")" }
+        }
+        // invoice.xml: broken XML, rejected.
+        _ = try sandbox.write(Array(valid.prefix(valid.count / 2)), as: "invoice.xml")
+        #expect(sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan()).map(\.outcome) == [.rejected])
+        #expect(try open() == ["invoice.xml XML-MALFORMED"])
+
+        // Another invoice that happens to have the same name: posted, but the rejected one,
+        // still in the rejected folder, still needs someone.
+        _ = try sandbox.write(valid, as: "invoice.xml")
+        #expect(sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan()).map(\.outcome) == [.posted])
+        #expect(try open() == ["invoice.xml XML-MALFORMED"])
+        #expect(sandbox.files(under: sandbox.rejected) == ["invoice.xml", "invoice.xml.error.txt"])
+
+        // Taken out of the rejected folder, corrected, dropped again under its name.
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/invoice.xml")
+        let corrected = String(decoding: valid, as: UTF8.self).replacingOccurrences(
+            of: "<cbc:ID>TOSL108</cbc:ID>", with: "<cbc:ID>TOSL108-B</cbc:ID>")
+        _ = try sandbox.write(Array(corrected.utf8), as: "invoice.xml")
+        #expect(sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan()).map(\.outcome) == [.posted])
+        #expect(try open() == [])
+        #expect(sandbox.files(under: sandbox.rejected).isEmpty)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents WHERE resolved_at IS NOT NULL") == 1)
+    }
+
     /// A file taken out of the archive (as a restore asks) and dropped again is archived under
     /// its own name again, not with a second hash prefix.
     @Test func aFileFromTheArchiveKeepsOneHashPrefix() throws {

@@ -78,6 +78,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
             try store.appliedMigrations() == [
                 "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
                 "004_value_checks_as_comparisons", "005_party_keys_by_org_number", "006_credit_note_applications",
+                "007_resolved_problems",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -93,7 +94,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 6)
+        #expect(try again.appliedMigrations().count == 7)
     }
 
     /// The connection that commits postings syncs the WAL at every commit (FULL) unless

@@ -33,12 +33,11 @@ import Testing
         // Books written before migration 004: posted, flagged and rejected documents, both
         // directions, a credit note.
         let before: [String: TableShape] = try {
-            let queue = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(queue, upTo: "003_partial_invoice_line_indexes")
-            return try queue.write { db in
-                // Today's writer also settles credit notes, in tables of migration 006: made for
-                // the writing and dropped again, as books of before 004 did not have them.
-                try db.execute(sql: Schema.v6)
+            // Written by today's writer into today's schema, then copied, column by column, into
+            // books at migration 003: today's writer needs tables and columns later migrations
+            // add.
+            let today = try LedgerStore(path: dir.path + "/today.sqlite", durability: .normal)
+            try today.pool.write { db in
                 let writer = try PostingWriter(db)
                 for item in [
                     try incoming(sampleInvoice(number: "F-1"), sha: "a1"),
@@ -52,12 +51,32 @@ import Testing
                 var rejected = try incoming(sampleInvoice(number: "X"), sha: "a5")
                 rejected.content = .rejected(Rejection("BR-CO-10", "sums differ"))
                 _ = try writer.write(rejected, now: "2026-11-21T10:00:00Z")
-                try db.execute(
-                    sql: """
-                        DROP TABLE vendor_credit_applications; DROP TABLE customer_credit_applications;
-                        DROP INDEX vendor_invoices_references; DROP INDEX customer_invoices_references;
-                        """)
-                return try Dictionary(uniqueKeysWithValues: tables.map { ($0, try shape(db, $0)) })
+            }
+            try today.pool.close()
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: "003_partial_invoice_line_indexes")
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS today", arguments: [dir.path + "/today.sqlite"])
+                try db.inTransaction {
+                    try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
+                    let names = try String.fetchAll(
+                        db,
+                        sql: """
+                            SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                            AND name NOT LIKE 'grdb_%'
+                            """)
+                    for table in names {
+                        let columns = try db.columns(in: table, in: "main").map(\.name).map { "\"\($0)\"" }
+                            .joined(separator: ", ")
+                        try db.execute(
+                            sql: "INSERT INTO main.\(table) (\(columns)) SELECT \(columns) FROM today.\(table)")
+                    }
+                    return .commit
+                }
+                try db.execute(sql: "DETACH DATABASE today")
+            }
+            return try queue.read { (db: Database) throws in
+                try Dictionary(uniqueKeysWithValues: tables.map { ($0, try shape(db, $0)) })
             }
         }()
         #expect(before["documents"]?.rows.count == 5)
@@ -75,7 +94,7 @@ import Testing
             try queue.close()
         }
         let store = try LedgerStore(path: path)
-        #expect(try store.appliedMigrations().last == "006_credit_note_applications")
+        #expect(try store.appliedMigrations().last == "007_resolved_problems")
         try store.pool.read { (db: Database) throws in
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
@@ -204,5 +223,34 @@ import Testing
                 ])
             #expect(try String.fetchAll(db, sql: "SELECT key FROM customers") == ["974760673"])
         }
+    }
+
+    /// Rejections the rule before migration 007 counted as settled (a file of the same name
+    /// posted later) stay settled; the others stay open.
+    @Test func rejectionsSettledBeforeStaySettled() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/ledger.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "006_credit_note_applications")
+        try queue.write { db in
+            let insert = """
+                INSERT INTO documents (sha256, original_name, inbox, kind, state, size_bytes, received_at, processed_at)
+                VALUES (?, ?, 'ehf', 'ehf_invoice', ?, 1, 't', ?)
+                """
+            try db.execute(sql: insert, arguments: ["s1", "a.xml", "rejected", "2026-11-01T10:00:00Z"])
+            try db.execute(sql: insert, arguments: ["s2", "a.xml", "posted", "2026-11-02T10:00:00Z"])
+            try db.execute(sql: insert, arguments: ["s3", "b.xml", "rejected", "2026-11-03T10:00:00Z"])
+            try db.execute(sql: insert, arguments: ["s4", "b.xml", "posted", "2026-11-01T10:00:00Z"])
+        }
+        try queue.close()
+        let store = try LedgerStore(path: path)
+        try store.pool.read { (db: Database) throws in
+            #expect(
+                try Row.fetchAll(db, sql: "SELECT sha256, resolved_at FROM documents WHERE state = 'rejected'")
+                    .map { "\($0[0] as String) \(($0[1] as String?) ?? "open")" } == [
+                        "s1 2026-11-02T10:00:00Z", "s3 open",
+                    ])
+        }
+        #expect(try store.statusPageData().openRejections.map(\.name) == ["b.xml"])
     }
 }
