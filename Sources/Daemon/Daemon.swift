@@ -97,6 +97,8 @@ public final class Daemon: Service, Sendable {
         var batchStarted: (at: UInt64, files: Int)?
         /// The inbox folder is gone (deleted, moved away, unmounted) or not a folder: what it is.
         var inboxMissing: String?
+        /// When the rejected folder was last looked at for files the bookkeeper removed.
+        var lastSweep: UInt64?
     }
 
     /// How long one batch may take before the daemon counts as stuck: normally well under a
@@ -515,6 +517,14 @@ public final class Daemon: Service, Sendable {
         let present = Set(files.map { PathKey($0.path) })
         status.withLock { s in s.notRead = s.notRead.filter { present.contains($0.key) } }
         for path in tracker.settlingPaths() where !seen.contains(path) { tracker.vanished(path) }
+        // At most once a minute: in poll mode a scan comes every few seconds.
+        let now = DispatchTime.now().uptimeNanoseconds
+        let sweep = status.withLock { s in
+            guard s.lastSweep.map({ now &- $0 >= 60_000_000_000 }) ?? true else { return false }
+            s.lastSweep = now
+            return true
+        }
+        if sweep { pipeline.resolveProblemsRemovedFromRejectedFolder() }
         status.withLock { $0.lastRescan = Timestamp.now() }
         if ready { wake.yield() }
     }

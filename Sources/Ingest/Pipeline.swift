@@ -771,6 +771,43 @@ public final class Pipeline: Sendable {
         }
     }
 
+    /// Rejected or flagged files the bookkeeper has deleted from the rejected folder (or moved
+    /// out of it) need no one any more: their problems are marked resolved, so the status page
+    /// stops listing them. What lies there is recognised by the SHA-256 line of the error file
+    /// beside it or, without one, by its bytes. Only problems processed over ten minutes ago
+    /// are considered, so a file between its commit and its move into the folder (this run's
+    /// or another's) is never taken for one that was removed; a file moved back into the inbox
+    /// to be tried again is opened again when it is. Nothing is done when the folder cannot be
+    /// listed or something in it cannot be recognised. Returns how many were resolved.
+    @discardableResult
+    public func resolveProblemsRemovedFromRejectedFolder() -> Int {
+        guard let entries = try? FileSystem.listDirectory(settings.rejected) else { return 0 }
+        var present = Set<String>()
+        for entry in entries where !entry.name.hasSuffix(".error.txt") {
+            guard entry.nameWasValid else { return 0 }
+            let path = settings.rejected + "/" + entry.name
+            if let sha = ErrorReport.sha256(describedBy: path + ".error.txt") {
+                present.insert(sha)
+            } else if entry.type == .regular {
+                guard let sha = Self.sha256(ofFile: path, limit: settings.maxFileBytes) else { return 0 }
+                present.insert(sha)
+            }
+        }
+        let now = Int(time(nil))
+        do {
+            let resolved = try store.resolveProblems(
+                notIn: present, processedBefore: Timestamp.format(secondsSinceEpoch: now - 600),
+                now: Timestamp.format(secondsSinceEpoch: now))
+            if resolved > 0 {
+                logger.notice("\(resolved) rejected or flagged file(s) no longer in the rejected folder: resolved")
+            }
+            return resolved
+        } catch {
+            logger.warning("could not mark removed rejected files as resolved", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
     /// The error file `name.error.txt` in the rejected folder when it was written for these
     /// bytes (its SHA-256 line) and its file is no longer there: the file was moved back into
     /// the inbox to be tried again.

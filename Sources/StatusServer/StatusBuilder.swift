@@ -99,7 +99,7 @@ struct StatusBuilder {
             advice =
                 open
                 ? Advice.forRejection(code: document.reasonCode)
-                : "Settled: its file was taken out of the rejected folder and a file of this name posted."
+                : "Settled: its file is no longer in the rejected folder."
         }
         return DocumentItem(
             id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,

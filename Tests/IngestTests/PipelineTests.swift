@@ -437,6 +437,43 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(try sandbox.count("SELECT COUNT(*) FROM documents WHERE resolved_at IS NOT NULL") == 1)
     }
 
+    /// A rejected or flagged file the bookkeeper deletes from the rejected folder needs no one
+    /// any more; one still there, with or without its error file, does; one processed in the
+    /// last ten minutes is left alone (it may be on its way into the folder).
+    @Test func problemsWhoseFilesLeftTheRejectedFolderAreResolved() throws {
+        let sandbox = try Sandbox()
+        let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
+        func open() throws -> [String] {
+            let page = try sandbox.store.statusPageData()
+            return (page.openRejections + page.duplicates).map(\.name).sorted()
+        }
+        _ = try sandbox.write(valid, as: "posted.xml")
+        _ = try sandbox.write(valid + Array("<!-- again -->".utf8), as: "copy.xml")
+        _ = try sandbox.write(Array(valid.prefix(100)), as: "deleted.xml")
+        _ = try sandbox.write(Array(valid.prefix(200)), as: "kept.xml")
+        _ = try sandbox.write(Array(valid.prefix(300)), as: "kept-bare.xml")
+        let results = sandbox.pipeline(identifiers: Self.buyer, batchSize: 1).ingest(
+            sandbox.scan().sorted { $0.name > $1.name })
+        #expect(
+            results.map(\.outcome).sorted { $0.rawValue < $1.rawValue }.map(\.rawValue) == [
+                "duplicate_number", "posted", "rejected", "rejected", "rejected",
+            ])
+        #expect(try open() == ["copy.xml", "deleted.xml", "kept-bare.xml", "kept.xml"])
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/deleted.xml")
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/deleted.xml.error.txt")
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/copy.xml")
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/kept-bare.xml.error.txt")
+        let pipeline = sandbox.pipeline(identifiers: Self.buyer)
+        // Processed just now: left alone.
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 0)
+        try sandbox.store.pool.write { db in
+            try db.execute(sql: "UPDATE documents SET processed_at = '2026-01-01T00:00:00Z'")
+        }
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 2)
+        #expect(try open() == ["kept-bare.xml", "kept.xml"])
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 0)
+    }
+
     /// A file taken out of the archive (as a restore asks) and dropped again is archived under
     /// its own name again, not with a second hash prefix.
     @Test func aFileFromTheArchiveKeepsOneHashPrefix() throws {
