@@ -555,6 +555,7 @@ final class UBLReader {
         Money, [TaxSubtotal]
     ) {
         var documentTotal: (element: XMLElement, amount: Money)?
+        var accountingTotal: (value: LexicalDecimal, element: XMLElement, currency: String)?
         for t in totals {
             guard let amountElement = cbc(t, "TaxAmount") else {
                 throw Rejection(
@@ -573,13 +574,26 @@ final class UBLReader {
                 documentTotal = (t, amount)
             } else if let id, let taxCurrency,
                 id == taxCurrency || id.uppercased() == taxCurrency.uppercased(),
-                let accounting = Currency(id)
+                Currency(id) != nil
             {
-                // BT-111: the VAT total in the VAT accounting currency. Checked, not kept.
-                _ = try amount(
-                    amountElement, "the VAT total in the VAT accounting currency",
-                    "cac:TaxTotal/cbc:TaxAmount",
-                    decimals: "BR-DEC-15", in: accounting, currencyRule: false)
+                // BT-111: the VAT total in the VAT accounting currency. Checked, not kept, so
+                // it is read as EN 16931 writes it (two decimals at most, BR-DEC-15) whatever
+                // that currency's minor unit: 3612.45 ISK is a valid BT-111.
+                let what = "The VAT total in the VAT accounting currency (cac:TaxTotal/cbc:TaxAmount)"
+                switch amountElement.withText({ LexicalDecimal.parse($0) }) {
+                case .success(let value):
+                    if value.fractionDigits > 2 {
+                        throw Rejection(
+                            "BR-DEC-15",
+                            "\(what) is \(shown(amountElement)), with more than two decimals; EN 16931 allows at most two."
+                        )
+                    }
+                    accountingTotal = (value, amountElement, id)
+                case .failure(let failure):
+                    throw unreadable(
+                        failure, amountElement, "the VAT total in the VAT accounting currency",
+                        "cac:TaxTotal/cbc:TaxAmount")
+                }
             } else {
                 let said = id.map { "is in \($0)" } ?? "has no currency (currencyID)"
                 throw Rejection(
@@ -591,6 +605,16 @@ final class UBLReader {
         guard let documentTotal else {
             throw Rejection(
                 "MISSING-FIELD", "The \(noun) has no VAT total (cac:TaxTotal) in \(currency.code).")
+        }
+        // PEPPOL-EN16931-R055: the two VAT totals have the same sign.
+        if let accountingTotal,
+            (accountingTotal.value.significand < 0 && documentTotal.amount.minor > 0)
+                || (accountingTotal.value.significand > 0 && documentTotal.amount.minor < 0)
+        {
+            throw Rejection(
+                "PEPPOL-EN16931-R055",
+                "The VAT total is \(documentTotal.amount.amountString) \(currency.code) but the VAT total in the VAT accounting currency is \(shown(accountingTotal.element)) \(accountingTotal.currency); the two must have the same sign."
+            )
         }
         var subtotals: [TaxSubtotal] = []
         for s in documentTotal.element.children where isCAC(s, "TaxSubtotal") {

@@ -299,6 +299,23 @@ struct ParserTests {
             t.defaultTaxTotal
             + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"USD\">24.50</cbc:TaxAmount></cac:TaxTotal>"
         #expect(Self.parse(t).rejection?.code == "PEPPOL-EN16931-R051")
+        // In a currency without minor units it is still written with up to two decimals
+        // (BR-DEC-15): it is checked, not booked.
+        t.header = "<cbc:TaxCurrencyCode>ISK</cbc:TaxCurrencyCode>"
+        t.taxTotal =
+            t.defaultTaxTotal
+            + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"ISK\">3612.45</cbc:TaxAmount></cac:TaxTotal>"
+        #expect(Self.parse(t).rejection == nil, "\(String(describing: Self.parse(t).rejection))")
+        // PEPPOL-EN16931-R055: the two VAT totals have the same sign.
+        t.taxTotal =
+            t.defaultTaxTotal
+            + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"ISK\">-3612.45</cbc:TaxAmount></cac:TaxTotal>"
+        let r055 = Self.parse(t).rejection
+        #expect(r055?.code == "PEPPOL-EN16931-R055")
+        #expect(
+            r055?.message
+                == "The VAT total is 280.00 NOK but the VAT total in the VAT accounting currency is -3612.45 ISK; the two must have the same sign."
+        )
     }
 
     @Test func moreThanTwoDecimalsIsBRDEC() {
