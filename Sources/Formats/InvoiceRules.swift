@@ -18,6 +18,13 @@ import LedgerCore
 /// - PEPPOL-EN16931-R120: |net − (quantity × price / base quantity + charges − allowances)|
 ///   ≤ 0.02, with quantity 1 and base quantity 1 when absent (as the schematron defaults
 ///   them), computed exactly (no division rounding).
+/// - PEPPOL-EN16931-R044 and R046: a price carries no charge, and net price = gross price −
+///   discount, exactly, where a gross price is given.
+///
+/// Checked while reading (`UBLReader`), since they concern values the model does not keep:
+/// PEPPOL-EN16931-R040 (an allowance or charge with a base amount and a percentage has the
+/// amount they make, within 0.02) and R055 (the VAT total in the accounting currency has the
+/// sign of the VAT total).
 ///
 /// Out of scope, on purpose: national rules other than Norway's (Dutch NL-R-*, Swedish
 /// SE-R-*, Danish DK-R-*, Italian, Greek, …) — ledgerd's books are Norwegian, and a Dutch or
@@ -451,10 +458,39 @@ struct InvoiceRules {
         }
     }
 
+    // MARK: - PEPPOL-EN16931-R044 / R046
+
+    /// A price carries no charge (R044); with a gross price, the net price is the gross price
+    /// less the discount, exactly (R046).
+    private mutating func priceDiscounts(_ line: InvoiceLine, label: String) {
+        for discount in line.priceDiscounts {
+            if discount.isCharge {
+                fail(
+                    "PEPPOL-EN16931-R044",
+                    "the price of \(label) carries a charge (cac:Price/cac:AllowanceCharge); only a discount may be given there."
+                )
+                continue
+            }
+            guard let gross = discount.grossPrice, let net = line.priceAmount else { continue }
+            let amount = discount.amount.map(CheckedDecimal.init) ?? .zero
+            guard let made = CheckedDecimal(gross) - amount else {
+                fail("PEPPOL-EN16931-R046", "the gross price and discount of \(label) are too large to check.")
+                continue
+            }
+            if !CheckedDecimal.same(made, CheckedDecimal(net)) {
+                fail(
+                    "PEPPOL-EN16931-R046",
+                    "the net price of \(label) is \(CheckedDecimal(net).display()) but its gross price \(CheckedDecimal(gross).display()) less the discount \(amount.display()) makes \(made.display())."
+                )
+            }
+        }
+    }
+
     // MARK: - PEPPOL-EN16931-R120 / R121
 
     private mutating func lineArithmetic(_ line: InvoiceLine) {
         let label = "\(lineNoun) \(line.id)"
+        priceDiscounts(line, label: label)
         if let base = line.priceBaseQuantity, !(base.significand > 0) {
             fail(
                 "PEPPOL-EN16931-R121",

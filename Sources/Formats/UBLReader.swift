@@ -668,6 +668,7 @@ final class UBLReader {
         let amount = try amount(
             amountElement, "the amount of a \(what)", "cac:AllowanceCharge/cbc:Amount",
             decimals: isCharge ? "BR-DEC-05" : "BR-DEC-01")
+        try checkPercentage(e, amount: amount, "a \(what)")
         let reason = text(e, "AllowanceChargeReason") ?? text(e, "AllowanceChargeReasonCode")
         let category = cac(e, "TaxCategory")
         var percent: ExactDecimal?
@@ -678,6 +679,51 @@ final class UBLReader {
         return AllowanceCharge(
             isCharge: isCharge, amount: amount, reason: reason, taxCategory: text(category, "ID"),
             taxPercent: percent)
+    }
+
+    /// PEPPOL-EN16931-R040: an allowance or charge that gives a base amount and a percentage
+    /// (cbc:BaseAmount, cbc:MultiplierFactorNumeric) has the amount they make, within 0.02.
+    private func checkPercentage(_ e: XMLElement, amount: Money, _ what: @autoclosure () -> String)
+        throws(Rejection)
+    {
+        guard let baseElement = cbc(e, "BaseAmount"), let factorElement = cbc(e, "MultiplierFactorNumeric") else {
+            return
+        }
+        try checkCurrency(baseElement, "the base amount of \(what())", "cac:AllowanceCharge/cbc:BaseAmount")
+        let base = try decimal(baseElement, "the base amount of \(what())", "cac:AllowanceCharge/cbc:BaseAmount")
+        let factor = try decimal(
+            factorElement, "the percentage of \(what())", "cac:AllowanceCharge/cbc:MultiplierFactorNumeric")
+        let tolerance = CheckedDecimal(significand: 2, scale: 2)
+        guard let product = CheckedDecimal(base) * CheckedDecimal(factor),
+            let difference = CheckedDecimal(amount)
+                - CheckedDecimal(significand: product.significand, scale: product.scale + 2),
+            let above = CheckedDecimal.compare(difference, tolerance),
+            let below = CheckedDecimal.compare(difference, CheckedDecimal(significand: -2, scale: 2))
+        else {
+            throw Rejection(
+                "PEPPOL-EN16931-R040", "The base amount and percentage of \(what()) are too large to check.")
+        }
+        if above > 0 || below < 0 {
+            throw Rejection(
+                "PEPPOL-EN16931-R040",
+                "The amount of \(what()) is \(amount.amountString) but its base amount \(shown(baseElement)) at \(shown(factorElement)) % makes \(CheckedDecimal(significand: product.significand, scale: product.scale + 2).display()) (more than 0.02 apart)."
+            )
+        }
+    }
+
+    /// A discount on an item's price (cac:Price/cac:AllowanceCharge), as written; the rules
+    /// check it (PEPPOL-EN16931-R044, R046).
+    private func priceDiscount(_ e: XMLElement, of label: String) throws(Rejection) -> PriceDiscount {
+        let isCharge = try chargeIndicator(e, in: "the price discount of \(label)")
+        var amount: ExactDecimal?
+        if let a = cbc(e, "Amount") {
+            amount = try decimal(a, "the price discount of \(label)", "cac:Price/cac:AllowanceCharge/cbc:Amount")
+        }
+        var gross: ExactDecimal?
+        if let g = cbc(e, "BaseAmount") {
+            gross = try decimal(g, "the gross price of \(label)", "cac:Price/cac:AllowanceCharge/cbc:BaseAmount")
+        }
+        return PriceDiscount(isCharge: isCharge, amount: amount, grossPrice: gross)
     }
 
     private func chargeIndicator(_ e: XMLElement, in place: @autoclosure () -> String)
@@ -785,6 +831,7 @@ final class UBLReader {
 
         var priceAmount: ExactDecimal?
         var baseQuantity: ExactDecimal?
+        var priceDiscounts: [PriceDiscount] = []
         if let price {
             if let p = cbc(price, "PriceAmount") {
                 try checkCurrency(p, "the price of \(label())", "cac:Price/cbc:PriceAmount")
@@ -793,6 +840,9 @@ final class UBLReader {
             if let b = cbc(price, "BaseQuantity") {
                 baseQuantity = try decimal(
                     b, "the price base quantity of \(label())", "cac:Price/cbc:BaseQuantity")
+            }
+            for discount in price.children where isCAC(discount, "AllowanceCharge") {
+                priceDiscounts.append(try priceDiscount(discount, of: label()))
             }
         }
 
@@ -808,6 +858,7 @@ final class UBLReader {
             let money = try amount(
                 amountElement, "the amount of \(isCharge ? "a charge" : "an allowance") on \(label())",
                 "cac:AllowanceCharge/cbc:Amount", decimals: isCharge ? "BR-DEC-27" : "BR-DEC-24")
+            try checkPercentage(ac, amount: money, "\(isCharge ? "a charge" : "an allowance") on \(label())")
             let (sum, overflow) = (isCharge ? charges : allowances).addingReportingOverflow(money.minor)
             guard !overflow else {
                 throw Rejection(
@@ -822,7 +873,7 @@ final class UBLReader {
             taxCategory: categoryID, taxPercent: percent, priceAmount: priceAmount,
             priceBaseQuantity: baseQuantity,
             allowanceTotal: Money(minor: allowances, currency: currency),
-            chargeTotal: Money(minor: charges, currency: currency))
+            chargeTotal: Money(minor: charges, currency: currency), priceDiscounts: priceDiscounts)
     }
 
     // MARK: - Attachments

@@ -119,11 +119,14 @@ public struct InvoiceLine: Sendable, Hashable {
     /// Line-level allowances and charges (BG-27/BG-28), as positive amounts.
     public var allowanceTotal: Money
     public var chargeTotal: Money
+    /// What the item price says of its discount (`cac:Price/cac:AllowanceCharge`).
+    public var priceDiscounts: [PriceDiscount]
 
     public init(
         id: String, quantity: ExactDecimal?, unitCode: String?, lineExtension: Money, itemName: String,
         taxCategory: String, taxPercent: ExactDecimal?, priceAmount: ExactDecimal? = nil,
-        priceBaseQuantity: ExactDecimal? = nil, allowanceTotal: Money? = nil, chargeTotal: Money? = nil
+        priceBaseQuantity: ExactDecimal? = nil, allowanceTotal: Money? = nil, chargeTotal: Money? = nil,
+        priceDiscounts: [PriceDiscount] = []
     ) {
         self.id = id
         self.quantity = quantity
@@ -136,6 +139,22 @@ public struct InvoiceLine: Sendable, Hashable {
         self.priceBaseQuantity = priceBaseQuantity
         self.allowanceTotal = allowanceTotal ?? .zero(lineExtension.currency)
         self.chargeTotal = chargeTotal ?? .zero(lineExtension.currency)
+        self.priceDiscounts = priceDiscounts
+    }
+}
+
+/// A discount on an item's price (BT-147, with the gross price BT-148): checked against the
+/// net price, never booked (the line's net amount already holds it).
+public struct PriceDiscount: Sendable, Hashable {
+    /// Set when the file calls it a charge, which a price may not carry.
+    public var isCharge: Bool
+    public var amount: ExactDecimal?
+    public var grossPrice: ExactDecimal?
+
+    public init(isCharge: Bool, amount: ExactDecimal?, grossPrice: ExactDecimal?) {
+        self.isCharge = isCharge
+        self.amount = amount
+        self.grossPrice = grossPrice
     }
 }
 

@@ -81,7 +81,7 @@ extension Rejection {
             return "An amount is in another currency than the invoice's own; ask the sender for a corrected invoice."
         case let other
         where other.hasPrefix("BR-CO-") || other.hasSuffix("-08") || other.hasSuffix("-09")
-            || other == "PEPPOL-EN16931-R120":
+            || other == "PEPPOL-EN16931-R120" || other == "PEPPOL-EN16931-R040" || other == "PEPPOL-EN16931-R046":
             return "The invoice's own figures do not add up; ask the sender for a corrected invoice."
         case let other where other.hasSuffix("-05") || other.hasSuffix("-06") || other.hasSuffix("-07"):
             return "A VAT rate does not fit its VAT category (the reason says which); ask the sender for a corrected "

@@ -306,12 +306,18 @@ struct CorpusTests {
         #expect(r.message.contains("'wrong'"))
     }
 
-    /// The EN 16931 core example with Norwegian parties: its VAT number fails mod 11 and line 1
-    /// says 1273.00 for 2 × 1273.00. Both are reported, and nothing else.
+    /// The EN 16931 core example with Norwegian parties: its VAT number fails mod 11, line 1
+    /// says 1273.00 for 2 × 1273.00, and line 3's net price 2.48 is not its gross price 2.70
+    /// less the discount 0.27 (PEPPOL-EN16931-R046). All three are reported, and nothing else.
     @Test func norwegianCoreExampleViolations() throws {
         let d = try parse("invalid", "cef_NO_core-EN16931_NOK.xml")
         let violations = EHF.validate(d)
-        #expect(Set(violations.map(\.code)) == ["NO-R-001", "PEPPOL-EN16931-R120"])
+        #expect(Set(violations.map(\.code)) == ["NO-R-001", "PEPPOL-EN16931-R120", "PEPPOL-EN16931-R046"])
+        let r046 = try #require(violations.first { $0.code == "PEPPOL-EN16931-R046" })
+        #expect(
+            r046.message
+                == "The net price of invoice line 3 is 2.48 but its gross price 2.70 less the discount 0.27 makes 2.43."
+        )
         let r120 = try #require(violations.first { $0.code == "PEPPOL-EN16931-R120" })
         #expect(r120.message.contains("1273.00 NOK"))
         #expect(r120.message.contains("2546.00 NOK"))

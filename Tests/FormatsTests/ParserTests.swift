@@ -489,6 +489,95 @@ struct ParserTests {
         #expect(Self.parse(t).rejection?.message.contains("no charge indicator") == true)
     }
 
+    /// PEPPOL-EN16931-R040: a base amount and a percentage make the amount, within 0.02, on
+    /// the document and on a line; R044 and R046: a price carries only a discount, and with a
+    /// gross price the net price is the gross price less the discount, exactly.
+    @Test func percentagesAndPriceDiscountsAddUp() throws {
+        var t = Template()
+        func documentAllowance(base: String, percent: String) -> String {
+            """
+            <cac:AllowanceCharge><cbc:ChargeIndicator>false</cbc:ChargeIndicator><cbc:AllowanceChargeReasonCode>95</cbc:AllowanceChargeReasonCode>\
+            <cbc:MultiplierFactorNumeric>\(percent)</cbc:MultiplierFactorNumeric><cbc:Amount currencyID="NOK">100.00</cbc:Amount>\
+            <cbc:BaseAmount currencyID="NOK">\(base)</cbc:BaseAmount>\
+            <cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:AllowanceCharge>
+            """
+        }
+        t.monetaryTotal = t.totals(
+            taxExclusive: "1100.00", taxInclusive: "1355.00", payable: "1355.00",
+            extra: #"<cbc:AllowanceTotalAmount currencyID="NOK">100.00</cbc:AllowanceTotalAmount>"#)
+        t.taxTotal =
+            "<cac:TaxTotal><cbc:TaxAmount currencyID=\"NOK\">255.00</cbc:TaxAmount>"
+            + t.subtotal(taxable: "900.00", tax: "225.00") + t.subtotal(taxable: "200.00", tax: "30.00", percent: "15")
+            + "</cac:TaxTotal>"
+        for (base, percent) in [("1000.00", "10"), ("1000.20", "10"), ("999.80", "10"), ("400", "25")] {
+            t.allowanceCharges = documentAllowance(base: base, percent: percent)
+            let d = try Self.parse(t).get()
+            #expect(EHF.validate(d).isEmpty, "\(base) at \(percent) %: \(EHF.validate(d).map(\.description))")
+        }
+        t.allowanceCharges = documentAllowance(base: "1000.00", percent: "50")
+        let r040 = Self.parse(t).rejection
+        #expect(r040?.code == "PEPPOL-EN16931-R040")
+        #expect(
+            r040?.message
+                == "The amount of a document-level allowance is 100.00 but its base amount 1000.00 at 50 % makes 500.00 (more than 0.02 apart)."
+        )
+        t.allowanceCharges = documentAllowance(base: "1000.30", percent: "10")
+        #expect(Self.parse(t).rejection?.code == "PEPPOL-EN16931-R040")
+
+        // On a line: 2 × 500.00 less 10 % of 1000.00.
+        t = Template()
+        let tenPercent = """
+            <cac:AllowanceCharge><cbc:ChargeIndicator>false</cbc:ChargeIndicator><cbc:AllowanceChargeReason>Bulk</cbc:AllowanceChargeReason>\
+            <cbc:MultiplierFactorNumeric>10</cbc:MultiplierFactorNumeric><cbc:Amount currencyID="NOK">AMOUNT</cbc:Amount><cbc:BaseAmount currencyID="NOK">1000.00</cbc:BaseAmount></cac:AllowanceCharge>
+            """
+        t.lines =
+            t.line(
+                "1", quantity: "2", net: "900.00", price: "500.00",
+                extra: tenPercent.replacing("AMOUNT", with: "100.00"))
+            + t.line("2", quantity: "1", net: "200.00", price: "200.00", percent: "15")
+        #expect(Self.parse(t).rejection == nil)
+        t.lines =
+            t.line(
+                "1", quantity: "2", net: "900.00", price: "500.00",
+                extra: tenPercent.replacing("AMOUNT", with: "101.00"))
+        #expect(Self.parse(t).rejection?.code == "PEPPOL-EN16931-R040")
+
+        // A price discount: net 100.00 = gross 130.00 − 30.00.
+        func discounted(net: String, gross: String, discount: String, charge: Bool = false) -> String {
+            """
+            <cac:InvoiceLine><cbc:ID>1</cbc:ID><cbc:InvoicedQuantity unitCode="EA">10</cbc:InvoicedQuantity>\
+            <cbc:LineExtensionAmount currencyID="NOK">1000.00</cbc:LineExtensionAmount>\
+            <cac:Item><cbc:Name>Item</cbc:Name><cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory></cac:Item>\
+            <cac:Price><cbc:PriceAmount currencyID="NOK">\(net)</cbc:PriceAmount><cac:AllowanceCharge><cbc:ChargeIndicator>\(charge)</cbc:ChargeIndicator>\
+            <cbc:Amount currencyID="NOK">\(discount)</cbc:Amount><cbc:BaseAmount currencyID="NOK">\(gross)</cbc:BaseAmount></cac:AllowanceCharge></cac:Price></cac:InvoiceLine>
+            """
+        }
+        t.lines =
+            discounted(net: "100.00", gross: "130.00", discount: "30.00")
+            + t.line("2", quantity: "1", net: "200.00", price: "200.00", percent: "15")
+        let fine = try Self.parse(t).get()
+        #expect(
+            fine.lines[0].priceDiscounts == [
+                PriceDiscount(
+                    isCharge: false, amount: ExactDecimal(significand: 3000, scale: 2),
+                    grossPrice: ExactDecimal(significand: 13000, scale: 2))
+            ])
+        #expect(EHF.validate(fine).isEmpty, "\(EHF.validate(fine).map(\.description))")
+        t.lines =
+            discounted(net: "100.00", gross: "200.00", discount: "30.00")
+            + t.line("2", quantity: "1", net: "200.00", price: "200.00", percent: "15")
+        let r046 = EHF.validate(try Self.parse(t).get())
+        #expect(r046.map(\.code) == ["PEPPOL-EN16931-R046"])
+        #expect(
+            r046.first?.message
+                == "The net price of invoice line 1 is 100.00 but its gross price 200.00 less the discount 30.00 makes 170.00."
+        )
+        t.lines =
+            discounted(net: "100.00", gross: "70.00", discount: "30.00", charge: true)
+            + t.line("2", quantity: "1", net: "200.00", price: "200.00", percent: "15")
+        #expect(EHF.validate(try Self.parse(t).get()).map(\.code) == ["PEPPOL-EN16931-R044"])
+    }
+
     @Test func lineDetails() throws {
         var t = Template()
         t.lines =

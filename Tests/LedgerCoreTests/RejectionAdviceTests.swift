@@ -7,6 +7,7 @@ import Testing
 
     @Test(arguments: [
         "BR-CO-10", "BR-CO-15", "BR-CO-16", "BR-S-08", "BR-S-09", "BR-Z-08", "BR-AE-09", "PEPPOL-EN16931-R120",
+        "PEPPOL-EN16931-R040", "PEPPOL-EN16931-R046",
     ])
     func arithmeticRulesSayTheFiguresDoNotAddUp(_ code: String) {
         #expect(Rejection.advice(forCode: code) == Self.doesNotAddUp)
