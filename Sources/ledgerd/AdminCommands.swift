@@ -16,10 +16,36 @@ extension Ledgerd {
 
             @OptionGroup var options: CommonOptions
 
+            /// Paths that name the wrong kind of thing, which `ledgerd run` would only find at
+            /// start (install.sh gates the service on this check): an inbox, archive or rejected
+            /// folder that is a file, a database that is a folder. What does not exist yet is
+            /// fine: ledgerd makes it. Permissions are not judged here: this check often runs as
+            /// another user than the service.
+            static func checkPathKinds(_ configuration: LedgerConfig.Configuration, source: String) throws {
+                func kind(_ path: String) -> mode_t? {
+                    var st = stat()
+                    return stat(path, &st) == 0 ? st.st_mode & S_IFMT : nil
+                }
+                let paths = configuration.paths
+                for (key, path) in [
+                    ("paths.inbox", paths.inbox), ("paths.archive", paths.archive), ("paths.rejected", paths.rejected),
+                ] {
+                    if let found = kind(path), found != S_IFDIR {
+                        throw UserFacingError("ledgerd: \(source): \(key): \(path) is not a folder")
+                    }
+                }
+                if kind(paths.database) == S_IFDIR {
+                    throw UserFacingError(
+                        "ledgerd: \(source): paths.database: \(paths.database) is a folder; name the database file "
+                            + "(such as \(paths.database)/ledger.sqlite)")
+                }
+            }
+
             func run() async throws {
                 try await runReportingErrors(json: options.json, reportsValidity: true) {
                     let configuration = try options.loadConfiguration()
                     let source = options.config ?? "built-in defaults"
+                    try Self.checkPathKinds(configuration, source: source)
                     if options.json {
                         struct Result: Encodable {
                             var valid = true

@@ -287,6 +287,27 @@ let buyerConfig = """
         #expect(check.stdout.contains("no-token cannot be read here"))
     }
 
+    /// `config check` finds what `run` would only find at start: an inbox that is a file, a
+    /// database that is a folder. What does not exist yet passes: ledgerd makes it.
+    @Test func configCheckFindsPathsOfTheWrongKind() async throws {
+        let home = try Home()
+        #expect(FileManager.default.createFile(atPath: home.path + "/afile", contents: Data("x".utf8)))
+        try FileManager.default.createDirectory(atPath: home.path + "/adir", withIntermediateDirectories: true)
+        for (paths, says) in [
+            ("inbox = \"afile\"", "paths.inbox: \(home.path)/afile is not a folder"),
+            ("database = \"adir\"", "paths.database: \(home.path)/adir is a folder; name the database file"),
+            ("archive = \"afile\"", "paths.archive: \(home.path)/afile is not a folder"),
+        ] {
+            try home.writeConfig(buyerConfig + "\n[paths]\n" + paths + "\n")
+            let check = try await ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
+            #expect(check.status == 2, "\(paths)")
+            #expect(check.stderr.contains(says), "\(check.stderr)")
+        }
+        try home.writeConfig(buyerConfig + "\n[paths]\ninbox = \"not/yet\"\ndatabase = \"not/yet.sqlite\"\n")
+        let fine = try await ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
+        #expect(fine.status == 0, "\(fine.stderr)")
+    }
+
     /// With --json, stdout is JSON whether the command succeeds or not.
     @Test func errorsAreJSONWithJSON() async throws {
         let home = try Home()
