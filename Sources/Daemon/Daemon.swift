@@ -101,6 +101,9 @@ public final class Daemon: Service, Sendable {
         var lastSweep: UInt64?
     }
 
+    /// How often the daemon publishes its state when nothing changed (`daemon_state.updated_at`).
+    public static let heartbeat = Duration.seconds(60)
+
     /// How long one batch may take before the daemon counts as stuck: normally well under a
     /// second; this long means a read that does not return (a hung network share).
     public static let stuckAfterNanos: UInt64 = 120_000_000_000
@@ -438,6 +441,7 @@ public final class Daemon: Service, Sendable {
         var sinceScan = Duration.zero
         var sincePublish = Duration.seconds(1)
         var lastPublished: Snapshot?
+        var sinceHeartbeat = Duration.zero
         let requested = Mutex(false)
         let rescanRequests = self.rescanRequests
         let listener = Task {
@@ -465,9 +469,13 @@ public final class Daemon: Service, Sendable {
                 checkDatabaseFile()
                 checkInboxFolder()
                 let snapshot = snapshot()
-                if snapshot != lastPublished {
+                sinceHeartbeat += .seconds(1)
+                // Also once a minute unchanged: `ledgerd status` tells a report that stopped
+                // coming (the books cannot be written) from a daemon with nothing new to say.
+                if snapshot != lastPublished || sinceHeartbeat >= Self.heartbeat {
                     publish(snapshot)
                     lastPublished = snapshot
+                    sinceHeartbeat = .zero
                 }
             }
         }

@@ -171,6 +171,9 @@ struct DaemonReport: Encodable {
     var running: Bool
     var pid: Int32?
     var updatedAt: String?
+    /// Seconds since the running daemon last published its state, when that is over three
+    /// heartbeats: what follows is that old (it could not write to the books since).
+    var staleSeconds: Int?
     var snapshot: Daemon.Snapshot?
 
     init(store: LedgerStore) throws {
@@ -181,6 +184,10 @@ struct DaemonReport: Encodable {
         pid = state.pid
         updatedAt = state.updatedAt
         running = kill(state.pid, 0) == 0 || errno == EPERM
+        if running, let published = ISO8601DateFormatter().date(from: state.updatedAt) {
+            let age = Int(Date().timeIntervalSince(published))
+            if age > 3 * Int(Daemon.heartbeat.components.seconds) { staleSeconds = age }
+        }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         snapshot = try? decoder.decode(Daemon.Snapshot.self, from: Data(state.json.utf8))
@@ -193,6 +200,11 @@ struct DaemonReport: Encodable {
             lines.append(
                 "Daemon: running (pid \(snapshot.pid), since \(snapshot.startedAt), \(snapshot.watchMode)\(snapshot.watcherAlive || snapshot.watchMode == "poll" ? "" : ", watcher DOWN"))"
             )
+            if let staleSeconds {
+                lines.append(
+                    "  what follows is the daemon's report of \(updatedAt ?? "?"), \(staleSeconds) s ago: it has not "
+                        + "been able to write to its books since (a full disk?); see its log (journalctl -u ledgerd)")
+            }
         } else {
             lines.append("Daemon: not running (last seen \(updatedAt ?? "?"))")
         }

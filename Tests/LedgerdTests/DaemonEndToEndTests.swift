@@ -436,6 +436,22 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("Daemon: running (pid \(pid)"), "\(status.stdout)")
         #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
+        #expect(!status.stdout.contains("has not been able to write"), "\(status.stdout)")
+        // A report that stopped coming (here: dated long ago, as when the books cannot be
+        // written) is said to be that old. The daemon, with nothing new, republishes only at
+        // its minute's heartbeat.
+        let books = try GRDB.DatabaseQueue(path: home.path + "/var/ledger.sqlite")
+        try books.inDatabase { db in
+            try db.execute(sql: "UPDATE daemon_state SET updated_at = '2026-01-01T00:00:00Z'")
+        }
+        try books.close()
+        let stale = try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let daemonReport = try #require(try json(stale.stdout)["daemon"] as? [String: Any])
+        #expect((daemonReport["stale_seconds"] as? Int ?? 0) > 180, "\(stale.stdout)")
+        let staleText = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            staleText.stdout.contains(
+                "what follows is the daemon's report of 2026-01-01T00:00:00Z"), "\(staleText.stdout)")
 
         #expect(daemon.terminate() == 0)
         #expect(FileManager.default.fileExists(atPath: statement))
