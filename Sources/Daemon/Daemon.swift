@@ -127,6 +127,8 @@ public final class Daemon: Service, Sendable {
     /// Set when a stop is asked for: the pipeline finishes the batch it is writing and starts
     /// no other, so a stop takes about one transaction, not the whole backlog taken.
     let stopping = Atomic<Bool>(false)
+    /// Set while the daemon state cannot be written (its failure is logged once).
+    let publishFailing = Atomic<Bool>(false)
     let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
     let rescans: AsyncStream<Void>.Continuation
@@ -594,8 +596,16 @@ public final class Daemon: Service, Sendable {
             encoder.keyEncodingStrategy = .convertToSnakeCase
             let json = String(decoding: try encoder.encode(snapshot), as: UTF8.self)
             try store.saveDaemonState(pid: snapshot.pid, json: json, now: Timestamp.now())
+            if publishFailing.exchange(false, ordering: .relaxed) {
+                logger.notice("the daemon state is published again")
+            }
         } catch {
-            logger.warning("could not publish the daemon state", metadata: ["error": "\(error)"])
+            // Said once, not at every change: while the disk is full, every retry changes it.
+            if !publishFailing.exchange(true, ordering: .relaxed) {
+                logger.warning(
+                    "could not publish the daemon state; ledgerd status shows an older one until it can",
+                    metadata: ["error": "\(error)"])
+            }
         }
     }
 }

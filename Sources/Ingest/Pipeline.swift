@@ -179,6 +179,7 @@ public final class Pipeline: Sendable {
         // at most three batches hold claims (moved, written, read), however slow the moves.
         let moving = DispatchSemaphore(value: 1)
         var prepared = prepareAll(batch, receivedAt: Timestamp.now())
+        var databaseFailed = false
         while true {
             let upcoming = PreparedBox()
             let parsing = DispatchGroup()
@@ -188,7 +189,8 @@ public final class Pipeline: Sendable {
                     if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
                 }
             }
-            let written = write(batch, prepared: prepared)
+            let written = write(batch, prepared: prepared, sayFailure: !databaseFailed)
+            if written.results.contains(where: { $0?.reason?.code == "DATABASE" }) { databaseFailed = true }
             moving.wait()
             mover.async {
                 let results = self.settle(written, seen: seen)
@@ -218,7 +220,9 @@ public final class Pipeline: Sendable {
     }
 
     /// Writes one prepared batch in one transaction. Its files are moved by `settle`.
-    func write(_ files: [InboxFile], prepared: [Prepared]) -> Written {
+    /// `sayFailure`: whether a failure of the database is logged as an error; a run whose
+    /// batch failed says it once, not once a batch.
+    func write(_ files: [InboxFile], prepared: [Prepared], sayFailure: Bool = true) -> Written {
         var results = [FileResult?](repeating: nil, count: files.count)
         var toWrite: [IncomingDocument] = []
         var copies: [ReadCopy] = []
@@ -248,7 +252,11 @@ public final class Pipeline: Sendable {
             outcomes = try store.write(toWrite, now: Timestamp.now())
         } catch {
             // Nothing of the batch was committed; every file stays where it is.
-            logger.error("could not write to the ledger database, will try again", metadata: ["error": "\(error)"])
+            if sayFailure {
+                logger.error("could not write to the ledger database, will try again", metadata: ["error": "\(error)"])
+            } else {
+                logger.debug("could not write to the ledger database", metadata: ["error": "\(error)"])
+            }
             for index in writeIndex {
                 results[index] = FileResult(
                     file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "\(error)"),

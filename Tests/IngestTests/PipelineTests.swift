@@ -539,6 +539,24 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(!note.contains("move the file back into the inbox"))
     }
 
+    /// A database that refuses every write fails every batch of a run; the run says so once,
+    /// not once a batch.
+    @Test func aRunSaysOnceThatTheDatabaseRefusesWrites() throws {
+        let sandbox = try Sandbox()
+        try Self.writeInvoices(3, numbered: "RO", into: sandbox)
+        try sandbox.store.pool.barrierWriteWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA query_only = ON")
+        }
+        let log = LogLines()
+        let failed = sandbox.pipeline(identifiers: Self.buyer, batchSize: 1, log: log).ingest(sandbox.scan())
+        #expect(failed.map(\.outcome) == [.failed, .failed, .failed])
+        #expect(failed.allSatisfy { $0.reason?.code == "DATABASE" })
+        #expect(log.all.filter { $0.contains("could not write to the ledger database") }.count == 1, "\(log.all)")
+        try sandbox.store.pool.barrierWriteWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA query_only = OFF")
+        }
+    }
+
     @Test func aFullDatabaseLeavesFilesInPlaceAndCommitsNothing() throws {
         let sandbox = try Sandbox()
         // Three files, one with a 2.4 MB attachment that needs hundreds of new pages.

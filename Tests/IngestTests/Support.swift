@@ -5,6 +5,7 @@ import Ingest
 import LedgerCore
 import LedgerStore
 import Logging
+import Synchronization
 
 /// The package root, for fixtures shared between test targets.
 let packageRoot: String = {
@@ -47,9 +48,12 @@ final class Sandbox {
             batchSize: batchSize, workers: 2)
     }
 
-    func pipeline(identifiers: [String], maxFileBytes: Int64 = 50 << 20, batchSize: Int = 256) -> Pipeline {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+    func pipeline(
+        identifiers: [String], maxFileBytes: Int64 = 50 << 20, batchSize: Int = 256, log: LogLines? = nil
+    ) -> Pipeline {
+        var logger =
+            log.map { lines in Logger(label: "test") { _ in LogLines.Handler(lines: lines) } } ?? Logger(label: "test")
+        logger.logLevel = log == nil ? .critical : .info
         return Pipeline(
             settings: settings(identifiers: identifiers, maxFileBytes: maxFileBytes, batchSize: batchSize),
             store: store, logger: logger)
@@ -96,4 +100,23 @@ func identifiers(of path: String, side: Direction) throws -> [String] {
     let invoice = try EHF.parse(bytes)
     let party = side == .purchase ? invoice.buyer : invoice.seller
     return [party.allIdentifiers.first!]
+}
+
+/// The lines a pipeline logged, at info and above, as "level: message".
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+
+    struct Handler: LogHandler {
+        let lines: LogLines
+        var logLevel: Logger.Level = .info
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            lines.lines.withLock { $0.append("\(event.level): \(event.message)") }
+        }
+    }
 }
