@@ -345,32 +345,28 @@ enum Schema {
     /// a posting's statements compare with a bound value (`document_type = ?` looks up a
     /// number): SQLite would then compile such a statement again at every new binding, to see
     /// whether the index applies, which doubled the database's share of a posting's time.
-    static let v6 = """
-        CREATE TABLE vendor_credit_applications (
-            id INTEGER PRIMARY KEY,
-            credit_note_id INTEGER NOT NULL REFERENCES vendor_invoices(id),
-            invoice_id INTEGER NOT NULL REFERENCES vendor_invoices(id),
-            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
-            currency TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX vendor_credit_applications_invoice ON vendor_credit_applications(invoice_id);
-        CREATE INDEX vendor_credit_applications_credit_note ON vendor_credit_applications(credit_note_id);
-        CREATE TABLE customer_credit_applications (
-            id INTEGER PRIMARY KEY,
-            credit_note_id INTEGER NOT NULL REFERENCES customer_invoices(id),
-            invoice_id INTEGER NOT NULL REFERENCES customer_invoices(id),
-            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
-            currency TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX customer_credit_applications_invoice ON customer_credit_applications(invoice_id);
-        CREATE INDEX customer_credit_applications_credit_note ON customer_credit_applications(credit_note_id);
-        CREATE INDEX vendor_invoices_references ON vendor_invoices(supplier_id, billing_reference)
-            WHERE billing_reference IS NOT NULL;
-        CREATE INDEX customer_invoices_references ON customer_invoices(customer_id, billing_reference)
-            WHERE billing_reference IS NOT NULL;
+    static let v6 =
+        creditApplications("vendor_credit_applications", invoices: "vendor_invoices", party: "supplier_id")
+        + creditApplications("customer_credit_applications", invoices: "customer_invoices", party: "customer_id")
+
+    /// Migration 006's table of applications for one side, and its invoices' reference index.
+    static func creditApplications(_ table: String, invoices: String, party: String) -> String {
         """
+        CREATE TABLE \(table) (
+            id INTEGER PRIMARY KEY,
+            credit_note_id INTEGER NOT NULL REFERENCES \(invoices)(id),
+            invoice_id INTEGER NOT NULL REFERENCES \(invoices)(id),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX \(table)_invoice ON \(table)(invoice_id);
+        CREATE INDEX \(table)_credit_note ON \(table)(credit_note_id);
+        CREATE INDEX \(invoices)_references ON \(invoices)(\(party), billing_reference)
+            WHERE billing_reference IS NOT NULL;
+
+        """
+    }
 
     /// When a rejected or flagged document stopped needing anyone: its file was taken out of
     /// the rejected folder and a file of the same name posted (`LedgerStore.resolveProblem`).

@@ -209,13 +209,18 @@ struct StatusBuilder {
                     severity: "error", panel: "daemon",
                     text: "The inbox watcher has stopped: new files are not picked up.", action: restart))
         }
+        /// A problem the daemon reports in its own words, as a sentence of the banner.
+        func reported(_ problem: String, action: String) -> Attention {
+            .init(
+                severity: "error", panel: "daemon", text: problem.prefix(1).uppercased() + problem.dropFirst() + ".",
+                action: action)
+        }
         if let problem = runtime.databaseProblem {
             items.append(
-                .init(
-                    severity: "error", panel: "daemon",
-                    text: problem.prefix(1).uppercased() + problem.dropFirst() + ".",
-                    action: "Free disk space, or fix the database file and its folder; files wait in the inbox and are "
-                        + "posted once ledgerd can write again."))
+                reported(
+                    problem,
+                    action: "Free disk space, or fix the database file and its folder; files wait in the inbox and "
+                        + "are posted once ledgerd can write again."))
         } else if !health.database {
             items.append(
                 .init(
@@ -225,12 +230,11 @@ struct StatusBuilder {
         }
         if let problem = runtime.processingProblem {
             items.append(
-                .init(
-                    severity: "error", panel: "daemon",
-                    text: problem.prefix(1).uppercased() + problem.dropFirst() + ".",
+                reported(
+                    problem,
                     action: "Check that the inbox folder is there (mounted, if it is a share) and answers, and that "
-                        + "ledgerd can write to the archive and rejected folders (permissions, free space); files wait "
-                        + "and go on once it can."))
+                        + "ledgerd can write to the archive and rejected folders (permissions, free space); files "
+                        + "wait and go on once it can."))
         }
         if !runtime.schedulerAlive {
             items.append(
