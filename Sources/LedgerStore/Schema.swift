@@ -320,20 +320,43 @@ enum Schema {
     /// inside a Norwegian VAT number when the party gave no legal registration, where before
     /// its endpoint (a GLN, say) came first. A party's next invoice then finds its row, and a
     /// document number it reuses is caught as a duplicate. A row whose new key another row
-    /// already holds (the same party, split by the old key) keeps its key.
+    /// already holds is the same party split by the old key: its invoices and sub-ledger
+    /// entries join that row, and it goes. Only if both rows hold the same document number (a
+    /// duplicate the split let through) do they stay apart, the earlier keys kept.
     static func v5(_ db: Database) throws {
-        for table in ["suppliers", "customers"] {
+        for (table, invoices, ledger, party) in [
+            ("suppliers", "vendor_invoices", "supplier_ledger", "supplier_id"),
+            ("customers", "customer_invoices", "customer_ledger", "customer_id"),
+        ] {
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, key, name, org_number, vat_number, endpoint_id FROM \(table) ORDER BY id")
             for row in rows {
                 let vat: String? = row["vat_number"]
-                let party = Party(
+                let id: Int64 = row["id"]
+                let key = Party(
                     name: row["name"], endpointID: row["endpoint_id"], legalCompanyID: row["org_number"],
-                    taxCompanyIDs: vat.map { [$0] } ?? [], vatIDs: vat.map { [$0] } ?? [])
-                let key = party.key
+                    taxCompanyIDs: vat.map { [$0] } ?? [], vatIDs: vat.map { [$0] } ?? []
+                ).key
                 guard key != row["key"] else { continue }
-                try db.execute(
-                    sql: "UPDATE OR IGNORE \(table) SET key = ? WHERE id = ?", arguments: [key, row["id"] as Int64])
+                guard
+                    let other = try Int64.fetchOne(
+                        db, sql: "SELECT id FROM \(table) WHERE key = ?", arguments: [key])
+                else {
+                    try db.execute(sql: "UPDATE \(table) SET key = ? WHERE id = ?", arguments: [key, id])
+                    continue
+                }
+                let clashes =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(*) FROM \(invoices) a JOIN \(invoices) b
+                                ON b.\(party) = ? AND b.document_type = a.document_type AND b.number = a.number
+                            WHERE a.\(party) = ?
+                            """, arguments: [other, id]) ?? 0
+                guard clashes == 0 else { continue }
+                try db.execute(sql: "UPDATE \(invoices) SET \(party) = ? WHERE \(party) = ?", arguments: [other, id])
+                try db.execute(sql: "UPDATE \(ledger) SET \(party) = ? WHERE \(party) = ?", arguments: [other, id])
+                try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [id])
             }
         }
     }
@@ -373,12 +396,17 @@ enum Schema {
     /// Before, a rejection counted as settled once any file of its name was posted later, even
     /// an unrelated invoice while the rejected one still lay in the rejected folder; those the
     /// old rule settled stay settled.
+    /// The backfill looks up later postings of each rejection's name through an index made
+    /// for it and dropped after: without one it scans every posted document per rejection
+    /// (34 s for 2,000 rejections among 100,000 documents), before the service is ready.
     static let v7 = """
         ALTER TABLE documents ADD COLUMN resolved_at TEXT;
+        CREATE INDEX documents_name_migration_007 ON documents(original_name, inbox, state, processed_at);
         UPDATE documents SET resolved_at = (
             SELECT MIN(p.processed_at) FROM documents p WHERE p.state = 'posted' AND p.original_name = documents.original_name
             AND p.inbox = documents.inbox AND (p.processed_at > documents.processed_at
                 OR (p.processed_at = documents.processed_at AND p.id > documents.id)))
         WHERE state = 'rejected';
+        DROP INDEX documents_name_migration_007;
         """
 }

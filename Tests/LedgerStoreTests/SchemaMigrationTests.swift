@@ -188,8 +188,9 @@ import Testing
     }
 
     /// Books written before migration 005 keyed a supplier without a legal registration by its
-    /// endpoint; the migration keys it by the org number in its VAT number, unless another row
-    /// already has that key.
+    /// endpoint; the migration keys it by the org number in its VAT number. A row split off
+    /// that way joins the row under the org number, with its invoices and sub-ledger entries,
+    /// unless both hold the same document number.
     @Test func partiesAreKeyedAgainByTheirOrgNumber() throws {
         let dir = TemporaryDirectory()
         let path = dir.path + "/ledger.sqlite"
@@ -200,14 +201,40 @@ import Testing
                 INSERT INTO suppliers (key, name, org_number, vat_number, endpoint_id, created_at)
                 VALUES (?, ?, ?, ?, ?, 't')
                 """
-            // Keyed by its GLN; its VAT number holds org number 123456785.
+            func invoice(_ supplier: Int64, _ number: String) throws {
+                try db.execute(
+                    sql: """
+                        INSERT INTO vendor_invoices (supplier_id, number, document_type, issue_date, currency, net_minor,
+                            tax_minor, total_minor, payable_minor, status, origin, created_at)
+                        VALUES (?, ?, 'invoice', '2026-01-01', 'NOK', 100, 25, 125, 125, 'open', 'ehf', 't')
+                        """, arguments: [supplier, number])
+                let invoiceID = db.lastInsertedRowID
+                try db.execute(
+                    sql:
+                        "INSERT INTO journal_entries (date, source, description, created_at) VALUES ('2026-01-01', 'ehf', 'x', 't')"
+                )
+                try db.execute(
+                    sql: """
+                        INSERT INTO supplier_ledger (supplier_id, invoice_id, journal_entry_id, entry_type, date,
+                            amount_minor, currency, created_at)
+                        VALUES (?, ?, ?, 'invoice', '2026-01-01', 125, 'NOK', 't')
+                        """, arguments: [supplier, invoiceID, db.lastInsertedRowID])
+            }
+            // 1: keyed by its GLN; its VAT number holds org number 123456785.
             try db.execute(sql: insert, arguments: ["1238764941386", "Sales", nil, "NO123456785MVA", "1238764941386"])
-            // Keyed by its org number already.
+            // 2: keyed by its org number already.
             try db.execute(sql: insert, arguments: ["942992343", "Leverandør", "942992343", nil, "942992343"])
-            // Split before: a row under the org number exists, so this one keeps its key.
+            // 3 and 4: one party split by the old key, with different invoices: they join.
             try db.execute(sql: insert, arguments: ["923609016", "Annen", "923609016", nil, nil])
             try db.execute(sql: insert, arguments: ["7080001234567", "Annen", nil, "NO923609016MVA", "7080001234567"])
-            // A foreign VAT number stays behind the endpoint.
+            try invoice(3, "A-1")
+            try invoice(4, "A-2")
+            // 5 and 6: split, both holding number B-1: they stay apart.
+            try db.execute(sql: insert, arguments: ["974760673", "Tredje", "974760673", nil, nil])
+            try db.execute(sql: insert, arguments: ["7080007777777", "Tredje", nil, "NO974760673MVA", "7080007777777"])
+            try invoice(5, "B-1")
+            try invoice(6, "B-1")
+            // 7: a foreign VAT number stays behind the endpoint.
             try db.execute(sql: insert, arguments: ["5567321707", "Dem AB", nil, "SE556732170701", "5567321707"])
             try db.execute(
                 sql:
@@ -219,9 +246,16 @@ import Testing
         try store.pool.read { (db: Database) throws in
             #expect(
                 try String.fetchAll(db, sql: "SELECT key FROM suppliers ORDER BY id") == [
-                    "123456785", "942992343", "923609016", "7080001234567", "5567321707",
+                    "123456785", "942992343", "923609016", "974760673", "7080007777777", "5567321707",
                 ])
+            #expect(
+                try String.fetchAll(
+                    db, sql: "SELECT number || '@' || supplier_id FROM vendor_invoices ORDER BY id")
+                    == ["A-1@3", "A-2@3", "B-1@5", "B-1@6"])
+            #expect(
+                try Int64.fetchAll(db, sql: "SELECT supplier_id FROM supplier_ledger ORDER BY id") == [3, 3, 5, 6])
             #expect(try String.fetchAll(db, sql: "SELECT key FROM customers") == ["974760673"])
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
         }
     }
 
