@@ -129,6 +129,8 @@ public final class Daemon: Service, Sendable {
     let stopping = Atomic<Bool>(false)
     /// Set while the daemon state cannot be written (its failure is logged once).
     let publishFailing = Atomic<Bool>(false)
+    /// Set while the rejected folder is being looked at (`scan`).
+    let sweeping = Atomic<Bool>(false)
     let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
     let rescans: AsyncStream<Void>.Continuation
@@ -534,7 +536,14 @@ public final class Daemon: Service, Sendable {
             s.lastSweep = now
             return true
         }
-        if sweep { pipeline.resolveProblemsRemovedFromRejectedFolder() }
+        // Off the tick loop, which the watchdog listens to: a rejected folder on a slow share,
+        // or with large files to hash, must not make the daemon look hung.
+        if sweep, !sweeping.exchange(true, ordering: .acquiring) {
+            DispatchQueue.global(qos: .utility).async {
+                self.pipeline.resolveProblemsRemovedFromRejectedFolder()
+                self.sweeping.store(false, ordering: .releasing)
+            }
+        }
         status.withLock { $0.lastRescan = Timestamp.now() }
         if ready { wake.yield() }
     }

@@ -797,6 +797,9 @@ public final class Pipeline: Sendable {
             if let sha = ErrorReport.sha256(describedBy: path + ".error.txt") {
                 present.insert(sha)
             } else if entry.type == .regular {
+                // Over the size limit, it was never read: refused as too large (recorded under
+                // an `unread:` stand-in, which is never resolved), or not ledgerd's at all.
+                if let size = FileSystem.lstatSizeAndTime(path)?.size, size > settings.maxFileBytes { continue }
                 guard let sha = Self.sha256(ofFile: path, limit: settings.maxFileBytes) else { return 0 }
                 present.insert(sha)
             }

@@ -99,7 +99,7 @@ struct StatusBuilder {
             advice =
                 open
                 ? Advice.forRejection(code: document.reasonCode)
-                : "Settled: its file is no longer in the rejected folder."
+                : "Settled: a corrected file of its name was posted, or its file was removed from the rejected folder."
         }
         return DocumentItem(
             id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,
