@@ -43,6 +43,7 @@ extension Ledgerd {
                             + ". Install them (scripts/install.sh) or start ledgerd in its source folder.",
                         exitCode: 1)
                 }
+                try options.refuseRootOnAnotherUsersBooks(configuration)
                 let lock: DaemonLock
                 do {
                     try FileManager.default.createDirectory(

@@ -50,6 +50,23 @@ extension CommonOptions {
         }
     }
 
+    /// As root on books another user keeps (the service's), what a writing command made would
+    /// be root's: the rejected folder, an archive month's folder, the lock file, the database's
+    /// -wal and -shm. The daemon, running as that user, could then not move files there or
+    /// start at all. Called before anything is made.
+    func refuseRootOnAnotherUsersBooks(_ configuration: Configuration) throws {
+        guard geteuid() == 0 else { return }
+        let path = configuration.paths.database
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_uid != 0 else { return }
+        let name = getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(st.st_uid)"
+        throw UserFacingError(
+            "ledgerd: the ledger database \(path) belongs to \(name); run ledgerd as that user "
+                + "(sudo -u \(name) ledgerd …): as root, the folders and files it made would be root's, and "
+                + "ledgerd running as \(name) could not use them.",
+            exitCode: 1)
+    }
+
     /// Opens the books. `reading` (status, reconcile): where this user cannot write the file or
     /// its folder (an owner looking at the books the service keeps), they are opened read-only.
     func openStore(_ configuration: Configuration, create: Bool = true, reading: Bool = false) throws -> LedgerStore {
@@ -82,20 +99,7 @@ extension CommonOptions {
                     + "posting needs write access to the file and to its folder, where SQLite keeps its -wal and -shm files.",
                 exitCode: 1)
         }
-        // As root on books another user keeps (the service's), what this run made would be
-        // root's: the rejected folder, an archive month's folder, the database's -wal and -shm.
-        // The daemon, running as that user, could then not move files there or write at all.
-        if create, geteuid() == 0 {
-            var st = stat()
-            if stat(path, &st) == 0, st.st_uid != 0 {
-                let name = getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(st.st_uid)"
-                throw UserFacingError(
-                    "ledgerd: the ledger database \(path) belongs to \(name); run ledgerd as that user "
-                        + "(sudo -u \(name) ledgerd …): as root, the folders and files it made would be root's, and "
-                        + "ledgerd running as \(name) could not use them.",
-                    exitCode: 1)
-            }
-        }
+        if create { try refuseRootOnAnotherUsersBooks(configuration) }
         let readOnly = reading && denied != 0
         do {
             return try LedgerStore(path: path, readonly: readOnly)
