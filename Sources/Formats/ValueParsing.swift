@@ -16,6 +16,9 @@ struct LexicalDecimal {
     /// last place, and `rounded` rounds on this digit.
     var droppedDigit: UInt8? = nil
 
+    /// 10^19: `rounded` keeps fewer significant digits than this many, integer part aside.
+    static let keptSignificand: UInt128 = 10_000_000_000_000_000_000
+
     /// Digits accepted at most (leading zeros aside): far beyond any invoice value, and small
     /// enough that products of two values stay inside Int128 in the checked arithmetic.
     static let maxDigits = 27
@@ -81,12 +84,15 @@ struct LexicalDecimal {
     }
 
     /// The value as an `ExactDecimal`, rounded half away from zero to `ExactDecimal.maxScale`
-    /// decimals when written with more (or with decimals left out, `droppedDigit`).
+    /// decimals and 19 significant digits when written with more (or with decimals left out,
+    /// `droppedDigit`); the integer part is never rounded. The line check multiplies a
+    /// quantity by a price: 19 digits each keep the product, and the sums it is compared
+    /// with, inside Int128, where .NET's 28 would not.
     var rounded: ExactDecimal {
         var magnitude = significand.magnitude
         var scale = fractionDigits
         var up = (droppedDigit ?? 0) >= 5
-        while scale > ExactDecimal.maxScale {
+        while scale > ExactDecimal.maxScale || (scale > 0 && magnitude >= Self.keptSignificand) {
             up = magnitude % 10 >= 5
             magnitude /= 10
             scale -= 1

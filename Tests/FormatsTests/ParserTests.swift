@@ -383,15 +383,15 @@ struct ParserTests {
             t.line("1", quantity: "3", net: "1000.00", price: third)
             + t.line("2", quantity: "1.00000000000000000000049", net: "200.00", price: "200.00", percent: "15")
         let d = try Self.parse(t).get()
-        #expect(d.lines[0].priceAmount == ExactDecimal(significand: 333_333_333_333_333_333_333, scale: 18))
+        #expect(d.lines[0].priceAmount == ExactDecimal(significand: 3_333_333_333_333_333_333, scale: 16))
         #expect(d.lines[1].quantity == ExactDecimal(significand: 1_000_000_000_000_000_000, scale: 18))
         #expect(EHF.validate(d).isEmpty, "\(EHF.validate(d).map(\.description))")
         // Half away from zero, on the first decimal left out.
         t.lines =
-            t.line("1", quantity: "2", net: "1000.00", price: "500.0000000000000000005")
+            t.line("1", quantity: "2", net: "1000.00", price: "500.00000000000000005")
             + t.line("2", quantity: "-0.0000000000000000015", net: "200.00", price: "200.00", percent: "15")
         let rounded = try Self.parse(t).get()
-        #expect(rounded.lines[0].priceAmount == ExactDecimal(significand: 500_000_000_000_000_000_001, scale: 18))
+        #expect(rounded.lines[0].priceAmount == ExactDecimal(significand: 5_000_000_000_000_000_001, scale: 16))
         #expect(rounded.lines[1].quantity == ExactDecimal(significand: -2, scale: 18))
         // Beyond 27 digits too: the 28th and later are left out, rounding on the first of them.
         t.lines =
@@ -399,13 +399,21 @@ struct ParserTests {
             + t.line(
                 "2", quantity: "1", net: "200.00", price: "199." + String(repeating: "9", count: 30), percent: "15")
         let long = try Self.parse(t).get()
-        #expect(long.lines[0].priceAmount == ExactDecimal(significand: 500_000_000_000_000_000_000, scale: 18))
-        #expect(long.lines[1].priceAmount == ExactDecimal(significand: 200_000_000_000_000_000_000, scale: 18))
+        #expect(long.lines[0].priceAmount == ExactDecimal(500))
+        #expect(long.lines[1].priceAmount == ExactDecimal(200))
         t.lines = t.line(
             "1", quantity: "123456789." + String(repeating: "0", count: 18) + "7", net: "1000.00", price: "1")
         #expect(
-            try Self.parse(t).get().lines[0].quantity
-                == ExactDecimal(significand: 123_456_789_000_000_000_000_000_001, scale: 18))
+            try Self.parse(t).get().lines[0].quantity == ExactDecimal(significand: 1_234_567_890_000_000_000, scale: 10)
+        )
+        // .NET's 28-digit quantity and price on one line: the line check still adds up.
+        t.lines =
+            t.line(
+                "1", quantity: "3.3333333333333333333333333333", net: "1000.00",
+                price: "300.00000000000000000000000003")
+            + t.line("2", quantity: "1", net: "200.00", price: "200.00", percent: "15")
+        let dotNet = try Self.parse(t).get()
+        #expect(EHF.validate(dotNet).isEmpty, "\(EHF.validate(dotNet).map(\.description))")
         // An amount is never rounded.
         t = Template()
         t.monetaryTotal = t.totals(payable: "1480." + String(repeating: "0", count: 30))
