@@ -100,9 +100,12 @@ public enum NorwegianOrgNumber {
     /// The org number in a Norwegian VAT number (`NO987654325MVA`, however spaced or cased),
     /// when it is one: NO, a valid org number, MVA.
     public static func inVATNumber(_ vat: String) -> String? {
-        let bare = PartyIdentifier.canonical(vat)
-        guard bare.count == 14, bare.hasPrefix("NO"), bare.hasSuffix("MVA") else { return nil }
-        let digits = String(bare.dropFirst(2).prefix(9))
+        // On bytes: it runs for every invoice's parties (`Party.key`).
+        let bare = PartyIdentifier.canonical(vat).utf8
+        guard bare.count == 14, bare.starts(with: "NO".utf8), bare.suffix(3).elementsEqual("MVA".utf8) else {
+            return nil
+        }
+        let digits = String(decoding: bare.dropFirst(2).prefix(9), as: UTF8.self)
         return isValid(digits) ? digits : nil
     }
 }

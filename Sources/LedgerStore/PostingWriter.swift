@@ -36,6 +36,11 @@ final class PostingWriter {
     /// Counterparty keys already upserted in this transaction, with their ids.
     var suppliers: [String: Int64] = [:]
     var customers: [String: Int64] = [:]
+    /// The parties with open credit notes that name an invoice (per side), read once per
+    /// transaction: only an invoice from one of them is looked up for credit notes that came
+    /// first, so the other postings (nearly all) run no statement for it.
+    var suppliersAwaitingInvoices: Set<Int64>?
+    var customersAwaitingInvoices: Set<Int64>?
 
     init(_ db: Database) throws {
         self.db = db
@@ -140,7 +145,7 @@ final class PostingWriter {
     /// that hangs on a bound value makes it (see `Schema.v6`).
     var recompilations: Int32 {
         let credits = [vendorCredits, customerCredits].flatMap {
-            [$0.findInvoice, $0.findCreditNotes, $0.settle, $0.record]
+            [$0.findInvoice, $0.partiesAwaiting, $0.findCreditNotes, $0.settle, $0.record]
         }
         return
             ([
@@ -228,9 +233,7 @@ final class PostingWriter {
                     open.currency.code, now
                 )
                 .run()
-            try applyCredits(
-                invoice, id: invoiceID, partyID: partyID, statements: purchase ? vendorCredits : customerCredits,
-                now: now)
+            try applyCredits(invoice, id: invoiceID, partyID: partyID, purchase: purchase, now: now)
             for (index, attachment) in invoice.attachments.enumerated() {
                 let statement = insertAttachment.bind(
                     documentID, purchase ? invoiceID : nil, purchase ? nil : invoiceID, attachment.id,
@@ -315,6 +318,8 @@ extension PostingWriter {
     struct CreditStatements {
         /// The open invoice a credit note names: id and what is still open.
         let findInvoice: Bound
+        /// The parties with open credit notes that name an invoice.
+        let partiesAwaiting: Bound
         /// Open credit notes that name an invoice posted after them, in the order they were
         /// posted: the index's own order, so no sorter is opened for the (nearly always
         /// empty) answer of every posted invoice. `billing_reference IS NOT NULL` is written
@@ -328,6 +333,11 @@ extension PostingWriter {
                 """
                 SELECT id, payable_minor - amount_paid_minor FROM \(invoices)
                 WHERE \(party) = ? AND document_type = 'invoice' AND number = ? AND currency = ? AND status != 'paid'
+                """)
+            partiesAwaiting = try prepare(
+                """
+                SELECT DISTINCT \(party) FROM \(invoices)
+                WHERE billing_reference IS NOT NULL AND document_type = 'credit_note' AND status != 'paid'
                 """)
             findCreditNotes = try prepare(
                 """
@@ -355,11 +365,20 @@ extension PostingWriter {
     /// Each pair is settled by the smaller of what the two still have open (`PostingRules.
     /// creditApplied`), and the application is recorded. The sub-ledger keeps both entries as
     /// they are: only what each document leaves open, and so its status and aging, change.
-    func applyCredits(
-        _ invoice: InvoiceDocument, id: Int64, partyID: Int64, statements s: CreditStatements, now: String
-    ) throws {
+    func applyCredits(_ invoice: InvoiceDocument, id: Int64, partyID: Int64, purchase: Bool, now: String) throws {
+        let s = purchase ? vendorCredits : customerCredits
         var open = invoice.totals.payable.minor
         guard open > 0 else { return }
+        var awaiting: Set<Int64>
+        if let known = purchase ? suppliersAwaitingInvoices : customersAwaitingInvoices {
+            awaiting = known
+        } else {
+            awaiting = []
+            let found = s.partiesAwaiting.bind()
+            while try found.step() { awaiting.insert(found.int64(0)) }
+            try found.finish()
+        }
+        defer { if purchase { suppliersAwaitingInvoices = awaiting } else { customersAwaitingInvoices = awaiting } }
         func apply(creditNote: Int64, invoice invoiceID: Int64, _ amount: Int64) throws {
             try s.settle.bind(amount, creditNote).run()
             try s.settle.bind(amount, invoiceID).run()
@@ -379,7 +398,9 @@ extension PostingWriter {
                 try apply(creditNote: id, invoice: invoiceID, amount)
                 open -= amount
             }
-        } else {
+            // Left open, it may settle an invoice that comes later.
+            if open > 0, !invoice.billingReferences.isEmpty { awaiting.insert(partyID) }
+        } else if awaiting.contains(partyID) {
             let found = s.findCreditNotes.bind(partyID, invoice.number, invoice.currency.code)
             var creditNotes: [(id: Int64, open: Int64)] = []
             while try found.step() { creditNotes.append((found.int64(0), found.int64(1))) }
