@@ -46,8 +46,6 @@ public enum ErrorReport {
 
     /// Whether the error file at `path` was written for the bytes with hash `sha256`.
     public static func describes(_ path: String, sha256: String) -> Bool {
-        guard !sha256.hasPrefix("unread:"), case .bytes(let bytes) = try? FileSystem.readFile(path, limit: 64 << 10)
-        else { return false }
-        return String(decoding: bytes, as: UTF8.self).contains("\n" + shaLine(sha256))
+        !sha256.hasPrefix("unread:") && Self.sha256(describedBy: path) == sha256
     }
 }
