@@ -67,9 +67,9 @@ public final class Daemon: Service, Sendable {
         public var processed: Int
         /// Why the daemon cannot write to the database now; nil while it can.
         public var databaseProblem: String?
-        /// Why files do not get through although the database takes writes: the batch in hand
-        /// stuck on a read, or posted files that cannot be moved out of the inbox (the archive
-        /// or rejected folder full or not writable); nil while they do.
+        /// Why files do not get through although the database takes writes: the inbox folder
+        /// missing, the batch in hand stuck on a read, or posted files that cannot be moved out
+        /// of the inbox (the archive or rejected folder full or not writable); nil while they do.
         public var processingProblem: String?
         public var backlog: Int { inboxes.reduce(0) { $0 + $1.backlog } }
     }
@@ -332,17 +332,17 @@ public final class Daemon: Service, Sendable {
     /// the watcher waits for it to come back, polling finds nothing. It is not made again
     /// here: on a mount point that would hide the share when it returns.
     func checkInboxFolder() {
-        var st = stat()
         let problem: String?
-        if stat(settings.inbox, &st) != 0 {
+        switch FileSystem.followedType(settings.inbox) {
+        case nil:
             problem =
                 "the inbox folder \(settings.inbox) is missing (deleted, moved away or unmounted): files dropped "
                 + "there are not seen until it is back"
-        } else if st.st_mode & S_IFMT != S_IFDIR {
+        case .directory?:
+            problem = nil
+        default:
             problem =
                 "the inbox \(settings.inbox) is not a folder: files dropped there are not seen until it is one again"
-        } else {
-            problem = nil
         }
         let before = status.withLock { s in
             defer { s.inboxMissing = problem }

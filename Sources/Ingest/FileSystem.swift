@@ -27,6 +27,15 @@ public enum FileSystem {
         case directory
         case symlink
         case other
+
+        init(_ st: stat) {
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: self = .regular
+            case S_IFDIR: self = .directory
+            case S_IFLNK: self = .symlink
+            default: self = .other
+            }
+        }
     }
 
     public struct Entry: Sendable, Equatable {
@@ -74,26 +83,22 @@ public enum FileSystem {
     public static func lstatType(_ path: String) -> EntryType {
         var st = stat()
         guard lstat(path, &st) == 0 else { return .other }
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: return .regular
-        case S_IFDIR: return .directory
-        case S_IFLNK: return .symlink
-        default: return .other
-        }
+        return EntryType(st)
+    }
+
+    /// What `path` names once symlinks are followed (a configured folder may be a link to
+    /// one); nil when nothing is there.
+    public static func followedType(_ path: String) -> EntryType? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return EntryType(st)
     }
 
     /// Size and modification time without following symlinks; nil if it is gone.
     public static func lstatSizeAndTime(_ path: String) -> (size: Int64, mtimeNanos: Int64, type: EntryType)? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }
-        let type: EntryType
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: type = .regular
-        case S_IFDIR: type = .directory
-        case S_IFLNK: type = .symlink
-        default: type = .other
-        }
-        return (Int64(st.st_size), nanoseconds(st.st_mtim), type)
+        return (Int64(st.st_size), nanoseconds(st.st_mtim), EntryType(st))
     }
 
     /// How long ago a file time (`nanoseconds`) was by the wall clock: negative for a time

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRDB
+import Ingest
 import LedgerConfig
 import LedgerStore
 
@@ -22,19 +23,15 @@ extension Ledgerd {
             /// fine: ledgerd makes it. Permissions are not judged here: this check often runs as
             /// another user than the service.
             static func checkPathKinds(_ configuration: LedgerConfig.Configuration, source: String) throws {
-                func kind(_ path: String) -> mode_t? {
-                    var st = stat()
-                    return stat(path, &st) == 0 ? st.st_mode & S_IFMT : nil
-                }
                 let paths = configuration.paths
                 for (key, path) in [
                     ("paths.inbox", paths.inbox), ("paths.archive", paths.archive), ("paths.rejected", paths.rejected),
                 ] {
-                    if let found = kind(path), found != S_IFDIR {
+                    if let found = FileSystem.followedType(path), found != .directory {
                         throw UserFacingError("ledgerd: \(source): \(key): \(path) is not a folder")
                     }
                 }
-                if kind(paths.database) == S_IFDIR {
+                if FileSystem.followedType(paths.database) == .directory {
                     throw UserFacingError(
                         "ledgerd: \(source): paths.database: \(paths.database) is a folder; name the database file "
                             + "(such as \(paths.database)/ledger.sqlite)")
