@@ -143,17 +143,17 @@ final class PostingWriter {
     /// How often SQLite compiled one of the posting statements again since it was prepared
     /// (`SQLITE_STMTSTATUS_REPREPARE`): zero, unless a schema change or an index condition
     /// that hangs on a bound value makes it (see `Schema.v6`).
+    /// Every statement is found by reflection, so one added later is counted without a list
+    /// to keep in step.
     var recompilations: Int32 {
-        let credits = [vendorCredits, customerCredits].flatMap {
-            [$0.findInvoice, $0.partiesAwaiting, $0.findCreditNotes, $0.settle, $0.record]
+        func statements(of value: Any) -> [Bound] {
+            Mirror(reflecting: value).children.flatMap { child -> [Bound] in
+                if let bound = child.value as? Bound { return [bound] }
+                if let credits = child.value as? CreditStatements { return statements(of: credits) }
+                return []
+            }
         }
-        return
-            ([
-                findDocument, insertDocument, updateDocument, findVendorNumber, findCustomerNumber, upsertSupplier,
-                upsertCustomer, insertEntry, insertLine, insertVendorInvoice, insertCustomerInvoice, insertVendorLine,
-                insertCustomerLine, insertSupplierLedger, insertCustomerLedger, insertAttachment, savepoint, release,
-                rollback,
-            ] + credits).reduce(0) { $0 + sqlite3_stmt_status($1.handle, SQLITE_STMTSTATUS_REPREPARE, 0) }
+        return statements(of: self).reduce(0) { $0 + sqlite3_stmt_status($1.handle, SQLITE_STMTSTATUS_REPREPARE, 0) }
     }
 
     /// Runs `body` inside a savepoint: on error everything it wrote is undone (and the
