@@ -18,7 +18,7 @@ public enum ErrorReport {
         }
         text += "\nCode: \(rejection.code)\n"
         text += "Received: \(document.receivedAt)\n"
-        if !document.sha256.hasPrefix("unread:") { text += shaLine(document.sha256) }
+        text += document.sha256.hasPrefix("unread:") ? referenceLine(document.sha256) : shaLine(document.sha256)
         if rejection.code == "DUPLICATE-NUMBER" {
             // Its number is taken, whatever is fixed: trying the same file again flags it again.
             text +=
@@ -34,14 +34,36 @@ public enum ErrorReport {
     /// The line that names the file's bytes, and by which a rejected copy is found again.
     static func shaLine(_ sha256: String) -> String { "SHA-256: \(sha256)\n" }
 
+    /// The line that names a file refused before it was read, which has no SHA-256: its
+    /// document's stand-in key, by which the status page lets go of the problem once the file
+    /// has left the rejected folder.
+    static func referenceLine(_ key: String) -> String { "Reference: \(key) (not read, so no SHA-256)\n" }
+
+    /// The key of the document the error file at `path` was written for: the SHA-256 of its
+    /// bytes or, for a file refused before it was read, its `unread:` stand-in. Nil when it
+    /// names neither (an error file of an older version, or none) or cannot be read.
+    public static func documentKey(describedBy path: String) -> String? {
+        guard case .bytes(let bytes) = try? FileSystem.readFile(path, limit: 64 << 10) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        func hex64(_ s: Substring) -> Bool { s.count == 64 && s.allSatisfy(\.isHexDigit) }
+        for line in text.split(separator: "\n").reversed() {
+            if line.hasPrefix("SHA-256: ") {
+                let sha = line.dropFirst("SHA-256: ".count)
+                return hex64(sha) ? String(sha) : nil
+            }
+            if line.hasPrefix("Reference: unread:") {
+                let key = line.dropFirst("Reference: ".count).prefix { $0 != " " }
+                return hex64(key.dropFirst("unread:".count)) ? String(key) : nil
+            }
+        }
+        return nil
+    }
+
     /// The SHA-256 of the bytes the error file at `path` was written for; nil when it names
     /// none (a file refused before it was read) or cannot be read.
     public static func sha256(describedBy path: String) -> String? {
-        guard case .bytes(let bytes) = try? FileSystem.readFile(path, limit: 64 << 10) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("SHA-256: ") }) else { return nil }
-        let sha = line.dropFirst("SHA-256: ".count)
-        return sha.count == 64 && sha.allSatisfy(\.isHexDigit) ? String(sha) : nil
+        guard let key = documentKey(describedBy: path), !key.hasPrefix("unread:") else { return nil }
+        return key
     }
 
     /// Whether the error file at `path` was written for the bytes with hash `sha256`.

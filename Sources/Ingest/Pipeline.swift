@@ -766,7 +766,7 @@ public final class Pipeline: Sendable {
     func resolveReplacedProblem(_ name: String, postedSHA: String) {
         let file = settings.rejected + "/" + name
         let note = file + ".error.txt"
-        guard !FileSystem.exists(file), let sha = ErrorReport.sha256(describedBy: note), sha != postedSHA else {
+        guard !FileSystem.exists(file), let sha = ErrorReport.documentKey(describedBy: note), sha != postedSHA else {
             return
         }
         do {
@@ -781,24 +781,28 @@ public final class Pipeline: Sendable {
 
     /// Rejected or flagged files the bookkeeper has deleted from the rejected folder (or moved
     /// out of it) need no one any more: their problems are marked resolved, so the status page
-    /// stops listing them. What lies there is recognised by the SHA-256 line of the error file
-    /// beside it or, without one, by its bytes. Only problems processed over ten minutes ago
-    /// are considered, so a file between its commit and its move into the folder (this run's
-    /// or another's) is never taken for one that was removed; a file moved back into the inbox
-    /// to be tried again is opened again when it is. Nothing is done when the folder cannot be
+    /// stops listing them. What lies there is recognised by the key line of the error file
+    /// beside it (the SHA-256 of its bytes, or the stand-in of a file refused unread) or,
+    /// without one, by its bytes; a file refused unread whose error file names no key (written
+    /// by an older version) by its name. Only problems processed over ten minutes ago are
+    /// considered, so a file between its commit and its move into the folder (this run's or
+    /// another's) is never taken for one that was removed; a file moved back into the inbox to
+    /// be tried again is opened again when it is. Nothing is done when the folder cannot be
     /// listed or something in it cannot be recognised. Returns how many were resolved.
     @discardableResult
     public func resolveProblemsRemovedFromRejectedFolder() -> Int {
         guard let entries = try? FileSystem.listDirectory(settings.rejected) else { return 0 }
         var present = Set<String>()
+        var names = Set<String>()
         for entry in entries where !entry.name.hasSuffix(".error.txt") {
             guard entry.nameWasValid else { return 0 }
+            names.insert(entry.name)
             let path = settings.rejected + "/" + entry.name
-            if let sha = ErrorReport.sha256(describedBy: path + ".error.txt") {
-                present.insert(sha)
+            if let key = ErrorReport.documentKey(describedBy: path + ".error.txt") {
+                present.insert(key)
             } else if entry.type == .regular {
-                // Over the size limit, it was never read: refused as too large (recorded under
-                // an `unread:` stand-in, which is never resolved), or not ledgerd's at all.
+                // Over the size limit, it was never read: refused as too large (known by its
+                // name), or not ledgerd's at all.
                 if let size = FileSystem.lstatSizeAndTime(path)?.size, size > settings.maxFileBytes { continue }
                 guard let sha = Self.sha256(ofFile: path, limit: settings.maxFileBytes) else { return 0 }
                 present.insert(sha)
@@ -807,8 +811,12 @@ public final class Pipeline: Sendable {
         let now = Int(time(nil))
         do {
             let resolved = try store.resolveProblems(
-                notIn: present, processedBefore: Timestamp.format(secondsSinceEpoch: now - 600),
-                now: Timestamp.format(secondsSinceEpoch: now))
+                processedBefore: Timestamp.format(secondsSinceEpoch: now - 600),
+                now: Timestamp.format(secondsSinceEpoch: now)
+            ) { key, originalName in
+                present.contains(key)
+                    || (key.hasPrefix("unread:") && names.contains(FileSystem.shortened(originalName, maxBytes: 200)))
+            }
             if resolved > 0 {
                 logger.notice("\(resolved) rejected or flagged file(s) no longer in the rejected folder: resolved")
             }

@@ -111,20 +111,22 @@ extension LedgerStore {
     }
 
     /// Marks resolved every open problem (rejected or flagged) processed before `cutoff` whose
-    /// bytes are not among `present` (the hashes of what lies in the rejected folder). Those
-    /// refused before they were read (`unread:` stand-ins) carry no hash to find them by and
-    /// stay. Returns how many were resolved.
-    public func resolveProblems(notIn present: Set<String>, processedBefore cutoff: String, now: String) throws -> Int {
+    /// file `isStillThere` (given the document's key, its SHA-256 or `unread:` stand-in, and
+    /// its original name) says is no longer in the rejected folder. Returns how many were
+    /// resolved.
+    public func resolveProblems(
+        processedBefore cutoff: String, now: String, isStillThere: (_ key: String, _ originalName: String) -> Bool
+    ) throws -> Int {
         try pool.write { db in
             let open = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, sha256 FROM documents
+                    SELECT id, sha256, original_name FROM documents
                     WHERE (state = 'rejected' OR state = 'duplicate_number') AND resolved_at IS NULL
-                        AND sha256 NOT LIKE 'unread:%' AND processed_at < ?
+                        AND processed_at < ?
                     """, arguments: [cutoff])
             var resolved = 0
-            for row in open where !present.contains(row[1] as String) {
+            for row in open where !isStillThere(row[1], row[2]) {
                 try db.execute(
                     sql: "UPDATE documents SET resolved_at = ? WHERE id = ?", arguments: [now, row[0] as Int64])
                 resolved += 1

@@ -474,6 +474,63 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 0)
     }
 
+    /// Files refused before they were read (too large, a link) have no hash of their bytes:
+    /// their error file names their stand-in key, by which the sweep still finds them, and
+    /// they are resolved once they leave the rejected folder, or once a corrected file of
+    /// their name is posted. One whose error file names no key (written by an older version)
+    /// is known by its name.
+    @Test func problemsOfFilesRefusedUnreadAreResolvedWhenTheyLeave() throws {
+        let sandbox = try Sandbox()
+        let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
+        func open() throws -> [String] {
+            try sandbox.store.statusPageData().openRejections.map(\.name).sorted()
+        }
+        let padding = Array(String(repeating: " ", count: 2_000).utf8)
+        _ = try sandbox.write(valid + padding, as: "big.xml")
+        _ = try sandbox.write(valid + padding + padding, as: "big-old.xml")
+        _ = try sandbox.write(valid + padding + padding + padding, as: "big-kept.xml")
+        try FileManager.default.createSymbolicLink(
+            atPath: sandbox.inbox + "/ehf/link.xml", withDestinationPath: sandbox.root + "/elsewhere.xml")
+        let limit = Int64(valid.count + 1_000)
+        let results = sandbox.pipeline(identifiers: Self.buyer, maxFileBytes: limit).ingest(sandbox.scan())
+        #expect(
+            results.map(\.reason?.code).sorted { ($0 ?? "") < ($1 ?? "") } == [
+                "FILE-TOO-LARGE", "FILE-TOO-LARGE", "FILE-TOO-LARGE", "NOT-A-FILE",
+            ])
+        #expect(try open() == ["big-kept.xml", "big-old.xml", "big.xml", "link.xml"])
+        let report = try String(contentsOfFile: sandbox.rejected + "/big.xml.error.txt", encoding: .utf8)
+        let key = try #require(ErrorReport.documentKey(describedBy: sandbox.rejected + "/big.xml.error.txt"))
+        #expect(key.hasPrefix("unread:") && report.contains("Reference: \(key) (not read, so no SHA-256)\n"))
+        #expect(ErrorReport.sha256(describedBy: sandbox.rejected + "/big.xml.error.txt") == nil)
+        // As an older version wrote it: no key line.
+        let oldReport = sandbox.rejected + "/big-old.xml.error.txt"
+        let lines = try String(contentsOfFile: oldReport, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        try lines.filter { !$0.hasPrefix("Reference: ") }.joined(separator: "\n").write(
+            toFile: oldReport, atomically: true, encoding: .utf8)
+        #expect(ErrorReport.documentKey(describedBy: oldReport) == nil)
+        try sandbox.store.pool.write { db in
+            try db.execute(sql: "UPDATE documents SET processed_at = '2026-01-01T00:00:00Z'")
+        }
+        let pipeline = sandbox.pipeline(identifiers: Self.buyer, maxFileBytes: limit)
+        // All still there, the one without its error file too.
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/big-kept.xml.error.txt")
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 0)
+        for name in ["big-old.xml", "link.xml"] {
+            try FileManager.default.removeItem(atPath: sandbox.rejected + "/" + name)
+        }
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 2)
+        #expect(try open() == ["big-kept.xml", "big.xml"])
+
+        // big.xml taken out, cut down and dropped again: posted, and its problem goes with its
+        // error file.
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/big.xml")
+        _ = try sandbox.write(valid, as: "big.xml")
+        #expect(pipeline.ingest(sandbox.scan()).map(\.outcome) == [.posted])
+        #expect(try open() == ["big-kept.xml"])
+        #expect(!FileManager.default.fileExists(atPath: sandbox.rejected + "/big.xml.error.txt"))
+    }
+
     /// A file taken out of the archive (as a restore asks) and dropped again is archived under
     /// its own name again, not with a second hash prefix.
     @Test func aFileFromTheArchiveKeepsOneHashPrefix() throws {
