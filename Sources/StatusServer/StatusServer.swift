@@ -190,12 +190,13 @@ public struct StatusServer: Service {
         let databaseError = outstanding == nil ? "unreadable" : nil
         let runtime = await snapshot
         // The total backlog, unlabelled, as the daemon records it too (help text "" like the
-        // swift-metrics factory's: the registry refuses two help texts for one name).
+        // swift-metrics factory's: the registry refuses two help texts for one name; its
+        // `# HELP` line is added to the text by `LedgerMetrics.addingHelp`).
         registry.makeGauge(
             descriptor: MetricNameDescriptor(metricName: "ledgerd_backlog", unitName: "files", helpText: "")
         )
         .set(Double(runtime.inboxes.reduce(0) { $0 + $1.waiting + $1.settling + $1.processing }))
-        var text = registry.emitToString()
+        var text = LedgerMetrics.addingHelp(to: registry.emitToString())
         let health = StatusBuilder.health(runtime: runtime, databaseError: databaseError, now: Date())
         func gauge(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"

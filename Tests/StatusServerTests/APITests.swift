@@ -299,7 +299,15 @@ import Testing
         ] {
             #expect(text.contains(name), "missing \(name)")
         }
-        let posted = text.split(separator: "\n").first { $0.hasPrefix("ledgerd_files_total{result=\"posted\"}") }
+        // Every series says what it is, as `promtool check metrics` asks, once.
+        let lines = text.split(separator: "\n")
+        for (index, line) in lines.enumerated() where line.hasPrefix("# TYPE ") {
+            let name = line.split(separator: " ")[2]
+            #expect(index > 0 && lines[index - 1].hasPrefix("# HELP \(name) "), "no help text for \(name)")
+        }
+        #expect(lines.filter { $0.hasPrefix("# HELP ") }.count == lines.filter { $0.hasPrefix("# TYPE ") }.count)
+        #expect(text.hasSuffix("\n") && !text.hasSuffix("\n\n"))
+        let posted = lines.first { $0.hasPrefix("ledgerd_files_total{result=\"posted\"}") }
         #expect(posted.flatMap { Int($0.split(separator: " ").last!) }.map { $0 >= 1 } == true)
         _ = dir
     }
