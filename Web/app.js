@@ -302,7 +302,7 @@ const renderers = {
           el("dl", { class: "buckets" }, row.buckets.map((b, i) => [
             el("dt", { class: b.minor === 0 ? "zero" : null, text: aging.buckets[i].label }),
             el("dd", { class: b.minor === 0 ? "zero" : null }, amount(b, key + "-" + aging.buckets[i].id))])),
-          row.without_due_date > 0 ? el("p", { class: "quiet small", text: row.without_due_date + " without a due date (aged from the issue date)" }) : null);
+          row.without_due_date > 0 ? el("p", { class: "quiet small", text: row.without_due_date + " without a due date (taken as due 30 days after issue)" }) : null);
       });
       return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }), ...bars);
     };

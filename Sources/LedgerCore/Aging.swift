@@ -3,9 +3,11 @@
 ///
 /// Rules (pure, no I/O, no clock — the caller says which day "today" is):
 /// - Days past due = today − due date. Zero or negative (due today or later) is `current`.
-/// - An invoice without a known due date is aged from its **issue date**, as if it fell due
-///   when issued: an old invoice with payment terms only in free text must not hide in
-///   `current` forever. Rows count such invoices (`withoutDueDate`) so a page can say so.
+/// - An invoice without a known due date (payment terms only in free text, or none) is taken
+///   to fall due **30 days after its issue date** (`Aging.daysToPayWithoutDueDate`), the
+///   default of Norwegian law when no term is agreed: it is not overdue the day it arrives,
+///   nor does it hide in `current` forever. Rows count such invoices (`withoutDueDate`) so a
+///   page can say so.
 /// - Amounts are signed: a credit note is negative and reduces the bucket its own date
 ///   falls in (it is not matched against the invoice it credits).
 /// - Sums are exact integers in minor units, per party and currency; currencies are never
@@ -108,10 +110,15 @@ public struct AgingRow: Sendable, Hashable {
 }
 
 public enum Aging {
-    /// Days `today` is past the due date (or the issue date when the due date is unknown).
-    /// Negative when not yet due.
+    /// The days to pay given an invoice without a due date: the Late Payment Interest Act
+    /// (forsinkelsesrenteloven § 2) lets interest run from 30 days after an invoice is sent
+    /// when no due date was agreed.
+    public static let daysToPayWithoutDueDate = 30
+
+    /// Days `today` is past the due date (or `daysToPayWithoutDueDate` after the issue date
+    /// when the due date is unknown). Negative when not yet due.
     public static func daysPastDue(issueDate: Day, dueDate: Day?, today: Day) -> Int {
-        (dueDate ?? issueDate).days(until: today)
+        dueDate?.days(until: today) ?? issueDate.days(until: today) - daysToPayWithoutDueDate
     }
 
     public static func bucket(issueDate: Day, dueDate: Day?, today: Day) -> AgingBucket {

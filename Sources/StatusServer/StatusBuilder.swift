@@ -144,8 +144,9 @@ struct StatusBuilder {
     }
 
     static let agingRule =
-        "Days past due = today − due date; not yet due is Current. An invoice without a due date is aged from "
-        + "its issue date. Credit notes count negative in the bucket of their own date."
+        "Days past due = today − due date; not yet due is Current. An invoice without a due date is taken to "
+        + "fall due 30 days after its issue date, as Norwegian law has it when no term is agreed. Credit notes "
+        + "count negative in the bucket of their own date."
 
     static func aging(_ entries: [StatusPageData.AgingEntry], today: Day) -> AgingSection {
         func side(_ name: String) -> AgingSection.Side {

@@ -247,7 +247,7 @@ struct AgingSection: Encodable, Sendable {
         var party: String?
         var currency: String
         var documents: Int
-        /// Documents aged from their issue date (no due date known).
+        /// Documents without a due date, taken as due 30 days after issue.
         var withoutDueDate: Int
         /// Five amounts, in `buckets` order.
         var buckets: [Amount]

@@ -29,7 +29,11 @@ import Testing
             Aging.daysPastDue(issueDate: today.adding(days: -40), dueDate: today.adding(days: -10), today: today) == 10)
         #expect(
             Aging.daysPastDue(issueDate: today.adding(days: -40), dueDate: today.adding(days: 5), today: today) == -5)
-        #expect(Aging.daysPastDue(issueDate: today.adding(days: -100), dueDate: nil, today: today) == 100)
+        // No due date: due 30 days after issue, so not overdue the day it arrives.
+        #expect(Aging.daysPastDue(issueDate: today.adding(days: -100), dueDate: nil, today: today) == 70)
+        #expect(Aging.daysPastDue(issueDate: today, dueDate: nil, today: today) == -30)
+        #expect(Aging.bucket(issueDate: today.adding(days: -30), dueDate: nil, today: today) == .current)
+        #expect(Aging.bucket(issueDate: today.adding(days: -31), dueDate: nil, today: today) == .days1to30)
         // Across a leap day.
         let march = Day(iso: "2028-03-01")!
         #expect(Aging.daysPastDue(issueDate: march, dueDate: Day(iso: "2028-02-28")!, today: march) == 2)
@@ -48,7 +52,8 @@ import Testing
         #expect(rows.map(\.party) == ["alpha AS", "alpha AS", "Beta AS"])
         #expect(rows.map(\.currency.code) == ["EUR", "NOK", "NOK"])
         #expect(rows[0].buckets == [300, 0, 0, 0, 0])
-        #expect(rows[1].buckets == [1_000, 0, 0, 0, 500])
+        // The one without a due date: due 70 days ago.
+        #expect(rows[1].buckets == [1_000, 0, 0, 500, 0])
         #expect(rows[1].withoutDueDate == 1)
         #expect(rows[1].documents == 2)
         #expect(rows[2].buckets == [0, 7_500, 7_000, 0, 0])
@@ -58,7 +63,7 @@ import Testing
         let totals = Aging.totals(rows)
         #expect(totals.map(\.currency.code) == ["EUR", "NOK"])
         #expect(totals[1].party == nil)
-        #expect(totals[1].buckets == [1_000, 7_500, 7_000, 0, 500])
+        #expect(totals[1].buckets == [1_000, 7_500, 7_000, 500, 0])
         #expect(totals[1].documents == 5)
         #expect(totals[1].total == Money(minor: 16_000, currency: .nok))
     }

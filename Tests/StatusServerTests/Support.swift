@@ -103,8 +103,8 @@ func rejected(name: String, sha: String, code: String, message: String) -> Incom
 /// Payables (we owe):
 /// - Leverandør AS: P-1 18 750.00 due 10 days ago (1–30), P-2 2 500.00 due 45 days ago (31–60),
 ///   credit note CN-1 −1 250.00 due 5 days ago (1–30) → 20 000.00 open; 1–30 17 500.00, 31–60 2 500.00
-/// - Kontorrekvisita AS: K-1 1 000.00 due in 10 days (current), K-2 500.00 without due date issued 100
-///   days ago (90+) → 1 500.00
+/// - Kontorrekvisita AS: K-1 1 000.00 due in 10 days (current), K-2 500.00 without due date issued 130
+///   days ago (due 30 days after: 90+) → 1 500.00
 /// - total 21 500.00: current 1 000.00, 1–30 17 500.00, 31–60 2 500.00, 61–90 0.00, 90+ 500.00
 ///
 /// Receivables (customers owe): Kunde AS 5 000.00 NOK due 75 days ago (61–90) and 125.00 EUR due
@@ -127,7 +127,7 @@ enum Fixture {
                 invoice("K-1", seller: kontor, net: [80_000], issued: day(-20), due: day(10)), name: "K-1.xml",
                 sha: "k1"),
             try incoming(
-                invoice("K-2", seller: kontor, net: [40_000], issued: day(-100), due: nil), name: "K-2.xml", sha: "k2"),
+                invoice("K-2", seller: kontor, net: [40_000], issued: day(-130), due: nil), name: "K-2.xml", sha: "k2"),
             try incoming(
                 invoice("1001", seller: us, buyer: kunde, net: [400_000], issued: day(-105), due: day(-75)),
                 name: "sale-1001.xml", sha: "s1", direction: .sale),
