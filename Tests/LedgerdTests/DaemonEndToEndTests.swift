@@ -232,7 +232,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(daemon.logText.components(separatedBy: "claimed.xml is in another ledgerd run's hands").count == 2)
         close(claim)
         try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 2 }
-        #expect(!FileManager.default.fileExists(atPath: path))
+        // Moved after its commit, which a loaded machine may show a moment before the move.
+        try await waitUntil(seconds: 10) { !FileManager.default.fileExists(atPath: path) }
         #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
         #expect(daemon.terminate() == 0)
     }
