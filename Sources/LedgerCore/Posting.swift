@@ -132,6 +132,20 @@ public enum PostingRules {
         max(0, min(creditOpen, invoiceOpen))
     }
 
+    /// What a document has to settle the invoices it names (its BillingReferences) with: a
+    /// credit note's payable amount, or a negative invoice's, a correction sent as an invoice
+    /// with negative amounts (as PEPPOL BIS allows) that names the invoice it corrects. Zero
+    /// for a document that names none, and for an invoice or credit note that adds to what
+    /// is owed.
+    public static func creditToApply(_ document: InvoiceDocument) -> Int64 {
+        guard !document.billingReferences.isEmpty else { return 0 }
+        let payable = document.totals.payable.minor
+        switch document.type {
+        case .creditNote: return max(0, payable)
+        case .invoice: return payable >= 0 ? 0 : payable == .min ? .max : -payable
+        }
+    }
+
     /// The signed amount the document leaves open on the counterparty's sub-ledger account:
     /// the payable amount, negative for credit notes (they reduce what is owed).
     public static func openAmount(for invoice: InvoiceDocument) -> Money {

@@ -132,9 +132,11 @@ final class PostingWriter {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         vendorCredits = try CreditStatements(
-            invoices: "vendor_invoices", party: "supplier_id", applications: "vendor_credit_applications", prepare)
+            invoices: "vendor_invoices", party: "supplier_id", references: "vendor_credit_references",
+            applications: "vendor_credit_applications", prepare)
         customerCredits = try CreditStatements(
-            invoices: "customer_invoices", party: "customer_id", applications: "customer_credit_applications", prepare)
+            invoices: "customer_invoices", party: "customer_id", references: "customer_credit_references",
+            applications: "customer_credit_applications", prepare)
         savepoint = try prepare("SAVEPOINT document")
         release = try prepare("RELEASE SAVEPOINT document")
         rollback = try prepare("ROLLBACK TO SAVEPOINT document")
@@ -314,21 +316,27 @@ final class PostingWriter {
 }
 
 extension PostingWriter {
-    /// The statements that apply credit notes to invoices on one side (suppliers' or customers').
+    /// The statements that apply credits (credit notes, negative invoices) to invoices on one
+    /// side (suppliers' or customers').
     struct CreditStatements {
-        /// The open invoice a credit note names: id and what is still open.
+        /// The open invoice a credit names: id and what is still open.
         let findInvoice: Bound
-        /// The parties with open credit notes that name an invoice.
+        /// The parties with open credits that name an invoice.
         let partiesAwaiting: Bound
-        /// Open credit notes that name an invoice posted after them, in the order they were
-        /// posted: the index's own order, so no sorter is opened for the (nearly always
-        /// empty) answer of every posted invoice. `billing_reference IS NOT NULL` is written
-        /// out, so the partial index applies whatever the bound values (see `Schema.v6`).
-        let findCreditNotes: Bound
+        /// Open credits that name an invoice posted after them, in the order they were posted:
+        /// id, what is left to apply, and whether the credit is a negative invoice.
+        let findCredits: Bound
+        /// Remembers an invoice a credit names.
+        let recordReference: Bound
         let settle: Bound
         let record: Bound
 
-        init(invoices: String, party: String, applications: String, _ prepare: (String) throws -> Bound) throws {
+        init(
+            invoices: String, party: String, references: String, applications: String,
+            _ prepare: (String) throws -> Bound
+        )
+            throws
+        {
             findInvoice = try prepare(
                 """
                 SELECT id, payable_minor - amount_paid_minor FROM \(invoices)
@@ -336,20 +344,24 @@ extension PostingWriter {
                 """)
             partiesAwaiting = try prepare(
                 """
-                SELECT DISTINCT \(party) FROM \(invoices)
-                WHERE billing_reference IS NOT NULL AND document_type = 'credit_note' AND status != 'paid'
+                SELECT DISTINCT i.\(party) FROM \(references) r JOIN \(invoices) i ON i.id = r.credit_id
+                WHERE i.status != 'paid'
                 """)
-            findCreditNotes = try prepare(
+            findCredits = try prepare(
                 """
-                SELECT id, payable_minor - amount_paid_minor FROM \(invoices)
-                WHERE \(party) = ? AND document_type = 'credit_note' AND billing_reference IS NOT NULL
-                    AND billing_reference = ? AND currency = ? AND status != 'paid'
-                ORDER BY id
+                SELECT i.id, abs(i.payable_minor - i.amount_paid_minor), i.payable_minor < 0
+                FROM \(references) r JOIN \(invoices) i ON i.id = r.credit_id
+                WHERE r.reference = ? AND i.\(party) = ? AND i.currency = ? AND i.status != 'paid'
+                ORDER BY i.id
                 """)
+            recordReference = try prepare(
+                "INSERT OR IGNORE INTO \(references) (credit_id, reference) VALUES (?, ?)")
+            // A negative invoice is settled by negative amounts: its open amount, payable less
+            // paid, goes towards zero from below, as a positive one's from above.
             settle = try prepare(
                 """
                 UPDATE \(invoices) SET amount_paid_minor = amount_paid_minor + ?1,
-                    status = CASE WHEN amount_paid_minor + ?1 >= payable_minor THEN 'paid' ELSE 'partial' END
+                    status = CASE WHEN abs(amount_paid_minor + ?1) >= abs(payable_minor) THEN 'paid' ELSE 'partial' END
                 WHERE id = ?2
                 """)
             record = try prepare(
@@ -360,15 +372,15 @@ extension PostingWriter {
         }
     }
 
-    /// A credit note settles the invoice it names (its BillingReference), of the same party
-    /// and currency; an invoice posted after credit notes that name it is settled by them.
-    /// Each pair is settled by the smaller of what the two still have open (`PostingRules.
-    /// creditApplied`), and the application is recorded. The sub-ledger keeps both entries as
-    /// they are: only what each document leaves open, and so its status and aging, change.
+    /// A credit (a credit note, or a negative invoice correcting an earlier one; see
+    /// `PostingRules.creditToApply`) settles the invoices it names (its BillingReferences), of
+    /// the same party and currency, in the order it names them; an invoice posted after
+    /// credits that name it is settled by them. Each pair is settled by the smaller of what
+    /// the two still have open (`PostingRules.creditApplied`), and the application is
+    /// recorded. The sub-ledger keeps both entries as they are: only what each document
+    /// leaves open, and so its status and aging, change.
     func applyCredits(_ invoice: InvoiceDocument, id: Int64, partyID: Int64, purchase: Bool, now: String) throws {
         let s = purchase ? vendorCredits : customerCredits
-        var open = invoice.totals.payable.minor
-        guard open > 0 else { return }
         var awaiting: Set<Int64>
         if let known = purchase ? suppliersAwaitingInvoices : customersAwaitingInvoices {
             awaiting = known
@@ -379,13 +391,18 @@ extension PostingWriter {
             try found.finish()
         }
         defer { if purchase { suppliersAwaitingInvoices = awaiting } else { customersAwaitingInvoices = awaiting } }
-        func apply(creditNote: Int64, invoice invoiceID: Int64, _ amount: Int64) throws {
-            try s.settle.bind(amount, creditNote).run()
+        /// Settles `amount` of the invoice by the credit; `negative` when the credit is a
+        /// negative invoice.
+        func apply(credit: Int64, negative: Bool, invoice invoiceID: Int64, _ amount: Int64) throws {
+            try s.settle.bind(negative ? -amount : amount, credit).run()
             try s.settle.bind(amount, invoiceID).run()
-            try s.record.bind(creditNote, invoiceID, amount, invoice.currency.code, now).run()
+            try s.record.bind(credit, invoiceID, amount, invoice.currency.code, now).run()
         }
-        if invoice.type == .creditNote {
-            for reference in invoice.billingReferences where open > 0 {
+        var credit = PostingRules.creditToApply(invoice)
+        if credit > 0 {
+            for reference in invoice.billingReferences {
+                try s.recordReference.bind(id, reference).run()
+                guard credit > 0 else { continue }
                 let found = s.findInvoice.bind(partyID, reference, invoice.currency.code)
                 guard try found.step() else {
                     try found.finish()
@@ -393,22 +410,24 @@ extension PostingWriter {
                 }
                 let (invoiceID, invoiceOpen) = (found.int64(0), found.int64(1))
                 try found.finish()
-                let amount = PostingRules.creditApplied(creditOpen: open, invoiceOpen: invoiceOpen)
+                let amount = PostingRules.creditApplied(creditOpen: credit, invoiceOpen: invoiceOpen)
                 guard amount > 0 else { continue }
-                try apply(creditNote: id, invoice: invoiceID, amount)
-                open -= amount
+                try apply(credit: id, negative: invoice.type == .invoice, invoice: invoiceID, amount)
+                credit -= amount
             }
             // Left open, it may settle an invoice that comes later.
-            if open > 0, !invoice.billingReferences.isEmpty { awaiting.insert(partyID) }
-        } else if awaiting.contains(partyID) {
-            let found = s.findCreditNotes.bind(partyID, invoice.number, invoice.currency.code)
-            var creditNotes: [(id: Int64, open: Int64)] = []
-            while try found.step() { creditNotes.append((found.int64(0), found.int64(1))) }
+            if credit > 0 { awaiting.insert(partyID) }
+        } else if invoice.type == .invoice, awaiting.contains(partyID) {
+            var open = invoice.totals.payable.minor
+            guard open > 0 else { return }
+            let found = s.findCredits.bind(invoice.number, partyID, invoice.currency.code)
+            var credits: [(id: Int64, open: Int64, negative: Bool)] = []
+            while try found.step() { credits.append((found.int64(0), found.int64(1), found.int64(2) != 0)) }
             try found.finish()
-            for creditNote in creditNotes where open > 0 {
-                let amount = PostingRules.creditApplied(creditOpen: creditNote.open, invoiceOpen: open)
+            for credit in credits where open > 0 {
+                let amount = PostingRules.creditApplied(creditOpen: credit.open, invoiceOpen: open)
                 guard amount > 0 else { continue }
-                try apply(creditNote: creditNote.id, invoice: id, amount)
+                try apply(credit: credit.id, negative: credit.negative, invoice: id, amount)
                 open -= amount
             }
         }

@@ -28,6 +28,9 @@ enum Schema {
         migrator.registerMigration("007_resolved_problems") { db in
             try db.execute(sql: v7)
         }
+        migrator.registerMigration("008_credit_references") { db in
+            try db.execute(sql: v8)
+        }
         return migrator
     }
 
@@ -409,4 +412,33 @@ enum Schema {
         WHERE state = 'rejected';
         DROP INDEX documents_name_migration_007;
         """
+
+    /// Every invoice a credit names, where 006 kept only the first (`billing_reference`): a
+    /// credit note naming several invoices that come after it settles each of them as it
+    /// comes. A credit is a credit note, or a negative invoice (a correction sent as an
+    /// invoice) that names the invoice it corrects (`PostingRules.creditToApply`). The
+    /// references kept in `billing_reference` are copied; 006's index on that column, which
+    /// nothing reads any more, goes.
+    static let v8 =
+        creditReferences("vendor_credit_references", invoices: "vendor_invoices")
+        + creditReferences("customer_credit_references", invoices: "customer_invoices")
+
+    /// Migration 008's table for one side.
+    static func creditReferences(_ table: String, invoices: String) -> String {
+        """
+        CREATE TABLE \(table) (
+            credit_id INTEGER NOT NULL REFERENCES \(invoices)(id),
+            reference TEXT NOT NULL,
+            PRIMARY KEY (credit_id, reference)
+        ) WITHOUT ROWID;
+        CREATE INDEX \(table)_reference ON \(table)(reference);
+        INSERT INTO \(table) (credit_id, reference)
+            SELECT id, billing_reference FROM \(invoices)
+            WHERE billing_reference IS NOT NULL
+                AND ((document_type = 'credit_note' AND payable_minor > 0)
+                    OR (document_type = 'invoice' AND payable_minor < 0));
+        DROP INDEX \(invoices)_references;
+
+        """
+    }
 }

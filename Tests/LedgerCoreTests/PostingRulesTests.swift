@@ -268,6 +268,27 @@ struct PostingRulesTests {
         #expect(PostingRules.creditApplied(creditOpen: 25_000, invoiceOpen: 13_750) == 13_750)
     }
 
+    @Test("what settles named invoices: a credit note's payable amount, a negative invoice's, nothing else")
+    func creditToApply() async {
+        await forAll(count: 500, InvoiceScenario.generate(lineRange: -50_000_000...50_000_000)) { scenario in
+            for (direction, type) in Self.combinations {
+                var document = Self.document(scenario.spec, direction, type)
+                #expect(PostingRules.creditToApply(document) == 0, "names no invoice")
+                document.billingReferences = ["INV-1"]
+                let payable = document.totals.payable.minor
+                let credit = PostingRules.creditToApply(document)
+                #expect(credit >= 0)
+                switch type {
+                case .creditNote: #expect(credit == max(0, payable))
+                case .invoice: #expect(credit == max(0, -payable))
+                }
+                // A credit takes from what is owed: its open amount on the sub-ledger has the
+                // opposite sign of a plain invoice's, or it is none.
+                #expect(credit == 0 || PostingRules.openAmount(for: document).minor == -credit)
+            }
+        }
+    }
+
     @Test("VAT at a rate with no account of its own goes to the 'other' VAT account")
     func unknownRates() async throws {
         let odd: [ExactDecimal?] = [

@@ -78,7 +78,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
             try store.appliedMigrations() == [
                 "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
                 "004_value_checks_as_comparisons", "005_party_keys_by_org_number", "006_credit_note_applications",
-                "007_resolved_problems",
+                "007_resolved_problems", "008_credit_references",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -94,7 +94,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 7)
+        #expect(try again.appliedMigrations().count == 8)
     }
 
     /// The connection that commits postings syncs the WAL at every commit (FULL) unless
@@ -304,6 +304,38 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                     "K-7>F-7 5000", "K-8>F-7 13750", "K-9>F-9 18750",
                 ])
         }
+        // A credit note naming two invoices, both after it: each settled as it comes.
+        var both = creditNote("K-20", naming: "F-20", net: 30_000)
+        both.billingReferences = ["F-20", "F-21"]
+        _ = try store.write([try incoming(both, sha: "c1")], now: "t")
+        _ = try store.write([try incoming(sampleInvoice(number: "F-20"), sha: "c2")], now: "t")
+        #expect(try state("F-20") == "paid 0")
+        #expect(try state("K-20", "credit_note") == "partial 18750")
+        _ = try store.write([try incoming(sampleInvoice(number: "F-21"), sha: "c3")], now: "t")
+        #expect(try state("F-21") == "paid 0")
+        #expect(try state("K-20", "credit_note") == "paid 0")
+        // A correction sent as a negative invoice settles the invoice it names, after it or
+        // before it, as a credit note does: both leave nothing open.
+        func correction(_ number: String, naming reference: String) -> InvoiceDocument {
+            var document = sampleInvoice(number: number, net: [-15_000])
+            document.billingReferences = [reference]
+            return document
+        }
+        _ = try store.write([try incoming(sampleInvoice(number: "F-30"), sha: "d1")], now: "t")
+        _ = try store.write([try incoming(correction("N-30", naming: "F-30"), sha: "d2")], now: "t")
+        #expect(try state("F-30") == "paid 0")
+        #expect(try state("N-30") == "paid 0")
+        _ = try store.write([try incoming(correction("N-31", naming: "F-31"), sha: "d3")], now: "t")
+        #expect(try state("N-31") == "open -18750")
+        _ = try store.write([try incoming(sampleInvoice(number: "F-31"), sha: "d4")], now: "t")
+        #expect(try state("F-31") == "paid 0")
+        #expect(try state("N-31") == "paid 0")
+        // An invoice that names another (not a correction) settles nothing.
+        var plain = sampleInvoice(number: "F-32")
+        plain.billingReferences = ["F-10"]
+        _ = try store.write([try incoming(plain, sha: "d5")], now: "t")
+        #expect(try state("F-10") == "open 18750")
+        #expect(try state("F-32") == "open 18750")
         // Sales the same way: our credit note to a customer settles our invoice to it.
         var saleCredit = sampleInvoice(number: "SK-1", seller: us, buyer: supplier, type: .creditNote, net: [4_000])
         saleCredit.billingReferences = ["S-1"]
@@ -319,12 +351,12 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                     == ["S-1 partial", "SK-1 paid"])
             #expect(try Int64.fetchOne(db, sql: "SELECT amount_minor FROM customer_credit_applications") == 5_000)
         }
-        // What is open per supplier: F-10 18,750 − K-8's 11,250 left − K-10 1,250 = 6,250; per
-        // customer, S-1 18,750 − 5,000.
+        // What is open per supplier: F-10 18,750 + F-32 18,750 − K-8's 11,250 left − K-10 1,250
+        // = 25,000; per customer, S-1 18,750 − 5,000.
         let totals = try store.outstandingTotals()
         #expect(totals.map(\.side) == ["receivable", "payable"])
-        #expect(totals.map(\.openMinor) == [13_750, 6_250])
-        #expect(totals.map(\.documents) == [1, 3])
+        #expect(totals.map(\.openMinor) == [13_750, 25_000])
+        #expect(totals.map(\.documents) == [1, 4])
         #expect(try store.reconcile(accounts: AccountPlan()).agrees)
         #expect(try store.checkBalances().unbalanced.isEmpty)
     }

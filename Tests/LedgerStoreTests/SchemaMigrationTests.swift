@@ -94,7 +94,7 @@ import Testing
             try queue.close()
         }
         let store = try LedgerStore(path: path)
-        #expect(try store.appliedMigrations().last == "007_resolved_problems")
+        #expect(try store.appliedMigrations().last == "008_credit_references")
         try store.pool.read { (db: Database) throws in
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
@@ -114,7 +114,9 @@ import Testing
             var credit = sampleInvoice(number: "K-1", type: .creditNote, net: [100])
             credit.billingReferences = ["F-1"]
             var early = sampleInvoice(number: "K-2", type: .creditNote, net: [100])
-            early.billingReferences = ["F-3"]
+            early.billingReferences = ["F-3", "F-4"]
+            var correction = sampleInvoice(number: "N-1", net: [-100])
+            correction.billingReferences = ["F-4"]
             for (index, item) in [
                 try incoming(sampleInvoice(number: "F-1"), sha: "b1"),
                 try incoming(credit, sha: "b2"),
@@ -124,12 +126,14 @@ import Testing
                 try incoming(sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "b6", direction: .sale),
                 try incoming(sampleInvoice(number: "F-1", net: [3]), sha: "b7"),
                 try incoming(sampleInvoice(number: "S-2", seller: us, buyer: supplier), sha: "b8", direction: .sale),
+                try incoming(correction, sha: "b9"),
+                try incoming(sampleInvoice(number: "F-4"), sha: "b10"),
             ].enumerated() {
                 _ = try writer.write(item, now: "t\(index)")
             }
             #expect(
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vendor_credit_applications") == 2,
-                "both credit notes applied")
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vendor_credit_applications") == 3,
+                "both credit notes and the correction applied")
             #expect(writer.recompilations == 0)
         }
     }
@@ -286,5 +290,47 @@ import Testing
                     ])
         }
         #expect(try store.statusPageData().openRejections.map(\.name) == ["b.xml"])
+    }
+
+    /// Credits posted before migration 008 kept the first invoice they named in
+    /// `billing_reference` alone: 008 keeps it where credits are looked up, so that invoice,
+    /// when it comes, is still settled. An invoice that names another but owes more is no
+    /// credit.
+    @Test func creditsPostedBeforeTheReferenceTablesStillSettleTheirInvoice() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/ledger.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "007_resolved_problems")
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO suppliers (id, key, name, created_at) VALUES (1, ?, 'Leverandør AS', 't')",
+                arguments: [supplier.key])
+            let insert = """
+                INSERT INTO vendor_invoices (supplier_id, number, document_type, issue_date, currency, net_minor,
+                    tax_minor, total_minor, payable_minor, status, origin, billing_reference, created_at)
+                VALUES (1, ?, ?, '2026-10-01', 'NOK', 0, 0, 0, ?, 'open', 'ehf', ?, 't')
+                """
+            try db.execute(sql: insert, arguments: ["K-1", "credit_note", 5_000, "F-1"])
+            try db.execute(sql: insert, arguments: ["N-1", "invoice", -2_000, "F-1"])
+            try db.execute(sql: insert, arguments: ["F-9", "invoice", 7_000, "F-1"])
+        }
+        try queue.close()
+        let store = try LedgerStore(path: path, durability: .normal)
+        #expect(try store.appliedMigrations().last == "008_credit_references")
+        try store.pool.read { (db: Database) throws in
+            #expect(
+                try Row.fetchAll(db, sql: "SELECT credit_id, reference FROM vendor_credit_references ORDER BY 1")
+                    .map { "\($0[0] as Int64) \($0[1] as String)" } == ["1 F-1", "2 F-1"])
+        }
+        _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "f1")], now: "t")
+        try store.pool.read { (db: Database) throws in
+            #expect(
+                try String.fetchAll(
+                    db,
+                    sql:
+                        "SELECT number || ' ' || status || ' ' || (payable_minor - amount_paid_minor) FROM vendor_invoices ORDER BY id"
+                )
+                    == ["K-1 paid 0", "N-1 paid 0", "F-9 open 7000", "F-1 partial 11750"])
+        }
     }
 }
