@@ -207,7 +207,7 @@ final class UBLReader {
             documentAllowanceCharges.append(try allowanceCharge(element))
         }
 
-        let (taxTotal, subtotals) = try taxes(taxTotals, taxCurrency: taxCurrency)
+        let (taxTotal, subtotals, accountingTaxTotal) = try taxes(taxTotals, taxCurrency: taxCurrency)
 
         var payment: PaymentInstructions?
         for means in paymentMeans {
@@ -243,7 +243,8 @@ final class UBLReader {
             number: number, issueDate: issue, dueDate: due, currency: documentCurrency, seller: seller,
             buyer: buyer,
             lines: invoiceLines, allowancesCharges: documentAllowanceCharges, taxTotal: taxTotal,
-            taxSubtotals: subtotals, totals: totals, payment: payment, billingReferences: references,
+            taxSubtotals: subtotals, accountingTaxTotal: accountingTaxTotal, totals: totals, payment: payment,
+            billingReferences: references,
             attachments: attachments)
     }
 
@@ -552,7 +553,7 @@ final class UBLReader {
     }
 
     private func taxes(_ totals: [XMLElement], taxCurrency: String?) throws(Rejection) -> (
-        Money, [TaxSubtotal]
+        Money, [TaxSubtotal], AccountingTaxTotal?
     ) {
         var documentTotal: (element: XMLElement, amount: Money)?
         var accountingTotal: (value: LexicalDecimal, element: XMLElement, currency: String)?
@@ -576,9 +577,9 @@ final class UBLReader {
                 id == taxCurrency || id.uppercased() == taxCurrency.uppercased(),
                 Currency(id) != nil
             {
-                // BT-111: the VAT total in the VAT accounting currency. Checked, not kept, so
-                // it is read as EN 16931 writes it (two decimals at most, BR-DEC-15) whatever
-                // that currency's minor unit: 3612.45 ISK is a valid BT-111.
+                // BT-111: the VAT total in the VAT accounting currency, read as EN 16931 writes
+                // it (two decimals at most, BR-DEC-15) whatever that currency's minor unit:
+                // 3612.45 ISK is a valid BT-111. Kept in hundredths (`AccountingTaxTotal`).
                 let what = "The VAT total in the VAT accounting currency (cac:TaxTotal/cbc:TaxAmount)"
                 switch amountElement.withText({ LexicalDecimal.parse($0) }) {
                 case .success(let value):
@@ -620,7 +621,18 @@ final class UBLReader {
         for s in documentTotal.element.children where isCAC(s, "TaxSubtotal") {
             subtotals.append(try subtotal(s))
         }
-        return (documentTotal.amount, subtotals)
+        var kept: AccountingTaxTotal?
+        if let accountingTotal, let currency = Currency(accountingTotal.currency) {
+            // Two decimals at most (BR-DEC-15 above). Hundredths fit an Int64 unless the figure
+            // is beyond any VAT total, which is then left out rather than refused: it is not
+            // what is posted.
+            let scale: Int128 = [100, 10, 1][accountingTotal.value.fractionDigits]
+            let (hundredths, overflow) = accountingTotal.value.significand.multipliedReportingOverflow(by: scale)
+            if !overflow, let value = Int64(exactly: hundredths) {
+                kept = AccountingTaxTotal(currency: currency, hundredths: value)
+            }
+        }
+        return (documentTotal.amount, subtotals, kept)
     }
 
     private func subtotal(_ s: XMLElement) throws(Rejection) -> TaxSubtotal {

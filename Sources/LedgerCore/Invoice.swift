@@ -175,6 +175,20 @@ public struct TaxSubtotal: Sendable, Hashable {
     }
 }
 
+/// The VAT total in the VAT accounting currency (BT-111, with BT-6): what the VAT return
+/// needs of an invoice in another currency. EN 16931 writes it with two decimals at most
+/// whatever that currency's minor unit, so it is kept in hundredths of the currency's unit
+/// (for NOK, øre).
+public struct AccountingTaxTotal: Sendable, Hashable {
+    public var currency: Currency
+    public var hundredths: Int64
+
+    public init(currency: Currency, hundredths: Int64) {
+        self.currency = currency
+        self.hundredths = hundredths
+    }
+}
+
 /// Document totals (BG-22).
 public struct MonetaryTotals: Sendable, Hashable {
     public var lineExtension: Money
@@ -276,6 +290,8 @@ public struct InvoiceDocument: Sendable, Hashable {
     /// TaxTotal/TaxAmount in the document currency (BT-110).
     public var taxTotal: Money
     public var taxSubtotals: [TaxSubtotal]
+    /// BT-111, when the document gives its VAT in a VAT accounting currency of its own.
+    public var accountingTaxTotal: AccountingTaxTotal?
     public var totals: MonetaryTotals
     public var payment: PaymentInstructions?
     public var billingReferences: [String]
@@ -285,8 +301,8 @@ public struct InvoiceDocument: Sendable, Hashable {
         type: DocumentType, typeCode: String, customizationID: String, profileID: String?, number: String,
         issueDate: Day, dueDate: Day?, currency: Currency, seller: Party, buyer: Party, lines: [InvoiceLine],
         allowancesCharges: [AllowanceCharge] = [], taxTotal: Money, taxSubtotals: [TaxSubtotal],
-        totals: MonetaryTotals, payment: PaymentInstructions? = nil, billingReferences: [String] = [],
-        attachments: [Attachment] = []
+        accountingTaxTotal: AccountingTaxTotal? = nil, totals: MonetaryTotals, payment: PaymentInstructions? = nil,
+        billingReferences: [String] = [], attachments: [Attachment] = []
     ) {
         self.type = type
         self.typeCode = typeCode
@@ -302,6 +318,7 @@ public struct InvoiceDocument: Sendable, Hashable {
         self.allowancesCharges = allowancesCharges
         self.taxTotal = taxTotal
         self.taxSubtotals = taxSubtotals
+        self.accountingTaxTotal = accountingTaxTotal
         self.totals = totals
         self.payment = payment
         self.billingReferences = billingReferences

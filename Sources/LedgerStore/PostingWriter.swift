@@ -25,6 +25,8 @@ final class PostingWriter {
     let insertCustomerInvoice: Bound
     let insertVendorLine: Bound
     let insertCustomerLine: Bound
+    let insertVendorTaxSubtotal: Bound
+    let insertCustomerTaxSubtotal: Bound
     let insertSupplierLedger: Bound
     let insertCustomerLedger: Bound
     let insertAttachment: Bound
@@ -99,8 +101,9 @@ final class PostingWriter {
                 INSERT INTO \(table) (\(party), document_id, journal_entry_id, number, document_type, type_code,
                     issue_date, due_date, currency, net_minor, tax_minor, total_minor, prepaid_minor, rounding_minor,
                     payable_minor, amount_paid_minor, status, origin, payment_id, payee_account, billing_reference,
-                    created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, CASE WHEN ?15 = 0 THEN 'paid' ELSE 'open' END, 'ehf', ?, ?, ?, ?)
+                    accounting_tax_currency, accounting_tax_hundredths, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, CASE WHEN ?15 = 0 THEN 'paid' ELSE 'open' END, 'ehf', ?, ?, ?,
+                    ?, ?, ?)
                 """)
         }
         insertVendorInvoice = try insertInvoice("vendor_invoices", "supplier_id")
@@ -115,6 +118,16 @@ final class PostingWriter {
         }
         insertVendorLine = try insertInvoiceLine("vendor_invoice_id")
         insertCustomerLine = try insertInvoiceLine("customer_invoice_id")
+        func insertTaxSubtotal(_ table: String) throws -> Bound {
+            try prepare(
+                """
+                INSERT INTO \(table) (invoice_id, position, category, percent, taxable_minor, tax_minor, currency,
+                    exemption_reason)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        }
+        insertVendorTaxSubtotal = try insertTaxSubtotal("vendor_invoice_tax_subtotals")
+        insertCustomerTaxSubtotal = try insertTaxSubtotal("customer_invoice_tax_subtotals")
         func insertLedger(_ table: String, _ party: String) throws -> Bound {
             try prepare(
                 """
@@ -301,7 +314,8 @@ final class PostingWriter {
             invoice.issueDate.description, invoice.dueDate?.description, invoice.currency.code,
             invoice.totals.taxExclusive.minor, invoice.taxTotal.minor, invoice.totals.taxInclusive.minor,
             invoice.totals.prepaid.minor, invoice.totals.rounding.minor, invoice.totals.payable.minor,
-            invoice.payment?.paymentID, invoice.payment?.account, invoice.billingReferences.first, now
+            invoice.payment?.paymentID, invoice.payment?.account, invoice.billingReferences.first,
+            invoice.accountingTaxTotal?.currency.code, invoice.accountingTaxTotal?.hundredths, now
         ).run()
         let invoiceID = db.lastInsertedRowID
         let line = purchase ? insertVendorLine : insertCustomerLine
@@ -309,6 +323,14 @@ final class PostingWriter {
             try line.bind(
                 invoiceID, l.id, l.itemName, l.quantity?.description, l.unitCode, l.lineExtension.minor,
                 l.lineExtension.currency.code, l.taxCategory, l.taxPercent?.description, prepared.netAccount.number
+            ).run()
+        }
+        let subtotal = purchase ? insertVendorTaxSubtotal : insertCustomerTaxSubtotal
+        for (position, s) in invoice.taxSubtotals.enumerated() {
+            try subtotal.bind(
+                invoiceID, Int64(position + 1), s.category, s.percent?.description, s.taxable.minor, s.tax.minor,
+                s.taxable.currency.code,
+                s.exemptionReason
             ).run()
         }
         return invoiceID

@@ -290,7 +290,12 @@ struct ParserTests {
             + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"EUR\">24.50</cbc:TaxAmount></cac:TaxTotal>"
         let d = try #require(Self.parse(t).document)
         #expect(d.taxTotal.minor == 28_000)
+        #expect(d.accountingTaxTotal == AccountingTaxTotal(currency: Currency("EUR")!, hundredths: 2_450))
         #expect(EHF.validate(d).isEmpty)
+        #expect(try #require(Self.parse(Template()).document).accountingTaxTotal == nil)
+        t.taxTotal =
+            t.defaultTaxTotal + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"eur\">7.5</cbc:TaxAmount></cac:TaxTotal>"
+        #expect(Self.parse(t).document?.accountingTaxTotal?.hundredths == 750)
         t.taxTotal =
             t.defaultTaxTotal
             + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"EUR\">24.505</cbc:TaxAmount></cac:TaxTotal>"
@@ -300,12 +305,19 @@ struct ParserTests {
             + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"USD\">24.50</cbc:TaxAmount></cac:TaxTotal>"
         #expect(Self.parse(t).rejection?.code == "PEPPOL-EN16931-R051")
         // In a currency without minor units it is still written with up to two decimals
-        // (BR-DEC-15): it is checked, not booked.
+        // (BR-DEC-15), and kept in hundredths.
         t.header = "<cbc:TaxCurrencyCode>ISK</cbc:TaxCurrencyCode>"
         t.taxTotal =
             t.defaultTaxTotal
             + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"ISK\">3612.45</cbc:TaxAmount></cac:TaxTotal>"
         #expect(Self.parse(t).rejection == nil, "\(String(describing: Self.parse(t).rejection))")
+        #expect(Self.parse(t).document?.accountingTaxTotal?.hundredths == 361_245)
+        // One beyond any VAT total is checked but not kept.
+        t.taxTotal =
+            t.defaultTaxTotal
+            + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"ISK\">900000000000000000000</cbc:TaxAmount></cac:TaxTotal>"
+        #expect(Self.parse(t).rejection == nil)
+        #expect(Self.parse(t).document.map { $0.accountingTaxTotal == nil } == true)
         // PEPPOL-EN16931-R055: the two VAT totals have the same sign.
         t.taxTotal =
             t.defaultTaxTotal

@@ -42,6 +42,17 @@ import Testing
             #expect(try Int64.fetchOne(db, sql: "SELECT payable_minor FROM \(table)") == invoice.totals.payable.minor)
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invoice_lines") == invoice.lines.count)
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attachments") == invoice.attachments.count)
+            // The VAT breakdown kept adds up to the document's VAT-exclusive total and its VAT,
+            // as the rules it passed say it must.
+            let breakdown = try #require(
+                try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*), SUM(taxable_minor), SUM(tax_minor) FROM \(direction == .purchase ? "vendor" : "customer")_invoice_tax_subtotals"
+                ))
+            #expect(breakdown[0] as Int == invoice.taxSubtotals.count)
+            #expect(breakdown[1] as Int64? == invoice.totals.taxExclusive.minor)
+            #expect(breakdown[2] as Int64? == invoice.taxTotal.minor)
         }
         #expect(try sandbox.store.checkBalances().unbalanced.isEmpty)
         #expect(try sandbox.store.checkBalances().entries == 1)

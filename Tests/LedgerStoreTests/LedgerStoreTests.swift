@@ -78,7 +78,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
             try store.appliedMigrations() == [
                 "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
                 "004_value_checks_as_comparisons", "005_party_keys_by_org_number", "006_credit_note_applications",
-                "007_resolved_problems", "008_credit_references",
+                "007_resolved_problems", "008_credit_references", "009_vat_breakdown",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -94,7 +94,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 8)
+        #expect(try again.appliedMigrations().count == 9)
     }
 
     /// The connection that commits postings syncs the WAL at every commit (FULL) unless
@@ -150,8 +150,14 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
     @Test func postingWritesDocumentInvoiceLinesEntryAndSubLedgerTogether() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
-        let outcomes = try store.write(
-            [try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "2026-11-21T10:00:00Z")
+        // With a VAT breakdown of two rates, and its VAT total in a VAT accounting currency.
+        var document = sampleInvoice(number: "F-1")
+        document.taxSubtotals.append(
+            TaxSubtotal(
+                taxable: nokMoney(0), tax: nokMoney(0), category: "E", percent: ExactDecimal(0),
+                exemptionReason: "Health services"))
+        document.accountingTaxTotal = AccountingTaxTotal(currency: Currency("EUR")!, hundredths: 32_156)
+        let outcomes = try store.write([try incoming(document, sha: "aa")], now: "2026-11-21T10:00:00Z")
         guard case .posted(let documentID, _) = outcomes.first else {
             Issue.record("expected posted, got \(outcomes)")
             return
@@ -163,6 +169,19 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
             #expect(invoice["status"] as String == "open")
             #expect(invoice["origin"] as String == "ehf")
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invoice_lines") == 2)
+            #expect(invoice["accounting_tax_currency"] as String? == "EUR")
+            #expect(invoice["accounting_tax_hundredths"] as Int64? == 32_156)
+            #expect(
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT category, percent, taxable_minor, tax_minor, currency, exemption_reason
+                        FROM vendor_invoice_tax_subtotals WHERE invoice_id = ? ORDER BY position
+                        """, arguments: [invoice["id"] as Int64]
+                ).map {
+                    "\($0[0] as String) \($0[1] as String) \($0[2] as Int64) \($0[3] as Int64) \($0[4] as String) \(($0[5] as String?) ?? "-")"
+                }
+                    == ["S 25 15000 3750 NOK -", "E 0 0 0 NOK Health services"])
             #expect(try Int64.fetchOne(db, sql: "SELECT SUM(amount_minor) FROM supplier_ledger") == 18_750)
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attachments WHERE length(content) = 10") == 1)
             let lines = try Row.fetchAll(
