@@ -74,7 +74,25 @@ public final class LedgerStore: Sendable {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             }
-            try Schema.migrator.migrate(pool)
+            try Self.migrate(pool)
+        }
+    }
+
+    /// Applies the migrations not applied yet. Two processes opening the same books at once
+    /// (the daemon and an `ingest` on new books, or both after an upgrade) may both find a
+    /// migration to apply; the second then fails on what the first made, its transaction
+    /// rolled back, and looks again: by then the first has applied it.
+    static func migrate(_ pool: DatabasePool) throws {
+        var attempt = 0
+        while true {
+            do {
+                try Schema.migrator.migrate(pool)
+                return
+            } catch {
+                attempt += 1
+                if attempt == 5 { throw error }
+                usleep(UInt32(attempt) * 100_000)
+            }
         }
     }
 

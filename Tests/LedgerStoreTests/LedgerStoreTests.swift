@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LedgerCore
 import LedgerStore
+import Synchronization
 import Testing
 
 /// A throwaway folder for one test's database.
@@ -95,6 +96,24 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
         #expect(try again.appliedMigrations().count == 9)
+    }
+
+    /// Processes opening new books at the same moment (the daemon and an `ingest`) each find
+    /// the migrations to apply: every one starts, none fails on what another has made.
+    @Test func newBooksOpenedAtOnceByManyAllStart() throws {
+        for _ in 0..<5 {
+            let dir = TemporaryDirectory()
+            let errors = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do {
+                    _ = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+                } catch {
+                    errors.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(errors.withLock { $0 } == [])
+            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 9)
+        }
     }
 
     /// The connection that commits postings syncs the WAL at every commit (FULL) unless
