@@ -293,8 +293,11 @@ public final class Pipeline: Sendable {
             switch outcome {
             case .posted(let id, _):
                 seen.posted.withLock { _ = $0.insert(id) }
-            case .alreadyPosted(let id, _) where seen.isAnotherRuns(id):
-                // Read by both; the other committed first, and moves and reports it.
+            case .alreadyPosted(let id, let archivedPath)
+            where seen.isAnotherRuns(id) && Self.isArchived(written.files[index], as: archivedPath):
+                // Read by both (where the file system grants no claims); the other committed
+                // first, and moves and reports it. Another file with the same bytes is this
+                // run's to handle, as a duplicate: the other run left it alone.
                 logger.debug(
                     "posted by another ledgerd run meanwhile", metadata: ["file": "\(written.files[index].path)"])
                 continue
@@ -622,16 +625,33 @@ public final class Pipeline: Sendable {
             guard !inRejectedFolder, let identity = copy.identity, FileSystem.identity(of: file.path) == identity,
                 Self.sha256(ofFile: target, limit: settings.maxFileBytes) == document.sha256
             else { return false }
+            // Hashing a large archived copy takes a while, in which a file may be saved under
+            // the name: the inbox copy is first renamed aside and checked again there, so only
+            // the file that was read is ever removed; another is put back to be read as new.
+            let aside = FileSystem.parentDirectory(file.path) + "/" + Self.asideName()
             do {
-                try FileSystem.removeFile(file.path)
+                switch try FileSystem.move(from: file.path, to: aside, expected: identity) {
+                case .moved:
+                    try FileSystem.removeFile(aside)
+                    logger.notice(
+                        "\(OneLine.escaped(file.name)): the same bytes are already at \(OneLine.escaped(target)); the inbox copy was removed"
+                    )
+                case .changed(let now, _):
+                    let renamed =
+                        FileSystem.lastComponent(now) == file.name
+                        ? "" : " (now \(OneLine.escaped(FileSystem.lastComponent(now))))"
+                    logger.notice(
+                        "\(OneLine.escaped(file.name)): the same bytes are already at \(OneLine.escaped(target)); the file now in the inbox\(renamed) was saved there since it was read and is read as a new file"
+                    )
+                }
             } catch {
+                logger.warning(
+                    "could not remove the inbox copy of a file already archived",
+                    metadata: ["file": "\(file.path)", "error": "\(error)"])
                 return false
             }
             touched.insert(PathKey(FileSystem.parentDirectory(file.path)))
             result.destination = target
-            logger.notice(
-                "\(OneLine.escaped(file.name)): the same bytes are already at \(OneLine.escaped(target)); the inbox copy was removed"
-            )
             return true
         }
         func reject(_ rejection: Rejection, details: [Rejection]) {
@@ -709,14 +729,20 @@ public final class Pipeline: Sendable {
             result.documentID = id
             result.reason = Rejection(
                 "DUPLICATE", "The same file was already posted (document \(id)); nothing was posted again.")
-            if let archivedPath, !archivedPath.isEmpty, !FileSystem.exists(archivedPath) {
+            if let archivedPath, !archivedPath.isEmpty, !FileSystem.exists(archivedPath),
+                Self.isArchived(file, as: archivedPath)
+                    || !FileSystem.exists(
+                        FileSystem.parentDirectory(file.path) + "/" + Self.originalName(archivedPath: archivedPath))
+            {
                 // The earlier run committed but stopped before moving the file: finish the move.
+                // With this file, unless it is another of the same bytes and the one posted is
+                // still there beside it, which finishes its own move and leaves this one a
+                // duplicate.
                 if moveFile(to: archivedPath, done: "already posted as document \(id)") || takenElsewhere {
                     result.outcome = .posted
                     result.reason = nil
                 }
-            } else if let archivedPath, !archivedPath.isEmpty,
-                FileSystem.lastComponent(archivedPath).hasSuffix("_" + FileSystem.shortened(file.name, maxBytes: 200)),
+            } else if let archivedPath, !archivedPath.isEmpty, Self.isArchived(file, as: archivedPath),
                 let archived = FileSystem.identity(of: archivedPath), archived.device != copy.identity?.device,
                 finishWithArchivedCopy(at: archivedPath)
             {
@@ -757,6 +783,27 @@ public final class Pipeline: Sendable {
         }
         return result
     }
+
+    /// Whether `archivedPath` is where `file` goes when posted: the name after the hash prefix
+    /// is its own.
+    static func isArchived(_ file: InboxFile, as archivedPath: String?) -> Bool {
+        guard let archivedPath else { return false }
+        return originalName(archivedPath: archivedPath) == FileSystem.shortened(file.name, maxBytes: 200)
+    }
+
+    /// The (shortened) name of the file posted to `archivedPath`: what follows the hash prefix.
+    static func originalName(archivedPath: String) -> String {
+        let name = FileSystem.lastComponent(archivedPath)
+        guard let underscore = name.firstIndex(of: "_") else { return name }
+        return String(name[name.index(after: underscore)...])
+    }
+
+    /// A hidden name, unique to this process, for an inbox file on its way to removal
+    /// (`finishWithArchivedCopy`): dotfiles are never taken in.
+    static func asideName() -> String {
+        ".ledgerd-removing-\(getpid())-\(asideCounter.add(1, ordering: .relaxed).newValue)"
+    }
+    static let asideCounter = Atomic<Int>(0)
 
     /// A file of this name was just posted, and the rejected folder holds an error file of the
     /// name for other bytes but no longer the file it explains: the bookkeeper took the rejected

@@ -121,6 +121,101 @@ import Testing
         #expect(sandbox.scan().isEmpty)
         #expect(try bytes(archivedPath) == invoice("RESTORED-1"))
         #expect(!FileManager.default.fileExists(atPath: sandbox.archive + "/duplicates"))
+        // Nothing left behind, hidden names included.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.inbox + "/ehf").isEmpty)
+    }
+
+    /// The same after a restore, but a file is saved under the name while ledgerd checks the
+    /// archived copy (hashing a large file takes a while): the inbox copy removed is only ever
+    /// the one that was read. The new file stays, to be read next. A real inotify watch on
+    /// the archive saves it the moment the archived copy is opened to be hashed.
+    @Test func aFileSavedWhileTheArchivedCopyIsCheckedIsNotRemoved() throws {
+        let sandbox = try Sandbox()
+        // 16 MB of comment make the archived copy's hash take milliseconds, not microseconds.
+        let large = invoice("RESTORED-2") + Array("<!--\(String(repeating: "x", count: 16 << 20))-->".utf8)
+        let path = try sandbox.write(large, as: "large.xml")
+        let first = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
+        let archivedPath = try #require(first.first?.destination)
+        let restored = try LedgerStore(path: sandbox.root + "/var/restored.sqlite", durability: .normal)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let pipeline = Pipeline(
+            settings: sandbox.settings(identifiers: PipelineTests.buyer), store: restored, logger: logger)
+        _ = try sandbox.write(large, as: "large.xml")
+        let newer = invoice("NEWER-1")
+
+        let watch = inotify_init1(Int32(IN_CLOEXEC))
+        #expect(watch >= 0)
+        defer { close(watch) }
+        #expect(inotify_add_watch(watch, FileSystem.parentDirectory(archivedPath), UInt32(IN_OPEN)) >= 0)
+        let saver = Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while read(watch, &buffer, buffer.count) > 0 {
+                // The archived copy's name ends the event; any open of it is the hash's.
+                if String(decoding: buffer, as: UTF8.self).contains(FileSystem.lastComponent(archivedPath)) { break }
+            }
+            // Saved as editors do: written beside, renamed over the name.
+            _ = FileManager.default.createFile(atPath: path + ".new", contents: Data(newer))
+            _ = rename(path + ".new", path)
+        }
+        saver.start()
+        let again = pipeline.ingest(sandbox.scan())
+        while !saver.isFinished { usleep(1_000) }
+        #expect(again.map(\.outcome) == [.posted])
+        #expect(again.first?.destination == archivedPath)
+        #expect(try bytes(archivedPath) == large)
+        // The file saved since is there, under its name, and nothing else: no copy set aside.
+        #expect(try bytes(path) == newer)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.inbox + "/ehf") == ["large.xml"])
+    }
+
+    /// Two runs at once: one posts a file while the other reads another with the same bytes
+    /// (which the first left alone, claimed by the second). The second files it as the
+    /// duplicate it is, rather than leaving it to the first as if both had read one file.
+    /// The same file read by both (an NFS inbox grants no claims) is left to the run that
+    /// posted it.
+    @Test func anotherRunsPostingOfTheSameBytesLeavesThisRunsFileToIt() throws {
+        let sandbox = try Sandbox()
+        let pipeline = sandbox.pipeline(identifiers: PipelineTests.buyer)
+        _ = try sandbox.write(invoice("TWIN-1"), as: "a.xml")
+        let files = sandbox.scan()
+        let prepared = pipeline.prepareAll(files, receivedAt: Timestamp.now())
+        // Both runs read a.xml; the other commits first, and moves it.
+        let theirs = pipeline.write(files, prepared: prepared)
+        let ours = pipeline.write(files, prepared: prepared)
+        #expect(pipeline.settle(theirs).map(\.outcome) == [.posted])
+        let seen = Pipeline.SettleState(lastDocumentBefore: 0)
+        #expect(pipeline.settle(ours, seen: seen).isEmpty)
+        // Its own twin, z.xml: a duplicate, moved out of the inbox.
+        _ = try sandbox.write(invoice("TWIN-1"), as: "z.xml")
+        let twin = sandbox.scan()
+        let written = pipeline.write(twin, prepared: pipeline.prepareAll(twin, receivedAt: Timestamp.now()))
+        #expect(pipeline.settle(written, seen: seen).map(\.outcome) == [.duplicate])
+        #expect(sandbox.scan().isEmpty)
+    }
+
+    /// A file committed but not moved (the run stopped in between), and another of the same
+    /// bytes dropped beside it: the next run moves the posted file to its own archive place
+    /// and files the other as a duplicate, whichever it comes to first, rather than archiving
+    /// the other under the posted one's name.
+    @Test func aTwinDoesNotTakeThePlaceOfAFileCommittedButNotMoved() throws {
+        let sandbox = try Sandbox()
+        let pipeline = sandbox.pipeline(identifiers: PipelineTests.buyer)
+        let path = try sandbox.write(invoice("TWIN-2"), as: "inv.xml")
+        let posted = try #require(FileSystem.identity(of: path))
+        do {
+            let files = sandbox.scan()
+            _ = pipeline.write(files, prepared: pipeline.prepareAll(files, receivedAt: Timestamp.now()))
+        }
+        _ = try sandbox.write(invoice("TWIN-2"), as: "dup.xml")
+        let results = pipeline.ingest(sandbox.scan().sorted { $0.name < $1.name })
+        #expect(results.map(\.file.name) == ["dup.xml", "inv.xml"])
+        #expect(results.map(\.outcome) == [.duplicate, .posted])
+        #expect(results[0].destination?.contains("/duplicates/") == true)
+        let archivedPath = try #require(results[1].destination)
+        #expect(archivedPath.hasSuffix("_inv.xml"))
+        #expect(FileSystem.identity(of: archivedPath)?.inode == posted.inode)
+        #expect(sandbox.scan().isEmpty)
     }
 
     /// A move to an archive on another device copies, syncs, then removes the original; a
