@@ -351,16 +351,42 @@ actor FactsCache {
         self.ttl = ttl
     }
 
-    /// Fresh sections when the cached ones are younger than `ttl`; otherwise the cached ones
-    /// while one refresh runs in the background (stale-while-revalidate: a slow query never
-    /// holds up the page). Only the first request of the day waits for the database.
+    /// How long a request waits for fresh sections before it is given older ones.
+    static let patience: Duration = .seconds(2)
+
+    /// The cached sections while they are younger than `ttl`. Older, a refresh starts; under a
+    /// second `ttl` old they are still given at once (requests in a burst), and older still
+    /// (the first request after a quiet spell: a monitor polling once a minute, the page
+    /// opened again) the request waits for the fresh ones, up to `patience`, after which it
+    /// is given the old ones rather than held up by a slow query. The first request of a day
+    /// waits for the database.
     func sections(today: Day) async -> Result<EncodedSections, Failure> {
-        if let cached, cached.today == today {
-            if ContinuousClock.now - cached.at >= ttl && inflight == nil { refresh(today: today) }
-            return cached.result
+        guard let cached, cached.today == today else {
+            if inflight == nil { refresh(today: today) }
+            return await inflight!.value
         }
+        let age = ContinuousClock.now - cached.at
+        if age < ttl { return cached.result }
         if inflight == nil { refresh(today: today) }
-        return await inflight!.value
+        if age < ttl * 2 { return cached.result }
+        return await Self.value(of: inflight!, within: Self.patience) ?? cached.result
+    }
+
+    /// What `task` gives, or nil once `limit` has passed first (the task goes on, and its
+    /// result is cached when it comes).
+    static func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration) async -> T? {
+        let waiting = Locked<CheckedContinuation<T?, Never>?>(nil)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            waiting.withLock { $0 = continuation }
+            Task {
+                let value = await task.value
+                waiting.withLock { $0.take() }?.resume(returning: value)
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                waiting.withLock { $0.take() }?.resume(returning: nil)
+            }
+        }
     }
 
     private func refresh(today: Day) {

@@ -10,6 +10,23 @@ import Testing
 /// `/api/status`, `/healthz`, `/metrics` and the actions, through a real server on loopback
 /// against a real SQLite file.
 @Suite struct APITests {
+    /// Within a burst of requests the books are read once a `ttl`; the first request after a
+    /// quiet spell (a monitor polling once a minute, the page opened again) gets the books as
+    /// they are now, not as they were at the request before.
+    @Test func theFirstRequestAfterAQuietSpellSeesTheBooksAsTheyAreNow() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        try await withServer(store: store, statusCacheTTL: .seconds(1)) { port in
+            #expect(try await get(port, "/api/status").json["documents"]["total"].int == 9)
+            _ = try store.write(
+                [rejected(name: "later.xml", sha: "later", code: "XML-MALFORMED", message: "cut off")], now: "t")
+            // Within the burst (under two `ttl`s): what was read a moment ago.
+            #expect(try await get(port, "/api/status").json["documents"]["total"].int == 9)
+            try await Task.sleep(for: .milliseconds(2_200))
+            #expect(try await get(port, "/api/status").json["documents"]["total"].int == 10)
+        }
+    }
+
     @Test func statusDocumentCarriesEveryPanelsFigures() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir)
