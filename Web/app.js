@@ -45,9 +45,46 @@ function shown(name) {
     (c) => SHORT_ESCAPES[c] || "\\u" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0"));
 }
 
+/// An amount, "12 345.67 NOK": the number and the currency in spans of their own, so that
+/// where space is short the line breaks before the currency, never inside the number.
 function amount(value, key) {
   const attrs = { class: "amount" + (value.minor < 0 ? " negative" : ""), "data-minor": value.minor, "data-currency": value.currency };
-  return key ? figure(key, value.formatted, attrs) : el("span", Object.assign({ text: value.formatted }, attrs));
+  const node = key ? figure(key, null, attrs) : el("span", attrs);
+  const text = String(value.formatted);
+  const space = text.lastIndexOf(" ");
+  if (space < 0) node.textContent = text;
+  else node.append(el("span", { class: "n", text: text.slice(0, space) }), " ", el("span", { class: "cur", text: text.slice(space + 1) }));
+  return node;
+}
+
+/// Long lists show their first `limit` items; the rest wait behind a "Show N more" that
+/// stays open across refreshes. `wrap` makes the container of a run of items.
+const openLists = new Set();
+function collapsed(key, items, limit, noun, wrap) {
+  if (items.length <= limit + 2) return wrap(items);
+  const details = el("details", { class: "more", "data-more": key },
+    el("summary", { text: "Show " + (items.length - limit) + " more " + noun }), wrap(items.slice(limit)));
+  details.open = openLists.has(key);
+  details.addEventListener("toggle", () => { if (details.open) openLists.add(key); else openLists.delete(key); });
+  return [wrap(items.slice(0, limit)), details];
+}
+
+/// The same for table rows, which cannot sit in a <details>: rows past `limit` are hidden
+/// until the button under the table shows them.
+function collapsedRows(key, table, rows, limit, noun) {
+  if (rows.length <= limit + 2) return [table];
+  rows.slice(limit).forEach((row) => row.classList.add("extra"));
+  const toggle = el("button", { type: "button", class: "link", "data-key": "more-" + key });
+  const set = (open) => {
+    table.classList.toggle("show-all", open);
+    toggle.textContent = open ? "Show fewer " + noun : "Show " + (rows.length - limit) + " more " + noun;
+  };
+  toggle.addEventListener("click", () => {
+    if (openLists.has(key)) openLists.delete(key); else openLists.add(key);
+    set(openLists.has(key));
+  });
+  set(openLists.has(key));
+  return [table, el("p", { class: "more" }, toggle)];
 }
 
 function panel(id, title, ...children) {
@@ -203,7 +240,7 @@ const renderers = {
         figure("rejected-reason", item.reason || "", { class: "figure reason" }),
         el("p", { class: "todo", text: item.what_to_do || "" }),
         data.actions.enabled && item.can_retry
-          ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
+          ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
           : null);
     });
     const duplicates = data.duplicates.items.map((item) =>
@@ -220,10 +257,10 @@ const renderers = {
     const more = (list, shown, noun) => list.total > shown ? el("p", { class: "quiet", text: "…and " + (list.total - shown) + " more " + noun + "." }) : null;
     return panel("problems", "Needs attention",
       el("h3", {}, "Rejected files ", figure("rejected-count", data.rejected.total, { class: "figure count" })),
-      rejected.length ? el("ul", { class: "problems" }, rejected) : empty("No rejected files."),
+      rejected.length ? collapsed("rejected", rejected, 5, "rejected files", (xs) => el("ul", { class: "problems" }, xs)) : empty("No rejected files."),
       more(data.rejected, rejected.length, "rejected files"),
       el("h3", {}, "Duplicate invoice numbers ", figure("duplicates-count", data.duplicates.total, { class: "figure count" })),
-      duplicates.length ? el("ul", { class: "problems" }, duplicates) : empty("No duplicate numbers."),
+      duplicates.length ? collapsed("duplicates", duplicates, 5, "duplicates", (xs) => el("ul", { class: "problems" }, xs)) : empty("No duplicate numbers."),
       more(data.duplicates, duplicates.length, "duplicates"));
   },
 
@@ -244,22 +281,25 @@ const renderers = {
   outstanding(data) {
     const table = (side, rows, title, who) => {
       const totals = data.outstanding.totals.filter((t) => t.side === side);
+      if (rows.length === 0) return el("div", { class: "side", "data-side": side }, el("h3", { text: title }), empty("Nothing open."));
+      const bodyRows = rows.map((row) =>
+        el("tr", { "data-party": row.party, "data-currency": row.currency },
+          el("th", { scope: "row", class: "party", text: shown(row.party) }),
+          el("td", { class: "num" }, amount(row.open, "outstanding-" + side + "-" + row.party + "-" + row.currency)),
+          el("td", { class: "num optional", text: row.documents }),
+          el("td", { class: "nowrap optional", text: row.oldest_due_date || "—" })));
+      const table = el("table", { class: "outstanding" },
+        el("thead", {}, el("tr", {}, el("th", { text: who }), el("th", { class: "num", text: "Open" }), el("th", { class: "num optional", text: "Documents" }), el("th", { class: "optional", text: "Oldest due" }))),
+        el("tbody", {}, bodyRows),
+        el("tfoot", {}, totals.map((total) =>
+          el("tr", { "data-total": side, "data-currency": total.currency },
+            el("th", { scope: "row", text: "Total " + total.currency }),
+            el("td", { class: "num" }, amount(total.open, "outstanding-total-" + side + "-" + total.currency)),
+            el("td", { class: "num optional", text: total.documents }),
+            el("td", { class: "optional" })))));
       return el("div", { class: "side", "data-side": side },
         el("h3", { text: title }),
-        rows.length === 0 ? empty("Nothing open.") : scroll(el("table", {},
-          el("thead", {}, el("tr", {}, el("th", { text: who }), el("th", { class: "num", text: "Open" }), el("th", { class: "num optional", text: "Documents" }), el("th", { class: "optional", text: "Oldest due" }))),
-          el("tbody", {}, rows.map((row) =>
-            el("tr", { "data-party": row.party, "data-currency": row.currency },
-              el("th", { scope: "row", text: row.party }),
-              el("td", { class: "num" }, amount(row.open, "outstanding-" + side + "-" + row.party + "-" + row.currency)),
-              el("td", { class: "num optional", text: row.documents }),
-              el("td", { class: "nowrap optional", text: row.oldest_due_date || "—" })))),
-          el("tfoot", {}, totals.map((total) =>
-            el("tr", { "data-total": side, "data-currency": total.currency },
-              el("th", { scope: "row", text: "Total " + total.currency }),
-              el("td", { class: "num" }, amount(total.open, "outstanding-total-" + side + "-" + total.currency)),
-              el("td", { class: "num optional", text: total.documents }),
-              el("td", { class: "optional" })))))));
+        collapsedRows("outstanding-" + side, table, bodyRows, 15, who === "Customer" ? "customers" : "suppliers").map((node) => node === table ? scroll(table) : node));
     };
     return panel("outstanding", "Outstanding",
       el("div", { class: "sides" },
@@ -289,7 +329,7 @@ const renderers = {
       const bars = rows.map((row) => {
         const name = row.total_row ? "All " + (sideKey === "receivable" ? "customers" : "suppliers") : row.party;
         const key = "aging-" + sideKey + "-" + (row.total_row ? "total" : row.party) + "-" + row.currency;
-        const bar = el("div", { class: "bar", role: "img", "aria-label": name + ": " + row.buckets.map((b, i) => aging.buckets[i].label + " " + b.formatted).join(", ") });
+        const bar = el("div", { class: "bar", role: "img", "aria-label": shown(name) + ": " + row.buckets.map((b, i) => aging.buckets[i].label + " " + b.formatted).join(", ") });
         row.buckets.forEach((b, i) => {
           if (b.minor <= 0 || !scale[row.currency]) return;
           const segment = el("div", { class: "seg b" + i, title: aging.buckets[i].label + ": " + b.formatted, "data-bucket": aging.buckets[i].id });
@@ -297,14 +337,15 @@ const renderers = {
           bar.append(segment);
         });
         return el("div", { class: "chart-row" + (row.total_row ? " total" : ""), "data-party": row.total_row ? "" : row.party, "data-currency": row.currency },
-          el("div", { class: "label" }, el("span", { class: "who", text: name }), " ", amount(row.total, key + "-sum")),
+          el("div", { class: "label" }, el("span", { class: "who", text: shown(name) }), " ", amount(row.total, key + "-sum")),
           bar,
           el("dl", { class: "buckets" }, row.buckets.map((b, i) => [
             el("dt", { class: b.minor === 0 ? "zero" : null, text: aging.buckets[i].label }),
             el("dd", { class: b.minor === 0 ? "zero" : null }, amount(b, key + "-" + aging.buckets[i].id))])),
           row.without_due_date > 0 ? el("p", { class: "quiet small", text: row.without_due_date + " without a due date (taken as due 30 days after issue)" }) : null);
       });
-      return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }), ...bars);
+      return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }),
+        collapsed("aging-" + sideKey, bars, 12, sideKey === "receivable" ? "customers" : "suppliers", (xs) => el("div", { class: "rows" }, xs)));
     };
     return panel("aging", "Aging of open invoices (as of " + aging.as_of + ")",
       legend,
@@ -385,9 +426,22 @@ const ACTIVITY = {
 
 let timer = null;
 
+/// Whether the reader is selecting text on the panels (to copy a name, say): the panels are
+/// then left as they are until the next refresh.
+function selecting(main) {
+  const selection = window.getSelection();
+  return selection && !selection.isCollapsed && main.contains(selection.anchorNode);
+}
+
 function render(data) {
   renderOverall(data);
   const main = document.getElementById("panels");
+  if (selecting(main)) return;
+  // What the reader had in hand is given back after the redraw: each table's sideways
+  // scroll (a wide table on a phone) and the focused button.
+  const scrolled = [...main.querySelectorAll(".scroll")].map((node) =>
+    [node.closest("[data-panel]")?.dataset.panel, node.scrollLeft]);
+  const focused = main.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
   const sections = [];
   for (const id of data.panels) {
     const renderer = renderers[id];
@@ -399,6 +453,11 @@ function render(data) {
     }
   }
   main.replaceChildren(...sections);
+  const scrolls = [...main.querySelectorAll(".scroll")];
+  scrolled.forEach(([panelId, left], i) => {
+    if (left > 0 && scrolls[i] && scrolls[i].closest("[data-panel]")?.dataset.panel === panelId) scrolls[i].scrollLeft = left;
+  });
+  if (focused) main.querySelector("[data-key=\"" + CSS.escape(focused) + "\"]")?.focus();
   document.body.classList.remove("stale");
   const updated = document.getElementById("updated");
   updated.textContent = "updated " + new Date().toLocaleTimeString();

@@ -322,18 +322,21 @@ struct StatusBuilder {
                         "Working through the \(inbox.name) inbox: \(inbox.burstDone) of \(inbox.burstTotal) files done.",
                     action: nil))
         }
+        // One note a side, its currencies listed together: a line per currency filled the
+        // banner of books in several currencies.
         for (name, side) in [("payables", aging.payables), ("receivables", aging.receivables)] {
-            for total in side.totals where total.buckets[AgingBucket.over90.index].minor > 0 {
-                let amount = total.buckets[AgingBucket.over90.index].formatted
-                items.append(
-                    .init(
-                        severity: "info", panel: "aging",
-                        text: name == "payables"
-                            ? "\(amount) of supplier invoices is more than 90 days past due."
-                            : "\(amount) owed by customers is more than 90 days past due.",
-                        action: name == "payables"
-                            ? "Check whether these were paid outside ledgerd." : "Consider a reminder or collection."))
-            }
+            let amounts = side.totals.map { $0.buckets[AgingBucket.over90.index] }.filter { $0.minor > 0 }
+            guard !amounts.isEmpty else { continue }
+            let listed = amounts.map(\.formatted).joined(separator: ", ")
+            let verb = amounts.count == 1 ? "is" : "are"
+            items.append(
+                .init(
+                    severity: "info", panel: "aging",
+                    text: name == "payables"
+                        ? "\(listed) of supplier invoices \(verb) more than 90 days past due."
+                        : "\(listed) owed by customers \(verb) more than 90 days past due.",
+                    action: name == "payables"
+                        ? "Check whether these were paid outside ledgerd." : "Consider a reminder or collection."))
         }
 
         let status: String

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerCore
 import LedgerStore
 import TestSupport
 import Testing
@@ -144,6 +145,58 @@ import Testing
         let text = dom.replacingOccurrences(of: "data-rejected=\"\(name)\"", with: "")
             .replacingOccurrences(of: "data-document=\"\(name)\"", with: "")
         #expect(!text.unicodeScalars.contains("\u{202E}"))
+        _ = (dir, profile)
+    }
+
+    /// Books with many problems and many suppliers: each list shows its first items and keeps
+    /// the rest behind "Show N more", so the page stays a page; the 90+ notes of several
+    /// currencies make one line; a supplier's name is shown with escapes as file names are;
+    /// and an amount can break before its currency, never inside the number.
+    @Test func longListsAreShortenedAndNamesEscaped() async throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        var documents: [IncomingDocument] = []
+        for i in 0..<30 {
+            let seller = Party(
+                name: i == 0 ? "Evil \u{202E}lab AS" : "Leverandør \(i) AS", legalCompanyID: "9\(i + 10)000000")
+            documents.append(
+                try incoming(
+                    invoice(
+                        "V-\(i)", seller: seller, currency: i == 1 ? Currency("EUR")! : nok, net: [1_000_000_000],
+                        issued: day(-200), due: day(-120)),
+                    name: "V-\(i).xml", sha: "v\(i)"))
+        }
+        for i in 0..<25 {
+            documents.append(
+                rejected(name: "broken-\(i).xml", sha: "r\(i)", code: "XML-MALFORMED", message: "Cut off."))
+        }
+        _ = try store.write(documents, now: "2026-11-21T10:00:00Z")
+        let dom = try await withServer(store: store) { port in
+            let url = "http://127.0.0.1:\(port)/"
+            let path = Self.artifacts + "/status-page-long.png"
+            try? FileManager.default.removeItem(atPath: path)
+            _ = try await Chromium.run(
+                ["--virtual-time-budget=5000", "--window-size=1280,4200", "--screenshot=\(path)", url],
+                profile: profile.path)
+            return try await Chromium.run(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile.path)
+        }
+        #expect(dom.contains("<summary>Show 20 more rejected files</summary>"), "\(dom)")
+        #expect(dom.components(separatedBy: "data-rejected=").count - 1 == 25)
+        // 30 supplier rows: 15 shown, 15 behind the button. The aging's 31 (the NOK total
+        // first): 12, then the rest.
+        #expect(dom.components(separatedBy: "class=\"extra\"").count - 1 == 15)
+        #expect(dom.contains(">Show 15 more suppliers</button>"))
+        #expect(dom.contains("<summary>Show 19 more suppliers</summary>"))
+        // One line for the amounts more than 90 days past due, whatever their currencies.
+        #expect(
+            dom.contains("12 500 000.00 EUR, 362 500 000.00 NOK of supplier invoices are more than 90 days past due."))
+        #expect(dom.contains(">Evil \\u202Elab AS</th>"))
+        // The override itself is only ever in attributes that are not shown.
+        let text = dom.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
+        #expect(!text.unicodeScalars.contains("\u{202E}"))
+        #expect(dom.contains("aria-label=\"Evil \\u202Elab AS: "))
+        #expect(dom.contains("<span class=\"n\">12 500 000.00</span> <span class=\"cur\">EUR</span>"))
         _ = (dir, profile)
     }
 

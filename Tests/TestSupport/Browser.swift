@@ -77,8 +77,28 @@ public func figure(_ dom: String, _ key: String) -> String? {
     guard let hit = dom.range(of: attribute),
         let close = dom.range(of: ">", range: hit.upperBound..<dom.endIndex)
     else { return nil }
-    let textEnd = dom.range(of: "<", range: close.upperBound..<dom.endIndex)?.lowerBound ?? dom.endIndex
-    return unescapeHTML(String(dom[close.upperBound..<textEnd]))
+    // Its text content: the text of the elements inside it too (an amount's number and
+    // currency are spans of their own), up to its own end tag.
+    var text = ""
+    var depth = 0
+    var index = close.upperBound
+    while index < dom.endIndex {
+        guard dom[index] == "<" else {
+            text.append(dom[index])
+            index = dom.index(after: index)
+            continue
+        }
+        let tagEnd = dom.range(of: ">", range: index..<dom.endIndex)?.upperBound ?? dom.endIndex
+        let tag = dom[index..<tagEnd]
+        if tag.hasPrefix("</") {
+            if depth == 0 { break }
+            depth -= 1
+        } else if !tag.hasSuffix("/>") {
+            depth += 1
+        }
+        index = tagEnd
+    }
+    return unescapeHTML(text)
 }
 
 public func escapeAttribute(_ text: String) -> String {
