@@ -332,14 +332,32 @@ public final class Daemon: Service, Sendable {
     /// the watcher waits for it to come back, polling finds nothing. It is not made again
     /// here: on a mount point that would hide the share when it returns.
     func checkInboxFolder() {
-        let problem: String?
+        var problem: String?
         switch FileSystem.followedType(settings.inbox) {
         case nil:
             problem =
                 "the inbox folder \(settings.inbox) is missing (deleted, moved away or unmounted): files dropped "
                 + "there are not seen until it is back"
         case .directory?:
-            problem = nil
+            // Its folders (ehf/, wise/, checks/) are made again when deleted: inside a folder
+            // that is there, unlike the inbox itself, which may be a share's mount point.
+            for name in InboxScanner.inboxes {
+                let path = settings.inbox + "/" + name
+                switch FileSystem.followedType(path) {
+                case nil:
+                    if mkdir(path, 0o777) == 0 {
+                        logger.notice("the \(name) inbox folder \(path) was missing: made again")
+                    } else if errno != EEXIST {
+                        problem =
+                            "the \(name) inbox folder \(path) is missing and cannot be made again (\(String(cString: strerror(errno))))"
+                    }
+                case .directory?:
+                    break
+                default:
+                    problem =
+                        "the \(name) inbox \(path) is not a folder: files dropped there are not seen until it is one again"
+                }
+            }
         default:
             problem =
                 "the inbox \(settings.inbox) is not a folder: files dropped there are not seen until it is one again"
@@ -352,6 +370,8 @@ public final class Daemon: Service, Sendable {
             noteError(problem)
         } else if problem == nil, before != nil {
             logger.notice("the inbox folder \(settings.inbox) is there again")
+        } else if let problem, let before, problem != before {
+            noteError(problem)
         }
     }
 

@@ -496,6 +496,15 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         try await Task.sleep(for: .milliseconds(1500))
         #expect(try await get(port, "/healthz").status == 200)
         #expect(daemon.logText.contains("is there again"))
+
+        // One of its folders deleted: made again, and what is dropped there is posted.
+        try FileManager.default.removeItem(atPath: home.path + "/Inbox/ehf")
+        try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf") }
+        try await Task.sleep(for: .milliseconds(300))
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "AGAIN")
+        try await waitUntil(seconds: 30) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
+        #expect(daemon.logText.contains("the ehf inbox folder \(home.path)/Inbox/ehf was missing: made again"))
+        #expect(try await get(port, "/healthz").status == 200)
         #expect(daemon.terminate() == 0)
     }
 
