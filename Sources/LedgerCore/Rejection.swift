@@ -56,7 +56,7 @@ extension Rejection {
             return "Compare the two files: if this one replaces the earlier invoice, ask the sender for a credit note "
                 + "and a new invoice number; if it is a copy, nothing needs posting — keep it for the record."
         case "FILE-TOO-LARGE":
-            return "Check what the file is; if it is a real invoice, raise [limits] max_file_bytes."
+            return "Check what the file is; if it is a real invoice, raise [limits] max_file_bytes and restart ledgerd."
         case "NOT-A-FILE":
             return "Copy the real file into the inbox instead of a link."
         case "UNSUPPORTED-INBOX":

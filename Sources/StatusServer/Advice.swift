@@ -12,9 +12,10 @@ enum Advice {
                 : " Drop the corrected file into the inbox (or correct it in the rejected folder and press Retry).")
     }
 
-    /// Whether trying the same bytes again can succeed (the cause lies outside the file).
+    /// Whether trying the same bytes again can succeed (the cause lies outside the file). Not
+    /// for POSTING: the figures cannot be booked as they stand, which a corrected file mends.
     static func retryHelps(code: String?) -> Bool {
-        ["NOT-OUR-INVOICE", "FILE-TOO-LARGE", "POSTING", "FILE-UNREADABLE", "MOVE", "DATABASE"].contains(code ?? "")
+        ["NOT-OUR-INVOICE", "FILE-TOO-LARGE", "FILE-UNREADABLE", "MOVE", "DATABASE"].contains(code ?? "")
     }
 
     static let duplicateNumber = Rejection.advice(forCode: "DUPLICATE-NUMBER")

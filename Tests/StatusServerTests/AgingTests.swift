@@ -98,3 +98,19 @@ import Testing
         #expect(Amount(minor: .min, currency: "NOK").formatted == "-92 233 720 368 547 758.08 NOK")
     }
 }
+
+/// What the page tells a bookkeeper to do about a file that was not posted.
+@Suite struct AdviceTests {
+    @Test func retryIsOfferedOnlyWhereTheSameBytesCanPost() {
+        // The cause lies outside the file: fix it, then Retry.
+        let tooLarge = Advice.forRejection(code: "FILE-TOO-LARGE")
+        #expect(tooLarge.contains("raise [limits] max_file_bytes and restart ledgerd"))
+        #expect(tooLarge.hasSuffix("Once that is fixed, press Retry (or move the file back into its inbox)."))
+        // Figures that cannot be booked, or a broken file: only a corrected file helps.
+        for code in ["POSTING", "XML-MALFORMED", "BR-CO-10"] {
+            let advice = Advice.forRejection(code: code)
+            #expect(!advice.contains("Once that is fixed, press Retry"), "\(code)")
+            #expect(advice.contains("Drop the corrected file into the inbox"), "\(code)")
+        }
+    }
+}
