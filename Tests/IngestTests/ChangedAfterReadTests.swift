@@ -37,6 +37,14 @@ import Testing
         try FileManager.default.subpathsOfDirectory(atPath: sandbox.archive).filter { $0.hasSuffix(".xml") }
     }
 
+    /// A pipeline on a restore: books that never saw what was posted, with the archive as it is.
+    func restoredPipeline(_ sandbox: Sandbox) throws -> Pipeline {
+        let restored = try LedgerStore(path: sandbox.root + "/var/restored.sqlite", durability: .normal)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return Pipeline(settings: sandbox.settings(identifiers: PipelineTests.buyer), store: restored, logger: logger)
+    }
+
     func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 
     @Test func savedAgainInPlaceThePostedVersionIsArchivedAndTheNewOneReadNext() throws {
@@ -108,12 +116,7 @@ import Testing
         _ = try sandbox.write(invoice("RESTORED-1"), as: "restored.xml")
         let first = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
         let archivedPath = try #require(first.first?.destination)
-        // The restore: books that never saw it, with the archive as it is.
-        let restored = try LedgerStore(path: sandbox.root + "/var/restored.sqlite", durability: .normal)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let pipeline = Pipeline(
-            settings: sandbox.settings(identifiers: PipelineTests.buyer), store: restored, logger: logger)
+        let pipeline = try restoredPipeline(sandbox)
         _ = try sandbox.write(invoice("RESTORED-1"), as: "restored.xml")
         let again = pipeline.ingest(sandbox.scan())
         #expect(again.map(\.outcome) == [.posted])
@@ -136,11 +139,7 @@ import Testing
         let path = try sandbox.write(large, as: "large.xml")
         let first = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
         let archivedPath = try #require(first.first?.destination)
-        let restored = try LedgerStore(path: sandbox.root + "/var/restored.sqlite", durability: .normal)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let pipeline = Pipeline(
-            settings: sandbox.settings(identifiers: PipelineTests.buyer), store: restored, logger: logger)
+        let pipeline = try restoredPipeline(sandbox)
         _ = try sandbox.write(large, as: "large.xml")
         let newer = invoice("NEWER-1")
 
