@@ -36,6 +36,23 @@ public final class LedgerStore: Sendable {
         return Self.identity(of: path) == opened
     }
 
+    /// What changes whenever anything is committed to the books, by any process: the size and
+    /// modification time of the database file and of its write-ahead log, where every commit
+    /// lands first. Equal values taken before and after a read say that the read still holds.
+    public struct ChangeMark: Sendable, Equatable {
+        var database: [Int64]
+        var log: [Int64]
+    }
+
+    public func changeMark() -> ChangeMark {
+        func mark(_ path: String) -> [Int64] {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return [] }
+            return [Int64(st.st_size), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec), Int64(st.st_ino)]
+        }
+        return ChangeMark(database: mark(path), log: mark(path + "-wal"))
+    }
+
     public enum Durability: Sendable {
         /// `synchronous = FULL`: a commit survives power loss once it returns.
         case full

@@ -342,8 +342,14 @@ actor FactsCache {
     let store: LedgerStore
     nonisolated let builder: StatusBuilder
     let ttl: Duration
-    var cached: (at: ContinuousClock.Instant, today: Day, result: Result<EncodedSections, Failure>)?
+    var cached:
+        (
+            at: ContinuousClock.Instant, today: Day, mark: LedgerStore.ChangeMark,
+            result: Result<EncodedSections, Failure>
+        )?
     var inflight: Task<Result<EncodedSections, Failure>, Never>?
+    /// How many times the books have been read.
+    private(set) var reads = 0
 
     init(store: LedgerStore, builder: StatusBuilder, ttl: Duration) {
         self.store = store
@@ -353,6 +359,10 @@ actor FactsCache {
 
     /// How long a request waits for fresh sections before it is given older ones.
     static let patience: Duration = .seconds(2)
+    /// How long sections read from books that have not changed since are given as they are.
+    /// Not for ever: a file's modification time is kept to the kernel's clock tick, so two
+    /// commits in one tick that leave the log's size alone cannot be told apart.
+    static let unchangedLifetime: Duration = .seconds(60)
 
     /// The cached sections while they are younger than `ttl`. Older, a refresh starts; under a
     /// second `ttl` old they are still given at once (requests in a burst), and older still
@@ -367,6 +377,11 @@ actor FactsCache {
         }
         let age = ContinuousClock.now - cached.at
         if age < ttl { return cached.result }
+        // Books nothing was committed to since they were read (most of the time, for a page
+        // left open): read again only now and then, not every `ttl`.
+        if age < Self.unchangedLifetime, case .success = cached.result, store.changeMark() == cached.mark {
+            return cached.result
+        }
         if inflight == nil { refresh(today: today) }
         if age < ttl * 2 { return cached.result }
         return await Self.value(of: inflight!, within: Self.patience) ?? cached.result
@@ -392,6 +407,9 @@ actor FactsCache {
     private func refresh(today: Day) {
         let store = self.store
         let builder = self.builder
+        // Marked before the read: a commit during it makes the next request read again.
+        let mark = store.changeMark()
+        reads += 1
         inflight = Task {
             let result: Result<EncodedSections, Failure>
             do {
@@ -404,13 +422,13 @@ actor FactsCache {
             } catch {
                 result = .failure(Failure(message: "\(error)"))
             }
-            self.finish(result, today: today)
+            self.finish(result, today: today, mark: mark)
             return result
         }
     }
 
-    private func finish(_ result: Result<EncodedSections, Failure>, today: Day) {
-        cached = (ContinuousClock.now, today, result)
+    private func finish(_ result: Result<EncodedSections, Failure>, today: Day, mark: LedgerStore.ChangeMark) {
+        cached = (ContinuousClock.now, today, mark, result)
         inflight = nil
     }
 

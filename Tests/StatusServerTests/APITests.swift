@@ -27,6 +27,31 @@ import Testing
         }
     }
 
+    /// A page left open on books nothing is committed to does not have them read again every
+    /// few seconds (at 50,000 documents a read costs most of a second of CPU); a commit, by
+    /// this process or any other, has them read again.
+    @Test func unchangedBooksAreNotReadAgain() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let cache = FactsCache(
+            store: store, builder: StatusBuilder(accounts: AccountPlan(), actionsEnabled: false), ttl: .milliseconds(50)
+        )
+        func total() async throws -> Int { try await cache.sections(today: day(0)).get().sections.documents.total }
+        #expect(try await total() == 9)
+        for _ in 0..<3 {
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(try await total() == 9)
+        }
+        #expect(await cache.reads == 1)
+        // Another connection commits, as another process would.
+        let other = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        _ = try other.write(
+            [rejected(name: "later.xml", sha: "later", code: "XML-MALFORMED", message: "cut off")], now: "t")
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(try await total() == 10)
+        #expect(await cache.reads == 2)
+    }
+
     @Test func statusDocumentCarriesEveryPanelsFigures() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir)
