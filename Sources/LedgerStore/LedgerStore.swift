@@ -80,7 +80,9 @@ public final class LedgerStore: Sendable {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.path = path
-        self.pool = try DatabasePool(path: path, configuration: configuration)
+        // New books opened by two processes at once: the one that does not turn the file to
+        // WAL first may find it busy doing so.
+        self.pool = try Self.retryingWhenBusy { try DatabasePool(path: path, configuration: configuration) }
         opened = Self.identity(of: path)
         if !readonly {
             // Every commit is made by the pool's one writer connection. GRDB sets that
@@ -95,19 +97,37 @@ public final class LedgerStore: Sendable {
         }
     }
 
-    /// Applies the migrations not applied yet. Two processes opening the same books at once
-    /// (the daemon and an `ingest` on new books, or both after an upgrade) may both find a
-    /// migration to apply; the second then fails on what the first made, its transaction
-    /// rolled back, and looks again: by then the first has applied it.
-    static func migrate(_ pool: DatabasePool) throws {
+    /// Opens new books, made by two processes at once (the daemon and an `ingest`): the one
+    /// that does not turn the file to WAL first may find it busy doing so, and tries again.
+    static func retryingWhenBusy<T>(_ body: () throws -> T) throws -> T {
         var attempt = 0
         while true {
             do {
+                return try body()
+            } catch let error as DatabaseError where attempt < 4 && isBusy(error) {
+                attempt += 1
+                usleep(UInt32(attempt) * 100_000)
+            }
+        }
+    }
+
+    static func isBusy(_ error: DatabaseError) -> Bool { [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) }
+
+    /// Applies the migrations not applied yet. Another process may be applying them at the
+    /// same moment (the daemon and an `ingest` on new books, or both after an upgrade): this
+    /// one then fails on what the other made, its transaction rolled back, or finds the file
+    /// busy, and tries again once migrations were applied meanwhile. A failure with no
+    /// progress made by anyone (a full disk, a damaged file) is thrown.
+    static func migrate(_ pool: DatabasePool) throws {
+        func applied() -> Set<String>? { try? pool.read { try Schema.migrator.appliedIdentifiers($0) } }
+        var attempt = 0
+        while true {
+            let before = applied()
+            do {
                 try Schema.migrator.migrate(pool)
                 return
-            } catch {
+            } catch let error as DatabaseError where attempt < 4 && (isBusy(error) || applied() != before) {
                 attempt += 1
-                if attempt == 5 { throw error }
                 usleep(UInt32(attempt) * 100_000)
             }
         }
