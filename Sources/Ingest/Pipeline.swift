@@ -294,10 +294,12 @@ public final class Pipeline: Sendable {
             case .posted(let id, _):
                 seen.posted.withLock { _ = $0.insert(id) }
             case .alreadyPosted(let id, let archivedPath)
-            where seen.isAnotherRuns(id) && Self.isArchived(written.files[index], as: archivedPath):
-                // Read by both (where the file system grants no claims); the other committed
-                // first, and moves and reports it. Another file with the same bytes is this
-                // run's to handle, as a duplicate: the other run left it alone.
+            where seen.isAnotherRuns(id) && written.copies[position].claim == nil
+                && Self.isArchived(written.files[index], as: archivedPath):
+                // Read by both, where the file system grants no claims (with this run's claim
+                // on it, no other run read it); the other committed first, and moves and
+                // reports it. Another file with the same bytes is this run's to handle, as a
+                // duplicate: the other run left it alone.
                 logger.debug(
                     "posted by another ledgerd run meanwhile", metadata: ["file": "\(written.files[index].path)"])
                 continue
@@ -524,11 +526,8 @@ public final class Pipeline: Sendable {
             return rejected(sha, size, Rejection("POSTING", "The invoice cannot be posted: \(error)."))
         }
         let month = String(receivedAt.prefix(7))
-        // A file taken from the archive and dropped again keeps its name, not a second prefix.
-        let prefix = sha.prefix(12) + "_"
-        let storedName = FileSystem.shortened(
-            name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name, maxBytes: 200)
-        let archivePath = "\(settings.archive)/\(file.inbox)/\(month)/\(sha.prefix(12))_\(storedName)"
+        let archivePath =
+            "\(settings.archive)/\(file.inbox)/\(month)/\(sha.prefix(12))_\(Self.storedName(name, sha: sha))"
         let prepared = PreparedInvoice(
             invoice: invoice, direction: direction, entry: entry,
             netAccount: PostingRules.netAccount(for: invoice, direction: direction, accounts: settings.accounts),
@@ -784,11 +783,20 @@ public final class Pipeline: Sendable {
         return result
     }
 
-    /// Whether `archivedPath` is where `file` goes when posted: the name after the hash prefix
-    /// is its own.
+    /// The name a file of this name and these bytes is archived under, after the hash prefix:
+    /// its own, shortened; one taken from the archive and dropped again keeps its name, not a
+    /// second prefix.
+    static func storedName(_ name: String, sha: some StringProtocol) -> String {
+        let prefix = sha.prefix(12) + "_"
+        return FileSystem.shortened(name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name, maxBytes: 200)
+    }
+
+    /// Whether `archivedPath` is where `file` goes when posted: its name is the one `file`'s
+    /// is stored under.
     static func isArchived(_ file: InboxFile, as archivedPath: String?) -> Bool {
         guard let archivedPath else { return false }
-        return originalName(archivedPath: archivedPath) == FileSystem.shortened(file.name, maxBytes: 200)
+        let archived = FileSystem.lastComponent(archivedPath)
+        return archived == archived.prefix(12) + "_" + storedName(file.name, sha: archived)
     }
 
     /// The (shortened) name of the file posted to `archivedPath`: what follows the hash prefix.
@@ -840,14 +848,18 @@ public final class Pipeline: Sendable {
     public func resolveProblemsRemovedFromRejectedFolder() -> Int {
         guard let entries = try? FileSystem.listDirectory(settings.rejected) else { return 0 }
         var present = Set<String>()
-        var names = Set<String>()
+        /// Files whose error file names no key: recognised by their bytes, or, refused unread
+        /// by an older version (or their error file deleted), by their name.
+        var unkeyed = Set<String>()
         for entry in entries where !entry.name.hasSuffix(".error.txt") {
             guard entry.nameWasValid else { return 0 }
-            names.insert(entry.name)
             let path = settings.rejected + "/" + entry.name
             if let key = ErrorReport.documentKey(describedBy: path + ".error.txt") {
                 present.insert(key)
-            } else if entry.type == .regular {
+                continue
+            }
+            unkeyed.insert(entry.name)
+            if entry.type == .regular {
                 // Over the size limit, it was never read: refused as too large (known by its
                 // name), or not ledgerd's at all.
                 if let size = FileSystem.lstatSizeAndTime(path)?.size, size > settings.maxFileBytes { continue }
@@ -862,7 +874,7 @@ public final class Pipeline: Sendable {
                 now: Timestamp.format(secondsSinceEpoch: now)
             ) { key, originalName in
                 present.contains(key)
-                    || (key.hasPrefix("unread:") && names.contains(FileSystem.shortened(originalName, maxBytes: 200)))
+                    || (key.hasPrefix("unread:") && unkeyed.contains(FileSystem.shortened(originalName, maxBytes: 200)))
             }
             if resolved > 0 {
                 logger.notice("\(resolved) rejected or flagged file(s) no longer in the rejected folder: resolved")

@@ -179,17 +179,26 @@ import Testing
         _ = try sandbox.write(invoice("TWIN-1"), as: "a.xml")
         let files = sandbox.scan()
         let prepared = pipeline.prepareAll(files, receivedAt: Timestamp.now())
-        // Both runs read a.xml; the other commits first, and moves it.
+        // Both runs read a.xml (no claims, as on NFS); the other commits first, and moves it.
+        let unclaimed = prepared.map { item -> Pipeline.Prepared in
+            guard case .document(let document, var copy) = item else { return item }
+            copy.claim = nil
+            return .document(document, copy)
+        }
         let theirs = pipeline.write(files, prepared: prepared)
-        let ours = pipeline.write(files, prepared: prepared)
+        let ours = pipeline.write(files, prepared: unclaimed)
         #expect(pipeline.settle(theirs).map(\.outcome) == [.posted])
         let seen = Pipeline.SettleState(lastDocumentBefore: 0)
         #expect(pipeline.settle(ours, seen: seen).isEmpty)
-        // Its own twin, z.xml: a duplicate, moved out of the inbox.
+        // Its own twins, claimed by this run, one of them of the same name in another folder:
+        // duplicates, moved out of the inbox.
+        try FileManager.default.createDirectory(atPath: sandbox.inbox + "/ehf/y", withIntermediateDirectories: true)
         _ = try sandbox.write(invoice("TWIN-1"), as: "z.xml")
-        let twin = sandbox.scan()
-        let written = pipeline.write(twin, prepared: pipeline.prepareAll(twin, receivedAt: Timestamp.now()))
-        #expect(pipeline.settle(written, seen: seen).map(\.outcome) == [.duplicate])
+        _ = try sandbox.write(invoice("TWIN-1"), as: "y/a.xml")
+        let twins = sandbox.scan()
+        #expect(twins.count == 2)
+        let written = pipeline.write(twins, prepared: pipeline.prepareAll(twins, receivedAt: Timestamp.now()))
+        #expect(pipeline.settle(written, seen: seen).map(\.outcome) == [.duplicate, .duplicate])
         #expect(sandbox.scan().isEmpty)
     }
 

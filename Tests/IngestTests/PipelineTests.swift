@@ -522,6 +522,21 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 2)
         #expect(try open() == ["big-kept.xml", "big.xml"])
 
+        // big-kept.xml taken out and a still broken file of its name rejected in its place:
+        // that one is known by its bytes, and the one refused unread no longer lies there.
+        try FileManager.default.removeItem(atPath: sandbox.rejected + "/big-kept.xml")
+        _ = try sandbox.write(Array(valid.prefix(100)), as: "big-kept.xml")
+        #expect(pipeline.ingest(sandbox.scan()).map(\.reason?.code) == ["XML-MALFORMED"])
+        try sandbox.store.pool.write { db in
+            try db.execute(sql: "UPDATE documents SET processed_at = '2026-01-01T00:00:00Z'")
+        }
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 1)
+        #expect(try open() == ["big-kept.xml", "big.xml"])
+        #expect(
+            try sandbox.count(
+                "SELECT COUNT(*) FROM documents WHERE original_name = 'big-kept.xml' AND resolved_at IS NULL AND sha256 NOT LIKE 'unread:%'"
+            ) == 1)
+
         // big.xml taken out, cut down and dropped again: posted, and its problem goes with its
         // error file.
         try FileManager.default.removeItem(atPath: sandbox.rejected + "/big.xml")
