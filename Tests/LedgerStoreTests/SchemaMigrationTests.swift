@@ -294,8 +294,9 @@ import Testing
 
     /// Credits posted before migration 008 kept the first invoice they named in
     /// `billing_reference` alone: 008 keeps it where credits are looked up, so that invoice,
-    /// when it comes, is still settled. An invoice that names another but owes more is no
-    /// credit.
+    /// when it comes, is still settled. A negative invoice posted after the invoice it names,
+    /// which settled nothing then, settles it now. An invoice that names another but owes more
+    /// is no credit.
     @Test func creditsPostedBeforeTheReferenceTablesStillSettleTheirInvoice() throws {
         let dir = TemporaryDirectory()
         let path = dir.path + "/ledger.sqlite"
@@ -313,6 +314,10 @@ import Testing
             try db.execute(sql: insert, arguments: ["K-1", "credit_note", 5_000, "F-1"])
             try db.execute(sql: insert, arguments: ["N-1", "invoice", -2_000, "F-1"])
             try db.execute(sql: insert, arguments: ["F-9", "invoice", 7_000, "F-1"])
+            // A correction sent as a negative invoice after the invoice it names: it settled
+            // nothing when posted.
+            try db.execute(sql: insert, arguments: ["F-2", "invoice", 7_000, nil])
+            try db.execute(sql: insert, arguments: ["N-2", "invoice", -3_000, "F-2"])
         }
         try queue.close()
         let store = try LedgerStore(path: path, durability: .normal)
@@ -320,7 +325,12 @@ import Testing
         try store.pool.read { (db: Database) throws in
             #expect(
                 try Row.fetchAll(db, sql: "SELECT credit_id, reference FROM vendor_credit_references ORDER BY 1")
-                    .map { "\($0[0] as Int64) \($0[1] as String)" } == ["1 F-1", "2 F-1"])
+                    .map { "\($0[0] as Int64) \($0[1] as String)" } == ["1 F-1", "2 F-1", "5 F-2"])
+            #expect(
+                try Row.fetchAll(
+                    db, sql: "SELECT credit_note_id, invoice_id, amount_minor FROM vendor_credit_applications"
+                )
+                .map { "\($0[0] as Int64)>\($0[1] as Int64) \($0[2] as Int64)" } == ["5>4 3000"])
         }
         _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "f1")], now: "t")
         try store.pool.read { (db: Database) throws in
@@ -330,7 +340,10 @@ import Testing
                     sql:
                         "SELECT number || ' ' || status || ' ' || (payable_minor - amount_paid_minor) FROM vendor_invoices ORDER BY id"
                 )
-                    == ["K-1 paid 0", "N-1 paid 0", "F-9 open 7000", "F-1 partial 11750"])
+                    == [
+                        "K-1 paid 0", "N-1 paid 0", "F-9 open 7000", "F-2 partial 4000", "N-2 paid 0",
+                        "F-1 partial 11750",
+                    ])
         }
     }
 }
