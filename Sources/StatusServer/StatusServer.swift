@@ -342,6 +342,8 @@ actor FactsCache {
     let store: LedgerStore
     nonisolated let builder: StatusBuilder
     let ttl: Duration
+    /// Older than this, cached sections are not given before a fresh read is waited for.
+    let quietSpell: Duration
     var cached:
         (
             at: ContinuousClock.Instant, today: Day, mark: LedgerStore.ChangeMark,
@@ -351,10 +353,11 @@ actor FactsCache {
     /// How many times the books have been read.
     private(set) var reads = 0
 
-    init(store: LedgerStore, builder: StatusBuilder, ttl: Duration) {
+    init(store: LedgerStore, builder: StatusBuilder, ttl: Duration, quietSpell: Duration = .seconds(10)) {
         self.store = store
         self.builder = builder
         self.ttl = ttl
+        self.quietSpell = quietSpell
     }
 
     /// How long a request waits for fresh sections before it is given older ones.
@@ -364,12 +367,13 @@ actor FactsCache {
     /// commits in one tick that leave the log's size alone cannot be told apart.
     static let unchangedLifetime: Duration = .seconds(60)
 
-    /// The cached sections while they are younger than `ttl`. Older, a refresh starts; under a
-    /// second `ttl` old they are still given at once (requests in a burst), and older still
-    /// (the first request after a quiet spell: a monitor polling once a minute, the page
-    /// opened again) the request waits for the fresh ones, up to `patience`, after which it
-    /// is given the old ones rather than held up by a slow query. The first request of a day
-    /// waits for the database.
+    /// The cached sections while they are younger than `ttl`, or the books have not changed
+    /// since. Older, a refresh starts; younger than `quietSpell` they are still given at once
+    /// (the page refreshing every few seconds gets what the refresh before started), and
+    /// older still (the first request after a quiet spell: a monitor polling once a minute,
+    /// the page opened again) the request waits for the fresh ones, up to `patience`, after
+    /// which it is given the old ones rather than held up by a slow query. The first request
+    /// of a day waits for the database.
     func sections(today: Day) async -> Result<EncodedSections, Failure> {
         guard let cached, cached.today == today else {
             if inflight == nil { refresh(today: today) }
@@ -383,7 +387,7 @@ actor FactsCache {
             return cached.result
         }
         if inflight == nil { refresh(today: today) }
-        if age < ttl * 2 { return cached.result }
+        if age < quietSpell { return cached.result }
         return await Self.value(of: inflight!, within: Self.patience) ?? cached.result
     }
 
