@@ -63,7 +63,7 @@ const openLists = new Set();
 function collapsed(key, items, limit, noun, wrap) {
   if (items.length <= limit + 2) return wrap(items);
   const details = el("details", { class: "more", "data-more": key },
-    el("summary", { text: "Show " + (items.length - limit) + " more " + noun }), wrap(items.slice(limit)));
+    el("summary", { "data-key": "more-" + key, text: "Show " + (items.length - limit) + " more " + noun }), wrap(items.slice(limit)));
   details.open = openLists.has(key);
   details.addEventListener("toggle", () => { if (details.open) openLists.add(key); else openLists.delete(key); });
   return [wrap(items.slice(0, limit)), details];
@@ -326,7 +326,7 @@ const renderers = {
         const positive = row.buckets.reduce((s, b) => s + Math.max(0, b.minor), 0);
         scale[row.currency] = Math.max(scale[row.currency] || 0, positive);
       }
-      const bars = rows.map((row) => {
+      const chartRow = (row) => {
         const name = row.total_row ? "All " + (sideKey === "receivable" ? "customers" : "suppliers") : row.party;
         const key = "aging-" + sideKey + "-" + (row.total_row ? "total" : row.party) + "-" + row.currency;
         const bar = el("div", { class: "bar", role: "img", "aria-label": shown(name) + ": " + row.buckets.map((b, i) => aging.buckets[i].label + " " + b.formatted).join(", ") });
@@ -343,9 +343,16 @@ const renderers = {
             el("dt", { class: b.minor === 0 ? "zero" : null, text: aging.buckets[i].label }),
             el("dd", { class: b.minor === 0 ? "zero" : null }, amount(b, key + "-" + aging.buckets[i].id))])),
           row.without_due_date > 0 ? el("p", { class: "quiet small", text: row.without_due_date + " without a due date (taken as due 30 days after issue)" }) : null);
+      };
+      // Per currency: its total always shown, then its first parties, the rest behind a button.
+      const noun = sideKey === "receivable" ? "customers" : "suppliers";
+      const groups = currencies.map((currency) => {
+        const group = rows.filter((row) => row.currency === currency);
+        const totals = group.filter((row) => row.total_row).map(chartRow);
+        const parties = group.filter((row) => !row.total_row).map(chartRow);
+        return [totals, collapsed("aging-" + sideKey + "-" + currency, parties, 12, noun + " in " + currency, (xs) => el("div", { class: "rows" }, xs))];
       });
-      return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }),
-        collapsed("aging-" + sideKey, bars, 12, sideKey === "receivable" ? "customers" : "suppliers", (xs) => el("div", { class: "rows" }, xs)));
+      return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }), groups);
     };
     return panel("aging", "Aging of open invoices (as of " + aging.as_of + ")",
       legend,
@@ -427,7 +434,10 @@ const ACTIVITY = {
 let timer = null;
 
 /// Whether the reader is selecting text on the panels (to copy a name, say): the panels are
-/// then left as they are until the next refresh.
+/// then left as they are for a few refreshes (half a minute), not for as long as the
+/// selection lasts, or they would go on showing old figures under a new banner.
+const SELECTION_HOLDS = 6;
+let heldForSelection = 0;
 function selecting(main) {
   const selection = window.getSelection();
   return selection && !selection.isCollapsed && main.contains(selection.anchorNode);
@@ -436,7 +446,11 @@ function selecting(main) {
 function render(data) {
   renderOverall(data);
   const main = document.getElementById("panels");
-  if (selecting(main)) return;
+  if (selecting(main) && heldForSelection < SELECTION_HOLDS) {
+    heldForSelection += 1;
+    return;
+  }
+  heldForSelection = 0;
   // What the reader had in hand is given back after the redraw: each table's sideways
   // scroll (a wide table on a phone) and the focused button.
   const scrolled = [...main.querySelectorAll(".scroll")].map((node) =>

@@ -181,13 +181,16 @@ import Testing
                 profile: profile.path)
             return try await Chromium.run(["--virtual-time-budget=5000", "--dump-dom", url], profile: profile.path)
         }
-        #expect(dom.contains("<summary>Show 20 more rejected files</summary>"), "\(dom)")
+        #expect(dom.contains(">Show 20 more rejected files</summary>"), "\(dom)")
         #expect(dom.components(separatedBy: "data-rejected=").count - 1 == 25)
-        // 30 supplier rows: 15 shown, 15 behind the button. The aging's 31 (the NOK total
-        // first): 12, then the rest.
+        // 30 supplier rows: 15 shown, 15 behind the button. The aging, per currency: the NOK
+        // total always shown, then 12 of its 29 suppliers.
         #expect(dom.components(separatedBy: "class=\"extra\"").count - 1 == 15)
         #expect(dom.contains(">Show 15 more suppliers</button>"))
-        #expect(dom.contains("<summary>Show 19 more suppliers</summary>"))
+        #expect(dom.contains(">Show 17 more suppliers in NOK</summary>"))
+        let total = try #require(dom.range(of: "data-figure=\"aging-payable-total-NOK-sum\""))
+        let more = try #require(dom.range(of: "data-more=\"aging-payable-NOK\""))
+        #expect(total.lowerBound < more.lowerBound, "the NOK total is shown, not behind the button")
         // One line for the amounts more than 90 days past due, whatever their currencies.
         #expect(
             dom.contains("12 500 000.00 EUR, 362 500 000.00 NOK of supplier invoices are more than 90 days past due."))
