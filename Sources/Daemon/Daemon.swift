@@ -347,7 +347,11 @@ public final class Daemon: Service, Sendable {
                 case nil:
                     if mkdir(path, 0o777) == 0 {
                         logger.notice("the \(name) inbox folder \(path) was missing: made again")
-                    } else if errno != EEXIST {
+                    } else if errno == EEXIST {
+                        // A link to something that is not there (a share not mounted).
+                        problem =
+                            "the \(name) inbox \(path) is a link to something that is not there: files dropped there are not seen until it is"
+                    } else {
                         problem =
                             "the \(name) inbox folder \(path) is missing and cannot be made again (\(String(cString: strerror(errno))))"
                     }
@@ -369,7 +373,7 @@ public final class Daemon: Service, Sendable {
         if let problem, before == nil {
             noteError(problem)
         } else if problem == nil, before != nil {
-            logger.notice("the inbox folder \(settings.inbox) is there again")
+            logger.notice("the inbox folder \(settings.inbox) is there again, with its folders")
         } else if let problem, let before, problem != before {
             noteError(problem)
         }

@@ -499,12 +499,30 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 
         // One of its folders deleted: made again, and what is dropped there is posted.
         try FileManager.default.removeItem(atPath: home.path + "/Inbox/ehf")
+        // Written at once: a folder made is watched, and what is already in it scanned.
         try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf") }
-        try await Task.sleep(for: .milliseconds(300))
         try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "AGAIN")
         try await waitUntil(seconds: 30) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
         #expect(daemon.logText.contains("the ehf inbox folder \(home.path)/Inbox/ehf was missing: made again"))
         #expect(try await get(port, "/healthz").status == 200)
+
+        // A link to a share that is not mounted: said, not made again.
+        try FileManager.default.removeItem(atPath: home.path + "/Inbox/checks")
+        try FileManager.default.createSymbolicLink(
+            atPath: home.path + "/Inbox/checks", withDestinationPath: home.path + "/not-mounted/checks")
+        func linkSaid(_ reply: HTTPReply) -> Bool {
+            reply.json["reasons"].array.compactMap(\.string).contains {
+                $0.contains("is a link to something that is not there")
+            }
+        }
+        var linked = try await get(port, "/healthz")
+        for _ in 0..<600 {
+            if linkSaid(linked) { break }
+            try await Task.sleep(for: .milliseconds(100))
+            linked = try await get(port, "/healthz")
+        }
+        #expect(linkSaid(linked), "\(linked.body)")
+        #expect(linked.status == 503)
         #expect(daemon.terminate() == 0)
     }
 
