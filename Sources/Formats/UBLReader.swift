@@ -589,6 +589,12 @@ final class UBLReader {
                             "\(what) is \(shown(amountElement)), with more than two decimals; EN 16931 allows at most two."
                         )
                     }
+                    if let first = accountingTotal {
+                        throw Rejection(
+                            "PEPPOL-EN16931-R054",
+                            "The \(noun) has two VAT totals in its VAT accounting currency \(id) (\(shown(first.element)) and \(shown(amountElement))); there must be exactly one."
+                        )
+                    }
                     accountingTotal = (value, amountElement, id)
                 case .failure(let failure):
                     throw unreadable(

@@ -296,6 +296,15 @@ struct ParserTests {
         t.taxTotal =
             t.defaultTaxTotal + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"eur\">7.5</cbc:TaxAmount></cac:TaxTotal>"
         #expect(Self.parse(t).document?.accountingTaxTotal?.hundredths == 750)
+        // PEPPOL-EN16931-R054: one such total, not two.
+        t.taxTotal =
+            t.defaultTaxTotal + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"eur\">7.5</cbc:TaxAmount></cac:TaxTotal>"
+            + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"EUR\">7.60</cbc:TaxAmount></cac:TaxTotal>"
+        #expect(Self.parse(t).rejection?.code == "PEPPOL-EN16931-R054")
+        #expect(
+            Self.parse(t).rejection?.message
+                == "The invoice has two VAT totals in its VAT accounting currency EUR (7.5 and 7.60); there must be exactly one."
+        )
         t.taxTotal =
             t.defaultTaxTotal
             + "<cac:TaxTotal><cbc:TaxAmount currencyID=\"EUR\">24.505</cbc:TaxAmount></cac:TaxTotal>"
