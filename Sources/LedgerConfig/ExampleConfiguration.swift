@@ -22,7 +22,8 @@ extension Configuration {
         org_number = "987654325"
         # Country code, number and, in Norway, MVA. Must contain org_number.
         vat_number = "NO987654325MVA"
-        # Further identifiers that mean "us", as "scheme:value" or bare values.
+        # Further identifiers that mean "us", as "scheme:value" or bare values (a PEPPOL
+        # participant identifier, "iso6523-actorid-upis::0192:987654325", is taken as "0192:...").
         identifiers = []
         # ISO 4217 code. Invoices in other currencies are kept in their own currency.
         base_currency = "NOK"

@@ -18,8 +18,17 @@ public struct CompanyIdentity: Sendable, Hashable {
     }
 
     private static func derived(_ identifiers: [String]) -> (Set<String>, Bool) {
-        let canonical = Set(identifiers.map(PartyIdentifier.canonical).filter { !$0.isEmpty })
+        let canonical = Set(identifiers.map(Self.endpointForm).filter { !$0.isEmpty })
         return (canonical, canonical.contains { $0.utf8.contains(UInt8(ascii: ":")) })
+    }
+
+    /// The PEPPOL participant identifier, as the PEPPOL directory and access points write it
+    /// (`iso6523-actorid-upis::0192:987654325`), names the endpoint `0192:987654325`; any
+    /// other identifier is taken as it is, in canonical form.
+    static func endpointForm(_ identifier: String) -> String {
+        let canonical = PartyIdentifier.canonical(identifier)
+        let participant = "ISO6523-ACTORID-UPIS::"
+        return canonical.hasPrefix(participant) ? String(canonical.dropFirst(participant.count)) : canonical
     }
 
     /// Whether one of our identifiers names `party` (one of its `allIdentifiers`). Comparison

@@ -21,6 +21,10 @@ struct CompanyIdentityTests {
         // The scheme-qualified form alone does not match a bare organisation number: list the
         // bare number too if invoices name the company only that way.
         #expect(!Self.company.matches(Party(name: "x", legalCompanyID: "987654325")))
+        // Written as a PEPPOL participant identifier, as the PEPPOL directory lists it.
+        let participant = CompanyIdentity(name: "Vår Bedrift AS", identifiers: ["iso6523-actorid-upis::0192:987654325"])
+        #expect(participant.matches(Party(name: "x", endpointID: "987654325", endpointScheme: "0192")))
+        #expect(!participant.matches(Party(name: "x", endpointID: "987654325", endpointScheme: "0088")))
     }
 
     @Test("recognised by bare endpoint, party identification and legal company ID")
