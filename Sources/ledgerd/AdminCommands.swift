@@ -19,9 +19,10 @@ extension Ledgerd {
 
             /// Paths that name the wrong kind of thing, which `ledgerd run` would only find at
             /// start (install.sh gates the service on this check): an inbox, archive or rejected
-            /// folder that is a file, a database that is a folder. What does not exist yet is
-            /// fine: ledgerd makes it. Permissions are not judged here: this check often runs as
-            /// another user than the service.
+            /// folder that is a file, a database that is a folder or lies under a file, a token
+            /// file that is a folder or empty. What does not exist yet is fine: ledgerd makes
+            /// it. Permissions are not judged here: this check often runs as another user than
+            /// the service.
             static func checkPathKinds(_ configuration: LedgerConfig.Configuration, source: String) throws {
                 let paths = configuration.paths
                 for (key, path) in [
@@ -35,6 +36,28 @@ extension Ledgerd {
                     throw UserFacingError(
                         "ledgerd: \(source): paths.database: \(paths.database) is a folder; name the database file "
                             + "(such as \(paths.database)/ledger.sqlite)")
+                }
+                // The nearest folder above the database that exists must be a folder.
+                var above = FileSystem.parentDirectory(paths.database)
+                while !above.isEmpty, above != "/", FileSystem.followedType(above) == nil {
+                    above = FileSystem.parentDirectory(above)
+                }
+                if let found = FileSystem.followedType(above), found != .directory {
+                    throw UserFacingError(
+                        "ledgerd: \(source): paths.database: \(above) is not a folder, so \(paths.database) cannot be made")
+                }
+                if let file = configuration.server.tokenFile {
+                    switch FileSystem.followedType(file) {
+                    case .directory?:
+                        throw UserFacingError(
+                            "ledgerd: \(source): server.token_file: \(file) is a folder; name the file that holds the token")
+                    case .regular?:
+                        if let size = FileSystem.lstatSizeAndTime(file)?.size, size == 0 {
+                            throw UserFacingError("ledgerd: \(source): server.token_file: \(file) is empty")
+                        }
+                    default:
+                        break
+                    }
                 }
             }
 

@@ -288,17 +288,25 @@ let buyerConfig = """
     }
 
     /// `config check` finds what `run` would only find at start: an inbox that is a file, a
-    /// database that is a folder. What does not exist yet passes: ledgerd makes it.
+    /// database that is a folder or under a file, a token file that is a folder or empty.
+    /// What does not exist yet passes: ledgerd makes it.
     @Test func configCheckFindsPathsOfTheWrongKind() async throws {
         let home = try Home()
         #expect(FileManager.default.createFile(atPath: home.path + "/afile", contents: Data("x".utf8)))
         try FileManager.default.createDirectory(atPath: home.path + "/adir", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: home.path + "/empty-token", contents: Data()))
         for (paths, says) in [
-            ("inbox = \"afile\"", "paths.inbox: \(home.path)/afile is not a folder"),
-            ("database = \"adir\"", "paths.database: \(home.path)/adir is a folder; name the database file"),
-            ("archive = \"afile\"", "paths.archive: \(home.path)/afile is not a folder"),
+            ("[paths]\ninbox = \"afile\"", "paths.inbox: \(home.path)/afile is not a folder"),
+            ("[paths]\ndatabase = \"adir\"", "paths.database: \(home.path)/adir is a folder; name the database file"),
+            ("[paths]\narchive = \"afile\"", "paths.archive: \(home.path)/afile is not a folder"),
+            (
+                "[paths]\ndatabase = \"afile/var/ledger.sqlite\"",
+                "paths.database: \(home.path)/afile is not a folder, so \(home.path)/afile/var/ledger.sqlite cannot be made"
+            ),
+            ("[server]\ntoken_file = \"adir\"", "server.token_file: \(home.path)/adir is a folder"),
+            ("[server]\ntoken_file = \"empty-token\"", "server.token_file: \(home.path)/empty-token is empty"),
         ] {
-            try home.writeConfig(buyerConfig + "\n[paths]\n" + paths + "\n")
+            try home.writeConfig(buyerConfig + "\n" + paths + "\n")
             let check = try await ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
             #expect(check.status == 2, "\(paths)")
             #expect(check.stderr.contains(says), "\(check.stderr)")
