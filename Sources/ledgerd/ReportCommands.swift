@@ -20,29 +20,25 @@ extension Ledgerd {
                 let store = try options.openStore(configuration, create: false, reading: true)
                 let report = try store.status()
                 let daemon = try DaemonReport(store: store)
+                // The daemon counts what waits while it runs; without it, the inboxes are counted here.
+                let waiting = daemon.running ? nil : InboxCount.now(configuration)
                 if options.json {
                     struct Combined: Encodable {
                         var daemon: DaemonReport
+                        var inboxes: [InboxCount]?
                         var ledger: StatusReport
                     }
-                    print(try Output.json(Combined(daemon: daemon, ledger: report)))
+                    print(try Output.json(Combined(daemon: daemon, inboxes: waiting, ledger: report)))
                     return
                 }
                 print("Database: \(configuration.paths.database)")
                 print(daemon.text)
-                if !daemon.running {
-                    // The daemon counts these while it runs; without it, they are counted here.
-                    for inbox in InboxScanner.inboxes where !InboxScanner.readInboxes.contains(inbox) {
-                        var files: [InboxFile] = []
-                        InboxScanner.walk(
-                            configuration.paths.inbox + "/" + inbox, inbox: inbox,
-                            excluding: [configuration.paths.rejected, configuration.paths.archive],
-                            isIgnored: InboxScanner.isTemporaryName, logger: Logger(label: "ledgerd"), into: &files)
-                        guard !files.isEmpty else { continue }
-                        print(
-                            "  \(inbox): \(files.count) file\(files.count == 1 ? "" : "s") left in place, which this "
-                                + "version of ledgerd does not read")
-                    }
+                for inbox in waiting ?? [] where inbox.files > 0 {
+                    let files = "\(inbox.files) file\(inbox.files == 1 ? "" : "s")"
+                    print(
+                        inbox.read
+                            ? "  \(inbox.inbox): \(files) waiting, taken in by `ledgerd run` or `ledgerd ingest`"
+                            : "  \(inbox.inbox): \(files) left in place, which this version of ledgerd does not read")
                 }
                 print("\nDocuments")
                 if report.documents.isEmpty {
@@ -165,6 +161,25 @@ extension Ledgerd {
     }
 }
 
+/// What lies in one inbox now, counted by `ledgerd status` while no daemon runs.
+struct InboxCount: Encodable {
+    var inbox: String
+    var files: Int
+    /// Whether this version of ledgerd reads that inbox's files.
+    var read: Bool
+
+    static func now(_ configuration: LedgerConfig.Configuration) -> [InboxCount] {
+        InboxScanner.inboxes.map { inbox in
+            var files: [InboxFile] = []
+            InboxScanner.walk(
+                configuration.paths.inbox + "/" + inbox, inbox: inbox,
+                excluding: [configuration.paths.rejected, configuration.paths.archive],
+                isIgnored: InboxScanner.isTemporaryName, logger: Logger(label: "ledgerd"), into: &files)
+            return InboxCount(inbox: inbox, files: files.count, read: InboxScanner.readInboxes.contains(inbox))
+        }
+    }
+}
+
 /// The daemon as `ledgerd status` sees it: whether it runs, and its backlog per inbox with
 /// each waiting file's state.
 struct DaemonReport: Encodable {
@@ -206,7 +221,8 @@ struct DaemonReport: Encodable {
                         + "been able to write to its books since (a full disk?); see its log (journalctl -u ledgerd)")
             }
         } else {
-            lines.append("Daemon: not running (last seen \(updatedAt ?? "?"))")
+            // What it reported last is out of date: the inboxes are counted afresh instead.
+            return "Daemon: not running (last seen \(updatedAt ?? "?"))"
         }
         if let rescan = snapshot.lastRescan {
             lines.append("  last scan \(rescan); \(snapshot.processed) file(s) processed since start")

@@ -230,11 +230,23 @@ let buyerConfig = """
             run.stdout.contains(
                 "1 file taken in: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed; 4 more skipped"))
         for path in [statement, scan, outside] { #expect(FileManager.default.fileExists(atPath: path)) }
-        // With no daemon running, status counts them itself.
+        // With no daemon running, status counts them itself, and the invoices waiting too.
+        let waiting = home.path + "/Inbox/ehf/waiting.xml"
+        try exampleInvoice.write(toFile: waiting, atomically: true, encoding: .utf8)
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
         #expect(status.stdout.contains("checks: 1 file left in place"))
+        #expect(status.stdout.contains("ehf: 1 file waiting, taken in by `ledgerd run` or `ledgerd ingest`"))
         #expect(!status.stdout.contains("none yet"))
+        let counted = try json(
+            try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)
+        #expect(
+            (counted["inboxes"] as? [[String: Any]])?.map {
+                "\($0["inbox"]!) \($0["files"]!) \($0["read"] as? Bool == true)"
+            } == [
+                "ehf 1 true", "wise 1 false", "checks 1 false",
+            ])
+        try FileManager.default.removeItem(atPath: waiting)
 
         #expect(
             try await ledgerd(["ingest", "--config", "ledgerd.toml", statement], in: home.path).stdout
