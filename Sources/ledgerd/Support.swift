@@ -104,13 +104,15 @@ extension CommonOptions {
         do {
             return try LedgerStore(path: path, readonly: readOnly)
         } catch {
-            // Read-only, a WAL database needs its -shm file, which SQLite cannot create in a
+            // A WAL database needs its -shm file beside it, which SQLite cannot create in a
             // folder this user may not write: it is there while ledgerd (or another reader) runs.
-            let hint =
-                readOnly
-                ? " (this user may not write its folder, so it can be read only while ledgerd runs, or as the user ledgerd runs as)"
-                : ""
-            throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)\(hint)", exitCode: 1)
+            guard denied != 0 else {
+                throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
+            }
+            throw UserFacingError(
+                "ledgerd: cannot read the ledger database \(path) as this user: SQLite must write a file beside it "
+                    + "(its -shm), in a folder this user may not write. Run this while ledgerd runs, or as the user "
+                    + "ledgerd runs as (sudo -u ledgerd ledgerd …). (\(error))", exitCode: 1)
         }
     }
 }
