@@ -106,7 +106,8 @@ public struct FileResult: Sendable, Equatable {
 
     /// One line, whatever the file's name holds (`OneLine`).
     public var logLine: String {
-        var line = "\(outcome.rawValue): \(file.name)"
+        // In words (`duplicate number`), as the summary says it; `--json` keeps the raw value.
+        var line = "\(outcome.rawValue.replacingOccurrences(of: "_", with: " ")): \(file.name)"
         if let reason { line += " — \(reason.code): \(reason.message)" }
         if let destination { line += " → \(destination)" }
         return OneLine.escaped(line)

@@ -140,6 +140,13 @@ let buyerConfig = """
         let again = try await ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
         #expect(try json(again.stdout)["duplicate"] as? Int == 1)
         #expect(try json(again.stdout)["posted"] as? Int == 0)
+
+        // Its number again with other bytes: flagged, said in words.
+        let changed = exampleInvoice.replacingOccurrences(of: "<cbc:Note>", with: "<cbc:Note>Sent again. ")
+        #expect(changed != exampleInvoice)
+        try changed.write(toFile: home.path + "/Inbox/ehf/resent.xml", atomically: true, encoding: .utf8)
+        let flagged = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(flagged.stdout.contains("duplicate number: resent.xml — DUPLICATE-NUMBER: "), "\(flagged.stdout)")
     }
 
     @Test func builtInDefaultsWorkInTheCurrentFolder() async throws {
