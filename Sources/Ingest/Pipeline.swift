@@ -95,6 +95,8 @@ public struct FileResult: Sendable, Equatable {
     public var reason: Rejection?
     /// Where the file is now.
     public var destination: String?
+    /// What a posted file was posted as, in words: `invoice 1234 from Leverandør AS, 1250.00 NOK`.
+    public var posting: String?
 
     public init(file: InboxFile, outcome: Outcome, documentID: Int64?, reason: Rejection?, destination: String?) {
         self.file = file
@@ -108,6 +110,7 @@ public struct FileResult: Sendable, Equatable {
     public var logLine: String {
         // In words (`duplicate number`), as the summary says it; `--json` keeps the raw value.
         var line = "\(outcome.rawValue.replacingOccurrences(of: "_", with: " ")): \(file.name)"
+        if let posting { line += " (\(posting))" }
         if let reason { line += " — \(reason.code): \(reason.message)" }
         if let destination { line += " → \(destination)" }
         return OneLine.escaped(line)
@@ -702,6 +705,7 @@ public final class Pipeline: Sendable {
         switch outcome {
         case .posted(let id, let rejectedBefore):
             result.documentID = id
+            result.posting = Self.posting(document)
             if moveFile(to: document.archivePath, done: "posted as document \(id)") || takenElsewhere {
                 result.outcome = .posted
                 if takenElsewhere, FileSystem.exists(document.archivePath) {
@@ -782,6 +786,17 @@ public final class Pipeline: Sendable {
             try? FileSystem.removeFile(file.path + ".error.txt")
         }
         return result
+    }
+
+    /// What `document` is posted as, in words, for its line: what it is, its number, the
+    /// other party, and what is payable.
+    static func posting(_ document: IncomingDocument) -> String? {
+        guard case .invoice(let prepared) = document.content else { return nil }
+        let invoice = prepared.invoice
+        let what = invoice.type == .invoice ? "invoice" : "credit note"
+        let party =
+            prepared.direction == .purchase ? "from \(invoice.seller.name)" : "to \(invoice.buyer.name)"
+        return "\(what) \(invoice.number) \(party), \(invoice.totals.payable)"
     }
 
     /// The name a file of this name and these bytes is archived under, after the hash prefix:

@@ -44,13 +44,15 @@ extension Ledgerd {
                 }
                 if let found = FileSystem.followedType(above), found != .directory {
                     throw UserFacingError(
-                        "ledgerd: \(source): paths.database: \(above) is not a folder, so \(paths.database) cannot be made")
+                        "ledgerd: \(source): paths.database: \(above) is not a folder, so \(paths.database) cannot be made"
+                    )
                 }
                 if let file = configuration.server.tokenFile {
                     switch FileSystem.followedType(file) {
                     case .directory?:
                         throw UserFacingError(
-                            "ledgerd: \(source): server.token_file: \(file) is a folder; name the file that holds the token")
+                            "ledgerd: \(source): server.token_file: \(file) is a folder; name the file that holds the token"
+                        )
                     case .regular?:
                         if let size = FileSystem.lstatSizeAndTime(file)?.size, size == 0 {
                             throw UserFacingError("ledgerd: \(source): server.token_file: \(file) is empty")

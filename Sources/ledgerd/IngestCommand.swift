@@ -108,6 +108,8 @@ struct IngestSummary: Encodable {
         var reasonCode: String?
         var reason: String?
         var destination: String?
+        /// What a posted file was posted as, in words.
+        var posting: String?
     }
     var files: [File]
     var skipped: [InboxScanner.Skipped]
@@ -124,7 +126,8 @@ struct IngestSummary: Encodable {
             File(
                 path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue,
                 documentId: $0.documentID,
-                reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination)
+                reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination,
+                posting: $0.posting)
         }
         self.skipped = skipped
         var counts: [FileResult.Outcome: Int] = [:]

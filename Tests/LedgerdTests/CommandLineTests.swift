@@ -108,6 +108,9 @@ let buyerConfig = """
         let seconds = try #require(summary["seconds"] as? Double)
         #expect(seconds > 0 && seconds < 60)
         let files = try #require(summary["files"] as? [[String: Any]])
+        // A posted file says what it was posted as.
+        let posted = try #require(files.first { ($0["outcome"] as? String) == "posted" })
+        #expect(posted["posting"] as? String == "invoice TOSL108 from Salescompany ltd., 802.00 NOK")
         let legacy = try #require(files.first { ($0["name"] as? String) == "ehf2_faktura-1_legacy.xml" })
         #expect(legacy["reason_code"] as? String == "EHF-UNSUPPORTED")
         #expect(
@@ -147,6 +150,11 @@ let buyerConfig = """
         try changed.write(toFile: home.path + "/Inbox/ehf/resent.xml", atomically: true, encoding: .utf8)
         let flagged = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
         #expect(flagged.stdout.contains("duplicate number: resent.xml — DUPLICATE-NUMBER: "), "\(flagged.stdout)")
+        try exampleInvoice.replacingOccurrences(of: "<cbc:ID>TOSL108</cbc:ID>", with: "<cbc:ID>TOSL109</cbc:ID>")
+            .write(toFile: home.path + "/Inbox/ehf/other-number.xml", atomically: true, encoding: .utf8)
+        let line = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            line.stdout.contains("posted: other-number.xml (invoice TOSL109 from Salescompany ltd., 802.00 NOK) → "))
     }
 
     @Test func builtInDefaultsWorkInTheCurrentFolder() async throws {
