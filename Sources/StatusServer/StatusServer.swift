@@ -353,25 +353,32 @@ actor FactsCache {
     /// How many times the books have been read.
     private(set) var reads = 0
 
-    init(store: LedgerStore, builder: StatusBuilder, ttl: Duration, quietSpell: Duration = .seconds(10)) {
+    /// How long a request waits for fresh sections before it is given older ones.
+    let patience: Duration
+
+    init(
+        store: LedgerStore, builder: StatusBuilder, ttl: Duration, quietSpell: Duration = .seconds(10),
+        patience: Duration = .seconds(2)
+    ) {
         self.store = store
         self.builder = builder
         self.ttl = ttl
         self.quietSpell = quietSpell
+        self.patience = patience
     }
 
-    /// How long a request waits for fresh sections before it is given older ones.
-    static let patience: Duration = .seconds(2)
     /// How long sections read from books that have not changed since are given as they are.
     /// Not for ever: a file's modification time is kept to the kernel's clock tick, so two
     /// commits in one tick that leave the log's size alone cannot be told apart.
     static let unchangedLifetime: Duration = .seconds(60)
 
-    /// The cached sections while they are younger than `ttl`, or the books have not changed
-    /// since. Older, a refresh starts; younger than `quietSpell` they are still given at once
-    /// (the page refreshing every few seconds gets what the refresh before started), and
-    /// older still (the first request after a quiet spell: a monitor polling once a minute,
-    /// the page opened again) the request waits for the fresh ones, up to `patience`, after
+    /// The cached sections while they are younger than `ttl`. Older, on books nothing was
+    /// committed to since they were read (most of the time, for a page left open), they are
+    /// still given, and read again only after `unchangedLifetime`, in the background. On books
+    /// that changed, a refresh starts; read under `quietSpell` ago, the cached ones are given
+    /// at once (the page refreshing every few seconds during a burst gets what the refresh
+    /// before started), and read longer ago (a monitor polling once a minute, the page opened
+    /// again after a while) the request waits for the fresh ones, up to `patience`, after
     /// which it is given the old ones rather than held up by a slow query. The first request
     /// of a day waits for the database.
     func sections(today: Day) async -> Result<EncodedSections, Failure> {
@@ -381,14 +388,12 @@ actor FactsCache {
         }
         let age = ContinuousClock.now - cached.at
         if age < ttl { return cached.result }
-        // Books nothing was committed to since they were read (most of the time, for a page
-        // left open): read again only now and then, not every `ttl`.
-        if age < Self.unchangedLifetime, case .success = cached.result, store.changeMark() == cached.mark {
-            return cached.result
-        }
+        let unchanged: Bool
+        if case .success = cached.result { unchanged = store.changeMark() == cached.mark } else { unchanged = false }
+        if unchanged && age < Self.unchangedLifetime { return cached.result }
         if inflight == nil { refresh(today: today) }
-        if age < quietSpell { return cached.result }
-        return await Self.value(of: inflight!, within: Self.patience) ?? cached.result
+        if unchanged || age < quietSpell { return cached.result }
+        return await Self.value(of: inflight!, within: patience) ?? cached.result
     }
 
     /// What `task` gives, or nil once `limit` has passed first (the task goes on, and its

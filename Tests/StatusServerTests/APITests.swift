@@ -12,28 +12,39 @@ import Testing
 @Suite struct APITests {
     /// While the page refreshes every few seconds it gets at once what the refresh before
     /// started reading; the first request after a quiet spell (a monitor polling once a minute,
-    /// the page opened again) waits for the books as they are now.
+    /// the page opened again) waits for the books as they are now. Bounds are generous: a
+    /// loaded machine may stall for seconds, and neither answer depends on how long it does.
     @Test func theFirstRequestAfterAQuietSpellSeesTheBooksAsTheyAreNow() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir)
-        let cache = FactsCache(
-            store: store, builder: StatusBuilder(accounts: AccountPlan(), actionsEnabled: false),
-            ttl: .milliseconds(100), quietSpell: .seconds(3))
-        func total() async throws -> Int { try await cache.sections(today: day(0)).get().sections.documents.total }
         func post(_ name: String) throws {
             _ = try store.write([rejected(name: name, sha: name, code: "XML-MALFORMED", message: "cut off")], now: "t")
         }
-        #expect(try await total() == 9)
-        try post("later.xml")
+        let builder = StatusBuilder(accounts: AccountPlan(), actionsEnabled: false)
         // Refreshing: what was read before, at once, while the books are read again.
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await total() == 9)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await total() == 10)
-        // After a quiet spell: the books as they are now.
+        let refreshing = FactsCache(
+            store: store, builder: builder, ttl: .milliseconds(100), quietSpell: .seconds(120))
+        func total(_ cache: FactsCache) async throws -> Int {
+            try await cache.sections(today: day(0)).get().sections.documents.total
+        }
+        #expect(try await total(refreshing) == 9)
+        try post("later.xml")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await total(refreshing) == 9)
+        var seen = 9
+        for _ in 0..<600 where seen == 9 {
+            try await Task.sleep(for: .milliseconds(100))
+            seen = try await total(refreshing)
+        }
+        #expect(seen == 10)
+        // After a quiet spell: the books as they are now, from the first request.
+        let quiet = FactsCache(
+            store: store, builder: builder, ttl: .milliseconds(100), quietSpell: .milliseconds(300),
+            patience: .seconds(120))
+        #expect(try await total(quiet) == 10)
         try post("much-later.xml")
-        try await Task.sleep(for: .milliseconds(3_300))
-        #expect(try await total() == 11)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await total(quiet) == 11)
     }
 
     /// A page left open on books nothing is committed to does not have them read again every
@@ -45,7 +56,7 @@ import Testing
         let cache = FactsCache(
             store: store, builder: StatusBuilder(accounts: AccountPlan(), actionsEnabled: false),
             ttl: .milliseconds(50),
-            quietSpell: .milliseconds(300))
+            quietSpell: .milliseconds(300), patience: .seconds(120))
         func total() async throws -> Int { try await cache.sections(today: day(0)).get().sections.documents.total }
         #expect(try await total() == 9)
         for _ in 0..<3 {
