@@ -347,11 +347,11 @@ public final class Daemon: Service, Sendable {
                 case nil:
                     if mkdir(path, 0o777) == 0 {
                         logger.notice("the \(name) inbox folder \(path) was missing: made again")
-                    } else if errno == EEXIST {
+                    } else if errno == EEXIST, FileSystem.lstatType(path) == .symlink {
                         // A link to something that is not there (a share not mounted).
                         problem =
                             "the \(name) inbox \(path) is a link to something that is not there: files dropped there are not seen until it is"
-                    } else {
+                    } else if errno != EEXIST {
                         problem =
                             "the \(name) inbox folder \(path) is missing and cannot be made again (\(String(cString: strerror(errno))))"
                     }

@@ -40,6 +40,11 @@ extension Ledgerd {
                 // The nearest folder above the database that exists must be a folder.
                 var above = FileSystem.parentDirectory(paths.database)
                 while !above.isEmpty, above != "/", FileSystem.followedType(above) == nil {
+                    if FileSystem.lstatType(above) == .symlink {
+                        throw UserFacingError(
+                            "ledgerd: \(source): paths.database: \(above) is a link to something that is not there, "
+                                + "so \(paths.database) cannot be made")
+                    }
                     above = FileSystem.parentDirectory(above)
                 }
                 if let found = FileSystem.followedType(above), found != .directory {
@@ -47,18 +52,16 @@ extension Ledgerd {
                         "ledgerd: \(source): paths.database: \(above) is not a folder, so \(paths.database) cannot be made"
                     )
                 }
-                if let file = configuration.server.tokenFile {
-                    switch FileSystem.followedType(file) {
-                    case .directory?:
+                // The token file as `ledgerd run` reads it, where this user can: one that is not
+                // there or cannot be read here may be the service's systemd credential.
+                if let file = configuration.server.tokenFile,
+                    FileManager.default.isReadableFile(atPath: file) || FileSystem.followedType(file) == .directory
+                {
+                    do {
+                        _ = try Run.token(configuration)
+                    } catch let error as UserFacingError {
                         throw UserFacingError(
-                            "ledgerd: \(source): server.token_file: \(file) is a folder; name the file that holds the token"
-                        )
-                    case .regular?:
-                        if let size = FileSystem.lstatSizeAndTime(file)?.size, size == 0 {
-                            throw UserFacingError("ledgerd: \(source): server.token_file: \(file) is empty")
-                        }
-                    default:
-                        break
+                            "ledgerd: \(source): " + error.description.dropFirst("ledgerd: ".count))
                     }
                 }
             }

@@ -28,7 +28,10 @@ extension Ledgerd {
                         var inboxes: [InboxCount]?
                         var ledger: StatusReport
                     }
-                    print(try Output.json(Combined(daemon: daemon, inboxes: waiting, ledger: report)))
+                    // Stopped, its last report is out of date: the inboxes are counted afresh instead.
+                    var reported = daemon
+                    if !daemon.running { reported.snapshot = nil }
+                    print(try Output.json(Combined(daemon: reported, inboxes: waiting, ledger: report)))
                     return
                 }
                 print("Database: \(configuration.paths.database)")
@@ -174,7 +177,8 @@ struct InboxCount: Encodable {
             InboxScanner.walk(
                 configuration.paths.inbox + "/" + inbox, inbox: inbox,
                 excluding: [configuration.paths.rejected, configuration.paths.archive],
-                isIgnored: InboxScanner.isTemporaryName, logger: Logger(label: "ledgerd"), into: &files)
+                isIgnored: { InboxScanner.isTemporaryName($0) || configuration.watch.isIgnored(name: $0) },
+                logger: Logger(label: "ledgerd"), into: &files)
             return InboxCount(inbox: inbox, files: files.count, read: InboxScanner.readInboxes.contains(inbox))
         }
     }

@@ -106,6 +106,11 @@ extension CommonOptions {
         } catch {
             // A WAL database needs its -shm file beside it, which SQLite cannot create in a
             // folder this user may not write: it is there while ledgerd (or another reader) runs.
+            if access(path, R_OK) != 0, errno == EACCES {
+                throw UserFacingError(
+                    "ledgerd: cannot read the ledger database \(path): this user may not read it. Run this as the user "
+                        + "ledgerd runs as (sudo -u ledgerd ledgerd …).", exitCode: 1)
+            }
             guard denied != 0 else {
                 throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
             }

@@ -248,6 +248,9 @@ let buyerConfig = """
         // With no daemon running, status counts them itself, and the invoices waiting too.
         let waiting = home.path + "/Inbox/ehf/waiting.xml"
         try exampleInvoice.write(toFile: waiting, atomically: true, encoding: .utf8)
+        // What [watch] ignore leaves alone is not counted as waiting.
+        try exampleInvoice.write(toFile: home.path + "/Inbox/ehf/old.bak", atomically: true, encoding: .utf8)
+        try home.writeConfig(buyerConfig + "\n[watch]\nignore = [\"*.bak\"]\n")
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
         #expect(status.stdout.contains("checks: 1 file left in place"))
@@ -322,6 +325,9 @@ let buyerConfig = """
         #expect(FileManager.default.createFile(atPath: home.path + "/afile", contents: Data("x".utf8)))
         try FileManager.default.createDirectory(atPath: home.path + "/adir", withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: home.path + "/empty-token", contents: Data()))
+        #expect(FileManager.default.createFile(atPath: home.path + "/blank-token", contents: Data("\n".utf8)))
+        try FileManager.default.createSymbolicLink(
+            atPath: home.path + "/dangling", withDestinationPath: home.path + "/not-mounted")
         for (paths, says) in [
             ("[paths]\ninbox = \"afile\"", "paths.inbox: \(home.path)/afile is not a folder"),
             ("[paths]\ndatabase = \"adir\"", "paths.database: \(home.path)/adir is a folder; name the database file"),
@@ -330,8 +336,13 @@ let buyerConfig = """
                 "[paths]\ndatabase = \"afile/var/ledger.sqlite\"",
                 "paths.database: \(home.path)/afile is not a folder, so \(home.path)/afile/var/ledger.sqlite cannot be made"
             ),
-            ("[server]\ntoken_file = \"adir\"", "server.token_file: \(home.path)/adir is a folder"),
-            ("[server]\ntoken_file = \"empty-token\"", "server.token_file: \(home.path)/empty-token is empty"),
+            ("[server]\ntoken_file = \"adir\"", "[server] token_file \(home.path)/adir is a folder"),
+            ("[server]\ntoken_file = \"empty-token\"", "[server] token_file \(home.path)/empty-token is empty"),
+            ("[server]\ntoken_file = \"blank-token\"", "[server] token_file \(home.path)/blank-token is empty"),
+            (
+                "[paths]\ndatabase = \"dangling/ledger.sqlite\"",
+                "paths.database: \(home.path)/dangling is a link to something that is not there"
+            ),
         ] {
             try home.writeConfig(buyerConfig + "\n" + paths + "\n")
             let check = try await ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
