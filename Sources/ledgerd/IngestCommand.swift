@@ -76,7 +76,7 @@ extension Ledgerd {
                 {
                     skipped.append(.init(path: file.path, reason: Self.inOtherHands))
                 }
-                var summary = IngestSummary(results: results, skipped: skipped)
+                var summary = IngestSummary(results: results, skipped: skipped, listingFiles: options.json)
                 summary.seconds = (ContinuousClock.now - started).seconds
                 if !results.isEmpty {
                     store.recordCommand(.ingest, command: "ingest", detail: summary.line)
@@ -84,12 +84,21 @@ extension Ledgerd {
                 if options.json {
                     print(try Output.json(summary))
                 } else {
-                    // One write for the whole report rather than a locked print per file.
+                    // Written 64 KiB at a time rather than a locked print per file, or the whole
+                    // report built at once: for 10,000 files that string alone took megabytes
+                    // at the end of the run, and was its peak memory.
                     var report = ""
-                    for result in results { report += result.logLine + "\n" }
-                    for skip in skipped {
-                        report += OneLine.escaped("skipped: \(skip.path) — \(skip.reason)") + "\n"
+                    report.reserveCapacity(80 << 10)
+                    func add(_ line: String) {
+                        report += line
+                        report += "\n"
+                        if report.utf8.count >= 64 << 10 {
+                            print(report, terminator: "")
+                            report.removeAll(keepingCapacity: true)
+                        }
                     }
+                    for result in results { add(result.logLine) }
+                    for skip in skipped { add(OneLine.escaped("skipped: \(skip.path) — \(skip.reason)")) }
                     print(report + summary.line + (results.isEmpty ? "" : summary.timing))
                 }
                 if summary.failed > 0 { throw ExitCode(1) }
@@ -112,6 +121,8 @@ struct IngestSummary: Encodable {
         var posting: String?
     }
     var files: [File]
+    /// How many files were taken in (`files` lists them only for `--json`).
+    var taken: Int
     var skipped: [InboxScanner.Skipped]
     var posted: Int
     var duplicate: Int
@@ -121,14 +132,20 @@ struct IngestSummary: Encodable {
     /// How long the files took, from the first taken to the last settled.
     var seconds: Double = 0
 
-    init(results: [FileResult], skipped: [InboxScanner.Skipped]) {
-        files = results.map {
-            File(
-                path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue,
-                documentId: $0.documentID,
-                reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination,
-                posting: $0.posting)
-        }
+    /// `listingFiles`: whether `files` lists each file (for `--json`); the text report writes
+    /// their lines itself, and a list of 10,000 would only add to the run's peak memory.
+    init(results: [FileResult], skipped: [InboxScanner.Skipped], listingFiles: Bool = true) {
+        taken = results.count
+        files =
+            !listingFiles
+            ? []
+            : results.map {
+                File(
+                    path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue,
+                    documentId: $0.documentID,
+                    reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination,
+                    posting: $0.posting)
+            }
         self.skipped = skipped
         var counts: [FileResult.Outcome: Int] = [:]
         for result in results { counts[result.outcome, default: 0] += 1 }
@@ -140,9 +157,9 @@ struct IngestSummary: Encodable {
     }
 
     var line: String {
-        if files.isEmpty, !skipped.isEmpty { return "No file taken in; \(skipped.count) skipped." }
+        if taken == 0, !skipped.isEmpty { return "No file taken in; \(skipped.count) skipped." }
         // The skipped files are not among the files counted: they were listed, not taken in.
-        return "\(files.count) file\(files.count == 1 ? "" : "s") taken in: \(posted) posted, \(duplicate) duplicate, "
+        return "\(taken) file\(taken == 1 ? "" : "s") taken in: \(posted) posted, \(duplicate) duplicate, "
             + "\(duplicateNumber) duplicate number, \(rejected) rejected, \(failed) failed"
             + (skipped.isEmpty ? "" : "; \(skipped.count) more skipped")
     }
@@ -154,7 +171,7 @@ struct IngestSummary: Encodable {
         let milliseconds = Int((seconds * 1000).rounded())
         let fraction = String(milliseconds % 1000)
         var text = ", in \(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
-        if seconds > 0, files.count > 1 { text += " (\(Int((Double(files.count) / seconds).rounded())) files/s)" }
+        if seconds > 0, taken > 1 { text += " (\(Int((Double(taken) / seconds).rounded())) files/s)" }
         return text
     }
 }
