@@ -399,17 +399,8 @@ actor FactsCache {
     /// What `task` gives, or nil once `limit` has passed first (the task goes on, and its
     /// result is cached when it comes).
     static func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration) async -> T? {
-        let waiting = Locked<CheckedContinuation<T?, Never>?>(nil)
-        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-            waiting.withLock { $0 = continuation }
-            Task {
-                let value = await task.value
-                waiting.withLock { $0.take() }?.resume(returning: value)
-            }
-            Task {
-                try? await Task.sleep(for: limit)
-                waiting.withLock { $0.take() }?.resume(returning: nil)
-            }
+        await Offload.first(within: limit, otherwise: nil) { finish in
+            Task { finish(await task.value) }
         }
     }
 
@@ -454,16 +445,23 @@ enum Offload {
     }
 
     static func run<T: Sendable>(timeout: Duration, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        let continuation = Locked<CheckedContinuation<T, any Error>?>(nil)
-        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-            continuation.withLock { $0 = c }
-            DispatchQueue.global().async {
-                let result = Result { try work() }
-                continuation.withLock { $0.take() }?.resume(with: result)
-            }
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds) {
-                continuation.withLock { $0.take() }?.resume(throwing: TimedOut())
-            }
+        let result: Result<T, any Error> = await first(within: timeout, otherwise: .failure(TimedOut())) { finish in
+            DispatchQueue.global().async { finish(Result { try work() }) }
+        }
+        return try result.get()
+    }
+
+    /// What `start` hands to its `finish`, or `otherwise` once `limit` has passed first; the
+    /// one that comes second is dropped (the work goes on, unwaited for).
+    static func first<T: Sendable>(
+        within limit: Duration, otherwise: T, _ start: (@escaping @Sendable (T) -> Void) -> Void
+    ) async -> T {
+        let waiting = Locked<CheckedContinuation<T, Never>?>(nil)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            waiting.withLock { $0 = continuation }
+            let finish: @Sendable (T) -> Void = { value in waiting.withLock { $0.take() }?.resume(returning: value) }
+            start(finish)
+            DispatchQueue.global().asyncAfter(deadline: .now() + limit.seconds) { finish(otherwise) }
         }
     }
 }
