@@ -119,7 +119,11 @@ public final class LedgerStore: Sendable {
     /// busy, and tries again once migrations were applied meanwhile. A failure with no
     /// progress made by anyone (a full disk, a damaged file) is thrown.
     static func migrate(_ pool: DatabasePool) throws {
-        func applied() -> Set<String>? { try? pool.read { try Schema.migrator.appliedIdentifiers($0) } }
+        // Asked of the writer connection, which is open already: a read would open a reader
+        // connection at every start, for nothing.
+        func applied() -> Set<String>? {
+            try? pool.writeWithoutTransaction { try Schema.migrator.appliedIdentifiers($0) }
+        }
         var attempt = 0
         while true {
             let before = applied()
