@@ -138,12 +138,18 @@ public final class Daemon: Service, Sendable {
     /// One serial queue runs the pipeline: files are processed one batch at a time, off the
     /// cooperative thread pool (the pipeline blocks on disk I/O).
     let queue = DispatchQueue(label: "ledgerd.pipeline")
+    /// What the daemon waits for before it takes any file (the status page listening), so
+    /// that a start that fails has posted nothing.
+    let startGate: StartGate?
 
-    public init(settings: Settings, pipeline: Pipeline, store: LedgerStore, logger: Logger) {
+    public init(
+        settings: Settings, pipeline: Pipeline, store: LedgerStore, logger: Logger, startGate: StartGate? = nil
+    ) {
         self.settings = settings
         self.pipeline = pipeline
         self.store = store
         self.logger = logger
+        self.startGate = startGate
         self.tracker = FileTracker(settle: settings.settle)
         self.status = Mutex(Status(watchMode: settings.mode))
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -187,6 +193,14 @@ public final class Daemon: Service, Sendable {
     }
 
     public func run() async throws {
+        if let startGate {
+            // False when a stop is asked for meanwhile, or when the start failed elsewhere (the
+            // service group then cancels this task).
+            guard await cancelWhenGracefulShutdown({ await startGate.wait() }) else {
+                logger.debug("the daemon stopped before it started taking files")
+                return
+            }
+        }
         let every = DurationParser.format(settings.mode == .poll ? settings.pollInterval : settings.rescanInterval)
         logger.info(
             "ledgerd watching \(settings.inbox) (\(settings.mode.rawValue); settle \(DurationParser.format(settings.settle)), scan every \(every))"

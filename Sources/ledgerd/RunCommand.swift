@@ -64,8 +64,12 @@ extension Ledgerd {
                 var pipelineSettings = PipelineSettings(configuration)
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2
                 let pipeline = Pipeline(settings: pipelineSettings, store: store, logger: logger)
+                // No file is taken before the status page listens: a start that fails on its port
+                // posts nothing.
+                let listening = StartGate()
                 let daemon = Daemon(
-                    settings: Daemon.Settings(configuration), pipeline: pipeline, store: store, logger: logger)
+                    settings: Daemon.Settings(configuration), pipeline: pipeline, store: store, logger: logger,
+                    startGate: listening)
                 let serverUp = Atomic<Bool>(false)
                 let server = StatusServer(
                     settings: StatusServerSettings(
@@ -73,6 +77,7 @@ extension Ledgerd {
                         webRoot: webRoot, token: token,
                         onListening: { host, port in
                             serverUp.store(true, ordering: .releasing)
+                            listening.open()
                         }),
                     store: store, accounts: configuration.accounts, runtime: { daemon.runtimeSnapshot() },
                     actions: DaemonActions(daemon: daemon, configuration: configuration), logger: logger)

@@ -130,6 +130,43 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 }
 
 @Suite(.serialized) struct DaemonEndToEndTests {
+    /// A daemon that cannot listen on its port exits 1 having taken nothing: the invoice
+    /// waiting in the inbox stays there unposted, and no start is recorded. (Under systemd a
+    /// failed start is tried again and again; each must leave the books as they were.)
+    @Test func aStartOnATakenPortPostsNothing() async throws {
+        let home = try Home()
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) }
+        }
+        try #require(bound == 0 && listen(holder, 1) == 0)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        try home.writeConfig(buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+
+        let run = try await ledgerd(["run", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("cannot listen on 127.0.0.1:\(port)"))
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/ehf3_faktura-1_NOK.xml"))
+        let store = try LedgerStore(path: home.path + "/var/ledger.sqlite", readonly: true)
+        let (documents, starts) = try await store.pool.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE action = 'daemon_started'") ?? -1
+            )
+        }
+        #expect(documents == 0)
+        #expect(starts == 0)
+    }
+
     /// A log line that cannot be written (its reader gone, SIGPIPE ignored as under systemd)
     /// is dropped; the daemon goes on posting and stops cleanly.
     @Test func aLogNobodyReadsDoesNotStopTheDaemon() async throws {
