@@ -231,6 +231,17 @@ const renderers = {
   },
 
   problems(data) {
+    // Files with the same trouble need the same doing: the advice is given in full at the
+    // first of them, and the others point back to it rather than repeat it.
+    const advisedAt = new Map();
+    const todo = (item) => {
+      const advice = item.what_to_do || "";
+      if (!advice) return null;
+      const first = advisedAt.get(advice);
+      if (first !== undefined) return el("p", { class: "todo again", text: "as for " + first + " above." });
+      advisedAt.set(advice, shown(item.name));
+      return el("p", { class: "todo", text: advice });
+    };
     const rejected = data.rejected.items.map((item) => {
       return el("li", { class: "problem", "data-rejected": item.name },
         el("div", { class: "line" },
@@ -238,7 +249,7 @@ const renderers = {
           el("span", { class: "badge rejected", text: item.reason_code || "rejected" }),
           el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
         figure("rejected-reason", item.reason || "", { class: "figure reason" }),
-        el("p", { class: "todo", text: item.what_to_do || "" }),
+        todo(item),
         data.actions.enabled && item.can_retry
           ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
           : null);
@@ -253,7 +264,7 @@ const renderers = {
           figure("duplicate-original", item.original && item.original.name ? shown(item.original.name) : "an earlier document", { class: "figure name" }),
           item.original && item.original.processed_at ? " (" + when(item.original.processed_at) + ")" : "", "."),
         el("p", { class: "reason", text: item.reason || "" }),
-        el("p", { class: "todo", text: item.what_to_do })));
+        todo(item)));
     const more = (list, shown, noun) => list.total > shown ? el("p", { class: "quiet", text: "…and " + (list.total - shown) + " more " + noun + "." }) : null;
     return panel("problems", "Needs attention",
       el("h3", {}, "Rejected files ", figure("rejected-count", data.rejected.total, { class: "figure count" })),

@@ -183,6 +183,11 @@ import Testing
         }
         #expect(dom.contains(">Show 20 more rejected files</summary>"), "\(dom)")
         #expect(dom.components(separatedBy: "data-rejected=").count - 1 == 25)
+        // The same trouble's advice in full once, at the first of the files; the others point to it.
+        let advice = Rejection.advice(forCode: "XML-MALFORMED")
+        #expect(dom.components(separatedBy: advice).count - 1 == 1)
+        let first = try #require(dom.firstMatch(of: /data-rejected="([^"]+)"/)?.1)
+        #expect(dom.components(separatedBy: ">as for \(first) above.</p>").count - 1 == 24)
         // 30 supplier rows: 15 shown, 15 behind the button. The aging, per currency: the NOK
         // total always shown, then 12 of its 29 suppliers.
         #expect(dom.components(separatedBy: "class=\"extra\"").count - 1 == 15)
