@@ -796,7 +796,7 @@ public final class Pipeline: Sendable {
         let what = invoice.type == .invoice ? "invoice" : "credit note"
         let party =
             prepared.direction == .purchase ? "from \(invoice.seller.name)" : "to \(invoice.buyer.name)"
-        return "\(what) \(invoice.number) \(party), \(invoice.totals.payable)"
+        return "\(what) \(invoice.number) \(party), \(invoice.totals.payable.grouped)"
     }
 
     /// The name a file of this name and these bytes is archived under, after the hash prefix:

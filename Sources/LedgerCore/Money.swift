@@ -104,6 +104,27 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
     /// "1234.50 NOK"
     public var description: String { "\(amountString) \(currency.code)" }
 
+    /// "1 234 567.89 NOK": for people to read (the status page, the command line's reports);
+    /// the digits grouped by threes with a space, the currency's own number of decimals, an
+    /// ASCII minus. Messages that quote an invoice's figures keep `description`, as the file
+    /// writes them.
+    public var grouped: String { Self.grouped(minor: minor, currencyCode: currency.code) }
+
+    /// The same for a currency code as stored, which may be one this build does not know:
+    /// taken then to have two decimals.
+    public static func grouped(minor: Int64, currencyCode code: String) -> String {
+        let digits = Currency(code)?.minorDigits ?? 2
+        let magnitude = minor.magnitude
+        var divisor: UInt64 = 1
+        for _ in 0..<digits { divisor *= 10 }
+        var text = (minor < 0 ? "-" : "") + DigitGrouping.group(String(magnitude / divisor), separator: " ")
+        if digits > 0 {
+            let fraction = String(magnitude % divisor)
+            text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+        }
+        return text + " " + code
+    }
+
     /// Sum of amounts in one currency; nil when they differ or the sum overflows.
     public static func sum(_ amounts: some Sequence<Money>, currency: Currency) -> Money? {
         var total: Int128 = 0  // cannot overflow: fewer than 2^64 terms of at most 2^63

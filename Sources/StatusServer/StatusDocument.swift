@@ -79,21 +79,9 @@ struct Amount: Encodable, Sendable, Equatable {
         self.formatted = Self.format(minor: minor, currency: currency)
     }
 
-    /// `-1 234 567.89 NOK`: grouping by a space every three digits, the currency's own number of
-    /// decimals, an ASCII minus.
+    /// `-1 234 567.89 NOK` (`Money.grouped`).
     static func format(minor: Int64, currency code: String) -> String {
-        let digits = Currency(code)?.minorDigits ?? 2
-        let negative = minor < 0
-        let magnitude = minor.magnitude
-        var divisor: UInt64 = 1
-        for _ in 0..<digits { divisor *= 10 }
-        let major = DigitGrouping.group(String(magnitude / divisor), separator: " ")
-        var text = (negative ? "-" : "") + major
-        if digits > 0 {
-            let fraction = String(magnitude % divisor)
-            text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
-        }
-        return text + " " + code
+        Money.grouped(minor: minor, currencyCode: code)
     }
 }
 

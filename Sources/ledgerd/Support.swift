@@ -132,7 +132,7 @@ enum Output {
 
     static func amount(_ minor: Int64, _ currency: String) -> String {
         guard let c = Currency(currency) else { return "\(minor) \(currency) (minor units)" }
-        return Money(minor: minor, currency: c).description
+        return Money(minor: minor, currency: c).grouped
     }
 
     /// Left-aligned table with two spaces between columns.

@@ -189,6 +189,29 @@ struct MoneyTests {
     }
 }
 
+@Suite struct GroupedMoneyTests {
+    @Test func amountsForPeopleToRead() {
+        #expect(Money(minor: 123_456_789, currency: .nok).grouped == "1 234 567.89 NOK")
+        #expect(Money(minor: -5, currency: .nok).grouped == "-0.05 NOK")
+        #expect(Money(minor: 0, currency: .eur).grouped == "0.00 EUR")
+        #expect(Money(minor: 1_234_567, currency: Currency("JPY")!).grouped == "1 234 567 JPY")
+        #expect(Money(minor: 1_234_567, currency: Currency("KWD")!).grouped == "1 234.567 KWD")
+        #expect(Money.grouped(minor: 100_000, currencyCode: "XTS") == "1 000.00 XTS")
+        #expect(Money(minor: .min, currency: .nok).grouped == "-92 233 720 368 547 758.08 NOK")
+    }
+
+    /// Without its spaces, the grouped form is the plain one, for every amount.
+    @Test func removingTheSpacesGivesThePlainForm() {
+        for minor: Int64 in [0, 1, -1, 99, 100, -100_000, 123_456_789, .max, .min] {
+            for currency in [Currency.nok, Currency("JPY")!, Currency("KWD")!] {
+                let money = Money(minor: minor, currency: currency)
+                let number = money.grouped.dropLast(4)
+                #expect(number.filter { $0 != " " } + " " + currency.code == money.description)
+            }
+        }
+    }
+}
+
 @Suite struct DigitGroupingTests {
     @Test func groupsOfThreeFromTheRight() {
         #expect(DigitGrouping.group("0", separator: " ") == "0")

@@ -209,6 +209,23 @@ let buyerConfig = """
         #expect(!skipped.stdout.split(separator: "\n").contains { $0.hasPrefix("posted") })
     }
 
+    /// Amounts a person reads are grouped by threes, as on the status page; JSON keeps minor units.
+    @Test func amountsAreGroupedByThousands() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf_forward-billing_invoice_consumer.xml")
+        let ingest = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            ingest.stdout.contains("(invoice 0997462625 from Havblikk Nett AS, 1 543.34 NOK) → "), "\(ingest.stdout)")
+        let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(status.stdout.contains("  payable  NOK       1         1     1 543.34 NOK"), "\(status.stdout)")
+        let reconcile = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            reconcile.stdout.contains("2400 NOK: general ledger 1 543.34 NOK, supplier_ledger 1 543.34 NOK — agrees"))
+        let json = try json(try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)
+        #expect("\(json)".contains("154334"))
+    }
+
     @Test func aBadConfigurationNamesTheKeyAndLine() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig + "\n\n[watch]\nsetle = \"2s\"\n")
