@@ -88,13 +88,157 @@ struct InvoiceRules {
     private static func rate(_ p: ExactDecimal) -> String { CheckedDecimal(p).plain + " %" }
 
     mutating func check() -> [Rejection] {
-        guard currenciesAgree() else { return violations }
+        guard currenciesAgree(), categoryCodes() else { return violations }
         documentTotals()
+        let before = violations.count
         vatBreakdown()
+        // Said once: a breakdown already found wrong above is not reported again as a whole.
+        if violations.count == before { breakdownAgreesWithLines() }
+        outsideScopeAlone()
         categoryRates()
-        for line in invoice.lines { lineArithmetic(line) }
+        for line in invoice.lines {
+            lineArithmetic(line)
+            netPrice(line)
+        }
         norwegianVATNumber()
         return violations
+    }
+
+    // MARK: - BR-CL-17 / BR-CL-18
+
+    /// The VAT category codes EN 16931 allows (UNCL5305 as BR-CL-17 and BR-CL-18 restrict it),
+    /// case-sensitive.
+    static let vatCategoryCodes: Set<String> = ["S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B"]
+
+    /// Categories that are valid but that ledgerd cannot book: their tax is not Norwegian VAT,
+    /// and booking it as input VAT by its rate would claim a deduction that does not exist.
+    static let unbookedCategories: [String: String] = [
+        "L": "IGIC, the Canary Islands' indirect tax", "M": "IPSI, the tax of Ceuta and Melilla",
+    ]
+
+    /// Every VAT category is one of the standard's codes (and one ledgerd can book). An unknown
+    /// code has no rules of its own, so nothing would tie its VAT to the lines: checked first,
+    /// and nothing else is checked after a failure.
+    private mutating func categoryCodes() -> Bool {
+        var seen: Set<String> = []
+        func look(_ code: String, rule: String, where place: String) {
+            guard seen.insert(code).inserted else { return }
+            if !Self.vatCategoryCodes.contains(code) {
+                let quoted = OneLine.escaped(String(code.prefix(20)))
+                fail(
+                    rule,
+                    "\(place) has VAT category \"\(quoted)\", which is not a VAT category code of EN 16931 (S, Z, E, AE, K, G, O, L, M or B, in capitals)."
+                )
+            } else if let tax = Self.unbookedCategories[code] {
+                fail(
+                    "VAT-CATEGORY-UNSUPPORTED",
+                    "\(place) has VAT category \(code) (\(tax)); that is not Norwegian VAT, and ledgerd cannot book it."
+                )
+            }
+        }
+        for l in invoice.lines { look(l.taxCategory, rule: "BR-CL-18", where: "\(lineNoun) \(l.id)") }
+        for ac in invoice.allowancesCharges {
+            if let c = ac.taxCategory {
+                look(c, rule: "BR-CL-17", where: ac.isCharge ? "a document-level charge" : "a document-level allowance")
+            }
+        }
+        for s in invoice.taxSubtotals { look(s.category, rule: "BR-CL-17", where: "the VAT breakdown") }
+        return violations.isEmpty
+    }
+
+    // MARK: - The breakdown as a whole
+
+    /// Beyond the rules, which check each breakdown on its own: one breakdown per category
+    /// and rate, VAT with the sign of the amount it is on, and the breakdown as a whole
+    /// covering the lines, allowances and charges. A valid invoice always meets these (each
+    /// category's taxable amount is, by its definition, the sum of what is in it); an invoice
+    /// that does not would book VAT that no line carries (a breakdown given twice) or leave
+    /// lines out of the VAT. Checked once every breakdown passed its own rules.
+    private mutating func breakdownAgreesWithLines() {
+        var groups: [(category: String, percent: ExactDecimal?, count: Int)] = []
+        for s in invoice.taxSubtotals {
+            if let i = groups.firstIndex(where: {
+                $0.category == s.category && Self.sameRate($0.percent, s.percent)
+            }) {
+                groups[i].count += 1
+            } else {
+                groups.append((s.category, s.percent, 1))
+            }
+            if (s.tax.minor < 0 && s.taxable.minor > 0) || (s.tax.minor > 0 && s.taxable.minor < 0) {
+                fail(
+                    "VAT-BREAKDOWN",
+                    "the VAT breakdown for category \(s.category)\(s.percent.map { " at \(Self.rate($0))" } ?? "") has VAT \(s.tax) on a taxable amount of \(s.taxable); VAT has the sign of the amount it is on."
+                )
+            }
+        }
+        var repeated = false
+        for g in groups where g.count > 1 {
+            repeated = true
+            fail(
+                "VAT-BREAKDOWN",
+                "the \(noun) gives the VAT breakdown for category \(g.category)\(g.percent.map { " at \(Self.rate($0))" } ?? "") \(g.count) times; there must be one per category and rate."
+            )
+        }
+        guard !repeated else { return }
+        var parts = invoice.lines.map(\.lineExtension.minor)
+        for ac in invoice.allowancesCharges {
+            guard ac.amount.minor != Int64.min else { return }
+            parts.append(ac.isCharge ? ac.amount.minor : -ac.amount.minor)
+        }
+        guard let covered = Self.sum(parts), let taxable = Self.sum(invoice.taxSubtotals.map(\.taxable.minor)),
+            let difference = Self.subtract(taxable, covered)
+        else { return }
+        // Each standard rated breakdown may round its taxable amount by less than one unit (BR-S-08).
+        if difference.magnitude >= UInt64(oneUnit) * UInt64(max(1, invoice.taxSubtotals.count)) {
+            fail(
+                "VAT-BREAKDOWN",
+                "the taxable amounts of the VAT breakdown add up to \(show(taxable)) but the lines, allowances and charges make \(show(covered)); every line must be in exactly one VAT breakdown."
+            )
+        }
+    }
+
+    private static func sameRate(_ a: ExactDecimal?, _ b: ExactDecimal?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return CheckedDecimal.same(CheckedDecimal(a), CheckedDecimal(b))
+    }
+
+    // MARK: - BR-O-11 … 14
+
+    /// An invoice outside the scope of VAT (O) is wholly so: no other category anywhere.
+    private mutating func outsideScopeAlone() {
+        guard invoice.taxSubtotals.contains(where: { $0.category == "O" }) else { return }
+        let name = "outside the scope of VAT (O)"
+        if let other = invoice.taxSubtotals.first(where: { $0.category != "O" }) {
+            fail(
+                "BR-O-11",
+                "the \(noun) has a VAT breakdown that is \(name) and another in category \(other.category); one outside the scope of VAT has no other."
+            )
+        }
+        if let l = invoice.lines.first(where: { $0.taxCategory != "O" }) {
+            fail(
+                "BR-O-12",
+                "the \(noun) is \(name) but \(lineNoun) \(l.id) is in VAT category \(l.taxCategory); every line must be O."
+            )
+        }
+        for ac in invoice.allowancesCharges where ac.taxCategory != "O" {
+            let what = ac.isCharge ? "a document-level charge" : "a document-level allowance"
+            fail(
+                ac.isCharge ? "BR-O-14" : "BR-O-13",
+                "the \(noun) is \(name) but \(what) is in VAT category \(ac.taxCategory ?? "none"); it must be O.")
+            break
+        }
+    }
+
+    // MARK: - BR-27
+
+    /// A price is never negative: a line that takes something off has a negative quantity.
+    private mutating func netPrice(_ line: InvoiceLine) {
+        if let price = line.priceAmount, price.significand < 0 {
+            fail(
+                "BR-27",
+                "the price of \(lineNoun) \(line.id) is \(CheckedDecimal(price).plain); a price cannot be negative (a line that takes something off has a negative quantity)."
+            )
+        }
     }
 
     // MARK: - PEPPOL-EN16931-R051

@@ -613,6 +613,16 @@ final class UBLReader {
             throw Rejection(
                 "MISSING-FIELD", "The \(noun) has no VAT total (cac:TaxTotal) in \(currency.code).")
         }
+        // BR-53: a VAT accounting currency given is one the VAT total is also given in (what a
+        // Norwegian VAT return of an invoice in another currency needs).
+        if let taxCurrency, taxCurrency.uppercased() != currency.code, accountingTotal == nil {
+            throw Rejection(
+                "BR-53",
+                taxCurrency.isEmpty
+                    ? "The \(noun) has an empty VAT accounting currency (cbc:TaxCurrencyCode); leave it out, or give it with a VAT total in it."
+                    : "The \(noun) names \(OneLine.escaped(String(taxCurrency.prefix(20)))) as its VAT accounting currency (cbc:TaxCurrencyCode) but gives no VAT total in it (a cac:TaxTotal whose cbc:TaxAmount is in that currency)."
+            )
+        }
         // PEPPOL-EN16931-R055: the two VAT totals have the same sign.
         if let accountingTotal,
             (accountingTotal.value.significand < 0 && documentTotal.amount.minor > 0)

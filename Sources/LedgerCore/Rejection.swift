@@ -75,6 +75,12 @@ extension Rejection {
         case "BR-CL-01":
             return "The invoice's type code belongs to another kind of document (the reason says which); ask the "
                 + "sender for a corrected invoice."
+        case "VAT-CATEGORY-UNSUPPORTED":
+            return "The invoice charges a tax that is not Norwegian VAT (the reason names it); book it by hand, and "
+                + "ask the sender whether the VAT category is right."
+        case "VAT-BREAKDOWN":
+            return "The invoice's VAT breakdown does not agree with its lines (the reason says how); ask the sender "
+                + "for a corrected invoice."
         case "NO-R-001":
             return "The seller's VAT number is not a valid Norwegian one; ask the sender for a corrected invoice."
         case "PEPPOL-EN16931-R051":

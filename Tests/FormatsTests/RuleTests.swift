@@ -301,6 +301,8 @@ struct RuleTests {
 
     // MARK: Zero-VAT categories
 
+    /// The sample with a line and a charge in `category`. Outside the scope of VAT (O), the
+    /// whole invoice is (BR-O-11 … 14): every line O, one breakdown, no VAT.
     static func zeroCategoryDocument(_ category: String, percent: String?) -> InvoiceDocument {
         var d = sample()
         d.lines.append(line("3", "300.00", category, percent))
@@ -310,12 +312,26 @@ struct RuleTests {
                 taxPercent: percent.map(dec))
         ]
         d.totals.chargeTotal = nok("20.00")
+        d.totals.lineExtension = nok("1500.00")
+        d.totals.taxExclusive = nok("1520.00")
+        if category == "O" {
+            for i in d.lines.indices {
+                d.lines[i].taxCategory = "O"
+                d.lines[i].taxPercent = nil
+            }
+            d.taxSubtotals = [
+                TaxSubtotal(
+                    taxable: nok("1520.00"), tax: nok("0.00"), category: "O", percent: nil, exemptionReason: "Reason")
+            ]
+            d.taxTotal = nok("0.00")
+            d.totals.taxInclusive = nok("1520.00")
+            d.totals.payable = nok("1520.00")
+            return d
+        }
         d.taxSubtotals.append(
             TaxSubtotal(
                 taxable: nok("320.00"), tax: nok("0.00"), category: category, percent: percent.map(dec),
                 exemptionReason: "Reason"))
-        d.totals.lineExtension = nok("1500.00")
-        d.totals.taxExclusive = nok("1520.00")
         d.totals.taxInclusive = nok("1800.00")
         d.totals.payable = nok("1800.00")
         return d
@@ -333,23 +349,27 @@ struct RuleTests {
         let (category, rule, percent) = Self.zeroCategories[i]
         let good = Self.zeroCategoryDocument(category, percent: percent)
         #expect(Self.codes(good) == [], "\(category): \(Self.violations(good))")
+        let last = good.taxSubtotals.count - 1
+        let taxable = good.taxSubtotals[last].taxable
 
         var wrongTaxable = good
-        wrongTaxable.taxSubtotals[2].taxable = Self.nok("300.00")
+        wrongTaxable.taxSubtotals[last].taxable = Self.nok("\((taxable.minor - 2_000) / 100).00")
         #expect(Self.codes(wrongTaxable) == ["\(rule)-08"])
-        #expect(Self.message(wrongTaxable, "\(rule)-08")?.contains("300.00 NOK") == true)
-        #expect(Self.message(wrongTaxable, "\(rule)-08")?.contains("320.00 NOK") == true)
+        #expect(
+            Self.message(wrongTaxable, "\(rule)-08")?.contains(wrongTaxable.taxSubtotals[last].taxable.description)
+                == true)
+        #expect(Self.message(wrongTaxable, "\(rule)-08")?.contains(taxable.description) == true)
 
         var withTax = good
-        withTax.taxSubtotals[2].tax = Self.nok("0.01")
-        withTax.taxTotal = Self.nok("280.01")
-        withTax.totals.taxInclusive = Self.nok("1800.01")
-        withTax.totals.payable = Self.nok("1800.01")
+        let cent = Money(minor: 1, currency: .nok)
+        withTax.taxSubtotals[last].tax = cent
+        withTax.taxTotal = Money(minor: good.taxTotal.minor + 1, currency: .nok)
+        withTax.totals.taxInclusive = Money(minor: good.totals.taxInclusive.minor + 1, currency: .nok)
+        withTax.totals.payable = Money(minor: good.totals.payable.minor + 1, currency: .nok)
         #expect(Self.codes(withTax) == ["\(rule)-09"])
 
         var missing = good
         missing.taxSubtotals.removeLast()
-        missing.totals.taxExclusive = Self.nok("1520.00")
         #expect(Self.codes(missing).contains("\(rule)-01"))
     }
 
@@ -492,5 +512,118 @@ struct RuleTests {
         let codes = Self.codes(d)
         #expect(codes.contains("PEPPOL-EN16931-R120"))
         #expect(codes.contains("BR-CO-17"))
+    }
+}
+
+/// What the rules check beyond each breakdown on its own, and the codes they allow.
+@Suite("Validation rules: categories and the breakdown as a whole")
+struct BreakdownRuleTests {
+    typealias R = RuleTests
+
+    @Test func unknownCategoryCodesAreRefused() {
+        var line = R.sample()
+        line.lines[1].taxCategory = "X"
+        #expect(R.codes(line) == ["BR-CL-18"])
+        #expect(R.message(line, "BR-CL-18")?.contains("Invoice line 2 has VAT category \"X\"") == true)
+
+        // Codes are case-sensitive: "s" is not standard rated, and its VAT would be tied to
+        // nothing. Said once a code.
+        var breakdown = R.sample()
+        breakdown.taxSubtotals[1].category = "s"
+        #expect(R.codes(breakdown) == ["BR-CL-17"])
+        breakdown.lines[1].taxCategory = "s"
+        #expect(R.codes(breakdown) == ["BR-CL-18"])
+
+        var charge = R.zeroCategoryDocument("Z", percent: "0")
+        charge.allowancesCharges[0].taxCategory = "Q"
+        #expect(R.codes(charge) == ["BR-CL-17"])
+    }
+
+    @Test func taxesThatAreNotNorwegianVATAreNotBooked() {
+        for (code, tax) in [("L", "IGIC"), ("M", "IPSI")] {
+            var d = R.sample()
+            d.lines[1].taxCategory = code
+            d.taxSubtotals[1].category = code
+            #expect(R.codes(d) == ["VAT-CATEGORY-UNSUPPORTED"])  // said once a code
+            #expect(R.message(d, "VAT-CATEGORY-UNSUPPORTED")?.contains(tax) == true)
+        }
+    }
+
+    /// Split payment (B) has no taxable-amount rule of its own: the breakdown as a whole ties its
+    /// VAT to the lines, so a breakdown ten times the lines is refused.
+    @Test func aBreakdownLargerThanItsLinesIsRefused() {
+        var good = R.sample()
+        good.lines[1].taxCategory = "B"
+        good.taxSubtotals[1].category = "B"
+        #expect(R.codes(good) == [])
+
+        var inflated = good
+        inflated.taxSubtotals[1] = R.subtotal("2000.00", "300.00", "B", "15")
+        inflated.taxTotal = R.nok("550.00")
+        inflated.totals.taxInclusive = R.nok("1750.00")
+        inflated.totals.payable = R.nok("1750.00")
+        #expect(R.codes(inflated) == ["VAT-BREAKDOWN"])
+        #expect(
+            R.message(inflated, "VAT-BREAKDOWN")
+                == "The taxable amounts of the VAT breakdown add up to 3000.00 NOK but the lines, allowances and charges make 1200.00 NOK; every line must be in exactly one VAT breakdown."
+        )
+    }
+
+    @Test func aBreakdownGivenTwiceIsRefused() {
+        var d = R.sample()
+        d.taxSubtotals.append(R.subtotal("200.00", "30.00", "S", "15.00"))
+        d.taxTotal = R.nok("310.00")
+        d.totals.taxInclusive = R.nok("1510.00")
+        d.totals.payable = R.nok("1510.00")
+        #expect(R.codes(d) == ["VAT-BREAKDOWN"])
+        #expect(R.message(d, "VAT-BREAKDOWN")?.contains("category S at 15 % 2 times") == true)
+    }
+
+    @Test func aLineInNoBreakdownIsRefused() {
+        var d = R.sample()
+        d.taxSubtotals.removeLast()
+        d.taxTotal = R.nok("250.00")
+        d.totals.taxInclusive = R.nok("1450.00")
+        d.totals.payable = R.nok("1450.00")
+        #expect(R.codes(d) == ["VAT-BREAKDOWN"])
+    }
+
+    @Test func vatAgainstTheSignOfItsAmountIsRefused() {
+        var d = R.sample()
+        d.taxSubtotals[0].tax = R.nok("-250.00")
+        d.taxTotal = R.nok("-220.00")
+        d.totals.taxInclusive = R.nok("980.00")
+        d.totals.payable = R.nok("980.00")
+        #expect(R.codes(d) == ["VAT-BREAKDOWN"])
+        #expect(
+            R.message(d, "VAT-BREAKDOWN")?.contains("has VAT -250.00 NOK on a taxable amount of 1000.00 NOK") == true)
+    }
+
+    @Test func outsideTheScopeOfVATIsTheWholeInvoice() {
+        // One line moved to O, with its own breakdown: BR-O-11 (another breakdown) and BR-O-12
+        // (a line not O).
+        var d = R.sample()
+        d.lines[1].taxCategory = "O"
+        d.lines[1].taxPercent = nil
+        d.taxSubtotals[1] = TaxSubtotal(
+            taxable: R.nok("200.00"), tax: R.nok("0.00"), category: "O", percent: nil, exemptionReason: "Outside")
+        d.taxTotal = R.nok("250.00")
+        d.totals.taxInclusive = R.nok("1450.00")
+        d.totals.payable = R.nok("1450.00")
+        #expect(R.codes(d) == ["BR-O-11", "BR-O-12"])
+
+        var charge = R.zeroCategoryDocument("O", percent: nil)
+        charge.allowancesCharges[0].taxCategory = "E"
+        charge.allowancesCharges[0].taxPercent = R.dec("0")
+        #expect(R.codes(charge).contains("BR-O-14"))
+        charge.allowancesCharges[0].isCharge = false
+        #expect(R.codes(charge).contains("BR-O-13"))
+    }
+
+    @Test func aNegativePriceIsRefused() {
+        var d = R.sample()
+        d.lines[0] = R.line("1", "1000.00", quantity: "-2", price: "-500.00")
+        #expect(R.codes(d) == ["BR-27"])
+        #expect(R.message(d, "BR-27")?.contains("The price of invoice line 1 is -500") == true, "\(R.violations(d))")
     }
 }
