@@ -137,6 +137,21 @@ public final class LedgerStore: Sendable {
         }
     }
 
+    /// Copies all the WAL holds into the database file and empties the WAL. SQLite does so
+    /// itself only when the last connection closes, which a daemon stopping does not wait
+    /// for: run when it stops, so the database file alone (copied after `systemctl stop`)
+    /// holds the whole books. Waits for a reader in another process (`ledgerd status`) up to
+    /// the busy timeout; throws when one is still reading.
+    public func checkpointIntoDatabaseFile() throws {
+        try pool.writeWithoutTransaction { db in
+            let (walFrames, copied) = try db.checkpoint(.truncate)
+            if walFrames > 0, copied < walFrames {
+                throw DatabaseError(
+                    resultCode: .SQLITE_BUSY, message: "\(walFrames - copied) pages are still in the WAL")
+            }
+        }
+    }
+
     /// Names of the applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
         try pool.read { db in try Schema.migrator.appliedMigrations(db) }

@@ -99,6 +99,13 @@ extension Ledgerd {
                 } catch let error as StatusServerError {
                     throw UserFacingError("ledgerd: \(error)", exitCode: 1)
                 }
+                do {
+                    try store.checkpointIntoDatabaseFile()
+                } catch {
+                    logger.warning(
+                        "the latest postings are still in \(configuration.paths.database)-wal as ledgerd stops (\(error)); copy that file with the database, or use ledgerd backup"
+                    )
+                }
             }
         }
 

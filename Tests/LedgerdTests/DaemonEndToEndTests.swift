@@ -130,6 +130,24 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
 }
 
 @Suite(.serialized) struct DaemonEndToEndTests {
+    /// A clean stop leaves the whole books in the database file itself: a copy of that file
+    /// alone (a cold backup after `systemctl stop`) holds every posting, not only what the
+    /// last automatic checkpoint copied there.
+    @Test func aStoppedDaemonLeavesTheBooksInTheDatabaseFile() async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(home: home)
+        try writeInvoices(count: 20, into: home.path + "/Inbox/ehf")
+        try await waitUntil(seconds: 60) { daemon.count("SELECT COUNT(*) FROM documents WHERE state = 'posted'") == 20 }
+        #expect(daemon.terminate() == 0)
+        let copy = home.path + "/copy.sqlite"
+        try FileManager.default.copyItem(atPath: home.path + "/var/ledger.sqlite", toPath: copy)
+        let alone = try LedgerStore(path: copy, readonly: true)
+        let posted = try await alone.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents WHERE state = 'posted'")
+        }
+        #expect(posted == 20)
+    }
+
     /// A daemon that cannot listen on its port exits 1 having taken nothing: the invoice
     /// waiting in the inbox stays there unposted, and no start is recorded. (Under systemd a
     /// failed start is tried again and again; each must leave the books as they were.)
