@@ -97,7 +97,7 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// The status page and API.
-    public struct Server: Sendable, Equatable {
+    public struct Server: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
         /// Address to bind, without brackets (`127.0.0.1`, `::1`, `localhost`).
         public var host: String
         /// Port to bind; 0 lets the system pick a free one.
@@ -113,6 +113,12 @@ public struct Configuration: Sendable, Equatable {
             self.token = token
             self.tokenFile = tokenFile
         }
+
+        /// Shown without the token, wherever the configuration is printed (debug logs).
+        public var description: String {
+            "Server(listen: \(listen), token: \(token == nil ? "none" : "(set, not shown)"), token_file: \(tokenFile ?? "none"))"
+        }
+        public var debugDescription: String { description }
 
         /// `host:port` as written in the file: `127.0.0.1:8080`, `[::1]:8080`.
         public var listen: String {

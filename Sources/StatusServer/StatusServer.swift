@@ -35,7 +35,7 @@ public enum StatusServerError: Error, Sendable, Equatable, CustomStringConvertib
 ///   with the reasons
 /// - `GET /metrics` — Prometheus text
 /// - `POST /api/actions/retry` `{"name": "…"}` and `POST /api/actions/rescan` — bearer token
-public struct StatusServer: Service {
+public struct StatusServer: Service, CustomStringConvertible {
     let settings: StatusServerSettings
     let store: LedgerStore
     let accounts: AccountPlan
@@ -44,6 +44,10 @@ public struct StatusServer: Service {
     let logger: Logger
     let registry: PrometheusCollectorRegistry
     let cache: FactsCache
+
+    /// What service-lifecycle's log lines name it by: the settings (no token), not every
+    /// field, which would print the configuration the actions hold, token and all.
+    public var description: String { "StatusServer(\(settings))" }
 
     public init(
         settings: StatusServerSettings, store: LedgerStore, accounts: AccountPlan,

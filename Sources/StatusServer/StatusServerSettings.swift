@@ -1,7 +1,7 @@
 public import Foundation
 
 /// How the status server listens and what it serves.
-public struct StatusServerSettings: Sendable {
+public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// Address to bind; `127.0.0.1` by default (DESIGN §5).
     public var host: String
     /// Port to bind; 0 picks a free one (tests), reported through `onListening`.
@@ -45,6 +45,12 @@ public struct StatusServerSettings: Sendable {
 
     /// Whether the POST actions are on.
     public var actionsEnabled: Bool { !(token ?? "").isEmpty }
+
+    /// Shown without the token: service-lifecycle logs each service at debug level.
+    public var description: String {
+        "StatusServerSettings(listen: \(host):\(port), web root: \(webRoot), actions: \(actionsEnabled ? "on (token not shown)" : "off"))"
+    }
+    public var debugDescription: String { description }
 
     /// The first of the usual places that holds an `index.html`: `./Web` (run from the source
     /// tree), `<prefix>/share/ledgerd/Web` next to the executable (`<prefix>/bin/ledgerd`),

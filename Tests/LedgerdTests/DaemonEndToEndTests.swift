@@ -20,7 +20,7 @@ final class RunningDaemon {
     /// line after that fails to be written (EPIPE), as when journald goes away.
     init(
         home: Home, extraConfig: String = "", environment: [String: String] = [:], logToClosedPipe: Bool = false,
-        onLaunch: ((Int32) -> Void)? = nil
+        debug: Bool = false, onLaunch: ((Int32) -> Void)? = nil
     ) async throws {
         self.home = home
         // Each daemon gets its own port: test suites run side by side.
@@ -29,7 +29,7 @@ final class RunningDaemon {
         log = home.path + "/daemon.log"
         #expect(FileManager.default.createFile(atPath: log, contents: nil))
         process.executableURL = URL(fileURLWithPath: ledgerdBinary)
-        process.arguments = ["run", "--config", "ledgerd.toml"]
+        process.arguments = ["run", "--config", "ledgerd.toml"] + (debug ? ["--debug"] : [])
         process.currentDirectoryURL = URL(fileURLWithPath: home.path)
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
@@ -146,6 +146,19 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents WHERE state = 'posted'")
         }
         #expect(posted == 20)
+    }
+
+    /// `--debug` (for troubleshooting) logs each service as it starts and stops; the API
+    /// token, from the configuration or its file, is never among what is logged.
+    @Test func debugLogsDoNotShowTheToken() async throws {
+        let home = try Home()
+        let token = "tok-" + UUID().uuidString
+        let daemon = try await RunningDaemon(
+            home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(freePort())\"\ntoken = \"\(token)\"\n",
+            debug: true)
+        #expect(daemon.terminate() == 0)
+        #expect(daemon.logText.contains("token not shown"), "\(daemon.logText)")
+        #expect(!daemon.logText.contains(token))
     }
 
     /// A daemon that cannot listen on its port exits 1 having taken nothing: the invoice
