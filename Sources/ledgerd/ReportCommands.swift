@@ -84,7 +84,7 @@ extension Ledgerd {
                 manual corrections on the account (which have no sub-ledger entry and explain a difference), \
                 and each entry whose two sides disagree (an invoice whose sub-ledger entry is missing or \
                 differs, a sub-ledger entry with no line on the account). Also checks that every journal entry \
-                balances. Exits 1 when anything is unexplained.
+                balances. Exits 1 when anything is unexplained, 3 when the books cannot be opened.
                 """)
 
         @OptionGroup var options: CommonOptions
@@ -92,7 +92,15 @@ extension Ledgerd {
         func run() async throws {
             try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
-                let store = try options.openStore(configuration, create: false, reading: true)
+                // 3, not 1: a check that alerts on "the books disagree" must not also fire on
+                // books it could not open.
+                let store: LedgerStore
+                do {
+                    store = try options.openStore(configuration, create: false, reading: true)
+                } catch var error as UserFacingError {
+                    error.exitCode = 3
+                    throw error
+                }
                 let reconciliation = try store.reconcile(accounts: configuration.accounts)
                 let balances = try store.checkBalances()
                 let ok = reconciliation.agrees && balances.unbalanced.isEmpty

@@ -71,10 +71,30 @@ extension CommonOptions {
     /// its folder (an owner looking at the books the service keeps), they are opened read-only.
     func openStore(_ configuration: Configuration, create: Bool = true, reading: Bool = false) throws -> LedgerStore {
         let path = configuration.paths.database
-        if !create, !FileManager.default.fileExists(atPath: path) {
-            throw UserFacingError(
-                "ledgerd: there is no ledger database at \(path): nothing has been posted there yet, or [paths] "
-                    + "database points elsewhere. `ledgerd run` and `ledgerd ingest` create it.", exitCode: 1)
+        var found = stat()
+        if stat(path, &found) != 0 {
+            // Not there, or not reachable: a folder on the way this user may not enter says
+            // "permission denied", which is not the same as no books.
+            if errno != ENOENT {
+                throw UserFacingError(
+                    "ledgerd: cannot reach the ledger database \(path): \(String(cString: strerror(errno))). A folder on "
+                        + "the way may be closed to this user; run this as the user ledgerd runs as "
+                        + "(sudo -u ledgerd ledgerd …).", exitCode: 1)
+            }
+            if !create {
+                throw UserFacingError(
+                    "ledgerd: there is no ledger database at \(path): nothing has been posted there yet, or [paths] "
+                        + "database points elsewhere. `ledgerd run` and `ledgerd ingest` create it.", exitCode: 1)
+            }
+            // New books beside an archive of files posted before: a database moved, deleted,
+            // or a [paths] database mistyped. Posting into new books then splits the ledger.
+            if let archived = Self.firstArchivedFile(in: configuration.paths.archive) {
+                throw UserFacingError(
+                    "ledgerd: there are no books at \(path), but the archive \(configuration.paths.archive) holds files "
+                        + "posted into books before (\(archived)). If the database was moved or deleted, restore it "
+                        + "(ledgerd backup makes copies) or point [paths] database at it. To start new books on purpose, "
+                        + "move the old archive aside or set [paths] archive to a new folder.", exitCode: 1)
+            }
         }
         let folder = (path as NSString).deletingLastPathComponent
         do {
@@ -114,11 +134,29 @@ extension CommonOptions {
             guard denied != 0 else {
                 throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
             }
+            if denied == EROFS {
+                throw UserFacingError(
+                    "ledgerd: cannot read the ledger database \(path): it is on a read-only file system, and SQLite "
+                        + "must write a file beside it (its -shm) to read it. Mount it read-write, or copy the database "
+                        + "with its -wal file elsewhere and read the copy. (\(error))", exitCode: 1)
+            }
             throw UserFacingError(
                 "ledgerd: cannot read the ledger database \(path) as this user: SQLite must write a file beside it "
                     + "(its -shm), in a folder this user may not write. Run this while ledgerd runs, or as the user "
                     + "ledgerd runs as (sudo -u ledgerd ledgerd …). (\(error))", exitCode: 1)
         }
+    }
+}
+
+extension CommonOptions {
+    /// A file in `archive` (the path below it), if there is any: the archive of books that
+    /// were. The walk stops at the first one.
+    static func firstArchivedFile(in archive: String) -> String? {
+        guard let walk = FileManager.default.enumerator(atPath: archive) else { return nil }
+        while let relative = walk.nextObject() as? String {
+            if walk.fileAttributes?[.type] as? FileAttributeType == .typeRegular { return relative }
+        }
+        return nil
     }
 }
 

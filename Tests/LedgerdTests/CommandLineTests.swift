@@ -390,6 +390,36 @@ let buyerConfig = """
         #expect(noBooks["valid"] == nil)
     }
 
+    /// Books gone (moved, deleted, a mistyped [paths] database) while the archive holds what
+    /// was posted into them: neither ingest nor run starts new books beside it, and reconcile
+    /// says it has no books to check (3) rather than that they disagree (1).
+    @Test func newBooksAreNotStartedBesideAnOldArchive() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n")
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: home.path + "/var/ledger.sqlite" + suffix)
+        }
+        let reconcile = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
+        #expect(reconcile.status == 3)
+        #expect(reconcile.stderr.contains("no ledger database"))
+
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf")
+        for command in ["ingest", "run"] {
+            let refused = try await ledgerd([command, "--config", "ledgerd.toml"], in: home.path)
+            #expect(refused.status == 1, "\(command)")
+            #expect(refused.stderr.contains("there are no books at \(home.path)/var/ledger.sqlite, but the archive"))
+            #expect(refused.stderr.contains("ehf3_faktura-1_NOK.xml"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/var/ledger.sqlite"))
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
+
+        // New books on purpose: the old archive moved aside.
+        try FileManager.default.moveItem(atPath: home.path + "/var/archive", toPath: home.path + "/var/archive-old")
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+    }
+
     @Test func usageErrorsAreClear() async throws {
         let home = try Home()
         // A usage error exits 2 as documented (not argument parser's 64), in JSON with --json.
