@@ -207,11 +207,25 @@ fi
 chown root:root "$token_file"
 chmod 0600 "$token_file"
 
-# 5. The inbox: setgid folders, so everything dropped in belongs to group ledgerd.
+# 5. The inbox: setgid folders, so everything dropped in belongs to group ledgerd. Folders
+# already there keep their owner, group and mode (an upgrade must not undo a Samba group or
+# wider access given since); they are only checked.
+made=0
 for d in "$inbox" "$inbox/ehf" "$inbox/wise" "$inbox/checks" "$inbox/rejected"; do
-  install -d -m 2770 -o ledgerd -g ledgerd "$d"
+  if [ -d "$d" ]; then
+    if ! runuser -u ledgerd -- test -w "$d" -a -x "$d"; then
+      echo "    warning: the ledgerd user cannot write $d; files there will not be taken (try: chgrp ledgerd $d; chmod 2770 $d)" >&2
+    fi
+  else
+    install -d -m 2770 -o ledgerd -g ledgerd "$d"
+    made=1
+  fi
 done
-say "Inbox ready: $inbox/{ehf,wise,checks,rejected} (ledgerd:ledgerd, 2770)"
+if [ "$made" = 1 ]; then
+  say "Inbox ready: $inbox/{ehf,wise,checks,rejected} (new folders ledgerd:ledgerd, 2770)"
+else
+  say "Kept the inbox folders in $inbox as they were"
+fi
 
 # The configuration must be valid before the service is (re)started on it.
 if ! "$bin_path" config check --config "$config"; then
