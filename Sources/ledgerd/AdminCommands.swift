@@ -153,6 +153,20 @@ extension Ledgerd {
                 }
                 let temporary = target + ".partial"
                 try? FileManager.default.removeItem(atPath: temporary)
+                // The books are no one else's to read, whoever makes the copy: it is made 0600 from
+                // the start (SQLite keeps the mode of a file it is given, and gives it its journal).
+                let made = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                guard made >= 0 else {
+                    throw UserFacingError(
+                        "ledgerd: cannot write \(temporary): \(String(cString: strerror(errno)))", exitCode: 1)
+                }
+                close(made)
+                /// A copy that failed is not left behind (a nightly backup would pile them up).
+                func discardPartial() {
+                    for suffix in ["", "-journal", "-wal", "-shm"] {
+                        try? FileManager.default.removeItem(atPath: temporary + suffix)
+                    }
+                }
                 do {
                     let copy = try DatabaseQueue(path: temporary)
                     try store.pool.backup(to: copy)
@@ -174,8 +188,15 @@ extension Ledgerd {
                             "ledgerd: cannot name the copy \(target): \(String(cString: strerror(errno)))", exitCode: 1)
                     }
                 } catch let error as UserFacingError {
+                    discardPartial()
                     throw error
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+                    discardPartial()
+                    throw UserFacingError(
+                        "ledgerd: backup failed: the disk holding \(folder) is full; no copy was written. Free some space "
+                            + "there, or name a file on another disk.", exitCode: 1)
                 } catch {
+                    discardPartial()
                     throw UserFacingError("ledgerd: backup failed: \(error)", exitCode: 1)
                 }
                 let check = try LedgerStore(path: target, readonly: true)

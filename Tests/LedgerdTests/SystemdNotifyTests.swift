@@ -96,6 +96,10 @@ final class NotifySocket: Sendable {
             #expect(try copy.checkBalances().unbalanced.isEmpty)
         }
         #expect(copies.allSatisfy { $0 >= 0 })
+        // Readable by whoever made it alone, as the books are; nothing left of the work.
+        let mode = try FileManager.default.attributesOfItem(atPath: home.path + "/backup-0.sqlite")[.posixPermissions]
+        #expect(mode as? Int == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/backup-0.sqlite.partial"))
         // Never overwrites.
         let again = try await ledgerd(["backup", "backup-0.sqlite", "--config", "ledgerd.toml"], in: home.path)
         #expect(again.status == 1)
