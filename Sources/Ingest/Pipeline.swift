@@ -240,7 +240,7 @@ public final class Pipeline: Sendable {
             case .failed(let failure):
                 results[index] = FileResult(
                     file: files[index], outcome: .failed, documentID: nil,
-                    reason: Rejection("FILE-UNREADABLE", failure.description),
+                    reason: Rejection("FILE-UNREADABLE", Self.unreadableMessage(failure)),
                     destination: nil)
             case .incomplete(let why):
                 results[index] = FileResult(
@@ -786,6 +786,16 @@ public final class Pipeline: Sendable {
             try? FileSystem.removeFile(file.path + ".error.txt")
         }
         return result
+    }
+
+    /// Why a file could not be read, and, when this user may not read it (a file saved by
+    /// someone else with their own permissions), what lets ledgerd: it is tried again until then.
+    static func unreadableMessage(_ failure: FileSystem.Failure) -> String {
+        guard failure.code == EACCES else { return failure.description }
+        let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+        return "\(failure.description). ledgerd (running as \(user)) may not read it: give the inbox's group read "
+            + "access (chmod g+r), or save it again from a program that keeps the folder's permissions; it is tried again "
+            + "until it can be read."
     }
 
     /// What `document` is posted as, in words, for its line: what it is, its number, the

@@ -655,3 +655,14 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(retried.map(\.outcome) == [.posted, .posted, .posted])
     }
 }
+
+@Suite struct UnreadableFileMessageTests {
+    /// A file ledgerd's user may not read says what lets it; other failures are said as they are.
+    @Test func permissionDeniedSaysWhatLetsLedgerdReadIt() {
+        let denied = Pipeline.unreadableMessage(FileSystem.Failure(operation: "open", path: "/in/a.xml", code: EACCES))
+        #expect(denied.hasPrefix("open /in/a.xml: Permission denied. ledgerd (running as "))
+        #expect(denied.contains("chmod g+r"))
+        let gone = Pipeline.unreadableMessage(FileSystem.Failure(operation: "read", path: "/in/a.xml", code: EIO))
+        #expect(gone == "read /in/a.xml: Input/output error")
+    }
+}
