@@ -66,17 +66,55 @@ extension Ledgerd {
                 }
             }
 
+            /// The check runs as root (`sudo ledgerd config check`, install.sh), the service as
+            /// the user `ledgerd` (`LEDGERD_SERVICE_USER` names another): a file root may read and
+            /// that user may not passes here and stops the service at start. Said when that user
+            /// exists and may not read `file`.
+            static func serviceUserCannotRead(_ file: String, user name: String = "ledgerd") -> String? {
+                guard geteuid() == 0, let entry = getpwnam(name) else { return nil }
+                let uid = entry.pointee.pw_uid
+                var groups = [gid_t](repeating: 0, count: 64)
+                var count = Int32(groups.count)
+                if getgrouplist(name, entry.pointee.pw_gid, &groups, &count) < 0 { count = 0 }
+                let member = Set(groups.prefix(Int(max(count, 0)))).union([entry.pointee.pw_gid])
+                func allowed(_ path: String, _ user: mode_t, _ group: mode_t, _ other: mode_t) -> Bool? {
+                    var st = stat()
+                    guard stat(path, &st) == 0 else { return nil }
+                    if st.st_uid == uid { return st.st_mode & user != 0 }
+                    if member.contains(st.st_gid) { return st.st_mode & group != 0 }
+                    return st.st_mode & other != 0
+                }
+                let file = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+                var folder = FileSystem.parentDirectory(file)
+                while folder.hasPrefix("/") {
+                    if allowed(folder, S_IXUSR, S_IXGRP, S_IXOTH) == false {
+                        return
+                            "the user \(name), whom the service runs as, may not enter \(folder), so it cannot read \(file)"
+                    }
+                    if folder == "/" { break }
+                    folder = FileSystem.parentDirectory(folder)
+                }
+                guard allowed(file, S_IRUSR, S_IRGRP, S_IROTH) == false else { return nil }
+                return "the user \(name), whom the service runs as, may not read \(file): `ledgerd run` would stop at "
+                    + "start (try: chgrp \(name) \(file); chmod 0640 \(file))"
+            }
+
             func run() async throws {
                 try await runReportingErrors(json: options.json, reportsValidity: true) {
                     let configuration = try options.loadConfiguration()
                     let source = options.config ?? "built-in defaults"
                     try Self.checkPathKinds(configuration, source: source)
+                    let serviceUser = ProcessInfo.processInfo.environment["LEDGERD_SERVICE_USER"] ?? "ledgerd"
+                    let warnings =
+                        options.config.flatMap { Self.serviceUserCannotRead($0, user: serviceUser) }.map { [$0] } ?? []
+                    for warning in warnings { StandardError.write("ledgerd: warning: \(warning)\n") }
                     if options.json {
                         struct Result: Encodable {
                             var valid = true
                             var source: String
                             var inbox, database, archive, rejected, listen: String
                             var identifiers: [String]
+                            var warnings: [String]
                         }
                         print(
                             try Output.json(
@@ -84,7 +122,7 @@ extension Ledgerd {
                                     source: source, inbox: configuration.paths.inbox,
                                     database: configuration.paths.database, archive: configuration.paths.archive,
                                     rejected: configuration.paths.rejected, listen: configuration.server.listen,
-                                    identifiers: configuration.companyIdentity.identifiers)))
+                                    identifiers: configuration.companyIdentity.identifiers, warnings: warnings)))
                         return
                     }
                     let identifiers = configuration.companyIdentity.identifiers

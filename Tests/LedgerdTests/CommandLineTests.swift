@@ -420,6 +420,32 @@ let buyerConfig = """
         #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
     }
 
+    /// `sudo ledgerd config check` reads the file as root; the service reads it as its own
+    /// user. A file that user may not read is valid but said to stop the service.
+    @Test func configCheckAsRootSaysWhenTheServiceUserCannotRead() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        let file = home.path + "/ledgerd.toml"
+        #expect(chmod(file, 0o600) == 0)
+        let check = try await runProgram(
+            ledgerdBinary, ["config", "check", "--config", "ledgerd.toml", "--json"], in: home.path,
+            environment: ["LEDGERD_SERVICE_USER": "nobody"])
+        #expect(check.status == 0)
+        let warnings = try json(check.stdout)["warnings"] as? [String]
+        if geteuid() == 0 {
+            #expect(
+                warnings?.first?.contains("the user nobody, whom the service runs as, may not read \(file)") == true)
+            #expect(check.stderr.contains("warning: the user nobody"))
+        } else {
+            #expect(warnings == [])  // only root reads what the service may not
+        }
+        #expect(chmod(file, 0o644) == 0)
+        let readable = try await runProgram(
+            ledgerdBinary, ["config", "check", "--config", "ledgerd.toml", "--json"], in: home.path,
+            environment: ["LEDGERD_SERVICE_USER": "nobody"])
+        #expect(try json(readable.stdout)["warnings"] as? [String] == [])
+    }
+
     @Test func usageErrorsAreClear() async throws {
         let home = try Home()
         // A usage error exits 2 as documented (not argument parser's 64), in JSON with --json.
