@@ -248,7 +248,7 @@ const renderers = {
           figure("rejected-name", shown(item.name), { class: "figure name" }),
           el("span", { class: "badge rejected", text: item.reason_code || "rejected" }),
           el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
-        figure("rejected-reason", item.reason || "", { class: "figure reason" }),
+        figure("rejected-reason", shown(item.reason || ""), { class: "figure reason" }),
         todo(item),
         data.actions.enabled && item.can_retry
           ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
@@ -263,7 +263,7 @@ const renderers = {
         el("p", { class: "reason" }, "Already posted from ",
           figure("duplicate-original", item.original && item.original.name ? shown(item.original.name) : "an earlier document", { class: "figure name" }),
           item.original && item.original.processed_at ? " (" + when(item.original.processed_at) + ")" : "", "."),
-        el("p", { class: "reason", text: item.reason || "" }),
+        el("p", { class: "reason", text: shown(item.reason || "") }),
         todo(item)));
     const more = (list, shown, noun) => list.total > shown ? el("p", { class: "quiet", text: "…and " + (list.total - shown) + " more " + noun + "." }) : null;
     return panel("problems", "Needs attention",
@@ -282,7 +282,7 @@ const renderers = {
         el("td", { class: "name", text: shown(doc.name) }),
         el("td", { class: "inbox", text: doc.inbox }),
         el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
-        el("td", { class: "reason", text: doc.reason ? (doc.reason_code ? doc.reason_code + ": " : "") + doc.reason : "" })));
+        el("td", { class: "reason", text: doc.reason ? shown((doc.reason_code ? doc.reason_code + ": " : "") + doc.reason) : "" })));
     return panel("recent", "Recent documents",
       rows.length ? scroll(el("table", { class: "recent" },
         el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Reason"].map((t) => el("th", { text: t })))),
@@ -424,8 +424,8 @@ const renderers = {
       data.activity.length
         ? el("ul", { class: "plain activity" }, data.activity.map((a, i) =>
           el("li", {}, el("time", { datetime: a.at, text: when(a.at) }), " ",
-            figure("activity-" + i, ACTIVITY[a.action] || a.action), a.detail ? " — " + a.detail : "",
-            el("span", { class: "quiet", text: " · " + a.actor }))))
+            figure("activity-" + i, ACTIVITY[a.action] || a.action), a.detail ? " — " + shown(a.detail) : "",
+            el("span", { class: "quiet", text: " · " + shown(a.actor) }))))
         : empty("Nothing recorded yet."));
   },
 };

@@ -77,6 +77,16 @@ extension LedgerStore {
         public var sha256: String
         public var originalName: String
         public var inbox: String
+        /// The file's size when it was read (nil for documents recorded before sizes were).
+        public var sizeBytes: Int64?
+
+        public init(id: Int64, sha256: String, originalName: String, inbox: String, sizeBytes: Int64? = nil) {
+            self.id = id
+            self.sha256 = sha256
+            self.originalName = originalName
+            self.inbox = inbox
+            self.sizeBytes = sizeBytes
+        }
     }
 
     /// The highest document id so far (0 for empty books): documents committed after this was
@@ -103,10 +113,12 @@ extension LedgerStore {
             try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT id, sha256, original_name, inbox FROM documents WHERE \(condition) AND state <> 'posted'
-                    ORDER BY id DESC LIMIT 1
+                    SELECT id, sha256, original_name, inbox, size_bytes FROM documents
+                    WHERE \(condition) AND state <> 'posted' ORDER BY id DESC LIMIT 1
                     """, arguments: [value]
-            ).map { UnpostedDocument(id: $0[0], sha256: $0[1], originalName: $0[2], inbox: $0[3]) }
+            ).map {
+                UnpostedDocument(id: $0[0], sha256: $0[1], originalName: $0[2], inbox: $0[3], sizeBytes: $0[4])
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 public import LedgerCore
 public import LedgerStore
 public import Logging
@@ -44,6 +45,9 @@ public struct StatusServer: Service, CustomStringConvertible {
     let logger: Logger
     let registry: PrometheusCollectorRegistry
     let cache: FactsCache
+    /// The open totals `/metrics` reports, read once for every request within the status TTL:
+    /// a scraper (or anyone) sending hundreds of requests at once makes one read, not hundreds.
+    let outstandingRead: SharedRead<[(side: String, currency: String, documents: Int, openMinor: Int64)]?>
 
     /// What service-lifecycle's log lines name it by: the settings (no token), not every
     /// field, which would print the configuration the actions hold, token and all.
@@ -63,6 +67,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         self.cache = FactsCache(
             store: store, builder: StatusBuilder(accounts: accounts, actionsEnabled: settings.actionsEnabled),
             ttl: settings.statusCacheTTL)
+        self.outstandingRead = SharedRead(ttl: settings.statusCacheTTL)
     }
 
     /// The GET's answer without its body: its Content-Length still says how long the body
@@ -102,7 +107,10 @@ public struct StatusServer: Service, CustomStringConvertible {
             server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port), serverName: nil, backlog: 256,
-                reuseAddress: true),
+                reuseAddress: true,
+                // Past this many open connections, new ones wait in the backlog: a client opening
+                // thousands cannot use up the files the daemon needs (it crashed at the limit).
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 listening.withLock { $0 = true }
                 let port = channel.localAddress?.port ?? settings.port
@@ -190,7 +198,9 @@ public struct StatusServer: Service, CustomStringConvertible {
     func metricsResponse() async -> Response {
         async let snapshot = runtime()
         let store = self.store
-        let outstanding = try? await Offload.run(timeout: .seconds(3)) { try store.outstandingTotals() }
+        let outstanding = await outstandingRead.value {
+            try? await Offload.run(timeout: .seconds(3)) { try store.outstandingTotals() }
+        }
         let databaseError = outstanding == nil ? "unreadable" : nil
         let runtime = await snapshot
         // The total backlog, unlabelled, as the daemon records it too (help text "" like the
@@ -467,6 +477,27 @@ enum Offload {
             start(finish)
             DispatchQueue.global().asyncAfter(deadline: .now() + limit.seconds) { finish(otherwise) }
         }
+    }
+}
+
+/// The last answer of a read, shared for `ttl`: every request within it gets that answer, and
+/// requests that come while it is being read wait for that one read.
+final class SharedRead<Value: Sendable>: Sendable {
+    let ttl: Duration
+    private let last = Locked<(at: ContinuousClock.Instant, read: Task<Value, Never>)?>(nil)
+
+    init(ttl: Duration) { self.ttl = ttl }
+
+    func value(_ read: @escaping @Sendable () async -> Value) async -> Value {
+        let now = ContinuousClock.now
+        let ttl = self.ttl
+        let task = last.withLock { last -> Task<Value, Never> in
+            if let last, now - last.at < ttl { return last.read }
+            let task = Task { await read() }
+            last = (now, task)
+            return task
+        }
+        return await task.value
     }
 }
 

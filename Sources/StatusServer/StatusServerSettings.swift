@@ -16,6 +16,9 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
     /// A connection that has not sent a complete request head within this time after it
     /// opened (or after its last response) is closed: slow or silent clients cannot pin it.
     public var idleTimeout: Duration
+    /// Connections served at once; more wait in the listen backlog until one closes. A status
+    /// page and a monitor need a few; the bound keeps a flood from using up the process's files.
+    public var maxConnections: Int
     /// How long the database part of `/api/status` is reused (single-flight: concurrent
     /// requests share one computation). The runtime part is always fresh.
     public var statusCacheTTL: Duration
@@ -30,7 +33,8 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
     public init(
         host: String = "127.0.0.1", port: Int = 8080, webRoot: String = "Web", token: String? = nil,
         maxBodyBytes: Int = 16 * 1024, idleTimeout: Duration = .seconds(10), statusCacheTTL: Duration = .seconds(1),
-        allowedHosts: [String]? = nil, onListening: (@Sendable (_ host: String, _ port: Int) async -> Void)? = nil
+        allowedHosts: [String]? = nil, maxConnections: Int = 128,
+        onListening: (@Sendable (_ host: String, _ port: Int) async -> Void)? = nil
     ) {
         self.host = host
         self.port = port
@@ -40,6 +44,7 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
         self.idleTimeout = idleTimeout
         self.statusCacheTTL = statusCacheTTL
         self.allowedHosts = allowedHosts
+        self.maxConnections = maxConnections
         self.onListening = onListening
     }
 

@@ -163,7 +163,20 @@ struct DaemonActions: StatusActions {
     let daemon: Daemon
     let configuration: LedgerConfig.Configuration
 
+    /// Retries run one at a time, on a thread of their own: finding a copy by its bytes reads
+    /// files, which must not hold up the threads the status page and the daemon share, and two
+    /// at once (a double click) must not search the folder twice.
+    static let retries = DispatchQueue(label: "ledgerd.retry")
+
     func retryRejected(name: String?, documentID: Int64?) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Self.retries.async {
+                continuation.resume(with: Result { try self.retryNow(name: name, documentID: documentID) })
+            }
+        }
+    }
+
+    func retryNow(name: String?, documentID: Int64?) throws -> String {
         let folder = configuration.paths.rejected
         var document: LedgerStore.UnpostedDocument?
         let fileName: String
@@ -193,6 +206,10 @@ struct DaemonActions: StatusActions {
         else {
             throw StatusActionError.notFound(OneLine.escaped("There is no \(fileName) in the rejected folder."))
         }
+        // Only a file, as ledgerd rejects them: not a folder, a link or a pipe someone put there.
+        guard FileSystem.lstatType(rejected) == .regular else {
+            throw StatusActionError.notFound(OneLine.escaped("\(fileName) in the rejected folder is not a file."))
+        }
         // Back to the inbox it came from; by its type only when that is not known.
         let inbox =
             document.map(\.inbox).flatMap { InboxScanner.inboxes.contains($0) ? $0 : nil }
@@ -207,10 +224,14 @@ struct DaemonActions: StatusActions {
         // The explanation belonged to the rejected copy (the database keeps the reason). It
         // goes first: once the file is back in the inbox the daemon may reject it again at
         // once and write a new one under the same name, which must not be the one removed.
-        try? FileManager.default.removeItem(atPath: rejected + ".error.txt")
+        // Its own error file only: a file (unlink), never a folder of that name and what it holds.
+        if FileSystem.lstatType(rejected + ".error.txt") == .regular {
+            try? FileSystem.removeFile(rejected + ".error.txt")
+        }
         try FileSystem.move(from: rejected, to: destination)
         daemon.record(
-            .retry, "\(fileName) moved from the rejected folder back to the \(inbox) inbox\(renamed)",
+            .retry,
+            OneLine.escaped("\(fileName) moved from the rejected folder back to the \(inbox) inbox\(renamed)"),
             actor: Self.actor, documentID: document?.id)
         daemon.requestRescan()
         return OneLine.escaped("\(fileName) is back in the \(inbox) inbox\(renamed) and will be tried again.")
@@ -222,8 +243,14 @@ struct DaemonActions: StatusActions {
     static func rejectedCopy(of document: LedgerStore.UnpostedDocument, in folder: String, limit: Int64) -> String? {
         let own = FileSystem.shortened(document.originalName, maxBytes: 200)
         if document.sha256.hasPrefix("unread:") { return FileSystem.exists(folder + "/" + own) ? own : nil }
+        /// A file of the size the document had, hashed only then: a folder of large other
+        /// files is not read through.
         func holds(_ candidate: String) -> Bool {
-            Pipeline.sha256(ofFile: folder + "/" + candidate, limit: limit) == document.sha256
+            let path = folder + "/" + candidate
+            guard let found = FileSystem.lstatSizeAndTime(path), found.type == .regular,
+                document.sizeBytes.map({ $0 == found.size }) ?? true
+            else { return false }
+            return Pipeline.sha256(ofFile: path, limit: limit) == document.sha256
         }
         if holds(own) { return own }
         let entries = (try? FileSystem.listDirectory(folder)) ?? []

@@ -4,6 +4,37 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct AuditLogTests {
+    /// Retry sends back only files ledgerd rejects: not a folder put in the rejected folder
+    /// (with what is in it), and a rejected file's explanation is removed only when it is a
+    /// file. The activity line names the file with escapes, as the page shows names.
+    @Test func retrySendsBackFilesOnly() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try await RunningDaemon(
+            home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n")
+        let rejected = home.path + "/Inbox/rejected"
+        try FileManager.default.createDirectory(atPath: rejected + "/folder/inner", withIntermediateDirectories: true)
+        try invoice(number: "IN-FOLDER").write(to: URL(fileURLWithPath: rejected + "/folder/in.xml"))
+        let headers = ["Authorization: Bearer retry-token", "Content-Type: application/json"]
+        let folder = try await post(port, "/api/actions/retry", body: "{\"name\": \"folder\"}", headers: headers)
+        #expect(folder.status == 404, "\(folder.body)")
+        #expect(FileManager.default.fileExists(atPath: rejected + "/folder/in.xml"))
+
+        let name = "r\u{202E}lmx.xml"
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: rejected + "/" + name))
+        try FileManager.default.createDirectory(
+            atPath: rejected + "/" + name + ".error.txt/kept", withIntermediateDirectories: true)
+        let file = try await post(
+            port, "/api/actions/retry", body: "{\"name\": \"r\\u202Elmx.xml\"}", headers: headers)
+        #expect(file.status == 200, "\(file.body)")
+        #expect(FileManager.default.fileExists(atPath: rejected + "/" + name + ".error.txt/kept"))
+        try await waitUntil(seconds: 30) {
+            daemon.count(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'retry' AND detail LIKE 'r\\u202Elmx.xml moved%'") == 1
+        }
+        #expect(daemon.terminate() == 0)
+    }
+
     /// On a real daemon: the status page's retry sends a rejected file back to its inbox, where
     /// it is tried again; the retry, a rescan, a backup, the daemon's start and stop and a later
     /// `ledgerd ingest` run each leave one audit_log row saying who did what.

@@ -272,6 +272,34 @@ import Testing
         _ = dir
     }
 
+    /// Connections beyond the bound wait until one closes: a client holding many open cannot use
+    /// up the files the daemon needs, and the server answers again as soon as they go.
+    @Test func connectionsBeyondTheBoundWait() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        try await withServer(store: store, maxConnections: 4) { port in
+            var held: [RawConnection] = []
+            for _ in 0..<4 {
+                let connection = try RawConnection(port: port, timeout: 5)
+                _ = connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  // a head never finished
+                held.append(connection)
+            }
+            let waiting = try RawConnection(port: port, timeout: 2)
+            _ = waiting.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            var probe = [UInt8](repeating: 0, count: 64)
+            let early = probe.withUnsafeMutableBytes { recv(waiting.fd, $0.baseAddress, $0.count, 0) }
+            #expect(early < 0, "answered while four connections were held")
+            held.removeAll()  // closes them
+            let reply = try await onThread { () -> String in
+                var tv = timeval(tv_sec: 60, tv_usec: 0)
+                setsockopt(waiting.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                return String(decoding: waiting.readToEnd().bytes, as: UTF8.self)
+            }
+            #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
+        }
+        _ = dir
+    }
+
     @Test func foreignHostNamesAreRefused() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir, filled: false)
@@ -311,5 +339,43 @@ import Testing
         #expect(Security.hostName("[::1]:8080") == "::1")
         #expect(Security.hostName("Example.COM:80") == "example.com")
         #expect(Security.hostName("localhost.") == "localhost")
+    }
+}
+
+@Suite struct SharedReadTests {
+    /// Requests within the TTL share one read, however many come at once (a flood of /metrics).
+    @Test func requestsWithinTheTTLShareOneRead() async {
+        let reads = Locked(0)
+        let shared = SharedRead<Int>(ttl: .seconds(600))
+        let values = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    await shared.value {
+                        try? await Task.sleep(for: .milliseconds(50))
+                        return reads.withLock { count in
+                            count += 1
+                            return count
+                        }
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(reads.withLock { $0 } == 1)
+        #expect(values == Array(repeating: 1, count: 50))
+    }
+
+    @Test func anAnswerOlderThanTheTTLIsReadAgain() async {
+        let reads = Locked(0)
+        let shared = SharedRead<Int>(ttl: .zero)
+        for expected in 1...3 {
+            let value = await shared.value {
+                reads.withLock { count in
+                    count += 1
+                    return count
+                }
+            }
+            #expect(value == expected)
+        }
     }
 }
