@@ -133,6 +133,10 @@ import Testing
         _ = try store.write(
             [rejected(name: name, sha: "odd", code: "XML-MALFORMED", message: "The file is not XML.")],
             now: "2026-11-21T10:00:00Z")
+        // The activity list too: what was recorded by name (written before names were escaped
+        // there), and who.
+        try store.audit(
+            .retry, actor: "eve\u{202E}", documentID: nil, detail: "\(name) moved back", now: "2026-11-21T10:01:00Z")
         let dom = try await withServer(store: store) { port in
             try await Chromium.run(
                 ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: profile.path)
@@ -141,6 +145,8 @@ import Testing
         #expect(TestSupport.figure(dom, "rejected-name") == escaped, "\(dom)")
         #expect(dom.contains("1 file was rejected: \(escaped)."))
         #expect(dom.contains("<td class=\"name\">\(escaped)</td>"))
+        #expect(dom.contains(" — \(escaped) moved back"), "\(dom)")
+        #expect(dom.contains(" · eve\\u202E"))
         // The override itself appears only inside attributes, which keep the real name.
         let text = dom.replacingOccurrences(of: "data-rejected=\"\(name)\"", with: "")
             .replacingOccurrences(of: "data-document=\"\(name)\"", with: "")
