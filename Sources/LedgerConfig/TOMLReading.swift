@@ -142,11 +142,11 @@ struct TableReader {
     }
 }
 
-/// "Did you mean …?" for misspelt keys.
-enum Suggestion {
+/// "Did you mean …?" for misspelt keys (and command names).
+public enum Suggestion {
     /// The known key closest to `key`, when it is close enough to be the one meant: the
     /// same apart from case, `-` for `_`, or at most two edits away (one for short keys).
-    static func closest(to key: String, among known: [String]) -> String? {
+    public static func closest(to key: String, among known: [String]) -> String? {
         let normalized = String(key.lowercased().map { $0 == "-" ? "_" : $0 })
         if let same = known.first(where: { $0 == normalized }) { return same }
         let scored = known.map { (key: $0, distance: editDistance(normalized, $0)) }
@@ -178,7 +178,7 @@ enum Suggestion {
     }
 
     /// "a, b and c".
-    static func list(_ items: [String]) -> String {
+    public static func list(_ items: [String]) -> String {
         guard items.count > 1 else { return items.first ?? "" }
         return items.dropLast().joined(separator: ", ") + " and " + items.last!
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ingest
+import LedgerConfig
 
 @main
 struct Ledgerd: AsyncParsableCommand {
@@ -29,7 +30,15 @@ struct Ledgerd: AsyncParsableCommand {
             }
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            let message = fullMessage(for: error)
+            var message = fullMessage(for: error)
+            // A mistyped command ("stauts") is named as one, with the command meant.
+            let commands = configuration.subcommands.map { $0._commandName }
+            if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"), !commands.contains(first) {
+                let meant = Suggestion.closest(to: first, among: commands).map { "; did you mean '\($0)'?" } ?? "."
+                message =
+                    "Error: unknown command '\(first)'\(meant) The commands are \(Suggestion.list(commands)).\n"
+                    + "  See 'ledgerd --help' for more information."
+            }
             StandardError.write(message + "\n")
             if CommandLine.arguments.dropFirst().contains("--json") {
                 struct Failure: Encodable {

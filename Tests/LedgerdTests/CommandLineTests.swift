@@ -449,6 +449,10 @@ let buyerConfig = """
     @Test func usageErrorsAreClear() async throws {
         let home = try Home()
         // A usage error exits 2 as documented (not argument parser's 64), in JSON with --json.
+        let mistyped = try await ledgerd(["stauts"], in: home.path)
+        #expect(mistyped.status == 2)
+        #expect(
+            mistyped.stderr.hasPrefix("Error: unknown command 'stauts'; did you mean 'status'?"), "\(mistyped.stderr)")
         let unknown = try await ledgerd(["ingest", "--bogus", "--json"], in: home.path)
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("Unknown option '--bogus'"))
