@@ -149,10 +149,11 @@ struct InvoiceRules {
     // MARK: - The breakdown as a whole
 
     /// Beyond the rules, which check each breakdown on its own: one breakdown per category
-    /// and rate, VAT with the sign of the amount it is on, and the breakdown as a whole
-    /// covering the lines, allowances and charges. A valid invoice always meets these (each
-    /// category's taxable amount is, by its definition, the sum of what is in it); an invoice
-    /// that does not would book VAT that no line carries (a breakdown given twice) or leave
+    /// and rate, VAT of at least one unit with the sign of the amount it is on, and the
+    /// breakdown as a whole covering the lines, allowances and charges. A valid invoice meets
+    /// these (each category's taxable amount is, by its definition, the sum of what is in it,
+    /// and its VAT a rate of it, within the rules' one unit); an invoice that does not would
+    /// book VAT that no line carries (a breakdown given twice, VAT of the wrong sign) or leave
     /// lines out of the VAT. Checked once every breakdown passed its own rules.
     private mutating func breakdownAgreesWithLines() {
         var groups: [(category: String, percent: ExactDecimal?, count: Int)] = []
@@ -164,7 +165,11 @@ struct InvoiceRules {
             } else {
                 groups.append((s.category, s.percent, 1))
             }
-            if (s.tax.minor < 0 && s.taxable.minor > 0) || (s.tax.minor > 0 && s.taxable.minor < 0) {
+            // Beyond the one unit the rules allow: VAT rounded line by line may leave a cent of
+            // the other sign on a breakdown whose lines nearly cancel out.
+            if (s.tax.minor < 0 && s.taxable.minor > 0) || (s.tax.minor > 0 && s.taxable.minor < 0),
+                s.tax.minor.magnitude >= UInt64(oneUnit)
+            {
                 fail(
                     "VAT-BREAKDOWN",
                     "the VAT breakdown for category \(s.category)\(s.percent.map { " at \(Self.rate($0))" } ?? "") has VAT \(s.tax) on a taxable amount of \(s.taxable); VAT has the sign of the amount it is on."

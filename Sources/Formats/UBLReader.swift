@@ -177,7 +177,8 @@ final class UBLReader {
         }
         currency = documentCurrency
         currencyDigits = documentCurrency.minorDigits
-        let taxCurrency = taxCurrencyCode?.trimmedText
+        // Present but empty is not absent: BR-53 asks for a VAT total in it.
+        let taxCurrency = taxCurrencyCode.map { $0.trimmedText ?? "" }
 
         var due: Day?
         if let dueText = dueDate?.trimmedText {

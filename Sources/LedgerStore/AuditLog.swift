@@ -77,10 +77,10 @@ extension LedgerStore {
         public var sha256: String
         public var originalName: String
         public var inbox: String
-        /// The file's size when it was read (nil for documents recorded before sizes were).
-        public var sizeBytes: Int64?
+        /// The file's size in bytes when it was read.
+        public var sizeBytes: Int64
 
-        public init(id: Int64, sha256: String, originalName: String, inbox: String, sizeBytes: Int64? = nil) {
+        public init(id: Int64, sha256: String, originalName: String, inbox: String, sizeBytes: Int64) {
             self.id = id
             self.sha256 = sha256
             self.originalName = originalName

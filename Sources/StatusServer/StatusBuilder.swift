@@ -104,7 +104,8 @@ struct StatusBuilder {
         return DocumentItem(
             id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,
             reasonCode: document.reasonCode, reason: document.reason, receivedAt: document.receivedAt,
-            processedAt: document.processedAt, whatToDo: advice, canRetry: open && document.state == "rejected")
+            processedAt: document.processedAt, whatToDo: advice,
+            canRetry: open && document.state == "rejected" && document.reasonCode != "NOT-A-FILE")
     }
 
     func duplicate(_ document: StatusPageData.Document) -> DuplicateItem {

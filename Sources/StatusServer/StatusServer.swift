@@ -480,24 +480,44 @@ enum Offload {
     }
 }
 
-/// The last answer of a read, shared for `ttl`: every request within it gets that answer, and
-/// requests that come while it is being read wait for that one read.
+/// The last answer of a read, shared for `ttl` after it was read: every request within it
+/// gets that answer, and requests that come while it is being read wait for that one read,
+/// however long it takes (a slow disk adds no reads, one behind another).
 final class SharedRead<Value: Sendable>: Sendable {
     let ttl: Duration
-    private let last = Locked<(at: ContinuousClock.Instant, read: Task<Value, Never>)?>(nil)
+    private struct State: Sendable {
+        var done: (at: ContinuousClock.Instant, value: Value)?
+        var reading: Task<Value, Never>?
+    }
+    private enum Next: Sendable {
+        case ready(Value)
+        case wait(Task<Value, Never>)
+    }
+    private let state = Locked(State())
 
     init(ttl: Duration) { self.ttl = ttl }
 
     func value(_ read: @escaping @Sendable () async -> Value) async -> Value {
         let now = ContinuousClock.now
         let ttl = self.ttl
-        let task = last.withLock { last -> Task<Value, Never> in
-            if let last, now - last.at < ttl { return last.read }
-            let task = Task { await read() }
-            last = (now, task)
-            return task
+        let next = state.withLock { state -> Next in
+            if let done = state.done, now - done.at < ttl { return .ready(done.value) }
+            if let reading = state.reading { return .wait(reading) }
+            let task = Task { [state = self.state] in
+                let value = await read()
+                state.withLock {
+                    $0.done = (ContinuousClock.now, value)
+                    $0.reading = nil
+                }
+                return value
+            }
+            state.reading = task
+            return .wait(task)
         }
-        return await task.value
+        switch next {
+        case .ready(let value): return value
+        case .wait(let task): return await task.value
+        }
     }
 }
 

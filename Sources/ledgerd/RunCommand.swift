@@ -165,7 +165,8 @@ struct DaemonActions: StatusActions {
 
     /// Retries run one at a time, on a thread of their own: finding a copy by its bytes reads
     /// files, which must not hold up the threads the status page and the daemon share, and two
-    /// at once (a double click) must not search the folder twice.
+    /// at once (a double click) must not read the folder side by side: the second waits for
+    /// the first, then finds the file gone.
     static let retries = DispatchQueue(label: "ledgerd.retry")
 
     func retryRejected(name: String?, documentID: Int64?) async throws -> String {
@@ -206,7 +207,8 @@ struct DaemonActions: StatusActions {
         else {
             throw StatusActionError.notFound(OneLine.escaped("There is no \(fileName) in the rejected folder."))
         }
-        // Only a file, as ledgerd rejects them: not a folder, a link or a pipe someone put there.
+        // Only a file: not a folder or a pipe someone put there, nor a link (refused unread as
+        // NOT-A-FILE, which the page offers no Retry for: the same link would be refused again).
         guard FileSystem.lstatType(rejected) == .regular else {
             throw StatusActionError.notFound(OneLine.escaped("\(fileName) in the rejected folder is not a file."))
         }
@@ -248,7 +250,7 @@ struct DaemonActions: StatusActions {
         func holds(_ candidate: String) -> Bool {
             let path = folder + "/" + candidate
             guard let found = FileSystem.lstatSizeAndTime(path), found.type == .regular,
-                document.sizeBytes.map({ $0 == found.size }) ?? true
+                found.size == document.sizeBytes
             else { return false }
             return Pipeline.sha256(ofFile: path, limit: limit) == document.sha256
         }

@@ -282,6 +282,20 @@ struct ParserTests {
         #expect(Self.parse(t).rejection?.message.contains("has no currency") == true)
     }
 
+    /// BR-53: a VAT accounting currency named is one the VAT total is given in too; the
+    /// invoice's own currency named as such needs nothing more.
+    @Test func aTaxCurrencyNeedsItsVATTotal() throws {
+        var t = Template()
+        t.header = "<cbc:TaxCurrencyCode>EUR</cbc:TaxCurrencyCode>"
+        #expect(Self.parse(t).rejection?.code == "BR-53")
+        #expect(Self.parse(t).rejection?.message.contains("names EUR as its VAT accounting currency") == true)
+        t.header = "<cbc:TaxCurrencyCode/>"
+        #expect(Self.parse(t).rejection?.code == "BR-53")
+        #expect(Self.parse(t).rejection?.message.contains("an empty VAT accounting currency") == true)
+        t.header = "<cbc:TaxCurrencyCode>NOK</cbc:TaxCurrencyCode>"
+        #expect(Self.parse(t).document != nil)
+    }
+
     @Test func vatTotalInTheTaxCurrency() throws {
         var t = Template()
         t.header = "<cbc:TaxCurrencyCode>EUR</cbc:TaxCurrencyCode>"

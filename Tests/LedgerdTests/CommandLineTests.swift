@@ -415,6 +415,17 @@ let buyerConfig = """
         #expect(!FileManager.default.fileExists(atPath: home.path + "/var/ledger.sqlite"))
         #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
 
+        // Only what ledgerd archived counts: notes, a lock file or a README there start new books.
+        let fresh = try Home()
+        try fresh.writeConfig(buyerConfig + "\n[paths]\narchive = \"var\"\n")
+        try FileManager.default.createDirectory(
+            atPath: fresh.path + "/var/ehf/2026-11", withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: fresh.path + "/var/README.txt"))
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: fresh.path + "/var/ehf/2026-11/notes.txt"))
+        try Data("lock".utf8).write(to: URL(fileURLWithPath: fresh.path + "/var/ledger.sqlite.lock"))
+        let first = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: fresh.path)
+        #expect(first.status == 0, "\(first.stderr)")
+
         // New books on purpose: the old archive moved aside.
         try FileManager.default.moveItem(atPath: home.path + "/var/archive", toPath: home.path + "/var/archive-old")
         #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)

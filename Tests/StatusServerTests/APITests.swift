@@ -442,6 +442,21 @@ import Testing
         _ = dir
     }
 
+    /// A link refused unread would be refused again: the page offers no Retry for it.
+    @Test func aRefusedLinkHasNoRetry() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        _ = try store.write(
+            [
+                rejected(name: "shortcut.xml", sha: "unread:1", code: "NOT-A-FILE", message: "A link."),
+                rejected(name: "broken.xml", sha: "b", code: "XML-MALFORMED", message: "Cut off."),
+            ], now: "2026-11-21T10:00:00Z")
+        let json = try await withServer(store: store) { port in try await get(port, "/api/status").json }
+        #expect(json["recent_documents"].first("name", "shortcut.xml")["can_retry"].bool == false)
+        #expect(json["recent_documents"].first("name", "broken.xml")["can_retry"].bool == true)
+        _ = dir
+    }
+
     @Test func aPortInUseIsAClearError() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir, filled: false)

@@ -365,6 +365,32 @@ import Testing
         #expect(values == Array(repeating: 1, count: 50))
     }
 
+    /// A read slower than the TTL (a slow disk) is still the only one: requests that come
+    /// while it runs wait for it rather than start another beside it.
+    @Test func aSlowReadIsNeverDoubled() async throws {
+        let running = Locked(0)
+        let most = Locked(0)
+        let shared = SharedRead<Int>(ttl: .milliseconds(20))
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(30 * i))
+                    _ = await shared.value {
+                        let now = running.withLock { count in
+                            count += 1
+                            return count
+                        }
+                        most.withLock { $0 = max($0, now) }
+                        try? await Task.sleep(for: .milliseconds(200))
+                        running.withLock { $0 -= 1 }
+                        return 0
+                    }
+                }
+            }
+        }
+        #expect(most.withLock { $0 } == 1)
+    }
+
     @Test func anAnswerOlderThanTheTTLIsReadAgain() async {
         let reads = Locked(0)
         let shared = SharedRead<Int>(ttl: .zero)
