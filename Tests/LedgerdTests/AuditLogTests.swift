@@ -4,14 +4,20 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct AuditLogTests {
-    /// Retry sends back only files ledgerd rejects: not a folder put in the rejected folder
-    /// (with what is in it), and a rejected file's explanation is removed only when it is a
-    /// file. The activity line names the file with escapes, as the page shows names.
-    @Test func retrySendsBackFilesOnly() async throws {
+    /// A daemon on a port of its own whose actions take the token `retry-token`.
+    static func daemonWithRetryToken() async throws -> (Home, Int, RunningDaemon) {
         let home = try Home()
         let port = freePort()
         let daemon = try await RunningDaemon(
             home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n")
+        return (home, port, daemon)
+    }
+
+    /// Retry sends back only files ledgerd rejects: not a folder put in the rejected folder
+    /// (with what is in it), and a rejected file's explanation is removed only when it is a
+    /// file. The activity line names the file with escapes, as the page shows names.
+    @Test func retrySendsBackFilesOnly() async throws {
+        let (home, port, daemon) = try await Self.daemonWithRetryToken()
         let rejected = home.path + "/Inbox/rejected"
         try FileManager.default.createDirectory(atPath: rejected + "/folder/inner", withIntermediateDirectories: true)
         try invoice(number: "IN-FOLDER").write(to: URL(fileURLWithPath: rejected + "/folder/in.xml"))
@@ -108,10 +114,7 @@ import Testing
     /// (kept as "dup.xml" and "dup (2).xml") the one asked for goes back, and to the inbox it
     /// came from, not the one its type suggests.
     @Test func retryTakesTheDocumentsOwnCopyBackToItsOwnInbox() async throws {
-        let home = try Home()
-        let port = freePort()
-        let daemon = try await RunningDaemon(
-            home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n")
+        let (home, port, daemon) = try await Self.daemonWithRetryToken()
         let rejected = home.path + "/Inbox/rejected"
         for (content, kept) in [("first junk", "dup.xml"), ("second junk", "dup (2).xml")] {
             try Data(content.utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/dup.xml"))
