@@ -752,7 +752,10 @@ enum XMLTree {
         if opens(Array("%PDF".utf8)) {
             return "it is a PDF document (ask the sender for the invoice as EHF, the XML file, instead)"
         }
-        if opens([0x50, 0x4B, 0x03, 0x04]) { return "it is a ZIP archive or an Office document" }
+        if opens([0x50, 0x4B, 0x03, 0x04]) {
+            return "it is a ZIP archive or an Office document (a zip of invoices: unpack it and drop the .xml files "
+                + "inside into the ehf inbox)"
+        }
         if opens([0x89, 0x50, 0x4E, 0x47]) { return "it is a PNG image" }
         if opens([0xFF, 0xD8, 0xFF]) { return "it is a JPEG image" }
         if opens([0x49, 0x49, 0x2A, 0x00]) || opens([0x4D, 0x4D, 0x00, 0x2A]) { return "it is a TIFF image" }

@@ -485,21 +485,6 @@ public final class Pipeline: Sendable {
             if error.code == "XML-MALFORMED", isRecentlyModified(file.path) { return .incomplete(.cutOffAndRecent) }
             return rejected(sha, size, error)
         }
-        let violations = EHF.validate(invoice)
-        if let first = violations.first {
-            var rejection = first
-            if violations.count > 1 {
-                rejection.message +=
-                    " (\(violations.count - 1) more problem\(violations.count > 2 ? "s" : "") listed in the error file)"
-            }
-            return .document(
-                IncomingDocument(
-                    sha256: sha, originalName: name, inbox: file.inbox, kind: kind, sizeBytes: size,
-                    receivedAt: receivedAt,
-                    archivePath: "", content: .rejected(rejection)), copy
-            )
-            .withDetails(violations)
-        }
         guard !settings.company.identifiers.isEmpty else {
             var seen = Set<String>()
             let names = (invoice.seller.allIdentifiers + invoice.buyer.allIdentifiers).filter {
@@ -516,12 +501,36 @@ public final class Pipeline: Sendable {
         do {
             direction = try settings.company.direction(of: invoice)
         } catch {
-            let hint: String
+            // Who the invoice is for, by name, first: the bookkeeper sends it on, or tells whoever
+            // runs ledgerd that the company has another identifier. Checked before the figures,
+            // so an invoice for someone else is never sent back to its supplier for correction.
+            let what =
+                "\(invoice.type == .invoice ? "Invoice" : "Credit note") \(invoice.number) from \(invoice.seller.name)"
+            let us = settings.company.name.isEmpty ? "this company" : settings.company.name
+            let message: String
             switch error {
-            case .notOurs: hint = " — check [company] identifiers in the configuration"
-            case .bothOurs: hint = " — check that [company] identifiers in the configuration name this company only"
+            case .notOurs:
+                message = "\(what) is addressed to \(invoice.buyer.name), not to \(us): \(error)."
+            case .bothOurs:
+                message =
+                    "\(what) to \(invoice.buyer.name): \(error) — check that [company] identifiers in the configuration name \(us) only."
             }
-            return rejected(sha, size, Rejection("NOT-OUR-INVOICE", "\(error)".capitalizedFirst + hint + "."))
+            return rejected(sha, size, Rejection("NOT-OUR-INVOICE", message))
+        }
+        let violations = EHF.validate(invoice)
+        if let first = violations.first {
+            var rejection = first
+            if violations.count > 1 {
+                rejection.message +=
+                    " (\(violations.count - 1) more problem\(violations.count > 2 ? "s" : "") listed in the error file)"
+            }
+            return .document(
+                IncomingDocument(
+                    sha256: sha, originalName: name, inbox: file.inbox, kind: kind, sizeBytes: size,
+                    receivedAt: receivedAt,
+                    archivePath: "", content: .rejected(rejection)), copy
+            )
+            .withDetails(violations)
         }
         let entry: JournalEntry
         do {

@@ -32,7 +32,9 @@ extension Rejection {
     public static func advice(forCode code: String) -> String {
         switch code {
         case "XML-DOCTYPE", "XML-MALFORMED":
-            return "The file is damaged or is not a plain e-invoice; ask the sender for a new copy."
+            return "The file is not a readable EHF e-invoice (the reason says what it is: cut off, damaged, or "
+                + "another kind of file). Ask the sender for the invoice as EHF (an .xml file), or book it by hand; "
+                + "then delete this file."
         case "XML-LIMIT":
             return "The file is built unlike any invoice (far too many or too deeply nested parts); "
                 + "ask the sender for a normal copy."
@@ -46,12 +48,12 @@ extension Rejection {
             return "A value in the invoice cannot be read or booked as it is written (the reason names it); ask the "
                 + "sender for a corrected invoice."
         case "NOT-OUR-INVOICE":
-            return "Check that the invoice was meant for this company. If it was, add our identifier as the invoice "
-                + "shows it to [company] identifiers in the configuration; if both parties matched, remove the "
-                + "identifier that is not ours alone."
+            return "If it reached you by mistake, send it on to the company it is for (or tell the sender), then "
+                + "delete it here. If that company is yours too, ask whoever runs ledgerd to add the identifier the "
+                + "invoice shows to [company] identifiers and restart ledgerd, then retry the file."
         case "COMPANY-NOT-CONFIGURED":
-            return
-                "Set [company] org_number (or identifiers) in the configuration, then put the file back into the inbox."
+            return "Set [company] org_number (or identifiers) in the configuration and restart ledgerd, then put the "
+                + "file back into the inbox."
         case "DUPLICATE-NUMBER":
             return "Compare the two files: if this one replaces the earlier invoice, ask the sender for a credit note "
                 + "and a new invoice number; if it is a copy, nothing needs posting — keep it for the record."

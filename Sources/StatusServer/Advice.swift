@@ -8,8 +8,9 @@ enum Advice {
         let fix = Rejection.advice(forCode: code ?? "")
         return fix
             + (retryHelps(code: code)
-                ? " Once that is fixed, press Retry (or move the file back into its inbox)."
-                : " Drop the corrected file into the inbox (or correct it in the rejected folder and press Retry).")
+                ? " Once that is fixed (a change to the configuration takes a restart of ledgerd), press Retry (or "
+                    + "move the file back into its inbox)."
+                : " Drop the sender's corrected file into the inbox, then delete this one from the rejected folder.")
     }
 
     /// Whether trying the same bytes again can succeed (the cause lies outside the file). Not

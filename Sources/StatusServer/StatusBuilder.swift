@@ -105,7 +105,7 @@ struct StatusBuilder {
             id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,
             reasonCode: document.reasonCode, reason: document.reason, receivedAt: document.receivedAt,
             processedAt: document.processedAt, whatToDo: advice,
-            canRetry: open && document.state == "rejected" && document.reasonCode != "NOT-A-FILE")
+            canRetry: open && document.state == "rejected" && Advice.retryHelps(code: document.reasonCode))
     }
 
     func duplicate(_ document: StatusPageData.Document) -> DuplicateItem {
@@ -275,8 +275,8 @@ struct StatusBuilder {
                         : "\(rejected.total) files were rejected.",
                     action: rejected.total == 1
                         ? first?.whatToDo
-                        : "Read each reason under Needs attention, fix the file (or ask the sender for a corrected one) "
-                            + "and drop it into the inbox again."))
+                        : "Read what to do for each under Needs attention: most need a corrected invoice from the "
+                            + "sender, dropped into the inbox, after which the rejected file can be deleted."))
         }
         if duplicates.total > 0 {
             items.append(
@@ -313,7 +313,9 @@ struct StatusBuilder {
                     text:
                         "\(inbox.notRead) file\(inbox.notRead == 1 ? " waits" : "s wait") in the \(inbox.name) inbox: "
                         + "this version of ledgerd does not read \(what) yet.",
-                    action: "Nothing to do now: they stay where they are, for the version of ledgerd that reads them."))
+                    action: "An EHF invoice (.xml) put there by mistake belongs in the ehf inbox: move it there. "
+                        + "Anything else stays where it is and is not booked until a later version of ledgerd; book "
+                        + "what is due by hand."))
         }
         for inbox in runtime.inboxes where inbox.burstTotal > 0 && inbox.burstDone < inbox.burstTotal {
             items.append(
@@ -336,8 +338,11 @@ struct StatusBuilder {
                     text: name == "payables"
                         ? "\(listed) of supplier invoices \(verb) more than 90 days past due."
                         : "\(listed) owed by customers \(verb) more than 90 days past due.",
+                    // This version records no payments: what is open is what was invoiced.
                     action: name == "payables"
-                        ? "Check whether these were paid outside ledgerd." : "Consider a reminder or collection."))
+                        ? "ledgerd records no payments yet, so these are invoiced amounts: check which were paid."
+                        : "ledgerd records no payments yet, so these are invoiced amounts: check which were paid, "
+                            + "and consider a reminder for the rest."))
         }
 
         let status: String

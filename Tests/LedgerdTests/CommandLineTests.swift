@@ -226,6 +226,24 @@ let buyerConfig = """
         #expect("\(json)".contains("154334"))
     }
 
+    /// An invoice for another company says whose it is, by name, before anything about its
+    /// figures: the bookkeeper sends it on rather than ask its supplier for a correction.
+    @Test func anInvoiceForAnotherCompanySaysWhoseItIs() async throws {
+        let home = try Home()
+        try home.writeConfig("[company]\nname = \"Annen AS\"\norg_number = \"923609016\"\n")
+        let source = packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml"
+        let broken = try String(contentsOfFile: source, encoding: .utf8).replacingOccurrences(
+            of: "<cbc:PayableAmount currencyID=\"NOK\">802.00", with: "<cbc:PayableAmount currencyID=\"NOK\">902.00")
+        try broken.write(toFile: home.path + "/Inbox/ehf/other.xml", atomically: true, encoding: .utf8)
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            run.stdout.contains(
+                "NOT-OUR-INVOICE: Invoice TOSL108 from Salescompany ltd. is addressed to The Buyercompany, not to Annen AS: neither the seller"
+            ), "\(run.stdout)")
+        let report = try String(contentsOfFile: home.path + "/Inbox/rejected/other.xml.error.txt", encoding: .utf8)
+        #expect(report.contains("What to do: If it reached you by mistake, send it on to the company it is for"))
+    }
+
     @Test func aBadConfigurationNamesTheKeyAndLine() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig + "\n\n[watch]\nsetle = \"2s\"\n")

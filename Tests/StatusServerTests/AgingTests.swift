@@ -105,12 +105,21 @@ import Testing
         // The cause lies outside the file: fix it, then Retry.
         let tooLarge = Advice.forRejection(code: "FILE-TOO-LARGE")
         #expect(tooLarge.contains("raise [limits] max_file_bytes and restart ledgerd"))
-        #expect(tooLarge.hasSuffix("Once that is fixed, press Retry (or move the file back into its inbox)."))
-        // Figures that cannot be booked, or a broken file: only a corrected file helps.
-        for code in ["POSTING", "XML-MALFORMED", "BR-CO-10"] {
+        #expect(
+            tooLarge.hasSuffix(
+                "Once that is fixed (a change to the configuration takes a restart of ledgerd), press Retry (or move "
+                    + "the file back into its inbox)."))
+        #expect(Advice.retryHelps(code: "NOT-OUR-INVOICE"))
+        // Figures that cannot be booked, or a broken file: only a corrected file helps, and
+        // the one rejected is then deleted; the page offers no Retry for them.
+        for code in ["POSTING", "XML-MALFORMED", "BR-CO-10", "NOT-A-FILE"] {
             let advice = Advice.forRejection(code: code)
-            #expect(!advice.contains("Once that is fixed, press Retry"), "\(code)")
-            #expect(advice.contains("Drop the corrected file into the inbox"), "\(code)")
+            #expect(!advice.contains("press Retry"), "\(code)")
+            #expect(!Advice.retryHelps(code: code))
+            #expect(
+                advice.hasSuffix(
+                    "Drop the sender's corrected file into the inbox, then delete this one from the rejected folder."),
+                "\(code)")
         }
     }
 }
