@@ -538,9 +538,8 @@ public final class Pipeline: Sendable {
         } catch {
             return rejected(sha, size, Rejection("POSTING", "The invoice cannot be posted: \(error)."))
         }
-        let month = String(receivedAt.prefix(7))
-        let archivePath =
-            "\(settings.archive)/\(file.inbox)/\(month)/\(sha.prefix(12))_\(Self.storedName(name, sha: sha))"
+        let archivePath = ArchiveLayout.path(
+            in: settings.archive, inbox: file.inbox, receivedAt: receivedAt, sha: sha, name: name)
         let prepared = PreparedInvoice(
             invoice: invoice, direction: direction, entry: entry,
             netAccount: PostingRules.netAccount(for: invoice, direction: direction, accounts: settings.accounts),

@@ -88,7 +88,7 @@ extension CommonOptions {
             }
             // New books beside an archive of files posted before: a database moved, deleted,
             // or a [paths] database mistyped. Posting into new books then splits the ledger.
-            if let archived = Self.firstArchivedFile(in: configuration.paths.archive) {
+            if let archived = ArchiveLayout.firstArchivedFile(in: configuration.paths.archive) {
                 throw UserFacingError(
                     "ledgerd: there are no books at \(path), but the archive \(configuration.paths.archive) holds files "
                         + "posted into books before (\(archived)). If the database was moved or deleted, restore it "
@@ -145,43 +145,6 @@ extension CommonOptions {
                     + "(its -shm), in a folder this user may not write. Run this while ledgerd runs, or as the user "
                     + "ledgerd runs as (sudo -u ledgerd ledgerd …). (\(error))", exitCode: 1)
         }
-    }
-}
-
-extension CommonOptions {
-    /// A file ledgerd archived after posting it, if `archive` holds one (the path below it):
-    /// `<inbox>/<YYYY-MM>/<12 hex digits of its SHA-256>_<name>`, as the pipeline names them.
-    /// Anything else there (a lock file, a README, lost+found) is not a sign of books that
-    /// were. Looked for only when there are no books, so a month's listing read whole is fine.
-    static func firstArchivedFile(in archive: String) -> String? {
-        func isMonth(_ name: String) -> Bool {
-            let u = Array(name.utf8)
-            return u.count == 7 && u[4] == UInt8(ascii: "-")
-                && u.enumerated().allSatisfy {
-                    $0.offset == 4 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0.element)
-                }
-        }
-        func isArchivedName(_ name: String) -> Bool {
-            let u = Array(name.utf8)
-            return u.count > 13 && u[12] == UInt8(ascii: "_")
-                && u.prefix(12).allSatisfy {
-                    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
-                }
-        }
-        for inbox in InboxScanner.inboxes {
-            let folder = archive + "/" + inbox
-            guard let months = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            for month in months.sorted() where isMonth(month) {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/" + month)) ?? []
-                if let name = names.first(where: {
-                    isArchivedName($0) && FileSystem.lstatType(folder + "/" + month + "/" + $0) == .regular
-                }) {
-                    return inbox + "/" + month + "/" + name
-                }
-            }
-        }
-        return nil
     }
 }
 
