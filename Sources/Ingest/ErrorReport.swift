@@ -25,8 +25,8 @@ public enum ErrorReport {
                 "\nThis file is not posted however often it is tried: a corrected invoice needs a number of its own.\n"
         } else {
             text +=
-                "\nTo try again after fixing the cause, move the file back into the inbox (or run `ledgerd ingest FILE`); "
-                + "this error file goes once the file is posted.\n"
+                "\nTo try again after fixing the cause, move the file back into the \(document.inbox) inbox (the "
+                + "\(document.inbox) folder beside the rejected one); this error file goes once the file is posted.\n"
         }
         return text
     }

@@ -242,6 +242,7 @@ let buyerConfig = """
             ), "\(run.stdout)")
         let report = try String(contentsOfFile: home.path + "/Inbox/rejected/other.xml.error.txt", encoding: .utf8)
         #expect(report.contains("What to do: If it reached you by mistake, send it on to the company it is for"))
+        #expect(report.contains("move the file back into the ehf inbox (the ehf folder beside the rejected one)"))
     }
 
     @Test func aBadConfigurationNamesTheKeyAndLine() async throws {
