@@ -5,6 +5,16 @@ import Testing
 @testable import LedgerStore
 
 @Suite struct SchemaMigrationTests {
+    /// Books in `dir`, migrated up to `migration` only, as an older version left them.
+    static func olderBooks(in dir: borrowing TemporaryDirectory, upTo migration: String) throws -> (
+        path: String, queue: DatabaseQueue
+    ) {
+        let path = dir.path + "/ledger.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: migration)
+        return (path, queue)
+    }
+
     /// What a table looks like from outside: its rows, its indexes, its foreign keys.
     struct TableShape: Equatable {
         var rows: [Row]
@@ -197,9 +207,7 @@ import Testing
     /// unless both hold the same document number.
     @Test func partiesAreKeyedAgainByTheirOrgNumber() throws {
         let dir = TemporaryDirectory()
-        let path = dir.path + "/ledger.sqlite"
-        let queue = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(queue, upTo: "004_value_checks_as_comparisons")
+        let (path, queue) = try Self.olderBooks(in: dir, upTo: "004_value_checks_as_comparisons")
         try queue.write { db in
             let insert = """
                 INSERT INTO suppliers (key, name, org_number, vat_number, endpoint_id, created_at)
@@ -267,9 +275,7 @@ import Testing
     /// posted later) stay settled; the others stay open.
     @Test func rejectionsSettledBeforeStaySettled() throws {
         let dir = TemporaryDirectory()
-        let path = dir.path + "/ledger.sqlite"
-        let queue = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(queue, upTo: "006_credit_note_applications")
+        let (path, queue) = try Self.olderBooks(in: dir, upTo: "006_credit_note_applications")
         try queue.write { db in
             let insert = """
                 INSERT INTO documents (sha256, original_name, inbox, kind, state, size_bytes, received_at, processed_at)
@@ -299,9 +305,7 @@ import Testing
     /// is no credit.
     @Test func creditsPostedBeforeTheReferenceTablesStillSettleTheirInvoice() throws {
         let dir = TemporaryDirectory()
-        let path = dir.path + "/ledger.sqlite"
-        let queue = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(queue, upTo: "007_resolved_problems")
+        let (path, queue) = try Self.olderBooks(in: dir, upTo: "007_resolved_problems")
         try queue.write { db in
             try db.execute(
                 sql: "INSERT INTO suppliers (id, key, name, created_at) VALUES (1, ?, 'Leverandør AS', 't')",
