@@ -110,6 +110,20 @@ function when(iso) {
   return sameDay ? time : date.toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) + " " + time;
 }
 
+/// What a recent document came to: for a posted one what it was posted as ("Invoice 12 from
+/// Leverandør AS · 1 250.00 NOK · due 2026-12-01"), otherwise the reason (with its code, but
+/// for a file dropped again).
+function details(doc) {
+  // A file dropped again needs no code: its badge says it, and nothing is wrong.
+  const code = doc.reason_code && doc.state !== "duplicate" ? doc.reason_code + ": " : "";
+  const reason = doc.reason ? shown(code + doc.reason) : "";
+  const p = doc.posted_as;
+  if (!p || doc.state !== "posted") return reason;
+  const what = (p.type === "credit_note" ? "Credit note " : "Invoice ") + shown(p.number)
+    + (p.direction === "sale" ? " to " : " from ") + shown(p.party);
+  return el("span", { class: "posted-as" }, what + " · ", amount(p.payable), p.due_date ? " · due " + p.due_date : "");
+}
+
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
@@ -282,10 +296,10 @@ const renderers = {
         el("td", { class: "name", text: shown(doc.name) }),
         el("td", { class: "inbox", text: doc.inbox }),
         el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
-        el("td", { class: "reason", text: doc.reason ? shown((doc.reason_code ? doc.reason_code + ": " : "") + doc.reason) : "" })));
+        el("td", { class: "reason" }, details(doc))));
     return panel("recent", "Recent documents",
       rows.length ? scroll(el("table", { class: "recent" },
-        el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Reason"].map((t) => el("th", { text: t })))),
+        el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
         el("tbody", {}, rows))) : empty("Nothing processed yet."));
   },
 

@@ -292,6 +292,7 @@ public final class Pipeline: Sendable {
         var results = written.results
         var touched = Set<PathKey>()
         var reservedRejected = Set<String>()
+        var drops: [DuplicateDrop] = []
         for (position, outcome) in written.outcomes.enumerated() {
             let index = written.positions[position]
             switch outcome {
@@ -310,10 +311,17 @@ public final class Pipeline: Sendable {
             default:
                 break
             }
+            let document = written.documents[position]
             let result = settle(
-                written.files[index], document: written.documents[position], copy: written.copies[position],
+                written.files[index], document: document, copy: written.copies[position],
                 outcome: outcome, touched: &touched, reserved: &reservedRejected)
             results[index] = result
+            if result.outcome == .duplicate, let id = result.documentID, let destination = result.destination {
+                drops.append(
+                    DuplicateDrop(
+                        documentID: id, name: document.originalName, inbox: document.inbox, archivedPath: destination,
+                        receivedAt: document.receivedAt))
+            }
             // A failure is tried again, maybe every few seconds: its callers say it once per
             // batch (the daemon) or list it (ingest), rather than a line per file per try.
             let level: Logger.Level = result.outcome == .posted ? .info : result.outcome == .failed ? .debug : .notice
@@ -325,6 +333,14 @@ public final class Pipeline: Sendable {
             } catch {
                 logger.warning("could not sync folder", metadata: ["folder": "\(directory)", "error": "\(error)"])
             }
+        }
+        // Once the moves are durable: a drop recorded is in the duplicates folder.
+        do {
+            try store.recordDuplicateDrops(drops, now: Timestamp.now())
+        } catch {
+            logger.warning(
+                "could not record the files dropped again for the status page (they are in the duplicates folder)",
+                metadata: ["error": "\(error)"])
         }
         return results.compactMap { $0 }
     }
@@ -739,8 +755,9 @@ public final class Pipeline: Sendable {
 
         case .alreadyPosted(let id, let archivedPath):
             result.documentID = id
+            let earlier = archivedPath.flatMap { $0.isEmpty ? nil : " as \(Self.originalName(archivedPath: $0))" } ?? ""
             result.reason = Rejection(
-                "DUPLICATE", "The same file was already posted (document \(id)); nothing was posted again.")
+                "DUPLICATE", "The same file was already posted\(earlier) (document \(id)); nothing was posted again.")
             if let archivedPath, !archivedPath.isEmpty, !FileSystem.exists(archivedPath),
                 Self.isArchived(file, as: archivedPath)
                     || !FileSystem.exists(

@@ -34,6 +34,9 @@ enum Schema {
         migrator.registerMigration("009_vat_breakdown") { db in
             try db.execute(sql: v9)
         }
+        migrator.registerMigration("010_duplicate_drops") { db in
+            try db.execute(sql: v10)
+        }
         return migrator
     }
 
@@ -526,4 +529,20 @@ enum Schema {
 
         """
     }
+
+    /// Files dropped again with bytes already posted: each went to the archive's duplicates
+    /// folder and posted nothing, which `documents` (one row per bytes) cannot say. Kept so
+    /// the status page lists them beside the documents, where the bookkeeper who dropped one
+    /// looks for it. Newest last: rows are only ever appended.
+    static let v10 = """
+        CREATE TABLE duplicate_drops (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            original_name TEXT NOT NULL,
+            inbox TEXT NOT NULL,
+            archived_path TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT NOT NULL
+        );
+        """
 }

@@ -9,7 +9,9 @@ public struct StatusPageData: Sendable, Equatable {
         public var name: String
         public var inbox: String
         public var kind: String
-        /// `posted`, `rejected` or `duplicate_number`.
+        /// `posted`, `rejected` or `duplicate_number`; `duplicate` for a file dropped again with
+        /// the bytes of a posted document (`id` and `duplicateOf` are that document's, `name`,
+        /// `archivedPath` and the times the file's).
         public var state: String
         public var reasonCode: String?
         public var reason: String?
@@ -21,6 +23,22 @@ public struct StatusPageData: Sendable, Equatable {
         public var duplicateOfName: String?
         public var duplicateOfArchivedPath: String?
         public var duplicateOfProcessedAt: String?
+        /// For a posted document (or a file dropped again with its bytes): what it was posted as.
+        public var postedAs: PostedAs? = nil
+    }
+
+    /// The invoice or credit note a document was posted as.
+    public struct PostedAs: Sendable, Equatable {
+        /// `invoice` or `credit_note`.
+        public var type: String
+        /// `purchase` (from a supplier) or `sale` (to a customer).
+        public var direction: String
+        public var number: String
+        /// The supplier's or customer's name.
+        public var party: String
+        public var payableMinor: Int64
+        public var currency: String
+        public var dueDate: String?
     }
 
     /// What one party still owes us (receivable) or we still owe it (payable), per currency.
@@ -48,7 +66,8 @@ public struct StatusPageData: Sendable, Equatable {
 
     public var documentCounts: [StatusReport.DocumentCount]
     public var documentTotal: Int
-    /// The most recently processed documents, newest first.
+    /// The most recently processed documents, and files dropped again with the bytes of a
+    /// posted one (state `duplicate`), newest first.
     public var recent: [Document]
     /// Rejected documents not resolved since (`LedgerStore.resolveProblem`), newest first, at
     /// most `problemLimit`.
@@ -164,7 +183,7 @@ extension LedgerStore {
         ).map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
         let total = counts.reduce(0) { $0 + $1.count }
 
-        let recent = try Row.fetchAll(
+        let recentDocuments = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
                     SELECT \(documentColumns) FROM documents d LEFT JOIN documents o ON o.id = d.duplicate_of
@@ -172,6 +191,7 @@ extension LedgerStore {
                     """),
             arguments: [recentLimit]
         ).map(document)
+        let recent = try withDuplicateDrops(db, recentDocuments, limit: recentLimit)
 
         // A rejection is settled once its file was taken out of the rejected folder and a file
         // of the same name posted (the bookkeeper fixed it and dropped it again): `resolved_at`.
@@ -270,5 +290,76 @@ extension LedgerStore {
             documentCounts: counts, documentTotal: total, recent: recent, openRejections: rejections,
             openRejectionCount: rejectionCount, duplicates: duplicates, duplicateCount: duplicateCount,
             balances: balances, aging: aging, activity: activity)
+    }
+
+    /// `documents` merged with the newest files dropped again (`duplicate_drops`), newest
+    /// first, at most `limit`; each posted one (and each drop of one) with what it was posted as.
+    static func withDuplicateDrops(_ db: Database, _ documents: [StatusPageData.Document], limit: Int) throws
+        -> [StatusPageData.Document]
+    {
+        let drops = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT x.document_id, x.original_name, x.inbox, o.kind, x.received_at, x.processed_at,
+                        x.archived_path, o.original_name, o.archived_path, o.processed_at
+                    FROM duplicate_drops x JOIN documents o ON o.id = x.document_id
+                    ORDER BY x.id DESC LIMIT ?
+                    """),
+            arguments: [limit]
+        ).map { row in
+            StatusPageData.Document(
+                id: row[0], name: row[1], inbox: row[2], kind: row[3], state: "duplicate", reasonCode: nil, reason: nil,
+                receivedAt: row[4], processedAt: row[5], archivedPath: row[6], duplicateOf: row[0],
+                duplicateOfName: row[7], duplicateOfArchivedPath: row[8], duplicateOfProcessedAt: row[9])
+        }
+        // Newest first. Of one second, the drops first: a drop is recorded after its batch's
+        // documents, and always after the document it repeats.
+        var merged: [StatusPageData.Document] = []
+        merged.reserveCapacity(min(limit, documents.count + drops.count))
+        var d = documents.startIndex
+        var x = drops.startIndex
+        while merged.count < limit, d < documents.endIndex || x < drops.endIndex {
+            if x == drops.endIndex || (d < documents.endIndex && documents[d].processedAt > drops[x].processedAt) {
+                merged.append(documents[d])
+                d += 1
+            } else {
+                merged.append(drops[x])
+                x += 1
+            }
+        }
+        let postedAs = try newestPostings(db, limit: limit)
+        for index in merged.indices where merged[index].state == "posted" || merged[index].state == "duplicate" {
+            merged[index].postedAs = postedAs[merged[index].id]
+        }
+        return merged
+    }
+
+    /// What the newest postings of each side were posted as, by document. The invoices of a side
+    /// are numbered in the order they were posted, as their documents' processing times run: so
+    /// the posted documents among the `limit` newest are among each side's `limit` newest
+    /// invoices, and these are found by their numbers, with no index of invoices by document
+    /// (one more B-tree to write at every posting, for a list of fifty). A document posted
+    /// longer ago (dropped again since) may be missing: it is shown without.
+    static func newestPostings(_ db: Database, limit: Int) throws -> [Int64: StatusPageData.PostedAs] {
+        var found: [Int64: StatusPageData.PostedAs] = [:]
+        for (direction, invoices, parties, party) in [
+            ("purchase", "vendor_invoices", "suppliers", "supplier_id"),
+            ("sale", "customer_invoices", "customers", "customer_id"),
+        ] {
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT i.document_id, i.document_type, i.number, p.name, i.payable_minor, i.currency, i.due_date
+                        FROM \(invoices) i JOIN \(parties) p ON p.id = i.\(party)
+                        WHERE i.document_id IS NOT NULL ORDER BY i.id DESC LIMIT ?
+                        """),
+                arguments: [limit])
+            for row in rows {
+                found[row[0]] = StatusPageData.PostedAs(
+                    type: row[1], direction: direction, number: row[2], party: row[3], payableMinor: row[4],
+                    currency: row[5], dueDate: row[6])
+            }
+        }
+        return found
     }
 }

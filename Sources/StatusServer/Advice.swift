@@ -20,4 +20,8 @@ enum Advice {
     }
 
     static let duplicateNumber = Rejection.advice(forCode: "DUPLICATE-NUMBER")
+
+    /// For a file dropped again with the bytes of a posted document.
+    static let duplicateDrop =
+        "Nothing: it is booked once. This copy is kept in the archive's duplicates folder."
 }

@@ -92,8 +92,16 @@ struct StatusBuilder {
 
     func item(of document: StatusPageData.Document, open: Bool) -> DocumentItem {
         let advice: String?
+        var reasonCode = document.reasonCode
+        var reason = document.reason
         switch document.state {
         case "posted": advice = nil
+        case "duplicate":
+            reasonCode = "DUPLICATE"
+            let earlier = document.duplicateOfName.map { " as \($0)" } ?? ""
+            let when = document.duplicateOfProcessedAt.map { " on \($0.prefix(10))" } ?? ""
+            reason = "The same file was already posted\(earlier)\(when); nothing was posted again."
+            advice = Advice.duplicateDrop
         case "duplicate_number": advice = Advice.duplicateNumber
         default:
             advice =
@@ -101,11 +109,22 @@ struct StatusBuilder {
                 ? Advice.forRejection(code: document.reasonCode)
                 : "Settled: a corrected file of its name was posted, or its file was removed from the rejected folder."
         }
+        let dropped = document.state == "duplicate"
         return DocumentItem(
             id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,
-            reasonCode: document.reasonCode, reason: document.reason, receivedAt: document.receivedAt,
+            reasonCode: reasonCode, reason: reason, receivedAt: document.receivedAt,
             processedAt: document.processedAt, whatToDo: advice,
-            canRetry: open && document.state == "rejected" && Advice.retryHelps(code: document.reasonCode))
+            canRetry: open && document.state == "rejected" && Advice.retryHelps(code: document.reasonCode),
+            postedAs: document.postedAs.map {
+                .init(
+                    type: $0.type, direction: $0.direction, number: $0.number, party: $0.party,
+                    payable: Amount(minor: $0.payableMinor, currency: $0.currency), dueDate: $0.dueDate)
+            },
+            archivedPath: document.state == "posted" || dropped ? document.archivedPath : nil,
+            duplicateOf: dropped
+                ? .init(
+                    id: document.id, name: document.duplicateOfName, archivedPath: document.duplicateOfArchivedPath,
+                    processedAt: document.duplicateOfProcessedAt) : nil)
     }
 
     func duplicate(_ document: StatusPageData.Document) -> DuplicateItem {

@@ -148,6 +148,23 @@ struct DocumentItem: Encodable, Sendable {
     var whatToDo: String?
     /// Whether `POST /api/actions/retry {"name": name}` applies (an open rejection).
     var canRetry: Bool
+    /// For a posted document, and a file dropped again with its bytes: what it was posted as.
+    var postedAs: PostedAs?
+    /// Where a posted document's file was archived, or where a file dropped again was put.
+    var archivedPath: String?
+    /// For a file dropped again (state `duplicate`): the document posted with its bytes.
+    var duplicateOf: DuplicateItem.Original?
+
+    struct PostedAs: Encodable, Sendable {
+        /// `invoice` or `credit_note`.
+        var type: String
+        /// `purchase` (from a supplier) or `sale` (to a customer).
+        var direction: String
+        var number: String
+        var party: String
+        var payable: Amount
+        var dueDate: String?
+    }
 }
 
 /// One row of the audit log: who did what around the books, and when.

@@ -573,6 +573,13 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(destination.contains("/duplicates/"))
         #expect(FileManager.default.contentsEqual(atPath: destination, andPath: Self.example))
         #expect(try sandbox.count("SELECT COUNT(*) FROM journal_entries") == 1)
+        #expect(
+            again.first?.reason?.message.contains("already posted as \(FileSystem.lastComponent(Self.example))") == true
+        )
+        // Recorded for the status page, where it was put.
+        #expect(try sandbox.count("SELECT COUNT(*) FROM duplicate_drops WHERE document_id = 1") == 1)
+        let drop = try #require(try sandbox.pipeline(identifiers: Self.buyer).store.statusPageData().recent.first)
+        #expect(drop.state == "duplicate" && drop.archivedPath == destination)
     }
 
     /// With one file per transaction, every file is written while the one before it is being

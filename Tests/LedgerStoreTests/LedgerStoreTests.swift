@@ -79,7 +79,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
             try store.appliedMigrations() == [
                 "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
                 "004_value_checks_as_comparisons", "005_party_keys_by_org_number", "006_credit_note_applications",
-                "007_resolved_problems", "008_credit_references", "009_vat_breakdown",
+                "007_resolved_problems", "008_credit_references", "009_vat_breakdown", "010_duplicate_drops",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -88,6 +88,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
             "documents", "customers", "suppliers", "customer_invoices", "vendor_invoices", "invoice_lines",
             "journal_entries",
             "journal_lines", "customer_ledger", "supplier_ledger", "settings", "audit_log", "attachments",
+            "duplicate_drops",
         ] {
             #expect(tables.contains(name), "missing table \(name)")
         }
@@ -95,7 +96,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 9)
+        #expect(try again.appliedMigrations().count == 10)
     }
 
     /// Processes opening new books at the same moment (the daemon and an `ingest`) each find
@@ -112,7 +113,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                 }
             }
             #expect(errors.withLock { $0 } == [])
-            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 9)
+            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 10)
         }
     }
 
@@ -224,6 +225,41 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(second == [.alreadyPosted(documentID: 1, archivedPath: "/archive/aa.xml")])
         let count = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal_entries") }
         #expect(count == 1)
+    }
+
+    /// The status page's recent documents: files dropped again among the documents by time,
+    /// each posted one (and each drop of one) with what it was posted as.
+    @Test func recentDocumentsListFilesDroppedAgainWithWhatTheyRepeat() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "aa")], now: "2026-11-21T10:00:01Z")
+        _ = try store.write(
+            [try incoming(sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "bb", direction: .sale)],
+            now: "2026-11-21T10:00:03Z")
+        try store.recordDuplicateDrops(
+            [
+                DuplicateDrop(
+                    documentID: 1, name: "again.xml", inbox: "ehf", archivedPath: "/archive/duplicates/again.xml",
+                    receivedAt: "2026-11-21T10:00:02Z")
+            ], now: "2026-11-21T10:00:02Z")
+        try store.recordDuplicateDrops([], now: "2026-11-21T10:00:04Z")
+
+        let recent = try store.statusPageData().recent
+        #expect(recent.map(\.name) == ["S-1.xml", "again.xml", "F-1.xml"])
+        #expect(recent.map(\.state) == ["posted", "duplicate", "posted"])
+        let dropped = recent[1]
+        #expect(dropped.id == 1 && dropped.duplicateOf == 1 && dropped.duplicateOfName == "F-1.xml")
+        #expect(dropped.archivedPath == "/archive/duplicates/again.xml")
+        #expect(dropped.postedAs == recent[2].postedAs)
+        let posted = try #require(recent[2].postedAs)
+        #expect(
+            [posted.type, posted.direction, posted.number, posted.party, posted.currency, posted.dueDate]
+                == ["invoice", "purchase", "F-1", "Leverandør AS", "NOK", "2026-10-31"])
+        #expect(posted.payableMinor == 18_750)
+        #expect(recent[0].postedAs?.direction == "sale")
+        #expect(recent[0].postedAs?.party == "Leverandør AS")
+        // Bounded by the limit, drops included.
+        #expect(try store.statusPageData(recentLimit: 2).recent.map(\.name) == ["S-1.xml", "again.xml"])
     }
 
     @Test func sameNumberFromSameSupplierWithOtherBytesIsFlaggedNotPosted() throws {

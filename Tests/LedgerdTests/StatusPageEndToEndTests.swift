@@ -56,4 +56,46 @@ func pageAmount(minor: Int64, currency: String) -> String {
         #expect(FileManager.default.fileExists(atPath: artifacts + "/ledgerd-run-status-page.png"))
         #expect(daemon.terminate() == 0)
     }
+
+    /// A file dropped again with the bytes of a posted invoice posts nothing; the page lists it
+    /// beside the documents, saying which file it repeats, and says what each posted one became.
+    @Test func aFileDroppedAgainIsListedWithWhatItRepeats() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM documents WHERE state = 'posted'") == 1 }
+        try FileManager.default.copyItem(
+            atPath: packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml",
+            toPath: home.path + "/Inbox/ehf/sent-again.xml")
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM duplicate_drops") == 1 }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
+        #expect(daemon.count("SELECT COUNT(*) FROM journal_entries") == 1)
+        let (number, supplier) = try await daemon.store().pool.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT v.number, s.name FROM vendor_invoices v JOIN suppliers s ON s.id = v.supplier_id")!
+            return (row[0] as String, row[1] as String)
+        }
+
+        let dom = try await Chromium.run(
+            ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: home.path + "/chromium")
+        let recent = try #require(dom.range(of: "Recent documents").map { String(dom[$0.upperBound...]) })
+        let dropped = try #require(row(in: recent, named: "sent-again.xml"))
+        #expect(dropped.contains("data-state=\"duplicate\""))
+        #expect(dropped.contains("The same file was already posted as ehf3_faktura-1_NOK.xml"))
+        #expect(dropped.contains("nothing was posted again"))
+        let posted = try #require(row(in: recent, named: "ehf3_faktura-1_NOK.xml"))
+        #expect(posted.contains("data-state=\"posted\""))
+        #expect(posted.contains("Invoice \(number) from \(supplier)"))
+        #expect(FileManager.default.fileExists(atPath: home.path + "/var/archive/duplicates"))
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// The `<tr>` of the recent-documents row for `name`.
+    func row(in html: String, named name: String) -> String? {
+        guard let start = html.range(of: "<tr data-document=\"\(name)\"") else { return nil }
+        let rest = html[start.lowerBound...]
+        guard let end = rest.range(of: "</tr>") else { return nil }
+        return String(rest[..<end.upperBound])
+    }
 }

@@ -1,0 +1,41 @@
+import GRDB
+
+/// A file dropped again with the bytes of a posted document: it posted nothing and went to the
+/// archive's duplicates folder (`duplicate_drops`).
+public struct DuplicateDrop: Sendable, Equatable {
+    /// The posted document with these bytes.
+    public var documentID: Int64
+    /// The name it was dropped under.
+    public var name: String
+    public var inbox: String
+    /// Where it is now, in the archive's duplicates folder.
+    public var archivedPath: String
+    public var receivedAt: String
+
+    public init(documentID: Int64, name: String, inbox: String, archivedPath: String, receivedAt: String) {
+        self.documentID = documentID
+        self.name = name
+        self.inbox = inbox
+        self.archivedPath = archivedPath
+        self.receivedAt = receivedAt
+    }
+}
+
+extension LedgerStore {
+    /// Records files dropped again (after their move), in one transaction.
+    public func recordDuplicateDrops(_ drops: [DuplicateDrop], now: String) throws {
+        guard !drops.isEmpty else { return }
+        try pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO duplicate_drops (document_id, original_name, inbox, archived_path, received_at,
+                        processed_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+            for drop in drops {
+                try insert.execute(
+                    arguments: [drop.documentID, drop.name, drop.inbox, drop.archivedPath, drop.receivedAt, now])
+            }
+        }
+    }
+}
