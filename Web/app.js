@@ -238,10 +238,13 @@ const renderers = {
         el("thead", {}, el("tr", {}, el("th", { text: "Inbox" }), el("th", { class: "num", text: "Backlog" }), el("th", { text: "Progress" }))),
         el("tbody", {}, rows))),
       el("p", { class: "counts" },
-        figure("documents-total", counts.total), " documents: ",
+        figure("documents-total", counts.total), " documents so far: ",
         figure("documents-posted", counts.posted), " posted, ",
-        figure("documents-rejected", counts.rejected), " rejected, ",
-        figure("documents-duplicate-number", counts.duplicate_number), " duplicate numbers."));
+        figure("documents-rejected", counts.rejected), " rejected",
+        // All-time counts: say how many rejections are still open, as the banner counts them.
+        counts.rejected !== data.rejected.total
+          ? [" (", figure("documents-rejected-open", data.rejected.total), " still need attention)"] : null,
+        ", ", figure("documents-duplicate-number", counts.duplicate_number), " duplicate numbers."));
   },
 
   problems(data) {

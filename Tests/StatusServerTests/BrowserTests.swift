@@ -154,6 +154,64 @@ import Testing
         _ = (dir, profile)
     }
 
+    /// Recent documents say what each posted one became, and list a file dropped again with
+    /// the one it repeats; the all-time count of rejections says how many still need attention.
+    @Test func recentDocumentsSayWhatTheyBecameAndCountsMatchTheBanner() async throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        let outcomes = try store.write(
+            [
+                try incoming(invoice("P-7", net: [100_000], issued: day(-3), due: day(27)), name: "P-7.xml", sha: "p7"),
+                try incoming(
+                    invoice(
+                        "S-9", seller: us, buyer: kunde, type: .creditNote, net: [40_000], issued: day(-1), due: nil),
+                    name: "S-9.xml", sha: "s9", direction: .sale),
+                rejected(name: "fixed-later.xml", sha: "r1", code: "XML-MALFORMED", message: "Cut off."),
+                rejected(name: "still-broken.xml", sha: "r2", code: "XML-MALFORMED", message: "Cut off."),
+            ], now: "2026-11-21T10:00:00Z")
+        guard case .posted(let posted, _) = outcomes[0] else {
+            Issue.record("not posted: \(String(describing: outcomes[0]))")
+            return
+        }
+        try store.resolveProblem(sha256: "r1", now: "2026-11-21T10:01:00Z")
+        try store.recordDuplicateDrops(
+            [
+                DuplicateDrop(
+                    documentID: posted, name: "P-7 (copy).xml", inbox: "ehf",
+                    archivedPath: "/srv/ledgerd/archive/duplicates/2026-11-21/P-7 (copy).xml",
+                    receivedAt: "2026-11-21T10:02:00Z")
+            ], now: "2026-11-21T10:02:00Z")
+        let dom = try await withServer(store: store) { port in
+            try await Chromium.run(
+                ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: profile.path)
+        }
+        func row(_ name: String) -> String? {
+            guard let start = dom.range(of: "<tr data-document=\"\(name)\"") else { return nil }
+            let rest = dom[start.lowerBound...]
+            return rest.range(of: "</tr>").map { String(rest[..<$0.upperBound]) }
+        }
+        let invoiceRow = try #require(row("P-7.xml"))
+        #expect(invoiceRow.contains("Invoice P-7 from Leverandør AS · "), "\(invoiceRow)")
+        #expect(invoiceRow.contains("<span class=\"n\">1 250.00</span> <span class=\"cur\">NOK</span>"))
+        #expect(invoiceRow.contains(" · due \(day(27))"))
+        let creditRow = try #require(row("S-9.xml"))
+        #expect(creditRow.contains("Credit note S-9 to Kunde AS · "), "\(creditRow)")
+        #expect(!creditRow.contains("due"))
+        let dropRow = try #require(row("P-7 (copy).xml"))
+        #expect(dropRow.contains("data-state=\"duplicate\""))
+        #expect(
+            dropRow.contains("The same file was already posted as P-7.xml on 2026-11-21; nothing was posted again."))
+        #expect(!dropRow.contains("DUPLICATE:"))
+        // The drop is the newest: listed first.
+        #expect(dom.range(of: "P-7 (copy).xml")!.lowerBound < dom.range(of: "data-document=\"S-9.xml\"")!.lowerBound)
+
+        #expect(TestSupport.figure(dom, "documents-rejected") == "2")
+        #expect(TestSupport.figure(dom, "documents-rejected-open") == "1")
+        #expect(TestSupport.figure(dom, "rejected-count") == "1")
+        _ = (dir, profile)
+    }
+
     /// Books with many problems and many suppliers: each list shows its first items and keeps
     /// the rest behind "Show N more", so the page stays a page; the 90+ notes of several
     /// currencies make one line; a supplier's name is shown with escapes as file names are;
