@@ -259,12 +259,18 @@ const renderers = {
       advisedAt.set(advice, shown(item.name));
       return el("p", { class: "todo", text: advice });
     };
+    // Beside another file of its name, a file lies in the rejected folder as "name (2).xml".
+    const keptAs = (item) => {
+      const kept = item.rejected_path ? item.rejected_path.slice(item.rejected_path.lastIndexOf("/") + 1) : null;
+      return kept && kept !== item.name
+        ? [" · in the rejected folder as ", figure("kept-as-" + item.id, shown(kept), { class: "figure name" })] : null;
+    };
     const rejected = data.rejected.items.map((item) => {
       return el("li", { class: "problem", "data-rejected": item.name },
         el("div", { class: "line" },
           figure("rejected-name", shown(item.name), { class: "figure name" }),
           el("span", { class: "badge rejected", text: item.reason_code || "rejected" }),
-          el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
+          el("span", { class: "quiet" }, item.inbox + " · " + when(item.processed_at), keptAs(item))),
         figure("rejected-reason", shown(item.reason || ""), { class: "figure reason" }),
         todo(item),
         data.actions.enabled && item.can_retry
@@ -275,8 +281,8 @@ const renderers = {
       el("li", { class: "problem", "data-duplicate": item.name },
         el("div", { class: "line" },
           figure("duplicate-name", shown(item.name), { class: "figure name" }),
-          el("span", { class: "badge duplicate", text: "same number" }),
-          el("span", { class: "quiet", text: item.inbox + " · " + when(item.processed_at) })),
+          el("span", { class: "badge duplicate_number", text: "same number" }),
+          el("span", { class: "quiet" }, item.inbox + " · " + when(item.processed_at), keptAs(item))),
         el("p", { class: "reason" }, "Already posted from ",
           figure("duplicate-original", item.original && item.original.name ? shown(item.original.name) : "an earlier document", { class: "figure name" }),
           item.original && item.original.processed_at ? " (" + when(item.original.processed_at) + ")" : "", "."),

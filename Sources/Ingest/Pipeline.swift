@@ -293,6 +293,7 @@ public final class Pipeline: Sendable {
         var touched = Set<PathKey>()
         var reservedRejected = Set<String>()
         var drops: [DuplicateDrop] = []
+        var rejected: [(documentID: Int64, path: String)] = []
         for (position, outcome) in written.outcomes.enumerated() {
             let index = written.positions[position]
             switch outcome {
@@ -316,11 +317,18 @@ public final class Pipeline: Sendable {
                 written.files[index], document: document, copy: written.copies[position],
                 outcome: outcome, touched: &touched, reserved: &reservedRejected)
             results[index] = result
-            if result.outcome == .duplicate, let id = result.documentID, let destination = result.destination {
-                drops.append(
-                    DuplicateDrop(
-                        documentID: id, name: document.originalName, inbox: document.inbox, archivedPath: destination,
-                        receivedAt: document.receivedAt))
+            if let id = result.documentID, let destination = result.destination {
+                switch result.outcome {
+                case .duplicate:
+                    drops.append(
+                        DuplicateDrop(
+                            documentID: id, name: document.originalName, inbox: document.inbox,
+                            archivedPath: destination, receivedAt: document.receivedAt))
+                case .rejected, .duplicateNumber:
+                    rejected.append((id, destination))
+                case .posted, .failed:
+                    break
+                }
             }
             // A failure is tried again, maybe every few seconds: its callers say it once per
             // batch (the daemon) or list it (ingest), rather than a line per file per try.
@@ -334,12 +342,12 @@ public final class Pipeline: Sendable {
                 logger.warning("could not sync folder", metadata: ["folder": "\(directory)", "error": "\(error)"])
             }
         }
-        // Once the moves are durable: a drop recorded is in the duplicates folder.
+        // Once the moves are durable: a place recorded is where the file is.
         do {
-            try store.recordDuplicateDrops(drops, now: Timestamp.now())
+            try store.recordMoves(drops: drops, rejected: rejected, now: Timestamp.now())
         } catch {
             logger.warning(
-                "could not record the files dropped again for the status page (they are in the duplicates folder)",
+                "could not record for the status page where rejected files and files dropped again were put (the log above says where)",
                 metadata: ["error": "\(error)"])
         }
         return results.compactMap { $0 }

@@ -22,9 +22,11 @@ public struct DuplicateDrop: Sendable, Equatable {
 }
 
 extension LedgerStore {
-    /// Records files dropped again (after their move), in one transaction.
-    public func recordDuplicateDrops(_ drops: [DuplicateDrop], now: String) throws {
-        guard !drops.isEmpty else { return }
+    /// Records where a batch's files went that the books do not say by themselves, after their
+    /// moves, in one transaction: the files dropped again (`duplicate_drops`), and where each
+    /// rejected or flagged document's file was put (`documents.rejected_path`).
+    public func recordMoves(drops: [DuplicateDrop], rejected: [(documentID: Int64, path: String)], now: String) throws {
+        guard !drops.isEmpty || !rejected.isEmpty else { return }
         try pool.write { db in
             let insert = try db.cachedStatement(
                 sql: """
@@ -36,6 +38,13 @@ extension LedgerStore {
                 try insert.execute(
                     arguments: [drop.documentID, drop.name, drop.inbox, drop.archivedPath, drop.receivedAt, now])
             }
+            let update = try db.cachedStatement(sql: "UPDATE documents SET rejected_path = ? WHERE id = ?")
+            for (id, path) in rejected { try update.execute(arguments: [path, id]) }
         }
+    }
+
+    /// Records files dropped again (after their move), in one transaction.
+    public func recordDuplicateDrops(_ drops: [DuplicateDrop], now: String) throws {
+        try recordMoves(drops: drops, rejected: [], now: now)
     }
 }

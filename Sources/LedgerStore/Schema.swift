@@ -37,6 +37,9 @@ enum Schema {
         migrator.registerMigration("010_duplicate_drops") { db in
             try db.execute(sql: v10)
         }
+        migrator.registerMigration("011_rejected_path") { db in
+            try db.execute(sql: v11)
+        }
         return migrator
     }
 
@@ -544,5 +547,12 @@ enum Schema {
             received_at TEXT NOT NULL,
             processed_at TEXT NOT NULL
         );
+        """
+
+    /// Where a rejected or flagged file was put in the rejected folder: under its own name, or,
+    /// with a file of that name already there, as `name (2).xml`. The status page says which
+    /// file of several of one name is which. Documents rejected before have none.
+    static let v11 = """
+        ALTER TABLE documents ADD COLUMN rejected_path TEXT;
         """
 }

@@ -23,6 +23,9 @@ public struct StatusPageData: Sendable, Equatable {
         public var duplicateOfName: String?
         public var duplicateOfArchivedPath: String?
         public var duplicateOfProcessedAt: String?
+        /// Where a rejected or flagged document's file was put in the rejected folder (its own
+        /// name, or `name (2).xml` beside another of the name); nil when not known.
+        public var rejectedPath: String? = nil
         /// For a posted document (or a file dropped again with its bytes): what it was posted as.
         public var postedAs: PostedAs? = nil
     }
@@ -164,7 +167,7 @@ extension LedgerStore {
 
     static let documentColumns = """
         d.id, d.original_name, d.inbox, d.kind, d.state, d.reason_code, d.reason, d.received_at, d.processed_at,
-        d.archived_path, d.duplicate_of, o.original_name, o.archived_path, o.processed_at
+        d.archived_path, d.duplicate_of, o.original_name, o.archived_path, o.processed_at, d.rejected_path
         """
 
     static func document(_ row: Row) -> StatusPageData.Document {
@@ -172,7 +175,7 @@ extension LedgerStore {
             id: row[0], name: row[1], inbox: row[2], kind: row[3], state: row[4], reasonCode: row[5], reason: row[6],
             receivedAt: row[7], processedAt: row[8], archivedPath: row[9], duplicateOf: row[10],
             duplicateOfName: row[11],
-            duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13])
+            duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13], rejectedPath: row[14])
     }
 
     static func statusPageData(_ db: Database, recentLimit: Int, problemLimit: Int, activityLimit: Int) throws

@@ -124,7 +124,9 @@ struct StatusBuilder {
             duplicateOf: dropped
                 ? .init(
                     id: document.id, name: document.duplicateOfName, archivedPath: document.duplicateOfArchivedPath,
-                    processedAt: document.duplicateOfProcessedAt) : nil)
+                    processedAt: document.duplicateOfProcessedAt) : nil,
+            rejectedPath: document.state == "rejected" || document.state == "duplicate_number"
+                ? document.rejectedPath : nil)
     }
 
     func duplicate(_ document: StatusPageData.Document) -> DuplicateItem {
@@ -135,7 +137,7 @@ struct StatusBuilder {
                 .init(
                     id: $0, name: document.duplicateOfName, archivedPath: document.duplicateOfArchivedPath,
                     processedAt: document.duplicateOfProcessedAt)
-            })
+            }, rejectedPath: document.rejectedPath)
     }
 
     static func outstanding(_ balances: [StatusPageData.PartyBalance]) -> Outstanding {

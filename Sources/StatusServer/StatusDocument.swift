@@ -154,6 +154,9 @@ struct DocumentItem: Encodable, Sendable {
     var archivedPath: String?
     /// For a file dropped again (state `duplicate`): the document posted with its bytes.
     var duplicateOf: DuplicateItem.Original?
+    /// For a rejected or flagged document: where its file was put in the rejected folder (its
+    /// own name, or `name (2).xml` beside another of the name), when known.
+    var rejectedPath: String?
 
     struct PostedAs: Encodable, Sendable {
         /// `invoice` or `credit_note`.
@@ -186,6 +189,8 @@ struct DuplicateItem: Encodable, Sendable {
     var whatToDo: String
     /// The document posted first under the same number.
     var original: Original?
+    /// Where the file was put in the rejected folder, when known.
+    var rejectedPath: String?
 
     struct Original: Encodable, Sendable {
         var id: Int64

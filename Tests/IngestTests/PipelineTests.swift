@@ -405,6 +405,22 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(sandbox.files(under: sandbox.rejected) == ["x (2).xml", "x (2).xml.error.txt", "x.xml.error.txt"])
     }
 
+    /// Two rejected files of one name lie in the rejected folder as `x.xml` and `x (2).xml`:
+    /// the books say which is where, for the status page.
+    @Test func rejectedFilesOfOneNameSayWhereEachLies() throws {
+        let sandbox = try Sandbox()
+        let pipeline = sandbox.pipeline(identifiers: Self.buyer)
+        _ = try sandbox.write(Array("<Invoice>cut".utf8), as: "x.xml")
+        #expect(pipeline.ingest(sandbox.scan()).map(\.outcome) == [.rejected])
+        _ = try sandbox.write(Array("<Invoice>cut off".utf8), as: "x.xml")
+        let second = pipeline.ingest(sandbox.scan())
+        #expect(second.map(\.destination) == [sandbox.rejected + "/x (2).xml"])
+        let open = try sandbox.store.statusPageData().openRejections
+        #expect(open.map(\.name) == ["x.xml", "x.xml"])
+        #expect(Set(open.compactMap(\.rejectedPath)) == [sandbox.rejected + "/x.xml", sandbox.rejected + "/x (2).xml"])
+        #expect(open.first { $0.id == second.first?.documentID }?.rejectedPath == sandbox.rejected + "/x (2).xml")
+    }
+
     /// A rejection stays open while its file lies in the rejected folder, whatever else of its
     /// name is posted; taken out, corrected and dropped again under its name, it is resolved
     /// and its error file goes.

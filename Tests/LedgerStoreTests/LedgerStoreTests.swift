@@ -80,6 +80,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                 "001_documents_invoices_journal", "002_daemon_state", "003_partial_invoice_line_indexes",
                 "004_value_checks_as_comparisons", "005_party_keys_by_org_number", "006_credit_note_applications",
                 "007_resolved_problems", "008_credit_references", "009_vat_breakdown", "010_duplicate_drops",
+                "011_rejected_path",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -96,7 +97,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 10)
+        #expect(try again.appliedMigrations().count == 11)
     }
 
     /// Processes opening new books at the same moment (the daemon and an `ingest`) each find
@@ -113,7 +114,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                 }
             }
             #expect(errors.withLock { $0 } == [])
-            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 10)
+            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 11)
         }
     }
 

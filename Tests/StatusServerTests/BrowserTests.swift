@@ -175,13 +175,16 @@ import Testing
             return
         }
         try store.resolveProblem(sha256: "r1", now: "2026-11-21T10:01:00Z")
-        try store.recordDuplicateDrops(
-            [
+        let stillBroken: Int64
+        if case .rejected(let id, _) = outcomes[3] { stillBroken = id } else { stillBroken = -1 }
+        try store.recordMoves(
+            drops: [
                 DuplicateDrop(
                     documentID: posted, name: "P-7 (copy).xml", inbox: "ehf",
                     archivedPath: "/srv/ledgerd/archive/duplicates/2026-11-21/P-7 (copy).xml",
                     receivedAt: "2026-11-21T10:02:00Z")
-            ], now: "2026-11-21T10:02:00Z")
+            ], rejected: [(stillBroken, "/srv/ledgerd/inbox/rejected/still-broken (2).xml")],
+            now: "2026-11-21T10:02:00Z")
         let dom = try await withServer(store: store) { port in
             try await Chromium.run(
                 ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: profile.path)
@@ -209,6 +212,8 @@ import Testing
         #expect(TestSupport.figure(dom, "documents-rejected") == "2")
         #expect(TestSupport.figure(dom, "documents-rejected-open") == "1")
         #expect(TestSupport.figure(dom, "rejected-count") == "1")
+        // Beside another file of its name, where it lies.
+        #expect(TestSupport.figure(dom, "kept-as-\(stillBroken)") == "still-broken (2).xml")
         _ = (dir, profile)
     }
 
