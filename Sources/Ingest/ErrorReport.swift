@@ -19,14 +19,25 @@ public enum ErrorReport {
         text += "\nCode: \(rejection.code)\n"
         text += "Received: \(document.receivedAt)\n"
         text += document.sha256.hasPrefix("unread:") ? referenceLine(document.sha256) : shaLine(document.sha256)
+        let inbox = "the \(document.inbox) inbox (the \(document.inbox) folder beside the rejected one)"
         if rejection.code == "DUPLICATE-NUMBER" {
             // Its number is taken, whatever is fixed: trying the same file again flags it again.
             text +=
                 "\nThis file is not posted however often it is tried: a corrected invoice needs a number of its own.\n"
         } else {
-            text +=
-                "\nTo try again after fixing the cause, move the file back into the \(document.inbox) inbox (the "
-                + "\(document.inbox) folder beside the rejected one); this error file goes once the file is posted.\n"
+            switch Rejection.remedy(forCode: rejection.code) {
+            case .tryAgain:
+                text +=
+                    "\nTo try again after fixing the cause, move the file back into \(inbox); this error file goes once "
+                    + "the file is posted.\n"
+            case .correctedFile:
+                // The same bytes are rejected again, however often they are tried.
+                text +=
+                    "\nThe same file is rejected again however often it is tried: drop the corrected file into "
+                    + "\(inbox), then delete \(OneLine.escaped(name)) and this error file from the rejected folder.\n"
+            case .none:
+                break
+            }
         }
         return text
     }

@@ -33,8 +33,7 @@ extension Rejection {
         switch code {
         case "XML-DOCTYPE", "XML-MALFORMED":
             return "The file is not a readable EHF e-invoice (the reason says what it is: cut off, damaged, or "
-                + "another kind of file). Ask the sender for the invoice as EHF (an .xml file), or book it by hand; "
-                + "then delete this file."
+                + "another kind of file). Ask the sender for the invoice as EHF (an .xml file), or book it by hand."
         case "XML-LIMIT":
             return "The file is built unlike any invoice (far too many or too deeply nested parts); "
                 + "ask the sender for a normal copy."
@@ -50,17 +49,16 @@ extension Rejection {
         case "NOT-OUR-INVOICE":
             return "If it reached you by mistake, send it on to the company it is for (or tell the sender), then "
                 + "delete it here. If that company is yours too, ask whoever runs ledgerd to add the identifier the "
-                + "invoice shows to [company] identifiers and restart ledgerd, then retry the file."
+                + "invoice shows to [company] identifiers and restart ledgerd."
         case "COMPANY-NOT-CONFIGURED":
-            return "Set [company] org_number (or identifiers) in the configuration and restart ledgerd, then put the "
-                + "file back into the inbox."
+            return "Set [company] org_number (or identifiers) in the configuration and restart ledgerd."
         case "DUPLICATE-NUMBER":
             return "Compare the two files: if this one replaces the earlier invoice, ask the sender for a credit note "
                 + "and a new invoice number; if it is a copy, nothing needs posting — keep it for the record."
         case "FILE-TOO-LARGE":
             return "Check what the file is; if it is a real invoice, raise [limits] max_file_bytes and restart ledgerd."
         case "NOT-A-FILE":
-            return "Copy the real file into the inbox instead of a link."
+            return "Copy the real file into the inbox instead of a link, then delete the link from the rejected folder."
         case "UNSUPPORTED-INBOX":
             return "Keep the file; a later version of ledgerd will process this inbox."
         case "POSTING":
@@ -78,8 +76,8 @@ extension Rejection {
             return "The invoice's type code belongs to another kind of document (the reason says which); ask the "
                 + "sender for a corrected invoice."
         case "VAT-CATEGORY-UNSUPPORTED":
-            return "The invoice charges a tax that is not Norwegian VAT (the reason names it); book it by hand, and "
-                + "ask the sender whether the VAT category is right."
+            return "The invoice charges a tax that is not Norwegian VAT (the reason names it); ask the sender whether "
+                + "the VAT category is right, or book the invoice by hand."
         case "VAT-BREAKDOWN":
             return "The invoice's VAT breakdown does not agree with its lines (the reason says how); ask the sender "
                 + "for a corrected invoice."
@@ -99,6 +97,34 @@ extension Rejection {
                 + "corrected invoice."
         default:
             return "Check the file and ask the sender for a corrected copy."
+        }
+    }
+}
+
+extension Rejection {
+    /// How a document rejected for a reason comes to be posted, which decides how its advice
+    /// ends, on the status page and in the error file.
+    public enum Remedy: Sendable, Equatable {
+        /// The cause is in the file: a corrected one from the sender posts, as a new file.
+        case correctedFile
+        /// The cause lies outside the file (the configuration, permissions, the disk): once it
+        /// is mended, the same file posts when it is tried again.
+        case tryAgain
+        /// Neither: the advice says all there is to do (a number already posted, a link, a
+        /// document the database refused).
+        case none
+    }
+
+    /// The remedy for a document rejected with `code`: one list for the page's Retry button,
+    /// its advice and the error file's last line.
+    public static func remedy(forCode code: String) -> Remedy {
+        switch code {
+        case "NOT-OUR-INVOICE", "COMPANY-NOT-CONFIGURED", "FILE-TOO-LARGE", "FILE-UNREADABLE", "MOVE", "DATABASE":
+            return .tryAgain
+        case "DUPLICATE-NUMBER", "NOT-A-FILE", "UNSUPPORTED-INBOX", "STORE":
+            return .none
+        default:
+            return .correctedFile
         }
     }
 }

@@ -6,17 +6,21 @@ import LedgerCore
 enum Advice {
     static func forRejection(code: String?) -> String {
         let fix = Rejection.advice(forCode: code ?? "")
-        return fix
-            + (retryHelps(code: code)
-                ? " Once that is fixed (a change to the configuration takes a restart of ledgerd), press Retry (or "
-                    + "move the file back into its inbox)."
-                : " Drop the sender's corrected file into the inbox, then delete this one from the rejected folder.")
+        switch Rejection.remedy(forCode: code ?? "") {
+        case .tryAgain:
+            return fix + " Then press Retry (or move the file back into its inbox)."
+        case .correctedFile:
+            return fix
+                + " Drop the sender's corrected file into the inbox, then delete this one from the rejected folder."
+        case .none:
+            return fix
+        }
     }
 
     /// Whether trying the same bytes again can succeed (the cause lies outside the file). Not
     /// for POSTING: the figures cannot be booked as they stand, which a corrected file mends.
     static func retryHelps(code: String?) -> Bool {
-        ["NOT-OUR-INVOICE", "FILE-TOO-LARGE", "FILE-UNREADABLE", "MOVE", "DATABASE"].contains(code ?? "")
+        Rejection.remedy(forCode: code ?? "") == .tryAgain
     }
 
     static let duplicateNumber = Rejection.advice(forCode: "DUPLICATE-NUMBER")

@@ -109,6 +109,13 @@ import Testing
                 #expect(errorText.contains(result.reason!.code))
                 // The error file lists every problem itself rather than pointing to itself.
                 #expect(!errorText.contains("listed in the error file"))
+                // What mends it, once: a corrected file (the same bytes fail again), or, for an
+                // invoice addressed to another company, the configuration and a retry.
+                let ending =
+                    result.reason!.code == "NOT-OUR-INVOICE"
+                    ? "To try again after fixing the cause, move the file back into the ehf inbox"
+                    : "The same file is rejected again however often it is tried: drop the corrected file into the ehf inbox"
+                #expect(errorText.contains(ending), "\(name): \(errorText)")
                 if result.reason!.message.contains("listed in the error file") {
                     #expect(errorText.contains("problems found:\n"))
                 }

@@ -517,6 +517,12 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let report = try String(contentsOfFile: sandbox.rejected + "/big.xml.error.txt", encoding: .utf8)
         let key = try #require(ErrorReport.documentKey(describedBy: sandbox.rejected + "/big.xml.error.txt"))
         #expect(key.hasPrefix("unread:") && report.contains("Reference: \(key) (not read, so no SHA-256)\n"))
+        #expect(report.contains("raise [limits] max_file_bytes and restart ledgerd.\n"))
+        #expect(report.contains("To try again after fixing the cause, move the file back into the ehf inbox"))
+        // A link is not tried again, nor corrected by its sender: the advice says it all.
+        let linkReport = try String(contentsOfFile: sandbox.rejected + "/link.xml.error.txt", encoding: .utf8)
+        #expect(linkReport.contains("then delete the link from the rejected folder.\n"))
+        #expect(!linkReport.contains("try again") && !linkReport.contains("corrected file"))
         #expect(ErrorReport.sha256(describedBy: sandbox.rejected + "/big.xml.error.txt") == nil)
         // As an older version wrote it: no key line.
         let oldReport = sandbox.rejected + "/big-old.xml.error.txt"

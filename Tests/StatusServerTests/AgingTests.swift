@@ -105,14 +105,17 @@ import Testing
         // The cause lies outside the file: fix it, then Retry.
         let tooLarge = Advice.forRejection(code: "FILE-TOO-LARGE")
         #expect(tooLarge.contains("raise [limits] max_file_bytes and restart ledgerd"))
-        #expect(
-            tooLarge.hasSuffix(
-                "Once that is fixed (a change to the configuration takes a restart of ledgerd), press Retry (or move "
-                    + "the file back into its inbox)."))
-        #expect(Advice.retryHelps(code: "NOT-OUR-INVOICE"))
+        #expect(tooLarge.hasSuffix("and restart ledgerd. Then press Retry (or move the file back into its inbox)."))
+        for code in ["NOT-OUR-INVOICE", "COMPANY-NOT-CONFIGURED", "FILE-UNREADABLE"] {
+            #expect(Advice.retryHelps(code: code), "\(code)")
+            #expect(
+                Advice.forRejection(code: code).hasSuffix(" Then press Retry (or move the file back into its inbox)."))
+            // Said once, in the ending.
+            #expect(!Advice.forRejection(code: code).contains("retry the file"), "\(code)")
+        }
         // Figures that cannot be booked, or a broken file: only a corrected file helps, and
         // the one rejected is then deleted; the page offers no Retry for them.
-        for code in ["POSTING", "XML-MALFORMED", "BR-CO-10", "NOT-A-FILE"] {
+        for code in ["POSTING", "XML-MALFORMED", "BR-CO-10", "VAT-CATEGORY-UNSUPPORTED", "EHF-UNSUPPORTED"] {
             let advice = Advice.forRejection(code: code)
             #expect(!advice.contains("press Retry"), "\(code)")
             #expect(!Advice.retryHelps(code: code))
@@ -120,6 +123,14 @@ import Testing
                 advice.hasSuffix(
                     "Drop the sender's corrected file into the inbox, then delete this one from the rejected folder."),
                 "\(code)")
+            // Deleting is said once.
+            #expect(advice.components(separatedBy: "delete").count == 2, "\(code): \(advice)")
+        }
+        // Neither a corrected file nor a retry: the advice says all there is to do.
+        for code in ["NOT-A-FILE", "STORE", "UNSUPPORTED-INBOX"] {
+            let advice = Advice.forRejection(code: code)
+            #expect(advice == Rejection.advice(forCode: code), "\(code)")
+            #expect(!Advice.retryHelps(code: code))
         }
     }
 }
