@@ -280,7 +280,7 @@ final class UBLReader {
         guard let value else {
             throw Rejection(
                 "EHF-UNSUPPORTED",
-                "The \(noun) has no specification identifier (cbc:CustomizationID), so it cannot be read as EHF 3 / PEPPOL BIS Billing 3.0; ask the sender to send EHF 3 / PEPPOL BIS Billing 3.0."
+                "The \(noun) has no specification identifier (cbc:CustomizationID), so it cannot be read as EHF 3 / PEPPOL BIS Billing 3.0."
             )
         }
         if value.hasPrefix("urn:cen.eu:en16931:2017") { return value }
@@ -292,7 +292,7 @@ final class UBLReader {
                 ? "EHF 2.0" : "CEN BII 2 / PEPPOL BIS 2 (the generation of EHF 2.0)"
             throw Rejection(
                 "EHF-UNSUPPORTED",
-                "This is an \(what) \(noun) (CustomizationID \(clip(value))); EHF 2.0 is not supported, ask the sender to send EHF 3 / PEPPOL BIS Billing 3.0 instead."
+                "This is an \(what) \(noun) (CustomizationID \(clip(value))); EHF 2.0 is not supported, only EHF 3 / PEPPOL BIS Billing 3.0."
             )
         }
         throw Rejection(

@@ -750,7 +750,7 @@ enum XMLTree {
         let head = Array(bytes.prefix(8))
         func opens(_ signature: [UInt8]) -> Bool { head.starts(with: signature) }
         if opens(Array("%PDF".utf8)) {
-            return "it is a PDF document (ask the sender for the invoice as EHF, the XML file, instead)"
+            return "it is a PDF document"
         }
         if opens([0x50, 0x4B, 0x03, 0x04]) {
             return "it is a ZIP archive or an Office document (a zip of invoices: unpack it and drop the .xml files "

@@ -66,6 +66,8 @@ struct ParserTests {
         let ehf2 = Self.parse(t).rejection
         #expect(ehf2?.code == "EHF-UNSUPPORTED")
         #expect(ehf2?.message.contains("EHF 2.0 is not supported") == true)
+        // What to do is the advice's to say, once (`Rejection.advice`): the reason says what is wrong.
+        #expect(ehf2?.message.contains("ask the sender") == false)
         t.customization =
             "urn:www.cenbii.eu:transaction:biitrns010:ver2.0:extended:urn:www.peppol.eu:bis:peppol4a:ver2.0"
         t.root = "Invoice"
