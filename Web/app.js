@@ -154,7 +154,7 @@ async function act(path, body) {
   const output = document.getElementById("action-result");
   let value = token();
   if (!value) {
-    value = window.prompt("Action token (from the ledgerd configuration):") || "";
+    value = window.prompt("Password for the page's buttons (the API token of ledgerd's configuration; whoever runs ledgerd has it):") || "";
     if (!value) return;
     try { sessionStorage.setItem(TOKEN_KEY, value); } catch (e) { /* private mode */ }
   }
@@ -181,7 +181,7 @@ async function act(path, body) {
 function forgetToken() {
   try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ }
   const output = document.getElementById("action-result");
-  output.textContent = "Token forgotten.";
+  output.textContent = "Password forgotten: the next button asks for it again.";
   output.dataset.ok = "true";
 }
 
@@ -441,8 +441,8 @@ const renderers = {
       el("h3", { text: "Actions" }),
       data.actions.enabled
         ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.rescan, {}), text: "Rescan inboxes now" }), " ",
-          el("button", { type: "button", class: "link", onclick: forgetToken, text: "forget token" }))
-        : el("p", { class: "quiet", "data-figure": "actions", text: "Actions are off: no token is configured. Retry a file by moving it back into its inbox." }),
+          el("button", { type: "button", class: "link", onclick: forgetToken, text: "forget password" }))
+        : el("p", { class: "quiet", "data-figure": "actions", text: "The page's buttons (Retry, Rescan) are off until whoever runs ledgerd sets an API token in its configuration. Meanwhile, a file is tried again by moving it back into its inbox." }),
       el("h3", { text: "Recent activity" }),
       data.activity.length
         ? el("ul", { class: "plain activity" }, data.activity.map((a, i) =>

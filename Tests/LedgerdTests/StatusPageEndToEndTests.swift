@@ -88,6 +88,10 @@ func pageAmount(minor: Int64, currency: String) -> String {
         #expect(posted.contains("data-state=\"posted\""))
         #expect(posted.contains("Invoice \(number) from \(supplier)"))
         #expect(FileManager.default.fileExists(atPath: home.path + "/var/archive/duplicates"))
+        // Without a token the buttons are off, said in words a bookkeeper reads, with what to do instead.
+        let actions = figure(dom, "actions") ?? ""
+        #expect(actions.contains("buttons (Retry, Rescan) are off until whoever runs ledgerd sets an API token"))
+        #expect(actions.contains("moving it back into its inbox"))
         #expect(daemon.terminate() == 0)
     }
 
