@@ -165,6 +165,12 @@ extension LedgerStore {
     static let signedOpen =
         "(CASE document_type WHEN 'credit_note' THEN -1 ELSE 1 END) * (payable_minor - amount_paid_minor)"
 
+    /// The two sides of the books, receivables first: their invoice and party tables.
+    static let sides: [(side: String, direction: String, invoices: String, parties: String, party: String)] = [
+        ("receivable", "sale", "customer_invoices", "customers", "customer_id"),
+        ("payable", "purchase", "vendor_invoices", "suppliers", "supplier_id"),
+    ]
+
     static let documentColumns = """
         d.id, d.original_name, d.inbox, d.kind, d.state, d.reason_code, d.reason, d.received_at, d.processed_at,
         d.archived_path, d.duplicate_of, o.original_name, o.archived_path, o.processed_at, d.rejected_path
@@ -228,10 +234,7 @@ extension LedgerStore {
 
         var balances: [StatusPageData.PartyBalance] = []
         var aging: [StatusPageData.AgingEntry] = []
-        for (side, table, parties, column) in [
-            ("receivable", "customer_invoices", "customers", "customer_id"),
-            ("payable", "vendor_invoices", "suppliers", "supplier_id"),
-        ] {
+        for (side, table, parties, column) in Self.sides.map({ ($0.side, $0.invoices, $0.parties, $0.party) }) {
             // Names shared by two parties get their key appended, so rows never merge.
             let names = try Row.fetchAll(
                 db.cachedStatement(
@@ -345,10 +348,7 @@ extension LedgerStore {
     /// longer ago (dropped again since) may be missing: it is shown without.
     static func newestPostings(_ db: Database, limit: Int) throws -> [Int64: StatusPageData.PostedAs] {
         var found: [Int64: StatusPageData.PostedAs] = [:]
-        for (direction, invoices, parties, party) in [
-            ("purchase", "vendor_invoices", "suppliers", "supplier_id"),
-            ("sale", "customer_invoices", "customers", "customer_id"),
-        ] {
+        for (direction, invoices, parties, party) in sides.map({ ($0.direction, $0.invoices, $0.parties, $0.party) }) {
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
