@@ -237,13 +237,13 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         _ = try store.write(
             [try incoming(sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "bb", direction: .sale)],
             now: "2026-11-21T10:00:03Z")
-        try store.recordDuplicateDrops(
-            [
+        try store.recordMoves(
+            drops: [
                 DuplicateDrop(
                     documentID: 1, name: "again.xml", inbox: "ehf", archivedPath: "/archive/duplicates/again.xml",
                     receivedAt: "2026-11-21T10:00:02Z")
-            ], now: "2026-11-21T10:00:02Z")
-        try store.recordDuplicateDrops([], now: "2026-11-21T10:00:04Z")
+            ], rejected: [], now: "2026-11-21T10:00:02Z")
+        try store.recordMoves(drops: [], rejected: [], now: "2026-11-21T10:00:04Z")
 
         let recent = try store.statusPageData().recent
         #expect(recent.map(\.name) == ["S-1.xml", "again.xml", "F-1.xml"])

@@ -42,9 +42,4 @@ extension LedgerStore {
             for (id, path) in rejected { try update.execute(arguments: [path, id]) }
         }
     }
-
-    /// Records files dropped again (after their move), in one transaction.
-    public func recordDuplicateDrops(_ drops: [DuplicateDrop], now: String) throws {
-        try recordMoves(drops: drops, rejected: [], now: now)
-    }
 }
