@@ -99,6 +99,14 @@ extension Ledgerd {
                     + "start (try: chgrp \(name) \(file); chmod 0640 \(file))"
             }
 
+            static let noIdentifiers =
+                "no identifiers: every invoice will be rejected until [company] org_number (or identifiers) is set"
+
+            static func unreadableToken(_ file: String) -> String {
+                "\(file) cannot be read here; fine if it is the service's systemd credential, but `ledgerd run` "
+                    + "started by hand needs a file it can read"
+            }
+
             func run() async throws {
                 try await runReportingErrors(json: options.json, reportsValidity: true) {
                     let configuration = try options.loadConfiguration()
@@ -109,6 +117,15 @@ extension Ledgerd {
                         options.config.flatMap { Self.serviceUserCannotRead($0, user: serviceUser) }.map { [$0] } ?? []
                     for warning in warnings { StandardError.write("ledgerd: warning: \(warning)\n") }
                     if options.json {
+                        // What the text says beside its lines, a script reads here.
+                        var noted = warnings
+                        if configuration.companyIdentity.identifiers.isEmpty {
+                            noted.append(Self.noIdentifiers)
+                        }
+                        if let file = configuration.server.tokenFile, !FileManager.default.isReadableFile(atPath: file)
+                        {
+                            noted.append(Self.unreadableToken(file))
+                        }
                         struct Result: Encodable {
                             var valid = true
                             var source: String
@@ -122,7 +139,7 @@ extension Ledgerd {
                                     source: source, inbox: configuration.paths.inbox,
                                     database: configuration.paths.database, archive: configuration.paths.archive,
                                     rejected: configuration.paths.rejected, listen: configuration.server.listen,
-                                    identifiers: configuration.companyIdentity.identifiers, warnings: warnings)))
+                                    identifiers: configuration.companyIdentity.identifiers, warnings: noted)))
                         return
                     }
                     let identifiers = configuration.companyIdentity.identifiers
@@ -130,7 +147,7 @@ extension Ledgerd {
                     print(
                         "  company   \(configuration.company.name.isEmpty ? "(no name)" : configuration.company.name)"
                             + (identifiers.isEmpty
-                                ? " — no identifiers: every invoice will be rejected until [company] org_number is set"
+                                ? " — \(Self.noIdentifiers)"
                                 : " (\(identifiers.joined(separator: ", ")))"))
                     print("  inbox     \(configuration.paths.inbox)")
                     print("  database  \(configuration.paths.database)")
@@ -140,9 +157,7 @@ extension Ledgerd {
                     print("  watch     \(configuration.watch.mode.rawValue)")
                     if let file = configuration.server.tokenFile, !FileManager.default.isReadableFile(atPath: file) {
                         // Not an error: a systemd credential exists only inside the running service.
-                        print(
-                            "  token     \(file) cannot be read here; fine if it is the service's systemd credential, "
-                                + "but `ledgerd run` started by hand needs a file it can read")
+                        print("  token     \(Self.unreadableToken(file))")
                     }
                 }
             }

@@ -84,13 +84,15 @@ extension Ledgerd {
                 manual corrections on the account (which have no sub-ledger entry and explain a difference), \
                 and each entry whose two sides disagree (an invoice whose sub-ledger entry is missing or \
                 differs, a sub-ledger entry with no line on the account). Also checks that every journal entry \
-                balances. Exits 1 when anything is unexplained, 3 when the books cannot be opened.
+                balances. Exits 1 when anything is unexplained, 3 when the books cannot be opened or read.
                 """)
 
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            try await runReportingErrors(json: options.json) {
+            // 3, not 1, for books it cannot read: a check that alerts on "the books disagree"
+            // must not also fire on those.
+            try await runReportingErrors(json: options.json, unexpectedExitCode: 3) {
                 let configuration = try options.loadConfiguration()
                 // 3, not 1: a check that alerts on "the books disagree" must not also fire on
                 // books it could not open.

@@ -6,6 +6,8 @@ import LedgerCore
 import LedgerStore
 import Logging
 
+import struct GRDB.DatabaseError
+
 /// Standard error, written with `write(2)`.
 ///
 /// `FileHandle.write` traps when the write fails: with SIGPIPE ignored, as systemd ignores it
@@ -179,11 +181,30 @@ enum Output {
 /// With `--json` the same reason is also printed on stdout as a JSON object (`error`,
 /// `exit_status`, and `valid: false` where the command reports validity), so a script reading
 /// stdout always gets JSON.
-func runReportingErrors(json: Bool, reportsValidity: Bool = false, _ body: () async throws -> Void)
+func runReportingErrors(
+    json: Bool, reportsValidity: Bool = false, unexpectedExitCode: Int32 = 1, _ body: () async throws -> Void
+)
     async throws
 {
     do {
-        try await body()
+        do {
+            try await body()
+        } catch let error as UserFacingError {
+            throw error
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error as DatabaseError {
+            // Its description carries the statement, which says nothing to whoever reads this.
+            throw UserFacingError(
+                "ledgerd: the ledger database could not be read: SQLite error \(error.resultCode.rawValue): "
+                    + "\(error.message ?? "unknown"); is the file damaged, or made by a newer ledgerd?",
+                exitCode: unexpectedExitCode)
+        } catch {
+            // Anything not foreseen (the books damaged, a table missing): said the same way, so
+            // a script reading --json still gets JSON, with a status of its own where the
+            // command has one for books it cannot read.
+            throw UserFacingError("ledgerd: \(error)", exitCode: unexpectedExitCode)
+        }
     } catch let error as UserFacingError {
         StandardError.write(error.description + "\n")
         if json {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TestSupport
 import Testing
 
@@ -388,6 +389,43 @@ let buyerConfig = """
         try home.writeConfig(buyerConfig + "\n[paths]\ninbox = \"not/yet\"\ndatabase = \"not/yet.sqlite\"\n")
         let fine = try await ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
         #expect(fine.status == 0, "\(fine.stderr)")
+    }
+
+    /// Books that cannot be read as ledgerd wrote them (a table gone) are an error said in
+    /// words and, with --json, as JSON; `reconcile` exits 3 for them, not 1 ("they disagree").
+    @Test func booksThatCannotBeReadAreSaidAsSuchAndAsJSON() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        var plain = Configuration()
+        plain.foreignKeysEnabled = false
+        let books = try DatabaseQueue(path: home.path + "/var/ledger.sqlite", configuration: plain)
+        try await books.write { try $0.execute(sql: "DROP TABLE supplier_ledger") }
+        try books.close()
+
+        let reconcile = try await ledgerd(["reconcile", "--config", "ledgerd.toml", "--json"], in: home.path)
+        #expect(reconcile.status == 3)
+        let failure = try json(reconcile.stdout)
+        #expect(failure["exit_status"] as? Int == 3)
+        let message = try #require(failure["error"] as? String)
+        #expect(message.hasPrefix("the ledger database could not be read: SQLite error 1: no such table"), "\(message)")
+        #expect(!message.contains("SELECT"))
+        let text = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
+        #expect(text.status == 3)
+        #expect(text.stderr.contains("ledgerd: the ledger database could not be read"))
+    }
+
+    /// What `config check` says beside its lines, a script reads among the JSON's warnings.
+    @Test func configurationWarningsAreInTheJSON() async throws {
+        let home = try Home()
+        try home.writeConfig("[company]\nname = \"Nordlys Helse AS\"\n")
+        let check = try await ledgerd(["config", "check", "--config", "ledgerd.toml", "--json"], in: home.path)
+        #expect(check.status == 0)
+        let warnings = try json(check.stdout)["warnings"] as? [String] ?? []
+        #expect(warnings.contains { $0.hasPrefix("no identifiers: every invoice will be rejected") }, "\(warnings)")
+        let text = try await ledgerd(["config", "check", "--config", "ledgerd.toml"], in: home.path)
+        #expect(text.stdout.contains("no identifiers: every invoice will be rejected"))
     }
 
     /// With --json, stdout is JSON whether the command succeeds or not.
