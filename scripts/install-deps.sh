@@ -17,10 +17,12 @@ packages=(
   systemd               # systemd-analyze verifies the service unit in the tests
   chromium              # the status page is tested in a real headless browser
   fonts-dejavu-core     # …with a font to render it
+  tzdata                # local times, and the local day invoices are aged against
 )
 if [ "${1:-}" = "--runtime" ]; then
-  # What `ldd ledgerd` names beyond libc and libstdc++ (Swift's runtime is inside the binary).
-  packages=(libsqlite3-0 libxml2 libinotifytools0)
+  # What `ldd ledgerd` names beyond libc and libstdc++ (Swift's runtime is inside the binary),
+  # and the time zones that say which day it is here.
+  packages=(libsqlite3-0 libxml2 libinotifytools0 tzdata)
 elif [ $# -gt 0 ]; then
   echo "install-deps.sh: unknown argument '$1' (--runtime, or nothing)" >&2
   exit 2

@@ -11,8 +11,10 @@ public struct StatusReport: Sendable, Codable, Equatable {
         /// `receivable` (customer invoices) or `payable` (vendor invoices).
         public var side: String
         public var currency: String
-        public var invoices: Int
-        public var openInvoices: Int
+        /// Invoices and credit notes of this side and currency.
+        public var documents: Int
+        /// Of those, the ones not settled: open invoices, and credit notes not used up.
+        public var openDocuments: Int
         /// Sum of what is still open, in minor units (credit notes count negative).
         public var openMinor: Int64
         public var open: String
@@ -25,11 +27,22 @@ public struct StatusReport: Sendable, Codable, Equatable {
         public var reasonCode: String?
         public var reason: String?
         public var processedAt: String
+        /// Where its file was put in the rejected folder, when known.
+        public var rejectedPath: String?
+    }
+    /// Rejected and flagged documents that still need someone, as the status page counts them.
+    public struct Problems: Sendable, Codable, Equatable {
+        /// How many there are in all (`items` may be fewer).
+        public var total: Int
+        /// Newest first.
+        public var items: [RecentDocument]
     }
 
     public var documents: [DocumentCount]
+    /// Files dropped again with the bytes of a posted document (they posted nothing).
+    public var duplicateDrops: Int
     public var open: [OpenAmounts]
-    public var recentProblems: [RecentDocument]
+    public var openProblems: Problems
 }
 
 /// GL balance against sub-ledger per control account and currency (DESIGN §3).
@@ -89,13 +102,14 @@ public struct BalanceCheck: Sendable, Codable, Equatable {
 }
 
 extension LedgerStore {
-    public func status(recentLimit: Int = 20) throws -> StatusReport {
+    /// `problemLimit`: the most open problems listed (nil: all of them).
+    public func status(problemLimit: Int? = 20) throws -> StatusReport {
         try pool.read { db in
             let documents = try Row.fetchAll(
                 db, sql: "SELECT state, COUNT(*) FROM documents GROUP BY state ORDER BY state"
             )
             .map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
-            var open: [StatusReport.OpenAmounts] = []
+            var amounts: [StatusReport.OpenAmounts] = []
             for (side, table) in [("payable", "vendor_invoices"), ("receivable", "customer_invoices")] {
                 let rows = try Row.fetchAll(
                     db,
@@ -112,24 +126,31 @@ extension LedgerStore {
                     let minor: Int64 = row[3]
                     let amount =
                         Currency(currency).map { Money(minor: minor, currency: $0).amountString } ?? String(minor)
-                    open.append(
+                    amounts.append(
                         .init(
-                            side: side, currency: currency, invoices: row[1], openInvoices: row[2], openMinor: minor,
+                            side: side, currency: currency, documents: row[1], openDocuments: row[2], openMinor: minor,
                             open: amount))
                 }
             }
-            let recent = try Row.fetchAll(
+            // The status page's rule: a rejection settled since (its file taken out of the rejected
+            // folder, or a corrected file posted) no longer counts.
+            let open = "state IN ('rejected', 'duplicate_number') AND resolved_at IS NULL"
+            let problems = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, original_name, inbox, state, reason_code, reason, processed_at FROM documents
-                    WHERE state != 'posted' ORDER BY processed_at DESC, id DESC LIMIT ?
-                    """, arguments: [recentLimit]
+                    SELECT id, original_name, inbox, state, reason_code, reason, processed_at, rejected_path
+                    FROM documents WHERE \(open) ORDER BY processed_at DESC, id DESC LIMIT ?
+                    """, arguments: [problemLimit ?? -1]
             ).map {
                 StatusReport.RecentDocument(
                     id: $0[0], name: $0[1], inbox: $0[2], state: $0[3], reasonCode: $0[4], reason: $0[5],
-                    processedAt: $0[6])
+                    processedAt: $0[6], rejectedPath: $0[7])
             }
-            return StatusReport(documents: documents, open: open, recentProblems: recent)
+            let problemCount = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM documents WHERE \(open)") ?? 0
+            let drops = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM duplicate_drops") ?? 0
+            return StatusReport(
+                documents: documents, duplicateDrops: drops, open: amounts,
+                openProblems: .init(total: problemCount, items: problems))
         }
     }
 

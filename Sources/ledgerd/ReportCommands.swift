@@ -10,15 +10,24 @@ import Logging
 extension Ledgerd {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Shows documents by state, invoices and open amounts by currency, and recent problems.")
+            abstract:
+                "Shows the daemon, documents by state, open amounts by currency, and the files that need attention.",
+            discussion: """
+                The files that need attention are the rejected and flagged ones not settled since, as the \
+                status page counts them: the newest 20, or all with --all. Times are local. Exits 0, or 1 \
+                when the books cannot be opened.
+                """)
 
         @OptionGroup var options: CommonOptions
+
+        @Flag(help: "List every file that needs attention, not only the newest 20.")
+        var all = false
 
         func run() async throws {
             try await runReportingErrors(json: options.json) {
                 let configuration = try options.loadConfiguration()
                 let store = try options.openStore(configuration, create: false, reading: true)
-                let report = try store.status()
+                let report = try store.status(problemLimit: all ? nil : 20)
                 let daemon = try DaemonReport(store: store)
                 // The daemon counts what waits while it runs; without it, the inboxes are counted here.
                 let waiting = daemon.running ? nil : InboxCount.now(configuration)
@@ -47,29 +56,49 @@ extension Ledgerd {
                 if report.documents.isEmpty {
                     print("  none yet")
                 } else {
-                    print(Output.table(report.documents.map { ["  " + $0.state, String($0.count)] }))
+                    var rows = report.documents.map {
+                        ["  " + $0.state.replacingOccurrences(of: "_", with: " "), String($0.count)]
+                    }
+                    if report.duplicateDrops > 0 {
+                        rows.append([
+                            "  dropped again",
+                            "\(report.duplicateDrops) (posted nothing; in the archive's duplicates folder)",
+                        ])
+                    }
+                    print(Output.table(rows))
                 }
-                print("\nInvoices")
+                print("\nOpen amounts (invoices and credit notes)")
                 if report.open.isEmpty {
                     print("  none yet")
                 } else {
-                    print(
-                        Output.table(
-                            [["  side", "currency", "invoices", "open", "open amount"]]
-                                + report.open.map {
-                                    [
-                                        "  " + $0.side, $0.currency, String($0.invoices), String($0.openInvoices),
-                                        Output.amount($0.openMinor, $0.currency),
-                                    ]
-                                }))
+                    let header = ["  side", "currency", "documents", "still open", "open amount"]
+                    let rows: [[String]] = report.open.map { line in
+                        [
+                            "  " + line.side, line.currency, String(line.documents), String(line.openDocuments),
+                            Output.amount(line.openMinor, line.currency),
+                        ]
+                    }
+                    print(Output.table([header] + rows))
                     if report.open.contains(where: { $0.openMinor < 0 }) {
                         print("  (credit notes count against what is open: a negative amount is owed the other way)")
                     }
                 }
-                if !report.recentProblems.isEmpty {
-                    print("\nRecent problems (newest first)")
-                    for doc in report.recentProblems {
-                        print(OneLine.escaped("  \(doc.processedAt)  \(doc.state)  \(doc.name) — \(doc.reason ?? "")"))
+                let problems = report.openProblems
+                if problems.total > 0 {
+                    print("\nNeeds attention (\(problems.total), newest first)")
+                    for doc in problems.items {
+                        let state = doc.state.replacingOccurrences(of: "_", with: " ")
+                        print(
+                            OneLine.escaped(
+                                "  \(Output.localTime(doc.processedAt))  \(state)  \(doc.name) — \(doc.reason ?? "")"))
+                        if let kept = doc.rejectedPath, FileSystem.lastComponent(kept) != doc.name {
+                            print(OneLine.escaped("      in the rejected folder as \(FileSystem.lastComponent(kept))"))
+                        }
+                    }
+                    if problems.items.count < problems.total {
+                        print(
+                            "  …and \(problems.total - problems.items.count) more (ledgerd status --all lists them all)"
+                        )
                     }
                 }
             }
@@ -227,19 +256,19 @@ struct DaemonReport: Encodable {
         var lines: [String] = []
         if running {
             lines.append(
-                "Daemon: running (pid \(snapshot.pid), since \(snapshot.startedAt), \(snapshot.watchMode)\(snapshot.watcherAlive || snapshot.watchMode == "poll" ? "" : ", watcher DOWN"))"
+                "Daemon: running (pid \(snapshot.pid), since \(Output.localTime(snapshot.startedAt)), \(snapshot.watchMode)\(snapshot.watcherAlive || snapshot.watchMode == "poll" ? "" : ", watcher DOWN"))"
             )
             if let staleSeconds {
                 lines.append(
-                    "  what follows is the daemon's report of \(updatedAt ?? "?"), \(staleSeconds) s ago: it has not "
+                    "  what follows is the daemon's report of \(updatedAt.map(Output.localTime) ?? "?"), \(staleSeconds) s ago: it has not "
                         + "been able to write to its books since (a full disk?); see its log (journalctl -u ledgerd)")
             }
         } else {
             // What it reported last is out of date: the inboxes are counted afresh instead.
-            return "Daemon: not running (last seen \(updatedAt ?? "?"))"
+            return "Daemon: not running (last seen \(updatedAt.map(Output.localTime) ?? "?"))"
         }
         if let rescan = snapshot.lastRescan {
-            lines.append("  last scan \(rescan); \(snapshot.processed) file(s) processed since start")
+            lines.append("  last scan \(Output.localTime(rescan)); \(snapshot.processed) file(s) processed since start")
         }
         for inbox in snapshot.inboxes where inbox.backlog > 0 || inbox.burstTotal > 0 {
             lines.append(

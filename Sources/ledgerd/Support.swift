@@ -163,6 +163,17 @@ enum Output {
         return Money(minor: minor, currency: c).grouped
     }
 
+    /// A time the books keep in UTC (`2026-11-22T18:58:33Z`), as a person here reads it:
+    /// `2026-11-22 19:58` in the local time zone. Anything else is shown as it is.
+    static func localTime(_ iso: String) -> String {
+        guard let date = ISO8601DateFormatter().date(from: iso) else { return iso }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .current
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+
     /// Left-aligned table with two spaces between columns.
     static func table(_ rows: [[String]]) -> String {
         guard let width = rows.map(\.count).max() else { return "" }

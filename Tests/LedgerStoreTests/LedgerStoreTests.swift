@@ -472,7 +472,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let status = try store.status()
         let receivable = try #require(status.open.first { $0.side == "receivable" })
         #expect(receivable.openMinor == 13_750)
-        #expect(receivable.invoices == 2)
+        #expect(receivable.documents == 2)
     }
 
     @Test func manualEntriesOnAControlAccountExplainTheDifference() throws {

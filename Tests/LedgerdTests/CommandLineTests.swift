@@ -210,6 +210,44 @@ let buyerConfig = """
         #expect(!skipped.stdout.split(separator: "\n").contains { $0.hasPrefix("posted") })
     }
 
+    /// `status` lists the files that need attention as the status page counts them: not those
+    /// settled since, every one counted, the newest 20 shown (all with --all), each beside
+    /// another of its name saying where it lies, at local times.
+    @Test func statusListsWhatNeedsAttentionAsThePageCountsIt() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        let inbox = home.path + "/Inbox/ehf/"
+        func ingest() async throws { _ = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path) }
+        try "<Invoice>cut".write(toFile: inbox + "x.xml", atomically: true, encoding: .utf8)
+        try await ingest()
+        try "<Invoice>cut off".write(toFile: inbox + "x.xml", atomically: true, encoding: .utf8)
+        for i in 0..<21 { try "<Invoice>\(i)".write(toFile: inbox + "b\(i).xml", atomically: true, encoding: .utf8) }
+        try await ingest()
+        // The first x.xml corrected and dropped again: settled.
+        try FileManager.default.removeItem(atPath: home.path + "/Inbox/rejected/x.xml")
+        try FileManager.default.copyItem(
+            atPath: packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml",
+            toPath: inbox + "x.xml")
+        try await ingest()
+
+        let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(status.stdout.contains("Needs attention (22, newest first)"), "\(status.stdout)")
+        #expect(status.stdout.contains("  …and 2 more (ledgerd status --all lists them all)"))
+        #expect(status.stdout.contains("      in the rejected folder as x (2).xml"))
+        #expect(status.stdout.contains("\n  rejected  23\n"))  // all-time, as on the page
+        #expect(status.stdout.firstMatch(of: #/\n  \d{4}-\d\d-\d\d \d\d:\d\d  rejected  b\d+\.xml — /#) != nil)
+        let all = try await ledgerd(["status", "--config", "ledgerd.toml", "--all"], in: home.path)
+        #expect(all.stdout.components(separatedBy: " — The XML ends too early").count - 1 == 22)
+        #expect(!all.stdout.contains("more (ledgerd status --all"))
+        let report = try #require(
+            try json(try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)[
+                "ledger"]
+                as? [String: Any])
+        let problems = try #require(report["open_problems"] as? [String: Any])
+        #expect(problems["total"] as? Int == 22)
+        #expect((problems["items"] as? [[String: Any]])?.count == 20)
+    }
+
     /// Amounts a person reads are grouped by threes, as on the status page; JSON keeps minor units.
     @Test func amountsAreGroupedByThousands() async throws {
         let home = try Home()
@@ -219,7 +257,7 @@ let buyerConfig = """
         #expect(
             ingest.stdout.contains("(invoice 0997462625 from Havblikk Nett AS, 1 543.34 NOK) → "), "\(ingest.stdout)")
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
-        #expect(status.stdout.contains("  payable  NOK       1         1     1 543.34 NOK"), "\(status.stdout)")
+        #expect(status.stdout.contains("  payable  NOK       1          1           1 543.34 NOK"), "\(status.stdout)")
         let reconcile = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
         #expect(
             reconcile.stdout.contains("2400 NOK: general ledger 1 543.34 NOK, supplier_ledger 1 543.34 NOK — agrees"))

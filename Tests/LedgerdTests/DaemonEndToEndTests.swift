@@ -517,10 +517,11 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let stale = try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
         let daemonReport = try #require(try json(stale.stdout)["daemon"] as? [String: Any])
         #expect((daemonReport["stale_seconds"] as? Int ?? 0) > 180, "\(stale.stdout)")
-        let staleText = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        // In local time, here Oslo's (UTC+1 in January).
+        let staleText = try await runProgram(
+            ledgerdBinary, ["status", "--config", "ledgerd.toml"], in: home.path, environment: ["TZ": "Europe/Oslo"])
         #expect(
-            staleText.stdout.contains(
-                "what follows is the daemon's report of 2026-01-01T00:00:00Z"), "\(staleText.stdout)")
+            staleText.stdout.contains("what follows is the daemon's report of 2026-01-01 01:00"), "\(staleText.stdout)")
 
         #expect(daemon.terminate() == 0)
         #expect(FileManager.default.fileExists(atPath: statement))
