@@ -107,7 +107,8 @@ extension Ledgerd {
 
     struct Reconcile: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compares the receivables (1500) and payables (2400) accounts with their sub-ledgers.",
+            abstract:
+                "Compares the receivables and payables accounts (1500 and 2400 by default) with their sub-ledgers.",
             discussion: """
                 For each control account and currency: the general-ledger balance, the sub-ledger sum, the \
                 manual corrections on the account (which have no sub-ledger entry and explain a difference), \
@@ -145,10 +146,20 @@ extension Ledgerd {
                 } else {
                     if reconciliation.lines.isEmpty { print("Nothing posted to the control accounts yet.") }
                     for line in reconciliation.lines {
-                        let mark = line.agrees ? "agrees" : "DOES NOT AGREE"
+                        // In words, not the table's name.
+                        let subLedger =
+                            line.subLedger == "customer_ledger" ? "customer sub-ledger" : "supplier sub-ledger"
+                        let corrections = line.differenceMinor - line.unexplainedMinor
+                        let mark =
+                            !line.agrees
+                            ? "DOES NOT AGREE"
+                            : line.differenceMinor == 0
+                                ? "agrees"
+                                : "agrees: the difference of \(Output.amount(line.differenceMinor, line.currency)) is "
+                                    + "the correction\(line.entriesWithoutSubLedger.count == 1 ? "" : "s") below"
                         print(
                             "\(line.account) \(line.currency): general ledger \(Output.amount(line.generalLedgerMinor, line.currency)), "
-                                + "\(line.subLedger) \(Output.amount(line.subLedgerMinor, line.currency)) — \(mark)")
+                                + "\(subLedger) \(Output.amount(line.subLedgerMinor, line.currency)) — \(mark)")
                         for entry in line.entriesWithoutSubLedger {
                             print(
                                 "    entry \(entry.entryID) \(entry.date) \(entry.source): \(entry.description) "
@@ -160,13 +171,13 @@ extension Ledgerd {
                             switch (d.generalLedgerMinor, d.subLedgerMinor) {
                             case (let g?, nil):
                                 what =
-                                    "general ledger \(Output.amount(g, line.currency)), but its \(line.subLedger) entry is missing"
+                                    "general ledger \(Output.amount(g, line.currency)), but its \(subLedger) entry is missing"
                             case (nil, let s?):
                                 what =
-                                    "\(line.subLedger) \(Output.amount(s, line.currency)), but no line on \(line.account)"
+                                    "\(subLedger) \(Output.amount(s, line.currency)), but no line on \(line.account)"
                             case (let g?, let s?):
                                 what =
-                                    "general ledger \(Output.amount(g, line.currency)), \(line.subLedger) "
+                                    "general ledger \(Output.amount(g, line.currency)), \(subLedger) "
                                     + Output.amount(s, line.currency)
                             case (nil, nil):
                                 what = "nothing on either side"
@@ -178,9 +189,14 @@ extension Ledgerd {
                             print("    \(entry) — \(what)")
                         }
                         if line.unexplainedMinor != 0 {
+                            // The entries whose two sides disagree make this part; corrections, the rest.
                             print(
-                                "    unexplained by the entries above: \(Output.amount(line.unexplainedMinor, line.currency))"
-                            )
+                                "    difference \(Output.amount(line.differenceMinor, line.currency)): "
+                                    + (corrections == 0
+                                        ? "" : "\(Output.amount(corrections, line.currency)) from corrections, ")
+                                    + "\(Output.amount(line.unexplainedMinor, line.currency)) where no correction explains it "
+                                    + (line.discrepancies.isEmpty
+                                        ? "(an error in the books)" : "(the entries listed: an error in the books)"))
                         }
                     }
                     if balances.unbalanced.isEmpty {

@@ -260,7 +260,8 @@ let buyerConfig = """
         #expect(status.stdout.contains("  payable  NOK       1          1           1 543.34 NOK"), "\(status.stdout)")
         let reconcile = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
         #expect(
-            reconcile.stdout.contains("2400 NOK: general ledger 1 543.34 NOK, supplier_ledger 1 543.34 NOK — agrees"))
+            reconcile.stdout.contains(
+                "2400 NOK: general ledger 1 543.34 NOK, supplier sub-ledger 1 543.34 NOK — agrees"))
         let json = try json(try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)
         #expect("\(json)".contains("154334"))
     }
@@ -452,6 +453,44 @@ let buyerConfig = """
         let text = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
         #expect(text.status == 3)
         #expect(text.stderr.contains("ledgerd: the ledger database could not be read"))
+    }
+
+    /// `reconcile` says what makes a difference: corrections, which explain it, and entries
+    /// whose two sides disagree, which are errors; in words, not table names.
+    @Test func reconcileSaysWhatMakesTheDifference() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        let books = try DatabaseQueue(path: home.path + "/var/ledger.sqlite")
+        // A manual correction on 2400: no sub-ledger entry, and the difference it makes is explained.
+        try await books.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO journal_entries (id, date, source, description, created_at)
+                    VALUES (99, '2026-11-01', 'manual', 'Correction', '2026-11-01T00:00:00Z');
+                    INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency)
+                    VALUES (99, 1, '4000', 50000, 0, 'NOK'), (99, 2, '2400', 0, 50000, 'NOK');
+                    """)
+        }
+        let agrees = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
+        #expect(agrees.status == 0)
+        #expect(
+            agrees.stdout.contains(
+                "2400 NOK: general ledger 1 302.00 NOK, supplier sub-ledger 802.00 NOK — agrees: the difference of "
+                    + "500.00 NOK is the correction below"), "\(agrees.stdout)")
+        // The invoice's sub-ledger entry changed by 1.00: an error, listed, and the part it makes said.
+        try await books.write { try $0.execute(sql: "UPDATE supplier_ledger SET amount_minor = amount_minor + 100") }
+        try books.close()
+        let differs = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
+        #expect(differs.status == 1)
+        #expect(
+            differs.stdout.contains("general ledger 802.00 NOK, supplier sub-ledger 803.00 NOK\n"), "\(differs.stdout)")
+        #expect(
+            differs.stdout.contains(
+                "    difference 499.00 NOK: 500.00 NOK from corrections, -1.00 NOK where no correction explains it "
+                    + "(the entries listed: an error in the books)"))
+        #expect(!differs.stdout.contains("supplier_ledger"))
     }
 
     /// What `config check` says beside its lines, a script reads among the JSON's warnings.
