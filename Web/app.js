@@ -171,6 +171,7 @@ async function act(path, body) {
     if (response.status === 401) { try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ } }
     output.textContent = answer.message || answer.error || ("HTTP " + response.status);
     output.dataset.ok = response.ok ? "true" : "false";
+    resultShownAt = Date.now();
     if (response.ok) refresh();
   } catch (e) {
     output.textContent = "Cannot reach ledgerd.";
@@ -187,8 +188,14 @@ function forgetToken() {
 
 // ---------- the banner ----------
 
+let lastOverall = "";
 function renderOverall(data) {
   const box = document.getElementById("overall");
+  // The banner is a live region: redrawn only when it says something new, or a screen reader
+  // would read it out again at every refresh.
+  const said = JSON.stringify(data.overall);
+  if (said === lastOverall && box.dataset.status === data.overall.status) return;
+  lastOverall = said;
   box.dataset.status = data.overall.status;
   document.getElementById("overall-headline").textContent = data.overall.headline;
   const list = document.getElementById("overall-items");
@@ -200,6 +207,7 @@ function renderOverall(data) {
 
 function renderUnreachable(reason) {
   const box = document.getElementById("overall");
+  lastOverall = "";
   box.dataset.status = "unreachable";
   document.getElementById("overall-headline").textContent = "Cannot reach ledgerd.";
   document.getElementById("overall-items").replaceChildren(
@@ -217,7 +225,7 @@ const renderers = {
     const rows = inboxes.map((inbox) => {
       const backlog = inbox.waiting + inbox.settling + inbox.processing;
       const busy = inbox.burst_total > 0 && inbox.burst_done < inbox.burst_total;
-      const bar = el("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": inbox.burst_total, "aria-valuenow": inbox.burst_done });
+      const bar = el("div", { class: "progress", role: "progressbar", "aria-label": "Files of the " + inbox.name + " inbox done", "aria-valuemin": 0, "aria-valuemax": inbox.burst_total, "aria-valuenow": inbox.burst_done });
       const fill = el("div", { class: "fill" });
       fill.style.width = (inbox.burst_total > 0 ? Math.round(100 * inbox.burst_done / inbox.burst_total) : 0) + "%";
       bar.append(fill);
@@ -244,26 +252,29 @@ const renderers = {
         // All-time counts: say how many rejections are still open, as the banner counts them.
         counts.rejected !== data.rejected.total
           ? [" (", figure("documents-rejected-open", data.rejected.total), " still need attention)"] : null,
-        ", ", figure("documents-duplicate-number", counts.duplicate_number), " duplicate numbers."));
+        ", ", figure("documents-duplicate-number", counts.duplicate_number), counts.duplicate_number === 1 ? " duplicate number." : " duplicate numbers."));
   },
 
   problems(data) {
     // Files with the same trouble need the same doing: the advice is given in full at the
     // first of them, and the others point back to it rather than repeat it.
+    // Beside another file of its name, a file lies in the rejected folder as "name (2).xml".
+    const keptName = (item) => item.rejected_path ? item.rejected_path.slice(item.rejected_path.lastIndexOf("/") + 1) : item.name;
+    const keptAs = (item) => {
+      const kept = keptName(item);
+      return kept !== item.name
+        ? [" · in the rejected folder as ", figure("kept-as-" + item.id, shown(kept), { class: "figure name" })] : null;
+    };
     const advisedAt = new Map();
     const todo = (item) => {
       const advice = item.what_to_do || "";
       if (!advice) return null;
       const first = advisedAt.get(advice);
-      if (first !== undefined) return el("p", { class: "todo again", text: "as for " + first + " above." });
-      advisedAt.set(advice, shown(item.name));
+      if (first !== undefined) {
+        return el("p", { class: "todo again", text: first === shown(item.name) ? "as for the other file of this name above." : "as for " + first + " above." });
+      }
+      advisedAt.set(advice, shown(keptName(item)));
       return el("p", { class: "todo", text: advice });
-    };
-    // Beside another file of its name, a file lies in the rejected folder as "name (2).xml".
-    const keptAs = (item) => {
-      const kept = item.rejected_path ? item.rejected_path.slice(item.rejected_path.lastIndexOf("/") + 1) : null;
-      return kept && kept !== item.name
-        ? [" · in the rejected folder as ", figure("kept-as-" + item.id, shown(kept), { class: "figure name" })] : null;
     };
     const rejected = data.rejected.items.map((item) => {
       return el("li", { class: "problem", "data-rejected": item.name },
@@ -274,7 +285,7 @@ const renderers = {
         figure("rejected-reason", shown(item.reason || ""), { class: "figure reason" }),
         todo(item),
         data.actions.enabled && item.can_retry
-          ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
+          ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, "aria-label": "Retry " + shown(item.name), onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
           : null);
     });
     const duplicates = data.duplicates.items.map((item) =>
@@ -306,19 +317,33 @@ const renderers = {
         el("td", { class: "inbox", text: doc.inbox }),
         el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
         el("td", { class: "reason" }, details(doc))));
+    const table = el("table", { class: "recent" },
+      el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
+      el("tbody", {}, rows));
+    const total = data.documents.total + (data.documents.dropped_again || 0);
     return panel("recent", "Recent documents",
-      rows.length ? scroll(el("table", { class: "recent" },
-        el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
-        el("tbody", {}, rows))) : empty("Nothing processed yet."));
+      rows.length ? [
+        rows.length < total ? el("p", { class: "quiet small", "data-figure": "recent-of", text: "The latest " + rows.length + " of " + total.toLocaleString("en-US").replace(/,/g, " ") + " files taken in." }) : null,
+        collapsedRows("recent", table, rows, 15, "documents").map((node) => node === table ? scroll(table) : node)]
+        : empty("Nothing processed yet."));
   },
 
   outstanding(data) {
-    const table = (side, rows, title, who) => {
+    // Most overdue first (the oldest due date), then the largest; parties with nothing open last.
+    const byUrgency = (rows) => rows.slice().sort((a, b) =>
+      (a.open.minor > 0 ? 0 : 1) - (b.open.minor > 0 ? 0 : 1)
+      || (a.oldest_due_date || "9999").localeCompare(b.oldest_due_date || "9999")
+      || b.open.minor - a.open.minor
+      || a.party.localeCompare(b.party));
+    const table = (side, unsorted, title, who) => {
+      const rows = byUrgency(unsorted);
       const totals = data.outstanding.totals.filter((t) => t.side === side);
       if (rows.length === 0) return el("div", { class: "side", "data-side": side }, el("h3", { text: title }), empty("Nothing open."));
       const bodyRows = rows.map((row) =>
         el("tr", { "data-party": row.party, "data-currency": row.currency },
-          el("th", { scope: "row", class: "party", text: shown(row.party) }),
+          el("th", { scope: "row", class: "party" }, shown(row.party),
+            // On a phone, where the two columns after the amount are left out.
+            el("span", { class: "phone-only quiet small", text: (row.oldest_due_date ? "oldest due " + row.oldest_due_date + " · " : "") + row.documents + (row.documents === 1 ? " document" : " documents") })),
           el("td", { class: "num" }, amount(row.open, "outstanding-" + side + "-" + row.party + "-" + row.currency)),
           el("td", { class: "num optional", text: row.documents }),
           el("td", { class: "nowrap optional", text: row.oldest_due_date || "—" })));
@@ -333,9 +358,10 @@ const renderers = {
             el("td", { class: "optional" })))));
       return el("div", { class: "side", "data-side": side },
         el("h3", { text: title }),
-        collapsedRows("outstanding-" + side, table, bodyRows, 15, who === "Customer" ? "customers" : "suppliers").map((node) => node === table ? scroll(table) : node));
+        collapsedRows("outstanding-" + side, table, bodyRows, 12, who === "Customer" ? "customers" : "suppliers").map((node) => node === table ? scroll(table) : node));
     };
     return panel("outstanding", "Outstanding",
+      el("p", { class: "quiet small", "data-figure": "outstanding-note", text: "Invoiced amounts: ledgerd records no payments yet, so what is paid outside it still shows here." }),
       el("div", { class: "sides" },
         table("receivable", data.outstanding.receivables, "Customers owe us", "Customer"),
         table("payable", data.outstanding.payables, "We owe suppliers", "Supplier")));
@@ -383,7 +409,12 @@ const renderers = {
       const groups = currencies.map((currency) => {
         const group = rows.filter((row) => row.currency === currency);
         const totals = group.filter((row) => row.total_row).map(chartRow);
-        const parties = group.filter((row) => !row.total_row).map(chartRow);
+        // Most overdue first: the oldest bucket holding money, then how much is in it.
+        const oldest = (row) => { for (let i = row.buckets.length - 1; i >= 0; i--) if (row.buckets[i].minor > 0) return i; return -1; };
+        const parties = group.filter((row) => !row.total_row).sort((a, b) =>
+          oldest(b) - oldest(a)
+          || (oldest(b) >= 0 ? b.buckets[oldest(b)].minor : 0) - (oldest(a) >= 0 ? a.buckets[oldest(a)].minor : 0)
+          || a.party.localeCompare(b.party)).map(chartRow);
         return [totals, collapsed("aging-" + sideKey + "-" + currency, parties, 12, noun + " in " + currency, (xs) => el("div", { class: "rows" }, xs))];
       });
       return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }), groups);
@@ -477,8 +508,28 @@ function selecting(main) {
   return selection && !selection.isCollapsed && main.contains(selection.anchorNode);
 }
 
+/// The company's name at the top, and in the tab's title with how things stand, so a tab left
+/// open says at a glance whether anything needs attention.
+const TITLE_MARK = { ok: "✓", attention: "!", error: "✗" };
+function renderTitle(data) {
+  const company = data.company ? data.company : "";
+  document.getElementById("company").textContent = company;
+  document.title = (TITLE_MARK[data.overall.status] ? TITLE_MARK[data.overall.status] + " " : "")
+    + (company ? company + " · " : "") + "ledgerd";
+}
+
+/// A button's answer stays in the header until it is a few refreshes old.
+const RESULT_SHOWN_MS = 12000;
+let resultShownAt = 0;
+function clearOldResult() {
+  const output = document.getElementById("action-result");
+  if (output.textContent && Date.now() - resultShownAt > RESULT_SHOWN_MS) output.textContent = "";
+}
+
 function render(data) {
+  renderTitle(data);
   renderOverall(data);
+  clearOldResult();
   const main = document.getElementById("panels");
   if (selecting(main) && heldForSelection < SELECTION_HOLDS) {
     heldForSelection += 1;

@@ -69,6 +69,8 @@ public struct StatusPageData: Sendable, Equatable {
 
     public var documentCounts: [StatusReport.DocumentCount]
     public var documentTotal: Int
+    /// Files dropped again with the bytes of a posted document (`duplicate_drops`).
+    public var duplicateDropCount: Int
     /// The most recently processed documents, and files dropped again with the bytes of a
     /// posted one (state `duplicate`), newest first.
     public var recent: [Document]
@@ -293,7 +295,9 @@ extension LedgerStore {
 
         let activity = try AuditEntry.fetchAll(db, Self.newestAuditEntries(limit: activityLimit))
         return StatusPageData(
-            documentCounts: counts, documentTotal: total, recent: recent, openRejections: rejections,
+            documentCounts: counts, documentTotal: total,
+            duplicateDropCount: try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM duplicate_drops")) ?? 0,
+            recent: recent, openRejections: rejections,
             openRejectionCount: rejectionCount, duplicates: duplicates, duplicateCount: duplicateCount,
             balances: balances, aging: aging, activity: activity)
     }

@@ -23,6 +23,7 @@ struct StatusBuilder {
 
     var accounts: AccountPlan
     var actionsEnabled: Bool
+    var companyName: String = ""
 
     /// The database-derived sections, computed once per cache period.
     func sections(_ facts: DatabaseFacts) -> DatabaseSections {
@@ -30,7 +31,7 @@ struct StatusBuilder {
         func count(_ state: String) -> Int { page.documentCounts.first { $0.state == state }?.count ?? 0 }
         let documents = DocumentCounts(
             total: page.documentTotal, posted: count("posted"), rejected: count("rejected"),
-            duplicateNumber: count("duplicate_number"),
+            duplicateNumber: count("duplicate_number"), droppedAgain: page.duplicateDropCount,
             byState: page.documentCounts.map { .init(state: $0.state, count: $0.count) })
         let openRejectionIDs = Set(page.openRejections.map(\.id))
         return DatabaseSections(
@@ -50,7 +51,9 @@ struct StatusBuilder {
     /// Sections for when the database cannot be read: all empty, reconciliation not agreeing.
     static func unreadable(today: Day) -> DatabaseSections {
         DatabaseSections(
-            today: today, documents: DocumentCounts(total: 0, posted: 0, rejected: 0, duplicateNumber: 0, byState: []),
+            today: today,
+            documents: DocumentCounts(
+                total: 0, posted: 0, rejected: 0, duplicateNumber: 0, droppedAgain: 0, byState: []),
             recentDocuments: [], rejected: ProblemList(total: 0, items: []),
             duplicates: ProblemList(total: 0, items: []),
             outstanding: outstanding([]), aging: aging([], today: today),
@@ -71,7 +74,8 @@ struct StatusBuilder {
             health: health, runtime: runtime, documents: s.documents, rejected: s.rejected, duplicates: s.duplicates,
             reconciliation: s.reconciliation, aging: s.aging, databaseRead: sections != nil, now: now)
         return LiveStatus(
-            generatedAt: Self.iso(now), today: day.description, panels: Self.panels, overall: overall,
+            generatedAt: Self.iso(now), today: day.description, company: companyName.isEmpty ? nil : companyName,
+            panels: Self.panels, overall: overall,
             runtime: runtime, health: health, actions: Actions(enabled: actionsEnabled))
     }
 
@@ -347,18 +351,25 @@ struct StatusBuilder {
                     action: nil))
         }
         // One note a side, its currencies listed together: a line per currency filled the
-        // banner of books in several currencies.
+        // banner of books in several currencies. Everything past due counts, with how much of it
+        // is over 90 days: an owner reads the banner, not the chart.
         for (name, side) in [("payables", aging.payables), ("receivables", aging.receivables)] {
-            let amounts = side.totals.map { $0.buckets[AgingBucket.over90.index] }.filter { $0.minor > 0 }
-            guard !amounts.isEmpty else { continue }
-            let listed = amounts.map(\.formatted).joined(separator: ", ")
-            let verb = amounts.count == 1 ? "is" : "are"
+            let overdue = side.totals.compactMap { total -> (all: Amount, old: Amount)? in
+                let minor = total.buckets.dropFirst().reduce(Int64(0)) { $0 &+ $1.minor }
+                guard minor > 0 else { return nil }
+                return (Amount(minor: minor, currency: total.currency), total.buckets[AgingBucket.over90.index])
+            }
+            guard !overdue.isEmpty else { continue }
+            let listed = overdue.map(\.all.formatted).joined(separator: ", ")
+            let old = overdue.map(\.old).filter { $0.minor > 0 }.map(\.formatted)
+            let verb = overdue.count == 1 ? "is" : "are"
+            let ofWhich = old.isEmpty ? "" : " (\(old.joined(separator: ", ")) more than 90 days)"
             items.append(
                 .init(
                     severity: "info", panel: "aging",
                     text: name == "payables"
-                        ? "\(listed) of supplier invoices \(verb) more than 90 days past due."
-                        : "\(listed) owed by customers \(verb) more than 90 days past due.",
+                        ? "\(listed) of supplier invoices \(verb) past due\(ofWhich)."
+                        : "\(listed) owed by customers \(verb) past due\(ofWhich).",
                     // This version records no payments: what is open is what was invoiced.
                     action: name == "payables"
                         ? "ledgerd records no payments yet, so these are invoiced amounts: check which were paid."

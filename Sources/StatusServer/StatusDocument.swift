@@ -19,6 +19,8 @@ struct LiveStatus: Encodable, Sendable {
     var generatedAt: String
     /// The day aging is computed for (the server's local date).
     var today: String
+    /// The company whose books these are (`[company] name`); left out when not configured.
+    var company: String?
     var panels: [String]
     var overall: Overall
     var runtime: RuntimeSnapshot
@@ -126,6 +128,8 @@ struct DocumentCounts: Encodable, Sendable {
     var posted: Int
     var rejected: Int
     var duplicateNumber: Int
+    /// Files dropped again with the bytes of a posted document (no document of their own).
+    var droppedAgain: Int
     var byState: [StateCount]
 
     struct StateCount: Encodable, Sendable {

@@ -65,7 +65,9 @@ public struct StatusServer: Service, CustomStringConvertible {
         self.logger = logger
         self.registry = LedgerMetrics.bootstrap()
         self.cache = FactsCache(
-            store: store, builder: StatusBuilder(accounts: accounts, actionsEnabled: settings.actionsEnabled),
+            store: store,
+            builder: StatusBuilder(
+                accounts: accounts, actionsEnabled: settings.actionsEnabled, companyName: settings.companyName),
             ttl: settings.statusCacheTTL)
         self.outstandingRead = SharedRead(ttl: settings.statusCacheTTL)
     }

@@ -11,6 +11,8 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
     public var webRoot: String
     /// Bearer token for the POST actions. nil or empty: actions are off (403).
     public var token: String?
+    /// The company whose books these are, shown at the top of the page; empty: not shown.
+    public var companyName: String
     /// Largest request body accepted (413 beyond it).
     public var maxBodyBytes: Int
     /// A connection that has not sent a complete request head within this time after it
@@ -32,6 +34,7 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, webRoot: String = "Web", token: String? = nil,
+        companyName: String = "",
         maxBodyBytes: Int = 16 * 1024, idleTimeout: Duration = .seconds(10), statusCacheTTL: Duration = .seconds(1),
         allowedHosts: [String]? = nil, maxConnections: Int = 128,
         onListening: (@Sendable (_ host: String, _ port: Int) async -> Void)? = nil
@@ -40,6 +43,7 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
         self.port = port
         self.webRoot = webRoot
         self.token = token
+        self.companyName = companyName
         self.maxBodyBytes = maxBodyBytes
         self.idleTimeout = idleTimeout
         self.statusCacheTTL = statusCacheTTL

@@ -74,7 +74,7 @@ extension Ledgerd {
                 let server = StatusServer(
                     settings: StatusServerSettings(
                         host: configuration.server.host, port: configuration.server.port,
-                        webRoot: webRoot, token: token,
+                        webRoot: webRoot, token: token, companyName: configuration.company.name,
                         onListening: { host, port in
                             serverUp.store(true, ordering: .releasing)
                             listening.open()

@@ -196,13 +196,18 @@ import Testing
 
         // The banner: two things need attention, with what to do.
         #expect(json["overall"]["status"].string == "attention")
-        #expect(json["overall"]["headline"].string == "2 things need your attention; 3 notes below.")
+        #expect(json["overall"]["headline"].string == "2 things need your attention; 4 notes below.")
         let items = json["overall"]["items"].array
         #expect(items.contains { $0["text"].string == "1 file was rejected: broken-invoice.xml." })
         #expect(
             items.contains { $0["panel"].string == "problems" && $0["text"].string?.contains("P-1-again.xml") == true })
         #expect(items.contains { $0["severity"].string == "info" && $0["text"].string?.contains("12 of 40") == true })
-        #expect(items.contains { $0["severity"].string == "info" && $0["text"].string?.contains("500.00 NOK") == true })
+        // Everything past due, a note a side, with how much of it is over 90 days.
+        #expect(
+            items.contains {
+                $0["text"].string == "20 500.00 NOK of supplier invoices is past due (500.00 NOK more than 90 days)."
+            })
+        #expect(items.contains { $0["text"].string == "125.00 EUR, 5 000.00 NOK owed by customers are past due." })
         #expect(
             items.contains {
                 $0["severity"].string == "info"

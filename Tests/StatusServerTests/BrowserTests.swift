@@ -43,7 +43,10 @@ import Testing
 
         // Banner.
         #expect(dom.contains("id=\"overall\" class=\"overall\" data-status=\"attention\""))
-        #expect(dom.contains("2 things need your attention; 3 notes below."))
+        #expect(dom.contains("2 things need your attention; 4 notes below."))
+        // The company's name heads the page and the tab, which says how things stand.
+        #expect(dom.contains("<span id=\"company\" class=\"company\">Nordlys Helse AS</span>"))
+        #expect(dom.contains("<title>! Nordlys Helse AS · ledgerd</title>"))
         #expect(dom.contains("1 file was rejected: broken-invoice.xml."))
 
         // Panels in the order the API gives.
@@ -84,6 +87,19 @@ import Testing
         #expect(figure("outstanding-payable-Leverandør AS-NOK") == "20 000.00 NOK")
         #expect(figure("outstanding-payable-Kontorrekvisita AS-NOK") == "1 500.00 NOK")
         #expect(figure("outstanding-receivable-Kunde AS-NOK") == "5 000.00 NOK")
+        #expect(figure("outstanding-note")?.hasPrefix("Invoiced amounts: ledgerd records no payments yet") == true)
+        // Most overdue first, not by name: by oldest due date here (Leverandør's is 45 days
+        // ago), by the oldest bucket holding money in the aging (Kontorrekvisita's 90+).
+        func position(_ text: String) -> String.Index? { dom.range(of: text)?.lowerBound }
+        let outstanding = try #require(position("id=\"panel-outstanding\""))
+        let aging = try #require(position("id=\"panel-aging\""))
+        let owedFirst = try #require(dom[outstanding...].range(of: "<tr data-party=\"Leverandør AS\"")?.lowerBound)
+        let owedSecond = try #require(
+            dom[outstanding...].range(of: "<tr data-party=\"Kontorrekvisita AS\"")?.lowerBound)
+        #expect(owedFirst < owedSecond)
+        let agedFirst = try #require(dom[aging...].range(of: "data-party=\"Kontorrekvisita AS\"")?.lowerBound)
+        let agedSecond = try #require(dom[aging...].range(of: "data-party=\"Leverandør AS\"")?.lowerBound)
+        #expect(agedFirst < agedSecond)
         #expect(figure("outstanding-total-receivable-EUR") == "125.00 EUR")
 
         // Aging buckets.
@@ -257,18 +273,22 @@ import Testing
         #expect(dom.components(separatedBy: advice).count - 1 == 1)
         let first = try #require(dom.firstMatch(of: /data-rejected="([^"]+)"/)?.1)
         #expect(dom.components(separatedBy: ">as for \(first) above.</p>").count - 1 == 24)
-        // 30 supplier rows: 15 shown, 15 behind the button. The aging, per currency: the NOK
-        // total always shown, then 12 of its 29 suppliers.
-        #expect(dom.components(separatedBy: "class=\"extra\"").count - 1 == 15)
-        #expect(dom.contains(">Show 15 more suppliers</button>"))
+        // 30 supplier rows: 12 shown, 18 behind the button; of the 50 recent documents, 15.
+        // The aging, per currency: the NOK total always shown, then 12 of its 29 suppliers.
+        #expect(dom.components(separatedBy: "class=\"extra\"").count - 1 == 18 + 35)
+        #expect(dom.contains(">Show 18 more suppliers</button>"))
+        #expect(dom.contains(">Show 35 more documents</button>"))
+        #expect(TestSupport.figure(dom, "recent-of") == "The latest 50 of 55 files taken in.")
         #expect(dom.contains(">Show 17 more suppliers in NOK</summary>"))
         let total = try #require(dom.range(of: "data-figure=\"aging-payable-total-NOK-sum\""))
         let more = try #require(dom.range(of: "data-more=\"aging-payable-NOK\""))
         #expect(total.lowerBound < more.lowerBound, "the NOK total is shown, not behind the button")
-        // One line for the amounts more than 90 days past due, whatever their currencies.
+        // One line for the amounts past due, whatever their currencies.
         #expect(
-            dom.contains("12 500 000.00 EUR, 362 500 000.00 NOK of supplier invoices are more than 90 days past due."))
-        #expect(dom.contains(">Evil \\u202Elab AS</th>"))
+            dom.contains(
+                "12 500 000.00 EUR, 362 500 000.00 NOK of supplier invoices are past due (12 500 000.00 EUR, "
+                    + "362 500 000.00 NOK more than 90 days)."))
+        #expect(dom.contains(">Evil \\u202Elab AS<span class=\"phone-only quiet small\">"))
         // The override itself is only ever in attributes that are not shown.
         let text = dom.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
         #expect(!text.unicodeScalars.contains("\u{202E}"))

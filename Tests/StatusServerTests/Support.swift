@@ -239,7 +239,8 @@ func withServer<T>(
     var logger = Logger(label: "status-server-test")
     logger.logLevel = .warning
     let settings = StatusServerSettings(
-        host: "127.0.0.1", port: 0, webRoot: root, token: token, maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout,
+        host: "127.0.0.1", port: 0, webRoot: root, token: token, companyName: "Nordlys Helse AS",
+        maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout,
         statusCacheTTL: statusCacheTTL, allowedHosts: allowedHosts, maxConnections: maxConnections,
         onListening: { _, port in portContinuation.yield(port) })
     let server = StatusServer(
