@@ -148,7 +148,7 @@ public enum InboxScanner {
     public static func notReadYet(_ inbox: String) -> String {
         switch inbox {
         case "wise":
-            "this version of ledgerd does not read Wise statements and invoice PDFs yet; the file stays where it is"
+            "this version of ledgerd does not read Wise statements or invoice PDFs yet; the file stays where it is"
         case "checks": "this version of ledgerd does not read scanned checks yet; the file stays where it is"
         default: "this version of ledgerd does not read the \(inbox) inbox; the file stays where it is"
         }

@@ -97,6 +97,32 @@ public struct FileResult: Sendable, Equatable {
     public var destination: String?
     /// What a posted file was posted as, in words: `invoice 1234 from Leverandør AS, 1250.00 NOK`.
     public var posting: String?
+    /// The same, for scripts (`ingest --json`).
+    public var postedAs: PostedAs?
+
+    /// The invoice or credit note a file was posted as.
+    public struct PostedAs: Sendable, Equatable {
+        public var type: DocumentType
+        public var direction: Direction
+        public var number: String
+        /// The supplier (a purchase) or the customer (a sale).
+        public var party: String
+        public var issueDate: String
+        public var dueDate: String?
+        public var payable: Money
+
+        init?(_ document: IncomingDocument) {
+            guard case .invoice(let prepared) = document.content else { return nil }
+            let invoice = prepared.invoice
+            type = invoice.type
+            direction = prepared.direction
+            number = invoice.number
+            party = invoice.counterparty(prepared.direction).name
+            issueDate = invoice.issueDate.description
+            dueDate = invoice.dueDate?.description
+            payable = invoice.totals.payable
+        }
+    }
 
     public init(file: InboxFile, outcome: Outcome, documentID: Int64?, reason: Rejection?, destination: String?) {
         self.file = file
@@ -738,6 +764,7 @@ public final class Pipeline: Sendable {
         case .posted(let id, let rejectedBefore):
             result.documentID = id
             result.posting = Self.posting(document)
+            result.postedAs = FileResult.PostedAs(document)
             if moveFile(to: document.archivePath, done: "posted as document \(id)") || takenElsewhere {
                 result.outcome = .posted
                 if takenElsewhere, FileSystem.exists(document.archivePath) {

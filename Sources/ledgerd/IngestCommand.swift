@@ -15,9 +15,13 @@ extension Ledgerd {
                 that says why. The same file twice posts nothing the second time. With no PATH, the \
                 configured inbox is processed.
 
-                Exit status: 0 when every file was handled (posted, duplicate or rejected), 1 when a file \
-                could not be handled now and was left in place (e.g. the disk is full), 2 for usage or \
-                configuration errors.
+                Exit status: 0 when every file taken in was handled (posted, duplicate or rejected), 1 when \
+                a file could not be handled now and was left in place (e.g. the disk is full), 2 for usage or \
+                configuration errors. Files not taken in do not change it; they are listed as skipped \
+                ("skipped" in --json): those of an inbox this version does not read, and those another \
+                ledgerd run has in hand (the daemon, which posts them) or another program holds locked, \
+                which stay where they are for the next run. A file named as PATH outside the inbox is \
+                moved like one in it: to the archive, or to the rejected folder.
                 """)
 
         @OptionGroup var options: CommonOptions
@@ -119,6 +123,30 @@ struct IngestSummary: Encodable {
         var destination: String?
         /// What a posted file was posted as, in words.
         var posting: String?
+        /// The same, for scripts.
+        var postedAs: PostedAs?
+    }
+    struct PostedAs: Encodable {
+        /// `invoice` or `credit_note`.
+        var type: String
+        /// `purchase` (from a supplier) or `sale` (to a customer).
+        var direction: String
+        var number: String
+        var party: String
+        var issueDate: String
+        var dueDate: String?
+        /// In minor units, with its currency and as a person reads it (as `/api/status` writes amounts).
+        var payable: JSONAmount
+
+        init(_ posted: FileResult.PostedAs) {
+            type = posted.type.rawValue
+            direction = posted.direction.rawValue
+            number = posted.number
+            party = posted.party
+            issueDate = posted.issueDate
+            dueDate = posted.dueDate
+            payable = JSONAmount(posted.payable)
+        }
     }
     var files: [File]
     /// How many files were taken in (`files` lists them only for `--json`).
@@ -144,7 +172,7 @@ struct IngestSummary: Encodable {
                     path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue,
                     documentId: $0.documentID,
                     reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination,
-                    posting: $0.posting)
+                    posting: $0.posting, postedAs: $0.postedAs.map(PostedAs.init))
             }
         self.skipped = skipped
         var counts: [FileResult.Outcome: Int] = [:]

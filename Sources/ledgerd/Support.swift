@@ -150,6 +150,20 @@ extension CommonOptions {
     }
 }
 
+/// An amount in JSON as `/api/status` writes it: integer minor units, the currency, and the
+/// figure as a person reads it.
+struct JSONAmount: Encodable {
+    var minor: Int64
+    var currency: String
+    var formatted: String
+
+    init(_ money: Money) {
+        minor = money.minor
+        currency = money.currency.code
+        formatted = money.grouped
+    }
+}
+
 enum Output {
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()

@@ -112,8 +112,21 @@ let buyerConfig = """
         // A posted file says what it was posted as.
         let posted = try #require(files.first { ($0["outcome"] as? String) == "posted" })
         #expect(posted["posting"] as? String == "invoice TOSL108 from Salescompany ltd., 802.00 NOK")
+        // …and in fields, for a script.
+        let postedAs = try #require(posted["posted_as"] as? [String: Any])
+        #expect(postedAs["type"] as? String == "invoice")
+        #expect(postedAs["direction"] as? String == "purchase")
+        #expect(postedAs["number"] as? String == "TOSL108")
+        #expect(postedAs["party"] as? String == "Salescompany ltd.")
+        #expect(postedAs["issue_date"] as? String == "2013-06-30")
+        #expect(postedAs["due_date"] as? String == "2013-07-20")
+        let payable = try #require(postedAs["payable"] as? [String: Any])
+        #expect(payable["minor"] as? Int == 80_200)
+        #expect(payable["currency"] as? String == "NOK")
+        #expect(payable["formatted"] as? String == "802.00 NOK")
         let legacy = try #require(files.first { ($0["name"] as? String) == "ehf2_faktura-1_legacy.xml" })
         #expect(legacy["reason_code"] as? String == "EHF-UNSUPPORTED")
+        #expect(legacy["posted_as"] == nil)
         #expect(
             FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/ehf2_faktura-1_legacy.xml.error.txt"))
 
