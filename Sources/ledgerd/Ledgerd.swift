@@ -13,7 +13,7 @@ struct Ledgerd: AsyncParsableCommand {
             ./Inbox (ehf/, wise/, checks/), ./var/ledger.sqlite, ./var/archive, ./Inbox/rejected.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Ingest.self, Status.self, Reconcile.self, Config.self, Backup.self]
+        subcommands: [Run.self, Ingest.self, Status.self, Outstanding.self, Reconcile.self, Config.self, Backup.self]
     )
 
     /// Argument parser's own entry point, except that a usage error exits 2, as every

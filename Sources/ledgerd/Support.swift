@@ -188,14 +188,17 @@ enum Output {
         return formatter.string(from: date)
     }
 
-    /// Left-aligned table with two spaces between columns.
-    static func table(_ rows: [[String]]) -> String {
+    /// A table with two spaces between columns, left-aligned but for the columns in
+    /// `rightAligned` (amounts, whose digits then line up).
+    static func table(_ rows: [[String]], rightAligned: Set<Int> = []) -> String {
         guard let width = rows.map(\.count).max() else { return "" }
         var widths = [Int](repeating: 0, count: width)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                if rightAligned.contains(i) { return pad + cell }
+                return i == row.count - 1 ? cell : cell + pad
             }
             .joined(separator: "  ")
         }.joined(separator: "\n")

@@ -261,6 +261,47 @@ let buyerConfig = """
         #expect((problems["items"] as? [[String: Any]])?.count == 20)
     }
 
+    /// `outstanding` ages what is owed per party as of a day, the most overdue first, with
+    /// totals, in text and JSON; --overdue keeps only what is past due.
+    @Test func outstandingAgesWhatIsOwedPerParty() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")  // Salescompany ltd., 802.00 NOK due 2013-07-20
+        try home.drop("valid/ehf_forward-billing_invoice_consumer.xml")  // Havblikk Nett AS, 1 543.34 NOK
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+
+        let text = try await ledgerd(
+            ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-08-01"], in: home.path)
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("We owe suppliers, as of 2013-08-01"), "\(text.stdout)")
+        #expect(text.stdout.contains("Customers owe us, as of 2013-08-01\n  nothing open"))
+        let salescompany = try #require(text.stdout.split(separator: "\n").first { $0.contains("Salescompany ltd.") })
+        // 12 days past due: in 1–30, right-aligned under its heading.
+        #expect(salescompany.contains("802.00 NOK"))
+        #expect(salescompany.contains("2013-07-20"))
+        #expect(salescompany.hasSuffix("802.00        0.00        0.00      0.00"), "\(salescompany)")
+        #expect(text.stdout.contains("  total NOK "))
+        #expect(text.stdout.contains("Invoiced amounts: ledgerd records no payments yet"))
+
+        let json = try json(
+            try await ledgerd(
+                ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-08-01", "--json"], in: home.path
+            ).stdout)
+        let parties = try #require((json["payables"] as? [String: Any])?["parties"] as? [[String: Any]])
+        #expect(parties.map { $0["party"] as? String } == ["Salescompany ltd.", "Havblikk Nett AS"])
+        let buckets = try #require(parties.first?["buckets"] as? [String: [String: Any]])
+        #expect(buckets["1-30"]?["minor"] as? Int == 80_200)
+        #expect(buckets["current"]?["minor"] as? Int == 0)
+
+        // Before the due date nothing is past due.
+        let early = try await ledgerd(
+            ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-07-01", "--overdue"], in: home.path)
+        #expect(early.stdout.contains("We owe suppliers, as of 2013-07-01\n  nothing past due"), "\(early.stdout)")
+        let wrong = try await ledgerd(["outstanding", "--config", "ledgerd.toml", "--as-of", "1 July"], in: home.path)
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("--as-of 1 July: not a day written YYYY-MM-DD"))
+    }
+
     /// Amounts a person reads are grouped by threes, as on the status page; JSON keeps minor units.
     @Test func amountsAreGroupedByThousands() async throws {
         let home = try Home()

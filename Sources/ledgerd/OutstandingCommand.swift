@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import LedgerConfig
+import LedgerCore
+import LedgerStore
+
+extension Ledgerd {
+    struct Outstanding: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shows what each customer owes and what is owed each supplier, aged by due date.",
+            discussion: """
+                Per party and currency: the open amount (invoices less the credit notes not used up), \
+                the number of open documents, the oldest due date, and the amount in each aging bucket \
+                (current, 1-30, 31-60, 61-90 and 90+ days past due), the most overdue first, with a total \
+                per currency. An invoice without a due date is taken as due 30 days after its issue date. \
+                The amounts are invoiced amounts: this version records no payments. Exits 0, or 1 when \
+                the books cannot be opened.
+                """)
+
+        @OptionGroup var options: CommonOptions
+
+        @Flag(help: "Only parties with something past due.")
+        var overdue = false
+
+        @Option(
+            name: .customLong("as-of"),
+            help: ArgumentHelp("Age as of this day (YYYY-MM-DD) instead of today.", valueName: "DAY"))
+        var asOf: String?
+
+        func run() async throws {
+            try await runReportingErrors(json: options.json) {
+                let configuration = try options.loadConfiguration()
+                let today: Day
+                if let asOf {
+                    guard let day = Day(iso: asOf) else {
+                        throw UserFacingError("ledgerd: --as-of \(asOf): not a day written YYYY-MM-DD")
+                    }
+                    today = day
+                } else {
+                    let parts = Calendar.current.dateComponents([.year, .month, .day], from: Date())
+                    today = Day(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1)!
+                }
+                let store = try options.openStore(configuration, create: false, reading: true)
+                let page = try store.statusPageData(recentLimit: 0, problemLimit: 0, activityLimit: 0)
+                let report = Report(page, asOf: today, onlyOverdue: overdue)
+                if options.json {
+                    print(try Output.json(report))
+                } else {
+                    print(report.text)
+                }
+            }
+        }
+    }
+}
+
+/// What `ledgerd outstanding` shows: a side's parties, aged, the most overdue first.
+struct Report: Encodable {
+    var asOf: String
+    var receivables: Side
+    var payables: Side
+    /// Whether only parties with something past due are listed (`--overdue`).
+    var onlyOverdue: Bool
+    /// Always true in this version: the amounts are what was invoiced.
+    var paymentsNotRecorded = true
+
+    struct Side: Encodable {
+        var parties: [Row]
+        var totals: [Row]
+    }
+
+    struct Row: Encodable {
+        /// nil on a total row.
+        var party: String?
+        var currency: String
+        var open: JSONAmount
+        var documents: Int
+        var withoutDueDate: Int
+        var oldestDueDate: String?
+        /// `current`, `1-30`, `31-60`, `61-90`, `90+`.
+        var buckets: [String: JSONAmount]
+        /// The amounts in bucket order, for the table.
+        var minor: [Int64] { AgingBucket.allCases.map { buckets[$0.rawValue]?.minor ?? 0 } }
+        /// Whether anything of it is past due.
+        var pastDue: Bool { minor.dropFirst().contains { $0 > 0 } }
+    }
+
+    init(_ page: StatusPageData, asOf today: Day, onlyOverdue: Bool) {
+        asOf = today.description
+        self.onlyOverdue = onlyOverdue
+        func side(_ name: String) -> Side {
+            let oldest = Dictionary(
+                page.balances.filter { $0.side == name }.map { ("\($0.party)\u{0}\($0.currency)", $0.oldestDueDate) },
+                uniquingKeysWith: { a, _ in a })
+            let rows = Aging.rows(page.aging.filter { $0.side == name }.map(\.item), asOf: today)
+            func row(_ row: AgingRow) -> Row {
+                let currency = row.currency
+                return Row(
+                    party: row.party, currency: currency.code,
+                    open: JSONAmount(Money(minor: row.totalMinor, currency: currency)), documents: row.documents,
+                    withoutDueDate: row.withoutDueDate,
+                    oldestDueDate: row.party.flatMap { oldest["\($0)\u{0}\(currency.code)"] ?? nil },
+                    buckets: Dictionary(
+                        uniqueKeysWithValues: zip(AgingBucket.allCases, row.buckets).map {
+                            ($0.rawValue, JSONAmount(Money(minor: $1, currency: currency)))
+                        }))
+            }
+            // The most overdue first: the oldest bucket holding money, then how much is in it.
+            func urgency(_ row: Row) -> (Int, Int64) {
+                let amounts = row.minor
+                guard let oldest = amounts.lastIndex(where: { $0 > 0 }) else { return (-1, 0) }
+                return (oldest, amounts[oldest])
+            }
+            let parties = rows.map(row).filter { !onlyOverdue || $0.pastDue }.sorted { a, b in
+                let (x, y) = (urgency(a), urgency(b))
+                if x != y { return x > y }
+                return (a.party ?? "") < (b.party ?? "")
+            }
+            return Side(parties: parties, totals: Aging.totals(rows).map(row).filter { !onlyOverdue || $0.pastDue })
+        }
+        receivables = side("receivable")
+        payables = side("payable")
+    }
+
+    var text: String {
+        var lines: [String] = []
+        for (title, who, side) in [
+            ("Customers owe us", "customer", receivables), ("We owe suppliers", "supplier", payables),
+        ] {
+            lines.append("\(title), as of \(asOf)")
+            guard !side.parties.isEmpty else {
+                lines.append(onlyOverdue ? "  nothing past due\n" : "  nothing open\n")
+                continue
+            }
+            let header = ["  " + who, "open", "documents", "oldest due"] + AgingBucket.allCases.map(\.label)
+            func cells(_ row: Row, name: String) -> [String] {
+                ["  " + name, row.open.formatted, String(row.documents), row.oldestDueDate ?? "—"]
+                    + row.minor.map {
+                        String(Money.grouped(minor: $0, currencyCode: row.currency).dropLast(row.currency.count + 1))
+                    }
+            }
+            let body = side.parties.map { cells($0, name: OneLine.escaped($0.party ?? "")) }
+            let totals = side.totals.map { cells($0, name: "total \($0.currency)") }
+            lines.append(Output.table([header] + body + totals, rightAligned: Set([1, 2] + Array(4..<header.count))))
+            let undated = side.parties.reduce(0) { $0 + $1.withoutDueDate }
+            if undated > 0 {
+                lines.append("  \(undated) without a due date, taken as due 30 days after issue")
+            }
+            lines.append("")
+        }
+        lines.append("Invoiced amounts: ledgerd records no payments yet, so what was paid outside it still shows here.")
+        return lines.joined(separator: "\n")
+    }
+}
