@@ -29,18 +29,20 @@ extension Ledgerd {
                 let store = try options.openStore(configuration, create: false, reading: true)
                 let report = try store.status(problemLimit: all ? nil : 20)
                 let daemon = try DaemonReport(store: store)
-                // The daemon counts what waits while it runs; without it, the inboxes are counted here.
-                let waiting = daemon.running ? nil : InboxCount.now(configuration)
+                // The daemon counts what waits while it runs; without it, the inboxes are counted
+                // here. A script gets the count of files in each inbox either way.
+                let counted = InboxCount.now(configuration)
+                let waiting = daemon.running ? nil : counted
                 if options.json {
                     struct Combined: Encodable {
                         var daemon: DaemonReport
-                        var inboxes: [InboxCount]?
+                        var inboxes: [InboxCount]
                         var ledger: StatusReport
                     }
                     // Stopped, its last report is out of date: the inboxes are counted afresh instead.
                     var reported = daemon
                     if !daemon.running { reported.snapshot = nil }
-                    print(try Output.json(Combined(daemon: reported, inboxes: waiting, ledger: report)))
+                    print(try Output.json(Combined(daemon: reported, inboxes: counted, ledger: report)))
                     return
                 }
                 print("Database: \(configuration.paths.database)")

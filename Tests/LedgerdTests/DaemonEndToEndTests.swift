@@ -517,6 +517,11 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let stale = try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path)
         let daemonReport = try #require(try json(stale.stdout)["daemon"] as? [String: Any])
         #expect((daemonReport["stale_seconds"] as? Int ?? 0) > 180, "\(stale.stdout)")
+        // The inboxes counted, as when no daemon runs: one shape for a script.
+        #expect(
+            (try json(stale.stdout)["inboxes"] as? [[String: Any]])?.map { $0["inbox"] as? String } == [
+                "ehf", "wise", "checks",
+            ])
         // In local time, here Oslo's (UTC+1 in January).
         let staleText = try await runProgram(
             ledgerdBinary, ["status", "--config", "ledgerd.toml"], in: home.path, environment: ["TZ": "Europe/Oslo"])
