@@ -4,8 +4,11 @@ import LedgerStore
 /// The `.error.txt` written beside a rejected file: first the reason in one sentence, then
 /// what to do about it, then the details a person may need to follow up.
 public enum ErrorReport {
-    static func text(for name: String, rejection: Rejection, details: [Rejection], document: IncomingDocument) -> String
-    {
+    /// `keptAs`: the name the file lies under in the rejected folder (`x (2).xml` beside
+    /// another `x.xml`), which the advice to delete it names.
+    static func text(
+        for name: String, keptAs: String? = nil, rejection: Rejection, details: [Rejection], document: IncomingDocument
+    ) -> String {
         var text = "\(OneLine.escaped(name)) was not posted.\n\n"
         // The rejection's message counts the further problems "listed in the error file";
         // here they are listed below, so the first one is given as it is.
@@ -34,7 +37,8 @@ public enum ErrorReport {
                 // The same bytes are rejected again, however often they are tried.
                 text +=
                     "\nThe same file is rejected again however often it is tried: drop the corrected file into "
-                    + "\(inbox), then delete \(OneLine.escaped(name)) and this error file from the rejected folder.\n"
+                    + "\(inbox), then delete \(OneLine.escaped(keptAs ?? name)) and this error file from the rejected "
+                    + "folder.\n"
             case .none:
                 break
             }

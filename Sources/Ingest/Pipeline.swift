@@ -717,13 +717,16 @@ public final class Pipeline: Sendable {
         }
         func reject(_ rejection: Rejection, details: [Rejection]) {
             let folder = settings.rejected
-            let text = ErrorReport.text(for: file.name, rejection: rejection, details: details, document: document)
+            func text(keptAs name: String) -> String {
+                ErrorReport.text(
+                    for: file.name, keptAs: name, rejection: rejection, details: details, document: document)
+            }
             if inRejectedFolder {
                 // Tried again where it lies (`ledgerd ingest rejected/FILE`): it stays, under its
                 // own name, and its error file is written anew.
                 result.destination = file.path
                 do {
-                    try FileSystem.writeText(text, to: file.path + ".error.txt")
+                    try FileSystem.writeText(text(keptAs: file.name), to: file.path + ".error.txt")
                 } catch {
                     logger.error(
                         "could not write the error file",
@@ -744,7 +747,7 @@ public final class Pipeline: Sendable {
             // beside it. When it cannot be written (the folder full), the file stays in the
             // inbox and both are tried again.
             do {
-                try FileSystem.writeText(text, to: target + ".error.txt")
+                try FileSystem.writeText(text(keptAs: name), to: target + ".error.txt")
             } catch {
                 result.outcome = .failed
                 result.reason = Rejection(

@@ -419,6 +419,10 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(open.map(\.name) == ["x.xml", "x.xml"])
         #expect(Set(open.compactMap(\.rejectedPath)) == [sandbox.rejected + "/x.xml", sandbox.rejected + "/x (2).xml"])
         #expect(open.first { $0.id == second.first?.documentID }?.rejectedPath == sandbox.rejected + "/x (2).xml")
+        // Its error file says to delete it, by the name it lies under, not the other x.xml.
+        let note = try String(contentsOfFile: sandbox.rejected + "/x (2).xml.error.txt", encoding: .utf8)
+        #expect(note.hasPrefix("x.xml was not posted."))
+        #expect(note.contains("then delete x (2).xml and this error file from the rejected folder."), "\(note)")
     }
 
     /// A rejection stays open while its file lies in the rejected folder, whatever else of its
