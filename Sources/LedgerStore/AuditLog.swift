@@ -79,13 +79,19 @@ extension LedgerStore {
         public var inbox: String
         /// The file's size in bytes when it was read.
         public var sizeBytes: Int64
+        /// Where its file was put in the rejected folder, when known (`documents.rejected_path`).
+        public var rejectedPath: String?
 
-        public init(id: Int64, sha256: String, originalName: String, inbox: String, sizeBytes: Int64) {
+        public init(
+            id: Int64, sha256: String, originalName: String, inbox: String, sizeBytes: Int64,
+            rejectedPath: String? = nil
+        ) {
             self.id = id
             self.sha256 = sha256
             self.originalName = originalName
             self.inbox = inbox
             self.sizeBytes = sizeBytes
+            self.rejectedPath = rejectedPath
         }
     }
 
@@ -113,11 +119,13 @@ extension LedgerStore {
             try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT id, sha256, original_name, inbox, size_bytes FROM documents
+                    SELECT id, sha256, original_name, inbox, size_bytes, rejected_path FROM documents
                     WHERE \(condition) AND state <> 'posted' ORDER BY id DESC LIMIT 1
                     """, arguments: [value]
             ).map {
-                UnpostedDocument(id: $0[0], sha256: $0[1], originalName: $0[2], inbox: $0[3], sizeBytes: $0[4])
+                UnpostedDocument(
+                    id: $0[0], sha256: $0[1], originalName: $0[2], inbox: $0[3], sizeBytes: $0[4],
+                    rejectedPath: $0[5])
             }
         }
     }

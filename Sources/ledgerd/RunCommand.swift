@@ -240,11 +240,19 @@ struct DaemonActions: StatusActions {
     }
 
     /// The name of `document`'s copy in the rejected folder: the file whose bytes hash to the
-    /// document's, its own name tried first. A file refused unread (too large, not a file) has
-    /// no hash of its bytes and is found by its name alone.
+    /// document's, the name it was put under tried first, then its own. A file refused unread
+    /// (too large, not a file) has no hash of its bytes and is found by the name it was put
+    /// under (`x (2).xml` beside another `x.xml`), or, rejected before that was recorded, by
+    /// its own name.
     static func rejectedCopy(of document: LedgerStore.UnpostedDocument, in folder: String, limit: Int64) -> String? {
         let own = FileSystem.shortened(document.originalName, maxBytes: 200)
-        if document.sha256.hasPrefix("unread:") { return FileSystem.exists(folder + "/" + own) ? own : nil }
+        let kept = document.rejectedPath.flatMap { path in
+            FileSystem.parentDirectory(path) == folder ? FileSystem.lastComponent(path) : nil
+        }
+        if document.sha256.hasPrefix("unread:") {
+            if let kept { return FileSystem.exists(folder + "/" + kept) ? kept : nil }
+            return FileSystem.exists(folder + "/" + own) ? own : nil
+        }
         /// A file of the size the document had, hashed only then: a folder of large other
         /// files is not read through.
         func holds(_ candidate: String) -> Bool {
@@ -254,10 +262,11 @@ struct DaemonActions: StatusActions {
             else { return false }
             return Pipeline.sha256(ofFile: path, limit: limit) == document.sha256
         }
+        if let kept, holds(kept) { return kept }
         if holds(own) { return own }
         let entries = (try? FileSystem.listDirectory(folder)) ?? []
         return entries.filter { $0.type == .regular }.map(\.name).sorted().first {
-            !$0.hasSuffix(".error.txt") && $0 != own && holds($0)
+            !$0.hasSuffix(".error.txt") && $0 != own && $0 != kept && holds($0)
         }
     }
 

@@ -41,6 +41,33 @@ import Testing
         #expect(daemon.terminate() == 0)
     }
 
+    /// Two files of one name refused unread (too large) lie as big.xml and big (2).xml: Retry of
+    /// the second sends back the second, found by where it was put, not the first by its name.
+    @Test func retryOfAFileRefusedUnreadTakesItsOwnCopy() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try await RunningDaemon(
+            home: home,
+            extraConfig:
+                "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n[limits]\nmax_file_bytes = 100\n")
+        let rejected = home.path + "/Inbox/rejected"
+        for (size, kept) in [(200, "big.xml"), (300, "big (2).xml")] {
+            try Data(repeating: 0x20, count: size).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/big.xml"))
+            try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/\(kept).error.txt") }
+        }
+        try await waitUntil(seconds: 10) {
+            daemon.count("SELECT COUNT(*) FROM documents WHERE rejected_path LIKE '%/big (2).xml'") == 1
+        }
+        let second = daemon.count("SELECT MAX(id) FROM documents WHERE original_name = 'big.xml'")
+        let retry = try await post(
+            port, "/api/actions/retry", body: "{\"document_id\": \(second)}",
+            headers: ["Authorization: Bearer retry-token", "Content-Type: application/json"])
+        #expect(retry.body.contains("big (2).xml is back in the ehf inbox as big.xml"), "\(retry.body)")
+        // The first stays where it was, untouched.
+        #expect((try? Data(contentsOf: URL(fileURLWithPath: rejected + "/big.xml")))?.count == 200)
+        #expect(daemon.terminate() == 0)
+    }
+
     /// On a real daemon: the status page's retry sends a rejected file back to its inbox, where
     /// it is tried again; the retry, a rescan, a backup, the daemon's start and stop and a later
     /// `ledgerd ingest` run each leave one audit_log row saying who did what.
