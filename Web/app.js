@@ -124,6 +124,19 @@ function details(doc) {
   return el("span", { class: "posted-as" }, what + " · ", amount(p.payable), p.due_date ? " · due " + p.due_date : "");
 }
 
+/// The order of parties, most overdue first, as `ledgerd outstanding` lists them: by the
+/// oldest aging bucket holding money (an invoice without a due date aged as due 30 days after
+/// its issue), then by how much is in it. Compares two aging rows (undefined: nothing aged).
+function mostOverdueFirst(a, b) {
+  const oldest = (row) => {
+    if (!row) return [-1, 0];
+    for (let i = row.buckets.length - 1; i >= 0; i--) if (row.buckets[i].minor > 0) return [i, row.buckets[i].minor];
+    return [-1, 0];
+  };
+  const [x, y] = [oldest(a), oldest(b)];
+  return (y[0] - x[0]) || (y[1] - x[1]);
+}
+
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
@@ -208,6 +221,7 @@ function renderOverall(data) {
 function renderUnreachable(reason) {
   const box = document.getElementById("overall");
   lastOverall = "";
+  document.title = "✗ " + (document.getElementById("company").textContent ? document.getElementById("company").textContent + " · " : "") + "ledgerd";
   box.dataset.status = "unreachable";
   document.getElementById("overall-headline").textContent = "Cannot reach ledgerd.";
   document.getElementById("overall-items").replaceChildren(
@@ -329,14 +343,14 @@ const renderers = {
   },
 
   outstanding(data) {
-    // Most overdue first (the oldest due date), then the largest; parties with nothing open last.
-    const byUrgency = (rows) => rows.slice().sort((a, b) =>
-      (a.open.minor > 0 ? 0 : 1) - (b.open.minor > 0 ? 0 : 1)
-      || (a.oldest_due_date || "9999").localeCompare(b.oldest_due_date || "9999")
-      || b.open.minor - a.open.minor
-      || a.party.localeCompare(b.party));
+    // In the aging chart's order: most overdue first (`mostOverdueFirst`).
+    const aged = (side) => new Map((side === "receivable" ? data.aging.receivables : data.aging.payables).parties
+      .map((p) => [p.party + "\u0000" + p.currency, p]));
     const table = (side, unsorted, title, who) => {
-      const rows = byUrgency(unsorted);
+      const ages = aged(side);
+      const rows = unsorted.slice().sort((a, b) =>
+        mostOverdueFirst(ages.get(a.party + "\u0000" + a.currency), ages.get(b.party + "\u0000" + b.currency))
+        || b.open.minor - a.open.minor || a.party.localeCompare(b.party));
       const totals = data.outstanding.totals.filter((t) => t.side === side);
       if (rows.length === 0) return el("div", { class: "side", "data-side": side }, el("h3", { text: title }), empty("Nothing open."));
       const bodyRows = rows.map((row) =>
@@ -409,12 +423,8 @@ const renderers = {
       const groups = currencies.map((currency) => {
         const group = rows.filter((row) => row.currency === currency);
         const totals = group.filter((row) => row.total_row).map(chartRow);
-        // Most overdue first: the oldest bucket holding money, then how much is in it.
-        const oldest = (row) => { for (let i = row.buckets.length - 1; i >= 0; i--) if (row.buckets[i].minor > 0) return i; return -1; };
         const parties = group.filter((row) => !row.total_row).sort((a, b) =>
-          oldest(b) - oldest(a)
-          || (oldest(b) >= 0 ? b.buckets[oldest(b)].minor : 0) - (oldest(a) >= 0 ? a.buckets[oldest(a)].minor : 0)
-          || a.party.localeCompare(b.party)).map(chartRow);
+          mostOverdueFirst(a, b) || a.party.localeCompare(b.party)).map(chartRow);
         return [totals, collapsed("aging-" + sideKey + "-" + currency, parties, 12, noun + " in " + currency, (xs) => el("div", { class: "rows" }, xs))];
       });
       return el("div", { class: "side", "data-side": sideKey }, el("h3", { text: title }), groups);

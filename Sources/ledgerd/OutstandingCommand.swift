@@ -33,7 +33,7 @@ extension Ledgerd {
                 let today: Day
                 if let asOf {
                     guard let day = Day(iso: asOf) else {
-                        throw UserFacingError("ledgerd: --as-of \(asOf): not a day written YYYY-MM-DD")
+                        throw UserFacingError("ledgerd: --as-of \(asOf): not a day of the calendar, written YYYY-MM-DD")
                     }
                     today = day
                 } else {
@@ -58,7 +58,8 @@ struct Report: Encodable {
     var asOf: String
     var receivables: Side
     var payables: Side
-    /// Whether only parties with something past due are listed (`--overdue`).
+    /// Whether only parties with something past due are listed (`--overdue`); the totals are
+    /// then theirs.
     var onlyOverdue: Bool
     /// Always true in this version: the amounts are what was invoiced.
     var paymentsNotRecorded = true
@@ -80,8 +81,6 @@ struct Report: Encodable {
         var buckets: [String: JSONAmount]
         /// The amounts in bucket order, for the table.
         var minor: [Int64] { AgingBucket.allCases.map { buckets[$0.rawValue]?.minor ?? 0 } }
-        /// Whether anything of it is past due.
-        var pastDue: Bool { minor.dropFirst().contains { $0 > 0 } }
     }
 
     init(_ page: StatusPageData, asOf today: Day, onlyOverdue: Bool) {
@@ -91,7 +90,10 @@ struct Report: Encodable {
             let oldest = Dictionary(
                 page.balances.filter { $0.side == name }.map { ("\($0.party)\u{0}\($0.currency)", $0.oldestDueDate) },
                 uniquingKeysWith: { a, _ in a })
-            let rows = Aging.rows(page.aging.filter { $0.side == name }.map(\.item), asOf: today)
+            // As of a day gone by, what was invoiced after it was not yet owed.
+            let items = page.aging.filter { $0.side == name && !(today < $0.item.issueDate) }.map(\.item)
+            let all = Aging.rows(items, asOf: today)
+            let rows = onlyOverdue ? all.filter { $0.buckets.dropFirst().contains { $0 > 0 } } : all
             func row(_ row: AgingRow) -> Row {
                 let currency = row.currency
                 return Row(
@@ -110,12 +112,13 @@ struct Report: Encodable {
                 guard let oldest = amounts.lastIndex(where: { $0 > 0 }) else { return (-1, 0) }
                 return (oldest, amounts[oldest])
             }
-            let parties = rows.map(row).filter { !onlyOverdue || $0.pastDue }.sorted { a, b in
+            let parties = rows.map(row).sorted { a, b in
                 let (x, y) = (urgency(a), urgency(b))
                 if x != y { return x > y }
                 return (a.party ?? "") < (b.party ?? "")
             }
-            return Side(parties: parties, totals: Aging.totals(rows).map(row).filter { !onlyOverdue || $0.pastDue })
+            // The totals of the parties listed.
+            return Side(parties: parties, totals: Aging.totals(rows).map(row))
         }
         receivables = side("receivable")
         payables = side("payable")

@@ -283,12 +283,19 @@ let buyerConfig = """
         #expect(text.stdout.contains("  total NOK "))
         #expect(text.stdout.contains("Invoiced amounts: ledgerd records no payments yet"))
 
-        let json = try json(
+        let aged = try json(
             try await ledgerd(
                 ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-08-01", "--json"], in: home.path
             ).stdout)
-        let parties = try #require((json["payables"] as? [String: Any])?["parties"] as? [[String: Any]])
-        #expect(parties.map { $0["party"] as? String } == ["Salescompany ltd.", "Havblikk Nett AS"])
+        let parties = try #require((aged["payables"] as? [String: Any])?["parties"] as? [[String: Any]])
+        // Havblikk's invoice was issued in 2019: not owed as of 2013.
+        #expect(parties.map { $0["party"] as? String } == ["Salescompany ltd."])
+        let now = try json(
+            try await ledgerd(["outstanding", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)
+        #expect(
+            ((now["payables"] as? [String: Any])?["parties"] as? [[String: Any]])?.map { $0["party"] as? String } == [
+                "Havblikk Nett AS", "Salescompany ltd.",  // both over 90 days: the larger first
+            ])
         let buckets = try #require(parties.first?["buckets"] as? [String: [String: Any]])
         #expect(buckets["1-30"]?["minor"] as? Int == 80_200)
         #expect(buckets["current"]?["minor"] as? Int == 0)
@@ -299,7 +306,20 @@ let buyerConfig = """
         #expect(early.stdout.contains("We owe suppliers, as of 2013-07-01\n  nothing past due"), "\(early.stdout)")
         let wrong = try await ledgerd(["outstanding", "--config", "ledgerd.toml", "--as-of", "1 July"], in: home.path)
         #expect(wrong.status == 2)
-        #expect(wrong.stderr.contains("--as-of 1 July: not a day written YYYY-MM-DD"))
+        #expect(wrong.stderr.contains("--as-of 1 July: not a day of the calendar, written YYYY-MM-DD"))
+        // As of a day before an invoice was issued, it was not owed yet; --overdue totals only what it lists.
+        let before = try await ledgerd(
+            ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-06-01", "--json"], in: home.path)
+        let earlier = try json(before.stdout)["payables"] as? [String: Any]
+        #expect((earlier?["parties"] as? [[String: Any]])?.isEmpty == true, "\(before.stdout)")
+        let late =
+            try json(
+                try await ledgerd(
+                    ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-08-01", "--overdue", "--json"],
+                    in: home.path
+                ).stdout)["payables"] as? [String: Any]
+        let totals = try #require(late?["totals"] as? [[String: Any]])
+        #expect(totals.map { ($0["open"] as? [String: Any])?["minor"] as? Int } == [80_200])
     }
 
     /// Amounts a person reads are grouped by threes, as on the status page; JSON keeps minor units.

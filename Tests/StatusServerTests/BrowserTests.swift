@@ -88,14 +88,14 @@ import Testing
         #expect(figure("outstanding-payable-Kontorrekvisita AS-NOK") == "1 500.00 NOK")
         #expect(figure("outstanding-receivable-Kunde AS-NOK") == "5 000.00 NOK")
         #expect(figure("outstanding-note")?.hasPrefix("Invoiced amounts: ledgerd records no payments yet") == true)
-        // Most overdue first, not by name: by oldest due date here (Leverandør's is 45 days
-        // ago), by the oldest bucket holding money in the aging (Kontorrekvisita's 90+).
+        // Most overdue first, not by name, in both panels: by the oldest bucket holding money
+        // (Kontorrekvisita's 90+, an invoice without a due date issued 130 days ago).
         func position(_ text: String) -> String.Index? { dom.range(of: text)?.lowerBound }
         let outstanding = try #require(position("id=\"panel-outstanding\""))
         let aging = try #require(position("id=\"panel-aging\""))
-        let owedFirst = try #require(dom[outstanding...].range(of: "<tr data-party=\"Leverandør AS\"")?.lowerBound)
+        let owedFirst = try #require(dom[outstanding...].range(of: "<tr data-party=\"Kontorrekvisita AS\"")?.lowerBound)
         let owedSecond = try #require(
-            dom[outstanding...].range(of: "<tr data-party=\"Kontorrekvisita AS\"")?.lowerBound)
+            dom[outstanding...].range(of: "<tr data-party=\"Leverandør AS\"")?.lowerBound)
         #expect(owedFirst < owedSecond)
         let agedFirst = try #require(dom[aging...].range(of: "data-party=\"Kontorrekvisita AS\"")?.lowerBound)
         let agedSecond = try #require(dom[aging...].range(of: "data-party=\"Leverandør AS\"")?.lowerBound)
@@ -308,6 +308,7 @@ import Testing
             profile: profile.path)
         #expect(dom.contains("data-status=\"unreachable\""))
         #expect(dom.contains("Cannot reach ledgerd."))
+        #expect(dom.contains("<title>✗ ledgerd</title>"), "the tab says so too")
         _ = profile
     }
 }
