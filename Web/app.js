@@ -112,16 +112,18 @@ function when(iso) {
 
 /// What a recent document came to: for a posted one what it was posted as ("Invoice 12 from
 /// Leverandør AS · 1 250.00 NOK · due 2026-12-01"), otherwise the reason (with its code, but
-/// for a file dropped again).
+/// for a file dropped again, which is followed by what its bytes were posted as).
 function details(doc) {
   // A file dropped again needs no code: its badge says it, and nothing is wrong.
   const code = doc.reason_code && doc.state !== "duplicate" ? doc.reason_code + ": " : "";
   const reason = doc.reason ? shown(code + doc.reason) : "";
   const p = doc.posted_as;
-  if (!p || doc.state !== "posted") return reason;
+  if (!p || (doc.state !== "posted" && doc.state !== "duplicate")) return reason;
   const what = (p.type === "credit_note" ? "Credit note " : "Invoice ") + shown(p.number)
     + (p.direction === "sale" ? " to " : " from ") + shown(p.party);
-  return el("span", { class: "posted-as" }, what + " · ", amount(p.payable), p.due_date ? " · due " + p.due_date : "");
+  const posted = el("span", { class: "posted-as" }, what + " · ", amount(p.payable), p.due_date ? " · due " + p.due_date : "");
+  // A file dropped again: the reason, then what its bytes were posted as.
+  return doc.state === "duplicate" ? [reason + " ", posted] : posted;
 }
 
 /// The order of parties, most overdue first, as `ledgerd outstanding` lists them: by the

@@ -167,11 +167,12 @@ extension LedgerStore {
     static let signedOpen =
         "(CASE document_type WHEN 'credit_note' THEN -1 ELSE 1 END) * (payable_minor - amount_paid_minor)"
 
-    /// The two sides of the books, receivables first: their invoice and party tables.
-    static let sides: [(side: String, direction: String, invoices: String, parties: String, party: String)] = [
-        ("receivable", "sale", "customer_invoices", "customers", "customer_id"),
-        ("payable", "purchase", "vendor_invoices", "suppliers", "supplier_id"),
-    ]
+    /// The two sides of the books, receivables first: their invoice, party and sub-ledger tables.
+    static let sides:
+        [(side: String, direction: String, invoices: String, parties: String, party: String, ledger: String)] = [
+            ("receivable", "sale", "customer_invoices", "customers", "customer_id", "customer_ledger"),
+            ("payable", "purchase", "vendor_invoices", "suppliers", "supplier_id", "supplier_ledger"),
+        ]
 
     static let documentColumns = """
         d.id, d.original_name, d.inbox, d.kind, d.state, d.reason_code, d.reason, d.received_at, d.processed_at,
@@ -337,36 +338,35 @@ extension LedgerStore {
                 x += 1
             }
         }
-        let postedAs = try newestPostings(db, limit: limit)
+        let postedAs = try postings(db)
         for index in merged.indices where merged[index].state == "posted" || merged[index].state == "duplicate" {
-            merged[index].postedAs = postedAs[merged[index].id]
+            merged[index].postedAs = try postedAs(merged[index].id)
         }
         return merged
     }
 
-    /// What the newest postings of each side were posted as, by document. The invoices of a side
-    /// are numbered in the order they were posted, as their documents' processing times run: so
-    /// the posted documents among the `limit` newest are among each side's `limit` newest
-    /// invoices, and these are found by their numbers, with no index of invoices by document
-    /// (one more B-tree to write at every posting, for a list of fifty). A document posted
-    /// longer ago (dropped again since) may be missing: it is shown without.
-    static func newestPostings(_ db: Database, limit: Int) throws -> [Int64: StatusPageData.PostedAs] {
-        var found: [Int64: StatusPageData.PostedAs] = [:]
-        for (direction, invoices, parties, party) in sides.map({ ($0.direction, $0.invoices, $0.parties, $0.party) }) {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT i.document_id, i.document_type, i.number, p.name, i.payable_minor, i.currency, i.due_date
-                        FROM \(invoices) i JOIN \(parties) p ON p.id = i.\(party)
-                        WHERE i.document_id IS NOT NULL ORDER BY i.id DESC LIMIT ?
-                        """),
-                arguments: [limit])
-            for row in rows {
-                found[row[0]] = StatusPageData.PostedAs(
-                    type: row[1], direction: direction, number: row[2], party: row[3], payableMinor: row[4],
+    /// What a document was posted as, found through indexes alone: its journal entry (by
+    /// document), the sub-ledger entry of that journal entry, its invoice and party. No index
+    /// of invoices by document is kept: one more B-tree to write at every posting, for lists of
+    /// fifty.
+    static func postings(_ db: Database) throws -> (Int64) throws -> StatusPageData.PostedAs? {
+        let statement = try db.cachedStatement(
+            sql: sides.map { side in
+                """
+                SELECT '\(side.direction)', i.document_type, i.number, p.name, i.payable_minor, i.currency, i.due_date
+                FROM journal_entries e
+                JOIN \(side.ledger) l ON l.journal_entry_id = e.id AND l.entry_type IN ('invoice', 'credit_note')
+                JOIN \(side.invoices) i ON i.id = l.invoice_id
+                JOIN \(side.parties) p ON p.id = i.\(side.party)
+                WHERE e.document_id = ?
+                """
+            }.joined(separator: " UNION ALL ") + " LIMIT 1")
+        return { id in
+            try Row.fetchOne(statement, arguments: [id, id]).map { row in
+                StatusPageData.PostedAs(
+                    type: row[1], direction: row[0], number: row[2], party: row[3], payableMinor: row[4],
                     currency: row[5], dueDate: row[6])
             }
         }
-        return found
     }
 }

@@ -103,7 +103,11 @@ struct StatusBuilder {
         case "duplicate":
             reasonCode = "DUPLICATE"
             let earlier = document.duplicateOfName.map { " as \($0)" } ?? ""
-            let when = document.duplicateOfProcessedAt.map { " on \($0.prefix(10))" } ?? ""
+            // The day here, as the page shows times.
+            let when =
+                document.duplicateOfProcessedAt.map { at in
+                    " on " + (Self.parseISO(at).map { Self.localDay($0).description } ?? String(at.prefix(10)))
+                } ?? ""
             reason = "The same file was already posted\(earlier)\(when); nothing was posted again."
             advice = Advice.duplicateDrop
         case "duplicate_number": advice = Advice.duplicateNumber

@@ -243,7 +243,6 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                     documentID: 1, name: "again.xml", inbox: "ehf", archivedPath: "/archive/duplicates/again.xml",
                     receivedAt: "2026-11-21T10:00:02Z")
             ], rejected: [], now: "2026-11-21T10:00:02Z")
-        try store.recordMoves(drops: [], rejected: [], now: "2026-11-21T10:00:04Z")
 
         let recent = try store.statusPageData().recent
         #expect(recent.map(\.name) == ["S-1.xml", "again.xml", "F-1.xml"])
@@ -261,6 +260,28 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         #expect(recent[0].postedAs?.party == "Leverandør AS")
         // Bounded by the limit, drops included.
         #expect(try store.statusPageData(recentLimit: 2).recent.map(\.name) == ["S-1.xml", "again.xml"])
+    }
+
+    /// A file dropped again long after its document was posted (sixty postings since) is still
+    /// shown with what that document was posted as.
+    @Test func aFileDroppedAgainLongAfterItsPostingSaysWhatItWasPostedAs() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        let batch = try (0..<61).map { try incoming(sampleInvoice(number: "F-\($0)"), sha: "s\($0)") }
+        _ = try store.write(batch, now: "2026-11-21T10:00:00Z")
+        try store.recordMoves(
+            drops: [
+                DuplicateDrop(
+                    documentID: 1, name: "old.xml", inbox: "ehf", archivedPath: "/archive/duplicates/old.xml",
+                    receivedAt: "2026-11-22T10:00:00Z")
+            ], rejected: [], now: "2026-11-22T10:00:00Z")
+        let recent = try store.statusPageData().recent
+        #expect(recent.count == 50)
+        let drop = try #require(recent.first)
+        #expect(drop.state == "duplicate" && drop.name == "old.xml")
+        #expect(drop.postedAs?.number == "F-0")
+        #expect(drop.postedAs?.party == "Leverandør AS")
+        #expect(recent.dropFirst().allSatisfy { $0.postedAs != nil })
     }
 
     @Test func sameNumberFromSameSupplierWithOtherBytesIsFlaggedNotPosted() throws {

@@ -222,6 +222,7 @@ import Testing
         #expect(
             dropRow.contains("The same file was already posted as P-7.xml on 2026-11-21; nothing was posted again."))
         #expect(!dropRow.contains("DUPLICATE:"))
+        #expect(dropRow.contains("Invoice P-7 from Leverandør AS · "), "what its bytes were posted as")
         // The drop is the newest: listed first.
         #expect(dom.range(of: "P-7 (copy).xml")!.lowerBound < dom.range(of: "data-document=\"S-9.xml\"")!.lowerBound)
 
