@@ -157,6 +157,12 @@ public final class LedgerStore: Sendable {
         try pool.read { db in try Schema.migrator.appliedMigrations(db) }
     }
 
+    /// Whether these books lack migrations this version has: opened read-only, they are read
+    /// as an older version left them, and queries of what came since fail.
+    public func isOlderThanThisVersion() throws -> Bool {
+        try pool.read { db in try !Schema.migrator.hasCompletedMigrations(db) }
+    }
+
     // MARK: - Writing
 
     /// Writes a batch of prepared documents in ONE transaction (group commit: one durable

@@ -110,7 +110,8 @@ extension LedgerStore {
             )
             .map { StatusReport.DocumentCount(state: $0[0], count: $0[1]) }
             var amounts: [StatusReport.OpenAmounts] = []
-            for (side, table) in [("payable", "vendor_invoices"), ("receivable", "customer_invoices")] {
+            // Payables first, as `ledgerd status` shows them.
+            for (side, table) in Self.sides.reversed().map({ ($0.side, $0.invoices) }) {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """

@@ -107,7 +107,7 @@ extension LedgerStore {
     public func outstandingTotals() throws -> [(side: String, currency: String, documents: Int, openMinor: Int64)] {
         try pool.read { db in
             var result: [(side: String, currency: String, documents: Int, openMinor: Int64)] = []
-            for (side, table) in [("receivable", "customer_invoices"), ("payable", "vendor_invoices")] {
+            for (side, table) in Self.sides.map({ ($0.side, $0.invoices) }) {
                 let rows = try Row.fetchAll(
                     db.cachedStatement(
                         sql: """

@@ -1,5 +1,5 @@
 import Foundation
-import LedgerCore
+public import LedgerCore
 
 /// The `/api/status` document: ONE JSON object with snake_case keys
 /// (`JSONEncoder.keyEncodingStrategy = .convertToSnakeCase`); every amount is an `Amount`
@@ -69,13 +69,16 @@ enum StatusJSON {
     }
 }
 
-/// Money as JSON: `{"minor": 1875000, "currency": "NOK", "formatted": "18 750.00 NOK"}`.
-struct Amount: Encodable, Sendable, Equatable {
-    var minor: Int64
-    var currency: String
-    var formatted: String
+/// Money as JSON: `{"minor": 1875000, "currency": "NOK", "formatted": "18 750.00 NOK"}`; the
+/// command line's `--json` writes amounts the same way.
+public struct Amount: Encodable, Sendable, Equatable {
+    public var minor: Int64
+    public var currency: String
+    public var formatted: String
 
-    init(minor: Int64, currency: String) {
+    public init(_ money: Money) { self.init(minor: money.minor, currency: money.currency.code) }
+
+    public init(minor: Int64, currency: String) {
         self.minor = minor
         self.currency = currency
         self.formatted = Self.format(minor: minor, currency: currency)

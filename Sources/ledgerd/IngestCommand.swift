@@ -4,6 +4,7 @@ import Ingest
 import LedgerConfig
 import LedgerCore
 import LedgerStore
+import StatusServer
 
 extension Ledgerd {
     struct Ingest: AsyncParsableCommand {
@@ -136,7 +137,7 @@ struct IngestSummary: Encodable {
         var issueDate: String
         var dueDate: String?
         /// In minor units, with its currency and as a person reads it (as `/api/status` writes amounts).
-        var payable: JSONAmount
+        var payable: Amount
 
         init(_ posted: FileResult.PostedAs) {
             type = posted.type.rawValue
@@ -145,7 +146,7 @@ struct IngestSummary: Encodable {
             party = posted.party
             issueDate = posted.issueDate
             dueDate = posted.dueDate
-            payable = JSONAmount(posted.payable)
+            payable = Amount(posted.payable)
         }
     }
     var files: [File]

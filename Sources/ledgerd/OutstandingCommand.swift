@@ -3,6 +3,7 @@ import Foundation
 import LedgerConfig
 import LedgerCore
 import LedgerStore
+import StatusServer
 
 extension Ledgerd {
     struct Outstanding: AsyncParsableCommand {
@@ -73,12 +74,12 @@ struct Report: Encodable {
         /// nil on a total row.
         var party: String?
         var currency: String
-        var open: JSONAmount
+        var open: Amount
         var documents: Int
         var withoutDueDate: Int
         var oldestDueDate: String?
         /// `current`, `1-30`, `31-60`, `61-90`, `90+`.
-        var buckets: [String: JSONAmount]
+        var buckets: [String: Amount]
         /// The amounts in bucket order, for the table.
         var minor: [Int64] { AgingBucket.allCases.map { buckets[$0.rawValue]?.minor ?? 0 } }
     }
@@ -98,12 +99,12 @@ struct Report: Encodable {
                 let currency = row.currency
                 return Row(
                     party: row.party, currency: currency.code,
-                    open: JSONAmount(Money(minor: row.totalMinor, currency: currency)), documents: row.documents,
+                    open: Amount(Money(minor: row.totalMinor, currency: currency)), documents: row.documents,
                     withoutDueDate: row.withoutDueDate,
                     oldestDueDate: row.party.flatMap { oldest["\($0)\u{0}\(currency.code)"] ?? nil },
                     buckets: Dictionary(
                         uniqueKeysWithValues: zip(AgingBucket.allCases, row.buckets).map {
-                            ($0.rawValue, JSONAmount(Money(minor: $1, currency: currency)))
+                            ($0.rawValue, Amount(Money(minor: $1, currency: currency)))
                         }))
             }
             // The most overdue first: the oldest bucket holding money, then how much is in it.

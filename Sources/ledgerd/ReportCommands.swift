@@ -122,12 +122,10 @@ extension Ledgerd {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            // 3, not 1, for books it cannot read: a check that alerts on "the books disagree"
-            // must not also fire on those.
+            // 3, not 1, for books it cannot open or read: a check that alerts on "the books
+            // disagree" must not also fire on those.
             try await runReportingErrors(json: options.json, unexpectedExitCode: 3) {
                 let configuration = try options.loadConfiguration()
-                // 3, not 1: a check that alerts on "the books disagree" must not also fire on
-                // books it could not open.
                 let store: LedgerStore
                 do {
                     store = try options.openStore(configuration, create: false, reading: true)

@@ -124,7 +124,18 @@ extension CommonOptions {
         if create { try refuseRootOnAnotherUsersBooks(configuration) }
         let readOnly = reading && denied != 0
         do {
-            return try LedgerStore(path: path, readonly: readOnly)
+            let store = try LedgerStore(path: path, readonly: readOnly)
+            // Opened read-only, older books are not brought up to date: said as such, rather than
+            // as a column missing from what looks like a damaged file.
+            if readOnly, try store.isOlderThanThisVersion() {
+                throw UserFacingError(
+                    "ledgerd: the ledger database \(path) was made by an older ledgerd, and this user may not write "
+                        + "it to bring it up to date. ledgerd does so when it next starts (restart the service) or "
+                        + "runs `ledgerd ingest` as the user it runs as; then run this again.", exitCode: 1)
+            }
+            return store
+        } catch let error as UserFacingError {
+            throw error
         } catch {
             // A WAL database needs its -shm file beside it, which SQLite cannot create in a
             // folder this user may not write: it is there while ledgerd (or another reader) runs.
@@ -150,20 +161,6 @@ extension CommonOptions {
     }
 }
 
-/// An amount in JSON as `/api/status` writes it: integer minor units, the currency, and the
-/// figure as a person reads it.
-struct JSONAmount: Encodable {
-    var minor: Int64
-    var currency: String
-    var formatted: String
-
-    init(_ money: Money) {
-        minor = money.minor
-        currency = money.currency.code
-        formatted = money.grouped
-    }
-}
-
 enum Output {
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
@@ -180,13 +177,20 @@ enum Output {
     /// A time the books keep in UTC (`2026-11-22T18:58:33Z`), as a person here reads it:
     /// `2026-11-22 19:58` in the local time zone. Anything else is shown as it is.
     static func localTime(_ iso: String) -> String {
-        guard let date = ISO8601DateFormatter().date(from: iso) else { return iso }
+        guard let date = isoFormatter.date(from: iso) else { return iso }
+        return localFormatter.string(from: date)
+    }
+
+    // Made once: `status --all` over thousands of problems spent most of its time making them.
+    // The command line uses them from one thread.
+    nonisolated(unsafe) private static let isoFormatter = ISO8601DateFormatter()
+    private static let localFormatter: DateFormatter = {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = .current
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date)
-    }
+        return formatter
+    }()
 
     /// A table with two spaces between columns, left-aligned but for the columns in
     /// `rightAligned` (amounts, whose digits then line up).

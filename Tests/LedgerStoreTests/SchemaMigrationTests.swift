@@ -15,6 +15,19 @@ import Testing
         return (path, queue)
     }
 
+    /// Books an older version left, opened read-only (by a user who may not write them), are
+    /// not brought up to date: the store says so, for the command to say it in words; opened
+    /// to write, they are migrated and no longer older.
+    @Test func olderBooksOpenedReadOnlyAreKnownAsOlder() throws {
+        let dir = TemporaryDirectory()
+        let (path, queue) = try Self.olderBooks(in: dir, upTo: "009_vat_breakdown")
+        try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+        try queue.close()
+        #expect(try LedgerStore(path: path, readonly: true).isOlderThanThisVersion())
+        #expect(try !LedgerStore(path: path).isOlderThanThisVersion())
+        #expect(try !LedgerStore(path: path, readonly: true).isOlderThanThisVersion())
+    }
+
     /// What a table looks like from outside: its rows, its indexes, its foreign keys.
     struct TableShape: Equatable {
         var rows: [Row]
