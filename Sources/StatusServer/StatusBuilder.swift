@@ -126,7 +126,7 @@ struct StatusBuilder {
             postedAs: document.postedAs.map {
                 .init(
                     type: $0.type, direction: $0.direction, number: $0.number, party: $0.party,
-                    payable: Amount(minor: $0.payableMinor, currency: $0.currency), dueDate: $0.dueDate)
+                    dueDate: $0.dueDate, payable: Amount(minor: $0.payableMinor, currency: $0.currency))
             },
             archivedPath: document.state == "posted" || dropped ? document.archivedPath : nil,
             duplicateOf: dropped

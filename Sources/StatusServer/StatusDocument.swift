@@ -165,15 +165,34 @@ struct DocumentItem: Encodable, Sendable {
     /// own name, or `name (2).xml` beside another of the name), when known.
     var rejectedPath: String?
 
-    struct PostedAs: Encodable, Sendable {
-        /// `invoice` or `credit_note`.
-        var type: String
-        /// `purchase` (from a supplier) or `sale` (to a customer).
-        var direction: String
-        var number: String
-        var party: String
-        var payable: Amount
-        var dueDate: String?
+}
+
+/// The invoice or credit note a document was posted as, in JSON: on the status page's recent
+/// documents and in `ledgerd ingest --json`.
+public struct PostedAs: Encodable, Sendable {
+    /// `invoice` or `credit_note`.
+    public var type: String
+    /// `purchase` (from a supplier) or `sale` (to a customer).
+    public var direction: String
+    public var number: String
+    /// The supplier's or the customer's name.
+    public var party: String
+    /// Left out where not at hand (the status page's list).
+    public var issueDate: String?
+    public var dueDate: String?
+    public var payable: Amount
+
+    public init(
+        type: String, direction: String, number: String, party: String, issueDate: String? = nil, dueDate: String?,
+        payable: Amount
+    ) {
+        self.type = type
+        self.direction = direction
+        self.number = number
+        self.party = party
+        self.issueDate = issueDate
+        self.dueDate = dueDate
+        self.payable = payable
     }
 }
 

@@ -127,28 +127,7 @@ struct IngestSummary: Encodable {
         /// The same, for scripts.
         var postedAs: PostedAs?
     }
-    struct PostedAs: Encodable {
-        /// `invoice` or `credit_note`.
-        var type: String
-        /// `purchase` (from a supplier) or `sale` (to a customer).
-        var direction: String
-        var number: String
-        var party: String
-        var issueDate: String
-        var dueDate: String?
-        /// In minor units, with its currency and as a person reads it (as `/api/status` writes amounts).
-        var payable: Amount
 
-        init(_ posted: FileResult.PostedAs) {
-            type = posted.type.rawValue
-            direction = posted.direction.rawValue
-            number = posted.number
-            party = posted.party
-            issueDate = posted.issueDate
-            dueDate = posted.dueDate
-            payable = Amount(posted.payable)
-        }
-    }
     var files: [File]
     /// How many files were taken in (`files` lists them only for `--json`).
     var taken: Int
@@ -173,7 +152,12 @@ struct IngestSummary: Encodable {
                     path: $0.file.path, name: $0.file.name, inbox: $0.file.inbox, outcome: $0.outcome.rawValue,
                     documentId: $0.documentID,
                     reasonCode: $0.reason?.code, reason: $0.reason?.message, destination: $0.destination,
-                    posting: $0.posting, postedAs: $0.postedAs.map(PostedAs.init))
+                    posting: $0.posting,
+                    postedAs: $0.postedAs.map {
+                        PostedAs(
+                            type: $0.type.rawValue, direction: $0.direction.rawValue, number: $0.number,
+                            party: $0.party, issueDate: $0.issueDate, dueDate: $0.dueDate, payable: Amount($0.payable))
+                    })
             }
         self.skipped = skipped
         var counts: [FileResult.Outcome: Int] = [:]

@@ -71,6 +71,16 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
                 attachmentHashes: invoice.attachments.map { _ in "hash" })))
 }
 
+/// Records that a file named `name` with the bytes of `documentID` was dropped again at `at`.
+func dropAgain(documentID: Int64, as name: String, at: String, into store: LedgerStore) throws {
+    try store.recordMoves(
+        drops: [
+            DuplicateDrop(
+                documentID: documentID, name: name, inbox: "ehf", archivedPath: "/archive/duplicates/\(name)",
+                receivedAt: at)
+        ], rejected: [], now: at)
+}
+
 @Suite struct LedgerStoreTests {
     @Test func migrationsCreateTheContractTablesInWALMode() throws {
         let dir = TemporaryDirectory()
@@ -237,12 +247,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         _ = try store.write(
             [try incoming(sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "bb", direction: .sale)],
             now: "2026-11-21T10:00:03Z")
-        try store.recordMoves(
-            drops: [
-                DuplicateDrop(
-                    documentID: 1, name: "again.xml", inbox: "ehf", archivedPath: "/archive/duplicates/again.xml",
-                    receivedAt: "2026-11-21T10:00:02Z")
-            ], rejected: [], now: "2026-11-21T10:00:02Z")
+        try dropAgain(documentID: 1, as: "again.xml", at: "2026-11-21T10:00:02Z", into: store)
 
         let recent = try store.statusPageData().recent
         #expect(recent.map(\.name) == ["S-1.xml", "again.xml", "F-1.xml"])
@@ -269,12 +274,7 @@ func incoming(_ invoice: InvoiceDocument, sha: String, direction: Direction = .p
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
         let batch = try (0..<61).map { try incoming(sampleInvoice(number: "F-\($0)"), sha: "s\($0)") }
         _ = try store.write(batch, now: "2026-11-21T10:00:00Z")
-        try store.recordMoves(
-            drops: [
-                DuplicateDrop(
-                    documentID: 1, name: "old.xml", inbox: "ehf", archivedPath: "/archive/duplicates/old.xml",
-                    receivedAt: "2026-11-22T10:00:00Z")
-            ], rejected: [], now: "2026-11-22T10:00:00Z")
+        try dropAgain(documentID: 1, as: "old.xml", at: "2026-11-22T10:00:00Z", into: store)
         let recent = try store.statusPageData().recent
         #expect(recent.count == 50)
         let drop = try #require(recent.first)
