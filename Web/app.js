@@ -588,5 +588,53 @@ async function refresh() {
   }
 }
 
+// ---------- finding a file ----------
+
+/// What became of a file dropped some time ago, which the recent documents no longer list:
+/// the documents and files dropped again whose name holds what was typed. `?find=name` in the
+/// address runs the search at once (a link to it can be kept or sent).
+async function find(name) {
+  const found = document.getElementById("found");
+  const url = new URL(location.href);
+  if (name) url.searchParams.set("find", name); else url.searchParams.delete("find");
+  history.replaceState(null, "", url);
+  if (!name) { found.hidden = true; found.replaceChildren(); return; }
+  found.hidden = false;
+  found.replaceChildren(el("p", { class: "quiet", text: "Looking for " + shown(name) + "…" }));
+  try {
+    const response = await fetch("/api/documents?name=" + encodeURIComponent(name), { cache: "no-store", credentials: "omit" });
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.error || "HTTP " + response.status);
+    const rows = answer.items.map((doc) =>
+      el("tr", { "data-document": doc.name, "data-state": doc.state },
+        el("td", { class: "nowrap when", text: when(doc.processed_at) }),
+        el("td", { class: "name", text: shown(doc.name) }),
+        el("td", { class: "inbox", text: doc.inbox }),
+        el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
+        el("td", { class: "reason" }, details(doc), doc.what_to_do && doc.state !== "posted" ? el("p", { class: "quiet small", text: "What to do: " + doc.what_to_do }) : null)));
+    const close = el("button", { type: "button", class: "link", onclick: () => { document.getElementById("find-name").value = ""; find(""); }, text: "Close" });
+    const said = answer.total === 0 ? "No file whose name holds " + shown(name) + "."
+      : answer.total + (answer.total === 1 ? " file" : " files") + " whose name holds " + shown(name)
+        + (answer.total > rows.length ? "; the newest " + rows.length + " below." : ".");
+    found.replaceChildren(...[
+      el("h2", {}, "Found ", close),
+      el("p", {}, figure("found-count", said, { class: "quiet" })),
+      rows.length ? scroll(el("table", { class: "recent" },
+        el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
+        el("tbody", {}, rows))) : null].filter(Boolean));
+  } catch (e) {
+    found.replaceChildren(el("p", { class: "errors", text: "Could not search: " + (e instanceof TypeError ? "no answer from ledgerd." : e.message) }));
+  }
+}
+
+document.getElementById("find").addEventListener("submit", (event) => {
+  event.preventDefault();
+  find(document.getElementById("find-name").value.trim());
+});
+{
+  const asked = new URLSearchParams(location.search).get("find");
+  if (asked) { document.getElementById("find-name").value = asked; find(asked); }
+}
+
 document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
 refresh();

@@ -26,6 +26,8 @@ public struct StatusPageData: Sendable, Equatable {
         /// Where a rejected or flagged document's file was put in the rejected folder (its own
         /// name, or `name (2).xml` beside another of the name); nil when not known.
         public var rejectedPath: String? = nil
+        /// When a rejected or flagged document stopped needing anyone (`LedgerStore.resolveProblem`).
+        public var resolvedAt: String? = nil
         /// For a posted document (or a file dropped again with its bytes): what it was posted as.
         public var postedAs: PostedAs? = nil
     }
@@ -176,7 +178,8 @@ extension LedgerStore {
 
     static let documentColumns = """
         d.id, d.original_name, d.inbox, d.kind, d.state, d.reason_code, d.reason, d.received_at, d.processed_at,
-        d.archived_path, d.duplicate_of, o.original_name, o.archived_path, o.processed_at, d.rejected_path
+        d.archived_path, d.duplicate_of, o.original_name, o.archived_path, o.processed_at, d.rejected_path,
+        d.resolved_at
         """
 
     static func document(_ row: Row) -> StatusPageData.Document {
@@ -184,7 +187,8 @@ extension LedgerStore {
             id: row[0], name: row[1], inbox: row[2], kind: row[3], state: row[4], reasonCode: row[5], reason: row[6],
             receivedAt: row[7], processedAt: row[8], archivedPath: row[9], duplicateOf: row[10],
             duplicateOfName: row[11],
-            duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13], rejectedPath: row[14])
+            duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13], rejectedPath: row[14],
+            resolvedAt: row[15])
     }
 
     static func statusPageData(_ db: Database, recentLimit: Int, problemLimit: Int, activityLimit: Int) throws
@@ -303,20 +307,53 @@ extension LedgerStore {
             balances: balances, aging: aging, activity: activity)
     }
 
+    /// Documents and files dropped again whose name holds `text` (ASCII letters in either
+    /// case), newest first, at most `limit`, each posted one with what it was posted as; and
+    /// how many there are in all. What a bookkeeper asks of a file dropped some time ago.
+    public func findDocuments(nameContaining text: String, limit: Int = 50) throws -> (
+        total: Int, items: [StatusPageData.Document]
+    ) {
+        // LIKE's own characters stand for themselves in a name.
+        let escaped =
+            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        let pattern = "%" + escaped + "%"
+        return try pool.read { db in
+            let documents = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.documentColumns) FROM documents d LEFT JOIN documents o ON o.id = d.duplicate_of
+                        WHERE d.original_name LIKE ? ESCAPE '\\' ORDER BY d.processed_at DESC, d.id DESC LIMIT ?
+                        """),
+                arguments: [pattern, limit]
+            ).map(Self.document)
+            let total =
+                try Int.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT (SELECT COUNT(*) FROM documents WHERE original_name LIKE ?1 ESCAPE '\\')
+                                + (SELECT COUNT(*) FROM duplicate_drops WHERE original_name LIKE ?1 ESCAPE '\\')
+                            """), arguments: [pattern]) ?? 0
+            return (total, try Self.withDuplicateDrops(db, documents, limit: limit, nameLike: pattern))
+        }
+    }
+
     /// `documents` merged with the newest files dropped again (`duplicate_drops`), newest
     /// first, at most `limit`; each posted one (and each drop of one) with what it was posted as.
-    static func withDuplicateDrops(_ db: Database, _ documents: [StatusPageData.Document], limit: Int) throws
-        -> [StatusPageData.Document]
-    {
+    /// `nameLike`: only the drops whose name is LIKE this pattern (with `\` as its escape).
+    static func withDuplicateDrops(
+        _ db: Database, _ documents: [StatusPageData.Document], limit: Int, nameLike: String? = nil
+    ) throws -> [StatusPageData.Document] {
         let drops = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
                     SELECT x.document_id, x.original_name, x.inbox, o.kind, x.received_at, x.processed_at,
                         x.archived_path, o.original_name, o.archived_path, o.processed_at
                     FROM duplicate_drops x JOIN documents o ON o.id = x.document_id
+                    \(nameLike == nil ? "" : "WHERE x.original_name LIKE ? ESCAPE '\\'")
                     ORDER BY x.id DESC LIMIT ?
                     """),
-            arguments: [limit]
+            arguments: StatementArguments(nameLike.map { [$0, limit] } ?? [limit])
         ).map { row in
             StatusPageData.Document(
                 id: row[0], name: row[1], inbox: row[2], kind: row[3], state: "duplicate", reasonCode: nil, reason: nil,

@@ -93,6 +93,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         router.get("/api/status") { _, _ in await self.statusResponse() }
         router.get("/healthz") { _, _ in await self.healthResponse() }
         router.get("/metrics") { _, _ in await self.metricsResponse() }
+        router.get("/api/documents") { request, _ in await self.findResponse(request) }
         // HEAD as well, for monitors that probe with it: the same status and headers, no body.
         router.head("/api/status") { _, _ in Self.headOnly(await self.statusResponse()) }
         router.head("/healthz") { _, _ in Self.headOnly(await self.healthResponse()) }
@@ -165,6 +166,37 @@ public struct StatusServer: Service, CustomStringConvertible {
                 .ok, json: StatusJSON.join(try JSONResponse.encoder().encode(live), sections.json))
         } catch {
             return JSONResponse.error(.internalServerError, "could not encode the answer: \(error)")
+        }
+    }
+
+    /// `GET /api/documents?name=TEXT`: the documents and files dropped again whose name holds
+    /// TEXT, newest first (at most 50), with the total; what became of a file dropped some time
+    /// ago, which the recent documents no longer show.
+    func findResponse(_ request: Request) async -> Response {
+        let name = request.uri.queryParameters.get("name") ?? ""
+        guard !name.isEmpty, name.utf8.count <= 200 else {
+            return JSONResponse.error(.badRequest, "expected ?name=<part of a file name> (1 to 200 bytes)")
+        }
+        struct Found: Encodable {
+            var name: String
+            var total: Int
+            var items: [DocumentItem]
+        }
+        let store = self.store
+        do {
+            let found = try await Offload.run(timeout: .seconds(10)) {
+                try store.findDocuments(nameContaining: name, limit: 50)
+            }
+            let builder = cache.builder
+            let items = found.items.map { document in
+                builder.item(
+                    of: document,
+                    open: (document.state == "rejected" || document.state == "duplicate_number")
+                        && document.resolvedAt == nil)
+            }
+            return JSONResponse.response(.ok, Found(name: name, total: found.total, items: items))
+        } catch {
+            return JSONResponse.error(.serviceUnavailable, "the books could not be read: \(error)")
         }
     }
 

@@ -219,6 +219,34 @@ import Testing
         _ = dir
     }
 
+    /// `GET /api/documents?name=` finds documents and files dropped again by part of their
+    /// name, whatever LIKE would make of % and _, and refuses a missing or huge name.
+    @Test func documentsAreFoundByPartOfTheirName() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        _ = try store.write(
+            [rejected(name: "100%_sure.xml", sha: "pct", code: "XML-MALFORMED", message: "Cut off.")],
+            now: "2026-11-21T11:00:00Z")
+        try await withServer(store: store) { port in
+            let p1 = try await get(port, "/api/documents?name=p-1")
+            #expect(p1.status == 200)
+            let json = p1.json
+            // P-1.xml and P-1-again.xml (ASCII letters in either case).
+            #expect(json["total"].int == 2)
+            #expect(Set(json["items"].array.compactMap { $0["name"].string }) == ["P-1.xml", "P-1-again.xml"])
+            let posted = try #require(json["items"].array.first { $0["name"].string == "P-1.xml" })
+            #expect(posted["posted_as"]["number"].string == "P-1")
+            // % and _ are only themselves.
+            let percent = try await get(port, "/api/documents?name=%25_").json
+            #expect(percent["items"].array.map { $0["name"].string } == ["100%_sure.xml"])
+            #expect(percent["items"].array.first?["can_retry"].bool == false)
+            #expect(try await get(port, "/api/documents?name=_").json["total"].int == 1)
+            #expect(try await get(port, "/api/documents").status == 400)
+            #expect(try await get(port, "/api/documents?name=" + String(repeating: "a", count: 201)).status == 400)
+        }
+        _ = dir
+    }
+
     @Test func emptyBooksAreAllFine() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir, filled: false)

@@ -201,10 +201,31 @@ import Testing
                     receivedAt: "2026-11-21T10:02:00Z")
             ], rejected: [(stillBroken, "/srv/ledgerd/inbox/rejected/still-broken (2).xml")],
             now: "2026-11-21T10:02:00Z")
-        let dom = try await withServer(store: store) { port in
-            try await Chromium.run(
-                ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: profile.path)
+        let (dom, found, none) = try await withServer(store: store) { port in
+            (
+                try await Chromium.run(
+                    ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: profile.path),
+                // A file looked for by part of its name, as a link to the search gives it.
+                try await Chromium.run(
+                    ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/?find=P-7"],
+                    profile: profile.path),
+                try await Chromium.run(
+                    ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/?find=nothing-like-it"],
+                    profile: profile.path)
+            )
         }
+        #expect(
+            TestSupport.figure(none, "found-count") == "No file whose name holds nothing-like-it.",
+            "\(none.prefix(3000))")
+        #expect(!none.contains("nothing-like-it.null"))
+        let start = try #require(found.range(of: "id=\"found\""))
+        let end = try #require(found[start.upperBound...].range(of: "</section>"))
+        let results = String(found[start.lowerBound..<end.upperBound])
+        #expect(TestSupport.figure(results, "found-count") == "2 files whose name holds P-7.")
+        #expect(results.contains("<tr data-document=\"P-7 (copy).xml\" data-state=\"duplicate\">"))
+        #expect(results.contains("<tr data-document=\"P-7.xml\" data-state=\"posted\">"))
+        #expect(!results.contains("S-9.xml"))
+        #expect(!results.contains("null"))
         func row(_ name: String) -> String? {
             guard let start = dom.range(of: "<tr data-document=\"\(name)\"") else { return nil }
             let rest = dom[start.lowerBound...]
