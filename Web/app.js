@@ -542,6 +542,12 @@ function render(data) {
   renderTitle(data);
   renderOverall(data);
   clearOldResult();
+  // A search shown is run again when files were taken in since: not at every refresh, as it
+  // reads every name in the books.
+  const newest = data.recent_documents[0];
+  const taken = [data.documents.total, data.documents.dropped_again, newest && newest.processed_at, newest && newest.name].join("/");
+  if (searched && taken !== searchedAt) find(searched, true);
+  searchedAt = taken;
   const main = document.getElementById("panels");
   if (selecting(main) && heldForSelection < SELECTION_HOLDS) {
     heldForSelection += 1;
@@ -592,39 +598,65 @@ async function refresh() {
 
 /// What became of a file dropped some time ago, which the recent documents no longer list:
 /// the documents and files dropped again whose name holds what was typed. `?find=name` in the
-/// address runs the search at once (a link to it can be kept or sent).
-async function find(name) {
+/// address runs the search at once (a link to it can be kept or sent). The search is run again,
+/// quietly, when files were taken in since, so a file that arrives meanwhile shows; only the
+/// answer to the latest search is shown, whichever comes back first.
+let searched = "";
+let searchedAt = "";
+let searches = 0;
+async function find(name, quietly) {
   const found = document.getElementById("found");
-  const url = new URL(location.href);
-  if (name) url.searchParams.set("find", name); else url.searchParams.delete("find");
-  history.replaceState(null, "", url);
+  searched = name;
+  const mine = ++searches;
+  if (!quietly) {
+    const url = new URL(location.href);
+    if (name) url.searchParams.set("find", name); else url.searchParams.delete("find");
+    history.replaceState(null, "", url);
+  }
   if (!name) { found.hidden = true; found.replaceChildren(); return; }
   found.hidden = false;
-  found.replaceChildren(el("p", { class: "quiet", text: "Looking for " + shown(name) + "…" }));
+  if (!quietly) found.replaceChildren(el("p", { class: "quiet", text: "Looking for " + shown(name) + "…" }));
+  let answer, failure;
   try {
     const response = await fetch("/api/documents?name=" + encodeURIComponent(name), { cache: "no-store", credentials: "omit" });
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer.error || "HTTP " + response.status);
-    const rows = answer.items.map((doc) =>
-      el("tr", { "data-document": doc.name, "data-state": doc.state },
-        el("td", { class: "nowrap when", text: when(doc.processed_at) }),
-        el("td", { class: "name", text: shown(doc.name) }),
-        el("td", { class: "inbox", text: doc.inbox }),
-        el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
-        el("td", { class: "reason" }, details(doc), doc.what_to_do && doc.state !== "posted" ? el("p", { class: "quiet small", text: "What to do: " + doc.what_to_do }) : null)));
-    const close = el("button", { type: "button", class: "link", onclick: () => { document.getElementById("find-name").value = ""; find(""); }, text: "Close" });
-    const said = answer.total === 0 ? "No file whose name holds " + shown(name) + "."
-      : answer.total + (answer.total === 1 ? " file" : " files") + " whose name holds " + shown(name)
-        + (answer.total > rows.length ? "; the newest " + rows.length + " below." : ".");
-    found.replaceChildren(...[
-      el("h2", {}, "Found ", close),
-      el("p", {}, figure("found-count", said, { class: "quiet" })),
-      rows.length ? scroll(el("table", { class: "recent" },
-        el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
-        el("tbody", {}, rows))) : null].filter(Boolean));
+    answer = await response.json();
+    if (!response.ok) failure = answer.error || "HTTP " + response.status;
   } catch (e) {
-    found.replaceChildren(el("p", { class: "errors", text: "Could not search: " + (e instanceof TypeError ? "no answer from ledgerd." : e.message) }));
+    failure = e instanceof TypeError ? "no answer from ledgerd." : e.message;
   }
+  if (mine !== searches) return;  // a later search was asked for meanwhile
+  if (failure) {
+    if (!quietly) found.replaceChildren(el("p", { class: "errors", text: "Could not search: " + failure }));
+    return;
+  }
+  const keptAs = (doc) => {
+    const kept = doc.rejected_path ? doc.rejected_path.slice(doc.rejected_path.lastIndexOf("/") + 1) : doc.name;
+    return kept !== doc.name ? el("p", { class: "quiet small", text: "In the rejected folder as " + shown(kept) + "." }) : null;
+  };
+  const rows = answer.items.map((doc) =>
+    el("tr", { "data-document": doc.name, "data-state": doc.state },
+      el("td", { class: "nowrap when", text: when(doc.processed_at) }),
+      el("td", { class: "name", text: shown(doc.name) }),
+      el("td", { class: "inbox", text: doc.inbox }),
+      el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
+      el("td", { class: "reason" }, details(doc), keptAs(doc),
+        doc.what_to_do && doc.state !== "posted" ? el("p", { class: "quiet small", text: "What to do: " + doc.what_to_do }) : null)));
+  const close = el("button", { type: "button", class: "link", text: "Close", onclick: () => {
+    const input = document.getElementById("find-name");
+    input.value = "";
+    find("");
+    input.focus();
+  } });
+  const said = answer.total === 0 ? "No file whose name holds " + shown(name) + "."
+    : answer.total + (answer.total === 1 ? " file" : " files") + " whose name holds " + shown(name)
+      + (answer.total > rows.length ? "; the newest " + rows.length + " below." : ".");
+  const table = el("table", { class: "recent" },
+    el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
+    el("tbody", {}, rows));
+  found.replaceChildren(...[
+    el("h2", {}, "Found ", close),
+    el("p", { "aria-live": "polite" }, figure("found-count", said, { class: "quiet" })),
+    ...(rows.length ? collapsedRows("found", table, rows, 10, "files").map((node) => node === table ? scroll(table) : node) : [])]);
 }
 
 document.getElementById("find").addEventListener("submit", (event) => {

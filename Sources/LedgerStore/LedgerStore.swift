@@ -78,6 +78,8 @@ public final class LedgerStore: Sendable {
             // Each document's savepoint keeps a statement journal of the pages it changes;
             // in memory, not in a temporary file written page by page.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // How a search for a file compares names (`findDocuments`).
+            db.add(function: Self.nameKeyFunction)
         }
         self.path = path
         // New books opened by two processes at once: the one that does not turn the file to

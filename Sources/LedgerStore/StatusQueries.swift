@@ -307,42 +307,55 @@ extension LedgerStore {
             balances: balances, aging: aging, activity: activity)
     }
 
-    /// Documents and files dropped again whose name holds `text` (ASCII letters in either
-    /// case), newest first, at most `limit`, each posted one with what it was posted as; and
-    /// how many there are in all. What a bookkeeper asks of a file dropped some time ago.
+    /// Documents and files dropped again whose name holds `text`, newest first, at most
+    /// `limit`, each posted one with what it was posted as; and how many there are in all. What
+    /// a bookkeeper asks of a file dropped some time ago. Names are compared as `nameKey` makes
+    /// them (any letter in either case, "é" however it is written); a rejected file is found by
+    /// the name it lies under too (`x (2).xml`).
     public func findDocuments(nameContaining text: String, limit: Int = 50) throws -> (
         total: Int, items: [StatusPageData.Document]
     ) {
-        // LIKE's own characters stand for themselves in a name.
-        let escaped =
-            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_")
-        let pattern = "%" + escaped + "%"
+        let needle = Self.nameKey(text)
+        let matches =
+            "instr(ledgerd_name_key(d.original_name), ?1) > 0 OR instr(ledgerd_name_key(d.rejected_path), ?1) > 0"
         return try pool.read { db in
             let documents = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
                         SELECT \(Self.documentColumns) FROM documents d LEFT JOIN documents o ON o.id = d.duplicate_of
-                        WHERE d.original_name LIKE ? ESCAPE '\\' ORDER BY d.processed_at DESC, d.id DESC LIMIT ?
+                        WHERE \(matches) ORDER BY d.processed_at DESC, d.id DESC LIMIT ?2
                         """),
-                arguments: [pattern, limit]
+                arguments: [needle, limit]
             ).map(Self.document)
             let total =
                 try Int.fetchOne(
                     db.cachedStatement(
                         sql: """
-                            SELECT (SELECT COUNT(*) FROM documents WHERE original_name LIKE ?1 ESCAPE '\\')
-                                + (SELECT COUNT(*) FROM duplicate_drops WHERE original_name LIKE ?1 ESCAPE '\\')
-                            """), arguments: [pattern]) ?? 0
-            return (total, try Self.withDuplicateDrops(db, documents, limit: limit, nameLike: pattern))
+                            SELECT (SELECT COUNT(*) FROM documents d WHERE \(matches))
+                                + (SELECT COUNT(*) FROM duplicate_drops WHERE instr(ledgerd_name_key(original_name), ?1) > 0)
+                            """), arguments: [needle]) ?? 0
+            return (total, try Self.withDuplicateDrops(db, documents, limit: limit, nameHolding: needle))
         }
+    }
+
+    /// A name as a search compares it: its last path component, in Unicode's composed form
+    /// (an "é" typed as one character or stored as "e" and an accent, as some systems write
+    /// names, is one), in lower case (Æ, Ø and Å too, not only ASCII as SQLite's LIKE).
+    public static func nameKey(_ text: String) -> String {
+        let last = text.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? text
+        return last.precomposedStringWithCanonicalMapping.lowercased()
+    }
+
+    /// `nameKey` for SQL, on every connection of the pool (`ledgerd_name_key(name)`).
+    static let nameKeyFunction = DatabaseFunction("ledgerd_name_key", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).map(nameKey)
     }
 
     /// `documents` merged with the newest files dropped again (`duplicate_drops`), newest
     /// first, at most `limit`; each posted one (and each drop of one) with what it was posted as.
-    /// `nameLike`: only the drops whose name is LIKE this pattern (with `\` as its escape).
+    /// `nameHolding`: only the drops whose name's `nameKey` holds this.
     static func withDuplicateDrops(
-        _ db: Database, _ documents: [StatusPageData.Document], limit: Int, nameLike: String? = nil
+        _ db: Database, _ documents: [StatusPageData.Document], limit: Int, nameHolding: String? = nil
     ) throws -> [StatusPageData.Document] {
         let drops = try Row.fetchAll(
             db.cachedStatement(
@@ -350,10 +363,10 @@ extension LedgerStore {
                     SELECT x.document_id, x.original_name, x.inbox, o.kind, x.received_at, x.processed_at,
                         x.archived_path, o.original_name, o.archived_path, o.processed_at
                     FROM duplicate_drops x JOIN documents o ON o.id = x.document_id
-                    \(nameLike == nil ? "" : "WHERE x.original_name LIKE ? ESCAPE '\\'")
+                    \(nameHolding == nil ? "" : "WHERE instr(ledgerd_name_key(x.original_name), ?) > 0")
                     ORDER BY x.id DESC LIMIT ?
                     """),
-            arguments: StatementArguments(nameLike.map { [$0, limit] } ?? [limit])
+            arguments: StatementArguments(nameHolding.map { [$0, limit] } ?? [limit])
         ).map { row in
             StatusPageData.Document(
                 id: row[0], name: row[1], inbox: row[2], kind: row[3], state: "duplicate", reasonCode: nil, reason: nil,

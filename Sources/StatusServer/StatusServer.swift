@@ -98,6 +98,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         router.head("/api/status") { _, _ in Self.headOnly(await self.statusResponse()) }
         router.head("/healthz") { _, _ in Self.headOnly(await self.healthResponse()) }
         router.head("/metrics") { _, _ in Self.headOnly(await self.metricsResponse()) }
+        router.head("/api/documents") { request, _ in Self.headOnly(await self.findResponse(request)) }
         router.post("/api/actions/retry") { request, _ in await self.retry(request) }
         router.post("/api/actions/rescan") { request, _ in await self.rescan(request) }
 
@@ -174,8 +175,11 @@ public struct StatusServer: Service, CustomStringConvertible {
     /// ago, which the recent documents no longer show.
     func findResponse(_ request: Request) async -> Response {
         let name = request.uri.queryParameters.get("name") ?? ""
-        guard !name.isEmpty, name.utf8.count <= 200 else {
-            return JSONResponse.error(.badRequest, "expected ?name=<part of a file name> (1 to 200 bytes)")
+        guard !name.isEmpty else {
+            return JSONResponse.error(.badRequest, "Type part of a file's name to look for (?name=…).")
+        }
+        guard name.count <= 200 else {
+            return JSONResponse.error(.badRequest, "That is longer than any file name: at most 200 characters.")
         }
         struct Found: Encodable {
             var name: String
@@ -196,7 +200,8 @@ public struct StatusServer: Service, CustomStringConvertible {
             }
             return JSONResponse.response(.ok, Found(name: name, total: found.total, items: items))
         } catch {
-            return JSONResponse.error(.serviceUnavailable, "the books could not be read: \(error)")
+            logger.warning("a search of the books failed", metadata: ["error": "\(error)"])
+            return JSONResponse.error(.serviceUnavailable, "The books could not be read just now; try again.")
         }
     }
 

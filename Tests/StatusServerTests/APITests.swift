@@ -224,9 +224,17 @@ import Testing
     @Test func documentsAreFoundByPartOfTheirName() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir)
-        _ = try store.write(
-            [rejected(name: "100%_sure.xml", sha: "pct", code: "XML-MALFORMED", message: "Cut off.")],
+        let outcomes = try store.write(
+            [
+                rejected(name: "100%_sure.xml", sha: "pct", code: "XML-MALFORMED", message: "Cut off."),
+                // "é" stored as "e" and a combining accent, as some systems write names.
+                rejected(name: "ÅRSOPPGJØR cafe\u{301}.xml", sha: "nfd", code: "XML-MALFORMED", message: "Cut off."),
+            ],
             now: "2026-11-21T11:00:00Z")
+        if case .rejected(let id, _) = outcomes[0] {
+            try store.recordMoves(
+                drops: [], rejected: [(id, "/srv/rejected/100%_sure (2).xml")], now: "2026-11-21T11:00:00Z")
+        }
         try await withServer(store: store) { port in
             let p1 = try await get(port, "/api/documents?name=p-1")
             #expect(p1.status == 200)
@@ -243,6 +251,16 @@ import Testing
             #expect(try await get(port, "/api/documents?name=_").json["total"].int == 1)
             #expect(try await get(port, "/api/documents").status == 400)
             #expect(try await get(port, "/api/documents?name=" + String(repeating: "a", count: 201)).status == 400)
+            // 200 characters of two bytes each are a name's length, not too long.
+            #expect(try await get(port, "/api/documents?name=" + String(repeating: "%C3%B8", count: 200)).status == 200)
+            // Any letter in either case, and a letter written as one character or as two.
+            let lower = try await get(port, "/api/documents?name=%C3%A5rsoppgj%C3%B8r").json  // "årsoppgjør"
+            #expect(lower["items"].array.map { $0["name"].string } == ["ÅRSOPPGJØR café.xml"])
+            let composed = try await get(port, "/api/documents?name=caf%C3%A9").json  // "café", é as one character
+            #expect(composed["total"].int == 1)
+            // A rejected file is found by the name it lies under too.
+            let kept = try await get(port, "/api/documents?name=sure%20(2)").json
+            #expect(kept["items"].array.map { $0["name"].string } == ["100%_sure.xml"])
         }
         _ = dir
     }
