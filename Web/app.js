@@ -110,6 +110,28 @@ function when(iso) {
   return sameDay ? time : date.toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) + " " + time;
 }
 
+/// The name a rejected file lies under in the rejected folder: its own, or "name (2).xml"
+/// beside another file of its name.
+function keptName(item) {
+  return item.rejected_path ? item.rejected_path.slice(item.rejected_path.lastIndexOf("/") + 1) : item.name;
+}
+
+/// Documents as a table (when, file, inbox, result, details), the first `limit` shown and the
+/// rest behind "Show more"; `more(doc)` adds to a row's details.
+function documentTable(key, docs, limit, noun, more) {
+  const rows = docs.map((doc) =>
+    el("tr", { "data-document": doc.name, "data-state": doc.state },
+      el("td", { class: "nowrap when", text: when(doc.processed_at) }),
+      el("td", { class: "name", text: shown(doc.name) }),
+      el("td", { class: "inbox", text: doc.inbox }),
+      el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
+      el("td", { class: "reason" }, details(doc), more ? more(doc) : null)));
+  const table = el("table", { class: "recent" },
+    el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
+    el("tbody", {}, rows));
+  return collapsedRows(key, table, rows, limit, noun).map((node) => node === table ? scroll(table) : node);
+}
+
 /// What a recent document came to: for a posted one what it was posted as ("Invoice 12 from
 /// Leverandør AS · 1 250.00 NOK · due 2026-12-01"), otherwise the reason (with its code, but
 /// for a file dropped again, which is followed by what its bytes were posted as).
@@ -275,7 +297,6 @@ const renderers = {
     // Files with the same trouble need the same doing: the advice is given in full at the
     // first of them, and the others point back to it rather than repeat it.
     // Beside another file of its name, a file lies in the rejected folder as "name (2).xml".
-    const keptName = (item) => item.rejected_path ? item.rejected_path.slice(item.rejected_path.lastIndexOf("/") + 1) : item.name;
     const keptAs = (item) => {
       const kept = keptName(item);
       return kept !== item.name
@@ -326,21 +347,12 @@ const renderers = {
   },
 
   recent(data) {
-    const rows = data.recent_documents.map((doc) =>
-      el("tr", { "data-document": doc.name, "data-state": doc.state },
-        el("td", { class: "nowrap when", text: when(doc.processed_at) }),
-        el("td", { class: "name", text: shown(doc.name) }),
-        el("td", { class: "inbox", text: doc.inbox }),
-        el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
-        el("td", { class: "reason" }, details(doc))));
-    const table = el("table", { class: "recent" },
-      el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
-      el("tbody", {}, rows));
+    const shownCount = data.recent_documents.length;
     const total = data.documents.total + (data.documents.dropped_again || 0);
     return panel("recent", "Recent documents",
-      rows.length ? [
-        rows.length < total ? el("p", { class: "quiet small", "data-figure": "recent-of", text: "The latest " + rows.length + " of " + total.toLocaleString("en-US").replace(/,/g, " ") + " files taken in." }) : null,
-        collapsedRows("recent", table, rows, 15, "documents").map((node) => node === table ? scroll(table) : node)]
+      shownCount ? [
+        shownCount < total ? el("p", { class: "quiet small", "data-figure": "recent-of", text: "The latest " + shownCount + " of " + total.toLocaleString("en-US").replace(/,/g, " ") + " files taken in." }) : null,
+        documentTable("recent", data.recent_documents, 15, "documents")]
         : empty("Nothing processed yet."));
   },
 
@@ -629,34 +641,24 @@ async function find(name, quietly) {
     if (!quietly) found.replaceChildren(el("p", { class: "errors", text: "Could not search: " + failure }));
     return;
   }
-  const keptAs = (doc) => {
-    const kept = doc.rejected_path ? doc.rejected_path.slice(doc.rejected_path.lastIndexOf("/") + 1) : doc.name;
-    return kept !== doc.name ? el("p", { class: "quiet small", text: "In the rejected folder as " + shown(kept) + "." }) : null;
-  };
-  const rows = answer.items.map((doc) =>
-    el("tr", { "data-document": doc.name, "data-state": doc.state },
-      el("td", { class: "nowrap when", text: when(doc.processed_at) }),
-      el("td", { class: "name", text: shown(doc.name) }),
-      el("td", { class: "inbox", text: doc.inbox }),
-      el("td", { class: "state" }, el("span", { class: "badge " + doc.state, text: doc.state.replace("_", " ") })),
-      el("td", { class: "reason" }, details(doc), keptAs(doc),
-        doc.what_to_do && doc.state !== "posted" ? el("p", { class: "quiet small", text: "What to do: " + doc.what_to_do }) : null)));
+  // Beside the details: where a rejected file lies, and what to do about it.
+  const more = (doc) => [
+    keptName(doc) !== doc.name ? el("p", { class: "quiet small", text: "In the rejected folder as " + shown(keptName(doc)) + "." }) : null,
+    doc.what_to_do && doc.state !== "posted" ? el("p", { class: "quiet small", text: "What to do: " + doc.what_to_do }) : null];
   const close = el("button", { type: "button", class: "link", text: "Close", onclick: () => {
     const input = document.getElementById("find-name");
     input.value = "";
     find("");
     input.focus();
   } });
+  const listed = answer.items.length;
   const said = answer.total === 0 ? "No file whose name holds " + shown(name) + "."
     : answer.total + (answer.total === 1 ? " file" : " files") + " whose name holds " + shown(name)
-      + (answer.total > rows.length ? "; the newest " + rows.length + " below." : ".");
-  const table = el("table", { class: "recent" },
-    el("thead", {}, el("tr", {}, ["When", "File", "Inbox", "Result", "Details"].map((t) => el("th", { text: t })))),
-    el("tbody", {}, rows));
+      + (answer.total > listed ? "; the newest " + listed + " below." : ".");
   found.replaceChildren(...[
     el("h2", {}, "Found ", close),
     el("p", { "aria-live": "polite" }, figure("found-count", said, { class: "quiet" })),
-    ...(rows.length ? collapsedRows("found", table, rows, 10, "files").map((node) => node === table ? scroll(table) : node) : [])]);
+    ...(listed ? documentTable("found", answer.items, 10, "files", more) : [])]);
 }
 
 document.getElementById("find").addEventListener("submit", (event) => {
