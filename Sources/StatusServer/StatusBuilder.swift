@@ -359,7 +359,8 @@ struct StatusBuilder {
         // is over 90 days: an owner reads the banner, not the chart.
         for (name, side) in [("payables", aging.payables), ("receivables", aging.receivables)] {
             let overdue = side.totals.compactMap { total -> (all: Amount, old: Amount)? in
-                let minor = total.buckets.dropFirst().reduce(Int64(0)) { $0 &+ $1.minor }
+                // Saturating, as the aging's own sums are: a wrapped sum would read as a real figure.
+                let minor = total.buckets.dropFirst().map(\.minor).reduce(0, Aging.add)
                 guard minor > 0 else { return nil }
                 return (Amount(minor: minor, currency: total.currency), total.buckets[AgingBucket.over90.index])
             }

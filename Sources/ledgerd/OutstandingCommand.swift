@@ -43,7 +43,7 @@ extension Ledgerd {
                 }
                 let store = try options.openStore(configuration, create: false, reading: true)
                 let page = try store.statusPageData(recentLimit: 0, problemLimit: 0, activityLimit: 0)
-                let report = Report(page, asOf: today, onlyOverdue: overdue)
+                let report = OutstandingReport(page, asOf: today, onlyOverdue: overdue)
                 if options.json {
                     print(try Output.json(report))
                 } else {
@@ -55,7 +55,7 @@ extension Ledgerd {
 }
 
 /// What `ledgerd outstanding` shows: a side's parties, aged, the most overdue first.
-struct Report: Encodable {
+struct OutstandingReport: Encodable {
     var asOf: String
     var receivables: Side
     var payables: Side
