@@ -50,6 +50,16 @@ final class Home {
     func writeConfig(_ text: String) throws {
         try text.write(toFile: path + "/ledgerd.toml", atomically: true, encoding: .utf8)
     }
+
+    /// A home whose books hold `fixtures`, posted by `ledgerd ingest` under `config`.
+    static func withBooks(_ fixtures: String..., config: String = buyerConfig) async throws -> Home {
+        let home = try Home()
+        try home.writeConfig(config)
+        for fixture in fixtures { try home.drop(fixture) }
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        return home
+    }
 }
 
 /// The Norwegian EHF 3 example's buyer is 987654325; configured as us, its invoice is a vendor invoice.
@@ -264,11 +274,9 @@ let buyerConfig = """
     /// `outstanding` ages what is owed per party as of a day, the most overdue first, with
     /// totals, in text and JSON; --overdue keeps only what is past due.
     @Test func outstandingAgesWhatIsOwedPerParty() async throws {
-        let home = try Home()
-        try home.writeConfig(buyerConfig)
-        try home.drop("valid/ehf3_faktura-1_NOK.xml")  // Salescompany ltd., 802.00 NOK due 2013-07-20
-        try home.drop("valid/ehf_forward-billing_invoice_consumer.xml")  // Havblikk Nett AS, 1 543.34 NOK
-        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        let home = try await Home.withBooks(
+            "valid/ehf3_faktura-1_NOK.xml",  // Salescompany ltd., 802.00 NOK due 2013-07-20
+            "valid/ehf_forward-billing_invoice_consumer.xml")  // Havblikk Nett AS, 1 543.34 NOK
 
         let text = try await ledgerd(
             ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-08-01"], in: home.path)
@@ -507,10 +515,7 @@ let buyerConfig = """
     /// Books that cannot be read as ledgerd wrote them (a table gone) are an error said in
     /// words and, with --json, as JSON; `reconcile` exits 3 for them, not 1 ("they disagree").
     @Test func booksThatCannotBeReadAreSaidAsSuchAndAsJSON() async throws {
-        let home = try Home()
-        try home.writeConfig(buyerConfig)
-        try home.drop("valid/ehf3_faktura-1_NOK.xml")
-        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        let home = try await Home.withBooks("valid/ehf3_faktura-1_NOK.xml")
         var plain = Configuration()
         plain.foreignKeysEnabled = false
         let books = try DatabaseQueue(path: home.path + "/var/ledger.sqlite", configuration: plain)
@@ -532,10 +537,7 @@ let buyerConfig = """
     /// `reconcile` says what makes a difference: corrections, which explain it, and entries
     /// whose two sides disagree, which are errors; in words, not table names.
     @Test func reconcileSaysWhatMakesTheDifference() async throws {
-        let home = try Home()
-        try home.writeConfig(buyerConfig)
-        try home.drop("valid/ehf3_faktura-1_NOK.xml")
-        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        let home = try await Home.withBooks("valid/ehf3_faktura-1_NOK.xml")
         let books = try DatabaseQueue(path: home.path + "/var/ledger.sqlite")
         // A manual correction on 2400: no sub-ledger entry, and the difference it makes is explained.
         try await books.write { db in
@@ -602,10 +604,8 @@ let buyerConfig = """
     /// was posted into them: neither ingest nor run starts new books beside it, and reconcile
     /// says it has no books to check (3) rather than that they disagree (1).
     @Test func newBooksAreNotStartedBesideAnOldArchive() async throws {
-        let home = try Home()
-        try home.writeConfig(buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n")
-        try home.drop("valid/ehf3_faktura-1_NOK.xml")
-        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        let home = try await Home.withBooks(
+            "valid/ehf3_faktura-1_NOK.xml", config: buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n")
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.removeItem(atPath: home.path + "/var/ledger.sqlite" + suffix)
         }
