@@ -59,6 +59,10 @@ public struct Reconciliation: Sendable, Codable, Equatable {
         public var account: String
         /// `customer_ledger` or `supplier_ledger`.
         public var subLedger: String
+        /// The same in words, for people: "customer sub-ledger" or "supplier sub-ledger".
+        public var subLedgerName: String {
+            subLedger == "customer_ledger" ? "customer sub-ledger" : "supplier sub-ledger"
+        }
         public var currency: String
         public var generalLedgerMinor: Int64
         public var subLedgerMinor: Int64

@@ -200,6 +200,7 @@ struct StatusBuilder {
         let lines = reconciliation.lines.map { line in
             ReconciliationSection.Line(
                 account: line.account, accountName: accountName(line.account), subLedger: line.subLedger,
+                subLedgerName: line.subLedgerName,
                 currency: line.currency, generalLedger: Amount(minor: line.generalLedgerMinor, currency: line.currency),
                 subLedgerTotal: Amount(minor: line.subLedgerMinor, currency: line.currency),
                 difference: Amount(minor: line.differenceMinor, currency: line.currency),
@@ -279,7 +280,7 @@ struct StatusBuilder {
                     .init(
                         severity: "error", panel: "reconciliation",
                         text:
-                            "Account \(line.account) (\(line.accountName)) and the \(line.subLedger.replacingOccurrences(of: "_", with: " ")) "
+                            "Account \(line.account) (\(line.accountName)) and the \(line.subLedgerName) "
                             + "disagree by \(line.unexplained.formatted) that no entry explains.",
                         action:
                             "Do not post corrections yet: run `ledgerd reconcile` to list the entries and ask whoever changed "

@@ -312,6 +312,8 @@ struct ReconciliationSection: Encodable, Sendable {
         var accountName: String
         /// `customer_ledger` or `supplier_ledger`.
         var subLedger: String
+        /// The same in words: "customer sub-ledger" or "supplier sub-ledger".
+        var subLedgerName: String
         var currency: String
         var generalLedger: Amount
         var subLedgerTotal: Amount

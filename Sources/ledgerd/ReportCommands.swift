@@ -146,9 +146,7 @@ extension Ledgerd {
                 } else {
                     if reconciliation.lines.isEmpty { print("Nothing posted to the control accounts yet.") }
                     for line in reconciliation.lines {
-                        // In words, not the table's name.
-                        let subLedger =
-                            line.subLedger == "customer_ledger" ? "customer sub-ledger" : "supplier sub-ledger"
+                        let subLedger = line.subLedgerName
                         let corrections = line.differenceMinor - line.unexplainedMinor
                         let mark =
                             !line.agrees

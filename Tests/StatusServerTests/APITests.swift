@@ -313,6 +313,11 @@ import Testing
                     $0["panel"].string == "reconciliation"
                         && $0["text"].string?.contains("disagree by -0.01 NOK") == true
                 })
+            // The sub-ledger named as `ledgerd reconcile` names it.
+            #expect(items.contains { $0["text"].string?.contains("and the supplier sub-ledger disagree") == true })
+            #expect(
+                json["reconciliation"]["lines"].first("account", "2400")["sub_ledger_name"].string
+                    == "supplier sub-ledger")
             #expect(items.contains { $0["text"].string == "2 recent errors; newest: inotify: queue overflow" })
             #expect(json["reconciliation"]["agrees"].bool == false)
             #expect(json["reconciliation"]["lines"].first("account", "2400")["unexplained"]["minor"].int == -1)
