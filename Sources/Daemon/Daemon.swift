@@ -314,7 +314,8 @@ public final class Daemon: Service, Sendable {
                     (continuation: CheckedContinuation<[FileResult], Never>) in
                     queue.async {
                         continuation.resume(
-                            returning: self.pipeline.ingest(batch) { self.stopping.load(ordering: .relaxed) })
+                            returning: self.pipeline.ingest(
+                                batch, shouldStop: { self.stopping.load(ordering: .relaxed) }))
                     }
                 }
                 record(batch: batch, results: results)

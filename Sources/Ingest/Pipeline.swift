@@ -135,7 +135,7 @@ public struct FileResult: Sendable, Equatable {
     /// One line, whatever the file's name holds (`OneLine`).
     public var logLine: String {
         // In words (`duplicate number`), as the summary says it; `--json` keeps the raw value.
-        var line = "\(outcome.rawValue.replacingOccurrences(of: "_", with: " ")): \(file.name)"
+        var line = "\(outcome == .duplicateNumber ? "duplicate number" : outcome.rawValue): \(file.name)"
         if let posting { line += " (\(posting))" }
         if let reason { line += " — \(reason.code): \(reason.message)" }
         if let destination { line += " → \(destination)" }
@@ -193,7 +193,12 @@ public final class Pipeline: Sendable {
     /// file that repeats one from the batch before sees that file already archived.
     /// `shouldStop`, asked between batches, ends the run after the batch being written: the
     /// files of the batches not written get no result and stay where they are.
-    public func ingest(_ files: [InboxFile], shouldStop: @escaping @Sendable () -> Bool = { false }) -> [FileResult] {
+    /// `settled` is given each batch's results once its files are moved, batch after batch in
+    /// order, on the thread that moves them: a report can be written as the run goes.
+    public func ingest(
+        _ files: [InboxFile], shouldStop: @escaping @Sendable () -> Bool = { false },
+        settled report: @escaping @Sendable ([FileResult]) -> Void = { _ in }
+    ) -> [FileResult] {
         let cursor = BatchCursor(
             files: files, batchSize: min(settings.batchSize, Self.claimsPerBatch), batchBytes: settings.batchBytes
         ) { [settings] path in FileSystem.lstatSizeAndTime(path).map { min($0.size, settings.maxFileBytes) } ?? 0 }
@@ -203,7 +208,9 @@ public final class Pipeline: Sendable {
         // ledgerd reading the same files at the same time (`ledgerd ingest` beside the daemon):
         // those files are the other's to move and report.
         let seen = SettleState(lastDocumentBefore: (try? store.lastDocumentID()) ?? .max)
-        let settled = Mutex<[[FileResult]]>([])
+        // Each batch's results are added as it settles, while the next batches are worked on:
+        // flattened at the end, 10,000 results were copied and freed after the last move.
+        let settled = Mutex<[FileResult]>([])
         let mover = DispatchQueue(label: "ledgerd.settle")
         // One batch being moved at a time, and the next one's written batch waits for it: so
         // at most three batches hold claims (moved, written, read), however slow the moves.
@@ -224,7 +231,8 @@ public final class Pipeline: Sendable {
             moving.wait()
             mover.async {
                 let results = self.settle(written, seen: seen)
-                settled.withLock { $0.append(results) }
+                settled.withLock { $0.append(contentsOf: results) }
+                report(results)
                 moving.signal()
             }
             parsing.wait()
@@ -233,7 +241,7 @@ public final class Pipeline: Sendable {
             prepared = next
         }
         mover.sync {}
-        return settled.withLock { $0.flatMap { $0 } }
+        return settled.withLock { $0 }
     }
 
     /// A batch after its transaction: results known so far, and the written documents with

@@ -5,6 +5,7 @@ import LedgerConfig
 import LedgerCore
 import LedgerStore
 import StatusServer
+import Synchronization
 
 extension Ledgerd {
     struct Ingest: AsyncParsableCommand {
@@ -74,7 +75,10 @@ extension Ledgerd {
                 // From the first file taken to the last one settled (moved and its folder
                 // synced): what the files cost, apart from starting up and closing the books.
                 let started = ContinuousClock.now
-                let results = pipeline.ingest(files)
+                // On the terminal, each batch's lines as soon as its files are moved: a long
+                // run shows how far it is, and its report is not all written at the end.
+                let report = options.json ? nil : LineReport()
+                let results = pipeline.ingest(files, settled: { results in report?.add(results.map(\.logLine)) })
                 // A file with no result that is still there was in another run's hands (the
                 // daemon's, most often), which posts and reports it.
                 for file in Pipeline.unreported(files, results: results) where FileSystem.identity(of: file.path) != nil
@@ -86,28 +90,42 @@ extension Ledgerd {
                 if !results.isEmpty {
                     store.recordCommand(.ingest, command: "ingest", detail: summary.line)
                 }
-                if options.json {
-                    print(try Output.json(summary))
+                if let report {
+                    report.add(skipped.map { OneLine.escaped("skipped: \($0.path) — \($0.reason)") })
+                    report.finish(summary.line + (results.isEmpty ? "" : summary.timing))
                 } else {
-                    // Written 64 KiB at a time rather than a locked print per file, or the whole
-                    // report built at once: for 10,000 files that string alone took megabytes
-                    // at the end of the run, and was its peak memory.
-                    var report = ""
-                    report.reserveCapacity(80 << 10)
-                    func add(_ line: String) {
-                        report += line
-                        report += "\n"
-                        if report.utf8.count >= 64 << 10 {
-                            print(report, terminator: "")
-                            report.removeAll(keepingCapacity: true)
-                        }
-                    }
-                    for result in results { add(result.logLine) }
-                    for skip in skipped { add(OneLine.escaped("skipped: \(skip.path) — \(skip.reason)")) }
-                    print(report + summary.line + (results.isEmpty ? "" : summary.timing))
+                    print(try Output.json(summary))
                 }
                 if summary.failed > 0 { throw ExitCode(1) }
             }
+        }
+    }
+}
+
+/// The text report of `ledgerd ingest`, written to stdout 64 KiB at a time: not a locked
+/// print per file, nor the whole report built at once (for 10,000 files that string alone
+/// took megabytes, and was the run's peak memory).
+final class LineReport: Sendable {
+    private let pending = Mutex("")
+
+    func add(_ lines: [String]) {
+        pending.withLock { text in
+            for line in lines {
+                text += line
+                text += "\n"
+                if text.utf8.count >= 64 << 10 {
+                    print(text, terminator: "")
+                    text.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+    }
+
+    /// Writes what is left and `last`, the report's closing line.
+    func finish(_ last: String) {
+        pending.withLock { text in
+            print(text + last)
+            text = ""
         }
     }
 }

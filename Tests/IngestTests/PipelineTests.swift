@@ -3,6 +3,7 @@ import GRDB
 import LedgerCore
 import LedgerStore
 import Logging
+import Synchronization
 import Testing
 
 @testable import Ingest
@@ -264,6 +265,31 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(results.allSatisfy { $0.outcome == .posted })
         #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 16)
         #expect(sandbox.scan().count == 84)
+    }
+
+    /// A run reports each batch as soon as its files are moved, batch after batch in order
+    /// (`ledgerd ingest` writes its lines so, as it goes): every file once, already where its
+    /// result says, and the reports together are what the run returns.
+    @Test func eachBatchIsReportedOnceItsFilesAreMoved() throws {
+        let sandbox = try Sandbox()
+        try Self.writeInvoices(150, numbered: "REPORT-", into: sandbox)
+        let reported = Mutex<[[FileResult]]>([])
+        let results = sandbox.pipeline(identifiers: Self.buyer, batchSize: 32).ingest(
+            sandbox.scan(),
+            settled: { batch in
+                // Checked here, while the run goes on: the batch's files are moved already.
+                let moved = batch.allSatisfy { result in
+                    result.destination.map(FileManager.default.fileExists(atPath:)) == true
+                        && !FileManager.default.fileExists(atPath: result.file.path)
+                }
+                reported.withLock { $0.append(moved ? batch : []) }
+            })
+        let batches = reported.withLock { $0 }
+        #expect(batches.count > 2)
+        #expect(batches.allSatisfy { !$0.isEmpty })
+        #expect(batches.flatMap { $0 } == results)
+        #expect(results.count == 150)
+        #expect(results.allSatisfy { $0.outcome == .posted })
     }
 
     /// Two runs over the same inbox at once (the daemon and an `ingest`, or two `ingest`s),
