@@ -605,13 +605,7 @@ public final class Daemon: Service, Sendable {
         guard !settings.isIgnored(name), !settings.excluding.contains(where: { PathBytes.isInside(path, $0) }) else {
             return false
         }
-        var inbox = InboxScanner.inbox(ofPath: path, inboxRoot: settings.inbox)
-        if inbox.isEmpty, FileSystem.parentDirectory(path) == settings.inbox,
-            let kind = InboxScanner.inbox(forName: name)
-        {
-            inbox = kind
-        }
-        guard !inbox.isEmpty else { return false }
+        guard let inbox = InboxScanner.inbox(forFile: path, inboxRoot: settings.inbox) else { return false }
         let ready = observe(InboxFile(path: path, inbox: inbox), complete: complete)
         if ready, wakeNow { wake.yield() }
         return ready

@@ -52,9 +52,12 @@ public enum InboxScanner {
         }
     }
 
-    /// Every file under the inbox folders of `root` (recursively), skipping ignored names and
-    /// any folder in `excluding` (the rejected folder may live inside the inbox). Files whose
-    /// names are not valid UTF-8 are first renamed, in place, to a readable name.
+    /// Every file under `root` (recursively), skipping ignored names and any folder in
+    /// `excluding` (the rejected folder may live inside the inbox). A file in one of the
+    /// inbox folders belongs to that inbox; one anywhere else (in the root itself, or in a
+    /// folder someone made there, `Inbox/Fakturaer/`) to the inbox of its type, and one of a
+    /// type no inbox takes is left alone (`inbox(forFile:inboxRoot:)`). Files whose names are
+    /// not valid UTF-8 are first renamed, in place, to a readable name.
     public static func scan(root: String, excluding: Set<String> = [], isIgnored: (String) -> Bool, logger: Logger)
         -> [InboxFile]
     {
@@ -64,15 +67,32 @@ public enum InboxScanner {
                 root + "/" + inbox, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger,
                 into: &files)
         }
-        // Files left in the inbox root: sorted by type.
         if let entries = try? FileSystem.listDirectory(root) {
-            for entry in entries where entry.type != .directory && !isIgnored(entry.name) {
-                if let inbox = inbox(forName: entry.name) {
-                    files.append(InboxFile(path: root + "/" + entry.name, inbox: inbox))
+            for entry in entries where !isIgnored(entry.name) {
+                let path = root + "/" + entry.name
+                if entry.type != .directory {
+                    if let inbox = inbox(forName: entry.name) { files.append(InboxFile(path: path, inbox: inbox)) }
+                } else if !inboxes.contains(entry.name) {
+                    var found: [InboxFile] = []
+                    walk(path, inbox: "", excluding: excluding, isIgnored: isIgnored, logger: logger, into: &found)
+                    for file in found {
+                        if let inbox = inbox(forName: file.name) {
+                            files.append(InboxFile(path: file.path, inbox: inbox))
+                        }
+                    }
                 }
             }
         }
         return files.sorted { $0.path < $1.path }
+    }
+
+    /// The inbox that reads a file below `inboxRoot`: that of the inbox folder it is in; for
+    /// a file anywhere else below the root, the inbox of its type, as `scan` sorts them. nil
+    /// outside the root, and for a file of a type no inbox takes.
+    public static func inbox(forFile path: String, inboxRoot: String) -> String? {
+        guard PathBytes.below(path, inboxRoot) != nil else { return nil }
+        let folder = inbox(ofPath: path, inboxRoot: inboxRoot)
+        return folder.isEmpty ? inbox(forName: FileSystem.lastComponent(path)) : folder
     }
 
     /// Files for paths given on the command line: files as they are, folders recursively.

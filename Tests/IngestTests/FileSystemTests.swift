@@ -1,6 +1,7 @@
 import Foundation
 import Ingest
 import LedgerCore
+import Logging
 import Testing
 
 #if canImport(Glibc)
@@ -304,6 +305,44 @@ import Testing
         #expect(PathBytes.isInside("/srv/Inbox/\u{301}a", "/srv/Inbox"))
         #expect(!PathBytes.isInside("/srv/Inbox", "/srv/Inbox"))
         #expect(!PathBytes.isInside("/srv/Inboxes/a", "/srv/Inbox"))
+    }
+
+    /// The inbox a file is read by: its inbox folder's; elsewhere below the root (the root
+    /// itself, a folder someone made there) its type's; none for other types or outside.
+    @Test func aFileOutsideTheInboxFoldersIsReadByItsType() {
+        let root = "/srv/Inbox"
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/ehf/a.pdf", inboxRoot: root) == "ehf")
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/a.xml", inboxRoot: root) == "ehf")
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/Fakturaer/2026/a.XML", inboxRoot: root) == "ehf")
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/Fakturaer/a.pdf", inboxRoot: root + "/") == "wise")
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/EHF/scan.jpg", inboxRoot: root) == "checks")
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/Fakturaer/notes.docx", inboxRoot: root) == nil)
+        #expect(InboxScanner.inbox(forFile: "/srv/Inboxes/a.xml", inboxRoot: root) == nil)
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox", inboxRoot: root) == nil)
+    }
+
+    /// A scan takes files from folders someone made in the inbox, by their type, and leaves
+    /// the rejected folder, hidden folders and types no inbox takes alone.
+    @Test func aScanTakesFilesFromFoldersMadeInTheInboxByType() throws {
+        let sandbox = try Sandbox()
+        for (folder, name) in [
+            ("Fakturaer", "a.xml"), ("Fakturaer/2026", "b.xml"), ("Fakturaer", "c.pdf"), ("Fakturaer", "notes.docx"),
+            (".hidden", "d.xml"), ("rejected", "e.xml"), ("", "f.xml"), ("ehf", "g.xml"),
+        ] {
+            let directory = sandbox.inbox + (folder.isEmpty ? "" : "/" + folder)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("x".utf8)))
+        }
+        let found = InboxScanner.scan(
+            root: sandbox.inbox, excluding: [sandbox.rejected], isIgnored: InboxScanner.isTemporaryName,
+            logger: Logger(label: "test"))
+        let inboxes = Dictionary(
+            uniqueKeysWithValues: found.map { (String($0.path.dropFirst(sandbox.inbox.count + 1)), $0.inbox) })
+        #expect(
+            inboxes == [
+                "Fakturaer/a.xml": "ehf", "Fakturaer/2026/b.xml": "ehf", "Fakturaer/c.pdf": "wise", "f.xml": "ehf",
+                "ehf/g.xml": "ehf",
+            ])
     }
 
     /// Names are shortened for the archive and rejected folders with their extension kept;

@@ -227,9 +227,15 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         // 3. Into a folder created just now.
         try FileManager.default.createDirectory(atPath: ehf + "/2026/november", withIntermediateDirectories: true)
         try invoice(number: "SUB-1").write(to: URL(fileURLWithPath: ehf + "/2026/november/in-subfolder.xml"))
-        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
+        // 4. Into a folder made beside the inbox folders, and into the inbox itself: taken by
+        // their type.
+        try FileManager.default.createDirectory(
+            atPath: home.path + "/Inbox/Fakturaer", withIntermediateDirectories: true)
+        try invoice(number: "OWN-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/Fakturaer/own-folder.xml"))
+        try invoice(number: "ROOT-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/in-root.xml"))
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5 }
 
-        // 4. Written slowly, in chunks over two seconds: not taken before it is complete.
+        // 5. Written slowly, in chunks over two seconds: not taken before it is complete.
         let slow = invoice(number: "SLOW-1")
         #expect(FileManager.default.createFile(atPath: ehf + "/slow.xml", contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: ehf + "/slow.xml"))
@@ -240,15 +246,18 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE original_name = 'slow.xml'") == 0)
         }
         try handle.close()
-        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 4 }
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 6 }
 
         #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE state != 'posted'") == 0)
-        #expect(daemon.count("SELECT COUNT(DISTINCT number) FROM vendor_invoices") == 4)
+        #expect(daemon.count("SELECT COUNT(DISTINCT number) FROM vendor_invoices") == 6)
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE inbox = 'ehf'") == 6)
         #expect(try daemon.store().checkBalances().unbalanced.isEmpty)
         #expect(daemon.terminate() == 0)
         #expect(daemon.logText.contains("posted: slow.xml"))
         let left = try FileManager.default.subpathsOfDirectory(atPath: ehf).filter { $0.hasSuffix(".xml") }
         #expect(left.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/Fakturaer/own-folder.xml"))
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/in-root.xml"))
     }
 
     /// A copy that pauses for many times the settle interval (a slow share, a stalled upload)
@@ -743,9 +752,18 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     @Test func filesAlreadyThereAtStartAreTaken() async throws {
         let home = try Home()
         try writeInvoices(count: 50, into: home.path + "/Inbox/ehf")
+        // Also in a folder someone made in the inbox: an invoice, taken by its type, and a
+        // note of a type no inbox takes, left alone.
+        let own = home.path + "/Inbox/Fakturaer"
+        try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+        try invoice(number: "OWN-FOLDER-1").write(to: URL(fileURLWithPath: own + "/own.xml"))
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: own + "/notes.docx"))
         let daemon = try await RunningDaemon(home: home)
-        try await waitUntil(seconds: 20) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 50 }
+        try await waitUntil(seconds: 20) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 51 }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 51)
         #expect(daemon.terminate() == 0)
+        #expect(!FileManager.default.fileExists(atPath: own + "/own.xml"))
+        #expect(FileManager.default.fileExists(atPath: own + "/notes.docx"))
     }
 
     /// kill -9 at random moments while a backlog is worked through: after a restart every file
