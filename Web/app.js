@@ -187,11 +187,28 @@ function token() {
   try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
 }
 
+// Asks for the password in the page's own dialog, where it is typed unseen (and a password
+// manager can fill it); "" when the dialog is cancelled or closed.
+function askPassword() {
+  const dialog = document.getElementById("password");
+  const input = document.getElementById("password-value");
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      const value = dialog.returnValue === "ok" ? input.value : "";
+      input.value = "";
+      resolve(value);
+    }, { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+    input.focus();
+  });
+}
+
 async function act(path, body) {
   const output = document.getElementById("action-result");
   let value = token();
   if (!value) {
-    value = window.prompt("Password for the page's buttons (the API token of ledgerd's configuration; whoever runs ledgerd has it):") || "";
+    value = await askPassword();
     if (!value) return;
     try { sessionStorage.setItem(TOKEN_KEY, value); } catch (e) { /* private mode */ }
   }
@@ -206,7 +223,9 @@ async function act(path, body) {
     });
     const answer = await response.json().catch(() => ({}));
     if (response.status === 401) { try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ } }
-    output.textContent = answer.message || answer.error || ("HTTP " + response.status);
+    output.textContent = response.status === 401
+      ? "That password is not the right one; the next click asks for it again."
+      : answer.message || answer.error || ("HTTP " + response.status);
     output.dataset.ok = response.ok ? "true" : "false";
     resultShownAt = Date.now();
     if (response.ok) refresh();
@@ -495,7 +514,7 @@ const renderers = {
       rt.recent_errors.length ? el("ul", { class: "plain errors" }, rt.recent_errors.slice(0, 20).map((e) => el("li", { text: e }))) : empty("None."),
       el("h3", { text: "Actions" }),
       data.actions.enabled
-        ? el("p", {}, el("button", { type: "button", onclick: () => act(data.actions.rescan, {}), text: "Rescan inboxes now" }), " ",
+        ? el("p", {}, el("button", { type: "button", "data-key": "rescan", onclick: () => act(data.actions.rescan, {}), text: "Rescan inboxes now" }), " ",
           el("button", { type: "button", class: "link", onclick: forgetToken, text: "forget password" }))
         : el("p", { class: "quiet", "data-figure": "actions", text: "The page's buttons (Retry, Rescan) are off until whoever runs ledgerd sets an API token in its configuration. Meanwhile, a file is tried again by moving it back into its inbox." }),
       el("h3", { text: "Recent activity" }),
@@ -661,6 +680,9 @@ async function find(name, quietly) {
     ...(listed ? documentTable("found", answer.items, 10, "files", more) : [])]);
 }
 
+document.getElementById("password-cancel").addEventListener("click", () => {
+  document.getElementById("password").close("");
+});
 document.getElementById("find").addEventListener("submit", (event) => {
   event.preventDefault();
   find(document.getElementById("find-name").value.trim());

@@ -333,4 +333,68 @@ import Testing
         #expect(dom.contains("<title>✗ ledgerd</title>"), "the tab says so too")
         _ = profile
     }
+
+    /// The page's buttons ask for their password in a dialog of the page's own, where it is
+    /// typed unseen; clicked and typed into as a person does, in Chromium. Cancelled or
+    /// escaped, nothing is sent; a wrong password is said so and forgotten; the right one
+    /// does the action and is remembered for the tab.
+    @Test func theButtonsAskForTheirPasswordInADialogAndRememberTheRightOne() async throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let actions = FakeActions()
+        try await withServer(store: store, actions: actions) { port in
+            // The page is driven from here, blocking this thread between steps: the server
+            // runs on a thread of its own (`ServerThread`).
+            do {
+                let page = try BrowserPage(url: "http://127.0.0.1:\(port)/", profile: profile.path)
+                defer { page.close() }
+                let result = "document.getElementById('action-result').textContent"
+                let dialogOpen = "document.getElementById('password').open"
+                try page.waitFor("document.querySelector('[data-key=rescan]')")
+
+                // Asked in a dialog, the typing going to a password field.
+                try page.click("[data-key=rescan]")
+                try page.waitFor(dialogOpen)
+                #expect(try page.text("document.activeElement.id") == "password-value")
+                #expect(try page.text("document.activeElement.type") == "password")
+                // Cancelled, and then escaped: nothing sent.
+                try page.type("half-typed")
+                try page.click("#password-cancel")
+                try page.waitFor("!\(dialogOpen) && document.getElementById('password-value').value === ''")
+                try page.click("[data-key=rescan]")
+                try page.waitFor(dialogOpen)
+                try page.press("Escape")
+                try page.waitFor("!" + dialogOpen)
+                #expect(actions.calls.withLock { $0 }.isEmpty)
+                #expect(try page.text(result) == "")
+
+                // A wrong password is said so, and not kept: the next click asks again.
+                try page.click("[data-key=rescan]")
+                try page.waitFor(dialogOpen)
+                try page.type("not-the-token")
+                try page.press("Enter")
+                try page.waitFor("\(result).startsWith('That password')")
+                #expect(
+                    try page.text(result) == "That password is not the right one; the next click asks for it again.")
+                #expect(try page.evaluate("sessionStorage.getItem('ledgerd.token')") == nil)
+                #expect(actions.calls.withLock { $0 }.isEmpty)
+
+                // The right one does it, and the tab remembers it.
+                try page.click("[data-key=rescan]")
+                try page.waitFor(dialogOpen)
+                #expect(try page.text("document.getElementById('password-value').value") == "")
+                try page.type("s3cret-token")
+                try page.click("#password-form button[value=ok]")
+                try page.waitFor("\(result) === 'rescan started'")
+                #expect(actions.calls.withLock { $0 } == ["rescan"])
+                try page.click("[data-key=rescan]")
+                let deadline = Date().addingTimeInterval(20)
+                while actions.calls.withLock({ $0.count }) < 2, Date() < deadline { usleep(50_000) }
+                #expect(actions.calls.withLock { $0 } == ["rescan", "rescan"])
+                #expect(try page.evaluate(dialogOpen) as? Bool == false)
+            }
+        }
+        _ = (dir, profile)
+    }
 }
