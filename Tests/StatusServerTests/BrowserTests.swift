@@ -397,4 +397,39 @@ import Testing
         }
         _ = (dir, profile)
     }
+
+    /// What is shown only on a phone (a party's oldest due date and document count under its
+    /// name, where a desktop has columns for them) is hidden on a desktop, and the columns
+    /// it stands for are hidden on a phone: measured in the browser at both widths.
+    @Test func phoneLinesShowOnPhonesAndColumnsOnDesktops() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        try await withServer(store: store) { port in
+            for (width, phone) in [(1280, false), (390, true)] {
+                let profile = TemporaryDirectory()
+                let page = try BrowserPage(url: "http://127.0.0.1:\(port)/", profile: profile.path, width: width)
+                defer { page.close() }
+                try page.waitFor("document.querySelector('table.outstanding .phone-only')")
+                let shown = try page.evaluate(
+                    """
+                    [...document.querySelectorAll('table.outstanding .phone-only')]
+                      .map((e) => getComputedStyle(e).display !== 'none' && e.getClientRects().length > 0)
+                    """)
+                let lines = try #require(shown as? [Bool])
+                #expect(!lines.isEmpty)
+                #expect(lines.allSatisfy { $0 == phone }, "width \(width): phone lines shown \(lines)")
+                // Per table: the party and its open amount on a phone; more columns beside.
+                let columns = try page.evaluate(
+                    """
+                    [...document.querySelectorAll('table.outstanding')].map((t) =>
+                      [...t.querySelectorAll('thead th')].filter((e) => e.getClientRects().length > 0).length)
+                    """)
+                let counts = try #require(columns as? [Int])
+                #expect(!counts.isEmpty)
+                #expect(counts.allSatisfy { phone ? $0 == 2 : $0 > 2 }, "width \(width): visible columns \(counts)")
+                _ = profile
+            }
+        }
+        _ = dir
+    }
 }
