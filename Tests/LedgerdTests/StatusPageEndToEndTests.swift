@@ -57,6 +57,48 @@ func pageAmount(minor: Int64, currency: String) -> String {
         #expect(daemon.terminate() == 0)
     }
 
+    /// A file rejected because the company's identifiers did not name it is posted once they
+    /// do: its Retry button on the page, clicked in Chromium and given the password in the
+    /// page's dialog, sends it back to the inbox, and the daemon posts it.
+    @Test func retryOnThePageSendsARejectedFileBackAndTheDaemonPostsIt() async throws {
+        let home = try Home()
+        try home.writeConfig("[company]\nname = \"Andre AS\"\norg_number = \"974760673\"\n")
+        try invoice(number: "RETRY-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/retry-me.xml"))
+        let first = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(first.stdout.contains("NOT-OUR-INVOICE"), "\(first.stdout)")
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/retry-me.xml"))
+
+        // The company's own identifiers now (`RunningDaemon` writes them).
+        let port = freePort()
+        let daemon = try await RunningDaemon(
+            home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"page-password\"\n")
+        let id = daemon.count("SELECT id FROM documents WHERE state = 'rejected'")
+        #expect(id > 0)
+        do {
+            let page = try BrowserPage(url: "http://127.0.0.1:\(port)/", profile: home.path + "/chromium")
+            defer { page.close() }
+            let button = "[data-key=retry-\(id)]"
+            try page.waitFor("document.querySelector('\(button)')")
+            try page.click(button)
+            try page.waitFor("document.getElementById('password').open")
+            try page.type("page-password")
+            try page.press("Enter")
+            try page.waitFor(
+                "document.getElementById('action-result').textContent"
+                    + " === 'retry-me.xml is back in the ehf inbox and will be tried again.'")
+            try await waitUntil(seconds: 20) {
+                daemon.count("SELECT COUNT(*) FROM documents WHERE state = 'posted'") == 1
+            }
+            // The page's next look at the books has nothing left to retry.
+            try page.waitFor("!document.querySelector('\(button)')", seconds: 20)
+            #expect(try page.text("document.getElementById('overall').dataset.status") != "attention")
+        }
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
+        #expect(daemon.count("SELECT COUNT(*) FROM vendor_invoices WHERE number = 'RETRY-1'") == 1)
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/retry-me.xml"))
+        #expect(daemon.terminate() == 0)
+    }
+
     /// A file dropped again with the bytes of a posted invoice posts nothing; the page lists it
     /// beside the documents, saying which file it repeats, and says what each posted one became.
     @Test func aFileDroppedAgainIsListedWithWhatItRepeats() async throws {
