@@ -88,11 +88,15 @@ struct OutstandingReport: Encodable {
         asOf = today.description
         self.onlyOverdue = onlyOverdue
         func side(_ name: String) -> Side {
-            let oldest = Dictionary(
-                page.balances.filter { $0.side == name }.map { ("\($0.party)\u{0}\($0.currency)", $0.oldestDueDate) },
-                uniquingKeysWith: { a, _ in a })
             // As of a day gone by, what was invoiced after it was not yet owed.
             let items = page.aging.filter { $0.side == name && !(today < $0.item.issueDate) }.map(\.item)
+            // Of those documents (not of all open ones, which a day gone by would not know).
+            var oldest: [String: Day] = [:]
+            for item in items {
+                guard let due = item.dueDate else { continue }
+                let key = "\(item.party)\u{0}\(item.currency.code)"
+                if oldest[key].map({ due < $0 }) ?? true { oldest[key] = due }
+            }
             let all = Aging.rows(items, asOf: today)
             let rows = onlyOverdue ? all.filter { $0.buckets.dropFirst().contains { $0 > 0 } } : all
             func row(_ row: AgingRow) -> Row {
@@ -101,7 +105,7 @@ struct OutstandingReport: Encodable {
                     party: row.party, currency: currency.code,
                     open: Amount(Money(minor: row.totalMinor, currency: currency)), documents: row.documents,
                     withoutDueDate: row.withoutDueDate,
-                    oldestDueDate: row.party.flatMap { oldest["\($0)\u{0}\(currency.code)"] ?? nil },
+                    oldestDueDate: row.party.flatMap { oldest["\($0)\u{0}\(currency.code)"]?.description },
                     buckets: Dictionary(
                         uniqueKeysWithValues: zip(AgingBucket.allCases, row.buckets).map {
                             ($0.rawValue, Amount(Money(minor: $1, currency: currency)))

@@ -330,6 +330,34 @@ let buyerConfig = """
         #expect(totals.map { ($0["open"] as? [String: Any])?["minor"] as? Int } == [80_200])
     }
 
+    /// As of a day gone by, the oldest due date is that of what was owed that day: an invoice
+    /// issued later, though due sooner, is not among it.
+    @Test func outstandingAsOfADayGoneByShowsThatDaysOldestDueDate() async throws {
+        // Salescompany ltd.: issued 2013-06-30, due 2013-07-20.
+        let home = try await Home.withBooks("valid/ehf3_faktura-1_NOK.xml")
+        // Another from the same seller, issued 2013-07-10 and due five days later.
+        let later = String(decoding: invoice(number: "LATER-1"), as: UTF8.self)
+            .replacingOccurrences(
+                of: "<cbc:IssueDate>2013-06-30</cbc:IssueDate>", with: "<cbc:IssueDate>2013-07-10</cbc:IssueDate>"
+            )
+            .replacingOccurrences(
+                of: "<cbc:DueDate>2013-07-20</cbc:DueDate>", with: "<cbc:DueDate>2013-07-15</cbc:DueDate>")
+        try Data(later.utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/later.xml"))
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.stdout.contains("posted: later.xml"), "\(run.stdout)")
+        func oldest(asOf day: String) async throws -> (due: String?, documents: Int?) {
+            let report = try json(
+                try await ledgerd(["outstanding", "--config", "ledgerd.toml", "--as-of", day, "--json"], in: home.path)
+                    .stdout)
+            let party = ((report["payables"] as? [String: Any])?["parties"] as? [[String: Any]])?.first
+            return (party?["oldest_due_date"] as? String, party?["documents"] as? Int)
+        }
+        let before = try await oldest(asOf: "2013-07-05")
+        #expect(before.due == "2013-07-20" && before.documents == 1, "\(before)")
+        let after = try await oldest(asOf: "2013-07-12")
+        #expect(after.due == "2013-07-15" && after.documents == 2, "\(after)")
+    }
+
     /// Amounts a person reads are grouped by threes, as on the status page; JSON keeps minor units.
     @Test func amountsAreGroupedByThousands() async throws {
         let home = try Home()
