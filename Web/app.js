@@ -574,10 +574,11 @@ function render(data) {
   renderOverall(data);
   clearOldResult();
   // A search shown is run again when files were taken in since: not at every refresh, as it
-  // reads every name in the books.
+  // reads every name in the books, nor at the first, which comes after the search (or with it,
+  // for a page opened with ?find=).
   const newest = data.recent_documents[0];
   const taken = [data.documents.total, data.documents.dropped_again, newest && newest.processed_at, newest && newest.name].join("/");
-  if (searched && taken !== searchedAt) find(searched, true);
+  if (searched && searchedAt && taken !== searchedAt) find(searched, true);
   searchedAt = taken;
   const main = document.getElementById("panels");
   if (selecting(main) && heldForSelection < SELECTION_HOLDS) {

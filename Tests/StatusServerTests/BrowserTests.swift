@@ -432,4 +432,43 @@ import Testing
         }
         _ = dir
     }
+
+    /// Two searches asked one after the other whose answers come back the other way round:
+    /// the page shows the answer to the search asked last, whatever came after it.
+    @Test func aSearchShowsTheAnswerToTheLastOneAskedWhenAnswersCrossEachOther() async throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        try await withServer(store: store) { port in
+            let page = try BrowserPage(url: "http://127.0.0.1:\(port)/", profile: profile.path)
+            defer { page.close() }
+            try page.waitFor("document.getElementById('find-name')")
+            try page.holdRequests(matching: "*/api/documents?*")
+            func search(_ name: String) throws -> String {
+                try page.evaluate("document.getElementById('find-name').value = ''")
+                try page.click("#find-name")
+                try page.type(name)
+                try page.press("Enter")
+                let held = try page.heldRequest()
+                #expect(held.url.hasSuffix("/api/documents?name=\(name)"), "\(held.url)")
+                return held.id
+            }
+            let first = try search("P-1")
+            let second = try search("broken")
+            let count = "(document.querySelector('[data-figure=found-count]') || {}).textContent || ''"
+            // The later one's answer first, and shown.
+            try page.resume(second)
+            try page.waitFor("(\(count)).includes('broken')")
+            // The earlier one's answer comes after it, and changes nothing.
+            try page.resume(first)
+            try page.waitFor(
+                "performance.getEntriesByType('resource').some((e) => e.name.endsWith('name=P-1'))")
+            try page.evaluate("new Promise((done) => setTimeout(done, 200))")
+            let shown = try page.text(count) ?? ""
+            #expect(shown.contains("broken") && !shown.contains("P-1"), "\(shown)")
+            #expect(try page.text("document.getElementById('found').textContent")?.contains("P-1-again.xml") == false)
+            #expect(try page.text("location.search") == "?find=broken")
+        }
+        _ = (dir, profile)
+    }
 }

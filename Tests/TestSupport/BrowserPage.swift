@@ -18,6 +18,8 @@ public final class BrowserPage {
     /// Ours to read its replies and events from (its descriptor 4).
     private let replies: Int32
     private var pending: [UInt8] = []
+    /// Events that came while a reply was awaited, for `nextEvent`.
+    private var events: [[String: Any]] = []
     private var lastID = 0
     private var session = ""
     private var closed = false
@@ -166,6 +168,26 @@ public final class BrowserPage {
         try send("Input.dispatchKeyEvent", ["type": "keyUp", "key": key, "code": key, "windowsVirtualKeyCode": code])
     }
 
+    /// From now on, holds each request whose URL matches `pattern` (`*` for any characters)
+    /// before it is sent, until `resume` lets it go: answers can then be made to come in
+    /// another order than they were asked for.
+    public func holdRequests(matching pattern: String) throws {
+        try send("Fetch.enable", ["patterns": [["urlPattern": pattern, "requestStage": "Request"]]])
+    }
+
+    /// The next request held (`holdRequests`): its id for `resume`, and its URL.
+    public func heldRequest(seconds: Double = 20) throws -> (id: String, url: String) {
+        let event = try nextEvent("Fetch.requestPaused", seconds: seconds)
+        let parameters = event["params"] as? [String: Any] ?? [:]
+        let request = parameters["request"] as? [String: Any] ?? [:]
+        return (parameters["requestId"] as? String ?? "", request["url"] as? String ?? "")
+    }
+
+    /// Sends a held request on.
+    public func resume(_ id: String) throws {
+        try send("Fetch.continueRequest", ["requestId": id])
+    }
+
     /// `text` as a JavaScript string literal.
     public func quote(_ text: String) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast()
@@ -198,11 +220,30 @@ public final class BrowserPage {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let reply = try nextMessage(until: deadline, waitingFor: method)
-            guard reply["id"] as? Int == id else { continue }
+            guard reply["id"] as? Int == id else {
+                if reply["method"] != nil { events.append(reply) }
+                continue
+            }
             if let error = reply["error"] as? [String: Any] {
                 throw TestFailure("chromium refused \(method): \(error["message"] ?? error)")
             }
             return reply["result"] as? [String: Any] ?? [:]
+        }
+    }
+
+    /// The next event named `method` from the page, kept or still to come; the others before
+    /// it are passed over.
+    private func nextEvent(_ method: String, seconds: Double) throws -> [String: Any] {
+        if let index = events.firstIndex(where: { $0["method"] as? String == method }) {
+            let event = events[index]
+            events.removeSubrange(...index)
+            return event
+        }
+        events.removeAll()
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let message = try nextMessage(until: deadline, waitingFor: method)
+            if message["method"] as? String == method { return message }
         }
     }
 
