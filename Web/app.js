@@ -204,7 +204,33 @@ function askPassword() {
   });
 }
 
-async function act(path, body) {
+// A file sent back by Retry, followed until it has been taken in again: what became of it
+// then replaces the Retry's answer ("… will be tried again").
+const FOLLOW_MS = 120000;
+let following = null;
+
+function followRetried(data) {
+  if (!following) return;
+  // Taken in again: posted, or rejected again (put back in the rejected folder, which the
+  // Retry made it leave, or a later time; times have whole seconds).
+  const again = (doc) => doc.id === following.id
+    && (doc.state === "posted" || doc.rejected_path || doc.processed_at !== following.processedAt);
+  const doc = data.recent_documents.find(again) || data.rejected.items.find(again);
+  if (!doc) {
+    if (Date.now() - following.since > FOLLOW_MS) following = null;
+    return;
+  }
+  following = null;
+  const output = document.getElementById("action-result");
+  const posted = doc.state === "posted";
+  output.replaceChildren(shown(doc.name) + (posted ? " was posted: " : " was not posted this time either: "), details(doc));
+  output.dataset.ok = posted ? "true" : "false";
+  resultShownAt = Date.now();
+}
+
+/// Does an action with the page's password; `retried`, for a Retry, is the problem it was
+/// for, which the page then follows (`followRetried`).
+async function act(path, body, retried) {
   const output = document.getElementById("action-result");
   let value = token();
   if (!value) {
@@ -228,6 +254,9 @@ async function act(path, body) {
       : answer.message || answer.error || ("HTTP " + response.status);
     output.dataset.ok = response.ok ? "true" : "false";
     resultShownAt = Date.now();
+    if (response.ok && retried) {
+      following = { id: retried.id, processedAt: retried.processed_at, since: Date.now() };
+    }
     if (response.ok) refresh();
   } catch (e) {
     output.textContent = "Cannot reach ledgerd.";
@@ -341,7 +370,7 @@ const renderers = {
         figure("rejected-reason", shown(item.reason || ""), { class: "figure reason" }),
         todo(item),
         data.actions.enabled && item.can_retry
-          ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, "aria-label": "Retry " + shown(item.name), onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }), text: "Retry" }))
+          ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, "aria-label": "Retry " + shown(item.name), onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }, item), text: "Retry" }))
           : null);
     });
     const duplicates = data.duplicates.items.map((item) =>
@@ -573,6 +602,7 @@ function render(data) {
   renderTitle(data);
   renderOverall(data);
   clearOldResult();
+  followRetried(data);
   // A search shown is run again when files were taken in since: not at every refresh, as it
   // reads every name in the books, nor at the first, which comes after the search (or with it,
   // for a page opened with ?find=).

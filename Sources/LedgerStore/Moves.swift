@@ -42,4 +42,12 @@ extension LedgerStore {
             for (id, path) in rejected { try update.execute(arguments: [path, id]) }
         }
     }
+
+    /// Sets where a rejected or flagged document's file lies (`documents.rejected_path`); nil
+    /// once it has left the rejected folder (sent back to the inbox to be tried again).
+    public func setRejectedPath(_ path: String?, documentID: Int64) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE documents SET rejected_path = ? WHERE id = ?", arguments: [path, documentID])
+        }
+    }
 }

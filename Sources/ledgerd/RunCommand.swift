@@ -230,7 +230,15 @@ struct DaemonActions: StatusActions {
         if FileSystem.lstatType(rejected + ".error.txt") == .regular {
             try? FileSystem.removeFile(rejected + ".error.txt")
         }
-        try FileSystem.move(from: rejected, to: destination)
+        // Where the file lay goes first too: the place a new rejection records must stay. Put
+        // back if the file stays where it is.
+        if let document { try? daemon.store.setRejectedPath(nil, documentID: document.id) }
+        do {
+            try FileSystem.move(from: rejected, to: destination)
+        } catch {
+            if let document { try? daemon.store.setRejectedPath(document.rejectedPath, documentID: document.id) }
+            throw error
+        }
         daemon.record(
             .retry,
             OneLine.escaped("\(fileName) moved from the rejected folder back to the \(inbox) inbox\(renamed)"),
