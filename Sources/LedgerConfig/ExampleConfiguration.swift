@@ -1,7 +1,8 @@
 extension Configuration {
-    /// A complete, commented `ledgerd.toml` documenting every key. Apart from the company,
-    /// the API token file and the extra supplier and customer accounts it sets on purpose,
-    /// every value it writes is the built-in default, so deleting a line changes nothing.
+    /// A complete, commented `ledgerd.toml` documenting every key. Apart from the company, every
+    /// value it writes is the built-in default, so deleting a line changes nothing; what has no
+    /// default (the API token, accounts for particular parties) is shown commented out, so the
+    /// file can be used as it is.
     public static let exampleTOML: String = #"""
         # ledgerd.toml — configuration of ledgerd.
         #
@@ -64,12 +65,13 @@ extension Configuration {
 
         [accounts.suppliers]
         # Cost account per supplier, keyed by an identifier its invoices carry: the
-        # organisation number, the VAT number or "scheme:endpoint". Default: none.
-        "923456783" = "6300"
+        # organisation number, the VAT number or "scheme:endpoint". Default: none; for
+        # example:
+        # "923456783" = "6300"
 
         [accounts.customers]
-        # Revenue account per customer, keyed the same way. Default: none.
-        "912345688" = "3100"
+        # Revenue account per customer, keyed the same way. Default: none; for example:
+        # "912345688" = "3100"
 
         [limits]
         # Files larger than this are rejected unread: a number of bytes, or a string
@@ -79,10 +81,11 @@ extension Configuration {
         [server]
         # The status page and JSON API. host:port; IPv6 in brackets, like "[::1]:8080".
         listen = "127.0.0.1:8080"
-        # The bearer token that state-changing requests (pull now, confirm, retry) must
-        # carry, read from a file such as a systemd credential (LoadCredential=). A
-        # relative path is taken from this file's folder.
-        token_file = "/run/credentials/ledgerd.service/api-token"
+        # The bearer token that the status page's actions (Retry, Rescan) must carry, its
+        # buttons' password; without one they are off. Read from a file such as a systemd
+        # credential (LoadCredential=); a relative path is taken from this file's folder.
+        # ledgerd does not start when the file cannot be read.
+        # token_file = "/run/credentials/ledgerd.service/api-token"
         # The token may also be written inline, but then it sits in this file; use one or
         # the other, not both.
         # token = "…"

@@ -216,16 +216,15 @@ import Testing
 
     // MARK: - The example file
 
-    @Test func theExampleParsesToTheDefaultsPlusWhatItSetsOnPurpose() throws {
+    /// Used as it is, the example changes nothing but the company: no account for a party
+    /// that is not the reader's, no token file that is not there.
+    @Test func theExampleParsesToTheDefaultsAndTheCompany() throws {
         let parsed = try Configuration.parse(
             Configuration.exampleTOML, source: "example", baseDirectory: "/etc/ledgerd")
         var expected = Configuration.defaults(relativeTo: "/etc/ledgerd")
         expected.company = Configuration.Company(
             name: "Nordlys Helse AS", orgNumber: "987654325", vatNumber: "NO987654325MVA", identifiers: [],
             baseCurrency: .nok)
-        expected.server.tokenFile = "/run/credentials/ledgerd.service/api-token"
-        expected.accounts.supplierCostAccounts = ["923456783": "6300"]
-        expected.accounts.customerRevenueAccounts = ["912345688": "3100"]
         #expect(parsed == expected)
     }
 
