@@ -300,10 +300,10 @@ extension Daemon.Settings {
     }
 }
 
-/// Log lines for the journal: under systemd (`JOURNAL_STREAM` set) a syslog priority prefix
-/// and no timestamp, since journald adds its own; on a terminal, a timestamp first.
+/// Log lines for the journal: under systemd (`StandardError.isJournal`) a syslog priority
+/// prefix and no timestamp, since journald adds its own; on a terminal, a timestamp first.
 func makeDaemonLogger(debug: Bool) -> Logger {
-    let journal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+    let journal = StandardError.isJournal
     LoggingSystem.bootstrap { label in
         var handler = OneLineLogHandler(JournalLogHandler(label: label, journal: journal))
         handler.logLevel = debug ? .debug : .info

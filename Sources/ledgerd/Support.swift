@@ -15,6 +15,28 @@ import struct GRDB.DatabaseError
 /// `| head` that has read enough) would kill the daemon mid-batch. A line that cannot be
 /// written is dropped instead; nothing else depends on it.
 enum StandardError {
+    /// Whether standard error goes to the journal: systemd sets `JOURNAL_STREAM` to the
+    /// device and inode of the stream it connects, and a process that inherited the variable
+    /// but writes elsewhere (a shell started from a service) does not match them. Lines to the
+    /// journal carry a syslog priority (`<3>`) and no time, which journald adds.
+    static let isJournal: Bool = {
+        guard let stream = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
+        let parts = stream.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var info = stat()
+        guard fstat(2, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }()
+
+    /// `text` as an error: to the journal with the priority of one, so that
+    /// `journalctl -p err` shows why a start was refused.
+    static func writeError(_ text: String) {
+        guard isJournal else { return write(text) }
+        write(
+            text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "<3>" + $0 }
+                .joined(separator: "\n"))
+    }
+
     static func write(_ text: String) {
         var text = text
         text.withUTF8 { bytes in
@@ -238,7 +260,7 @@ func runReportingErrors(
             throw UserFacingError("ledgerd: \(error)", exitCode: unexpectedExitCode)
         }
     } catch let error as UserFacingError {
-        StandardError.write(error.description + "\n")
+        StandardError.writeError(error.description + "\n")
         if json {
             struct Failure: Encodable {
                 var error: String

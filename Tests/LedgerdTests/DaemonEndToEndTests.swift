@@ -196,6 +196,28 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         }
         #expect(documents == 0)
         #expect(starts == 0)
+
+        // Under systemd, where standard error is the journal (JOURNAL_STREAM names its device
+        // and inode), every line carries its syslog priority, the refusal that of an error:
+        // `journalctl -p err` shows why the service did not start.
+        let journal = home.path + "/journal.log"
+        let underSystemd = try await runProgram(
+            "/bin/sh",
+            [
+                "-c",
+                #"touch "$1" && JOURNAL_STREAM="$(stat -c %d:%i "$1")" exec "$2" run --config ledgerd.toml 2>>"$1""#,
+                "sh", journal, ledgerdBinary,
+            ], in: home.path)
+        #expect(underSystemd.status == 1)
+        let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("<3>ledgerd: the status page cannot listen on 127.0.0.1:\(port)") })
+        #expect(lines.contains { $0.hasPrefix("<6>info: ") })
+        #expect(lines.allSatisfy { $0.firstMatch(of: /^<[0-7]>/) != nil }, "\(lines)")
+        // Inherited by a program whose standard error is not the journal: plain lines.
+        let elsewhere = try await runProgram(
+            "/usr/bin/env", ["JOURNAL_STREAM=1:1", ledgerdBinary, "run", "--config", "ledgerd.toml"], in: home.path)
+        #expect(elsewhere.stderr.contains("\nledgerd: the status page cannot listen on 127.0.0.1:\(port)"))
+        #expect(!elsewhere.stderr.contains("<3>") && !elsewhere.stderr.contains("<6>"))
     }
 
     /// A log line that cannot be written (its reader gone, SIGPIPE ignored as under systemd)
