@@ -46,6 +46,7 @@ import Testing
             ("AmbientCapabilities", ""), ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
             ("IPAddressDeny", "any"), ("IPAddressAllow", "localhost"), ("SystemCallArchitectures", "native"),
             ("SystemCallFilter", "@system-service"), ("SystemCallFilter", "~@privileged @resources"),
+            ("LimitNOFILE", "65536"),
             // libdispatch calls setpriority() (in @resources) per worker thread; SIGSYS would kill ledgerd.
             ("SystemCallErrorNumber", "EPERM"),
             ("MemoryDenyWriteExecute", "yes"), ("ProtectProc", "invisible"), ("ProcSubset", "pid"),
