@@ -27,6 +27,10 @@ public final class DaemonLock: Sendable {
                 let database = path.hasSuffix(".lock") ? String(path.dropLast(5)) : path
                 return "\(who) already keeps the books at \(database); stop it first "
                     + "(`systemctl stop ledgerd`), or give this one its own [paths] database"
+            case .cannotOpen(let path, let code) where [EACCES, EPERM, EROFS].contains(code):
+                return "cannot open the lock file \(path): \(String(cString: strerror(code))); the daemon needs "
+                    + "write access to the folder of the ledger database and to the database itself: run it as the "
+                    + "user the books belong to (the service's, `sudo -u ledgerd`), or give this one its own [paths] database"
             case .cannotOpen(let path, let code):
                 return "cannot open the lock file \(path): \(String(cString: strerror(code)))"
             }

@@ -103,6 +103,29 @@ let buyerConfig = """
         #expect(try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path).status == 0)
     }
 
+    /// Another user on books they may not write (root's, here) is told what the daemon needs,
+    /// by `run` as by `ingest`, and nothing is made or moved.
+    @Test(.enabled(if: geteuid() == 0), .timeLimit(.minutes(2))) func anotherUserOnBooksItMayNotWriteIsToldWhy()
+        async throws
+    {
+        let home = try await Home.withBooks("valid/ehf3_faktura-1_NOK.xml")
+        try home.drop("invalid/ehf2_faktura-1_legacy.xml")
+        #expect(chmod(home.path, 0o755) == 0)
+        for command in ["run", "ingest"] {
+            let run = try await runProgram(
+                "/usr/bin/setpriv",
+                [
+                    "--reuid=65534", "--regid=65534", "--clear-groups", ledgerdBinary, command, "--config",
+                    "ledgerd.toml",
+                ],
+                in: home.path)
+            #expect(run.status == 1, "\(command): \(run.stderr)")
+            let said = command == "run" ? "run it as the user the books belong to" : "posting needs write access"
+            #expect(run.stderr.contains(said), "\(command): \(run.stderr)")
+        }
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/ehf2_faktura-1_legacy.xml"))
+    }
+
     @Test func ingestStatusAndReconcileEndToEnd() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)
