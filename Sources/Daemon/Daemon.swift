@@ -366,6 +366,13 @@ public final class Daemon: Service, Sendable {
                         // A link to something that is not there (a share not mounted).
                         problem =
                             "the \(name) inbox \(path) is a link to something that is not there: files dropped there are not seen until it is"
+                    } else if errno == EROFS {
+                        // Under the unit, the inbox is writable through a mount made at start:
+                        // an inbox deleted and made again since is not that one.
+                        problem =
+                            "the \(name) inbox folder \(path) is missing and cannot be made again (read-only here); "
+                            + "if the inbox was deleted and made anew, restart ledgerd (`systemctl restart ledgerd`): "
+                            + "the service may write only to the inbox there was when it started"
                     } else if errno != EEXIST {
                         problem =
                             "the \(name) inbox folder \(path) is missing and cannot be made again (\(String(cString: strerror(errno))))"
