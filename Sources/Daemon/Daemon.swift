@@ -173,11 +173,11 @@ public final class Daemon: Service, Sendable {
 
     public func snapshot() -> Snapshot {
         let s = status.withLock { $0 }
-        var inboxes = tracker.counts(inboxes: InboxScanner.inboxes)
+        var (inboxes, entries) = tracker.countsAndEntries(inboxes: InboxScanner.inboxes, limit: 200)
         for inbox in s.notRead.values {
             if let i = inboxes.firstIndex(where: { $0.inbox == inbox }) { inboxes[i].notRead += 1 }
         }
-        let pending = tracker.entries(limit: 200).map {
+        let pending = entries.map {
             Snapshot.PendingFile(
                 name: FileSystem.lastComponent($0.path), inbox: $0.inbox, state: $0.state.rawValue,
                 attempts: $0.attempts,

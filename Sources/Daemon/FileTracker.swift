@@ -348,28 +348,40 @@ public final class FileTracker: Sendable {
     }
 
     public func counts(inboxes: [String]) -> [InboxCounts] {
-        contents.withLock { c in
-            var counts = Dictionary(uniqueKeysWithValues: inboxes.map { ($0, InboxCounts(inbox: $0)) })
-            for entry in c.entries.values {
-                var count = counts[entry.inbox] ?? InboxCounts(inbox: entry.inbox)
-                switch entry.state {
-                case .settling: count.settling += 1
-                case .waiting: count.waiting += 1
-                case .processing: count.processing += 1
-                case .retrying: count.retrying += 1
-                }
-                counts[entry.inbox] = count
+        contents.withLock { c in Self.counts(c, inboxes: inboxes) }
+    }
+
+    /// The counts and the first `limit` files, as of one moment: read apart, a file taken in
+    /// between was counted waiting and listed as processing.
+    public func countsAndEntries(inboxes: [String], limit: Int) -> (counts: [InboxCounts], entries: [Entry]) {
+        contents.withLock { c in (Self.counts(c, inboxes: inboxes), Self.entries(c, limit: limit)) }
+    }
+
+    private static func counts(_ c: Contents, inboxes: [String]) -> [InboxCounts] {
+        var counts = Dictionary(uniqueKeysWithValues: inboxes.map { ($0, InboxCounts(inbox: $0)) })
+        for entry in c.entries.values {
+            var count = counts[entry.inbox] ?? InboxCounts(inbox: entry.inbox)
+            switch entry.state {
+            case .settling: count.settling += 1
+            case .waiting: count.waiting += 1
+            case .processing: count.processing += 1
+            case .retrying: count.retrying += 1
             }
-            for (inbox, burst) in c.bursts {
-                counts[inbox, default: InboxCounts(inbox: inbox)].burstTotal = burst.total
-                counts[inbox, default: InboxCounts(inbox: inbox)].burstDone = burst.done
-            }
-            return counts.values.sorted { $0.inbox < $1.inbox }
+            counts[entry.inbox] = count
         }
+        for (inbox, burst) in c.bursts {
+            counts[inbox, default: InboxCounts(inbox: inbox)].burstTotal = burst.total
+            counts[inbox, default: InboxCounts(inbox: inbox)].burstDone = burst.done
+        }
+        return counts.values.sorted { $0.inbox < $1.inbox }
     }
 
     public func entries(limit: Int) -> [Entry] {
-        contents.withLock { c in Array(c.entries.values.sorted { $0.firstSeen < $1.firstSeen }.prefix(limit)) }
+        contents.withLock { c in Self.entries(c, limit: limit) }
+    }
+
+    private static func entries(_ c: Contents, limit: Int) -> [Entry] {
+        Array(c.entries.values.sorted { $0.firstSeen < $1.firstSeen }.prefix(limit))
     }
 
     public var isEmpty: Bool { contents.withLock { $0.entries.isEmpty } }

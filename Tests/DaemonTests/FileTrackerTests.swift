@@ -1,6 +1,7 @@
 import Daemon
 import Ingest
 import LedgerCore
+import Synchronization
 import Testing
 
 @Suite struct FileTrackerTests {
@@ -286,5 +287,25 @@ import Testing
             for file in tracker.takeWaiting(limit: 100) { everTaken.insert(file.path) }
             #expect(observed.isSubset(of: everTaken))
         }
+    }
+
+    /// What the status shows of the files (counts per state, and the files listed with their
+    /// states) is read at one moment: while files are taken and put back meanwhile, the
+    /// listed states always add up to the counts.
+    @Test func countsAndListedFilesAgreeWhileFilesChangeState() async {
+        let tracker = FileTracker(settle: .seconds(1))
+        for i in 0..<20 { #expect(tracker.observe(observation("/i/ehf/\(i).xml", complete: true), now: 0)) }
+        let done = Atomic<Bool>(false)
+        let churn = Task.detached {
+            while !done.load(ordering: .relaxed) { tracker.putBack(tracker.takeWaiting(limit: 7)) }
+        }
+        for _ in 0..<2_000 {
+            let (counts, entries) = tracker.countsAndEntries(inboxes: ["ehf"], limit: 100)
+            let ehf = counts.first { $0.inbox == "ehf" }
+            #expect(ehf?.processing == entries.filter { $0.state == .processing }.count)
+            #expect(ehf?.waiting == entries.filter { $0.state == .waiting }.count)
+        }
+        done.store(true, ordering: .relaxed)
+        await churn.value
     }
 }
