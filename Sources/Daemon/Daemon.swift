@@ -443,9 +443,16 @@ public final class Daemon: Service, Sendable {
             }
         }
         for failure in failures {
-            let files =
-                failure.files.count == 1 ? failure.files[0] : "\(failure.files.count) files (\(failure.files[0]), …)"
-            noteError("\(files): \(failure.message) — will try again")
+            if failure.files.count == 1 {
+                noteError("\(failure.files[0]): \(failure.message) — will try again")
+            } else if failure.code == "MOVE" {
+                // Their messages differ (each names its document): the first one's, as its own.
+                noteError(
+                    "\(failure.files.count) files could not be moved after they were taken in; the first, "
+                        + "\(failure.files[0]): \(failure.message) — will try again")
+            } else {
+                noteError("\(failure.files.count) files (\(failure.files[0]), …): \(failure.message) — will try again")
+            }
         }
         // The database refused the batch (disk full, read-only): said on /healthz until a
         // write succeeds again.

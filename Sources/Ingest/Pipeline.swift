@@ -816,6 +816,9 @@ public final class Pipeline: Sendable {
                 if moveFile(to: archivedPath, done: "already posted as document \(id)") || takenElsewhere {
                     result.outcome = .posted
                     result.reason = nil
+                    // Said now, as it was not when it was posted.
+                    result.posting = Self.posting(document)
+                    result.postedAs = FileResult.PostedAs(document)
                 }
             } else if let archivedPath, !archivedPath.isEmpty, Self.isArchived(file, as: archivedPath),
                 let archived = FileSystem.identity(of: archivedPath), archived.device != copy.identity?.device,
@@ -827,6 +830,8 @@ public final class Pipeline: Sendable {
                 // a duplicate.)
                 result.outcome = .posted
                 result.reason = nil
+                result.posting = Self.posting(document)
+                result.postedAs = FileResult.PostedAs(document)
             } else {
                 let folder = "\(settings.archive)/duplicates/\(document.receivedAt.prefix(10))"
                 let target =

@@ -670,7 +670,10 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         var lines: [String] {
             daemon.logText.components(separatedBy: "\n").filter { $0.contains("could not be moved") }
         }
-        try await waitUntil(seconds: 10) { lines.contains { $0.contains("5 files (") } }
+        // The message is the first file's own (it names that file's document), said as such.
+        try await waitUntil(seconds: 10) {
+            lines.contains { $0.contains("5 files could not be moved after they were taken in; the first, STUCK") }
+        }
         #expect(lines.count <= 6, "\(lines)")
 
         try FileManager.default.removeItem(atPath: blocker)
@@ -681,6 +684,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(try await get(port, "/healthz").status == 200)
         #expect(daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 5)
         #expect(daemon.terminate() == 0)
+        // Moved at last, each is said posted with what it was posted as, as it was not before.
+        #expect(daemon.logText.contains("posted: STUCK-0.xml (invoice STUCK-0 from Salescompany ltd., 802.00 NOK)"))
     }
 
     @Test func aDatabaseDeletedWhileRunningStopsPostingAndSaysSo() async throws {
