@@ -257,6 +257,9 @@ else
   service_note="not started (no systemd): sudo systemctl daemon-reload && sudo systemctl enable --now ledgerd"
 fi
 
+# Where the page is, as the configuration says (it may have been changed since a first install).
+listen="$("$bin_path" config check --config "$config" --json 2>/dev/null | sed -n 's/^ *"listen" : "\([^"]*\)".*/\1/p')"
+
 cat <<EOF
 
 ledgerd is installed.
@@ -268,6 +271,6 @@ ledgerd is installed.
   API token      $token_file (0600 root; the service gets it as a credential)
   database       $state_dir/ledger.sqlite, archive $state_dir/archive
   inbox          $inbox/{ehf,wise,checks}, rejected files in $inbox/rejected
-  status page    http://127.0.0.1:8080/
+  status page    http://${listen:-127.0.0.1:8080}/
 Let people drop files:  sudo usermod -aG ledgerd <name>   (takes effect at their next login)
 EOF

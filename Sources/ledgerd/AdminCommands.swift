@@ -77,6 +77,8 @@ extension Ledgerd {
                 var count = Int32(groups.count)
                 if getgrouplist(name, entry.pointee.pw_gid, &groups, &count) < 0 { count = 0 }
                 let member = Set(groups.prefix(Int(max(count, 0)))).union([entry.pointee.pw_gid])
+                // Its own group, by name, for the advice: `ledgerd`'s is ledgerd, nobody's nogroup.
+                let group = getgrgid(entry.pointee.pw_gid).map { String(cString: $0.pointee.gr_name) } ?? name
                 func allowed(_ path: String, _ user: mode_t, _ group: mode_t, _ other: mode_t) -> Bool? {
                     var st = stat()
                     guard stat(path, &st) == 0 else { return nil }
@@ -96,7 +98,7 @@ extension Ledgerd {
                 }
                 guard allowed(file, S_IRUSR, S_IRGRP, S_IROTH) == false else { return nil }
                 return "the user \(name), whom the service runs as, may not read \(file): `ledgerd run` would stop at "
-                    + "start (try: chgrp \(name) \(file); chmod 0640 \(file))"
+                    + "start (try: chgrp \(group) \(file); chmod 0640 \(file))"
             }
 
             static let noIdentifiers =
@@ -259,7 +261,8 @@ extension Ledgerd {
                 }
                 store.recordCommand(
                     .backup, command: "backup",
-                    detail: "copy written to \(target): \(documents) documents, \(balances.entries) journal entries"
+                    detail: "copy written to \(target): \(Output.count(documents, "document")), "
+                        + Output.count(balances.entries, "journal entry", "journal entries")
                         + (balances.unbalanced.isEmpty ? ", all balanced" : ", \(balances.unbalanced.count) unbalanced")
                 )
                 if options.json {
@@ -276,7 +279,8 @@ extension Ledgerd {
                                 unbalanced: balances.unbalanced.count)))
                 } else {
                     print(
-                        "Backed up to \(target): \(documents) documents, \(balances.entries) journal entries"
+                        "Backed up to \(target): \(Output.count(documents, "document")), "
+                            + Output.count(balances.entries, "journal entry", "journal entries")
                             + (balances.unbalanced.isEmpty
                                 ? ", all balanced." : ", \(balances.unbalanced.count) UNBALANCED."))
                 }

@@ -184,6 +184,11 @@ extension CommonOptions {
 }
 
 enum Output {
+    /// "1 document", "2 documents"; `many` where the plural is not the word and an s.
+    static func count(_ n: Int, _ one: String, _ many: String? = nil) -> String {
+        "\(n) " + (n == 1 ? one : many ?? one + "s")
+    }
+
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

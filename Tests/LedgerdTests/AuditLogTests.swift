@@ -130,7 +130,7 @@ import Testing
         #expect(byAction["rescan"]?.actor == "status page (API token)")
         #expect(byAction["backup"]?.actor.hasSuffix("(ledgerd backup)") == true)
         #expect(
-            byAction["backup"]?.detail?.contains("/copy.sqlite: 1 documents, 0 journal entries, all balanced") == true)
+            byAction["backup"]?.detail?.contains("/copy.sqlite: 1 document, 0 journal entries, all balanced") == true)
         #expect(
             byAction["ingest"]?.detail
                 == "1 file taken in: 1 posted, 0 duplicate, 0 duplicate number, 0 rejected, 0 failed")

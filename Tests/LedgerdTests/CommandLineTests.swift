@@ -706,6 +706,9 @@ let buyerConfig = """
             #expect(
                 warnings?.first?.contains("the user nobody, whom the service runs as, may not read \(file)") == true)
             #expect(check.stderr.contains("warning: the user nobody"))
+            // The advice names the user's own group (nobody's is nogroup on Debian).
+            let group = getgrgid(getpwnam("nobody").pointee.pw_gid).map { String(cString: $0.pointee.gr_name) }
+            #expect(warnings?.first?.contains("(try: chgrp \(group ?? "?") \(file); chmod 0640 \(file))") == true)
         } else {
             #expect(warnings == [])  // only root reads what the service may not
         }
