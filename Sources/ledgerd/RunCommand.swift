@@ -55,6 +55,14 @@ extension Ledgerd {
                 }
                 defer { withExtendedLifetime(lock) {} }
                 let logger = makeDaemonLogger(debug: debug)
+                // What a sysadmin reading the log first wants: which ledgerd, with which files.
+                let cwd = FileManager.default.currentDirectoryPath
+                let file: String =
+                    options.config.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 } ?? "none (built-in defaults)"
+                let version: String = Ledgerd.configuration.version
+                logger.info(
+                    "ledgerd \(version) starting: configuration \(file), books \(configuration.paths.database), archive \(configuration.paths.archive)"
+                )
                 _ = LedgerMetrics.bootstrap()
                 for inbox in InboxScanner.inboxes {
                     try? FileManager.default.createDirectory(

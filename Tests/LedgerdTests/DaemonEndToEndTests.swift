@@ -211,7 +211,14 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(underSystemd.status == 1)
         let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("<3>ledgerd: the status page cannot listen on 127.0.0.1:\(port)") })
-        #expect(lines.contains { $0.hasPrefix("<6>info: ") })
+        // Its first line says which ledgerd, with which files.
+        #expect(
+            lines.contains {
+                $0.hasPrefix("<6>info: ledgerd ")
+                    && $0.contains(
+                        " starting: configuration \(home.path)/ledgerd.toml, books \(home.path)/var/ledger.sqlite, archive "
+                    )
+            }, "\(lines)")
         #expect(lines.allSatisfy { $0.firstMatch(of: /^<[0-7]>/) != nil }, "\(lines)")
         // Inherited by a program whose standard error is not the journal: plain lines.
         let elsewhere = try await runProgram(
