@@ -619,7 +619,8 @@ public final class Daemon: Service, Sendable {
         guard !settings.isIgnored(name), !settings.excluding.contains(where: { PathBytes.isInside(path, $0) }) else {
             return false
         }
-        guard let inbox = InboxScanner.inbox(forFile: path, inboxRoot: settings.inbox) else { return false }
+        guard let inbox = InboxScanner.inbox(forFile: path, inboxRoot: settings.inbox, excluding: settings.excluding)
+        else { return false }
         let ready = observe(InboxFile(path: path, inbox: inbox), complete: complete)
         if ready, wakeNow { wake.yield() }
         return ready

@@ -198,6 +198,13 @@ public enum FileSystem {
         }
     }
 
+    /// Which folder `path` is once links are followed (device and inode): two paths to one
+    /// folder give the same. nil when nothing is there.
+    public static func folder(_ path: String) -> [UInt64]? {
+        var st = stat()
+        return stat(path, &st) == 0 ? [UInt64(st.st_dev), UInt64(st.st_ino)] : nil
+    }
+
     /// The identity of what `path` names now, without following a symlink; nil if nothing.
     public static func identity(of path: String) -> FileIdentity? {
         var st = stat()

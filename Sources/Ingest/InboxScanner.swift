@@ -76,7 +76,7 @@ public enum InboxScanner {
                     var found: [InboxFile] = []
                     walk(path, inbox: "", excluding: excluding, isIgnored: isIgnored, logger: logger, into: &found)
                     for file in found {
-                        if let inbox = inbox(forName: file.name) {
+                        if let inbox = inbox(forFile: file.path, inboxRoot: root, excluding: excluding) {
                             files.append(InboxFile(path: file.path, inbox: inbox))
                         }
                     }
@@ -88,11 +88,22 @@ public enum InboxScanner {
 
     /// The inbox that reads a file below `inboxRoot`: that of the inbox folder it is in; for
     /// a file anywhere else below the root, the inbox of its type, as `scan` sorts them. nil
-    /// outside the root, and for a file of a type no inbox takes.
-    public static func inbox(forFile path: String, inboxRoot: String) -> String? {
+    /// outside the root, for a file of a type no inbox takes, and for one in a folder of
+    /// `excluding` (the rejected folder, the archive) reached by another name, through a link
+    /// in its configured path: its files are not new ones, and taking them would reject them
+    /// into the folder they came from, again and again.
+    public static func inbox(forFile path: String, inboxRoot: String, excluding: Set<String> = []) -> String? {
         guard PathBytes.below(path, inboxRoot) != nil else { return nil }
         let folder = inbox(ofPath: path, inboxRoot: inboxRoot)
-        return folder.isEmpty ? inbox(forName: FileSystem.lastComponent(path)) : folder
+        if !folder.isEmpty { return folder }
+        guard let kind = inbox(forName: FileSystem.lastComponent(path)) else { return nil }
+        let excluded = Set(excluding.compactMap(FileSystem.folder))
+        var parent = FileSystem.parentDirectory(path)
+        while !excluded.isEmpty, PathBytes.below(parent, inboxRoot) != nil {
+            if let id = FileSystem.folder(parent), excluded.contains(id) { return nil }
+            parent = FileSystem.parentDirectory(parent)
+        }
+        return kind
     }
 
     /// Files for paths given on the command line: files as they are, folders recursively.

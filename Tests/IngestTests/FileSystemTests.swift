@@ -333,8 +333,11 @@ import Testing
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             #expect(FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("x".utf8)))
         }
+        // The rejected folder configured through a link to the inbox: the same folder, under
+        // another name, and still not taken from.
+        try FileManager.default.createSymbolicLink(atPath: sandbox.root + "/alias", withDestinationPath: sandbox.inbox)
         let found = InboxScanner.scan(
-            root: sandbox.inbox, excluding: [sandbox.rejected], isIgnored: InboxScanner.isTemporaryName,
+            root: sandbox.inbox, excluding: [sandbox.root + "/alias/rejected"], isIgnored: InboxScanner.isTemporaryName,
             logger: Logger(label: "test"))
         let inboxes = Dictionary(
             uniqueKeysWithValues: found.map { (String($0.path.dropFirst(sandbox.inbox.count + 1)), $0.inbox) })
