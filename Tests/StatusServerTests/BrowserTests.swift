@@ -373,7 +373,9 @@ import Testing
                 try page.click("[data-key=rescan]")
                 try page.waitFor(dialogOpen)
                 try page.type("not-the-token")
+                try page.waitFor("document.getElementById('password-value').value === 'not-the-token'")
                 try page.press("Enter")
+                try page.waitFor("!" + dialogOpen)
                 try page.waitFor("\(result).startsWith('That password')")
                 #expect(
                     try page.text(result) == "That password is not the right one; the next click asks for it again.")

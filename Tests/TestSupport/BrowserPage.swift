@@ -122,12 +122,21 @@ public final class BrowserPage {
     /// The expression's value as text; nil when it is not a string.
     public func text(_ expression: String) throws -> String? { try evaluate(expression) as? String }
 
-    /// Waits until `expression` is true in the page; an error naming it after `seconds`.
+    /// Waits until `expression` is true in the page; an error naming it after `seconds`, with
+    /// what the page showed then: its focus, any dialog open, and the line actions answer on.
     public func waitFor(_ expression: String, seconds: Double = 20) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             if try evaluate("Boolean(\(expression))") as? Bool == true { return }
-            guard Date() < deadline else { throw TestFailure("waited \(seconds) s in vain for: \(expression)") }
+            guard Date() < deadline else {
+                let state = try? text(
+                    """
+                    JSON.stringify({ focus: document.activeElement && (document.activeElement.id || document.activeElement.tagName),
+                      dialogs: [...document.querySelectorAll('dialog[open]')].map((d) => d.id),
+                      result: (document.getElementById('action-result') || {}).textContent })
+                    """)
+                throw TestFailure("waited \(seconds) s in vain for: \(expression); the page: \(state ?? "?")")
+            }
             usleep(50_000)
         }
     }
