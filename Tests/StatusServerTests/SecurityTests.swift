@@ -281,8 +281,12 @@ import Testing
         try await withServer(store: store, idleTimeout: .seconds(300), maxConnections: 4) { port in
             var held: [RawConnection] = []
             for _ in 0..<4 {
-                let connection = try RawConnection(port: port, timeout: 5)
-                _ = connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  // a head never finished
+                // Each answered once and kept open: taken by the server and holding its place
+                // (opened all at once, a slow server may take five in one go before it counts).
+                let connection = try RawConnection(port: port, timeout: 30)
+                _ = connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                let answer = try await onThread { String(decoding: connection.readResponse(), as: UTF8.self) }
+                try #require(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
                 held.append(connection)
             }
             let waiting = try RawConnection(port: port, timeout: 2)

@@ -76,6 +76,31 @@ public final class RawConnection: @unchecked Sendable {
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     /// Reads until the peer closes (or the timeout): returns the bytes and whether EOF was seen.
+    /// Reads one response to a request on a connection kept open: its head, then as many
+    /// bytes of body as its Content-Length says. Empty when none comes before the timeout.
+    public func readResponse() -> [UInt8] {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let end = Array("\r\n\r\n".utf8)
+        var bodyStart: Int?
+        var length = 0
+        while bodyStart.map({ result.count < $0 + length }) ?? true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return result }
+            result += buffer[0..<n]
+            if bodyStart == nil,
+                let i = (0...max(0, result.count - 4)).first(where: { result[$0..<($0 + 4)].elementsEqual(end) })
+            {
+                bodyStart = i + 4
+                let head = String(decoding: result[..<i], as: UTF8.self).lowercased()
+                length =
+                    head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+            }
+        }
+        return result
+    }
+
     public func readToEnd() -> (bytes: [UInt8], closed: Bool) {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
