@@ -192,6 +192,7 @@ function token() {
 function askPassword() {
   const dialog = document.getElementById("password");
   const input = document.getElementById("password-value");
+  if (dialog.open) return Promise.resolve("");  // asked already
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => {
       const value = dialog.returnValue === "ok" ? input.value : "";
@@ -209,8 +210,9 @@ function askPassword() {
 const FOLLOW_MS = 120000;
 let following = null;
 
-function followRetried(data) {
-  if (!following) return;
+function followRetried(data, asked) {
+  // Only an answer asked for after the Retry's: one asked before may come back after it.
+  if (!following || asked <= following.after) return;
   // Taken in again: posted, or rejected again (put back in the rejected folder, which the
   // Retry made it leave, or a later time; times have whole seconds).
   const again = (doc) => doc.id === following.id
@@ -255,7 +257,7 @@ async function act(path, body, retried) {
     output.dataset.ok = response.ok ? "true" : "false";
     resultShownAt = Date.now();
     if (response.ok && retried) {
-      following = { id: retried.id, processedAt: retried.processed_at, since: Date.now() };
+      following = { id: retried.id, processedAt: retried.processed_at, since: Date.now(), after: refreshes };
     }
     if (response.ok) refresh();
   } catch (e) {
@@ -569,6 +571,7 @@ const ACTIVITY = {
 // ---------- refresh loop ----------
 
 let timer = null;
+let refreshes = 0;  // how many looks at /api/status were asked for
 
 /// Whether the reader is selecting text on the panels (to copy a name, say): the panels are
 /// then left as they are for a few refreshes (half a minute), not for as long as the
@@ -598,11 +601,11 @@ function clearOldResult() {
   if (output.textContent && Date.now() - resultShownAt > RESULT_SHOWN_MS) output.textContent = "";
 }
 
-function render(data) {
+function render(data, asked) {
   renderTitle(data);
   renderOverall(data);
   clearOldResult();
-  followRetried(data);
+  followRetried(data, asked);
   // A search shown is run again when files were taken in since: not at every refresh, as it
   // reads every name in the books, nor at the first, which comes after the search (or with it,
   // for a page opened with ?find=).
@@ -645,10 +648,11 @@ function render(data) {
 
 async function refresh() {
   clearTimeout(timer);
+  const asked = ++refreshes;
   try {
     const response = await fetch("/api/status", { cache: "no-store", credentials: "omit", headers: { "Accept": "application/json" } });
     if (!response.ok) throw new Error("ledgerd answered HTTP " + response.status + ".");
-    render(await response.json());
+    render(await response.json(), asked);
   } catch (e) {
     renderUnreachable(e instanceof TypeError ? "The page got no answer from ledgerd." : e.message);
   } finally {
