@@ -6,6 +6,10 @@ import Testing
 
 @testable import StatusServer
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The page in a real browser: headless Chromium (Debian's `chromium`) loads it from a real
 /// server, runs app.js, and the rendered DOM must show the fixture's figures. Screenshots land
 /// in `.build/test-artifacts/`.
@@ -471,6 +475,26 @@ import Testing
             #expect(try page.text("document.getElementById('found').textContent")?.contains("P-1-again.xml") == false)
             #expect(try page.text("location.search") == "?find=broken")
         }
+        _ = (dir, profile)
+    }
+
+    /// The browser the tests drive holds nothing of the test process open: a file a test beside
+    /// it was writing at the moment it started, inherited, would stay open for writing, and
+    /// ledgerd would take that file for a copy still in progress.
+    @Test func theBrowserInheritsNoFileOfTheTests() throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let path = dir.path + "/being-written.xml"
+        let fd = open(path, O_CREAT | O_WRONLY, 0o644)  // without O_CLOEXEC, as some writers open
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let page = try BrowserPage(url: "about:blank", profile: profile.path)
+        defer { page.close() }
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(page.processID)/fd").compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(page.processID)/fd/\($0)")
+        }
+        #expect(!open.isEmpty)
+        #expect(!open.contains(path), "\(open)")
         _ = (dir, profile)
     }
 }

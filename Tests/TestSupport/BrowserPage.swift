@@ -13,6 +13,8 @@ import Foundation
 /// WebSocket client; `--dump-dom` (`Chromium.run`) only renders a page, it cannot act on it.
 public final class BrowserPage {
     private let pid: pid_t
+    /// The browser's process.
+    public var processID: Int32 { pid }
     /// Ours to write the browser's commands to (its descriptor 3).
     private let commands: Int32
     /// Ours to read its replies and events from (its descriptor 4).
@@ -58,6 +60,10 @@ public final class BrowserPage {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Nothing else of this process goes with it: tests beside this one write files, and a
+        // browser holding one open for writing (inherited while it was written) makes ledgerd
+        // take that file for a copy in progress. Foundation's Process closes them the same way.
+        Self.closeTheRest(&actions, from: 5)
         let arguments = [
             binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--no-default-browser-check", "--hide-scrollbars", "--user-data-dir=\(profile)",
@@ -89,6 +95,20 @@ public final class BrowserPage {
     }
 
     deinit { close() }
+
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34), which Swift's Glibc module
+    /// does not show: found at run time. Without it, each descriptor open now is closed, and
+    /// one opened meanwhile by another thread may still be inherited.
+    private static func closeTheRest(_ actions: inout posix_spawn_file_actions_t, from lowest: Int32) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest)
+            return
+        }
+        for fd in lowest..<Int32(min(sysconf(Int32(_SC_OPEN_MAX)), 65536)) where fcntl(fd, F_GETFD) >= 0 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+    }
 
     /// Ends the browser (politely, then for sure).
     public func close() {
