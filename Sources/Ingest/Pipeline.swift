@@ -771,11 +771,17 @@ public final class Pipeline: Sendable {
             }
         }
 
+        /// What the file was posted as, with its result: at its posting, or at a move that
+        /// finishes one an earlier run committed.
+        func sayWhatWasPosted() {
+            result.posting = Self.posting(document)
+            result.postedAs = FileResult.PostedAs(document)
+        }
+
         switch outcome {
         case .posted(let id, let rejectedBefore):
             result.documentID = id
-            result.posting = Self.posting(document)
-            result.postedAs = FileResult.PostedAs(document)
+            sayWhatWasPosted()
             if moveFile(to: document.archivePath, done: "posted as document \(id)") || takenElsewhere {
                 result.outcome = .posted
                 if takenElsewhere, FileSystem.exists(document.archivePath) {
@@ -816,9 +822,7 @@ public final class Pipeline: Sendable {
                 if moveFile(to: archivedPath, done: "already posted as document \(id)") || takenElsewhere {
                     result.outcome = .posted
                     result.reason = nil
-                    // Said now, as it was not when it was posted.
-                    result.posting = Self.posting(document)
-                    result.postedAs = FileResult.PostedAs(document)
+                    sayWhatWasPosted()
                 }
             } else if let archivedPath, !archivedPath.isEmpty, Self.isArchived(file, as: archivedPath),
                 let archived = FileSystem.identity(of: archivedPath), archived.device != copy.identity?.device,
@@ -830,8 +834,7 @@ public final class Pipeline: Sendable {
                 // a duplicate.)
                 result.outcome = .posted
                 result.reason = nil
-                result.posting = Self.posting(document)
-                result.postedAs = FileResult.PostedAs(document)
+                sayWhatWasPosted()
             } else {
                 let folder = "\(settings.archive)/duplicates/\(document.receivedAt.prefix(10))"
                 let target =
