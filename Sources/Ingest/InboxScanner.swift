@@ -68,6 +68,8 @@ public enum InboxScanner {
                 into: &files)
         }
         if let entries = try? FileSystem.listDirectory(root) {
+            // Looked up once for the scan, not once for each file found.
+            let excludedFolders = Set(excluding.compactMap(FileSystem.folder))
             for entry in entries where !isIgnored(entry.name) {
                 let path = root + "/" + entry.name
                 if entry.type != .directory {
@@ -76,7 +78,7 @@ public enum InboxScanner {
                     var found: [InboxFile] = []
                     walk(path, inbox: "", excluding: excluding, isIgnored: isIgnored, logger: logger, into: &found)
                     for file in found {
-                        if let inbox = inbox(forFile: file.path, inboxRoot: root, excluding: excluding) {
+                        if let inbox = inbox(forFile: file.path, inboxRoot: root, excludedFolders: excludedFolders) {
                             files.append(InboxFile(path: file.path, inbox: inbox))
                         }
                     }
@@ -93,11 +95,19 @@ public enum InboxScanner {
     /// in its configured path: its files are not new ones, and taking them would reject them
     /// into the folder they came from, again and again.
     public static func inbox(forFile path: String, inboxRoot: String, excluding: Set<String> = []) -> String? {
+        inbox(forFile: path, inboxRoot: inboxRoot, excludedFolders: nil, excluding: excluding)
+    }
+
+    /// The same, with the excluded folders' identities (`FileSystem.folder`) looked up already.
+    static func inbox(
+        forFile path: String, inboxRoot: String, excludedFolders: Set<[UInt64]>?, excluding: Set<String> = []
+    ) -> String? {
         guard PathBytes.below(path, inboxRoot) != nil else { return nil }
         let folder = inbox(ofPath: path, inboxRoot: inboxRoot)
         if !folder.isEmpty { return folder }
         guard let kind = inbox(forName: FileSystem.lastComponent(path)) else { return nil }
-        let excluded = Set(excluding.compactMap(FileSystem.folder))
+        // Only for a file of a type taken: the folders are looked up when it matters.
+        let excluded = excludedFolders ?? Set(excluding.compactMap(FileSystem.folder))
         var parent = FileSystem.parentDirectory(path)
         while !excluded.isEmpty, PathBytes.below(parent, inboxRoot) != nil {
             if let id = FileSystem.folder(parent), excluded.contains(id) { return nil }
