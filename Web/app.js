@@ -189,16 +189,30 @@ function token() {
 
 // Asks for the password in the page's own dialog, where it is typed unseen (and a password
 // manager can fill it); "" when the dialog is cancelled or closed.
-function askPassword() {
+//
+// One ask at a time, answered by the dialog's own close: a close is announced a moment after
+// it happens, so the close of an ask cancelled just before (Escape, then a click at once)
+// arrives while the next ask's dialog is open, and must not answer that one.
+let passwordWanted = null;
+document.getElementById("password").addEventListener("close", () => {
   const dialog = document.getElementById("password");
   const input = document.getElementById("password-value");
+  if (!passwordWanted || dialog.open) return;
+  const answer = passwordWanted;
+  passwordWanted = null;
+  const value = dialog.returnValue === "ok" ? input.value : "";
+  input.value = "";
+  answer(value);
+});
+
+function askPassword() {
+  const dialog = document.getElementById("password");
   if (dialog.open) return Promise.resolve("");  // asked already
+  if (passwordWanted) passwordWanted("");  // closed, its close not yet announced: cancelled
   return new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
-      const value = dialog.returnValue === "ok" ? input.value : "";
-      input.value = "";
-      resolve(value);
-    }, { once: true });
+    passwordWanted = resolve;
+    const input = document.getElementById("password-value");
+    input.value = "";
     dialog.returnValue = "";
     dialog.showModal();
     input.focus();
