@@ -448,12 +448,15 @@ import Testing
         try await withServer(store: store) { port in
             let page = try BrowserPage(url: "http://127.0.0.1:\(port)/", profile: profile.path)
             defer { page.close() }
-            try page.waitFor("document.getElementById('find-name')")
+            // Once the page has drawn the books (its first drawing moves what is below the
+            // header), as a person waits for it before typing.
+            try page.waitFor("document.getElementById('overall').dataset.status !== 'loading'")
             try page.holdRequests(matching: "*/api/documents?*")
             func search(_ name: String) throws -> String {
                 try page.evaluate("document.getElementById('find-name').value = ''")
                 try page.click("#find-name")
                 try page.type(name)
+                try page.waitFor("document.getElementById('find-name').value === '\(name)'")
                 try page.press("Enter")
                 let held = try page.heldRequest()
                 #expect(held.url.hasSuffix("/api/documents?name=\(name)"), "\(held.url)")

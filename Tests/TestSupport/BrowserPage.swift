@@ -87,7 +87,9 @@ public final class BrowserPage {
             let attached = try send("Target.attachToTarget", ["targetId": id, "flatten": true])
             guard let session = attached["sessionId"] as? String else { throw TestFailure("cannot attach to the page") }
             self.session = session
-            try waitFor("document.readyState === 'complete'")
+            // A new page is about:blank, complete, before it is at `url`: waited for there.
+            let away = url == "about:blank" ? "true" : "location.href !== 'about:blank'"
+            try waitFor("\(away) && document.readyState === 'complete'")
         } catch {
             close()
             throw error
@@ -149,13 +151,7 @@ public final class BrowserPage {
         while true {
             if try evaluate("Boolean(\(expression))") as? Bool == true { return }
             guard Date() < deadline else {
-                let state = try? text(
-                    """
-                    JSON.stringify({ focus: document.activeElement && (document.activeElement.id || document.activeElement.tagName),
-                      dialogs: [...document.querySelectorAll('dialog[open]')].map((d) => d.id),
-                      result: (document.getElementById('action-result') || {}).textContent })
-                    """)
-                throw TestFailure("waited \(seconds) s in vain for: \(expression); the page: \(state ?? "?")")
+                throw TestFailure("waited \(seconds) s in vain for: \(expression); the page: \(state)")
             }
             usleep(50_000)
         }
@@ -204,9 +200,25 @@ public final class BrowserPage {
         try send("Fetch.enable", ["patterns": [["urlPattern": pattern, "requestStage": "Request"]]])
     }
 
+    /// What the page shows, for a test that waited in vain: its focus, any dialog open, and
+    /// the line actions answer on.
+    var state: String {
+        (try? text(
+            """
+            JSON.stringify({ focus: document.activeElement && (document.activeElement.id || document.activeElement.tagName),
+              dialogs: [...document.querySelectorAll('dialog[open]')].map((d) => d.id),
+              result: (document.getElementById('action-result') || {}).textContent })
+            """)) ?? "?"
+    }
+
     /// The next request held (`holdRequests`): its id for `resume`, and its URL.
     public func heldRequest(seconds: Double = 20) throws -> (id: String, url: String) {
-        let event = try nextEvent("Fetch.requestPaused", seconds: seconds)
+        let event: [String: Any]
+        do {
+            event = try nextEvent("Fetch.requestPaused", seconds: seconds)
+        } catch {
+            throw TestFailure("no request was held in \(seconds) s (\(error)); the page: \(state)")
+        }
         let parameters = event["params"] as? [String: Any] ?? [:]
         let request = parameters["request"] as? [String: Any] ?? [:]
         return (parameters["requestId"] as? String ?? "", request["url"] as? String ?? "")
