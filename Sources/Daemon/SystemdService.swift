@@ -19,10 +19,18 @@ public struct SystemdService: Service {
     }
 
     public func run() async throws {
+        // A stop ends the loop's sleep at once: systemd hears STOPPING=1 as the stop begins, and
+        // the services after this one (stopped in turn) are not held up to two seconds first.
+        await cancelWhenGracefulShutdown { await self.report() }
+        notifier.notify("STOPPING=1\nSTATUS=finishing the batch in hand")
+    }
+
+    /// READY once, then WATCHDOG and STATUS as they are due, until a stop (or cancellation).
+    func report() async {
         // Ready: the watcher runs (or polling was chosen), the startup scan is done, and the
         // status page answers.
         while !(daemon.isReady && isServerUp()) {
-            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
         if !Task.isShuttingDownGracefully {
@@ -43,7 +51,6 @@ public struct SystemdService: Service {
             if !message.isEmpty { notifier.notify(message.joined(separator: "\n")) }
             try? await Task.sleep(for: min(interval, .seconds(2)))
         }
-        notifier.notify("STOPPING=1\nSTATUS=finishing the file in hand")
     }
 
     func statusLine() -> String {
