@@ -11,6 +11,11 @@ extension Ledgerd {
             abstract: "Checks a configuration file, or prints a documented example.",
             subcommands: [Check.self, Example.self])
 
+        /// `ledgerd config` alone is a usage error (exit 2), as a missing argument is.
+        func run() async throws {
+            throw ValidationError("say which: 'ledgerd config check' or 'ledgerd config example'.")
+        }
+
         struct Check: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Validates the configuration without starting anything (exit 0 valid, 2 not).")

@@ -16,13 +16,22 @@ struct Ledgerd: AsyncParsableCommand {
         subcommands: [Run.self, Ingest.self, Status.self, Outstanding.self, Reconcile.self, Config.self, Backup.self]
     )
 
+    /// `ledgerd` alone is a usage error (exit 2), as a missing argument is.
+    func run() async throws {
+        throw ValidationError(
+            "a command is needed: \(Suggestion.list(Self.configuration.subcommands.map { $0._commandName })).")
+    }
+
     /// Argument parser's own entry point, except that a usage error exits 2, as every
     /// command's documented exit status says (not EX_USAGE, 64), and with `--json` among the
     /// arguments is said on stdout as JSON too, like every other failure.
     static func main() async {
         FileSystem.raiseOpenFileLimit()
+        // The command parsed, whose usage goes with a usage error its own run throws.
+        var parsed: any ParsableCommand.Type = Self.self
         do {
             var command = try parseAsRoot()
+            parsed = type(of: command)
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -31,6 +40,12 @@ struct Ledgerd: AsyncParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             var message = fullMessage(for: error)
+            if parsed != Self.self, error is ValidationError {
+                // `fullMessage` would give the root's usage ("ledgerd <subcommand>").
+                message =
+                    "Error: \(error)\nUsage: \(usageString(for: parsed))\n"
+                    + "  See 'ledgerd \(parsed._commandName) --help' for more information."
+            }
             // A mistyped command ("stauts") is named as one, with the command meant.
             let commands = configuration.subcommands.map { $0._commandName }
             if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"), !commands.contains(first) {
