@@ -106,6 +106,10 @@ public struct StatusServer: Service, CustomStringConvertible {
         let settings = self.settings
         let logger = self.logger
         let idle = TimeAmount.nanoseconds(settings.idleTimeout.nanoseconds)
+        // Hummingbird's own "Server started and listening on …" would repeat the line below;
+        // its warnings and errors still come through, and all of it with --debug.
+        var serverLogger = logger
+        if serverLogger.logLevel > .debug { serverLogger.logLevel = max(serverLogger.logLevel, .notice) }
         let application = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: idle)),
@@ -121,7 +125,7 @@ public struct StatusServer: Service, CustomStringConvertible {
                 logger.info("status page listening", metadata: ["url": "http://\(settings.host):\(port)/"])
                 await settings.onListening?(settings.host, port)
             },
-            logger: logger)
+            logger: serverLogger)
         do {
             try await application.run()
         } catch {

@@ -139,6 +139,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         try writeInvoices(count: 20, into: home.path + "/Inbox/ehf")
         try await waitUntil(seconds: 60) { daemon.count("SELECT COUNT(*) FROM documents WHERE state = 'posted'") == 20 }
         #expect(daemon.terminate() == 0)
+        // The page's address is said once, by ledgerd, not again by the server it uses.
+        #expect(daemon.logText.components(separatedBy: "127.0.0.1:").count == 2, "\(daemon.logText)")
+        #expect(daemon.logText.contains("info: status page listening url=http://127.0.0.1:"), "\(daemon.logText)")
         let copy = home.path + "/copy.sqlite"
         try FileManager.default.copyItem(atPath: home.path + "/var/ledger.sqlite", toPath: copy)
         let alone = try LedgerStore(path: copy, readonly: true)
