@@ -926,7 +926,8 @@ public final class Pipeline: Sendable {
     func resolveReplacedProblem(_ name: String, postedSHA: String) {
         let file = settings.rejected + "/" + name
         let note = file + ".error.txt"
-        guard !FileSystem.exists(file), let sha = ErrorReport.documentKey(describedBy: note), sha != postedSHA else {
+        // The error file first: almost always there is none, and one look answers.
+        guard let sha = ErrorReport.documentKey(describedBy: note), sha != postedSHA, !FileSystem.exists(file) else {
             return
         }
         do {
