@@ -525,6 +525,7 @@ public final class Daemon: Service, Sendable {
                 sincePublish = .zero
                 checkDatabaseFile()
                 checkInboxFolder()
+                sweepRejectedFolderWhenDue()
                 let snapshot = snapshot()
                 sinceHeartbeat += .seconds(1)
                 // Also once a minute unchanged: `ledgerd status` tells a report that stopped
@@ -582,23 +583,30 @@ public final class Daemon: Service, Sendable {
         let present = Set(files.map { PathKey($0.path) })
         status.withLock { s in s.notRead = s.notRead.filter { present.contains($0.key) } }
         for path in tracker.settlingPaths() where !seen.contains(path) { tracker.vanished(path) }
-        // At most once a minute: in poll mode a scan comes every few seconds.
+        status.withLock { $0.lastRescan = Timestamp.now() }
+        if ready { wake.yield() }
+    }
+
+    /// How often the rejected folder is looked through for files the bookkeeper removed (the
+    /// folder is not watched): what was deleted there leaves the status page within a minute.
+    static let sweepInterval: UInt64 = 60_000_000_000
+
+    /// Resolves the problems whose files were removed from the rejected folder, every
+    /// `sweepInterval`. Off the tick loop, which the watchdog listens to: a rejected folder on
+    /// a slow share, or with large files to hash, must not make the daemon look hung.
+    func sweepRejectedFolderWhenDue() {
         let now = DispatchTime.now().uptimeNanoseconds
-        let sweep = status.withLock { s in
-            guard s.lastSweep.map({ now &- $0 >= 60_000_000_000 }) ?? true else { return false }
+        let due = status.withLock { s in
+            guard s.lastSweep.map({ now &- $0 >= Self.sweepInterval }) ?? true else { return false }
             s.lastSweep = now
             return true
         }
-        // Off the tick loop, which the watchdog listens to: a rejected folder on a slow share,
-        // or with large files to hash, must not make the daemon look hung.
-        if sweep, !sweeping.exchange(true, ordering: .acquiring) {
+        if due, !sweeping.exchange(true, ordering: .acquiring) {
             DispatchQueue.global(qos: .utility).async {
                 self.pipeline.resolveProblemsRemovedFromRejectedFolder()
                 self.sweeping.store(false, ordering: .releasing)
             }
         }
-        status.withLock { $0.lastRescan = Timestamp.now() }
-        if ready { wake.yield() }
     }
 
     func recheckSettling() {

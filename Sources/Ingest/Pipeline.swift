@@ -945,14 +945,21 @@ public final class Pipeline: Sendable {
     /// stops listing them. What lies there is recognised by the key line of the error file
     /// beside it (the SHA-256 of its bytes, or the stand-in of a file refused unread) or,
     /// without one, by its bytes; a file refused unread whose error file names no key (written
-    /// by an older version) by its name. Only problems processed over ten minutes ago are
-    /// considered, so a file between its commit and its move into the folder (this run's or
-    /// another's) is never taken for one that was removed; a file moved back into the inbox to
-    /// be tried again is opened again when it is. Nothing is done when the folder cannot be
-    /// listed or something in it cannot be recognised. Returns how many were resolved.
+    /// by an older version) by its name.
+    ///
+    /// A file between its commit and its move into the folder (this run's or another's) must
+    /// never be taken for one that was removed. So only problems are considered whose move
+    /// into the folder was recorded before the folder is listed (their files were there), or,
+    /// for the rest, that were processed over ten minutes ago. A file moved back into the
+    /// inbox to be tried again is opened again when it is. Nothing is done when the folder
+    /// cannot be listed or something in it cannot be recognised. Returns how many were
+    /// resolved.
     @discardableResult
     public func resolveProblemsRemovedFromRejectedFolder() -> Int {
-        guard let entries = try? FileSystem.listDirectory(settings.rejected) else { return 0 }
+        // Read before the folder is listed, never after: see above.
+        guard let moved = try? store.problemsInRejectedFolder(),
+            let entries = try? FileSystem.listDirectory(settings.rejected)
+        else { return 0 }
         var present = Set<String>()
         /// Files whose error file names no key: recognised by their bytes, or, refused unread
         /// by an older version (or their error file deleted), by their name.
@@ -976,7 +983,7 @@ public final class Pipeline: Sendable {
         let now = Int(time(nil))
         do {
             let resolved = try store.resolveProblems(
-                processedBefore: Timestamp.format(secondsSinceEpoch: now - 600),
+                processedBefore: Timestamp.format(secondsSinceEpoch: now - 600), orKnown: moved,
                 now: Timestamp.format(secondsSinceEpoch: now)
             ) { key, originalName in
                 present.contains(key)

@@ -136,25 +136,47 @@ extension LedgerStore {
         }
     }
 
-    /// Marks resolved every open problem (rejected or flagged) processed before `cutoff` whose
-    /// file `isStillThere` (given the document's key, its SHA-256 or `unread:` stand-in, and
-    /// its original name) says is no longer in the rejected folder. Returns how many were
-    /// resolved.
+    /// The open problems (rejected or flagged) whose file's move into the rejected folder is
+    /// recorded (`documents.rejected_path`), with when each was processed: their files were
+    /// there when this was read.
+    public func problemsInRejectedFolder() throws -> [Int64: String] {
+        try pool.read { db in
+            var found: [Int64: String] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, processed_at FROM documents
+                    WHERE (state = 'rejected' OR state = 'duplicate_number') AND resolved_at IS NULL
+                        AND rejected_path IS NOT NULL
+                    """)
+            while let row = try rows.next() { found[row[0]] = row[1] }
+            return found
+        }
+    }
+
+    /// Marks resolved every open problem (rejected or flagged) whose file `isStillThere`
+    /// (given the document's key, its SHA-256 or `unread:` stand-in, and its original name)
+    /// says is no longer in the rejected folder, of those processed before `cutoff` and those
+    /// in `known` (from `problemsInRejectedFolder`) still as they were then: recorded in the
+    /// folder, and not processed again since. Returns how many were resolved.
     public func resolveProblems(
-        processedBefore cutoff: String, now: String, isStillThere: (_ key: String, _ originalName: String) -> Bool
+        processedBefore cutoff: String, orKnown known: [Int64: String] = [:], now: String,
+        isStillThere: (_ key: String, _ originalName: String) -> Bool
     ) throws -> Int {
         try pool.write { db in
             let open = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, sha256, original_name FROM documents
+                    SELECT id, sha256, original_name, processed_at, rejected_path IS NOT NULL FROM documents
                     WHERE (state = 'rejected' OR state = 'duplicate_number') AND resolved_at IS NULL
-                        AND processed_at < ?
-                    """, arguments: [cutoff])
+                    """)
             var resolved = 0
-            for row in open where !isStillThere(row[1], row[2]) {
-                try db.execute(
-                    sql: "UPDATE documents SET resolved_at = ? WHERE id = ?", arguments: [now, row[0] as Int64])
+            for row in open {
+                let id: Int64 = row[0]
+                let processedAt: String = row[3]
+                let unchanged = row[4] && known[id] == processedAt
+                guard processedAt < cutoff || unchanged, !isStillThere(row[1], row[2]) else { continue }
+                try db.execute(sql: "UPDATE documents SET resolved_at = ? WHERE id = ?", arguments: [now, id])
                 resolved += 1
             }
             return resolved

@@ -484,8 +484,10 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
     }
 
     /// A rejected or flagged file the bookkeeper deletes from the rejected folder needs no one
-    /// any more; one still there, with or without its error file, does; one processed in the
-    /// last ten minutes is left alone (it may be on its way into the folder).
+    /// any more, as soon as the folder is looked at; one still there, with or without its
+    /// error file, does. One whose arrival in the folder is not recorded is left alone for ten
+    /// minutes (it may be on its way there), and so is one processed again since its arrival
+    /// was read.
     @Test func problemsWhoseFilesLeftTheRejectedFolderAreResolved() throws {
         let sandbox = try Sandbox()
         let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
@@ -510,12 +512,27 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         try FileManager.default.removeItem(atPath: sandbox.rejected + "/copy.xml")
         try FileManager.default.removeItem(atPath: sandbox.rejected + "/kept-bare.xml.error.txt")
         let pipeline = sandbox.pipeline(identifiers: Self.buyer)
-        // Processed just now: left alone.
-        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 0)
+        // Each file's arrival in the folder was recorded once it was moved there.
+        #expect(try sandbox.count("SELECT COUNT(*) FROM documents WHERE rejected_path IS NOT NULL") == 4)
+        // deleted.xml as if its arrival were not recorded yet: left alone while it is recent.
+        try sandbox.store.pool.write { db in
+            try db.execute(sql: "UPDATE documents SET rejected_path = NULL WHERE original_name = 'deleted.xml'")
+        }
+        // What was known to be there before the look and is gone since is resolved at once.
+        let known = try sandbox.store.problemsInRejectedFolder()
+        #expect(known.count == 3)
+        // Processed again after that was read (as another time is): not the file known there.
+        let stale = known.mapValues { _ in "2025-12-31T23:59:59Z" }
+        let none = try sandbox.store.resolveProblems(
+            processedBefore: "2000-01-01T00:00:00Z", orKnown: stale, now: "2026-01-01T00:00:00Z"
+        ) { _, _ in false }
+        #expect(none == 0)
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 1)
+        #expect(try open() == ["deleted.xml", "kept-bare.xml", "kept.xml"])
         try sandbox.store.pool.write { db in
             try db.execute(sql: "UPDATE documents SET processed_at = '2026-01-01T00:00:00Z'")
         }
-        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 2)
+        #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 1)
         #expect(try open() == ["kept-bare.xml", "kept.xml"])
         #expect(pipeline.resolveProblemsRemovedFromRejectedFolder() == 0)
     }
