@@ -42,9 +42,10 @@ struct Ledgerd: AsyncParsableCommand {
             var message = fullMessage(for: error)
             if parsed != Self.self, error is ValidationError {
                 // `fullMessage` would give the root's usage ("ledgerd <subcommand>").
+                let path = (["ledgerd"] + commandPath(to: parsed)).joined(separator: " ")
                 message =
                     "Error: \(error)\nUsage: \(usageString(for: parsed))\n"
-                    + "  See 'ledgerd \(parsed._commandName) --help' for more information."
+                    + "  See '\(path) --help' for more information."
             }
             // A mistyped command ("stauts") is named as one, with the command meant.
             let commands = configuration.subcommands.map { $0._commandName }
@@ -75,6 +76,18 @@ struct Ledgerd: AsyncParsableCommand {
             Foundation.exit(2)
         }
     }
+}
+
+/// The names from `ledgerd` down to `command` ("config", "check"); empty when it is not there.
+func commandPath(to command: any ParsableCommand.Type, from root: any ParsableCommand.Type = Ledgerd.self)
+    -> [String]
+{
+    for sub in root.configuration.subcommands {
+        if sub == command { return [sub._commandName] }
+        let below = commandPath(to: command, from: sub)
+        if !below.isEmpty { return [sub._commandName] + below }
+    }
+    return []
 }
 
 /// Options every command takes.
