@@ -60,8 +60,8 @@ extension Configuration {
         output_vat_other = "2700"
         input_vat_other = "2710"
         customer_prepayments = "2900"   # amounts customers paid in advance (BT-113)
-        supplier_prepayments = "1790"   # amounts we paid suppliers in advance
-        rounding = "7770"               # payable rounding (BT-114)
+        supplier_prepayments = "1480"   # amounts we paid suppliers in advance
+        rounding = "7740"               # payable rounding (BT-114), øreavrunding
 
         [accounts.suppliers]
         # Cost account per supplier, keyed by an identifier its invoices carry: the

@@ -17,11 +17,12 @@ public struct AccountPlan: Sendable, Hashable {
     /// VAT at a rate with no account of its own.
     public var outputVATOther: Account = "2700"
     public var inputVATOther: Account = "2710"
-    /// Prepaid amounts (BT-113): advances a customer paid us / we paid a supplier.
+    /// Prepaid amounts (BT-113): advances a customer paid us (NS 4102: 2900 Forskudd fra
+    /// kunder) / we paid a supplier (1480 Forskuddsbetaling til leverandører).
     public var customerPrepayments: Account = "2900"
-    public var supplierPrepayments: Account = "1790"
-    /// Payable rounding (BT-114).
-    public var rounding: Account = "7770"
+    public var supplierPrepayments: Account = "1480"
+    /// Payable rounding (BT-114); NS 4102: 7740 Øreavrunding.
+    public var rounding: Account = "7740"
     /// Cost account per supplier identifier (organisation number, VAT number or
     /// `scheme:endpoint`, in `PartyIdentifier.canonical` form), overriding `purchases`.
     public var supplierCostAccounts: [String: Account] = [:]
