@@ -101,6 +101,7 @@ final class UBLReader {
         var taxCurrencyCode: XMLElement?
         var supplier: XMLElement?
         var customer: XMLElement?
+        var taxRepresentative: XMLElement?
         var allowanceCharges: [XMLElement] = []
         var taxTotals: [XMLElement] = []
         var monetaryTotal: XMLElement?
@@ -142,6 +143,8 @@ final class UBLReader {
                     if supplier == nil { supplier = child }
                 } else if child.named("AccountingCustomerParty") {
                     if customer == nil { customer = child }
+                } else if child.named("TaxRepresentativeParty") {
+                    if taxRepresentative == nil { taxRepresentative = child }
                 } else if child.named("LegalMonetaryTotal") {
                     if monetaryTotal == nil { monetaryTotal = child }
                 } else if child.named("PaymentMeans") {
@@ -246,7 +249,18 @@ final class UBLReader {
             lines: invoiceLines, allowancesCharges: documentAllowanceCharges, taxTotal: taxTotal,
             taxSubtotals: subtotals, accountingTaxTotal: accountingTaxTotal, totals: totals, payment: payment,
             billingReferences: references,
-            attachments: attachments)
+            attachments: attachments, taxRepresentativeVATIDs: vatIDs(ofTaxRepresentative: taxRepresentative))
+    }
+
+    /// BT-63: the VAT identifiers of the seller's tax representative (`cac:PartyTaxScheme`
+    /// under the VAT scheme), which decide whether its VAT is Norwegian.
+    private func vatIDs(ofTaxRepresentative party: XMLElement?) -> [String] {
+        guard let party else { return [] }
+        var ids: [String] = []
+        for c in party.children where namespace(c) == .cac && c.named("PartyTaxScheme") {
+            if let id = text(c, "CompanyID"), text(cac(c, "TaxScheme"), "ID")?.uppercased() == "VAT" { ids.append(id) }
+        }
+        return ids
     }
 
     private func recogniseRoot(_ root: XMLElement) throws(Rejection) {

@@ -16,7 +16,8 @@ struct ConfigurationParser {
             "accounts",
             [
                 "receivables", "bank", "payables", "sales", "purchases", "output_vat", "input_vat", "output_vat_other",
-                "input_vat_other", "customer_prepayments", "supplier_prepayments", "rounding", "suppliers", "customers",
+                "input_vat_other", "foreign_vat", "customer_prepayments", "supplier_prepayments", "rounding",
+                "suppliers", "customers",
             ]
         ),
         ("limits", ["max_file_bytes"]),
@@ -251,6 +252,7 @@ struct ConfigurationParser {
         for (key, keyPath) in single {
             if let node = table.value(key) { plan[keyPath: keyPath] = try account(node, at: [key], in: table) }
         }
+        if let node = table.value("foreign_vat") { plan.foreignVAT = try account(node, at: ["foreign_vat"], in: table) }
         if let rates = try table.table("output_vat") { plan.outputVAT = try vatAccounts(rates) }
         if let rates = try table.table("input_vat") { plan.inputVAT = try vatAccounts(rates) }
         if let suppliers = try table.table("suppliers") { plan.supplierCostAccounts = try partyAccounts(suppliers) }
@@ -275,6 +277,7 @@ struct ConfigurationParser {
             (["customer_prepayments"], plan.customerPrepayments), (["supplier_prepayments"], plan.supplierPrepayments),
             (["rounding"], plan.rounding),
         ]
+        if let foreign = plan.foreignVAT { others.append((["foreign_vat"], foreign)) }
         others += plan.outputVAT.map { (["output_vat", "\($0.key)"], $0.value) }
         others += plan.inputVAT.map { (["input_vat", "\($0.key)"], $0.value) }
         others += plan.supplierCostAccounts.map { (["suppliers", $0.key], $0.value) }

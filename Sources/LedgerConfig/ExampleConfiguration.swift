@@ -59,6 +59,9 @@ extension Configuration {
         input_vat = { "25" = "2710", "15" = "2711", "12" = "2712" }
         output_vat_other = "2700"
         input_vat_other = "2710"
+        # VAT a seller abroad charges (not Norwegian VAT, so not deductible here) is booked as
+        # part of the cost; name an account to keep it apart, e.g. a claim for a refund:
+        # foreign_vat = "1579"
         customer_prepayments = "2900"   # amounts customers paid in advance (BT-113)
         supplier_prepayments = "1480"   # amounts we paid suppliers in advance
         rounding = "7740"               # payable rounding (BT-114), øreavrunding

@@ -296,13 +296,16 @@ public struct InvoiceDocument: Sendable, Hashable {
     public var payment: PaymentInstructions?
     public var billingReferences: [String]
     public var attachments: [Attachment]
+    /// The VAT identifiers of the seller's tax representative (BT-63), who accounts for the
+    /// VAT of a seller established elsewhere.
+    public var taxRepresentativeVATIDs: [String]
 
     public init(
         type: DocumentType, typeCode: String, customizationID: String, profileID: String?, number: String,
         issueDate: Day, dueDate: Day?, currency: Currency, seller: Party, buyer: Party, lines: [InvoiceLine],
         allowancesCharges: [AllowanceCharge] = [], taxTotal: Money, taxSubtotals: [TaxSubtotal],
         accountingTaxTotal: AccountingTaxTotal? = nil, totals: MonetaryTotals, payment: PaymentInstructions? = nil,
-        billingReferences: [String] = [], attachments: [Attachment] = []
+        billingReferences: [String] = [], attachments: [Attachment] = [], taxRepresentativeVATIDs: [String] = []
     ) {
         self.type = type
         self.typeCode = typeCode
@@ -323,6 +326,18 @@ public struct InvoiceDocument: Sendable, Hashable {
         self.payment = payment
         self.billingReferences = billingReferences
         self.attachments = attachments
+        self.taxRepresentativeVATIDs = taxRepresentativeVATIDs
+    }
+
+    /// Whether the VAT the invoice charges is Norwegian VAT: the seller is in Norway, or
+    /// charges it under a Norwegian VAT number (`NO…MVA`) of its own or of its tax
+    /// representative. A seller that names no country is taken to be Norwegian (EN 16931
+    /// requires one; nothing here guesses otherwise). VAT charged abroad is not input VAT a
+    /// Norwegian company may deduct.
+    public var chargesNorwegianVAT: Bool {
+        func norwegian(_ id: String) -> Bool { id.utf8.starts(with: "NO".utf8) || id.utf8.starts(with: "no".utf8) }
+        guard let country = seller.countryCode, country.uppercased() != "NO" else { return true }
+        return seller.vatIDs.contains(where: norwegian) || taxRepresentativeVATIDs.contains(where: norwegian)
     }
 
     /// The trading partner from our point of view.

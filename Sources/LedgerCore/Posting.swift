@@ -21,6 +21,10 @@ public struct AccountPlan: Sendable, Hashable {
     /// kunder) / we paid a supplier (1480 Forskuddsbetaling til leverandører).
     public var customerPrepayments: Account = "2900"
     public var supplierPrepayments: Account = "1480"
+    /// VAT on a vendor invoice that is not Norwegian VAT (`InvoiceDocument.chargesNorwegianVAT`),
+    /// which no Norwegian VAT return deducts: nil books it as part of the cost, on the cost
+    /// account of the invoice; an account (a claim for a refund abroad, say) keeps it apart.
+    public var foreignVAT: Account? = nil
     /// Payable rounding (BT-114); NS 4102: 7740 Øreavrunding.
     public var rounding: Account = "7740"
     /// Cost account per supplier identifier (organisation number, VAT number or
@@ -41,7 +45,8 @@ public struct AccountPlan: Sendable, Hashable {
 /// The posting rules of DESIGN §3, as pure functions from a checked invoice to a balanced
 /// journal entry.
 public enum PostingRules {
-    /// Vendor invoice: debit cost (net, per line's account), debit input VAT per rate,
+    /// Vendor invoice: debit cost (net, per line's account), debit input VAT per rate (VAT
+    /// charged abroad, which is not deductible here, to `foreignVAT` or else to cost),
     /// credit payables with the payable amount. Customer invoice: debit receivables with the
     /// payable amount, credit revenue (net), credit output VAT per rate. Prepaid amounts and
     /// payable rounding go to their own accounts so the control account always carries the
@@ -67,11 +72,15 @@ public enum PostingRules {
 
         var vat: [Account: Int128] = [:]
         var vatOrder: [Account] = []
+        let foreign = direction == .purchase && !invoice.chargesNorwegianVAT
         for subtotal in invoice.taxSubtotals {
-            let account = accounts.vatAccount(subtotal.percent, direction: direction)
+            let account =
+                foreign
+                ? accounts.foreignVAT ?? netAccount : accounts.vatAccount(subtotal.percent, direction: direction)
             if vat[account] == nil { vatOrder.append(account) }
             vat[account, default: 0] += Int128(subtotal.tax.minor)
         }
+        let vatMemo = foreign ? "foreign VAT, not deductible" : "VAT"
 
         let c = invoice.currency
         // "Cost side" amounts are positive for a purchase invoice's debits; a sale or a credit
@@ -86,7 +95,7 @@ public enum PostingRules {
         }
         var postings: [JournalEntry.Posting] = []
         for account in order { postings.append(.init(account, try money(sign * net[account]!), memo: "net")) }
-        for account in vatOrder { postings.append(.init(account, try money(sign * vat[account]!), memo: "VAT")) }
+        for account in vatOrder { postings.append(.init(account, try money(sign * vat[account]!), memo: vatMemo)) }
         postings.append(
             .init(accounts.rounding, try money(sign * Int128(invoice.totals.rounding.minor)), memo: "rounding"))
         let control = direction == .purchase ? accounts.payables : accounts.receivables

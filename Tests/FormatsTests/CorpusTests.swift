@@ -86,6 +86,9 @@ struct CorpusTests {
             d.payment
                 == PaymentInstructions(meansCode: "30", paymentID: "Snippet1", account: "IBAN32423940"))
         #expect(d.attachments.isEmpty)
+        // A British seller charging British VAT: not VAT a Norwegian buyer may deduct.
+        #expect(d.taxRepresentativeVATIDs.isEmpty)
+        #expect(!d.chargesNorwegianVAT)
     }
 
     @Test func norwegianEHF3Example() throws {
@@ -128,6 +131,9 @@ struct CorpusTests {
         #expect(d.buyer.endpointID == "987654325")
         #expect(d.buyer.legalCompanyID == "987654325")
         #expect(d.buyer.taxCompanyIDs == ["NO987654325MVA"])
+        // Its tax representative (BT-63), under the VAT scheme.
+        #expect(d.taxRepresentativeVATIDs == ["NO999999999MVA"])
+        #expect(d.chargesNorwegianVAT)
         // KID and account.
         #expect(
             d.payment

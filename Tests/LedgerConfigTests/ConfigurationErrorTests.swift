@@ -102,6 +102,9 @@ struct BadFile: CustomTestStringConvertible, Sendable {
             name: "sales on the receivables account", text: "[accounts]\nsales = \"1500\"\n", key: "accounts.sales",
             line: 2, says: "\"1500\" is the receivables control account (accounts.receivables)"),
         BadFile(
+            name: "foreign VAT on payables", text: "[accounts]\nforeign_vat = \"2400\"\n", key: "accounts.foreign_vat",
+            line: 2, says: "\"2400\" is the payables control account (accounts.payables)"),
+        BadFile(
             name: "one control account for both", text: "[accounts]\npayables = \"1500\"\n", key: "accounts.payables",
             line: 2, says: "receivables and payables are both \"1500\""),
         BadFile(

@@ -57,6 +57,7 @@ import Testing
         input_vat  = { "25" = "2710", "15" = "2711", "12" = "2712" }
         output_vat_other = "2709"
         input_vat_other = "2719"
+        foreign_vat = "1579"
         customer_prepayments = "2901"
         supplier_prepayments = "1791"
         rounding = "7771"
@@ -111,6 +112,7 @@ import Testing
         plan.inputVAT = [ExactDecimal(25): "2710", ExactDecimal(15): "2711", ExactDecimal(12): "2712"]
         plan.outputVATOther = "2709"
         plan.inputVATOther = "2719"
+        plan.foreignVAT = "1579"
         plan.customerPrepayments = "2901"
         plan.supplierPrepayments = "1791"
         plan.rounding = "7771"

@@ -321,6 +321,62 @@ struct PostingRulesTests {
         #expect(sale.lines(on: "2700").map(\.creditMinor) == [25_00])
     }
 
+    /// VAT a seller abroad charges is not input VAT a Norwegian company may deduct: it is part
+    /// of the cost, or goes where `foreign_vat` says; VAT charged under a Norwegian VAT number
+    /// (the seller's own, or its tax representative's) is input VAT as any other.
+    @Test("VAT charged abroad is booked as cost, or to foreign_vat, never as input VAT")
+    func foreignVAT() throws {
+        let spec = InvoiceSpec(lines: [(1_000_00, ExactDecimal(25)), (200_00, ExactDecimal(15))])
+        let british = Party(
+            name: "Supplier Ltd", endpointID: "GB1232434", endpointScheme: "9932", taxCompanyIDs: ["GB1232434"],
+            vatIDs: ["GB1232434"], countryCode: "GB")
+        var plan = AccountPlan()
+        plan.supplierCostAccounts["GB1232434"] = "6550"
+        let invoice = spec.document(.invoice, seller: british, buyer: us, number: "UK-1")
+        #expect(!invoice.chargesNorwegianVAT)
+        let entry = try PostingRules.entry(for: invoice, direction: .purchase, accounts: plan)
+        expectBalanced(entry)
+        #expect(
+            entry.lines.map(Row.init) == [
+                Row("6550", debit: "1200.00"),
+                Row("6550", debit: "280.00"),
+                Row("2400", credit: "1480.00"),
+            ])
+        #expect(entry.lines.map(\.memo)[1] == "foreign VAT, not deductible")
+        // A credit note from the same seller takes it back from the same place.
+        let credit = try PostingRules.entry(
+            for: spec.document(.creditNote, seller: british, buyer: us, number: "UK-2"), direction: .purchase,
+            accounts: plan)
+        #expect(credit.signedByAccount == ["6550 NOK": -1_480_00, "2400 NOK": 1_480_00])
+
+        // Kept apart where configured.
+        plan.foreignVAT = "1579"
+        let apart = try PostingRules.entry(for: invoice, direction: .purchase, accounts: plan)
+        #expect(apart.signedByAccount == ["6550 NOK": 1_200_00, "1579 NOK": 280_00, "2400 NOK": -1_480_00])
+
+        // Charged under a Norwegian VAT number: the seller's own, or its tax representative's.
+        var registered = invoice
+        registered.seller.vatIDs = ["NO923609016MVA"]
+        var represented = invoice
+        represented.taxRepresentativeVATIDs = ["NO999999999MVA"]
+        for document in [registered, represented] {
+            #expect(document.chargesNorwegianVAT)
+            let domestic = try PostingRules.entry(for: document, direction: .purchase, accounts: plan)
+            #expect(
+                domestic.signedByAccount == [
+                    "6550 NOK": 1_200_00, "2710 NOK": 250_00, "2711 NOK": 30_00, "2400 NOK": -1_480_00,
+                ])
+        }
+
+        // Our own sales are Norwegian VAT whoever buys: the rule is for what we buy.
+        let sale = try PostingRules.entry(
+            for: spec.document(.invoice, seller: us, buyer: british, number: "S-1"), direction: .sale, accounts: plan)
+        #expect(
+            sale.signedByAccount == [
+                "3000 NOK": -1_200_00, "2700 NOK": -250_00, "2701 NOK": -30_00, "1500 NOK": 1_480_00,
+            ])
+    }
+
     @Test("per-supplier cost and per-customer revenue accounts override the defaults")
     func overrides() throws {
         var plan = AccountPlan()
