@@ -439,6 +439,38 @@ import Testing
         _ = dir
     }
 
+    /// A long list shows its first rows, the rest behind "Show N more", at a desktop's width
+    /// and a phone's alike (where each row is a card): measured in the browser.
+    @Test func rowsBehindShowMoreStayHiddenUntilShownOnPhonesToo() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let more = (0..<20).map {
+            rejected(name: "extra-\($0).xml", sha: "extra\($0)", code: "XML-MALFORMED", message: "Not XML.")
+        }
+        _ = try store.write(more, now: "2026-11-21T11:00:00Z")
+        try await withServer(store: store) { port in
+            for width in [1280, 390] {
+                let profile = TemporaryDirectory()
+                let page = try BrowserPage(url: "http://127.0.0.1:\(port)/", profile: profile.path, width: width)
+                defer { page.close() }
+                let visible = """
+                    [...document.querySelectorAll('#panel-recent table.recent tbody tr')]
+                      .filter((r) => r.getClientRects().length > 0).length
+                    """
+                try page.waitFor("document.querySelector('#panel-recent [data-key=more-recent]')")
+                let rows = try page.evaluate("document.querySelectorAll('#panel-recent table.recent tbody tr').length")
+                #expect(rows as? Int == 29)
+                #expect(try page.evaluate(visible) as? Int == 15, "width \(width)")
+                try page.click("#panel-recent [data-key=more-recent]")
+                try page.waitFor("\(visible) === 29")
+                try page.click("#panel-recent [data-key=more-recent]")
+                try page.waitFor("\(visible) === 15")
+                _ = profile
+            }
+        }
+        _ = dir
+    }
+
     /// Two searches asked one after the other whose answers come back the other way round:
     /// the page shows the answer to the search asked last, whatever came after it.
     @Test func aSearchShowsTheAnswerToTheLastOneAskedWhenAnswersCrossEachOther() async throws {
