@@ -560,7 +560,7 @@ const renderers = {
       el("h3", { text: "Actions" }),
       data.actions.enabled
         ? el("p", {}, el("button", { type: "button", "data-key": "rescan", onclick: () => act(data.actions.rescan, {}), text: "Rescan inboxes now" }), " ",
-          el("button", { type: "button", class: "link", onclick: forgetToken, text: "forget password" }))
+          el("button", { type: "button", class: "link", "data-key": "forget-password", onclick: forgetToken, text: "forget password" }))
         : el("p", { class: "quiet", "data-figure": "actions", text: "The page's buttons (Retry, Rescan) are off until whoever runs ledgerd sets an API token in its configuration. Meanwhile, a file is tried again by moving it back into its inbox." }),
       el("h3", { text: "Recent activity" }),
       data.activity.length
