@@ -607,8 +607,9 @@ function renderTitle(data) {
     + (company ? company + " · " : "") + "ledgerd";
 }
 
-/// A button's answer stays in the header until it is a few refreshes old.
-const RESULT_SHOWN_MS = 12000;
+/// A button's answer stays at the foot of the window until it is a few refreshes old: long
+/// enough to read a rejection's reason.
+const RESULT_SHOWN_MS = 20000;
 let resultShownAt = 0;
 function clearOldResult() {
   const output = document.getElementById("action-result");
@@ -742,4 +743,6 @@ document.getElementById("find").addEventListener("submit", (event) => {
 }
 
 document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+// A button's answer, floating over the page, goes when clicked.
+document.getElementById("action-result").addEventListener("click", (event) => { event.currentTarget.textContent = ""; });
 refresh();

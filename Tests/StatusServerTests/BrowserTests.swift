@@ -394,6 +394,16 @@ import Testing
                 try page.click("#password-form button[value=ok]")
                 try page.waitFor("\(result) === 'rescan started'")
                 #expect(actions.calls.withLock { $0 } == ["rescan"])
+                // The answer is seen wherever the page is scrolled to: at the foot of the window.
+                _ = try page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                let inView = """
+                    (() => { const r = document.getElementById('action-result').getBoundingClientRect();
+                      return scrollY > 0 && r.height > 0 && r.top >= 0 && r.bottom <= innerHeight; })()
+                    """
+                #expect(try page.evaluate(inView) as? Bool == true)
+                // And goes when clicked.
+                try page.click("#action-result")
+                try page.waitFor("\(result) === ''")
                 try page.click("[data-key=rescan]")
                 let deadline = Date().addingTimeInterval(20)
                 while actions.calls.withLock({ $0.count }) < 2, Date() < deadline { usleep(50_000) }
