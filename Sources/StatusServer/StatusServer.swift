@@ -149,8 +149,11 @@ public struct StatusServer: Service, CustomStringConvertible {
     func statusResponse() async -> Response {
         let now = Date()
         let today = StatusBuilder.localDay(now)
-        async let snapshot = runtime()
-        let cached = await cache.sections(today: today)
+        let snapshot = await runtime()
+        // Idle, the daemon has nothing in hand: what it took in is in the books, and the page
+        // must not say idle beside figures from before (the end of a burst).
+        let idle = snapshot.inboxes.allSatisfy { $0.waiting + $0.settling + $0.processing == 0 }
+        let cached = await cache.sections(today: today, current: idle)
         let sections: EncodedSections
         var databaseError: String?
         switch cached {
@@ -165,7 +168,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         }
         let live = cache.builder.live(
             sections: databaseError == nil ? sections.sections : nil, databaseError: databaseError,
-            runtime: await snapshot, now: now, today: today)
+            runtime: snapshot, now: now, today: today)
         do {
             return JSONResponse.response(
                 .ok, json: StatusJSON.join(try JSONResponse.encoder().encode(live), sections.json))
@@ -437,19 +440,21 @@ actor FactsCache {
     /// before started), and read longer ago (a monitor polling once a minute, the page opened
     /// again after a while) the request waits for the fresh ones, up to `patience`, after
     /// which it is given the old ones rather than held up by a slow query. The first request
-    /// of a day waits for the database.
-    func sections(today: Day) async -> Result<EncodedSections, Failure> {
+    /// of a day waits for the database. `current`: the books have stopped changing for now (the
+    /// daemon has nothing in hand), so sections read before their last change are not given
+    /// however young: the request waits for fresh ones as after a quiet spell.
+    func sections(today: Day, current: Bool = false) async -> Result<EncodedSections, Failure> {
         guard let cached, cached.today == today else {
             if inflight == nil { refresh(today: today) }
             return await inflight!.value
         }
         let age = ContinuousClock.now - cached.at
-        if age < ttl { return cached.result }
+        if age < ttl && !current { return cached.result }
         let unchanged: Bool
         if case .success = cached.result { unchanged = store.changeMark() == cached.mark } else { unchanged = false }
         if unchanged && age < Self.unchangedLifetime { return cached.result }
         if inflight == nil { refresh(today: today) }
-        if unchanged || age < quietSpell { return cached.result }
+        if unchanged || (age < quietSpell && !current) { return cached.result }
         return await Self.value(of: inflight!, within: patience) ?? cached.result
     }
 

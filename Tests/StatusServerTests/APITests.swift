@@ -47,6 +47,29 @@ import Testing
         #expect(try await total(quiet) == 11)
     }
 
+    /// While the daemon works through files, the figures may be a moment old; once it has
+    /// nothing in hand, the books as they are now: the page never says "idle" beside the
+    /// figures from before the last files (the end of a burst).
+    @Test func anIdleDaemonsFiguresAreTheBooksAsTheyAreNow() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let cache = FactsCache(
+            store: store, builder: StatusBuilder(accounts: AccountPlan(), actionsEnabled: false), ttl: .seconds(600),
+            quietSpell: .seconds(600), patience: .seconds(120))
+        func total(current: Bool) async throws -> Int {
+            try await cache.sections(today: day(0), current: current).get().sections.documents.total
+        }
+        #expect(try await total(current: false) == 9)
+        _ = try store.write(
+            [rejected(name: "last.xml", sha: "last", code: "XML-MALFORMED", message: "cut off")], now: "t")
+        #expect(try await total(current: false) == 9)
+        #expect(try await total(current: true) == 10)
+        #expect(await cache.reads == 2)
+        // Nothing committed since: not read again.
+        #expect(try await total(current: true) == 10)
+        #expect(await cache.reads == 2)
+    }
+
     /// A page left open on books nothing is committed to does not have them read again every
     /// few seconds (at 50,000 documents a read costs most of a second of CPU); a commit, by
     /// this process or any other, has them read again.
