@@ -121,6 +121,26 @@ public enum Aging {
         dueDate?.days(until: today) ?? issueDate.days(until: today) - daysToPayWithoutDueDate
     }
 
+    /// The day a document is aged as due: its due date, or `daysToPayWithoutDueDate` after
+    /// its issue date when it states none.
+    public static func dueDate(issueDate: Day, dueDate: Day?) -> Day {
+        dueDate ?? issueDate.adding(days: daysToPayWithoutDueDate)
+    }
+
+    /// The oldest day something was due on, of the documents in `items` that leave money owed
+    /// (a positive open amount: not credit notes), per party and currency as `rows` keys them
+    /// ("party\u{0}currency"); the same day the aging counts from, a document without a due
+    /// date included.
+    public static func oldestDue(_ items: [AgingItem]) -> [String: Day] {
+        var oldest: [String: Day] = [:]
+        for item in items where item.openMinor > 0 {
+            let due = dueDate(issueDate: item.issueDate, dueDate: item.dueDate)
+            let key = "\(item.party)\u{0}\(item.currency.code)"
+            if oldest[key].map({ due < $0 }) ?? true { oldest[key] = due }
+        }
+        return oldest
+    }
+
     public static func bucket(issueDate: Day, dueDate: Day?, today: Day) -> AgingBucket {
         AgingBucket(daysPastDue: daysPastDue(issueDate: issueDate, dueDate: dueDate, today: today))
     }

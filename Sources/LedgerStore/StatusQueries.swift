@@ -188,6 +188,10 @@ extension LedgerStore {
         _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
+    /// The day a document without a due date is aged as due (`Aging.dueDate`), in SQL: the
+    /// oldest due date a party's row shows is the one its aging counts from.
+    static let dueWithoutDueDate = "date(issue_date, '+\(Aging.daysToPayWithoutDueDate) days')"
+
     static let signedOpen =
         "(CASE document_type WHEN 'credit_note' THEN -1 ELSE 1 END) * (payable_minor - amount_paid_minor)"
 
@@ -283,7 +287,8 @@ extension LedgerStore {
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT \(column), currency, COUNT(*), COALESCE(SUM(\(signedOpen)), 0), MIN(due_date)
+                        SELECT \(column), currency, COUNT(*), COALESCE(SUM(\(signedOpen)), 0),
+                            MIN(CASE WHEN \(signedOpen) > 0 THEN COALESCE(due_date, \(Self.dueWithoutDueDate)) END)
                         FROM \(table) WHERE status != 'paid' GROUP BY \(column), currency
                         """))
             var sideBalances: [StatusPageData.PartyBalance] = []

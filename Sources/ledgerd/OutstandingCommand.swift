@@ -91,12 +91,7 @@ struct OutstandingReport: Encodable {
             // As of a day gone by, what was invoiced after it was not yet owed.
             let items = page.aging.filter { $0.side == name && !(today < $0.item.issueDate) }.map(\.item)
             // Of those documents (not of all open ones, which a day gone by would not know).
-            var oldest: [String: Day] = [:]
-            for item in items {
-                guard let due = item.dueDate else { continue }
-                let key = "\(item.party)\u{0}\(item.currency.code)"
-                if oldest[key].map({ due < $0 }) ?? true { oldest[key] = due }
-            }
+            let oldest = Aging.oldestDue(items)
             let all = Aging.rows(items, asOf: today)
             let rows = onlyOverdue ? all.filter { $0.buckets.dropFirst().contains { $0 > 0 } } : all
             func row(_ row: AgingRow) -> Row {

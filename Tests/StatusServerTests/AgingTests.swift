@@ -39,6 +39,23 @@ import Testing
         #expect(Aging.daysPastDue(issueDate: march, dueDate: Day(iso: "2028-02-28")!, today: march) == 2)
     }
 
+    /// The oldest due date a row shows is the day its aging counts from: a document without
+    /// a due date as due 30 days after its issue; a credit note, which leaves nothing owed,
+    /// not at all.
+    @Test func theOldestDueDateIsTheOneTheAgingCountsFrom() {
+        let items = [
+            item("A", 100_00, issued: -20, due: 10), item("A", 50_00, issued: -130, due: nil),
+            item("A", -30_00, issued: -400, due: -370), item("B", -10_00, issued: -200, due: nil),
+            item("A", 5_00, issued: -500, due: -470, currency: .eur),
+        ]
+        let oldest = Aging.oldestDue(items)
+        #expect(oldest["A\u{0}NOK"] == today.adding(days: -100))
+        #expect(oldest["A\u{0}EUR"] == today.adding(days: -470))
+        #expect(oldest["B\u{0}NOK"] == nil)
+        #expect(Aging.dueDate(issueDate: today, dueDate: nil) == today.adding(days: 30))
+        #expect(Aging.dueDate(issueDate: today, dueDate: today.adding(days: 7)) == today.adding(days: 7))
+    }
+
     @Test func rowsSumPerPartyAndCurrencyWithCreditNotesNegative() {
         let rows = Aging.rows(
             [
