@@ -150,7 +150,8 @@ function details(doc) {
 
 /// The order of parties, most overdue first, as `ledgerd outstanding` lists them: by the
 /// oldest aging bucket holding money (an invoice without a due date aged as due 30 days after
-/// its issue), then by how much is in it. Compares two aging rows (undefined: nothing aged).
+/// its issue), then by how much is in it when both are in one currency (no rate is guessed).
+/// Compares two aging rows (undefined: nothing aged).
 function mostOverdueFirst(a, b) {
   const oldest = (row) => {
     if (!row) return [-1, 0];
@@ -158,7 +159,7 @@ function mostOverdueFirst(a, b) {
     return [-1, 0];
   };
   const [x, y] = [oldest(a), oldest(b)];
-  return (y[0] - x[0]) || (y[1] - x[1]);
+  return (y[0] - x[0]) || (a && b && a.currency === b.currency ? y[1] - x[1] : 0);
 }
 
 function duration(seconds) {
@@ -428,7 +429,8 @@ const renderers = {
       const ages = aged(side);
       const rows = unsorted.slice().sort((a, b) =>
         mostOverdueFirst(ages.get(a.party + "\u0000" + a.currency), ages.get(b.party + "\u0000" + b.currency))
-        || b.open.minor - a.open.minor || a.party.localeCompare(b.party));
+        || (a.currency === b.currency ? b.open.minor - a.open.minor : 0)
+        || (a.oldest_due_date || "~").localeCompare(b.oldest_due_date || "~") || a.party.localeCompare(b.party));
       const totals = data.outstanding.totals.filter((t) => t.side === side);
       if (rows.length === 0) return el("div", { class: "side", "data-side": side }, el("h3", { text: title }), empty("Nothing open."));
       const bodyRows = rows.map((row) =>

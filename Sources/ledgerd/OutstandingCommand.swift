@@ -106,15 +106,18 @@ struct OutstandingReport: Encodable {
                             ($0.rawValue, Amount(Money(minor: $1, currency: currency)))
                         }))
             }
-            // The most overdue first: the oldest bucket holding money, then how much is in it.
-            func urgency(_ row: Row) -> (Int, Int64) {
+            // The most overdue first: the oldest bucket holding money, then how much is in it
+            // (amounts in one currency only: no rate is guessed), then the oldest due date.
+            func urgency(_ row: Row) -> (bucket: Int, minor: Int64) {
                 let amounts = row.minor
                 guard let oldest = amounts.lastIndex(where: { $0 > 0 }) else { return (-1, 0) }
                 return (oldest, amounts[oldest])
             }
             let parties = rows.map(row).sorted { a, b in
                 let (x, y) = (urgency(a), urgency(b))
-                if x != y { return x > y }
+                if x.bucket != y.bucket { return x.bucket > y.bucket }
+                if a.currency == b.currency, x.minor != y.minor { return x.minor > y.minor }
+                if a.oldestDueDate != b.oldestDueDate { return (a.oldestDueDate ?? "~") < (b.oldestDueDate ?? "~") }
                 return (a.party ?? "") < (b.party ?? "")
             }
             // The totals of the parties listed.

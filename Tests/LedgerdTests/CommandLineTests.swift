@@ -353,6 +353,35 @@ let buyerConfig = """
         #expect(totals.map { ($0["open"] as? [String: Any])?["minor"] as? Int } == [80_200])
     }
 
+    /// Parties equally overdue whose amounts are in different currencies are not ordered by
+    /// comparing the amounts (802 EUR is not 802 NOK): the one due longest ago comes first.
+    @Test func outstandingComparesAmountsInOneCurrencyOnly() async throws {
+        let home = try await Home.withBooks("valid/ehf3_faktura-1_NOK.xml")  // Salescompany ltd., 802.00 NOK due 2013-07-20
+        let euro = String(decoding: invoice(number: "EU-1"), as: UTF8.self)
+            .replacingOccurrences(of: "currencyID=\"NOK\"", with: "currencyID=\"EUR\"")
+            .replacingOccurrences(of: ">NOK</cbc:DocumentCurrencyCode>", with: ">EUR</cbc:DocumentCurrencyCode>")
+            .replacingOccurrences(of: "123456785", with: "923609016")
+            .replacingOccurrences(of: "Salescompany ltd.", with: "Auslandslieferant GmbH")
+            .replacingOccurrences(
+                of: "<cbc:DueDate>2013-07-20</cbc:DueDate>", with: "<cbc:DueDate>2013-07-25</cbc:DueDate>")
+        try Data(euro.utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/euro.xml"))
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            run.stdout.contains("posted: euro.xml (invoice EU-1 from Auslandslieferant GmbH, 802.00 EUR)"),
+            "\(run.stdout)")
+        let report = try json(
+            try await ledgerd(
+                ["outstanding", "--config", "ledgerd.toml", "--as-of", "2013-09-01", "--json"], in: home.path
+            )
+            .stdout)
+        let parties = try #require((report["payables"] as? [String: Any])?["parties"] as? [[String: Any]])
+        // Both 31–60 days past due, with 802.00 open: Salescompany's was due five days sooner.
+        #expect(
+            parties.map { "\($0["party"] as? String ?? "?") \($0["oldest_due_date"] as? String ?? "-")" } == [
+                "Salescompany ltd. 2013-07-20", "Auslandslieferant GmbH 2013-07-25",
+            ])
+    }
+
     /// As of a day gone by, the oldest due date is that of what was owed that day: an invoice
     /// issued later, though due sooner, is not among it.
     @Test func outstandingAsOfADayGoneByShowsThatDaysOldestDueDate() async throws {
