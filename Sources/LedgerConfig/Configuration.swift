@@ -36,16 +36,21 @@ public struct Configuration: Sendable, Equatable {
         /// Further identifiers that mean "us" on an invoice (`0192:987654325`).
         public var identifiers: [String]
         public var baseCurrency: Currency
+        /// Whether the company deducts the input VAT on what it buys. False for one that may
+        /// not (not VAT registered, or with only exempt turnover, as health care): that VAT is
+        /// then part of the cost.
+        public var deductsInputVAT: Bool
 
         public init(
             name: String = "", orgNumber: String? = nil, vatNumber: String? = nil, identifiers: [String] = [],
-            baseCurrency: Currency = .nok
+            baseCurrency: Currency = .nok, deductsInputVAT: Bool = true
         ) {
             self.name = name
             self.orgNumber = orgNumber
             self.vatNumber = vatNumber
             self.identifiers = identifiers
             self.baseCurrency = baseCurrency
+            self.deductsInputVAT = deductsInputVAT
         }
 
         /// A Norwegian company: its VAT number is Norwegian, or (without one) it keeps its

@@ -10,7 +10,7 @@ struct ConfigurationParser {
 
     /// Every section and the keys it takes, in the order the example file documents them.
     static let layout: [(section: String, keys: [String])] = [
-        ("company", ["name", "org_number", "vat_number", "identifiers", "base_currency"]),
+        ("company", ["name", "org_number", "vat_number", "identifiers", "base_currency", "deducts_input_vat"]),
         ("paths", ["inbox", "database", "archive", "rejected"]),
         (
             "accounts",
@@ -69,6 +69,7 @@ struct ConfigurationParser {
         configuration.company = try company(root.table("company"))
         configuration.paths = try paths(root.table("paths"), defaults: configuration.paths)
         configuration.accounts = try accounts(root.table("accounts"))
+        configuration.accounts.deductsInputVAT = configuration.company.deductsInputVAT
         configuration.limits = try limits(root.table("limits"))
         configuration.server = try server(root.table("server"))
         configuration.watch = try watch(root.table("watch"))
@@ -95,6 +96,7 @@ struct ConfigurationParser {
         try table.rejectUnknown(known: Self.keys(of: "company"))
 
         company.name = try table.string("name", expected: "the company's name in quotes") ?? ""
+        company.deductsInputVAT = try table.bool("deducts_input_vat", expected: "true or false") ?? true
 
         if let code = try table.string("base_currency", expected: "a currency code in quotes, like \"NOK\"") {
             guard let currency = Currency(code) else {

@@ -28,6 +28,10 @@ extension Configuration {
         identifiers = []
         # ISO 4217 code. Invoices in other currencies are kept in their own currency.
         base_currency = "NOK"
+        # false for a company that may not deduct input VAT (not VAT registered, or with
+        # only exempt turnover, as health care): the VAT on what it buys is then booked
+        # as part of the cost, not to the input VAT accounts.
+        deducts_input_vat = true
 
         [paths]
         # The shared folder people drop files into (ehf/, wise/ and checks/ inside).

@@ -102,6 +102,12 @@ struct TableReader {
         return text
     }
 
+    func bool(_ key: String, expected: String) throws(ConfigurationError) -> Bool? {
+        guard let node = entries[key] else { return nil }
+        guard case .bool(let value) = node else { throw error(key, "expected \(expected), found \(node.found).") }
+        return value
+    }
+
     func integer(_ key: String, expected: String) throws(ConfigurationError) -> Int? {
         guard let node = entries[key] else { return nil }
         guard case .integer(let value) = node else { throw error(key, "expected \(expected), found \(node.found).") }

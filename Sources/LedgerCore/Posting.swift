@@ -21,6 +21,9 @@ public struct AccountPlan: Sendable, Hashable {
     /// kunder) / we paid a supplier (1480 Forskuddsbetaling til leverandører).
     public var customerPrepayments: Account = "2900"
     public var supplierPrepayments: Account = "1480"
+    /// Whether input VAT is deducted: false for a company that may not (`[company]
+    /// deducts_input_vat`), whose VAT on what it buys is then part of the cost.
+    public var deductsInputVAT = true
     /// VAT on a vendor invoice that is not Norwegian VAT (`InvoiceDocument.chargesNorwegianVAT`),
     /// which no Norwegian VAT return deducts: nil books it as part of the cost, on the cost
     /// account of the invoice; an account (a claim for a refund abroad, say) keeps it apart.
@@ -46,7 +49,8 @@ public struct AccountPlan: Sendable, Hashable {
 /// journal entry.
 public enum PostingRules {
     /// Vendor invoice: debit cost (net, per line's account), debit input VAT per rate (VAT
-    /// charged abroad, which is not deductible here, to `foreignVAT` or else to cost),
+    /// charged abroad, which is not deductible here, to `foreignVAT` or else to cost; for a
+    /// company that does not deduct input VAT, to cost),
     /// credit payables with the payable amount. Customer invoice: debit receivables with the
     /// payable amount, credit revenue (net), credit output VAT per rate. Prepaid amounts and
     /// payable rounding go to their own accounts so the control account always carries the
@@ -73,14 +77,16 @@ public enum PostingRules {
         var vat: [Account: Int128] = [:]
         var vatOrder: [Account] = []
         let foreign = direction == .purchase && !invoice.chargesNorwegianVAT
+        let cost = direction == .purchase && !accounts.deductsInputVAT && !foreign
         for subtotal in invoice.taxSubtotals {
             let account =
                 foreign
-                ? accounts.foreignVAT ?? netAccount : accounts.vatAccount(subtotal.percent, direction: direction)
+                ? accounts.foreignVAT ?? netAccount
+                : cost ? netAccount : accounts.vatAccount(subtotal.percent, direction: direction)
             if vat[account] == nil { vatOrder.append(account) }
             vat[account, default: 0] += Int128(subtotal.tax.minor)
         }
-        let vatMemo = foreign ? "foreign VAT, not deductible" : "VAT"
+        let vatMemo = foreign ? "foreign VAT, not deductible" : cost ? "VAT, not deductible" : "VAT"
 
         let c = invoice.currency
         // "Cost side" amounts are positive for a purchase invoice's debits; a sale or a credit

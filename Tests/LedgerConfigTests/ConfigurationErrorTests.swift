@@ -102,6 +102,9 @@ struct BadFile: CustomTestStringConvertible, Sendable {
             name: "sales on the receivables account", text: "[accounts]\nsales = \"1500\"\n", key: "accounts.sales",
             line: 2, says: "\"1500\" is the receivables control account (accounts.receivables)"),
         BadFile(
+            name: "deducts_input_vat in words", text: "[company]\ndeducts_input_vat = \"no\"\n",
+            key: "company.deducts_input_vat", line: 2, says: "expected true or false, found"),
+        BadFile(
             name: "foreign VAT on payables", text: "[accounts]\nforeign_vat = \"2400\"\n", key: "accounts.foreign_vat",
             line: 2, says: "\"2400\" is the payables control account (accounts.payables)"),
         BadFile(

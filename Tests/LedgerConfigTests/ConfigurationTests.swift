@@ -40,6 +40,7 @@ import Testing
         vat_number = "NO 987654325 MVA"
         identifiers = ["0192:987654325", "7080000000000"]
         base_currency = "nok"
+        deducts_input_vat = false   # health care: exempt turnover
 
         [paths]
         inbox = "/srv/ledgerd/Inbox"
@@ -94,7 +95,7 @@ import Testing
             c.company
                 == Configuration.Company(
                     name: "Nordlys Helse AS", orgNumber: "987654325", vatNumber: "NO987654325MVA",
-                    identifiers: ["0192:987654325", "7080000000000"], baseCurrency: .nok))
+                    identifiers: ["0192:987654325", "7080000000000"], baseCurrency: .nok, deductsInputVAT: false))
         #expect(
             c.paths
                 == Configuration.Paths(
@@ -113,6 +114,7 @@ import Testing
         plan.outputVATOther = "2709"
         plan.inputVATOther = "2719"
         plan.foreignVAT = "1579"
+        plan.deductsInputVAT = false
         plan.customerPrepayments = "2901"
         plan.supplierPrepayments = "1791"
         plan.rounding = "7771"

@@ -377,6 +377,34 @@ struct PostingRulesTests {
             ])
     }
 
+    /// A company that may not deduct input VAT (not VAT registered, exempt turnover) books
+    /// the VAT on what it buys as part of the cost; what it sells is not touched.
+    @Test("a company that does not deduct input VAT books it as cost")
+    func inputVATNotDeducted() throws {
+        let spec = InvoiceSpec(lines: [(1_000_00, ExactDecimal(25))], rounding: 10)
+        var plan = AccountPlan()
+        plan.deductsInputVAT = false
+        let entry = try PostingRules.entry(
+            for: spec.document(.invoice, seller: supplier, buyer: us), direction: .purchase, accounts: plan)
+        expectBalanced(entry)
+        #expect(entry.signedByAccount == ["4000 NOK": 1_250_00, "7740 NOK": 10, "2400 NOK": -1_250_10])
+        #expect(entry.lines.map(\.memo) == ["net", "VAT, not deductible", "rounding", supplier.name])
+        let sale = try PostingRules.entry(
+            for: spec.document(.invoice, seller: us, buyer: customer), direction: .sale, accounts: plan)
+        #expect(
+            sale.signedByAccount == ["3000 NOK": -1_000_00, "2700 NOK": -250_00, "7740 NOK": -10, "1500 NOK": 1_250_10])
+        // VAT charged abroad still goes where foreign_vat says.
+        plan.foreignVAT = "1579"
+        var abroad = spec.document(.invoice, seller: supplier, buyer: us)
+        abroad.seller.countryCode = "SE"
+        abroad.seller.vatIDs = ["SE556677889901"]
+        let foreign = try PostingRules.entry(for: abroad, direction: .purchase, accounts: plan)
+        #expect(
+            foreign.signedByAccount == [
+                "4000 NOK": 1_000_00, "1579 NOK": 250_00, "7740 NOK": 10, "2400 NOK": -1_250_10,
+            ])
+    }
+
     @Test("per-supplier cost and per-customer revenue accounts override the defaults")
     func overrides() throws {
         var plan = AccountPlan()
