@@ -356,7 +356,8 @@ let buyerConfig = """
     /// Parties equally overdue whose amounts are in different currencies are not ordered by
     /// comparing the amounts (802 EUR is not 802 NOK): the one due longest ago comes first.
     @Test func outstandingComparesAmountsInOneCurrencyOnly() async throws {
-        let home = try await Home.withBooks("valid/ehf3_faktura-1_NOK.xml")  // Salescompany ltd., 802.00 NOK due 2013-07-20
+        // Salescompany ltd., 802.00 NOK due 2013-07-20.
+        let home = try await Home.withBooks("valid/ehf3_faktura-1_NOK.xml")
         let euro = String(decoding: invoice(number: "EU-1"), as: UTF8.self)
             .replacingOccurrences(of: "currencyID=\"NOK\"", with: "currencyID=\"EUR\"")
             .replacingOccurrences(of: ">NOK</cbc:DocumentCurrencyCode>", with: ">EUR</cbc:DocumentCurrencyCode>")
