@@ -59,8 +59,6 @@ public struct StatusPageData: Sendable, Equatable {
         public var openDocuments: Int
         /// Signed sum still open in minor units (credit notes negative).
         public var openMinor: Int64
-        /// The earliest due date among the open documents, if any has one.
-        public var oldestDueDate: String?
     }
 
     /// An open amount to age, tagged with its side.
@@ -188,10 +186,6 @@ extension LedgerStore {
         _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
-    /// The day a document without a due date is aged as due (`Aging.dueDate`), in SQL: the
-    /// oldest due date a party's row shows is the one its aging counts from.
-    static let dueWithoutDueDate = "date(issue_date, '+\(Aging.daysToPayWithoutDueDate) days')"
-
     static let signedOpen =
         "(CASE document_type WHEN 'credit_note' THEN -1 ELSE 1 END) * (payable_minor - amount_paid_minor)"
 
@@ -287,8 +281,7 @@ extension LedgerStore {
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT \(column), currency, COUNT(*), COALESCE(SUM(\(signedOpen)), 0),
-                            MIN(CASE WHEN \(signedOpen) > 0 THEN COALESCE(due_date, \(Self.dueWithoutDueDate)) END)
+                        SELECT \(column), currency, COUNT(*), COALESCE(SUM(\(signedOpen)), 0)
                         FROM \(table) WHERE status != 'paid' GROUP BY \(column), currency
                         """))
             var sideBalances: [StatusPageData.PartyBalance] = []
@@ -298,7 +291,7 @@ extension LedgerStore {
                 sideBalances.append(
                     .init(
                         side: side, partyKey: party.key, party: party.name, currency: row[1], openDocuments: row[2],
-                        openMinor: row[3], oldestDueDate: row[4]))
+                        openMinor: row[3]))
             }
             sideBalances.sort {
                 $0.party != $1.party ? NameOrder.precedes($0.party, $1.party) : $0.currency < $1.currency

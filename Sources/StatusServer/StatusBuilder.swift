@@ -40,7 +40,8 @@ struct StatusBuilder {
             rejected: ProblemList(
                 total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) }),
             duplicates: ProblemList(total: page.duplicateCount, items: page.duplicates.map(duplicate)),
-            outstanding: Self.outstanding(page.balances), aging: Self.aging(page.aging, today: facts.today),
+            outstanding: Self.outstanding(page.balances, aging: page.aging),
+            aging: Self.aging(page.aging, today: facts.today),
             reconciliation: reconciliationSection(facts.reconciliation, facts.balance),
             activity: page.activity.map {
                 ActivityItem(at: $0.at, action: $0.action, actor: $0.actor, detail: $0.detail)
@@ -56,7 +57,7 @@ struct StatusBuilder {
                 total: 0, posted: 0, rejected: 0, duplicateNumber: 0, droppedAgain: 0, byState: []),
             recentDocuments: [], rejected: ProblemList(total: 0, items: []),
             duplicates: ProblemList(total: 0, items: []),
-            outstanding: outstanding([]), aging: aging([], today: today),
+            outstanding: outstanding([], aging: []), aging: aging([], today: today),
             reconciliation: ReconciliationSection(
                 agrees: false, balanced: false, journalEntries: 0, unbalanced: [], lines: []),
             activity: [])
@@ -148,12 +149,18 @@ struct StatusBuilder {
             }, rejectedPath: document.rejectedPath)
     }
 
-    static func outstanding(_ balances: [StatusPageData.PartyBalance]) -> Outstanding {
+    /// Each party's open amount per currency; its oldest due date is the one its aging
+    /// counts from (`Aging.oldestDue`).
+    static func outstanding(_ balances: [StatusPageData.PartyBalance], aging: [StatusPageData.AgingEntry])
+        -> Outstanding
+    {
         func rows(_ side: String) -> [Outstanding.PartyBalance] {
-            balances.filter { $0.side == side }.map {
+            let oldest = Aging.oldestDue(aging.filter { $0.side == side }.map(\.item))
+            return balances.filter { $0.side == side }.map {
                 .init(
                     party: $0.party, partyKey: $0.partyKey, currency: $0.currency, documents: $0.openDocuments,
-                    open: Amount(minor: $0.openMinor, currency: $0.currency), oldestDueDate: $0.oldestDueDate)
+                    open: Amount(minor: $0.openMinor, currency: $0.currency),
+                    oldestDueDate: oldest["\($0.party)\u{0}\($0.currency)"]?.description)
             }
         }
         var totals: [Outstanding.SideTotal] = []
