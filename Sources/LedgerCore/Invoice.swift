@@ -335,9 +335,9 @@ public struct InvoiceDocument: Sendable, Hashable {
     /// requires one; nothing here guesses otherwise). VAT charged abroad is not input VAT a
     /// Norwegian company may deduct.
     public var chargesNorwegianVAT: Bool {
-        func norwegian(_ id: String) -> Bool { id.utf8.starts(with: "NO".utf8) || id.utf8.starts(with: "no".utf8) }
-        guard let country = seller.countryCode, country.uppercased() != "NO" else { return true }
-        return seller.vatIDs.contains(where: norwegian) || taxRepresentativeVATIDs.contains(where: norwegian)
+        // Codes in capitals, as EN 16931 writes them (BR-CL-14, BR-CO-09) and NO-R-001 reads them.
+        guard let country = seller.countryCode, country != "NO" else { return true }
+        return (seller.vatIDs + taxRepresentativeVATIDs).contains { $0.hasPrefix("NO") }
     }
 
     /// The trading partner from our point of view.

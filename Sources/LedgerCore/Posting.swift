@@ -76,17 +76,23 @@ public enum PostingRules {
 
         var vat: [Account: Int128] = [:]
         var vatOrder: [Account] = []
+        // What we buy: VAT charged abroad is never Norwegian input VAT, and a company that may
+        // not deduct input VAT keeps it in the cost.
         let foreign = direction == .purchase && !invoice.chargesNorwegianVAT
-        let cost = direction == .purchase && !accounts.deductsInputVAT && !foreign
+        let undeducted = direction == .purchase && !foreign && !accounts.deductsInputVAT
         for subtotal in invoice.taxSubtotals {
-            let account =
-                foreign
-                ? accounts.foreignVAT ?? netAccount
-                : cost ? netAccount : accounts.vatAccount(subtotal.percent, direction: direction)
+            let account: Account
+            if foreign {
+                account = accounts.foreignVAT ?? netAccount
+            } else if undeducted {
+                account = netAccount
+            } else {
+                account = accounts.vatAccount(subtotal.percent, direction: direction)
+            }
             if vat[account] == nil { vatOrder.append(account) }
             vat[account, default: 0] += Int128(subtotal.tax.minor)
         }
-        let vatMemo = foreign ? "foreign VAT, not deductible" : cost ? "VAT, not deductible" : "VAT"
+        let vatMemo = foreign ? "foreign VAT, not deductible" : undeducted ? "VAT, not deductible" : "VAT"
 
         let c = invoice.currency
         // "Cost side" amounts are positive for a purchase invoice's debits; a sale or a credit
