@@ -245,6 +245,19 @@ function followRetried(data, asked) {
   resultShownAt = Date.now();
 }
 
+/// A rejected file's Retry. Where the cure is the configuration, which ledgerd reads when it
+/// starts, a file rejected since this daemon started would only be rejected again: the page
+/// says so instead, and offers the Retry again after a restart.
+function retryButton(item, data) {
+  // Times have whole seconds: one rejected in the second the daemon started keeps its Retry.
+  if (item.retry_after_restart && data.runtime && item.processed_at > data.runtime.started_at) {
+    return el("p", { class: "quiet small", "data-retry-waits": item.name,
+      text: "Retry is offered again once ledgerd has been restarted with the mended configuration: it reads its configuration when it starts." });
+  }
+  return el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, "aria-label": "Retry " + shown(item.name),
+    onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }, item), text: "Retry" }));
+}
+
 /// Does an action with the page's password; `retried`, for a Retry, is the problem it was
 /// for, which the page then follows (`followRetried`).
 async function act(path, body, retried) {
@@ -386,9 +399,7 @@ const renderers = {
           el("span", { class: "quiet" }, item.inbox + " · " + when(item.processed_at), keptAs(item))),
         figure("rejected-reason", shown(item.reason || ""), { class: "figure reason" }),
         todo(item),
-        data.actions.enabled && item.can_retry
-          ? el("p", {}, el("button", { type: "button", "data-key": "retry-" + item.id, "aria-label": "Retry " + shown(item.name), onclick: () => act(data.actions.retry, { document_id: item.id, name: item.name }, item), text: "Retry" }))
-          : null);
+        data.actions.enabled && item.can_retry ? retryButton(item, data) : null);
     });
     const duplicates = data.duplicates.items.map((item) =>
       el("li", { class: "problem", "data-duplicate": item.name },

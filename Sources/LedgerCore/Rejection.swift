@@ -127,6 +127,12 @@ extension Rejection {
             return .correctedFile
         }
     }
+
+    /// Whether what a rejection with `code` needs mended is the configuration, which ledgerd
+    /// reads when it starts: tried again before a restart, the file is rejected again.
+    public static func mendedByRestart(code: String) -> Bool {
+        ["NOT-OUR-INVOICE", "COMPANY-NOT-CONFIGURED", "FILE-TOO-LARGE"].contains(code)
+    }
 }
 
 extension Rejection {

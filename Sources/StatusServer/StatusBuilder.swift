@@ -119,11 +119,13 @@ struct StatusBuilder {
                 : "Settled: a corrected file of its name was posted, or its file was removed from the rejected folder."
         }
         let dropped = document.state == "duplicate"
+        let canRetry = open && document.state == "rejected" && Advice.retryHelps(code: document.reasonCode)
         return DocumentItem(
             id: document.id, name: document.name, inbox: document.inbox, kind: document.kind, state: document.state,
             reasonCode: reasonCode, reason: reason, receivedAt: document.receivedAt,
             processedAt: document.processedAt, whatToDo: advice,
-            canRetry: open && document.state == "rejected" && Advice.retryHelps(code: document.reasonCode),
+            canRetry: canRetry,
+            retryAfterRestart: canRetry && Rejection.mendedByRestart(code: document.reasonCode ?? ""),
             postedAs: document.postedAs.map {
                 .init(
                     type: $0.type, direction: $0.direction, number: $0.number, party: $0.party,

@@ -155,6 +155,10 @@ struct DocumentItem: Encodable, Sendable {
     var whatToDo: String?
     /// Whether `POST /api/actions/retry {"name": name}` applies (an open rejection).
     var canRetry: Bool
+    /// Whether a Retry posts only once ledgerd was restarted with the mended configuration:
+    /// a rejection since the running daemon started would be repeated (its configuration
+    /// unchanged), so the page offers the Retry again only after a restart.
+    var retryAfterRestart: Bool
     /// For a posted document, and a file dropped again with its bytes: what it was posted as.
     var postedAs: PostedAs?
     /// Where a posted document's file was archived, or where a file dropped again was put.

@@ -449,6 +449,40 @@ import Testing
         _ = dir
     }
 
+    /// A file rejected for the configuration (not our invoice) since the running daemon
+    /// started would be rejected again by it: no Retry is offered for it, but what to do; one
+    /// rejected before the start is offered its Retry, the configuration may be mended since.
+    @Test func retryWaitsForARestartWhereTheConfigurationIsTheCure() async throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let notOurs = "The invoice names neither party as this company."
+        _ = try store.write(
+            [rejected(name: "before.xml", sha: "before", code: "NOT-OUR-INVOICE", message: notOurs)],
+            now: "2020-01-01T00:00:00Z")
+        _ = try store.write(
+            [rejected(name: "since.xml", sha: "since", code: "NOT-OUR-INVOICE", message: notOurs)],
+            now: StatusBuilder.iso(Date()))
+        func id(_ name: String) throws -> Int64 {
+            try #require(
+                try store.pool.read { db in
+                    try Int64.fetchOne(db, sql: "SELECT id FROM documents WHERE original_name = ?", arguments: [name])
+                })
+        }
+        let (before, since) = (try id("before.xml"), try id("since.xml"))
+        try await withServer(store: store) { port in
+            let page = try BrowserPage(url: "http://127.0.0.1:\(port)/", profile: profile.path)
+            defer { page.close() }
+            try page.waitFor("document.querySelector('[data-rejected=\"since.xml\"]')")
+            #expect(try page.evaluate("!!document.querySelector('[data-key=retry-\(before)]')") as? Bool == true)
+            #expect(try page.evaluate("!!document.querySelector('[data-key=retry-\(since)]')") as? Bool == false)
+            let waits = try page.text(
+                "document.querySelector('[data-rejected=\"since.xml\"] [data-retry-waits]').textContent")
+            #expect(waits?.contains("once ledgerd has been restarted with the mended configuration") == true, "\(waits ?? "none")")
+        }
+        _ = (dir, profile)
+    }
+
     /// A long list shows its first rows, the rest behind "Show N more", at a desktop's width
     /// and a phone's alike (where each row is a card): measured in the browser.
     @Test func rowsBehindShowMoreStayHiddenUntilShownOnPhonesToo() async throws {
