@@ -478,7 +478,9 @@ import Testing
             #expect(try page.evaluate("!!document.querySelector('[data-key=retry-\(since)]')") as? Bool == false)
             let waits = try page.text(
                 "document.querySelector('[data-rejected=\"since.xml\"] [data-retry-waits]').textContent")
-            #expect(waits?.contains("once ledgerd has been restarted with the mended configuration") == true, "\(waits ?? "none")")
+            #expect(
+                waits?.contains("once ledgerd has been restarted with the mended configuration") == true,
+                "\(waits ?? "none")")
         }
         _ = (dir, profile)
     }
