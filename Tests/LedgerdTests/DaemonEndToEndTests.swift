@@ -498,7 +498,11 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     /// files and check scans, which this version does not read, stay where they are, counted.
     @Test func hangupsSecondDaemonsSlowCopiesAndUnreadFilesDoNoHarm() async throws {
         let home = try Home()
-        let daemon = try await RunningDaemon(home: home)
+        // A file cut off and written to within twice the settle interval is still being
+        // written; the copier below pauses 0.6 s between sittings, but a loaded machine has
+        // held this test up for over two seconds, the default's grace (a CI run took the
+        // file as broken then). The settle interval waits only for files never closed.
+        let daemon = try await RunningDaemon(home: home, extraConfig: "[watch]\nsettle = \"5s\"\n")
         let pid = daemon.process.processIdentifier
         let statement = home.path + "/Inbox/wise/statement.csv"
         let scan = home.path + "/Inbox/checks/check.png"
