@@ -137,6 +137,22 @@ public struct StatusServer: Service, CustomStringConvertible {
         }
     }
 
+    /// The value of `key` in a query string as HTML forms, `URLSearchParams` and
+    /// `curl --data-urlencode` write it: `+` for a space, `%2B` for a plus. Hummingbird's
+    /// `queryParameters` decodes the `%` escapes only, so `?name=two+words` would look for a
+    /// plus. A value that is not valid percent-encoding (`100%_`) is taken as written, as
+    /// Hummingbird takes it. Nil when the key is not there.
+    static func formValue(_ key: String, in query: String?) -> String? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts[0] == key else { continue }
+            let spaced = (parts.count > 1 ? parts[1] : "").replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
+        }
+        return nil
+    }
+
     static func describe(_ error: any Error) -> String {
         if let io = error as? IOError {
             return String(cString: strerror(io.errnoCode)) + " (errno \(io.errnoCode))"
@@ -181,7 +197,7 @@ public struct StatusServer: Service, CustomStringConvertible {
     /// TEXT, newest first (at most 50), with the total; what became of a file dropped some time
     /// ago, which the recent documents no longer show.
     func findResponse(_ request: Request) async -> Response {
-        let name = request.uri.queryParameters.get("name") ?? ""
+        let name = Self.formValue("name", in: request.uri.query) ?? ""
         guard !name.isEmpty else {
             return JSONResponse.error(.badRequest, "Type part of a file's name to look for (?name=…).")
         }

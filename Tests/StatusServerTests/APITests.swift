@@ -269,11 +269,15 @@ import Testing
             #expect(Set(json["items"].array.compactMap { $0["name"].string }) == ["P-1.xml", "P-1-again.xml"])
             let posted = try #require(json["items"].array.first { $0["name"].string == "P-1.xml" })
             #expect(posted["posted_as"]["number"].string == "P-1")
+            // A space as forms write it (+), and a plus as %2B.
+            #expect(try await get(port, "/api/documents?name=%C3%B8r+caf").json["total"].int == 1)
+            #expect(try await get(port, "/api/documents?name=%C3%B8r%2Bcaf").json["total"].int == 0)
             // % and _ are only themselves.
             let percent = try await get(port, "/api/documents?name=%25_").json
             #expect(percent["items"].array.map { $0["name"].string } == ["100%_sure.xml"])
             #expect(percent["items"].array.first?["can_retry"].bool == false)
             #expect(try await get(port, "/api/documents?name=_").json["total"].int == 1)
+            #expect(try await get(port, "/api/documents?name=100%_").json["total"].int == 1)  // as written
             #expect(try await get(port, "/api/documents").status == 400)
             #expect(try await get(port, "/api/documents?name=" + String(repeating: "a", count: 201)).status == 400)
             // 200 characters of two bytes each are a name's length, not too long.
