@@ -38,7 +38,9 @@ extension Rejection {
             return "The file is built unlike any invoice (far too many or too deeply nested parts); "
                 + "ask the sender for a normal copy."
         case "NOT-AN-INVOICE":
-            return "Only EHF / PEPPOL BIS Billing 3.0 invoices and credit notes belong in this inbox."
+            return "Only EHF / PEPPOL BIS Billing 3.0 invoices and credit notes belong in this inbox. If the file "
+                + "was put here by mistake, delete it and its error file from the rejected folder; if it was meant "
+                + "as an invoice, ask the sender for it as EHF."
         case "EHF-UNSUPPORTED":
             return "Ask the sender to send the invoice as EHF 3 / PEPPOL BIS Billing 3.0."
         case "MISSING-FIELD":
@@ -121,7 +123,8 @@ extension Rejection {
         switch code {
         case "NOT-OUR-INVOICE", "COMPANY-NOT-CONFIGURED", "FILE-TOO-LARGE", "FILE-UNREADABLE", "MOVE", "DATABASE":
             return .tryAgain
-        case "DUPLICATE-NUMBER", "NOT-A-FILE", "UNSUPPORTED-INBOX", "STORE":
+        // NOT-AN-INVOICE: no corrected file of it is to come; the advice says what to do.
+        case "DUPLICATE-NUMBER", "NOT-A-FILE", "UNSUPPORTED-INBOX", "STORE", "NOT-AN-INVOICE":
             return .none
         default:
             return .correctedFile

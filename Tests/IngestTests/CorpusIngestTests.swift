@@ -110,12 +110,17 @@ import Testing
                 // The error file lists every problem itself rather than pointing to itself.
                 #expect(!errorText.contains("listed in the error file"))
                 // What mends it, once: a corrected file (the same bytes fail again), or, for an
-                // invoice addressed to another company, the configuration and a retry.
+                // invoice addressed to another company, the configuration and a retry; a file
+                // that is no invoice at all is deleted, or asked for again as one.
                 let ending =
-                    result.reason!.code == "NOT-OUR-INVOICE"
-                    ? "To try again after fixing the cause, move the file back into the ehf inbox"
-                    : "The same file is rejected again however often it is tried: drop the corrected file into the ehf inbox"
+                    switch result.reason!.code {
+                    case "NOT-OUR-INVOICE": "To try again after fixing the cause, move the file back into the ehf inbox"
+                    case "NOT-AN-INVOICE": "If the file was put here by mistake, delete it and its error file"
+                    default:
+                        "The same file is rejected again however often it is tried: drop the corrected file into the ehf inbox"
+                    }
                 #expect(errorText.contains(ending), "\(name): \(errorText)")
+                #expect(result.reason!.code != "NOT-AN-INVOICE" || !errorText.contains("corrected file"), "\(name)")
                 if result.reason!.message.contains("listed in the error file") {
                     #expect(errorText.contains("problems found:\n"))
                 }

@@ -132,6 +132,11 @@ import Testing
         }
         // Figures that cannot be booked, or a broken file: only a corrected file helps, and
         // the one rejected is then deleted; the page offers no Retry for them.
+        // A file that is not an invoice at all (a test set, a stray document): no corrected
+        // file of it will come; it is deleted, or asked for again as an invoice.
+        let notAnInvoice = Advice.forRejection(code: "NOT-AN-INVOICE")
+        #expect(!notAnInvoice.contains("corrected file") && !Advice.retryHelps(code: "NOT-AN-INVOICE"))
+        #expect(notAnInvoice.contains("If the file was put here by mistake, delete it and its error file"))
         for code in ["POSTING", "XML-MALFORMED", "BR-CO-10", "VAT-CATEGORY-UNSUPPORTED", "EHF-UNSUPPORTED"] {
             let advice = Advice.forRejection(code: code)
             #expect(!advice.contains("press Retry"), "\(code)")
