@@ -4,6 +4,12 @@ public import LedgerCore
 /// Everything the status page reads from the database, taken in ONE read transaction so the
 /// figures agree with each other (WAL: it never waits for, nor blocks, the pipeline).
 public struct StatusPageData: Sendable, Equatable {
+    /// How many open problems have one reason code.
+    public struct ReasonCount: Sendable, Equatable {
+        public var code: String
+        public var count: Int
+    }
+
     public struct Document: Sendable, Equatable {
         public var id: Int64
         public var name: String
@@ -78,6 +84,8 @@ public struct StatusPageData: Sendable, Equatable {
     /// most `problemLimit`.
     public var openRejections: [Document]
     public var openRejectionCount: Int
+    /// All open rejections counted by reason code, the most common first (ties by code).
+    public var openRejectionsByCode: [ReasonCount]
     /// Documents flagged as a duplicate document number and not resolved since, newest first,
     /// at most `problemLimit`.
     public var duplicates: [Document]
@@ -241,8 +249,14 @@ extension LedgerStore {
                     """),
             arguments: [problemLimit]
         ).map(document)
-        let rejectionCount =
-            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM documents d WHERE \(openRejection)")) ?? 0
+        let byCode = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT COALESCE(d.reason_code, ''), COUNT(*) FROM documents d WHERE \(openRejection)
+                    GROUP BY 1 ORDER BY 2 DESC, 1
+                    """)
+        ).map { StatusPageData.ReasonCount(code: $0[0], count: $0[1]) }
+        let rejectionCount = byCode.reduce(0) { $0 + $1.count }
 
         let duplicates = try Row.fetchAll(
             db.cachedStatement(
@@ -323,7 +337,8 @@ extension LedgerStore {
             documentCounts: counts, documentTotal: total,
             duplicateDropCount: try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM duplicate_drops")) ?? 0,
             recent: recent, openRejections: rejections,
-            openRejectionCount: rejectionCount, duplicates: duplicates, duplicateCount: duplicateCount,
+            openRejectionCount: rejectionCount, openRejectionsByCode: byCode, duplicates: duplicates,
+            duplicateCount: duplicateCount,
             balances: balances, aging: aging, activity: activity)
     }
 

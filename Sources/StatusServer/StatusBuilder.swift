@@ -38,7 +38,8 @@ struct StatusBuilder {
             today: facts.today, documents: documents,
             recentDocuments: page.recent.map { item(of: $0, open: openRejectionIDs.contains($0.id)) },
             rejected: ProblemList(
-                total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) }),
+                total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) },
+                byCode: page.openRejectionsByCode.map { .init(code: $0.code, count: $0.count) }),
             duplicates: ProblemList(total: page.duplicateCount, items: page.duplicates.map(duplicate)),
             outstanding: Self.outstanding(page.balances, aging: page.aging),
             aging: Self.aging(page.aging, today: facts.today),
@@ -237,6 +238,21 @@ struct StatusBuilder {
 
     // MARK: - Overall
 
+    /// ": 30 XML-MALFORMED, 12 NOT-OUR-INVOICE and 11 more": what many rejected files were
+    /// rejected for, the commonest first, so that one file dropped thirty times reads as one
+    /// cause; ", all XML-MALFORMED" when they share one.
+    static func byReason(_ counts: [ProblemList<DocumentItem>.CodeCount]) -> String {
+        func said(_ c: ProblemList<DocumentItem>.CodeCount) -> String {
+            "\(c.count) \(c.code.isEmpty ? "without a code" : c.code)"
+        }
+        guard counts.count > 1 else { return counts.first.map { $0.code.isEmpty ? "" : ", all \($0.code)" } ?? "" }
+        if counts.count <= 3 {
+            return ": " + counts.dropLast().map(said).joined(separator: ", ") + " and " + said(counts.last!)
+        }
+        let rest = counts.dropFirst(2).reduce(0) { $0 + $1.count }
+        return ": " + counts.prefix(2).map(said).joined(separator: ", ") + " and \(rest) more"
+    }
+
     static func overall(
         health: Health, runtime: RuntimeSnapshot, documents: DocumentCounts, rejected: ProblemList<DocumentItem>,
         duplicates: ProblemList<DuplicateItem>, reconciliation: ReconciliationSection, aging: AgingSection,
@@ -311,7 +327,7 @@ struct StatusBuilder {
                     severity: "warning", panel: "problems",
                     text: rejected.total == 1
                         ? "1 file was rejected: \(OneLine.escaped(first?.name ?? ""))."
-                        : "\(rejected.total) files were rejected.",
+                        : "\(rejected.total) files were rejected\(Self.byReason(rejected.byCode ?? [])).",
                     action: rejected.total == 1
                         ? first?.whatToDo
                         : "Read what to do for each under Needs attention: most need a corrected invoice from the "

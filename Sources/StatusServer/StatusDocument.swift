@@ -234,6 +234,13 @@ struct ProblemList<Item: Encodable & Sendable>: Encodable, Sendable {
     /// How many there are in all (`items` is bounded).
     var total: Int
     var items: [Item]
+    /// For rejected files: all of them counted by reason code, the most common first.
+    var byCode: [CodeCount]? = nil
+
+    struct CodeCount: Encodable, Sendable {
+        var code: String
+        var count: Int
+    }
 }
 
 struct Outstanding: Encodable, Sendable {

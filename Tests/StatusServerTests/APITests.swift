@@ -244,6 +244,38 @@ import Testing
         _ = dir
     }
 
+    /// Many rejected files are summed up by what they were rejected for, the commonest first:
+    /// thirty drops of one cut-off file read as one cause, not thirty problems.
+    @Test func manyRejectedFilesAreSummedUpByReason() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)  // broken-invoice.xml: BR-CO-10
+        var more = (0..<5).map {
+            rejected(name: "cut-\($0).xml", sha: "cut\($0)", code: "XML-MALFORMED", message: "Cut off.")
+        }
+        more += (0..<2).map {
+            rejected(name: "theirs-\($0).xml", sha: "theirs\($0)", code: "NOT-OUR-INVOICE", message: "Not ours.")
+        }
+        more.append(rejected(name: "big.xml", sha: "big", code: "FILE-TOO-LARGE", message: "Too large."))
+        _ = try store.write(more, now: "2026-11-21T11:00:00Z")
+        let json = try await withServer(store: store) { port in try await get(port, "/api/status") }.json
+        #expect(json["rejected"]["total"].int == 9)
+        #expect(
+            json["rejected"]["by_code"].array.map { $0["code"].string ?? "" } == [
+                "XML-MALFORMED", "NOT-OUR-INVOICE", "BR-CO-10", "FILE-TOO-LARGE",
+            ])
+        let items = json["overall"]["items"].array
+        #expect(
+            items.contains {
+                $0["text"].string == "9 files were rejected: 5 XML-MALFORMED, 2 NOT-OUR-INVOICE and 2 more."
+            },
+            "\(items.map { $0["text"].string ?? "" })")
+        typealias Count = ProblemList<DocumentItem>.CodeCount
+        #expect(StatusBuilder.byReason([Count(code: "XML-MALFORMED", count: 30)]) == ", all XML-MALFORMED")
+        #expect(
+            StatusBuilder.byReason([Count(code: "A", count: 3), Count(code: "B", count: 2), Count(code: "", count: 1)])
+                == ": 3 A, 2 B and 1 without a code")
+    }
+
     /// `GET /api/documents?name=` finds documents and files dropped again by part of their
     /// name, whatever LIKE would make of % and _, and refuses a missing or huge name.
     @Test func documentsAreFoundByPartOfTheirName() async throws {
