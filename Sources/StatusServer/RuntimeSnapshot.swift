@@ -19,6 +19,9 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
         /// Files this version does not read (Wise files, scanned checks), left where they are.
         public var notRead: Int
 
+        /// The files the daemon has yet to finish: waiting, settling or in hand.
+        public var backlog: Int { waiting + settling + processing }
+
         public init(
             name: String, waiting: Int, settling: Int, processing: Int, burstDone: Int, burstTotal: Int,
             notRead: Int = 0

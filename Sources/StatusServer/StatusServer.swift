@@ -168,7 +168,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         let snapshot = await runtime()
         // Idle, the daemon has nothing in hand: what it took in is in the books, and the page
         // must not say idle beside figures from before (the end of a burst).
-        let idle = snapshot.inboxes.allSatisfy { $0.waiting + $0.settling + $0.processing == 0 }
+        let idle = snapshot.inboxes.allSatisfy { $0.backlog == 0 }
         let cached = await cache.sections(today: today, current: idle)
         let sections: EncodedSections
         var databaseError: String?
@@ -271,7 +271,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         registry.makeGauge(
             descriptor: MetricNameDescriptor(metricName: "ledgerd_backlog", unitName: "files", helpText: "")
         )
-        .set(Double(runtime.inboxes.reduce(0) { $0 + $1.waiting + $1.settling + $1.processing }))
+        .set(Double(runtime.inboxes.reduce(0) { $0 + $1.backlog }))
         var text = LedgerMetrics.addingHelp(to: registry.emitToString())
         let health = StatusBuilder.health(runtime: runtime, databaseError: databaseError, now: Date())
         func gauge(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
@@ -281,7 +281,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         gauge(
             LedgerMetrics.inboxBacklog, "Files waiting, settling or in hand per inbox.",
             runtime.inboxes.map {
-                ("{inbox=\"\(Self.escape($0.name))\"}", String($0.waiting + $0.settling + $0.processing))
+                ("{inbox=\"\(Self.escape($0.name))\"}", String($0.backlog))
             })
         if let outstanding {
             func labels(_ row: (side: String, currency: String, documents: Int, openMinor: Int64)) -> String {
