@@ -5,9 +5,14 @@ public import LedgerCore
 /// figures agree with each other (WAL: it never waits for, nor blocks, the pipeline).
 public struct StatusPageData: Sendable, Equatable {
     /// How many open problems have one reason code.
-    public struct ReasonCount: Sendable, Equatable {
+    public struct ReasonCount: Sendable, Equatable, Encodable {
         public var code: String
         public var count: Int
+
+        public init(code: String, count: Int) {
+            self.code = code
+            self.count = count
+        }
     }
 
     public struct Document: Sendable, Equatable {

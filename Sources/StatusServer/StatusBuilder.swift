@@ -39,7 +39,7 @@ struct StatusBuilder {
             recentDocuments: page.recent.map { item(of: $0, open: openRejectionIDs.contains($0.id)) },
             rejected: ProblemList(
                 total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) },
-                byCode: page.openRejectionsByCode.map { .init(code: $0.code, count: $0.count) }),
+                byCode: page.openRejectionsByCode),
             duplicates: ProblemList(total: page.duplicateCount, items: page.duplicates.map(duplicate)),
             outstanding: Self.outstanding(page.balances, aging: page.aging),
             aging: Self.aging(page.aging, today: facts.today),
@@ -241,8 +241,8 @@ struct StatusBuilder {
     /// ": 30 XML-MALFORMED, 12 NOT-OUR-INVOICE and 11 more": what many rejected files were
     /// rejected for, the commonest first, so that one file dropped thirty times reads as one
     /// cause; ", all XML-MALFORMED" when they share one.
-    static func byReason(_ counts: [ProblemList<DocumentItem>.CodeCount]) -> String {
-        func said(_ c: ProblemList<DocumentItem>.CodeCount) -> String {
+    static func byReason(_ counts: [StatusPageData.ReasonCount]) -> String {
+        func said(_ c: StatusPageData.ReasonCount) -> String {
             "\(c.count) \(c.code.isEmpty ? "without a code" : c.code)"
         }
         guard counts.count > 1 else { return counts.first.map { $0.code.isEmpty ? "" : ", all \($0.code)" } ?? "" }

@@ -1,5 +1,6 @@
 import Foundation
 public import LedgerCore
+import LedgerStore
 
 /// The `/api/status` document: ONE JSON object with snake_case keys
 /// (`JSONEncoder.keyEncodingStrategy = .convertToSnakeCase`); every amount is an `Amount`
@@ -235,12 +236,7 @@ struct ProblemList<Item: Encodable & Sendable>: Encodable, Sendable {
     var total: Int
     var items: [Item]
     /// For rejected files: all of them counted by reason code, the most common first.
-    var byCode: [CodeCount]? = nil
-
-    struct CodeCount: Encodable, Sendable {
-        var code: String
-        var count: Int
-    }
+    var byCode: [StatusPageData.ReasonCount]? = nil
 }
 
 struct Outstanding: Encodable, Sendable {

@@ -269,7 +269,7 @@ import Testing
                 $0["text"].string == "9 files were rejected: 5 XML-MALFORMED, 2 NOT-OUR-INVOICE and 2 more."
             },
             "\(items.map { $0["text"].string ?? "" })")
-        typealias Count = ProblemList<DocumentItem>.CodeCount
+        typealias Count = StatusPageData.ReasonCount
         #expect(StatusBuilder.byReason([Count(code: "XML-MALFORMED", count: 30)]) == ", all XML-MALFORMED")
         #expect(
             StatusBuilder.byReason([Count(code: "A", count: 3), Count(code: "B", count: 2), Count(code: "", count: 1)])
