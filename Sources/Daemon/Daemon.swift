@@ -499,6 +499,7 @@ public final class Daemon: Service, Sendable {
         var sincePublish = Duration.seconds(1)
         var lastPublished: Snapshot?
         var sinceHeartbeat = Duration.zero
+        var sinceNotReadCheck = Duration.zero
         let requested = Mutex(false)
         let rescanRequests = self.rescanRequests
         let listener = Task {
@@ -526,6 +527,11 @@ public final class Daemon: Service, Sendable {
                 checkDatabaseFile()
                 checkInboxFolder()
                 sweepRejectedFolderWhenDue()
+                sinceNotReadCheck += .seconds(1)
+                if sinceNotReadCheck >= Self.notReadCheckInterval {
+                    sinceNotReadCheck = .zero
+                    forgetNotReadFilesThatWent()
+                }
                 let snapshot = snapshot()
                 sinceHeartbeat += .seconds(1)
                 // Also once a minute unchanged: `ledgerd status` tells a report that stopped
@@ -587,6 +593,21 @@ public final class Daemon: Service, Sendable {
         if ready { wake.yield() }
     }
 
+    /// How often the files left in place (of inboxes this version does not read) are looked
+    /// at again. The watcher reports files that arrive, not files that go.
+    static let notReadCheckInterval = Duration.seconds(5)
+
+    /// Files left in place that were deleted, or moved or renamed (their new name is reported
+    /// as it arrives), since they were counted: no longer waiting, they leave the count within
+    /// `notReadCheckInterval`, not at the next full scan.
+    func forgetNotReadFilesThatWent() {
+        let counted = status.withLock { Array($0.notRead.keys) }
+        guard !counted.isEmpty else { return }
+        let gone = Set(counted.filter { FileSystem.identity(of: $0.path) == nil })
+        guard !gone.isEmpty else { return }
+        status.withLock { s in s.notRead = s.notRead.filter { !gone.contains($0.key) } }
+    }
+
     /// How often the rejected folder is looked through for files the bookkeeper removed (the
     /// folder is not watched): what was deleted there leaves the status page within a minute.
     static let sweepInterval: UInt64 = 60_000_000_000
@@ -640,8 +661,11 @@ public final class Daemon: Service, Sendable {
         guard InboxScanner.readInboxes.contains(file.inbox) else {
             let isNew = status.withLock { $0.notRead.updateValue(file.inbox, forKey: PathKey(file.path)) == nil }
             if isNew {
+                // Where it lies in the inbox: a file at its root, or in a folder someone made
+                // there, belongs to the inbox of its type, whose folder it is not in.
+                let place = PathBytes.below(file.path, settings.inbox).map { String(decoding: $0, as: UTF8.self) }
                 logger.notice(
-                    "left in place: \(file.inbox)/\(file.name) — \(InboxScanner.notReadYet(file.inbox))")
+                    "left in place: \(OneLine.escaped(place ?? file.path)) — \(InboxScanner.notReadYet(file.inbox))")
             }
             return false
         }

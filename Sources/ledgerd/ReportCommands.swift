@@ -224,15 +224,17 @@ struct InboxCount: Encodable {
     /// Whether this version of ledgerd reads that inbox's files.
     var read: Bool
 
+    /// Counted as the daemon's scan finds them: a file at the inbox's root, or in a folder
+    /// someone made there, counts for the inbox of its type.
     static func now(_ configuration: LedgerConfig.Configuration) -> [InboxCount] {
-        InboxScanner.inboxes.map { inbox in
-            var files: [InboxFile] = []
-            InboxScanner.walk(
-                configuration.paths.inbox + "/" + inbox, inbox: inbox,
-                excluding: [configuration.paths.rejected, configuration.paths.archive],
-                isIgnored: { InboxScanner.isTemporaryName($0) || configuration.watch.isIgnored(name: $0) },
-                logger: Logger(label: "ledgerd"), into: &files)
-            return InboxCount(inbox: inbox, files: files.count, read: InboxScanner.readInboxes.contains(inbox))
+        let files = InboxScanner.scan(
+            root: configuration.paths.inbox,
+            excluding: [configuration.paths.rejected, configuration.paths.archive],
+            isIgnored: { InboxScanner.isTemporaryName($0) || configuration.watch.isIgnored(name: $0) },
+            logger: Logger(label: "ledgerd"))
+        let counts = Dictionary(grouping: files, by: \.inbox).mapValues(\.count)
+        return InboxScanner.inboxes.map { inbox in
+            InboxCount(inbox: inbox, files: counts[inbox] ?? 0, read: InboxScanner.readInboxes.contains(inbox))
         }
     }
 }

@@ -490,10 +490,18 @@ let buyerConfig = """
         // What [watch] ignore leaves alone is not counted as waiting.
         try exampleInvoice.write(toFile: home.path + "/Inbox/ehf/old.bak", atomically: true, encoding: .utf8)
         try home.writeConfig(buyerConfig + "\n[watch]\nignore = [\"*.bak\"]\n")
+        // A file at the inbox's root, or in a folder someone made there, belongs to the inbox
+        // of its type, as the daemon takes it.
+        let atRoot = home.path + "/Inbox/scanned check.PNG"
+        try FileManager.default.createDirectory(
+            atPath: home.path + "/Inbox/Fakturaer", withIntermediateDirectories: true)
+        let inFolder = home.path + "/Inbox/Fakturaer/waiting too.xml"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: atRoot))
+        try exampleInvoice.write(toFile: inFolder, atomically: true, encoding: .utf8)
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
-        #expect(status.stdout.contains("checks: 1 file left in place"))
-        #expect(status.stdout.contains("ehf: 1 file waiting, taken in by `ledgerd run` or `ledgerd ingest`"))
+        #expect(status.stdout.contains("checks: 2 files left in place"))
+        #expect(status.stdout.contains("ehf: 2 files waiting, taken in by `ledgerd run` or `ledgerd ingest`"))
         #expect(!status.stdout.contains("none yet"))
         let counted = try json(
             try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)
@@ -501,9 +509,9 @@ let buyerConfig = """
             (counted["inboxes"] as? [[String: Any]])?.map {
                 "\($0["inbox"]!) \($0["files"]!) \($0["read"] as? Bool == true)"
             } == [
-                "ehf 1 true", "wise 1 false", "checks 1 false",
+                "ehf 2 true", "wise 1 false", "checks 2 false",
             ])
-        try FileManager.default.removeItem(atPath: waiting)
+        for path in [waiting, atRoot, inFolder] { try FileManager.default.removeItem(atPath: path) }
 
         #expect(
             try await ledgerd(["ingest", "--config", "ledgerd.toml", statement], in: home.path).stdout

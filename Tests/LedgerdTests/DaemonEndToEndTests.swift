@@ -519,6 +519,21 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             let state = (try? daemon.store().daemonState())??.json ?? ""
             return state.contains("\"inbox\":\"wise\"") && state.contains("\"not_read\":1")
         }
+        // A scan in a folder someone made in the inbox counts for the checks inbox, and is
+        // logged where it lies. Deleted, it leaves the count, without waiting for a rescan.
+        func checksLeftInPlace() -> Int? {
+            let state = Data(((try? daemon.store().daemonState())??.json ?? "").utf8)
+            let inboxes = (try? JSONSerialization.jsonObject(with: state) as? [String: Any])?["inboxes"]
+            return (inboxes as? [[String: Any]])?.first { $0["inbox"] as? String == "checks" }?["not_read"] as? Int
+        }
+        try await waitUntil(seconds: 10) { checksLeftInPlace() == 1 }
+        try FileManager.default.createDirectory(atPath: home.path + "/Inbox/Sjekker", withIntermediateDirectories: true)
+        let madeFolderScan = home.path + "/Inbox/Sjekker/scan 2.png"
+        try Data([0x89, 0x50, 0x4E, 0x47]).write(to: URL(fileURLWithPath: madeFolderScan))
+        try await waitUntil(seconds: 10) { checksLeftInPlace() == 2 }
+        #expect(daemon.logText.contains("left in place: Sjekker/scan 2.png — this version of ledgerd does not read"))
+        try FileManager.default.removeItem(atPath: madeFolderScan)
+        try await waitUntil(seconds: 10) { checksLeftInPlace() == 1 }
 
         // A second daemon on the same books, on another port.
         try (buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n").write(
