@@ -583,9 +583,15 @@ public final class Daemon: Service, Sendable {
             root: settings.inbox, excluding: settings.excluding, isIgnored: settings.isIgnored, logger: logger)
         let seen = Set(files.map(\.path))
         var ready = false
+        var leftInPlace: [InboxFile] = []
         for file in files {
-            ready = observe(file, complete: false) || ready
+            if InboxScanner.readInboxes.contains(file.inbox) {
+                ready = observe(file, complete: false) || ready
+            } else {
+                leftInPlace.append(file)
+            }
         }
+        noteLeftInPlace(leftInPlace)
         let present = Set(files.map { PathKey($0.path) })
         status.withLock { s in s.notRead = s.notRead.filter { present.contains($0.key) } }
         for path in tracker.settlingPaths() where !seen.contains(path) { tracker.vanished(path) }
@@ -659,14 +665,7 @@ public final class Daemon: Service, Sendable {
         guard let info = FileSystem.lstatSizeAndTime(file.path) else { return false }
         if info.type == .directory { return false }
         guard InboxScanner.readInboxes.contains(file.inbox) else {
-            let isNew = status.withLock { $0.notRead.updateValue(file.inbox, forKey: PathKey(file.path)) == nil }
-            if isNew {
-                // Where it lies in the inbox: a file at its root, or in a folder someone made
-                // there, belongs to the inbox of its type, whose folder it is not in.
-                let place = PathBytes.below(file.path, settings.inbox).map { String(decoding: $0, as: UTF8.self) }
-                logger.notice(
-                    "left in place: \(OneLine.escaped(place ?? file.path)) — \(InboxScanner.notReadYet(file.inbox))")
-            }
+            noteLeftInPlace([file])
             return false
         }
         return tracker.observe(
@@ -674,6 +673,34 @@ public final class Daemon: Service, Sendable {
                 path: file.path, inbox: file.inbox, size: info.size, mtimeNanos: info.mtimeNanos,
                 complete: complete || info.type != .regular, ageNanos: FileSystem.ageNanos(ofTime: info.mtimeNanos)),
             now: DispatchTime.now().uptimeNanoseconds)
+    }
+
+    /// How many files left in place one look logs by name; the rest of each inbox's are one
+    /// line, so that a start beside thousands of parked files does not bury the log.
+    static let leftInPlaceNamed = 3
+
+    /// Counts files of inboxes this version does not read, left where they are, and logs the
+    /// ones not counted before.
+    func noteLeftInPlace(_ files: [InboxFile]) {
+        let new = status.withLock { s in
+            files.filter { s.notRead.updateValue($0.inbox, forKey: PathKey($0.path)) == nil }
+        }
+        for inbox in InboxScanner.inboxes {
+            let ofInbox = new.filter { $0.inbox == inbox }
+            for file in ofInbox.prefix(Self.leftInPlaceNamed) {
+                // Where it lies in the inbox: a file at its root, or in a folder someone made
+                // there, belongs to the inbox of its type, whose folder it is not in.
+                let place = PathBytes.below(file.path, settings.inbox).map { String(decoding: $0, as: UTF8.self) }
+                logger.notice(
+                    "left in place: \(OneLine.escaped(place ?? file.path)) — \(InboxScanner.notReadYet(inbox))")
+            }
+            if ofInbox.count > Self.leftInPlaceNamed {
+                let more = ofInbox.count - Self.leftInPlaceNamed
+                logger.notice(
+                    "left in place: \(more) more file\(more == 1 ? "" : "s") for the \(inbox) inbox — \(InboxScanner.notReadYet(inbox, files: more))"
+                )
+            }
+        }
     }
 
     // MARK: - Publishing

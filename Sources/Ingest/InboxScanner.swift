@@ -181,18 +181,19 @@ public enum InboxScanner {
     }
 
     /// The inboxes this version reads. Files in the others (Wise statements and invoice PDFs,
-    /// scanned checks) are left where they are, untouched and unrecorded, for the version of
-    /// ledgerd that reads them.
+    /// scanned checks) are left where they are, unread and unrecorded, for the version of
+    /// ledgerd that reads them; only a name that is not valid UTF-8 is made readable (`walk`).
     public static let readInboxes: Set<String> = ["ehf"]
 
-    /// Why a file of `inbox` is left alone, in the bookkeeper's words.
-    public static func notReadYet(_ inbox: String) -> String {
-        switch inbox {
-        case "wise":
-            "this version of ledgerd does not read Wise statements or invoice PDFs yet; the file stays where it is"
-        case "checks": "this version of ledgerd does not read scanned checks yet; the file stays where it is"
-        default: "this version of ledgerd does not read the \(inbox) inbox; the file stays where it is"
-        }
+    /// Why a file of `inbox` (or `files` of them) is left alone, in the bookkeeper's words.
+    public static func notReadYet(_ inbox: String, files: Int = 1) -> String {
+        let why =
+            switch inbox {
+            case "wise": "this version of ledgerd does not read Wise statements or invoice PDFs yet"
+            case "checks": "this version of ledgerd does not read scanned checks yet"
+            default: "this version of ledgerd does not read the \(inbox) inbox"
+            }
+        return why + (files == 1 ? "; the file stays where it is" : "; they stay where they are")
     }
 
     /// `ehf` for `<root>/ehf/a/b.xml`; empty outside the inbox folders.

@@ -608,6 +608,34 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             daemon.logText.contains("left in place: wise/statement.csv — this version of ledgerd does not read Wise"))
     }
 
+    /// Thousands of parked files (scans, statements) when the daemon starts are a few lines of
+    /// its log, not one each: a real warning must not drown among them. All are counted.
+    @Test func parkedFilesAtStartAreSummedUpInTheLog() async throws {
+        let home = try Home()
+        for i in 1...6 {
+            try Data([0x89, 0x50, 0x4E, 0x47]).write(
+                to: URL(fileURLWithPath: home.path + "/Inbox/checks/check-\(i).png"))
+        }
+        try Data("TransferWise ID,Date,Amount\n".utf8).write(
+            to: URL(fileURLWithPath: home.path + "/Inbox/wise/statement.csv"))
+        let daemon = try await RunningDaemon(home: home)
+        try await waitUntil(seconds: 10) {
+            let state = (try? daemon.store().daemonState())??.json ?? ""
+            return state.contains("\"not_read\":6") && state.contains("\"not_read\":1")
+        }
+        #expect(daemon.terminate() == 0)
+        let leftInPlace = daemon.logText.split(separator: "\n").filter { $0.contains("left in place: ") }
+        #expect(leftInPlace.count == 5, "\(daemon.logText)")
+        #expect(leftInPlace.filter { $0.contains("left in place: checks/check-") }.count == 3)
+        #expect(
+            leftInPlace.contains {
+                $0.hasSuffix(
+                    "left in place: 3 more files for the checks inbox — this version of ledgerd does not read scanned "
+                        + "checks yet; they stay where they are")
+            }, "\(daemon.logText)")
+        #expect(leftInPlace.contains { $0.contains("left in place: wise/statement.csv — ") })
+    }
+
     /// The database deleted while the daemon runs: posting on would write into a file no one
     /// reads again. Nothing more is posted, the files wait in the inbox, /healthz says why.
     /// Files posted but not moved (the archive cannot take them) turn /healthz red with the
