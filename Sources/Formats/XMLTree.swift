@@ -665,7 +665,13 @@ enum XMLTree {
                 "The file is not UTF-8 text (it looks like UTF-16 or binary data); e-invoices are UTF-8 XML."
             )
         case .notMarkup:
-            throw Rejection("XML-MALFORMED", "The file is not XML: \(describe(bytes)); an EHF invoice is an XML file.")
+            let what = describe(bytes)
+            // A scan or a bank statement is surely no invoice: said so, with where it belongs.
+            // A PDF may well be one, whose EHF the sender can send.
+            if let belongs = what.belongs {
+                throw Rejection("NOT-AN-INVOICE", "The file is not an invoice: \(what.text); \(belongs).")
+            }
+            throw Rejection("XML-MALFORMED", "The file is not XML: \(what.text); an EHF invoice is an XML file.")
         case .element, .other:
             break
         }
@@ -746,26 +752,37 @@ enum XMLTree {
 
     /// What a file that is not XML appears to be, from its first bytes, for the reason a
     /// bookkeeper reads: a PDF of an invoice dropped where its EHF belongs is the usual case.
-    static func describe(_ bytes: UnsafeRawBufferPointer) -> String {
+    /// `belongs` says where a file goes that is surely no invoice: a scan (of a check, most
+    /// often), or a Wise statement.
+    static func describe(_ bytes: UnsafeRawBufferPointer) -> (text: String, belongs: String?) {
         let head = Array(bytes.prefix(8))
         func opens(_ signature: [UInt8]) -> Bool { head.starts(with: signature) }
+        let scan = "a scanned check belongs in the checks inbox"
         if opens(Array("%PDF".utf8)) {
-            return "it is a PDF document"
+            return ("it is a PDF document", nil)
         }
         if opens([0x50, 0x4B, 0x03, 0x04]) {
-            return "it is a ZIP archive or an Office document (a zip of invoices: unpack it and drop the .xml files "
-                + "inside into the ehf inbox)"
+            return (
+                "it is a ZIP archive or an Office document (a zip of invoices: unpack it and drop the .xml files "
+                    + "inside into the ehf inbox)", nil
+            )
         }
-        if opens([0x89, 0x50, 0x4E, 0x47]) { return "it is a PNG image" }
-        if opens([0xFF, 0xD8, 0xFF]) { return "it is a JPEG image" }
-        if opens([0x49, 0x49, 0x2A, 0x00]) || opens([0x4D, 0x4D, 0x00, 0x2A]) { return "it is a TIFF image" }
+        if opens([0x89, 0x50, 0x4E, 0x47]) { return ("it is a PNG image", scan) }
+        if opens([0xFF, 0xD8, 0xFF]) { return ("it is a JPEG image", scan) }
+        if opens([0x49, 0x49, 0x2A, 0x00]) || opens([0x4D, 0x4D, 0x00, 0x2A]) { return ("it is a TIFF image", scan) }
         let start = bytes.prefix(4096)
         guard !start.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
-            return "it holds binary data"
+            return ("it holds binary data", nil)
         }
-        let text = start.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        // A byte order mark is no part of what the bookkeeper sees of the text.
+        let unmarked = start.starts(with: [0xEF, 0xBB, 0xBF]) ? start.dropFirst(3) : start
+        let text = unmarked.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         let firstLine = String(decoding: text.prefix { $0 != 0x0A && $0 != 0x0D }.prefix(160), as: UTF8.self)
-        return "it begins with plain text (\"\(firstLine.prefix(40))\")"
+        // Every Wise statement export begins with this column.
+        if firstLine.hasPrefix("\"TransferWise ID\"") || firstLine.hasPrefix("TransferWise ID") {
+            return ("it is a Wise statement", "statements belong in the wise inbox")
+        }
+        return ("it begins with plain text (\"\(firstLine.prefix(40))\")", nil)
     }
 
     /// Whether libxml2, given no encoding, reads `bytes` as UTF-8 from its first four bytes:

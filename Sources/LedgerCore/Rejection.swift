@@ -39,8 +39,9 @@ extension Rejection {
                 + "ask the sender for a normal copy."
         case "NOT-AN-INVOICE":
             return "Only EHF / PEPPOL BIS Billing 3.0 invoices and credit notes belong in this inbox. If the file "
-                + "was put here by mistake, delete it and its error file from the rejected folder; if it was meant "
-                + "as an invoice, ask the sender for it as EHF."
+                + "was put here by mistake, move it where it belongs (the reason says where, when it can tell) or "
+                + "delete it, and delete its error file from the rejected folder; if it was meant as an invoice, ask "
+                + "the sender for it as EHF."
         case "EHF-UNSUPPORTED":
             return "Ask the sender to send the invoice as EHF 3 / PEPPOL BIS Billing 3.0."
         case "MISSING-FIELD":

@@ -156,18 +156,39 @@ struct HostileInputTests {
         let cases: [([UInt8], String)] = [
             (pdf, "it is a PDF document"),
             ([0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 64), "it is a ZIP archive"),
-            ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 64), "it is a PNG image"),
-            ([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF".utf8), "it is a JPEG image"),
-            (Array("II*\u{0}".utf8) + Array(repeating: 1, count: 32), "it is a TIFF image"),
             (
                 Array("\n  Faktura 2024-117 for oktober\nBeløp: 1 250,00\n".utf8),
                 "it begins with plain text (\"Faktura 2024-117 for oktober\")"
             ),
+            // A byte order mark is not quoted.
+            ([0xEF, 0xBB, 0xBF] + Array("Faktura 7\n".utf8), "it begins with plain text (\"Faktura 7\")"),
             ([0x01, 0x02, 0x03, 0x3C, 0x3C], "it holds binary data"),
         ]
         for (bytes, says) in cases {
             let r = Self.rejected(bytes, "XML-MALFORMED")
             #expect(r?.message.hasPrefix("The file is not XML: \(says)") == true, "\(String(describing: r))")
+        }
+        // A scan or a Wise statement is surely no invoice, and has an inbox of its own.
+        let check = "; a scanned check belongs in the checks inbox."
+        let elsewhere: [([UInt8], String)] = [
+            (
+                [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 64),
+                "it is a PNG image" + check
+            ),
+            ([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF".utf8), "it is a JPEG image" + check),
+            (Array("II*\u{0}".utf8) + Array(repeating: 1, count: 32), "it is a TIFF image" + check),
+            (
+                // As Wise exports it, saved again by a spreadsheet that writes a byte order mark.
+                [0xEF, 0xBB, 0xBF]
+                    + Array(
+                        "\"TransferWise ID\",Date,\"Date Time\",Amount,Currency,Description,\"Payment Reference\"\r\nTRANSFER-1,\r\n"
+                            .utf8),
+                "it is a Wise statement; statements belong in the wise inbox."
+            ),
+        ]
+        for (bytes, says) in elsewhere {
+            let r = Self.rejected(bytes, "NOT-AN-INVOICE")
+            #expect(r?.message == "The file is not an invoice: \(says)", "\(String(describing: r))")
         }
     }
 

@@ -115,7 +115,7 @@ import Testing
                 let ending =
                     switch result.reason!.code {
                     case "NOT-OUR-INVOICE": "To try again after fixing the cause, move the file back into the ehf inbox"
-                    case "NOT-AN-INVOICE": "If the file was put here by mistake, delete it and its error file"
+                    case "NOT-AN-INVOICE": "If the file was put here by mistake, move it where it belongs"
                     default:
                         "The same file is rejected again however often it is tried: drop the corrected file into the ehf inbox"
                     }

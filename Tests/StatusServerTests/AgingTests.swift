@@ -136,7 +136,7 @@ import Testing
         // file of it will come; it is deleted, or asked for again as an invoice.
         let notAnInvoice = Advice.forRejection(code: "NOT-AN-INVOICE")
         #expect(!notAnInvoice.contains("corrected file") && !Advice.retryHelps(code: "NOT-AN-INVOICE"))
-        #expect(notAnInvoice.contains("If the file was put here by mistake, delete it and its error file"))
+        #expect(notAnInvoice.contains("If the file was put here by mistake, move it where it belongs"))
         for code in ["POSTING", "XML-MALFORMED", "BR-CO-10", "VAT-CATEGORY-UNSUPPORTED", "EHF-UNSUPPORTED"] {
             let advice = Advice.forRejection(code: code)
             #expect(!advice.contains("press Retry"), "\(code)")
