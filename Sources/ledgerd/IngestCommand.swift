@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 import Foundation
 import Ingest
 import LedgerConfig
@@ -54,6 +55,19 @@ extension Ledgerd {
                                 + "invoices), set [paths] inbox in the configuration, or name the files to take in.")
                     }
                     throw UserFacingError("ledgerd: \(path): no such file or folder")
+                }
+                // A daemon on other books takes what is dropped in this inbox: taking files from
+                // it here too would post part of them into these books, part into those.
+                let inbox = configuration.paths.inbox
+                if absolute.contains(where: { PathBytes.isWithin($0, inbox) }),
+                    let daemon = FileLocks.holder(of: inbox),
+                    daemon != FileLocks.holder(of: configuration.paths.database + ".lock")
+                {
+                    throw UserFacingError(
+                        "ledgerd: a ledgerd daemon (pid \(daemon)) takes the files dropped in \(inbox), into other "
+                            + "books than \(configuration.paths.database); ingest into the books that daemon keeps "
+                            + "(its configuration), or name files outside the inbox.",
+                        exitCode: 1)
                 }
                 let store = try options.openStore(configuration)
                 let settings = PipelineSettings(configuration)

@@ -68,6 +68,13 @@ extension Ledgerd {
                     try? FileManager.default.createDirectory(
                         atPath: configuration.paths.inbox + "/" + inbox, withIntermediateDirectories: true)
                 }
+                let inboxLock: InboxLock?
+                do {
+                    inboxLock = try InboxLock(inbox: configuration.paths.inbox)
+                } catch {
+                    throw UserFacingError("ledgerd: \(error)", exitCode: 1)
+                }
+                defer { withExtendedLifetime(inboxLock) {} }
                 let store = try options.openStore(configuration)
                 var pipelineSettings = PipelineSettings(configuration)
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2

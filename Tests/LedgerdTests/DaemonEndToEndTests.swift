@@ -544,6 +544,26 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             second.stderr.contains("another ledgerd daemon (pid \(pid)) already keeps the books at"), "\(second.stderr)"
         )
         #expect((try daemon.store().daemonState())?.pid == pid)
+        // Nor a daemon, or a `ledgerd ingest`, on other books over the same inbox: each would
+        // post part of what is dropped there.
+        let otherBooks =
+            buyerConfig + "\n[paths]\ndatabase = \"other/ledger.sqlite\"\narchive = \"other/archive\"\n"
+            + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n"
+        try otherBooks.write(toFile: home.path + "/other.toml", atomically: true, encoding: .utf8)
+        let third = try await ledgerd(["run", "--config", "other.toml"], in: home.path)
+        #expect(third.status == 1)
+        #expect(
+            third.stderr.contains(
+                "another ledgerd daemon (pid \(pid)) already takes the files dropped in \(home.path)/Inbox, into other books"
+            ), "\(third.stderr)")
+        let otherIngest = try await ledgerd(["ingest", "--config", "other.toml"], in: home.path)
+        #expect(otherIngest.status == 1)
+        #expect(
+            otherIngest.stderr.contains("a ledgerd daemon (pid \(pid)) takes the files dropped in \(home.path)/Inbox"),
+            "\(otherIngest.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/other/ledger.sqlite"))
+        // On the daemon's own books, ingest runs beside it.
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
 
         // Copied in five sittings, the file closed after each, as `cat part >> file` does.
         let slow = invoice(number: "SITTINGS-1")
