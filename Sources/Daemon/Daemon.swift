@@ -239,6 +239,10 @@ public final class Daemon: Service, Sendable {
                 await self.waitForShutdown()
                 // Stop taking new work; the batch in hand finishes in processLoop.
                 self.stopping.store(true, ordering: .relaxed)
+                // With another program holding the database, the batch in hand and each last
+                // write (the state, the audit line, the checkpoint) would wait ten seconds, one
+                // after another, past systemd's stop timeout.
+                self.store.shortenLockWaits(milliseconds: 1_000)
                 self.logger.notice("stopping: finishing the batch in hand; files not started stay in the inbox")
                 watcher?.stop()
                 self.wake.finish()
@@ -301,7 +305,8 @@ public final class Daemon: Service, Sendable {
 
     func processLoop() async {
         for await _ in wakeups {
-            while !Task.isCancelled {
+            // A wakeup still queued when the stop began starts no new batch.
+            while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
                 // Posting into a deleted database would lose what is posted: files wait.
                 guard checkDatabaseFile() else { break }
                 // Several transactions' worth at once, so the pipeline parses the next batch

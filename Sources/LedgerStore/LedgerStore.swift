@@ -2,6 +2,7 @@ internal import CSQLiteSettings
 import Foundation
 public import GRDB
 import LedgerCore
+import Synchronization
 
 /// Process-wide SQLite settings, made once before the first connection opens (Swift globals
 /// are initialised lazily and exactly once).
@@ -13,6 +14,13 @@ private let sqliteConfigured: Bool = {
 /// transaction with its document row.
 public final class LedgerStore: Sendable {
     public let pool: DatabasePool
+    private let lockWait: LockWait
+
+    /// How long a connection waits for a lock another program holds, read at each try.
+    final class LockWait: Sendable {
+        static let stepMilliseconds = 10
+        let limitMilliseconds = Atomic<Int>(10_000)
+    }
     public let path: String
     /// The database file's device and inode when it was opened.
     private let opened: FileIdentity?
@@ -65,7 +73,18 @@ public final class LedgerStore: Sendable {
         var configuration = Configuration()
         configuration.readonly = readonly
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(10)
+        let lockWait = LockWait()
+        self.lockWait = lockWait
+        // Waits up to ten seconds for a lock another program holds, as SQLite's own timeout
+        // would; written as a callback because that timeout cannot be shortened while a
+        // transaction waits on it, and a stopping daemon must shorten it (`shortenLockWaits`).
+        configuration.busyMode = .callback { tries in
+            guard tries * LockWait.stepMilliseconds < lockWait.limitMilliseconds.load(ordering: .relaxed) else {
+                return false
+            }
+            usleep(UInt32(LockWait.stepMilliseconds * 1_000))
+            return true
+        }
         configuration.label = "ledgerd"
         configuration.prepareDatabase { db in
             // A group commit touches index pages all over the file (SHA-256 keys are random);
@@ -152,6 +171,14 @@ public final class LedgerStore: Sendable {
                     resultCode: .SQLITE_BUSY, message: "\(walFrames - copied) pages are still in the WAL")
             }
         }
+    }
+
+    /// Waits at most `milliseconds` for a lock another program holds on the database, from
+    /// now on and in the waits under way, instead of the ten seconds a posting may wait. For
+    /// a daemon that is stopping: the batch in hand, and the state and audit lines it writes
+    /// last, must not hold up the stop for ten seconds each, one after another.
+    public func shortenLockWaits(milliseconds: Int) {
+        lockWait.limitMilliseconds.store(milliseconds, ordering: .relaxed)
     }
 
     /// Names of the applied migrations, oldest first.

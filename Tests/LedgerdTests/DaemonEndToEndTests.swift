@@ -628,6 +628,53 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
             daemon.logText.contains("left in place: wise/statement.csv — this version of ledgerd does not read Wise"))
     }
 
+    /// Another program holding the database (a backup tool, a report left open in a
+    /// transaction) while the daemon is told to stop: the stop starts no new batch, and its
+    /// last writes wait a second each, not ten, so it ends well within systemd's stop timeout
+    /// (60 s in the unit) instead of being killed.
+    @Test func aStopWhileAnotherProgramHoldsTheDatabaseEndsPromptly() async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(home: home)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            """
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+            db.execute("BEGIN EXCLUSIVE")
+            print("locked", flush=True)
+            time.sleep(600)
+            """,
+            home.path + "/var/ledger.sqlite",
+        ]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        defer {
+            // SIGKILL: a child of the test process inherits its ignored SIGTERM.
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+        }
+        #expect(String(decoding: out.fileHandleForReading.readData(ofLength: 7), as: UTF8.self) == "locked\n")
+        for i in 1...3 {
+            try invoice(number: "HELD-\(i)").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/held-\(i).xml"))
+        }
+        try await waitUntil(seconds: 30) { daemon.logText.contains("could not write to the ledger database") }
+        let asked = ContinuousClock.now
+        #expect(daemon.terminate() == 0)
+        let took = ContinuousClock.now - asked
+        // Each wait, the batch in hand's too, a second at most from the stop on: ten seconds
+        // each before, one after another, forty or more in all.
+        #expect(took < .seconds(20), "the stop took \(took): \(daemon.logText)")
+        let log = daemon.logText
+        let afterStop = log.components(separatedBy: "stopping: finishing the batch in hand").last ?? ""
+        #expect(
+            afterStop.components(separatedBy: "could not write to the ledger database").count <= 2,
+            "a batch was started after the stop: \(log)")
+        for i in 1...3 { #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/held-\(i).xml")) }
+    }
+
     /// Thousands of parked files (scans, statements) when the daemon starts are a few lines of
     /// its log, not one each: a real warning must not drown among them. All are counted.
     @Test func parkedFilesAtStartAreSummedUpInTheLog() async throws {
