@@ -101,6 +101,16 @@ extension LedgerStore {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM documents") ?? 0 }
     }
 
+    /// Where the latest document moved to the archive was put; nil when none was.
+    public func lastArchivedPath() throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(
+                db,
+                sql: "SELECT archived_path FROM documents WHERE archived_path IS NOT NULL AND archived_path <> '' "
+                    + "ORDER BY id DESC LIMIT 1")
+        }
+    }
+
     /// The unposted document `id`; nil when there is none (or it has been posted since).
     public func unpostedDocument(id: Int64) throws -> UnpostedDocument? {
         try unpostedDocument(where: "id = ?", id)

@@ -155,6 +155,7 @@ extension CommonOptions {
                         + "it to bring it up to date. ledgerd does so when it next starts (restart the service) or "
                         + "runs `ledgerd ingest` as the user it runs as; then run this again.", exitCode: 1)
             }
+            if create { try Self.refuseMissingArchive(configuration, store: store) }
             return store
         } catch let error as UserFacingError {
             throw error
@@ -180,6 +181,24 @@ extension CommonOptions {
                     + "(its -shm), in a folder this user may not write. Run this while ledgerd runs, or as the user "
                     + "ledgerd runs as (sudo -u ledgerd ledgerd …). (\(error))", exitCode: 1)
         }
+    }
+}
+
+extension CommonOptions {
+    /// The books say files were archived in the configured archive, but there is no such
+    /// folder: its disk is not mounted, or it was moved. Posting on would create an empty one
+    /// in its place, on whatever disk lies beneath, and nobody would know the originals are
+    /// elsewhere (the mirror of the refusal to start new books beside an archive).
+    static func refuseMissingArchive(_ configuration: Configuration, store: LedgerStore) throws {
+        let archive = configuration.paths.archive
+        var st = stat()
+        guard stat(archive, &st) != 0, errno == ENOENT, let last = try store.lastArchivedPath(),
+            PathBytes.isInside(last, archive)
+        else { return }
+        throw UserFacingError(
+            "ledgerd: the archive \(archive) does not exist, but the books have files archived there (the latest "
+                + "\(last)). If its disk is not mounted, mount it; if it was moved, point [paths] archive at it. To go "
+                + "on without it on purpose, create the folder.", exitCode: 1)
     }
 }
 

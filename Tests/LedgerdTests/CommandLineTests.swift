@@ -728,6 +728,34 @@ let buyerConfig = """
         #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
     }
 
+    /// The mirror case: books whose files were archived, and no archive folder (its disk not
+    /// mounted, or moved). Neither ingest nor run creates an empty one in its place; a folder
+    /// made on purpose lets them go on.
+    @Test func postingDoesNotGoOnWithoutTheArchive() async throws {
+        let home = try await Home.withBooks(
+            "valid/ehf3_faktura-1_NOK.xml", config: buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n")
+        let archive = home.path + "/var/archive"
+        try FileManager.default.moveItem(atPath: archive, toPath: home.path + "/archive-elsewhere")
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf")
+        for command in ["ingest", "run"] {
+            let refused = try await ledgerd([command, "--config", "ledgerd.toml"], in: home.path)
+            #expect(refused.status == 1, "\(command)")
+            #expect(
+                refused.stderr.contains(
+                    "the archive \(archive) does not exist, but the books have files archived there (the latest \(archive)/ehf/"
+                ), "\(refused.stderr)")
+            #expect(refused.stderr.contains("ehf3_faktura-1_NOK.xml"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: archive))
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
+        // Reading the books needs no archive.
+        #expect(try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path).status == 0)
+
+        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: false)
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
+    }
+
     /// `sudo ledgerd config check` reads the file as root; the service reads it as its own
     /// user. A file that user may not read is valid but said to stop the service.
     @Test func configCheckAsRootSaysWhenTheServiceUserCannotRead() async throws {
