@@ -338,10 +338,19 @@ public final class Daemon: Service, Sendable {
     @discardableResult
     func checkDatabaseFile() -> Bool {
         if status.withLock({ $0.databaseGone != nil }) { return false }
-        guard !store.isStillTheOpenedFile else { return true }
-        let problem =
-            "the database file \(store.path) was deleted or replaced while ledgerd ran; nothing more is posted "
-            + "until ledgerd is restarted (files wait in the inbox)"
+        let problem: String
+        if let damage = store.damage {
+            problem =
+                "the database file \(store.path) is damaged (\(damage)): was a file copied over it while ledgerd ran? "
+                + "Nothing more is posted (files wait in the inbox); stop ledgerd and restore the books from a backup "
+                + "(README, Back up and restore)"
+        } else if !store.isStillTheOpenedFile {
+            problem =
+                "the database file \(store.path) was deleted or replaced while ledgerd ran; nothing more is posted "
+                + "until ledgerd is restarted (files wait in the inbox)"
+        } else {
+            return true
+        }
         status.withLock { $0.databaseGone = problem }
         noteError(problem)
         return false

@@ -15,6 +15,7 @@ private let sqliteConfigured: Bool = {
 public final class LedgerStore: Sendable {
     public let pool: DatabasePool
     private let lockWait: LockWait
+    private let damaged = Mutex<String?>(nil)
 
     /// How long a connection waits for a lock another program holds, read at each try.
     final class LockWait: Sendable {
@@ -181,6 +182,24 @@ public final class LedgerStore: Sendable {
         lockWait.limitMilliseconds.store(milliseconds, ordering: .relaxed)
     }
 
+    /// What SQLite's quick check (`PRAGMA quick_check`: every page and record well formed,
+    /// without comparing indexes with their tables) finds wrong with the file, at most
+    /// `limit` lines; empty when nothing is. About 30 ms for 10,000 documents.
+    /// A check that cannot read the file for its damage says so.
+    public func damageFound(limit: Int = 3) throws -> [String] {
+        do {
+            return try pool.read { db in
+                let lines = try String.fetchAll(db, sql: "PRAGMA quick_check(\(limit))")
+                // Its heading line ("*** in database main ***") says nothing to whoever reads it.
+                return lines == ["ok"] ? [] : lines.filter { !$0.hasPrefix("*** ") }
+            }
+        } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+        {
+            return [error.message ?? "\(error.resultCode)"]
+        }
+    }
+
     /// Names of the applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
         try pool.read { db in try Schema.migrator.appliedMigrations(db) }
@@ -202,17 +221,29 @@ public final class LedgerStore: Sendable {
     /// case nothing of the batch was committed.
     public func write(_ batch: [IncomingDocument], now: String) throws -> [WriteOutcome] {
         do {
-            // The common case: every document stores cleanly, and no savepoints are needed.
-            return try pool.write { db in
-                let writer = try PostingWriter(db)
-                return try batch.map { try writer.write($0, now: now) }
+            do {
+                // The common case: every document stores cleanly, and no savepoints are needed.
+                return try pool.write { db in
+                    let writer = try PostingWriter(db)
+                    return try batch.map { try writer.write($0, now: now) }
+                }
+            } catch let error as DatabaseError where !Self.isTransient(error) {
+                // Some document cannot be stored; nothing was committed. Again, each document in
+                // its own savepoint, so that one is recorded as rejected and the others are posted.
+                return try writeIsolated(batch, now: now)
             }
-        } catch let error as DatabaseError where !Self.isTransient(error) {
-            // Some document cannot be stored; nothing was committed. Again, each document in its
-            // own savepoint, so that one is recorded as rejected and the others are posted.
-            return try writeIsolated(batch, now: now)
+        } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+        {
+            damaged.withLock { $0 = $0 ?? (error.message ?? "\(error.resultCode)") }
+            throw error
         }
     }
+
+    /// SQLite's words when a write found the database file damaged (a file copied over it
+    /// while it was open, most often, mixed with the write-ahead log of the one it replaced);
+    /// nil while none has. Trying again cannot mend it: whoever keeps the books must restore it.
+    public var damage: String? { damaged.withLock { $0 } }
 
     func writeIsolated(_ batch: [IncomingDocument], now: String) throws -> [WriteOutcome] {
         try pool.write { db in

@@ -76,6 +76,16 @@ extension Ledgerd {
                 }
                 defer { withExtendedLifetime(inboxLock) {} }
                 let store = try options.openStore(configuration)
+                // Books damaged (a file copied over them while they were open, mixed with the
+                // other's write-ahead log) are not posted into: each posting could make it worse.
+                let damage = try store.damageFound()
+                if !damage.isEmpty {
+                    throw UserFacingError(
+                        "ledgerd: the database file \(configuration.paths.database) is damaged (SQLite's check: "
+                            + damage.joined(separator: "; ")
+                            + "). Restore the books from a backup (README, Back up and "
+                            + "restore); nothing was posted.", exitCode: 1)
+                }
                 var pipelineSettings = PipelineSettings(configuration)
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2
                 let pipeline = Pipeline(settings: pipelineSettings, store: store, logger: logger)

@@ -728,6 +728,47 @@ let buyerConfig = """
         #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
     }
 
+    /// Damaged books (here: pages overwritten, as a backup copied over the open file leaves
+    /// them) are not posted into: the daemon refuses to start, saying what SQLite's check
+    /// found and to restore them.
+    @Test func theDaemonDoesNotStartOnDamagedBooks() async throws {
+        let home = try await Home.withBooks(
+            "valid/ehf3_faktura-1_NOK.xml", config: buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n")
+        let database = home.path + "/var/ledger.sqlite"
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: database))
+        // The journal's page, not those SQLite reads as it opens the file.
+        let books = try GRDB.DatabaseQueue(path: database)
+        let page = try #require(
+            try await books.read { db in
+                try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'journal_lines'")
+            })
+        try books.close()
+        try handle.seek(toOffset: UInt64((page - 1) * 4096))
+        handle.write(Data(repeating: 0xA5, count: 4096))
+        try handle.close()
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf")
+        let run = try await ledgerd(["run", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr.contains("ledgerd: the database file \(database) is damaged (SQLite's check: "), "\(run.stderr)")
+        #expect(run.stderr.contains("Restore the books from a backup"))
+        #expect(!run.stderr.contains("***"))
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
+        // Damaged where SQLite reads as it opens the file: said the same way, by every command.
+        let whole = try FileHandle(forWritingTo: URL(fileURLWithPath: database))
+        try whole.seek(toOffset: 100)
+        whole.write(Data(repeating: 0xA5, count: size - 100))
+        try whole.close()
+        for command in ["run", "ingest", "status"] {
+            let refused = try await ledgerd([command, "--config", "ledgerd.toml"], in: home.path)
+            #expect(refused.status == 1, "\(command)")
+            #expect(
+                refused.stderr.contains("ledgerd: the database file \(database) is damaged (SQLite: "),
+                "\(command): \(refused.stderr)")
+        }
+    }
+
     /// The mirror case: books whose files were archived, and no archive folder (its disk not
     /// mounted, or moved). Neither ingest nor run creates an empty one in its place; a folder
     /// made on purpose lets them go on.
