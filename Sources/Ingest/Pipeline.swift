@@ -191,8 +191,8 @@ public final class Pipeline: Sendable {
     /// read and parsed, and the files of the previous one are moved to the archive. Moves
     /// happen only after their batch has committed, and batch after batch on one thread, so a
     /// file that repeats one from the batch before sees that file already archived.
-    /// `shouldStop`, asked before each batch is written, ends the run after the batch being
-    /// written: the files of the batches not written get no result and stay where they are.
+    /// `shouldStop`, asked between batches, ends the run after the batch being written: the
+    /// files of the batches not written get no result and stay where they are.
     /// `settled` is given each batch's results once its files are moved, batch after batch in
     /// order, on the thread that moves them: a report can be written as the run goes.
     public func ingest(
@@ -218,14 +218,13 @@ public final class Pipeline: Sendable {
         var prepared = prepareAll(batch, receivedAt: Timestamp.now())
         var databaseFailed = false
         while true {
-            // Asked before each write, the first too: a stop that came while it was read is
-            // not held up by a transaction that may wait for the database.
-            if shouldStop() { break }
             let upcoming = PreparedBox()
             let parsing = DispatchGroup()
-            DispatchQueue.global().async(group: parsing) {
-                let next = cursor.next()
-                if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
+            if !shouldStop() {
+                DispatchQueue.global().async(group: parsing) {
+                    let next = cursor.next()
+                    if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
+                }
             }
             let written = write(batch, prepared: prepared, sayFailure: !databaseFailed)
             if written.results.contains(where: { $0?.reason?.code == "DATABASE" }) { databaseFailed = true }
