@@ -123,6 +123,11 @@ public struct StatusServer: Service, CustomStringConvertible {
                 listening.withLock { $0 = true }
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info("status page listening", metadata: ["url": "http://\(settings.host):\(port)/"])
+                if !settings.isLoopback {
+                    logger.warning(
+                        "the status page listens on \(settings.host):\(port), beyond this machine: anyone who can reach that port reads the books (reading needs no token, only the actions do); listen on 127.0.0.1 behind a proxy that asks who is there, or keep the port firewalled"
+                    )
+                }
                 await settings.onListening?(settings.host, port)
             },
             logger: serverLogger)

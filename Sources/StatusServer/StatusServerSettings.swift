@@ -52,6 +52,11 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
         self.onListening = onListening
     }
 
+    /// Whether only this machine can reach the server: it listens on a loopback address.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     /// Whether the POST actions are on.
     public var actionsEnabled: Bool { !(token ?? "").isEmpty }
 

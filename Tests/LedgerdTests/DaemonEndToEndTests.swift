@@ -675,6 +675,23 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         for i in 1...3 { #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/held-\(i).xml")) }
     }
 
+    /// A status page reachable beyond this machine shows the books to whoever reaches it:
+    /// the log says so as the daemon starts; on loopback it says nothing of the kind.
+    @Test func aStatusPageBeyondThisMachineIsWarnedOf() async throws {
+        let port = freePort()
+        let open = try await RunningDaemon(home: try Home(), extraConfig: "[server]\nlisten = \"0.0.0.0:\(port)\"\n")
+        try await waitUntil(seconds: 10) { open.logText.contains("status page listening") }
+        #expect(open.terminate() == 0)
+        #expect(
+            open.logText.contains(
+                "warning: the status page listens on 0.0.0.0:\(port), beyond this machine: anyone who can reach that port reads the books"
+            ), "\(open.logText)")
+        let loopback = try await RunningDaemon(home: try Home())
+        try await waitUntil(seconds: 10) { loopback.logText.contains("status page listening") }
+        #expect(loopback.terminate() == 0)
+        #expect(!loopback.logText.contains("beyond this machine"))
+    }
+
     /// Thousands of parked files (scans, statements) when the daemon starts are a few lines of
     /// its log, not one each: a real warning must not drown among them. All are counted.
     @Test func parkedFilesAtStartAreSummedUpInTheLog() async throws {
