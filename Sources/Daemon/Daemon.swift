@@ -122,7 +122,7 @@ public final class Daemon: Service, Sendable {
     public let store: LedgerStore
     let logger: Logger
     public let tracker: FileTracker
-    let startedAt = Timestamp.now()
+    public let startedAt = Timestamp.now()
     let status: Mutex<Status>
     /// Set when a stop is asked for: the pipeline finishes the batch it is writing and starts
     /// no other, so a stop takes about one transaction, not the whole backlog taken.

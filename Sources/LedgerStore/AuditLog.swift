@@ -81,11 +81,16 @@ extension LedgerStore {
         public var sizeBytes: Int64
         /// Where its file was put in the rejected folder, when known (`documents.rejected_path`).
         public var rejectedPath: String?
+        /// Why it was not posted (`documents.reason_code`), and when it was processed.
+        public var reasonCode: String?
+        public var processedAt: String
 
         public init(
             id: Int64, sha256: String, originalName: String, inbox: String, sizeBytes: Int64,
-            rejectedPath: String? = nil
+            rejectedPath: String? = nil, reasonCode: String? = nil, processedAt: String = ""
         ) {
+            self.reasonCode = reasonCode
+            self.processedAt = processedAt
             self.id = id
             self.sha256 = sha256
             self.originalName = originalName
@@ -129,13 +134,13 @@ extension LedgerStore {
             try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT id, sha256, original_name, inbox, size_bytes, rejected_path FROM documents
-                    WHERE \(condition) AND state <> 'posted' ORDER BY id DESC LIMIT 1
+                    SELECT id, sha256, original_name, inbox, size_bytes, rejected_path, reason_code, processed_at
+                    FROM documents WHERE \(condition) AND state <> 'posted' ORDER BY id DESC LIMIT 1
                     """, arguments: [value]
             ).map {
                 UnpostedDocument(
                     id: $0[0], sha256: $0[1], originalName: $0[2], inbox: $0[3], sizeBytes: $0[4],
-                    rejectedPath: $0[5])
+                    rejectedPath: $0[5], reasonCode: $0[6], processedAt: $0[7])
             }
         }
     }

@@ -237,6 +237,16 @@ struct DaemonActions: StatusActions {
         guard FileSystem.lstatType(rejected) == .regular else {
             throw StatusActionError.notFound(OneLine.escaped("\(fileName) in the rejected folder is not a file."))
         }
+        // Rejected for the configuration since this daemon started: it would be rejected
+        // again at once, by the configuration it still runs with (the page offers no Retry).
+        if let document, let code = document.reasonCode, Rejection.mendedByRestart(code: code),
+            document.processedAt > daemon.startedAt
+        {
+            throw StatusActionError.conflict(
+                OneLine.escaped(
+                    "\(fileName) was rejected (\(code)) by the configuration ledgerd runs with now, and would be "
+                        + "rejected again. Mend the configuration and restart ledgerd, then retry it."))
+        }
         // Back to the inbox it came from; by its type only when that is not known.
         let inbox =
             document.map(\.inbox).flatMap { InboxScanner.inboxes.contains($0) ? $0 : nil }

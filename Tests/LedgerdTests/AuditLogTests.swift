@@ -43,22 +43,24 @@ import Testing
 
     /// Two files of one name refused unread (too large) lie as big.xml and big (2).xml: Retry of
     /// the second sends back the second, found by where it was put, not the first by its name.
+    /// Refused by a limit since raised (the daemon restarted with it), as Retry is meant for.
     @Test func retryOfAFileRefusedUnreadTakesItsOwnCopy() async throws {
         let home = try Home()
         let port = freePort()
-        let daemon = try await RunningDaemon(
-            home: home,
-            extraConfig:
-                "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n[limits]\nmax_file_bytes = 100\n")
+        try home.writeConfig(buyerConfig + "\n[limits]\nmax_file_bytes = 100\n")
         let rejected = home.path + "/Inbox/rejected"
         for (size, kept) in [(200, "big.xml"), (300, "big (2).xml")] {
             try Data(repeating: 0x20, count: size).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/big.xml"))
-            try await waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: rejected + "/\(kept).error.txt") }
+            #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+            #expect(FileManager.default.fileExists(atPath: rejected + "/\(kept).error.txt"))
         }
-        try await waitUntil(seconds: 10) {
-            daemon.count("SELECT COUNT(*) FROM documents WHERE rejected_path LIKE '%/big (2).xml'") == 1
-        }
+        let daemon = try await RunningDaemon(
+            home: home,
+            extraConfig:
+                "[server]\nlisten = \"127.0.0.1:\(port)\"\ntoken = \"retry-token\"\n[limits]\nmax_file_bytes = 1000\n"
+        )
         let second = daemon.count("SELECT MAX(id) FROM documents WHERE original_name = 'big.xml'")
+        #expect(daemon.count("SELECT COUNT(*) FROM documents WHERE rejected_path LIKE '%/big (2).xml'") == 1)
         let retry = try await post(
             port, "/api/actions/retry", body: "{\"document_id\": \(second)}",
             headers: ["Authorization: Bearer retry-token", "Content-Type: application/json"])

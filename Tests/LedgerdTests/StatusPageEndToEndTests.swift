@@ -100,6 +100,13 @@ func pageAmount(minor: Int64, currency: String) -> String {
             try page.waitFor("document.querySelector('[data-rejected=\"peppol_base-example.xml\"] [data-retry-waits]')")
             #expect(
                 try page.evaluate("Boolean(document.querySelector('[data-key=retry-\(theirs)]'))") as? Bool == false)
+            // Nor through the API, which says why.
+            let again = try await post(
+                port, "/api/actions/retry", body: "{\"document_id\": \(theirs)}",
+                headers: ["Authorization: Bearer page-password", "Content-Type: application/json"])
+            #expect(again.status == 409, "\(again.body)")
+            #expect(again.body.contains("would be rejected again. Mend the configuration and restart ledgerd"))
+            #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/rejected/peppol_base-example.xml"))
 
             try page.click("[data-key=retry-\(ours)]")
             try await waitUntil(seconds: 20) {
