@@ -329,6 +329,11 @@ public struct StatusServer: Service, CustomStringConvertible {
         guard let presented = Security.bearerToken(request.headers[.authorization]),
             Security.tokensMatch(presented: presented, expected: expected)
         else {
+            // A sysadmin wants to hear of these: a mistyped password on the page, a script with
+            // an old token, or someone guessing. The token presented is never logged.
+            logger.warning(
+                "refused \(request.method) \(request.uri.path): \(request.headers[.authorization] == nil ? "no" : "a wrong") token"
+            )
             var response = JSONResponse.error(.unauthorized, "a valid bearer token is required")
             response.headers[.wwwAuthenticate] = "Bearer realm=\"ledgerd\""
             return response

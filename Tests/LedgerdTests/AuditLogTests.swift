@@ -21,6 +21,17 @@ import Testing
         let rejected = home.path + "/Inbox/rejected"
         try FileManager.default.createDirectory(atPath: rejected + "/folder/inner", withIntermediateDirectories: true)
         try invoice(number: "IN-FOLDER").write(to: URL(fileURLWithPath: rejected + "/folder/in.xml"))
+        // A wrong token, and none: refused, and each logged without the token presented.
+        let guessed = try await post(
+            port, "/api/actions/retry", body: "{\"name\": \"folder\"}",
+            headers: ["Authorization: Bearer guess-1234", "Content-Type: application/json"])
+        #expect(guessed.status == 401)
+        let anonymous = try await post(
+            port, "/api/actions/rescan", body: "{}", headers: ["Content-Type: application/json"])
+        #expect(anonymous.status == 401)
+        try await waitUntil(seconds: 10) { daemon.logText.contains("refused POST /api/actions/rescan: no token") }
+        #expect(daemon.logText.contains("warning: refused POST /api/actions/retry: a wrong token"), "\(daemon.logText)")
+        #expect(!daemon.logText.contains("guess-1234"))
         let headers = ["Authorization: Bearer retry-token", "Content-Type: application/json"]
         let folder = try await post(port, "/api/actions/retry", body: "{\"name\": \"folder\"}", headers: headers)
         #expect(folder.status == 404, "\(folder.body)")
