@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -75,16 +77,20 @@ extension String {
 
 /// One daemon per inbox. Two daemons with different books over one inbox would each post
 /// part of what is dropped there: one set of books missing the other's invoices, with no
-/// error anywhere. The lock is `flock(2)` on the inbox folder itself, so nothing is written
-/// into the folder people drop files in, held for the life of the process. (A daemon on the
-/// same books is kept out by `DaemonLock` first; `ledgerd ingest` on those books may run
-/// beside the daemon.)
+/// error anywhere. The lock is an abstract Unix socket named after the inbox's path (links
+/// resolved), bound for the life of the process and released by the kernel however it ends.
+/// Nothing is written into the folder people drop files in, and nothing holds it open: a
+/// share mounted there can still be unmounted. It covers daemons on this machine (and in
+/// its network namespace). (A daemon on the same books is kept out by `DaemonLock` first;
+/// `ledgerd ingest` on those books may run beside the daemon.)
 ///
-/// Where the folder does not exist when the daemon starts, or its file system grants no
-/// such lock (NFS turns `flock` into a byte-range lock, which a folder cannot take), there
-/// is no lock: the daemon runs as before.
-public final class InboxLock: Sendable {
+/// Written against the socket calls directly: Foundation offers no abstract socket, and
+/// NIO's would be a server's worth of machinery for a name held and never read.
+public final class InboxLock {
     private let descriptor: Int32
+    /// Takes each connection `holder(of:)` makes and lets it go at once, so that asking never
+    /// fills the socket's queue.
+    private let answering: any DispatchSourceRead
 
     public enum Failure: Error, CustomStringConvertible {
         case held(inbox: String, pid: Int32?)
@@ -99,27 +105,78 @@ public final class InboxLock: Sendable {
         }
     }
 
-    /// Takes the lock on `inbox`; nil when there is no lock to take (see above). Throws at
-    /// once if another process holds it.
+    /// Takes the lock on `inbox`; nil when no socket can be made (the daemon then runs as
+    /// before). Throws at once if another process holds it.
     public init?(inbox: String) throws(Failure) {
-        let fd = open(inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        let bound = Self.withAddress(of: inbox) { bind(fd, $0, $1) }
+        guard bound == 0 else {
             let code = errno
-            let holder = code == EWOULDBLOCK ? Self.holder(of: fd) : nil
             close(fd)
-            if code == EWOULDBLOCK { throw .held(inbox: inbox, pid: holder) }
+            if code == EADDRINUSE { throw .held(inbox: inbox, pid: Self.holder(of: inbox)?.pid) }
             return nil
         }
+        // Listening lets another start ask who holds it (`holder(of:)`).
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = listen(fd, 16)
         descriptor = fd
+        answering = DispatchSource.makeReadSource(fileDescriptor: fd, queue: .global(qos: .utility))
+        answering.setEventHandler {
+            while case let connection = accept(fd, nil, nil), connection >= 0 {
+                close(connection)
+            }
+        }
+        answering.setCancelHandler { close(fd) }
+        answering.resume()
     }
 
-    deinit { close(descriptor) }
+    deinit { answering.cancel() }
 
-    static func holder(of fd: Int32) -> Int32? {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
-        return FileLocks.holder(st)
+    public struct Holder: Sendable {
+        public var pid: Int32?
+    }
+
+    /// The daemon that holds the lock on `inbox`, with its pid when the kernel says; nil when
+    /// none does. Asked by connecting to its socket, without waiting: the kernel gives the
+    /// listener's credentials to whoever connects.
+    public static func holder(of inbox: String) -> Holder? {
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard withAddress(of: inbox, { connect(fd, $0, $1) }) == 0 else {
+            // A queue full of others asking: held, by whom unsaid.
+            return errno == EAGAIN ? Holder(pid: nil) : nil
+        }
+        // `struct ucred` (pid, uid, gid), which Glibc's module map leaves out (_GNU_SOURCE).
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        let told = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 && credentials.pid > 0
+        return Holder(pid: told ? credentials.pid : nil)
+    }
+
+    /// The socket address for `inbox`: an abstract name (a NUL byte first) made of a hash of
+    /// its path with links resolved, since two spellings of one folder are one inbox and a
+    /// path may be longer than an address holds.
+    static func withAddress<T>(of inbox: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        let resolved = realpath(inbox, nil)
+        let path = resolved.map { String(cString: $0) } ?? inbox
+        free(resolved)
+        // FNV-1a, 64 bits: a name, not a secret; two inboxes sharing one would only make the
+        // second daemon refuse, saying why.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let name = [UInt8(0)] + Array("ledgerd-inbox-\(String(hash, radix: 16))".utf8)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (i, byte) in name.enumerated() { buffer[i] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + name.count)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
     }
 }
 

@@ -58,13 +58,15 @@ extension Ledgerd {
                 }
                 // A daemon on other books takes what is dropped in this inbox: taking files from
                 // it here too would post part of them into these books, part into those.
+                // (Without /proc/locks to say which daemon keeps these books, nothing is refused.)
                 let inbox = configuration.paths.inbox
                 if absolute.contains(where: { PathBytes.isWithin($0, inbox) }),
-                    let daemon = FileLocks.holder(of: inbox),
-                    daemon != FileLocks.holder(of: configuration.paths.database + ".lock")
+                    let daemon = InboxLock.holder(of: inbox), access("/proc/locks", R_OK) == 0,
+                    case let ours = FileLocks.holder(of: configuration.paths.database + ".lock"),
+                    ours == nil || (daemon.pid != nil && daemon.pid != ours)
                 {
                     throw UserFacingError(
-                        "ledgerd: a ledgerd daemon (pid \(daemon)) takes the files dropped in \(inbox), into other "
+                        "ledgerd: a ledgerd daemon\(daemon.pid.map { " (pid \($0))" } ?? "") takes the files dropped in \(inbox), into other "
                             + "books than \(configuration.paths.database); ingest into the books that daemon keeps "
                             + "(its configuration), or name files outside the inbox.",
                         exitCode: 1)
