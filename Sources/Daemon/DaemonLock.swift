@@ -59,6 +59,34 @@ public final class DaemonLock: Sendable {
 
     deinit { close(descriptor) }
 
+    /// The pid of the daemon keeping the books at `database` now, or nil when none does or it
+    /// cannot be told. Asked of the kernel (/proc/locks, whose lines read `1: FLOCK  ADVISORY
+    /// WRITE <pid> <major>:<minor>:<inode> 0 EOF`, major and minor in hexadecimal) without
+    /// taking the lock: a probe that took it, however briefly, could make a daemon starting
+    /// in that moment refuse.
+    public static func holder(database: String) -> Int32? {
+        var st = stat()
+        guard stat(database + ".lock", &st) == 0, let file = fopen("/proc/locks", "r") else { return nil }
+        defer { fclose(file) }
+        let dev = UInt64(st.st_dev)
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff)
+        let minor = (dev & 0xff) | ((dev >> 12) & ~0xff)
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line {
+            let fields = String(cString: line).split(separator: " ")
+            // Waiters are listed as "1: -> FLOCK …"; only the holder is wanted.
+            guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE" else { continue }
+            let id = fields[5].split(separator: ":")
+            guard id.count == 3, UInt64(id[0], radix: 16) == major, UInt64(id[1], radix: 16) == minor,
+                UInt64(id[2]) == UInt64(st.st_ino)
+            else { continue }
+            return Int32(fields[4])
+        }
+        return nil
+    }
+
     private static func pid(in fd: Int32) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 32)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
@@ -177,41 +205,5 @@ public final class InboxLock {
         return withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
-    }
-}
-
-/// Who holds the locks the daemon takes, asked of the kernel without taking one: a probe
-/// that took a lock, however briefly, could make a daemon starting in that moment refuse.
-public enum FileLocks {
-    /// The pid of the process holding an exclusive `flock` on `path` (a daemon's lock file or
-    /// inbox), or nil when none does or it cannot be told.
-    public static func holder(of path: String) -> Int32? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        return holder(st)
-    }
-
-    /// From /proc/locks, whose lines read `1: FLOCK  ADVISORY  WRITE <pid>
-    /// <major>:<minor>:<inode> 0 EOF` (major and minor in hexadecimal).
-    static func holder(_ st: stat) -> Int32? {
-        guard let file = fopen("/proc/locks", "r") else { return nil }
-        defer { fclose(file) }
-        let dev = UInt64(st.st_dev)
-        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff)
-        let minor = (dev & 0xff) | ((dev >> 12) & ~0xff)
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let fields = String(cString: line).split(separator: " ")
-            // Waiters are listed as "1: -> FLOCK …"; only the holder is wanted.
-            guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE" else { continue }
-            let id = fields[5].split(separator: ":")
-            guard id.count == 3, UInt64(id[0], radix: 16) == major, UInt64(id[1], radix: 16) == minor,
-                UInt64(id[2]) == UInt64(st.st_ino)
-            else { continue }
-            return Int32(fields[4])
-        }
-        return nil
     }
 }

@@ -62,7 +62,7 @@ extension Ledgerd {
                 let inbox = configuration.paths.inbox
                 if absolute.contains(where: { PathBytes.isWithin($0, inbox) }),
                     let daemon = InboxLock.holder(of: inbox), access("/proc/locks", R_OK) == 0,
-                    case let ours = FileLocks.holder(of: configuration.paths.database + ".lock"),
+                    case let ours = DaemonLock.holder(database: configuration.paths.database),
                     ours == nil || (daemon.pid != nil && daemon.pid != ours)
                 {
                     throw UserFacingError(
