@@ -82,6 +82,9 @@ public final class Daemon: Service, Sendable {
         var lastTick: UInt64 = 0
         var lastRescan: String?
         var recentErrors: [String] = []
+        /// For each line of `recentErrors` about files that will be tried again, those not
+        /// taken in since.
+        var unsettledErrors: [String: Set<PathKey>] = [:]
         var processed = 0
         var rescanRequested = false
         /// Files in inboxes this version does not read, left where they are: path → inbox.
@@ -436,7 +439,8 @@ public final class Daemon: Service, Sendable {
             Counter(label: "ledgerd_files_total", dimensions: [("result", result.outcome.rawValue)]).increment()
             Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(Int64(nanos))
         }
-        var failures: [(message: String, code: String?, files: [String])] = []
+        settleErrors(taken: results.filter { $0.outcome != .failed }.map(\.file.path))
+        var failures: [(message: String, code: String?, files: [String], paths: [String])] = []
         for result in results where result.outcome == .failed {
             if result.reason?.code == Pipeline.incompleteCode {
                 // A copy still in progress: waited out, not an error (FileTracker.finished).
@@ -452,20 +456,23 @@ public final class Daemon: Service, Sendable {
                 $0.message == message || (result.reason?.code == "MOVE" && $0.code == "MOVE")
             }) {
                 failures[i].files.append(result.file.name)
+                failures[i].paths.append(result.file.path)
             } else {
-                failures.append((message, result.reason?.code, [result.file.name]))
+                failures.append((message, result.reason?.code, [result.file.name], [result.file.path]))
             }
         }
         for failure in failures {
             if failure.files.count == 1 {
-                noteError("\(failure.files[0]): \(failure.message) — will try again")
+                noteError("\(failure.files[0]): \(failure.message) — will try again", files: failure.paths)
             } else if failure.code == "MOVE" {
                 // Their messages differ (each names its document): the first one's, as its own.
                 noteError(
                     "\(failure.files.count) files could not be moved after they were taken in; the first, "
-                        + "\(failure.files[0]): \(failure.message) — will try again")
+                        + "\(failure.files[0]): \(failure.message) — will try again", files: failure.paths)
             } else {
-                noteError("\(failure.files.count) files (\(failure.files[0]), …): \(failure.message) — will try again")
+                noteError(
+                    "\(failure.files.count) files (\(failure.files[0]), …): \(failure.message) — will try again",
+                    files: failure.paths)
             }
         }
         // The database refused the batch (disk full, read-only): said on /healthz until a
@@ -493,11 +500,34 @@ public final class Daemon: Service, Sendable {
             tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog })
     }
 
-    func noteError(_ message: String) {
+    /// Logs `message` and keeps it among the recent errors; `files`, when it is about files
+    /// that will be tried again, until all of them are taken in (`settleErrors`).
+    func noteError(_ message: String, files: [String] = []) {
         logger.error("\(message)")
         status.withLock { s in
-            s.recentErrors.insert("\(Timestamp.now()) \(OneLine.escaped(message))", at: 0)
-            if s.recentErrors.count > 50 { s.recentErrors.removeLast() }
+            let line = "\(Timestamp.now()) \(OneLine.escaped(message))"
+            s.recentErrors.insert(line, at: 0)
+            if !files.isEmpty { s.unsettledErrors[line] = Set(files.map(PathKey.init)) }
+            if s.recentErrors.count > 50 { s.unsettledErrors[s.recentErrors.removeLast()] = nil }
+        }
+    }
+
+    /// The files of `taken` were taken in (posted, or rejected for what they hold): a recent
+    /// error about files that are all taken in since is marked as passed.
+    func settleErrors(taken: [String]) {
+        guard !taken.isEmpty else { return }
+        let paths = Set(taken.map(PathKey.init))
+        status.withLock { s in
+            guard !s.unsettledErrors.isEmpty else { return }
+            for (line, files) in s.unsettledErrors {
+                let left = files.subtracting(paths)
+                guard left.isEmpty else {
+                    s.unsettledErrors[line] = left
+                    continue
+                }
+                s.unsettledErrors[line] = nil
+                if let i = s.recentErrors.firstIndex(of: line) { s.recentErrors[i] += RecentError.passedMark }
+            }
         }
     }
 

@@ -343,8 +343,10 @@ struct StatusBuilder {
                     action: Advice.duplicateNumber))
         }
         // Errors of the last hour call for attention; older ones stay listed in the daemon
-        // panel, but a problem that has passed (a disk that was full) does not hold the banner.
+        // panel, but a problem that has passed (a disk that was full) does not hold the banner,
+        // nor one whose files have all been taken in since (a permission mended).
         let recentErrors = runtime.recentErrors.filter { line in
+            guard !line.hasSuffix(RecentError.passedMark) else { return false }
             guard let at = parseISO(String(line.prefix { $0 != " " })) else { return true }
             return now.timeIntervalSince(at) < 3600
         }

@@ -675,6 +675,60 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         for i in 1...3 { #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/held-\(i).xml")) }
     }
 
+    /// Files that could not be posted (the database held by another program) and were
+    /// posted once it let go: the error stays listed with the daemon, marked as passed, and
+    /// no longer calls for attention in the page's banner for the rest of the hour.
+    @Test func anErrorWhoseFilesWereTakenInSinceLeavesTheBanner() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+            db.execute("BEGIN EXCLUSIVE")
+            print("locked", flush=True)
+            sys.stdin.read()
+            """,
+            home.path + "/var/ledger.sqlite",
+        ]
+        let out = Pipe()
+        let input = Pipe()
+        holder.standardOutput = out
+        holder.standardInput = input
+        try holder.run()
+        #expect(String(decoding: out.fileHandleForReading.readData(ofLength: 7), as: UTF8.self) == "locked\n")
+        try invoice(number: "HELD-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/held-1.xml"))
+        try await waitUntil(seconds: 30) { daemon.logText.contains("held-1.xml: SQLite error 5") }
+        func banner() async throws -> [String] {
+            try await get(port, "/api/status").json["overall"]["items"].array.compactMap { $0["text"].string }
+        }
+        #expect(try await banner().contains { $0.contains("recent error") })
+        // The other program lets go: the file is posted at its next try.
+        try input.fileHandleForWriting.close()
+        holder.waitUntilExit()
+        try await waitUntil(seconds: 30) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        // Marked at the batch that posts it; the page's figures may come a moment after.
+        var errors: [String] = []
+        for _ in 0..<300 {
+            errors = try await get(port, "/api/status").json["runtime"]["recent_errors"].array.compactMap(\.string)
+            if errors.contains(where: {
+                $0.contains("held-1.xml") && $0.hasSuffix(" — will try again (since taken in)")
+            }) {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(
+            errors.contains { $0.contains("held-1.xml") && $0.hasSuffix(" — will try again (since taken in)") },
+            "\(errors)")
+        #expect(!(try await banner().contains { $0.contains("recent error") }), "\(errors)")
+        #expect(daemon.terminate() == 0)
+    }
+
     /// A status page reachable beyond this machine shows the books to whoever reaches it:
     /// the log says so as the daemon starts; on loopback it says nothing of the kind.
     @Test func aStatusPageBeyondThisMachineIsWarnedOf() async throws {
