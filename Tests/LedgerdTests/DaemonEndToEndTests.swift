@@ -121,6 +121,47 @@ func invoice(number: String) -> Data {
     return Data(exampleInvoice.replacingCharacters(in: range, with: "<cbc:ID>\(number)</cbc:ID>").utf8)
 }
 
+/// Another program holding the ledger database in a transaction (a backup tool, a report
+/// left open), as a separate process: `sqlite3` in Python takes the lock and keeps it until
+/// `release()` or its end.
+final class DatabaseHolder {
+    let process = Process()
+    private let input = Pipe()
+
+    init(_ database: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+            db.execute("BEGIN EXCLUSIVE")
+            print("locked", flush=True)
+            sys.stdin.read()
+            """,
+            database,
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = input
+        try process.run()
+        let said = String(decoding: out.fileHandleForReading.readData(ofLength: 7), as: UTF8.self)
+        guard said == "locked\n" else { throw TestFailure("the database could not be locked: \(said)") }
+    }
+
+    /// Lets go of the lock: the program ends.
+    func release() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        // SIGKILL: a child of the test process inherits its ignored SIGTERM.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
 /// Writes `count` distinct invoices into `folder`.
 func writeInvoices(count: Int, into folder: String, prefix: String = "INV") throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -635,28 +676,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     @Test func aStopWhileAnotherProgramHoldsTheDatabaseEndsPromptly() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(home: home)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = [
-            "python3", "-c",
-            """
-            import sqlite3, sys, time
-            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
-            db.execute("BEGIN EXCLUSIVE")
-            print("locked", flush=True)
-            time.sleep(600)
-            """,
-            home.path + "/var/ledger.sqlite",
-        ]
-        let out = Pipe()
-        holder.standardOutput = out
-        try holder.run()
-        defer {
-            // SIGKILL: a child of the test process inherits its ignored SIGTERM.
-            kill(holder.processIdentifier, SIGKILL)
-            holder.waitUntilExit()
-        }
-        #expect(String(decoding: out.fileHandleForReading.readData(ofLength: 7), as: UTF8.self) == "locked\n")
+        let holder = try DatabaseHolder(home.path + "/var/ledger.sqlite")
+        defer { holder.release() }
         for i in 1...3 {
             try invoice(number: "HELD-\(i)").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/held-\(i).xml"))
         }
@@ -682,25 +703,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let home = try Home()
         let port = freePort()
         let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = [
-            "python3", "-c",
-            """
-            import sqlite3, sys
-            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
-            db.execute("BEGIN EXCLUSIVE")
-            print("locked", flush=True)
-            sys.stdin.read()
-            """,
-            home.path + "/var/ledger.sqlite",
-        ]
-        let out = Pipe()
-        let input = Pipe()
-        holder.standardOutput = out
-        holder.standardInput = input
-        try holder.run()
-        #expect(String(decoding: out.fileHandleForReading.readData(ofLength: 7), as: UTF8.self) == "locked\n")
+        let holder = try DatabaseHolder(home.path + "/var/ledger.sqlite")
         try invoice(number: "HELD-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/held-1.xml"))
         try await waitUntil(seconds: 30) { daemon.logText.contains("held-1.xml: SQLite error 5") }
         func banner() async throws -> [String] {
@@ -708,8 +711,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         }
         #expect(try await banner().contains { $0.contains("recent error") })
         // The other program lets go: the file is posted at its next try.
-        try input.fileHandleForWriting.close()
-        holder.waitUntilExit()
+        holder.release()
         try await waitUntil(seconds: 30) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
         // Marked at the batch that posts it; the page's figures may come a moment after.
         var errors: [String] = []
