@@ -187,7 +187,7 @@ public final class InboxLock {
     /// The socket address for `inbox`: an abstract name (a NUL byte first) made of a hash of
     /// its path with links resolved, since two spellings of one folder are one inbox and a
     /// path may be longer than an address holds.
-    static func withAddress<T>(of inbox: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+    static func withAddress(of inbox: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
         let resolved = realpath(inbox, nil)
         let path = resolved.map { String(cString: $0) } ?? inbox
         free(resolved)
@@ -195,15 +195,7 @@ public final class InboxLock {
         // second daemon refuse, saying why.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let name = [UInt8(0)] + Array("ledgerd-inbox-\(String(hash, radix: 16))".utf8)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in name.enumerated() { buffer[i] = byte }
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + name.count)
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
-        }
+        // Always short enough: a NUL and 30 bytes at most.
+        return withUnixSocketAddress([0] + Array("ledgerd-inbox-\(String(hash, radix: 16))".utf8), body) ?? -1
     }
 }

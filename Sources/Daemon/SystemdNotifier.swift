@@ -38,22 +38,12 @@ public final class SystemdNotifier: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
         var path = Array(socketPath.utf8)
         // A leading "@" names an abstract socket: a NUL byte in the kernel's terms.
         if path.first == UInt8(ascii: "@") { path[0] = 0 }
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.count < capacity else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in path.enumerated() { buffer[i] = byte }
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count)
         let message = Array(state.utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
-                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sockaddrPointer, length) }
-            }
+        let sent = withUnixSocketAddress(path) { address, length in
+            message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, length) }
         }
         return sent == message.count
     }
