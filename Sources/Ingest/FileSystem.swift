@@ -457,10 +457,23 @@ public enum FileSystem {
                 throw Failure(operation: "remove original", path: source, code: code)
             }
             return .moved
+        case EACCES, EPERM, EROFS:
+            // The file's own folder may be the one that refuses (a share mounted read-only, an
+            // inbox the service's user may read but not change): then it is named, not the
+            // folder the file was going to.
+            if !mayChangeEntries(of: parentDirectory(source)) {
+                throw Failure(operation: "move \(source) out of", path: parentDirectory(source), code: code)
+            }
+            throw Failure(operation: "move \(source) into", path: parentDirectory(target), code: code)
         default:
-            // Both folders named: either one may be the one that refuses.
             throw Failure(operation: "move \(source) into", path: parentDirectory(target), code: code)
         }
+    }
+
+    /// Whether this process may add and remove names in `folder` (as its effective user, and
+    /// on a file system mounted for writing).
+    static func mayChangeEntries(of folder: String) -> Bool {
+        faccessat(AT_FDCWD, folder, W_OK | X_OK, AT_EACCESS) == 0
     }
 
     /// `renameat2(RENAME_NOREPLACE)`, falling back to a check and `rename(2)` where the file

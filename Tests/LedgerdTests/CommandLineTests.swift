@@ -126,6 +126,34 @@ let buyerConfig = """
         #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/ehf2_faktura-1_legacy.xml"))
     }
 
+    /// A file whose own folder this user may read but not change is left in place with that
+    /// folder named, not the archive or rejected folder it was on its way to.
+    @Test(.enabled(if: geteuid() == 0), .timeLimit(.minutes(2))) func aMoveRefusedByTheFilesOwnFolderNamesThatFolder()
+        async throws
+    {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        try home.drop("invalid/ehf2_faktura-1_legacy.xml")
+        let chown = try await runProgram("/bin/chown", ["-R", "65534:65534", home.path], in: home.path)
+        #expect(chown.status == 0, "\(chown.stderr)")
+        #expect(chmod(home.path + "/Inbox/ehf", 0o555) == 0)
+        let run = try await runProgram(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", ledgerdBinary, "ingest", "--config", "ledgerd.toml"],
+            in: home.path)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        for name in ["ehf3_faktura-1_NOK.xml", "ehf2_faktura-1_legacy.xml"] {
+            let file = home.path + "/Inbox/ehf/" + name
+            #expect(
+                run.stdout.contains("move \(file) out of \(home.path)/Inbox/ehf: Permission denied"),
+                "\(run.stdout)")
+            #expect(FileManager.default.fileExists(atPath: file))
+        }
+        #expect(!run.stdout.contains("into \(home.path)/var/archive"), "\(run.stdout)")
+        #expect(!run.stdout.contains("into \(home.path)/Inbox/rejected"), "\(run.stdout)")
+    }
+
     @Test func ingestStatusAndReconcileEndToEnd() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)
