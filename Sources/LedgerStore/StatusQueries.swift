@@ -115,6 +115,58 @@ extension LedgerStore {
         }
     }
 
+    /// The open amounts to age as of `day`, in `StatusPageData.aging`'s shape: the documents
+    /// issued by then, each with what it left open on that day. A credit settles an invoice
+    /// from the later of their two issue dates, so a credit note issued after `day` leaves the
+    /// invoice it settles open as of `day`, as the books stood then. (What each document leaves
+    /// open today, `payable_minor - amount_paid_minor`, is the sum of all its credits.)
+    public func aging(asOf day: Day) throws -> [StatusPageData.AgingEntry] {
+        try pool.read { db in
+            var aging: [StatusPageData.AgingEntry] = []
+            for side in Self.sides {
+                let (table, column) = (side.invoices, side.party)
+                let applications =
+                    side.side == "receivable" ? "customer_credit_applications" : "vendor_credit_applications"
+                let label = try Self.partyLabels(
+                    db, parties: side.parties, invoices: table, column: column, of: "i.issue_date <= ?",
+                    arguments: [day.description])
+                // A negative invoice settling another is a credit whose open amount goes towards
+                // zero from below (`PostingWriter.applyCredits`).
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        WITH open AS (
+                            SELECT i.\(column) AS party, i.currency, i.issue_date, i.due_date,
+                                CASE i.document_type WHEN 'credit_note' THEN -1 ELSE 1 END AS sign,
+                                i.payable_minor
+                                - COALESCE((SELECT SUM(a.amount_minor) FROM \(applications) a
+                                    JOIN \(table) c ON c.id = a.credit_note_id
+                                    WHERE a.invoice_id = i.id AND c.issue_date <= ?1), 0)
+                                - (CASE i.document_type WHEN 'invoice' THEN -1 ELSE 1 END)
+                                    * COALESCE((SELECT SUM(a.amount_minor) FROM \(applications) a
+                                        JOIN \(table) v ON v.id = a.invoice_id
+                                        WHERE a.credit_note_id = i.id AND v.issue_date <= ?1), 0) AS minor
+                            FROM \(table) i WHERE i.issue_date <= ?1)
+                        SELECT party, currency, issue_date, due_date, COUNT(*), SUM(sign * minor)
+                        FROM open WHERE minor != 0
+                        GROUP BY party, currency, issue_date, due_date
+                        """, arguments: [day.description])
+                for row in rows {
+                    let id: Int64 = row[0]
+                    let code: String = row[1]
+                    let issue: String = row[2]
+                    let due: String? = row[3]
+                    guard let currency = Currency(code), let issueDate = Day(iso: issue) else { continue }
+                    let item = AgingItem(
+                        party: label[id]?.name ?? String(id), currency: currency, openMinor: row[5],
+                        issueDate: issueDate, dueDate: due.flatMap { Day(iso: $0) }, documents: row[4])
+                    aging.append(.init(side: side.side, item: item))
+                }
+            }
+            return aging
+        }
+    }
+
     /// Open invoices and credit notes per side and currency: (count, signed open minor units).
     /// Cheap enough for every `/metrics` scrape.
     public func outstandingTotals() throws -> [(side: String, currency: String, documents: Int, openMinor: Int64)] {
@@ -281,21 +333,7 @@ extension LedgerStore {
         var balances: [StatusPageData.PartyBalance] = []
         var aging: [StatusPageData.AgingEntry] = []
         for (side, table, parties, column) in Self.sides.map({ ($0.side, $0.invoices, $0.parties, $0.party) }) {
-            // Names shared by two parties get their key appended, so rows never merge.
-            let names = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT p.id, p.key, p.name, (SELECT COUNT(*) FROM \(parties) q WHERE q.name = p.name)
-                        FROM \(parties) p WHERE EXISTS (
-                            SELECT 1 FROM \(table) i WHERE i.\(column) = p.id AND i.status != 'paid')
-                        """))
-            var label: [Int64: (key: String, name: String)] = [:]
-            for row in names {
-                let key: String = row[1]
-                let name: String = row[2]
-                let shared: Int = row[3]
-                label[row[0]] = (key, shared > 1 ? "\(name) (\(key))" : name)
-            }
+            let label = try partyLabels(db, parties: parties, invoices: table, column: column, of: "i.status != 'paid'")
 
             let rows = try Row.fetchAll(
                 db.cachedStatement(
@@ -345,6 +383,30 @@ extension LedgerStore {
             openRejectionCount: rejectionCount, openRejectionsByCode: byCode, duplicates: duplicates,
             duplicateCount: duplicateCount,
             balances: balances, aging: aging, activity: activity)
+    }
+
+    /// The key and the name shown of each party of a side with a document that meets
+    /// `condition` (on `i`, the invoice table). Names shared by two parties get their key
+    /// appended, so rows never merge.
+    static func partyLabels(
+        _ db: Database, parties: String, invoices: String, column: String, of condition: String,
+        arguments: StatementArguments = []
+    ) throws -> [Int64: (key: String, name: String)] {
+        let names = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT p.id, p.key, p.name, (SELECT COUNT(*) FROM \(parties) q WHERE q.name = p.name)
+                    FROM \(parties) p WHERE EXISTS (
+                        SELECT 1 FROM \(invoices) i WHERE i.\(column) = p.id AND \(condition))
+                    """), arguments: arguments)
+        var label: [Int64: (key: String, name: String)] = [:]
+        for row in names {
+            let key: String = row[1]
+            let name: String = row[2]
+            let shared: Int = row[3]
+            label[row[0]] = (key, shared > 1 ? "\(name) (\(key))" : name)
+        }
+        return label
     }
 
     /// Documents and files dropped again whose name holds `text`, newest first, at most

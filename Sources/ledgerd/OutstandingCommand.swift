@@ -25,7 +25,9 @@ extension Ledgerd {
 
         @Option(
             name: .customLong("as-of"),
-            help: ArgumentHelp("Age as of this day (YYYY-MM-DD) instead of today.", valueName: "DAY"))
+            help: ArgumentHelp(
+                "Age as of this day (YYYY-MM-DD) instead of today: the documents issued by then, less the credits issued by then.",
+                valueName: "DAY"))
         var asOf: String?
 
         func run() async throws {
@@ -42,8 +44,7 @@ extension Ledgerd {
                     today = Day(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1)!
                 }
                 let store = try options.openStore(configuration, create: false, reading: true)
-                let page = try store.statusPageData(recentLimit: 0, problemLimit: 0, activityLimit: 0)
-                let report = OutstandingReport(page, asOf: today, onlyOverdue: overdue)
+                let report = OutstandingReport(try store.aging(asOf: today), asOf: today, onlyOverdue: overdue)
                 if options.json {
                     print(try Output.json(report))
                 } else {
@@ -84,13 +85,12 @@ struct OutstandingReport: Encodable {
         var minor: [Int64] { AgingBucket.allCases.map { buckets[$0.rawValue]?.minor ?? 0 } }
     }
 
-    init(_ page: StatusPageData, asOf today: Day, onlyOverdue: Bool) {
+    /// `aging`: what was open on `today` (`LedgerStore.aging(asOf:)`).
+    init(_ aging: [StatusPageData.AgingEntry], asOf today: Day, onlyOverdue: Bool) {
         asOf = today.description
         self.onlyOverdue = onlyOverdue
         func side(_ name: String) -> Side {
-            // As of a day gone by, what was invoiced after it was not yet owed.
-            let items = page.aging.filter { $0.side == name && !(today < $0.item.issueDate) }.map(\.item)
-            // Of those documents (not of all open ones, which a day gone by would not know).
+            let items = aging.filter { $0.side == name }.map(\.item)
             let oldest = Aging.oldestDue(items)
             let all = Aging.rows(items, asOf: today)
             let rows = onlyOverdue ? all.filter { $0.buckets.dropFirst().contains { $0 > 0 } } : all

@@ -457,6 +457,75 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(try store.checkBalances().unbalanced.isEmpty)
     }
 
+    /// Aged as of a day gone by, a document is open by what it had open that day: a credit
+    /// issued after the day has not settled anything yet, one issued by then has. As of a day
+    /// after everything, the open amounts are today's.
+    @Test func agingAsOfADayCountsOnlyTheCreditsIssuedByThen() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        func document(
+            _ number: String, issued: String, type: DocumentType = .invoice, net: Int64 = 15_000,
+            naming reference: String? = nil, seller: Party = supplier, buyer: Party = us
+        ) -> InvoiceDocument {
+            var document = sampleInvoice(number: number, seller: seller, buyer: buyer, type: type, net: [net])
+            document.issueDate = Day(iso: issued)!
+            document.dueDate = Day(iso: issued)!.adding(days: 30)
+            document.billingReferences = reference.map { [$0] } ?? []
+            return document
+        }
+        // F-1 (18,750) is credited 5,000 by K-1 in February; F-2 (18,750) corrected in full by
+        // the negative invoice N-2 in March; K-3, before its invoice F-3 in April, settles
+        // 12,500 of it. A sale, S-1 (18,750), is credited 6,250 by SK-1 in February.
+        let documents: [(InvoiceDocument, Direction)] = [
+            (document("F-1", issued: "2026-01-10"), .purchase),
+            (document("F-2", issued: "2026-01-20"), .purchase),
+            (document("K-1", issued: "2026-02-15", type: .creditNote, net: 4_000, naming: "F-1"), .purchase),
+            (document("N-2", issued: "2026-03-01", net: -15_000, naming: "F-2"), .purchase),
+            (document("K-3", issued: "2026-03-10", type: .creditNote, net: 10_000, naming: "F-3"), .purchase),
+            (document("F-3", issued: "2026-04-01"), .purchase),
+            (document("S-1", issued: "2026-01-05", seller: us, buyer: supplier), .sale),
+            (
+                document(
+                    "SK-1", issued: "2026-02-01", type: .creditNote, net: 5_000, naming: "S-1", seller: us,
+                    buyer: supplier), .sale
+            ),
+        ]
+        for (i, (invoice, direction)) in documents.enumerated() {
+            #expect(
+                try store.write([try incoming(invoice, sha: "s\(i)", direction: direction)], now: "t")
+                    == [.posted(documentID: Int64(i + 1))])
+        }
+        /// Side, issue date and signed open amount of each item, in a stable order.
+        func aged(_ day: String) throws -> [String] {
+            try store.aging(asOf: Day(iso: day)!).map { "\($0.side) \($0.item.issueDate) \($0.item.openMinor)" }
+                .sorted()
+        }
+        #expect(
+            try aged("2026-01-31") == [
+                "payable 2026-01-10 18750", "payable 2026-01-20 18750", "receivable 2026-01-05 18750",
+            ])
+        #expect(
+            try aged("2026-02-20") == [
+                "payable 2026-01-10 13750", "payable 2026-01-20 18750", "receivable 2026-01-05 12500",
+            ])
+        // N-2 settles F-2 and is settled; K-3 waits for F-3, open as a credit.
+        #expect(
+            try aged("2026-03-15") == [
+                "payable 2026-01-10 13750", "payable 2026-03-10 -12500", "receivable 2026-01-05 12500",
+            ])
+        #expect(
+            try aged("2026-04-01") == [
+                "payable 2026-01-10 13750", "payable 2026-04-01 6250", "receivable 2026-01-05 12500",
+            ])
+        // Later still: what the status page shows open today.
+        let today = try store.statusPageData().aging.map { "\($0.side) \($0.item.issueDate) \($0.item.openMinor)" }
+        #expect(try aged("2099-01-01") == today.sorted())
+        // Parties are named as on the status page.
+        #expect(
+            Set(try store.aging(asOf: Day(iso: "2026-01-31")!).map(\.item.party))
+                == Set(try store.statusPageData().aging.map(\.item.party)))
+    }
+
     @Test func aRejectedDocumentIsStoredAndCanBePostedWhenTriedAgain() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)

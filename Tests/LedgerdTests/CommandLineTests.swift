@@ -381,6 +381,41 @@ let buyerConfig = """
         #expect(totals.map { ($0["open"] as? [String: Any])?["minor"] as? Int } == [80_200])
     }
 
+    /// As of a day before a credit note was issued, the invoice it settles was still owed in
+    /// full; as of a day after, it is not.
+    @Test func outstandingAsOfADayBeforeACreditNoteShowsTheInvoiceOwed() async throws {
+        let home = try Home()
+        try home.writeConfig(
+            """
+            [company]
+            name = "Buyer Official Name"
+            identifiers = ["0002:FR23342"]
+            """)
+        // Invoice Snippet1, 1 656.25 EUR issued 2017-11-13 and due 2017-12-01; the credit note
+        // crediting all of it, issued on 2017-12-15 here.
+        try home.drop("valid/peppol_base-example.xml")
+        let credit = try String(
+            contentsOfFile: packageRoot
+                + "/Tests/FormatsTests/Fixtures/ehf/valid/peppol_base-creditnote-correction.xml",
+            encoding: .utf8
+        )
+        .replacingOccurrences(
+            of: "    <cbc:IssueDate>2017-11-13</cbc:IssueDate>", with: "    <cbc:IssueDate>2017-12-15</cbc:IssueDate>")
+        try Data(credit.utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/credit.xml"))
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.stdout.contains("2 posted"), "\(run.stdout)")
+        func owed(asOf day: String) async throws -> [String] {
+            let report = try json(
+                try await ledgerd(["outstanding", "--config", "ledgerd.toml", "--as-of", day, "--json"], in: home.path)
+                    .stdout)
+            let parties = (report["payables"] as? [String: Any])?["parties"] as? [[String: Any]] ?? []
+            return parties.map { "\($0["party"] as? String ?? "?") \(($0["open"] as? [String: Any])?["minor"] ?? "?")" }
+        }
+        #expect(try await owed(asOf: "2017-12-10") == ["SupplierTradingName Ltd. 165625"])
+        #expect(try await owed(asOf: "2017-12-15") == [])
+        #expect(try await owed(asOf: "2017-11-01") == [])
+    }
+
     /// Parties equally overdue whose amounts are in different currencies are not ordered by
     /// comparing the amounts (802 EUR is not 802 NOK): the one due longest ago comes first.
     @Test func outstandingComparesAmountsInOneCurrencyOnly() async throws {
