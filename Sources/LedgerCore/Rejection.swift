@@ -54,7 +54,9 @@ extension Rejection {
                 + "delete it here. If that company is yours too, ask whoever runs ledgerd to add the identifier the "
                 + "invoice shows to [company] identifiers and restart ledgerd."
         case "COMPANY-NOT-CONFIGURED":
-            return "Set [company] org_number (or identifiers) in the configuration and restart ledgerd."
+            return "ledgerd was started without the company it keeps books for. Whoever runs it: write a "
+                + "configuration (`ledgerd config example > ledgerd.toml`), set [company] name and org_number (or "
+                + "identifiers) in it, and start ledgerd with `--config ledgerd.toml` (or restart the service)."
         case "DUPLICATE-NUMBER":
             return "Compare the two files: if this one replaces the earlier invoice, ask the sender for a credit note "
                 + "and a new invoice number; if it is a copy, nothing needs posting — keep it for the record."

@@ -24,6 +24,7 @@ struct StatusBuilder {
     var accounts: AccountPlan
     var actionsEnabled: Bool
     var companyName: String = ""
+    var companyConfigured = true
 
     /// The database-derived sections, computed once per cache period.
     func sections(_ facts: DatabaseFacts) -> DatabaseSections {
@@ -74,7 +75,8 @@ struct StatusBuilder {
         let s = sections ?? Self.unreadable(today: today)
         let overall = Self.overall(
             health: health, runtime: runtime, documents: s.documents, rejected: s.rejected, duplicates: s.duplicates,
-            reconciliation: s.reconciliation, aging: s.aging, databaseRead: sections != nil, now: now)
+            reconciliation: s.reconciliation, aging: s.aging, databaseRead: sections != nil, now: now,
+            companyConfigured: companyConfigured, actionsEnabled: actionsEnabled)
         return LiveStatus(
             generatedAt: Self.iso(now), today: day.description, company: companyName.isEmpty ? nil : companyName,
             panels: Self.panels, overall: overall,
@@ -116,7 +118,8 @@ struct StatusBuilder {
         default:
             advice =
                 open
-                ? Advice.forRejection(code: document.reasonCode)
+                ? Advice.forRejection(
+                    code: document.reasonCode, retryFromPage: actionsEnabled, companyConfigured: companyConfigured)
                 : "Settled: a corrected file of its name was posted, or its file was removed from the rejected folder."
         }
         let dropped = document.state == "duplicate"
@@ -256,9 +259,17 @@ struct StatusBuilder {
     static func overall(
         health: Health, runtime: RuntimeSnapshot, documents: DocumentCounts, rejected: ProblemList<DocumentItem>,
         duplicates: ProblemList<DuplicateItem>, reconciliation: ReconciliationSection, aging: AgingSection,
-        databaseRead: Bool, now: Date
+        databaseRead: Bool, now: Date, companyConfigured: Bool = true, actionsEnabled: Bool = false
     ) -> Overall {
         var items: [Attention] = []
+        if !companyConfigured {
+            items.append(
+                .init(
+                    severity: "warning", panel: "daemon",
+                    text: "ledgerd does not know which company it keeps books for: every invoice is rejected until "
+                        + "[company] is set in its configuration.",
+                    action: Rejection.advice(forCode: "COMPANY-NOT-CONFIGURED")))
+        }
         let restart = "Restart ledgerd (`systemctl restart ledgerd`) and read its log (`journalctl -u ledgerd`)."
         if !runtime.watcherAlive {
             items.append(
@@ -330,8 +341,9 @@ struct StatusBuilder {
                         : "\(rejected.total) files were rejected\(Self.byReason(rejected.byCode ?? [])).",
                     action: rejected.total == 1
                         ? first?.whatToDo
-                        : "Read what to do for each under Needs attention: most need a corrected invoice from the "
-                            + "sender, dropped into the inbox, after which the rejected file can be deleted."))
+                        : Advice.forRejections(
+                            rejected.byCode ?? [], retryFromPage: actionsEnabled, companyConfigured: companyConfigured))
+            )
         }
         if duplicates.total > 0 {
             items.append(

@@ -67,7 +67,8 @@ public struct StatusServer: Service, CustomStringConvertible {
         self.cache = FactsCache(
             store: store,
             builder: StatusBuilder(
-                accounts: accounts, actionsEnabled: settings.actionsEnabled, companyName: settings.companyName),
+                accounts: accounts, actionsEnabled: settings.actionsEnabled, companyName: settings.companyName,
+                companyConfigured: settings.companyConfigured),
             ttl: settings.statusCacheTTL)
         self.outstandingRead = SharedRead(ttl: settings.statusCacheTTL)
     }

@@ -13,6 +13,9 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
     public var token: String?
     /// The company whose books these are, shown at the top of the page; empty: not shown.
     public var companyName: String
+    /// Whether the configuration names the company (`[company]` org_number or identifiers):
+    /// without, every invoice is rejected, which the page says before the first one comes.
+    public var companyConfigured: Bool
     /// Largest request body accepted (413 beyond it).
     public var maxBodyBytes: Int
     /// A connection that has not sent a complete request head within this time after it
@@ -34,7 +37,7 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, webRoot: String = "Web", token: String? = nil,
-        companyName: String = "",
+        companyName: String = "", companyConfigured: Bool = true,
         maxBodyBytes: Int = 16 * 1024, idleTimeout: Duration = .seconds(10), statusCacheTTL: Duration = .seconds(1),
         allowedHosts: [String]? = nil, maxConnections: Int = 128,
         onListening: (@Sendable (_ host: String, _ port: Int) async -> Void)? = nil
@@ -44,6 +47,7 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
         self.webRoot = webRoot
         self.token = token
         self.companyName = companyName
+        self.companyConfigured = companyConfigured
         self.maxBodyBytes = maxBodyBytes
         self.idleTimeout = idleTimeout
         self.statusCacheTTL = statusCacheTTL

@@ -63,6 +63,11 @@ extension Ledgerd {
                 logger.info(
                     "ledgerd \(version) starting: configuration \(file), books \(configuration.paths.database), archive \(configuration.paths.archive)"
                 )
+                if configuration.companyIdentity.identifiers.isEmpty {
+                    logger.warning(
+                        "no [company] org_number or identifiers configured: ledgerd cannot tell purchases from sales, so every invoice will be rejected (COMPANY-NOT-CONFIGURED) until they are set"
+                    )
+                }
                 _ = LedgerMetrics.bootstrap()
                 for inbox in InboxScanner.inboxes {
                     try? FileManager.default.createDirectory(
@@ -100,6 +105,7 @@ extension Ledgerd {
                     settings: StatusServerSettings(
                         host: configuration.server.host, port: configuration.server.port,
                         webRoot: webRoot, token: token, companyName: configuration.company.name,
+                        companyConfigured: !configuration.companyIdentity.identifiers.isEmpty,
                         onListening: { host, port in
                             serverUp.store(true, ordering: .releasing)
                             listening.open()

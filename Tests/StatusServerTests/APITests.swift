@@ -347,6 +347,25 @@ import Testing
         _ = dir
     }
 
+    /// A daemon started without the company says so before the first invoice is rejected for
+    /// it: empty books are not "all fine" then.
+    @Test func booksKeptForNoCompanyNeedAttention() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        let json = try await withServer(store: store, token: nil, companyConfigured: false) { port in
+            try await get(port, "/api/status").json
+        }
+        #expect(json["overall"]["status"].string == "attention")
+        #expect(json["overall"]["headline"].string?.hasPrefix("1 thing needs your attention") == true)
+        let item = json["overall"]["items"][0]
+        #expect(
+            item["text"].string
+                == "ledgerd does not know which company it keeps books for: every invoice is rejected until [company] "
+                + "is set in its configuration.")
+        #expect(item["action"].string?.contains("`ledgerd config example > ledgerd.toml`") == true)
+        _ = dir
+    }
+
     @Test func aDisagreementAndADeadWatcherMakeTheBannerAnError() async throws {
         let dir = TemporaryDirectory()
         let store = try Fixture.store(in: dir)

@@ -1,4 +1,5 @@
 import LedgerCore
+import LedgerStore
 import Testing
 
 @testable import StatusServer
@@ -120,25 +121,38 @@ import Testing
 @Suite struct AdviceTests {
     @Test func retryIsOfferedOnlyWhereTheSameBytesCanPost() {
         // The cause lies outside the file: fix it, then Retry.
-        let tooLarge = Advice.forRejection(code: "FILE-TOO-LARGE")
+        let tooLarge = Advice.forRejection(code: "FILE-TOO-LARGE", retryFromPage: true)
         #expect(tooLarge.contains("raise [limits] max_file_bytes and restart ledgerd"))
         #expect(tooLarge.hasSuffix("and restart ledgerd. Then press Retry (or move the file back into its inbox)."))
         for code in ["NOT-OUR-INVOICE", "COMPANY-NOT-CONFIGURED", "FILE-UNREADABLE"] {
             #expect(Advice.retryHelps(code: code), "\(code)")
             #expect(
-                Advice.forRejection(code: code).hasSuffix(" Then press Retry (or move the file back into its inbox)."))
+                Advice.forRejection(code: code, retryFromPage: true).hasSuffix(
+                    " Then press Retry (or move the file back into its inbox)."))
             // Said once, in the ending.
-            #expect(!Advice.forRejection(code: code).contains("retry the file"), "\(code)")
+            #expect(!Advice.forRejection(code: code, retryFromPage: true).contains("retry the file"), "\(code)")
         }
+        // Without the page's buttons (no API token), the file is moved back by hand.
+        #expect(
+            Advice.forRejection(code: "NOT-OUR-INVOICE", retryFromPage: false).hasSuffix(
+                " Then move the file back from the rejected folder into its inbox."))
+        // Rejected for want of the company by a daemon that knows it now: only the retry is left.
+        #expect(
+            Advice.forRejection(code: "COMPANY-NOT-CONFIGURED", retryFromPage: false, companyConfigured: true)
+                == "ledgerd knows the company now, so the file posts when it is tried again. Then move the file back "
+                + "from the rejected folder into its inbox.")
+        #expect(
+            Advice.forRejection(code: "COMPANY-NOT-CONFIGURED", retryFromPage: false).contains(
+                "ledgerd config example > ledgerd.toml"))
         // Figures that cannot be booked, or a broken file: only a corrected file helps, and
         // the one rejected is then deleted; the page offers no Retry for them.
         // A file that is not an invoice at all (a test set, a stray document): no corrected
         // file of it will come; it is deleted, or asked for again as an invoice.
-        let notAnInvoice = Advice.forRejection(code: "NOT-AN-INVOICE")
+        let notAnInvoice = Advice.forRejection(code: "NOT-AN-INVOICE", retryFromPage: true)
         #expect(!notAnInvoice.contains("corrected file") && !Advice.retryHelps(code: "NOT-AN-INVOICE"))
         #expect(notAnInvoice.contains("If the file was put here by mistake, move it where it belongs"))
         for code in ["POSTING", "XML-MALFORMED", "BR-CO-10", "VAT-CATEGORY-UNSUPPORTED", "EHF-UNSUPPORTED"] {
-            let advice = Advice.forRejection(code: code)
+            let advice = Advice.forRejection(code: code, retryFromPage: true)
             #expect(!advice.contains("press Retry"), "\(code)")
             #expect(!Advice.retryHelps(code: code))
             #expect(
@@ -150,9 +164,36 @@ import Testing
         }
         // Neither a corrected file nor a retry: the advice says all there is to do.
         for code in ["NOT-A-FILE", "STORE", "UNSUPPORTED-INBOX"] {
-            let advice = Advice.forRejection(code: code)
+            let advice = Advice.forRejection(code: code, retryFromPage: true)
             #expect(advice == Rejection.advice(forCode: code), "\(code)")
             #expect(!Advice.retryHelps(code: code))
         }
+    }
+
+    /// Several rejected files: the banner says how many need what, not "most need a corrected
+    /// invoice" of files the sender cannot mend.
+    @Test func severalRejectionsAreCountedByWhatTheyNeed() {
+        func reasons(_ pairs: KeyValuePairs<String, Int>) -> [StatusPageData.ReasonCount] {
+            pairs.map { StatusPageData.ReasonCount(code: $0.key, count: $0.value) }
+        }
+        #expect(
+            Advice.forRejections(
+                reasons(["NOT-OUR-INVOICE": 12, "NOT-AN-INVOICE": 4, "BR-CO-10": 7]), retryFromPage: false)
+                == "Read what to do for each under Needs attention: 12 can be taken in again, by moving the file back "
+                + "into its inbox, once what their reason names is mended; 7 need a corrected invoice from the "
+                + "sender, dropped into the inbox, after which the rejected file can be deleted; 4 need only what "
+                + "their advice says.")
+        #expect(
+            Advice.forRejections(reasons(["BR-CO-10": 2, "NO-R-001": 1]), retryFromPage: true)
+                == "Read what to do for each under Needs attention: all need a corrected invoice from the sender, "
+                + "dropped into the inbox, after which the rejected file can be deleted.")
+        #expect(
+            Advice.forRejections(reasons(["FILE-TOO-LARGE": 1, "NOT-OUR-INVOICE": 2]), retryFromPage: true)
+                == "Read what to do for each under Needs attention: all can be taken in again, by pressing Retry, "
+                + "once what their reason names is mended.")
+        // One reason for all: its own advice.
+        #expect(
+            Advice.forRejections(reasons(["COMPANY-NOT-CONFIGURED": 10]), retryFromPage: false)
+                == Advice.forRejection(code: "COMPANY-NOT-CONFIGURED", retryFromPage: false))
     }
 }

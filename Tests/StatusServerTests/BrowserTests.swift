@@ -294,9 +294,10 @@ import Testing
         }
         #expect(dom.contains(">Show 20 more rejected files</summary>"), "\(dom)")
         #expect(dom.components(separatedBy: "data-rejected=").count - 1 == 25)
-        // The same trouble's advice in full once, at the first of the files; the others point to it.
+        // The same trouble's advice in full at the first of the files, the others pointing to it,
+        // and in the banner, as the advice of all of them.
         let advice = Rejection.advice(forCode: "XML-MALFORMED")
-        #expect(dom.components(separatedBy: advice).count - 1 == 1)
+        #expect(dom.components(separatedBy: advice).count - 1 == 2)
         let first = try #require(dom.firstMatch(of: /data-rejected="([^"]+)"/)?.1)
         #expect(dom.components(separatedBy: ">as for \(first) above.</p>").count - 1 == 24)
         // 30 supplier rows: 12 shown, 18 behind the button; of the 50 recent documents, 15.

@@ -233,14 +233,14 @@ func withServer<T>(
     store: LedgerStore, token: String? = "s3cret-token", root: String = webRoot, runtime: FakeRuntime = FakeRuntime(),
     actions: any StatusActions = FakeActions(), idleTimeout: Duration = .seconds(10), maxBodyBytes: Int = 16 * 1024,
     allowedHosts: [String]? = nil, statusCacheTTL: Duration = .seconds(1), maxConnections: Int = 128,
-    _ body: (Int) async throws -> T
+    companyConfigured: Bool = true, _ body: (Int) async throws -> T
 ) async throws -> T {
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "status-server-test")
     logger.logLevel = .warning
     let settings = StatusServerSettings(
         host: "127.0.0.1", port: 0, webRoot: root, token: token, companyName: "Nordlys Helse AS",
-        maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout,
+        companyConfigured: companyConfigured, maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout,
         statusCacheTTL: statusCacheTTL, allowedHosts: allowedHosts, maxConnections: maxConnections,
         onListening: { _, port in portContinuation.yield(port) })
     let server = StatusServer(
