@@ -1,8 +1,8 @@
 extension Configuration {
-    /// A complete, commented `ledgerd.toml` documenting every key. Apart from the company, every
-    /// value it writes is the built-in default, so deleting a line changes nothing; what has no
-    /// default (the API token, accounts for particular parties) is shown commented out, so the
-    /// file can be used as it is.
+    /// A complete, commented `ledgerd.toml` documenting every key. Every value it writes is the
+    /// built-in default, so deleting a line changes nothing; what has no default (the company,
+    /// the API token, accounts for particular parties) is shown commented out, so the file can
+    /// be used as it is and never books invoices for a company that is not the reader's.
     public static let exampleTOML: String = #"""
         # ledgerd.toml — configuration of ledgerd.
         #
@@ -14,15 +14,18 @@ extension Configuration {
         # configuration file, ledgerd uses these defaults relative to the current folder.
 
         [company]
-        # The company whose books these are. An EHF invoice is ours when one of its
-        # parties carries one of our identifiers: the org number (also as the PEPPOL
-        # endpoint "0192:<org number>"), the VAT number, or one of `identifiers`.
-        name = "Nordlys Helse AS"
+        # The company whose books these are: write your own company's name, org_number and
+        # vat_number below and remove the `#` before them. Until org_number (or one of
+        # `identifiers`) is set, ledgerd cannot tell purchases from sales and rejects every
+        # invoice, saying so. An EHF invoice is ours when one of its parties carries one of
+        # our identifiers: the org number (also as the PEPPOL endpoint "0192:<org number>"),
+        # the VAT number, or one of `identifiers`.
+        # name = "Nordlys Helse AS"
         # Nine digits; checked against the Brønnøysund check digit when the company is
         # Norwegian (a VAT number starting with NO, or none and base_currency NOK).
-        org_number = "987654325"
+        # org_number = "987654325"
         # Country code, number and, in Norway, MVA. Must contain org_number.
-        vat_number = "NO987654325MVA"
+        # vat_number = "NO987654325MVA"
         # Further identifiers that mean "us", as "scheme:value" or bare values (a PEPPOL
         # participant identifier, "iso6523-actorid-upis::0192:987654325", is taken as "0192:...").
         identifiers = []
