@@ -189,9 +189,12 @@ public final class LedgerStore: Sendable {
     public func damageFound(limit: Int = 3) throws -> [String] {
         do {
             return try pool.read { db in
+                // A row may hold several lines, the heading ("*** in database main ***", which
+                // says nothing to whoever reads it) and what was found beneath it.
                 let lines = try String.fetchAll(db, sql: "PRAGMA quick_check(\(limit))")
-                // Its heading line ("*** in database main ***") says nothing to whoever reads it.
-                return lines == ["ok"] ? [] : lines.filter { !$0.hasPrefix("*** ") }
+                    .flatMap { $0.split(separator: "\n").map(String.init) }
+                    .filter { !$0.hasPrefix("*** ") }
+                return lines == ["ok"] ? [] : Array(lines.prefix(limit))
             }
         } catch let error as DatabaseError
             where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB

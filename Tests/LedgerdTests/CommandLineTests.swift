@@ -832,6 +832,40 @@ let buyerConfig = """
         }
     }
 
+    /// Damage SQLite's check reports as rows rather than as an error (a leaf page's cell
+    /// pointers overwritten, as a copy taken while the books were written leaves them): the
+    /// daemon does not start on it either.
+    @Test(.timeLimit(.minutes(2))) func theDaemonDoesNotStartOnBooksWhoseCheckFindsDamage() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n")
+        try writeInvoices(count: 100, into: home.path + "/Inbox/ehf")
+        #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
+        let database = home.path + "/var/ledger.sqlite"
+        // A leaf of the journal lines' tree: the rightmost child of its root.
+        let books = try GRDB.DatabaseQueue(path: database)
+        let root = try #require(
+            try await books.read { db in
+                try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'journal_lines'")
+            })
+        try books.close()
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: database))
+        try handle.seek(toOffset: UInt64((root - 1) * 4096))
+        let rootPage = try #require(try handle.read(upToCount: 12))
+        #expect(rootPage[0] == 5, "the root is an interior page")
+        let leaf = rootPage[8..<12].reduce(0) { $0 << 8 | Int($1) }
+        try handle.seek(toOffset: UInt64((leaf - 1) * 4096 + 8))
+        handle.write(Data(repeating: 0xA5, count: 8))
+        try handle.close()
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "NEW")
+        let run = try await ledgerd(["run", "--config", "ledgerd.toml"], in: home.path)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(
+            run.stderr.contains(
+                "ledgerd: the database file \(database) is damaged (SQLite's check: On tree page \(leaf)"),
+            "\(run.stderr)")
+        #expect(!run.stderr.contains("***"))
+    }
+
     /// The mirror case: books whose files were archived, and no archive folder (its disk not
     /// mounted, or moved). Neither ingest nor run creates an empty one in its place; a folder
     /// made on purpose lets them go on.
