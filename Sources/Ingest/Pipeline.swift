@@ -151,6 +151,8 @@ public final class Pipeline: Sendable {
     public let settings: PipelineSettings
     public let store: LedgerStore
     let logger: Logger
+    /// The archive folder as this pipeline first found it (`ArchiveGuard`).
+    let archiveGuard: ArchiveGuard
 
     /// The most files a batch holds: each holds a claim, an open file, from its reading to
     /// its move, and three batches can be in flight (`ingest`); a quarter of the open-file
@@ -165,6 +167,7 @@ public final class Pipeline: Sendable {
         self.settings = settings
         self.store = store
         self.logger = logger
+        self.archiveGuard = ArchiveGuard(path: settings.archive)
     }
 
     /// The files of `files` that `results` (what `ingest` returned for them) says nothing
@@ -328,6 +331,8 @@ public final class Pipeline: Sendable {
         var reservedRejected = Set<String>()
         var drops: [DuplicateDrop] = []
         var rejected: [(documentID: Int64, path: String)] = []
+        // Looked at once a batch: one look per file would be one more system call each.
+        let archiveProblem = archiveGuard.problem()
         for (position, outcome) in written.outcomes.enumerated() {
             let index = written.positions[position]
             switch outcome {
@@ -349,7 +354,7 @@ public final class Pipeline: Sendable {
             let document = written.documents[position]
             let result = settle(
                 written.files[index], document: document, copy: written.copies[position],
-                outcome: outcome, touched: &touched, reserved: &reservedRejected)
+                outcome: outcome, archiveProblem: archiveProblem, touched: &touched, reserved: &reservedRejected)
             results[index] = result
             if let id = result.documentID, let destination = result.destination {
                 switch result.outcome {
@@ -369,6 +374,7 @@ public final class Pipeline: Sendable {
             let level: Logger.Level = result.outcome == .posted ? .info : result.outcome == .failed ? .debug : .notice
             logger.log(level: level, "\(result.logLine)")
         }
+        archiveGuard.remember()
         for directory in touched.map(\.path) {
             do {
                 try FileSystem.syncDirectory(directory)
@@ -609,10 +615,11 @@ public final class Pipeline: Sendable {
                 sizeBytes: size, receivedAt: receivedAt, archivePath: archivePath, content: .invoice(prepared)), copy)
     }
 
-    /// After the commit: puts the file where its outcome says.
+    /// After the commit: puts the file where its outcome says. `archiveProblem`: why nothing
+    /// is put into the archive now (`ArchiveGuard.problem`).
     func settle(
         _ file: InboxFile, document: IncomingDocument, copy: ReadCopy, outcome: WriteOutcome,
-        touched: inout Set<PathKey>, reserved: inout Set<String>
+        archiveProblem: String? = nil, touched: inout Set<PathKey>, reserved: inout Set<String>
     ) -> FileResult {
         var result = FileResult(file: file, outcome: .failed, documentID: nil, reason: nil, destination: nil)
         /// The file was gone when it was to be moved: another ledgerd (the daemon, or a second
@@ -633,9 +640,13 @@ public final class Pipeline: Sendable {
                 ? "but no copy is kept (read in a burst too large to hold every file)"
                 : "but the copy read could not be written (logged above)"
         }
+        /// Whether `target` is in an archive that takes nothing now; the file then stays.
+        func archiveRefuses(_ target: String) -> Bool {
+            archiveProblem != nil && PathBytes.isInside(target, settings.archive)
+        }
         /// Where the bytes read are kept when the file itself could not be moved there.
         func keepCopy(at target: String) -> Bool {
-            guard let bytes = copy.bytes else { return false }
+            guard let bytes = copy.bytes, !archiveRefuses(target) else { return false }
             do {
                 try FileSystem.writeFile(bytes, to: target, replacing: false)
                 touched.insert(PathKey(FileSystem.parentDirectory(target)))
@@ -648,6 +659,14 @@ public final class Pipeline: Sendable {
             }
         }
         func moveFile(to target: String, done: String) -> Bool {
+            if archiveRefuses(target), let archiveProblem {
+                result.outcome = .failed
+                result.reason = Rejection(
+                    "MOVE",
+                    "\(done.capitalizedFirst), but the file could not be moved: \(archiveProblem); it stays where it "
+                        + "is and is moved when it is tried again.")
+                return false
+            }
             do {
                 let moved = try FileSystem.move(from: file.path, to: target, expected: copy.identity)
                 touched.insert(PathKey(FileSystem.parentDirectory(target)))
@@ -1129,4 +1148,38 @@ final class ResultSlots<T: Sendable>: Sendable {
         set { storage.withLock { $0[index] = newValue } }
     }
     func values() -> [T] { storage.withLock { $0.map { $0! } } }
+}
+
+/// The archive folder's identity (device and inode) when a pipeline first found it. Its disk
+/// unmounted while ledgerd runs, a move would make the folder again on the disk beneath, and
+/// the files archived from then on would vanish from sight when the disk is mounted again:
+/// instead, nothing goes into the archive until it is the same folder again (the disk
+/// mounted back), and the files wait in the inbox. Not made yet, it is remembered once a
+/// batch's moves have made it (`remember`).
+final class ArchiveGuard: Sendable {
+    let path: String
+    private let known = Mutex<[UInt64]?>(nil)
+
+    init(path: String) {
+        self.path = path
+        known.withLock { $0 = FileSystem.folder(path) }
+    }
+
+    /// Why nothing may go into the archive now; nil while it is the folder first found, or
+    /// none was found yet.
+    func problem() -> String? {
+        guard let expected = known.withLock({ $0 }) else { return nil }
+        let now = FileSystem.folder(path)
+        if now == expected { return nil }
+        return now == nil
+            ? "the archive folder \(path) is gone (is its disk not mounted?)"
+            : "the archive folder \(path) is no longer the folder ledgerd started with (a disk mounted or "
+                + "unmounted there?); restart ledgerd if the change is meant"
+    }
+
+    /// After a batch's moves: the archive they made, when none was known.
+    func remember() {
+        guard known.withLock({ $0 }) == nil, let found = FileSystem.folder(path) else { return }
+        known.withLock { $0 = $0 ?? found }
+    }
 }

@@ -106,13 +106,14 @@ extension LedgerStore {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM documents") ?? 0 }
     }
 
-    /// Where the latest document moved to the archive was put; nil when none was.
-    public func lastArchivedPath() throws -> String? {
+    /// Where the latest document moved into `folder` (an archive) was put; nil when none was.
+    public func lastArchivedPath(inside folder: String) throws -> String? {
+        // Paths below `folder` sort between "folder/" and "folder0" ('0' follows '/').
         try pool.read { db in
             try String.fetchOne(
                 db,
-                sql: "SELECT archived_path FROM documents WHERE archived_path IS NOT NULL AND archived_path <> '' "
-                    + "ORDER BY id DESC LIMIT 1")
+                sql: "SELECT archived_path FROM documents WHERE archived_path >= ? || '/' AND archived_path < ? || '0' "
+                    + "ORDER BY id DESC LIMIT 1", arguments: [folder, folder])
         }
     }
 

@@ -196,16 +196,28 @@ extension CommonOptions {
     /// folder: its disk is not mounted, or it was moved. Posting on would create an empty one
     /// in its place, on whatever disk lies beneath, and nobody would know the originals are
     /// elsewhere (the mirror of the refusal to start new books beside an archive).
+    /// An empty folder where the archive was is refused too: it is what a disk's mount point
+    /// holds while the disk is not mounted.
     static func refuseMissingArchive(_ configuration: Configuration, store: LedgerStore) throws {
         let archive = configuration.paths.archive
+        let state: String
         var st = stat()
-        guard stat(archive, &st) != 0, errno == ENOENT, let last = try store.lastArchivedPath(),
-            PathBytes.isInside(last, archive)
-        else { return }
+        if stat(archive, &st) != 0 {
+            guard errno == ENOENT else { return }
+            state = "does not exist"
+        } else if (try? FileSystem.listDirectory(archive))?.isEmpty == true {
+            state = "is empty"
+        } else {
+            return
+        }
+        guard let last = try store.lastArchivedPath(inside: archive) else { return }
         throw UserFacingError(
-            "ledgerd: the archive \(archive) does not exist, but the books have files archived there (the latest "
-                + "\(last)). If its disk is not mounted, mount it; if it was moved, point [paths] archive at it. To go "
-                + "on without it on purpose, create the folder.", exitCode: 1)
+            "ledgerd: the archive \(archive) \(state), but the books have files archived there (the latest "
+                + "\(last)). If its disk is not mounted, mount it; if it was moved, point [paths] archive at it. "
+                + (state == "is empty"
+                    ? "To go on without its files on purpose, make a folder in it (mkdir \(archive)/ehf)."
+                    : "To go on without it on purpose, create the folder (mkdir -p \(archive))."),
+            exitCode: 1)
     }
 }
 

@@ -889,7 +889,21 @@ let buyerConfig = """
         // Reading the books needs no archive.
         #expect(try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path).status == 0)
 
+        // An empty folder in its place is what a disk's mount point is while it is not mounted.
         try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: false)
+        for command in ["ingest", "run"] {
+            let refused = try await ledgerd([command, "--config", "ledgerd.toml"], in: home.path)
+            #expect(refused.status == 1, "\(command)")
+            #expect(
+                refused.stderr.contains(
+                    "the archive \(archive) is empty, but the books have files archived there (the latest \(archive)/ehf/"
+                ), "\(refused.stderr)")
+            #expect(refused.stderr.contains("make a folder in it (mkdir \(archive)/ehf)"), "\(refused.stderr)")
+        }
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
+
+        // Going on without the old files, on purpose.
+        try FileManager.default.createDirectory(atPath: archive + "/ehf", withIntermediateDirectories: false)
         #expect(try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path).status == 0)
         #expect(!FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
     }

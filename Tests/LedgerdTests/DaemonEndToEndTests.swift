@@ -885,6 +885,51 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(daemon.logText.contains("posted: STUCK-0.xml (invoice STUCK-0 from Salescompany ltd., 802.00 NOK)"))
     }
 
+    /// The archive's disk unmounted while the daemon runs (here: its folder moved away, then
+    /// an empty one made in its place, as a mount point is): no file goes into a new archive
+    /// made on the disk beneath, where it would vanish from sight once the disk is mounted
+    /// again. Files are posted and wait in the inbox, /healthz says why, and once the archive
+    /// is back they are moved into it.
+    @Test func anArchiveWhoseDiskGoesAwayIsNotMadeAgainBeneathIt() async throws {
+        let home = try Home()
+        let port = freePort()
+        let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
+        let archive = home.path + "/var/archive"
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "BEFORE")
+        try await waitUntil(seconds: 10) {
+            (try? FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/ehf"))?.isEmpty == true
+        }
+        try FileManager.default.moveItem(atPath: archive, toPath: home.path + "/unmounted")
+        try writeInvoices(count: 2, into: home.path + "/Inbox/ehf", prefix: "GONE")
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
+        try await waitUntil(seconds: 10) {
+            daemon.logText.contains("the archive folder \(archive) is gone (is its disk not mounted?)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: archive))
+        // The empty mount point: another folder than the archive.
+        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: false)
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "EMPTY")
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 4 }
+        try await waitUntil(seconds: 10) { daemon.logText.contains("is no longer the folder ledgerd started with") }
+        let health = try await get(port, "/healthz")
+        #expect(health.status == 503)
+        #expect(health.json["reasons"][0].string?.contains("the archive folder \(archive)") == true, "\(health.body)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: archive).isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/ehf").sorted() == [
+                "EMPTY-0.xml", "GONE-0.xml", "GONE-1.xml",
+            ])
+        // Mounted again: the waiting files go into it, with the one archived before.
+        try FileManager.default.removeItem(atPath: archive)
+        try FileManager.default.moveItem(atPath: home.path + "/unmounted", toPath: archive)
+        try await waitUntil(seconds: 15) {
+            (try? FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/ehf"))?.isEmpty == true
+        }
+        let month = try #require(try FileManager.default.contentsOfDirectory(atPath: archive + "/ehf").first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: archive + "/ehf/" + month).count == 4)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func aDatabaseDeletedWhileRunningStopsPostingAndSaysSo() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(home: home)
