@@ -174,6 +174,13 @@ extension CommonOptions {
                     "ledgerd: the database file \(path) is damaged (SQLite: \(error.message ?? "\(error.resultCode)")). "
                         + "Restore the books from a backup (README, Back up and restore).", exitCode: 1)
             }
+            // SQLite says "disk I/O error" for a disk with no room left for its -wal and -shm files.
+            var disk = statvfs()
+            if statvfs(folder.isEmpty ? "." : folder, &disk) == 0, disk.f_bavail == 0 {
+                throw UserFacingError(
+                    "ledgerd: cannot open the ledger database \(path): the disk that holds it is full. Free space on "
+                        + "it, then start ledgerd again; files wait in the inbox meanwhile. (\(error))", exitCode: 1)
+            }
             guard denied != 0 else {
                 throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
             }

@@ -35,7 +35,8 @@ import Testing
         let unit = try UnitFile(path: Self.unitPath)
         let expected: [(String, String)] = [
             ("Type", "notify"), ("NotifyAccess", "main"), ("WatchdogSec", "30s"), ("Restart", "on-failure"),
-            ("RestartSec", "2s"), ("RestartPreventExitStatus", "2"), ("TimeoutStopSec", "60s"),
+            ("RestartSec", "10s"), ("RestartPreventExitStatus", "2"), ("TimeoutStopSec", "60s"),
+            ("StartLimitIntervalSec", "0"),
             ("ExecStart", Self.installedExecutable + " run --config /etc/ledgerd/ledgerd.toml"),
             ("User", "ledgerd"), ("Group", "ledgerd"), ("UMask", "0007"),
             ("StateDirectory", "ledgerd"), ("StateDirectoryMode", "0700"), ("ConfigurationDirectory", "ledgerd"),
