@@ -28,7 +28,7 @@ public final class DaemonLock: Sendable {
                 let who = pid.map { "another ledgerd daemon (pid \($0))" } ?? "another ledgerd daemon"
                 let database = path.hasSuffix(".lock") ? String(path.dropLast(5)) : path
                 return "\(who) already keeps the books at \(database); stop it first "
-                    + "(`systemctl stop ledgerd`), or give this one its own [paths] database"
+                    + "(\(DaemonLock.howToStop(pid))), or give this one its own [paths] database"
             case .cannotOpen(let path, let code) where [EACCES, EPERM, EROFS].contains(code):
                 return "cannot open the lock file \(path): \(String(cString: strerror(code))); the daemon needs "
                     + "write access to the folder of the ledger database and to the database itself: run it as the "
@@ -58,6 +58,45 @@ public final class DaemonLock: Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// How the daemon `pid` is stopped: by its systemd service when it runs as ledgerd's
+    /// (its control group, `/system.slice/ledgerd.service`, names the unit), else as a process
+    /// started by hand (from a terminal, or by another program's service).
+    static func howToStop(_ pid: Int32?) -> String {
+        guard let pid else { return "`systemctl stop ledgerd` for the service; Ctrl-C where it was started by hand" }
+        if let unit = serviceUnit(of: pid) { return "`systemctl stop \(unit)`" }
+        return "Ctrl-C where it was started, or `kill \(pid)`"
+    }
+
+    /// The system service `pid` runs in, from its control group; nil for a process started
+    /// from a terminal (a session scope) or when it cannot be told.
+    static func serviceUnit(of pid: Int32) -> String? {
+        guard let file = fopen("/proc/\(pid)/cgroup", "r") else { return nil }
+        defer { fclose(file) }
+        var lines: [String] = []
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line { lines.append(String(cString: line)) }
+        return serviceUnit(inControlGroups: lines)
+    }
+
+    /// The ledgerd system service named by lines of `/proc/<pid>/cgroup`:
+    /// `0::/system.slice/ledgerd.service` (cgroup v2), or `1:name=systemd:/system.slice/…`
+    /// among v1's controllers. Another service's (a CI runner's, say, that started ledgerd by
+    /// hand) is not ledgerd's to stop.
+    static func serviceUnit(inControlGroups lines: [String]) -> String? {
+        for line in lines {
+            let path = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last ?? ""
+            let parts = path.split(whereSeparator: { $0 == "/" || $0 == "\n" })
+            if parts.count == 2, parts[0] == "system.slice", parts[1].hasPrefix("ledgerd"),
+                parts[1].hasSuffix(".service")
+            {
+                return String(parts[1])
+            }
+        }
+        return nil
+    }
 
     /// The pid of the daemon keeping the books at `database` now, or nil when none does or it
     /// cannot be told. Asked of the kernel (/proc/locks, whose lines read `1: FLOCK  ADVISORY
@@ -128,7 +167,8 @@ public final class InboxLock {
             case .held(let inbox, let pid):
                 let who = pid.map { "another ledgerd daemon (pid \($0))" } ?? "another ledgerd daemon"
                 return "\(who) already takes the files dropped in \(inbox), into other books than these; "
-                    + "two daemons would each post part of them. Stop it first, or give this one its own [paths] inbox"
+                    + "two daemons would each post part of them. Stop it first (\(DaemonLock.howToStop(pid))), or give "
+                    + "this one its own [paths] inbox"
             }
         }
     }

@@ -584,6 +584,8 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(
             second.stderr.contains("another ledgerd daemon (pid \(pid)) already keeps the books at"), "\(second.stderr)"
         )
+        // Started by hand, not as the service: stopped as such.
+        #expect(second.stderr.contains("stop it first (Ctrl-C where it was started, or `kill \(pid)`)"))
         #expect((try daemon.store().daemonState())?.pid == pid)
         // Nor a daemon, or a `ledgerd ingest`, on other books over the same inbox: each would
         // post part of what is dropped there.
