@@ -337,7 +337,8 @@ function renderUnreachable(reason) {
 
 const renderers = {
   inboxes(data) {
-    const inboxes = data.runtime.inboxes || [];
+    // "other" is not an inbox: files of kinds no inbox takes, which the banner's note names.
+    const inboxes = (data.runtime.inboxes || []).filter((inbox) => inbox.name !== "other");
     const rows = inboxes.map((inbox) => {
       const backlog = inbox.waiting + inbox.settling + inbox.processing;
       const busy = inbox.burst_total > 0 && inbox.burst_done < inbox.burst_total;

@@ -177,8 +177,15 @@ public final class Daemon: Service, Sendable {
     public func snapshot() -> Snapshot {
         let s = status.withLock { $0 }
         var (inboxes, entries) = tracker.countsAndEntries(inboxes: InboxScanner.inboxes, limit: 200)
-        for inbox in s.notRead.values {
-            if let i = inboxes.firstIndex(where: { $0.inbox == inbox }) { inboxes[i].notRead += 1 }
+        for (inbox, paths) in Dictionary(grouping: s.notRead.keys, by: { s.notRead[$0] ?? "" }) {
+            var i = inboxes.firstIndex { $0.inbox == inbox }
+            if i == nil, inbox == InboxScanner.otherFiles {
+                inboxes.append(.init(inbox: inbox))
+                i = inboxes.count - 1
+            }
+            guard let i else { continue }
+            inboxes[i].notRead = paths.count
+            inboxes[i].notReadNames = paths.map(\.path).sorted().prefix(Self.notReadNamed).map(place)
         }
         let pending = entries.map {
             Snapshot.PendingFile(
@@ -723,25 +730,31 @@ public final class Daemon: Service, Sendable {
     /// line, so that a start beside thousands of parked files does not bury the log.
     static let leftInPlaceNamed = 3
 
+    /// How many files left in place the state names per inbox (`InboxCounts.notReadNames`).
+    static let notReadNamed = 3
+
+    /// Where a file lies in the inbox: a file at its root, or in a folder someone made there,
+    /// belongs to the inbox of its type, whose folder it is not in.
+    func place(_ path: String) -> String {
+        PathBytes.below(path, settings.inbox).map { String(decoding: $0, as: UTF8.self) } ?? path
+    }
+
     /// Counts files of inboxes this version does not read, left where they are, and logs the
     /// ones not counted before.
     func noteLeftInPlace(_ files: [InboxFile]) {
         let new = status.withLock { s in
             files.filter { s.notRead.updateValue($0.inbox, forKey: PathKey($0.path)) == nil }
         }
-        for inbox in InboxScanner.inboxes {
+        for inbox in InboxScanner.inboxes + [InboxScanner.otherFiles] {
             let ofInbox = new.filter { $0.inbox == inbox }
             for file in ofInbox.prefix(Self.leftInPlaceNamed) {
-                // Where it lies in the inbox: a file at its root, or in a folder someone made
-                // there, belongs to the inbox of its type, whose folder it is not in.
-                let place = PathBytes.below(file.path, settings.inbox).map { String(decoding: $0, as: UTF8.self) }
-                logger.notice(
-                    "left in place: \(OneLine.escaped(place ?? file.path)) — \(InboxScanner.notReadYet(inbox))")
+                logger.notice("left in place: \(OneLine.escaped(place(file.path))) — \(InboxScanner.notReadYet(inbox))")
             }
             if ofInbox.count > Self.leftInPlaceNamed {
                 let more = ofInbox.count - Self.leftInPlaceNamed
+                let whose = inbox == InboxScanner.otherFiles ? "of other kinds" : "for the \(inbox) inbox"
                 logger.notice(
-                    "left in place: \(more) more file\(more == 1 ? "" : "s") for the \(inbox) inbox — \(InboxScanner.notReadYet(inbox, files: more))"
+                    "left in place: \(more) more file\(more == 1 ? "" : "s") \(whose) — \(InboxScanner.notReadYet(inbox, files: more))"
                 )
             }
         }

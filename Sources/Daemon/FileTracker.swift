@@ -329,6 +329,9 @@ public final class FileTracker: Sendable {
         /// Files in an inbox this version does not read (`InboxScanner.readInboxes`), left
         /// where they are; not part of the backlog. Filled in by the daemon, not the tracker.
         public var notRead = 0
+        /// The first few of them by name, where they lie below the inbox folder
+        /// (`wise/statement.csv`, `Faktura mai.pdf`), so that whoever dropped one finds it.
+        public var notReadNames: [String] = []
         public var backlog: Int { settling + waiting + processing + retrying }
 
         public init(inbox: String) { self.inbox = inbox }
@@ -344,6 +347,7 @@ public final class FileTracker: Sendable {
             burstTotal = try c.decode(Int.self, forKey: .burstTotal)
             burstDone = try c.decode(Int.self, forKey: .burstDone)
             notRead = try c.decodeIfPresent(Int.self, forKey: .notRead) ?? 0
+            notReadNames = try c.decodeIfPresent([String].self, forKey: .notReadNames) ?? []
         }
     }
 

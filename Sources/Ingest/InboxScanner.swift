@@ -6,6 +6,12 @@ public enum InboxScanner {
     /// The inbox folders and what each takes.
     public static let inboxes = ["ehf", "wise", "checks"]
 
+    /// Not an inbox: what files at the inbox's root, or in a folder someone made there, are
+    /// counted under when no inbox takes their type (a Word document, a text file). They are
+    /// left where they are, as the files of an inbox this version does not read are, and
+    /// counted and named so that whoever dropped one learns it is not read.
+    public static let otherFiles = "other"
+
     /// Names no person means as a document: partial uploads, editor and OS droppings.
     public static func isTemporaryName(_ name: String) -> Bool {
         if name.hasPrefix(".") || name.hasPrefix("~$") || name.hasSuffix("~") { return true }
@@ -73,7 +79,7 @@ public enum InboxScanner {
             for entry in entries where !isIgnored(entry.name) {
                 let path = root + "/" + entry.name
                 if entry.type != .directory {
-                    if let inbox = inbox(forName: entry.name) { files.append(InboxFile(path: path, inbox: inbox)) }
+                    files.append(InboxFile(path: path, inbox: inbox(forName: entry.name) ?? otherFiles))
                 } else if !inboxes.contains(entry.name) {
                     var found: [InboxFile] = []
                     walk(path, inbox: "", excluding: excluding, isIgnored: isIgnored, logger: logger, into: &found)
@@ -89,8 +95,8 @@ public enum InboxScanner {
     }
 
     /// The inbox that reads a file below `inboxRoot`: that of the inbox folder it is in; for
-    /// a file anywhere else below the root, the inbox of its type, as `scan` sorts them. nil
-    /// outside the root, for a file of a type no inbox takes, and for one in a folder of
+    /// a file anywhere else below the root, the inbox of its type, as `scan` sorts them, or
+    /// `otherFiles` for a type no inbox takes. nil outside the root, and for one in a folder of
     /// `excluding` (the rejected folder, the archive) reached by another name, through a link
     /// in its configured path: its files are not new ones, and taking them would reject them
     /// into the folder they came from, again and again.
@@ -105,8 +111,8 @@ public enum InboxScanner {
         guard PathBytes.below(path, inboxRoot) != nil else { return nil }
         let folder = inbox(ofPath: path, inboxRoot: inboxRoot)
         if !folder.isEmpty { return folder }
-        guard let kind = inbox(forName: FileSystem.lastComponent(path)) else { return nil }
-        // Only for a file of a type taken: the folders are looked up when it matters.
+        let kind = inbox(forName: FileSystem.lastComponent(path)) ?? otherFiles
+        // Only for a file outside the inbox folders: the folders are looked up when it matters.
         let excluded = excludedFolders ?? Set(excluding.compactMap(FileSystem.folder))
         var parent = FileSystem.parentDirectory(path)
         while !excluded.isEmpty, PathBytes.below(parent, inboxRoot) != nil {
@@ -142,13 +148,9 @@ public enum InboxScanner {
                 var found: [InboxFile] = []
                 walk(path, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger, into: &found)
                 for file in found {
-                    if file.inbox.isEmpty {
-                        if let kind = Self.inbox(forName: file.name) {
-                            files.append(InboxFile(path: file.path, inbox: kind))
-                        }
-                    } else {
-                        files.append(file)
-                    }
+                    files.append(
+                        file.inbox.isEmpty
+                            ? InboxFile(path: file.path, inbox: Self.inbox(forName: file.name) ?? otherFiles) : file)
                 }
             default:
                 let kind = inbox(ofPath: path, inboxRoot: inboxRoot)
@@ -191,6 +193,7 @@ public enum InboxScanner {
             switch inbox {
             case "wise": "this version of ledgerd does not read Wise statements or invoice PDFs yet"
             case "checks": "this version of ledgerd does not read scanned checks yet"
+            case otherFiles: "not a kind of file ledgerd reads (EHF invoices are .xml files)"
             default: "this version of ledgerd does not read the \(inbox) inbox"
             }
         return why + (files == 1 ? "; the file stays where it is" : "; they stay where they are")

@@ -17,14 +17,18 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
         public var burstDone: Int
         public var burstTotal: Int
         /// Files this version does not read (Wise files, scanned checks), left where they are.
+        /// The entry named `other` (not an inbox) counts the files at the inbox's root, or in
+        /// folders made there, of a type no inbox takes.
         public var notRead: Int
+        /// The first few of those by where they lie below the inbox folder.
+        public var notReadNames: [String]
 
         /// The files the daemon has yet to finish: waiting, settling or in hand.
         public var backlog: Int { waiting + settling + processing }
 
         public init(
             name: String, waiting: Int, settling: Int, processing: Int, burstDone: Int, burstTotal: Int,
-            notRead: Int = 0
+            notRead: Int = 0, notReadNames: [String] = []
         ) {
             self.name = name
             self.waiting = waiting
@@ -33,6 +37,7 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
             self.burstDone = burstDone
             self.burstTotal = burstTotal
             self.notRead = notRead
+            self.notReadNames = notReadNames
         }
     }
 

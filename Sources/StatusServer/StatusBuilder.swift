@@ -370,6 +370,25 @@ struct StatusBuilder {
                     action: "See the log: `journalctl -u ledgerd`."))
         }
         for inbox in runtime.inboxes where inbox.notRead > 0 {
+            // Named, the first few, where they lie: one dropped at the inbox's root is not in the
+            // folder of the inbox it counts for.
+            let more = inbox.notRead - inbox.notReadNames.count
+            let names =
+                inbox.notReadNames.isEmpty
+                ? ""
+                : " (" + inbox.notReadNames.map { OneLine.escaped($0) }.joined(separator: ", ")
+                    + (more > 0 ? " and \(more) more" : "") + ")"
+            let files = "\(inbox.notRead) file\(inbox.notRead == 1 ? "" : "s")"
+            if inbox.name == "other" {
+                items.append(
+                    .init(
+                        severity: "info", panel: "inboxes",
+                        text: "\(files) in the inbox \(inbox.notRead == 1 ? "is" : "are") of a kind ledgerd does not "
+                            + "read\(names): EHF invoices are .xml files.",
+                        action: "Each stays where it is. If one is an invoice, ask the sender for it as EHF or book it "
+                            + "by hand; move or delete what does not belong in the inbox."))
+                continue
+            }
             let what =
                 switch inbox.name {
                 case "wise": "Wise statements and invoice PDFs"
@@ -379,8 +398,7 @@ struct StatusBuilder {
             items.append(
                 .init(
                     severity: "info", panel: "inboxes",
-                    text:
-                        "\(inbox.notRead) file\(inbox.notRead == 1 ? " waits" : "s wait") in the \(inbox.name) inbox: "
+                    text: "\(files) for the \(inbox.name) inbox \(inbox.notRead == 1 ? "waits" : "wait")\(names): "
                         + "this version of ledgerd does not read \(what) yet.",
                     action: "An EHF invoice (.xml) put there by mistake belongs in the ehf inbox: move it there. "
                         + "Anything else stays where it is and is not booked until a later version of ledgerd; book "

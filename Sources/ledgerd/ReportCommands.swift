@@ -52,7 +52,10 @@ extension Ledgerd {
                     print(
                         inbox.read
                             ? "  \(inbox.inbox): \(files) waiting, taken in by `ledgerd run` or `ledgerd ingest`"
-                            : "  \(inbox.inbox): \(files) left in place, which this version of ledgerd does not read")
+                            : inbox.inbox == InboxScanner.otherFiles
+                                ? "  \(files) in the inbox of a kind ledgerd does not read; EHF invoices are .xml files"
+                                : "  \(inbox.inbox): \(files) left in place, which this version of ledgerd does not read"
+                    )
                 }
                 print("\nDocuments")
                 if report.documents.isEmpty {
@@ -233,7 +236,9 @@ struct InboxCount: Encodable {
             isIgnored: { InboxScanner.isTemporaryName($0) || configuration.watch.isIgnored(name: $0) },
             logger: Logger(label: "ledgerd"))
         let counts = Dictionary(grouping: files, by: \.inbox).mapValues(\.count)
-        return InboxScanner.inboxes.map { inbox in
+        // Files of kinds no inbox takes are listed only when there are some.
+        let other = counts[InboxScanner.otherFiles] == nil ? [] : [InboxScanner.otherFiles]
+        return (InboxScanner.inboxes + other).map { inbox in
             InboxCount(inbox: inbox, files: counts[inbox] ?? 0, read: InboxScanner.readInboxes.contains(inbox))
         }
     }
@@ -292,9 +297,15 @@ struct DaemonReport: Encodable {
                     + (inbox.burstTotal > 0 ? " — \(inbox.burstDone) of \(inbox.burstTotal) done" : ""))
         }
         for inbox in snapshot.inboxes where inbox.notRead > 0 {
+            let files = "\(inbox.notRead) file\(inbox.notRead == 1 ? "" : "s")"
+            let names =
+                inbox.notReadNames.isEmpty
+                ? ""
+                : " (\(inbox.notReadNames.map { OneLine.escaped($0) }.joined(separator: ", "))\(inbox.notRead > inbox.notReadNames.count ? ", …" : ""))"
             lines.append(
-                "  \(inbox.inbox): \(inbox.notRead) file\(inbox.notRead == 1 ? "" : "s") left in place, which this "
-                    + "version of ledgerd does not read")
+                inbox.inbox == InboxScanner.otherFiles
+                    ? "  \(files) in the inbox of a kind ledgerd does not read\(names); EHF invoices are .xml files"
+                    : "  \(inbox.inbox): \(files) left in place\(names), which this version of ledgerd does not read")
         }
         for file in snapshot.pending.prefix(20) {
             lines.append("    \(file.state)  \(file.inbox)/\(file.name)" + (file.lastError.map { " — \($0)" } ?? ""))

@@ -181,7 +181,8 @@ extension Daemon {
             inboxes: s.inboxes.map {
                 RuntimeSnapshot.Inbox(
                     name: $0.inbox, waiting: $0.waiting + $0.retrying, settling: $0.settling, processing: $0.processing,
-                    burstDone: $0.burstDone, burstTotal: $0.burstTotal, notRead: $0.notRead)
+                    burstDone: $0.burstDone, burstTotal: $0.burstTotal, notRead: $0.notRead,
+                    notReadNames: $0.notReadNames)
             },
             recentErrors: s.recentErrors, watcherAlive: s.watcherAlive || s.watchMode == "poll",
             schedulerAlive: isHealthy || s.schedulerAlive, databaseProblem: s.databaseProblem,

@@ -308,7 +308,8 @@ import Testing
     }
 
     /// The inbox a file is read by: its inbox folder's; elsewhere below the root (the root
-    /// itself, a folder someone made there) its type's; none for other types or outside.
+    /// itself, a folder someone made there) its type's, or `other` for a type no inbox takes;
+    /// none outside.
     @Test func aFileOutsideTheInboxFoldersIsReadByItsType() {
         let root = "/srv/Inbox"
         #expect(InboxScanner.inbox(forFile: "/srv/Inbox/ehf/a.pdf", inboxRoot: root) == "ehf")
@@ -316,13 +317,15 @@ import Testing
         #expect(InboxScanner.inbox(forFile: "/srv/Inbox/Fakturaer/2026/a.XML", inboxRoot: root) == "ehf")
         #expect(InboxScanner.inbox(forFile: "/srv/Inbox/Fakturaer/a.pdf", inboxRoot: root + "/") == "wise")
         #expect(InboxScanner.inbox(forFile: "/srv/Inbox/EHF/scan.jpg", inboxRoot: root) == "checks")
-        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/Fakturaer/notes.docx", inboxRoot: root) == nil)
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/Fakturaer/notes.docx", inboxRoot: root) == "other")
+        #expect(InboxScanner.inbox(forFile: "/srv/Inbox/lesmeg.txt", inboxRoot: root) == "other")
         #expect(InboxScanner.inbox(forFile: "/srv/Inboxes/a.xml", inboxRoot: root) == nil)
         #expect(InboxScanner.inbox(forFile: "/srv/Inbox", inboxRoot: root) == nil)
     }
 
-    /// A scan takes files from folders someone made in the inbox, by their type, and leaves
-    /// the rejected folder, hidden folders and types no inbox takes alone.
+    /// A scan takes files from folders someone made in the inbox, by their type (`other` for
+    /// one no inbox takes, to be counted and left alone), and leaves the rejected folder and
+    /// hidden folders alone.
     @Test func aScanTakesFilesFromFoldersMadeInTheInboxByType() throws {
         let sandbox = try Sandbox()
         for (folder, name) in [
@@ -344,7 +347,7 @@ import Testing
         #expect(
             inboxes == [
                 "Fakturaer/a.xml": "ehf", "Fakturaer/2026/b.xml": "ehf", "Fakturaer/c.pdf": "wise", "f.xml": "ehf",
-                "ehf/g.xml": "ehf",
+                "ehf/g.xml": "ehf", "Fakturaer/notes.docx": "other",
             ])
     }
 

@@ -561,7 +561,14 @@ let buyerConfig = """
         let inFolder = home.path + "/Inbox/Fakturaer/waiting too.xml"
         try Data("x".utf8).write(to: URL(fileURLWithPath: atRoot))
         try exampleInvoice.write(toFile: inFolder, atomically: true, encoding: .utf8)
+        // One of a kind no inbox takes is counted as such.
+        let document = home.path + "/Inbox/Fakturaer/Faktura april.docx"
+        try Data("PK".utf8).write(to: URL(fileURLWithPath: document))
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            status.stdout.contains(
+                "  1 file in the inbox of a kind ledgerd does not read; EHF invoices are .xml files"),
+            "\(status.stdout)")
         #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
         #expect(status.stdout.contains("checks: 2 files left in place"))
         #expect(status.stdout.contains("ehf: 2 files waiting, taken in by `ledgerd run` or `ledgerd ingest`"))
@@ -572,9 +579,9 @@ let buyerConfig = """
             (counted["inboxes"] as? [[String: Any]])?.map {
                 "\($0["inbox"]!) \($0["files"]!) \($0["read"] as? Bool == true)"
             } == [
-                "ehf 2 true", "wise 1 false", "checks 2 false",
+                "ehf 2 true", "wise 1 false", "checks 2 false", "other 1 false",
             ])
-        for path in [waiting, atRoot, inFolder] { try FileManager.default.removeItem(atPath: path) }
+        for path in [waiting, atRoot, inFolder, document] { try FileManager.default.removeItem(atPath: path) }
 
         #expect(
             try await ledgerd(["ingest", "--config", "ledgerd.toml", statement], in: home.path).stdout

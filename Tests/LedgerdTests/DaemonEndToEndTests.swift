@@ -562,11 +562,12 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         }
         // A scan in a folder someone made in the inbox counts for the checks inbox, and is
         // logged where it lies. Deleted, it leaves the count, without waiting for a rescan.
-        func checksLeftInPlace() -> Int? {
+        func leftInPlace(_ inbox: String = "checks") -> [String: Any]? {
             let state = Data(((try? daemon.store().daemonState())??.json ?? "").utf8)
             let inboxes = (try? JSONSerialization.jsonObject(with: state) as? [String: Any])?["inboxes"]
-            return (inboxes as? [[String: Any]])?.first { $0["inbox"] as? String == "checks" }?["not_read"] as? Int
+            return (inboxes as? [[String: Any]])?.first { $0["inbox"] as? String == inbox }
         }
+        func checksLeftInPlace() -> Int? { leftInPlace()?["not_read"] as? Int }
         try await waitUntil(seconds: 10) { checksLeftInPlace() == 1 }
         try FileManager.default.createDirectory(atPath: home.path + "/Inbox/Sjekker", withIntermediateDirectories: true)
         let madeFolderScan = home.path + "/Inbox/Sjekker/scan 2.png"
@@ -575,6 +576,18 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(daemon.logText.contains("left in place: Sjekker/scan 2.png — this version of ledgerd does not read"))
         try FileManager.default.removeItem(atPath: madeFolderScan)
         try await waitUntil(seconds: 10) { checksLeftInPlace() == 1 }
+        // A file of a kind no inbox takes, dropped at the inbox's root: left where it is,
+        // said in the log and counted.
+        try Data("Hei!".utf8).write(to: URL(fileURLWithPath: home.path + "/Inbox/lesmeg.txt"))
+        try await waitUntil(seconds: 10) {
+            daemon.logText.contains(
+                "left in place: lesmeg.txt — not a kind of file ledgerd reads (EHF invoices are .xml files); the file "
+                    + "stays where it is")
+        }
+        try await waitUntil(seconds: 10) {
+            leftInPlace("other")?["not_read"] as? Int == 1
+                && leftInPlace("other")?["not_read_names"] as? [String] == ["lesmeg.txt"]
+        }
 
         // A second daemon on the same books, on another port.
         try (buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n").write(
@@ -627,7 +640,14 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(!daemon.logText.contains("error"), "\(daemon.logText)")
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
         #expect(status.stdout.contains("Daemon: running (pid \(pid)"), "\(status.stdout)")
-        #expect(status.stdout.contains("wise: 1 file left in place, which this version of ledgerd does not read"))
+        #expect(
+            status.stdout.contains(
+                "wise: 1 file left in place (wise/statement.csv), which this version of ledgerd does not read"),
+            "\(status.stdout)")
+        #expect(
+            status.stdout.contains(
+                "  1 file in the inbox of a kind ledgerd does not read (lesmeg.txt); EHF invoices are .xml files"),
+            "\(status.stdout)")
         #expect(!status.stdout.contains("has not been able to write"), "\(status.stdout)")
         // A report that stopped coming (here: dated long ago, as when the books cannot be
         // written) is said to be that old. The daemon, with nothing new, republishes only at
@@ -656,10 +676,11 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         }
         let daemonReport = try #require(try json(stale.stdout)["daemon"] as? [String: Any])
         #expect((daemonReport["stale_seconds"] as? Int ?? 0) > 180, "\(stale.stdout)")
-        // The inboxes counted, as when no daemon runs: one shape for a script.
+        // The inboxes counted, as when no daemon runs: one shape for a script (with the files
+        // of other kinds, there are some).
         #expect(
             (try json(stale.stdout)["inboxes"] as? [[String: Any]])?.map { $0["inbox"] as? String } == [
-                "ehf", "wise", "checks",
+                "ehf", "wise", "checks", "other",
             ])
         #expect(
             staleText.stdout.contains("what follows is the daemon's report of 2026-01-01 01:00"), "\(staleText.stdout)")

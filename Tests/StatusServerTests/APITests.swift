@@ -221,7 +221,7 @@ import Testing
 
         // The banner: two things need attention, with what to do.
         #expect(json["overall"]["status"].string == "attention")
-        #expect(json["overall"]["headline"].string == "2 things need your attention; 4 notes below.")
+        #expect(json["overall"]["headline"].string == "2 things need your attention; 5 notes below.")
         let items = json["overall"]["items"].array
         #expect(items.contains { $0["text"].string == "1 file was rejected: broken-invoice.xml." })
         #expect(
@@ -237,10 +237,18 @@ import Testing
             items.contains {
                 $0["severity"].string == "info"
                     && $0["text"].string
-                        == "2 files wait in the wise inbox: this version of ledgerd does not read Wise statements and "
-                        + "invoice PDFs yet."
+                        == "2 files for the wise inbox wait (Faktura mai.pdf, wise/statement.csv): this version of "
+                        + "ledgerd does not read Wise statements and invoice PDFs yet."
             })
-        #expect(json["runtime"]["inboxes"].array.map { $0["not_read"].int } == [0, 2])
+        // Files of kinds no inbox takes, named where they lie.
+        #expect(
+            items.contains {
+                $0["severity"].string == "info"
+                    && $0["text"].string
+                        == "4 files in the inbox are of a kind ledgerd does not read (Faktura april.docx, lesmeg.txt, "
+                        + "notater/a.odt and 1 more): EHF invoices are .xml files."
+            })
+        #expect(json["runtime"]["inboxes"].array.map { $0["not_read"].int } == [0, 2, 4])
         _ = dir
     }
 

@@ -47,7 +47,7 @@ import Testing
 
         // Banner.
         #expect(dom.contains("id=\"overall\" class=\"overall\" data-status=\"attention\""))
-        #expect(dom.contains("2 things need your attention; 4 notes below."))
+        #expect(dom.contains("2 things need your attention; 5 notes below."))
         // The company's name heads the page and the tab, which says how things stand.
         #expect(dom.contains("<span id=\"company\" class=\"company\">Nordlys Helse AS</span>"))
         #expect(dom.contains("<title>! Nordlys Helse AS · ledgerd</title>"))
@@ -67,6 +67,9 @@ import Testing
         #expect(figure("inbox-wise-backlog") == "0")
         #expect(figure("inbox-wise-not-read") == "2")
         #expect(figure("inbox-ehf-not-read") == nil)
+        // Files of kinds no inbox takes are named in the banner's note, not as an inbox's row.
+        #expect(!dom.contains("data-inbox=\"other\""))
+        #expect(dom.contains("(Faktura april.docx, lesmeg.txt, notater/a.odt and 1 more)"))
         #expect(figure("documents-total") == "9")
         #expect(figure("documents-posted") == "7")
         #expect(figure("documents-rejected") == "1")

@@ -169,7 +169,11 @@ final class FakeRuntime: Sendable {
                 inboxes: [
                     .init(name: "ehf", waiting: 5, settling: 1, processing: 1, burstDone: 12, burstTotal: 40),
                     .init(
-                        name: "wise", waiting: 0, settling: 0, processing: 0, burstDone: 0, burstTotal: 0, notRead: 2),
+                        name: "wise", waiting: 0, settling: 0, processing: 0, burstDone: 0, burstTotal: 0, notRead: 2,
+                        notReadNames: ["Faktura mai.pdf", "wise/statement.csv"]),
+                    .init(
+                        name: "other", waiting: 0, settling: 0, processing: 0, burstDone: 0, burstTotal: 0, notRead: 4,
+                        notReadNames: ["Faktura april.docx", "lesmeg.txt", "notater/a.odt"]),
                 ], recentErrors: [], watcherAlive: true, schedulerAlive: true))
     }
 
