@@ -159,8 +159,23 @@ final class UBLReader {
             }
         }
 
-        let customizationID = try checkCustomization(customization?.trimmedText)
-        let typeCode = try checkTypeCode(type == .invoice ? invoiceTypeCode : creditNoteTypeCode)
+        let customizationID: String
+        let typeCode: String
+        do {
+            customizationID = try checkCustomization(customization?.trimmedText)
+            typeCode = try checkTypeCode(type == .invoice ? invoiceTypeCode : creditNoteTypeCode)
+        } catch {
+            // The sender is asked for another copy: whose, and of which document, is said when
+            // the file tells, as an EHF 2.0 invoice does in the same places.
+            let seller =
+                cac(cac(supplier, "Party"), "PartyName").flatMap { text($0, "Name") }
+                ?? cac(cac(supplier, "Party"), "PartyLegalEntity").flatMap { text($0, "RegistrationName") }
+            guard let number = id?.trimmedText, let seller else { throw error }
+            let from = clip(seller)
+            throw Rejection(
+                error.code,
+                error.message + " It is number \(clip(number)) from \(from)\(from.hasSuffix(".") ? "" : ".")")
+        }
 
         guard let number = id?.trimmedText else {
             throw Rejection("MISSING-FIELD", "The \(noun) has no \(noun) number (cbc:ID).")

@@ -78,7 +78,7 @@ extension Rejection {
             return "An amount is written with more decimals than EN 16931 allows (two); ask the sender for a "
                 + "corrected invoice."
         case "BR-CL-01":
-            return "The invoice's type code belongs to another kind of document (the reason says which); ask the "
+            return "The invoice's type code is not one for its kind of document (the reason says what it is); ask the "
                 + "sender for a corrected invoice."
         case "VAT-CATEGORY-UNSUPPORTED":
             return "The invoice charges a tax that is not Norwegian VAT (the reason names it); ask the sender whether "

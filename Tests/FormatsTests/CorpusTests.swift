@@ -295,6 +295,9 @@ struct CorpusTests {
             #expect(r.message.contains("EHF 3 / PEPPOL BIS Billing 3.0"))
             #expect(t < 1, "\(name) took \(t) s")
         }
+        // Which document, from whom: the sender to ask is named.
+        let legacy = try #require(parseResult(try Fixture.bytes("invalid", "ehf2_faktura-1_legacy.xml")).rejection)
+        #expect(legacy.message.hasSuffix(" It is number TOSL108 from Salescompany ltd."), "\(legacy.message)")
     }
 
     @Test func missingCustomizationIDSaysItIsMissing() throws {
