@@ -71,6 +71,8 @@ public final class Daemon: Service, Sendable {
         /// missing, the batch in hand stuck on a read, or posted files that cannot be moved out
         /// of the inbox (the archive or rejected folder full or not writable); nil while they do.
         public var processingProblem: String?
+        /// How long the file waiting longest has waited, in seconds; nil when none waits.
+        public var oldestWaitingSeconds: Int?
         public var backlog: Int { inboxes.reduce(0) { $0 + $1.backlog } }
     }
 
@@ -199,7 +201,10 @@ public final class Daemon: Service, Sendable {
             recentErrors: s.recentErrors, processed: s.processed,
             databaseProblem: s.databaseGone ?? s.writeFailure,
             processingProblem: s.inboxMissing
-                ?? Self.stuckProblem(s.batchStarted, now: DispatchTime.now().uptimeNanoseconds) ?? s.moveFailure)
+                ?? Self.stuckProblem(s.batchStarted, now: DispatchTime.now().uptimeNanoseconds) ?? s.moveFailure,
+            oldestWaitingSeconds: tracker.oldestFirstSeen().map {
+                Int((DispatchTime.now().uptimeNanoseconds &- $0) / 1_000_000_000)
+            })
     }
 
     public func run() async throws {

@@ -351,6 +351,12 @@ public final class FileTracker: Sendable {
         }
     }
 
+    /// When the file waiting longest (settling, waiting, in hand or to be tried again) was
+    /// first seen, in monotonic nanoseconds; nil when none waits.
+    public func oldestFirstSeen() -> UInt64? {
+        contents.withLock { c in c.entries.values.lazy.map(\.firstSeen).min() }
+    }
+
     public func counts(inboxes: [String]) -> [InboxCounts] {
         contents.withLock { c in Self.counts(c, inboxes: inboxes) }
     }

@@ -185,6 +185,15 @@ extension LedgerStore {
         }
     }
 
+    /// When the latest document was posted (ISO-8601), nil before the first: for a monitor
+    /// that alerts when nothing has been posted for longer than files usually come.
+    public func lastPostedAt() throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(processed_at) FROM documents WHERE state = 'posted'"))
+        }
+    }
+
     /// Marks the rejected or flagged document with these bytes as needing no one any more: its
     /// file left the rejected folder and a file of its name was posted. True when one was.
     @discardableResult

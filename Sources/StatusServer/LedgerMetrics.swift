@@ -20,7 +20,9 @@ public import Prometheus
 ///   `ledgerd_invoices_outstanding_minor_units{side,currency}` — read from the database at
 ///   scrape time (not swift-metrics)
 /// - `ledgerd_up`, `ledgerd_watcher_up`, `ledgerd_scheduler_up`, `ledgerd_database_up`,
-///   `ledgerd_uptime_seconds` — from the runtime snapshot at scrape time
+///   `ledgerd_uptime_seconds`, `ledgerd_oldest_waiting_file_seconds` — from the runtime
+///   snapshot at scrape time
+/// - `ledgerd_last_posted_timestamp_seconds` — read from the database at scrape time
 public enum LedgerMetrics {
     public static let filesProcessed = "ledgerd_files_total"
     public static let ingestSeconds = "ledgerd_ingest_duration_seconds"

@@ -58,11 +58,15 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
     /// Why files do not get through although the database takes writes (a batch stuck on a
     /// read, the archive or rejected folder not taking files); nil while they do.
     public var processingProblem: String?
+    /// How long the file waiting longest has waited, in seconds; nil when none waits.
+    public var oldestWaitingSeconds: Int?
 
     public init(
         startedAt: String, watchMode: String, lastRescan: String?, inboxes: [Inbox], recentErrors: [String],
-        watcherAlive: Bool, schedulerAlive: Bool, databaseProblem: String? = nil, processingProblem: String? = nil
+        watcherAlive: Bool, schedulerAlive: Bool, databaseProblem: String? = nil, processingProblem: String? = nil,
+        oldestWaitingSeconds: Int? = nil
     ) {
+        self.oldestWaitingSeconds = oldestWaitingSeconds
         self.databaseProblem = databaseProblem
         self.processingProblem = processingProblem
         self.startedAt = startedAt

@@ -47,7 +47,8 @@ public struct StatusServer: Service, CustomStringConvertible {
     let cache: FactsCache
     /// The open totals `/metrics` reports, read once for every request within the status TTL:
     /// a scraper (or anyone) sending hundreds of requests at once makes one read, not hundreds.
-    let outstandingRead: SharedRead<[(side: String, currency: String, documents: Int, openMinor: Int64)]?>
+    let outstandingRead:
+        SharedRead<(totals: [(side: String, currency: String, documents: Int, openMinor: Int64)], lastPosted: String?)?>
 
     /// What service-lifecycle's log lines name it by: the settings (no token), not every
     /// field, which would print the configuration the actions hold, token and all.
@@ -266,10 +267,11 @@ public struct StatusServer: Service, CustomStringConvertible {
     func metricsResponse() async -> Response {
         async let snapshot = runtime()
         let store = self.store
-        let outstanding = await outstandingRead.value {
-            try? await Offload.run(timeout: .seconds(3)) { try store.outstandingTotals() }
+        let read = await outstandingRead.value {
+            try? await Offload.run(timeout: .seconds(3)) { (try store.outstandingTotals(), try store.lastPostedAt()) }
         }
-        let databaseError = outstanding == nil ? "unreadable" : nil
+        let outstanding = read?.totals
+        let databaseError = read == nil ? "unreadable" : nil
         let runtime = await snapshot
         // The total backlog, unlabelled, as the daemon records it too (help text "" like the
         // swift-metrics factory's: the registry refuses two help texts for one name; its
@@ -309,6 +311,16 @@ public struct StatusServer: Service, CustomStringConvertible {
         gauge("ledgerd_database_up", "1 when the database answers.", [("", health.database ? "1" : "0")])
         if let uptime = health.uptimeSeconds {
             gauge("ledgerd_uptime_seconds", "Seconds since the daemon started.", [("", String(uptime))])
+        }
+        // For alerts on files that do not get through, whatever the cause: one waiting for
+        // long, or nothing posted for longer than files usually come.
+        gauge(
+            "ledgerd_oldest_waiting_file_seconds", "Seconds the file waiting longest has waited (0 when none waits).",
+            [("", String(runtime.oldestWaitingSeconds ?? 0))])
+        if let posted = read?.lastPosted.flatMap(StatusBuilder.parseISO) {
+            gauge(
+                "ledgerd_last_posted_timestamp_seconds", "When the latest document was posted (Unix time).",
+                [("", String(Int(posted.timeIntervalSince1970)))])
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

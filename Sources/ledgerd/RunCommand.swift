@@ -186,7 +186,7 @@ extension Daemon {
             },
             recentErrors: s.recentErrors, watcherAlive: s.watcherAlive || s.watchMode == "poll",
             schedulerAlive: isHealthy || s.schedulerAlive, databaseProblem: s.databaseProblem,
-            processingProblem: s.processingProblem)
+            processingProblem: s.processingProblem, oldestWaitingSeconds: s.oldestWaitingSeconds)
     }
 }
 

@@ -937,6 +937,18 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let health = try await get(port, "/healthz")
         #expect(health.status == 503)
         #expect(health.json["reasons"][0].string?.contains("the archive folder \(archive)") == true, "\(health.body)")
+        // A monitor sees the files wait, whatever it makes of the reason.
+        func oldestWaiting() async throws -> Int? {
+            let metrics = try await get(port, "/metrics").body
+            return metrics.split(separator: "\n").first { $0.hasPrefix("ledgerd_oldest_waiting_file_seconds ") }
+                .flatMap { Int($0.split(separator: " ")[1]) }
+        }
+        var waited = 0
+        for _ in 0..<30 where waited < 1 {
+            waited = try await oldestWaiting() ?? 0
+            if waited < 1 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(waited >= 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: archive).isEmpty)
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/ehf").sorted() == [

@@ -492,7 +492,9 @@ import Testing
         Counter(label: "ledgerd_files_total", dimensions: [("result", "duplicate_number")]).increment()
         Metrics.Timer(label: "ledgerd_ingest_duration_seconds").recordNanoseconds(3_000_000)
         Gauge(label: "ledgerd_backlog_files").record(3)
-        let reply = try await withServer(store: store) { port in try await get(port, "/metrics") }
+        let runtime = FakeRuntime()
+        runtime.update { $0.oldestWaitingSeconds = 42 }
+        let reply = try await withServer(store: store, runtime: runtime) { port in try await get(port, "/metrics") }
         #expect(reply.status == 200)
         #expect(reply.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = reply.body
@@ -505,9 +507,13 @@ import Testing
             "ledgerd_invoices_outstanding_minor_units{side=\"payable\",currency=\"NOK\"} 2150000",
             "ledgerd_invoices_outstanding_minor_units{side=\"receivable\",currency=\"EUR\"} 12500", "ledgerd_up 1",
             "ledgerd_watcher_up 1", "ledgerd_database_up 1", "ledgerd_uptime_seconds",
+            "ledgerd_oldest_waiting_file_seconds 42",
         ] {
             #expect(text.contains(name), "missing \(name)")
         }
+        // When the latest document was posted, as Unix time, for an alert on a quiet inbox.
+        let lastPosted = try #require(try store.lastPostedAt().flatMap { ISO8601DateFormatter().date(from: $0) })
+        #expect(text.contains("\nledgerd_last_posted_timestamp_seconds \(Int(lastPosted.timeIntervalSince1970))\n"))
         // Every series says what it is, as `promtool check metrics` asks, once.
         let lines = text.split(separator: "\n")
         for (index, line) in lines.enumerated() where line.hasPrefix("# TYPE ") {
