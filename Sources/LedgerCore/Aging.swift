@@ -84,7 +84,8 @@ public struct AgingRow: Sendable, Hashable {
     /// Minor units per bucket, in `AgingBucket.allCases` order (always five entries).
     public var buckets: [Int64]
     public var documents: Int
-    /// Documents aged from their issue date because the due date is unknown.
+    /// Documents that leave money owed (not credit notes, which are due on no day) aged from
+    /// their issue date because the due date is unknown.
     public var withoutDueDate: Int
 
     public init(
@@ -161,7 +162,8 @@ public enum Aging {
             let index = bucket(issueDate: item.issueDate, dueDate: item.dueDate, today: today).index
             row.buckets[index] = add(row.buckets[index], item.openMinor)
             row.documents += item.documents
-            if item.dueDate == nil { row.withoutDueDate += item.documents }
+            // A credit (a negative open amount) states no due date as a rule: not worth a note.
+            if item.dueDate == nil, item.openMinor > 0 { row.withoutDueDate += item.documents }
             rows[key] = row
         }
         return rows.values.sorted { a, b in

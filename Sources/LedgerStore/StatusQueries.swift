@@ -97,7 +97,8 @@ public struct StatusPageData: Sendable, Equatable {
     public var duplicateCount: Int
     /// Per party and currency, receivables first, then by party name.
     public var balances: [PartyBalance]
-    /// Open amounts grouped by party, currency, issue and due date (input for `Aging.rows`).
+    /// Open amounts grouped by party, currency, issue and due date, what is owed apart from
+    /// credits (input for `Aging.rows`, which counts only the first without a due date).
     public var aging: [AgingEntry]
     /// The newest audit-log rows (starts, stops, retries, rescans, backups, ingest runs), newest
     /// first, at most `activityLimit`.
@@ -149,7 +150,7 @@ extension LedgerStore {
                             FROM \(table) i WHERE i.issue_date <= ?1)
                         SELECT party, currency, issue_date, due_date, COUNT(*), SUM(sign * minor)
                         FROM open WHERE minor != 0
-                        GROUP BY party, currency, issue_date, due_date
+                        GROUP BY party, currency, issue_date, due_date, sign * minor > 0
                         """, arguments: [day.description])
                 for row in rows {
                     let id: Int64 = row[0]
@@ -369,7 +370,7 @@ extension LedgerStore {
                     sql: """
                         SELECT \(column), currency, issue_date, due_date, COUNT(*), SUM(\(signedOpen))
                         FROM \(table) WHERE status != 'paid'
-                        GROUP BY \(column), currency, issue_date, due_date
+                        GROUP BY \(column), currency, issue_date, due_date, \(signedOpen) > 0
                         """))
             for row in items {
                 let id: Int64 = row[0]

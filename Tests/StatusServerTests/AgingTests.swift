@@ -63,6 +63,7 @@ import Testing
                 item("Beta AS", 10_000, issued: -40, due: -10),
                 item("Beta AS", -2_500, issued: -20, due: -5),  // credit note
                 item("Beta AS", 7_000, issued: -80, due: -45),
+                item("Beta AS", -1_000, issued: -3, due: nil),  // credit note without a due date, as most are
                 item("alpha AS", 1_000, issued: -5, due: 25),
                 item("alpha AS", 500, issued: -100, due: nil),
                 item("alpha AS", 300, issued: -1, due: 29, currency: .eur),
@@ -74,16 +75,21 @@ import Testing
         #expect(rows[1].buckets == [1_000, 0, 0, 500, 0])
         #expect(rows[1].withoutDueDate == 1)
         #expect(rows[1].documents == 2)
-        #expect(rows[2].buckets == [0, 7_500, 7_000, 0, 0])
-        #expect(rows[2].totalMinor == 14_500)
+        // The credit note without a due date is aged like the rest, but is no document whose
+        // due date is missing: a credit is due on no day.
+        #expect(rows[2].buckets == [-1_000, 7_500, 7_000, 0, 0])
+        #expect(rows[2].withoutDueDate == 0)
+        #expect(rows[2].documents == 4)
+        #expect(rows[2].totalMinor == 13_500)
         #expect(rows[2].amount(.days1to30) == Money(minor: 7_500, currency: .nok))
 
         let totals = Aging.totals(rows)
         #expect(totals.map(\.currency.code) == ["EUR", "NOK"])
         #expect(totals[1].party == nil)
-        #expect(totals[1].buckets == [1_000, 7_500, 7_000, 500, 0])
-        #expect(totals[1].documents == 5)
-        #expect(totals[1].total == Money(minor: 16_000, currency: .nok))
+        #expect(totals[1].buckets == [0, 7_500, 7_000, 500, 0])
+        #expect(totals[1].documents == 6)
+        #expect(totals[1].withoutDueDate == 1)
+        #expect(totals[1].total == Money(minor: 15_000, currency: .nok))
     }
 
     @Test func partiesNumberedInTheirNamesComeInNumberOrder() {
