@@ -73,6 +73,9 @@ public final class Daemon: Service, Sendable {
         public var processingProblem: String?
         /// How long the file waiting longest has waited, in seconds; nil when none waits.
         public var oldestWaitingSeconds: Int?
+        /// Files in the archive whose bytes the books do not know, and one of them.
+        public var archiveNotInBooks: Int?
+        public var archiveNotInBooksExample: String?
         public var backlog: Int { inboxes.reduce(0) { $0 + $1.backlog } }
     }
 
@@ -102,6 +105,9 @@ public final class Daemon: Service, Sendable {
         var batchStarted: (at: UInt64, files: Int)?
         /// The inbox folder is gone (deleted, moved away, unmounted) or not a folder: what it is.
         var inboxMissing: String?
+        /// Files in the archive whose bytes the books do not know (`checkArchiveAgainstBooks`),
+        /// below the archive folder, in order.
+        var archiveNotInBooks: [String] = []
         /// When the rejected folder was last looked at for files the bookkeeper removed.
         var lastSweep: UInt64?
     }
@@ -136,6 +142,8 @@ public final class Daemon: Service, Sendable {
     let publishFailing = Atomic<Bool>(false)
     /// Set while the rejected folder is being looked at (`scan`).
     let sweeping = Atomic<Bool>(false)
+    /// Whether archived files the books did not know are being looked up again.
+    let lookingAtArchive = Atomic<Bool>(false)
     let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
     let rescans: AsyncStream<Void>.Continuation
@@ -204,7 +212,7 @@ public final class Daemon: Service, Sendable {
                 ?? Self.stuckProblem(s.batchStarted, now: DispatchTime.now().uptimeNanoseconds) ?? s.moveFailure,
             oldestWaitingSeconds: tracker.oldestFirstSeen().map {
                 Int((DispatchTime.now().uptimeNanoseconds &- $0) / 1_000_000_000)
-            })
+            }, archiveNotInBooks: s.archiveNotInBooks.count, archiveNotInBooksExample: s.archiveNotInBooks.last)
     }
 
     public func run() async throws {
@@ -235,6 +243,9 @@ public final class Daemon: Service, Sendable {
 
         let watcher = startWatcher()
         defer { watcher?.stop() }
+
+        // Off the tick loop, which the watchdog listens to: an archive of years is read whole.
+        DispatchQueue.global(qos: .utility).async { self.checkArchiveAgainstBooks() }
 
         // Startup scan: everything already waiting is taken before anything new.
         scan()
@@ -587,6 +598,7 @@ public final class Daemon: Service, Sendable {
                 if sinceNotReadCheck >= Self.notReadCheckInterval {
                     sinceNotReadCheck = .zero
                     forgetNotReadFilesThatWent()
+                    lookAgainAtArchivedFilesNotInBooksSoon()
                 }
                 let snapshot = snapshot()
                 sinceHeartbeat += .seconds(1)
@@ -689,6 +701,42 @@ public final class Daemon: Service, Sendable {
                 self.pipeline.resolveProblemsRemovedFromRejectedFolder()
                 self.sweeping.store(false, ordering: .releasing)
             }
+        }
+    }
+
+    /// Files in the archive whose bytes the books do not know: the books were restored from a
+    /// backup taken before those files were posted, and hold none of them. Looked for once, at
+    /// start; said in the log and on the page, with how to post them again.
+    func checkArchiveAgainstBooks() {
+        let archive = pipeline.settings.archive
+        let unknown: [String]
+        do {
+            unknown = try store.unknownToTheBooks(ArchiveLayout.archivedFiles(in: archive))
+        } catch {
+            logger.warning("could not compare the archive with the books", metadata: ["error": "\(error)"])
+            return
+        }
+        status.withLock { $0.archiveNotInBooks = unknown }
+        guard let example = unknown.last else { return }
+        logger.warning(
+            "the archive \(archive) holds \(unknown.count) file\(unknown.count == 1 ? "" : "s") the books do not know (such as \(OneLine.escaped(example))): were the books restored from an older backup? Copy them into the inbox to post them again (README, Back up and restore)"
+        )
+    }
+
+    /// The archived files the books did not know, looked up again every
+    /// `notReadCheckInterval`, off the tick loop: once dropped into the inbox again and posted,
+    /// they leave the count.
+    func lookAgainAtArchivedFilesNotInBooksSoon() {
+        guard status.withLock({ !$0.archiveNotInBooks.isEmpty }), !lookingAtArchive.exchange(true, ordering: .acquiring)
+        else { return }
+        DispatchQueue.global(qos: .utility).async {
+            defer { self.lookingAtArchive.store(false, ordering: .releasing) }
+            let counted = self.status.withLock { $0.archiveNotInBooks }
+            guard let unknown = try? self.store.unknownToTheBooks(counted), unknown != counted else { return }
+            // Only what was counted leaves it (the first look may have ended meanwhile).
+            let gone = Set(counted).subtracting(unknown)
+            self.status.withLock { $0.archiveNotInBooks.removeAll { gone.contains($0) } }
+            if unknown.isEmpty { self.logger.notice("the books now know every file in the archive") }
         }
     }
 

@@ -12,6 +12,12 @@ public enum ArchiveLayout {
     /// there (a lock file, a README, lost+found) is not a sign of books that were. Looked for
     /// only when there are no books, so a month's listing is read whole.
     public static func firstArchivedFile(in archive: String) -> String? {
+        archivedFiles(in: archive, first: true).first
+    }
+
+    /// The files the pipeline archived in `archive` (paths below it, `ehf/2026-11/<hex>_<name>`),
+    /// month by month; with `first`, only the first found.
+    public static func archivedFiles(in archive: String, first: Bool = false) -> [String] {
         func digits(_ bytes: ArraySlice<UInt8>, hex: Bool) -> Bool {
             bytes.allSatisfy {
                 (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
@@ -27,18 +33,19 @@ public enum ArchiveLayout {
             let u = Array(name.utf8)
             return u.count > 13 && u[12] == UInt8(ascii: "_") && digits(u[0..<12], hex: true)
         }
+        var found: [String] = []
         for inbox in InboxScanner.inboxes {
             let folder = archive + "/" + inbox
             guard let months = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
             for month in months.sorted() where isMonth(month) {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/" + month)) ?? []
-                if let name = names.first(where: {
-                    isArchived($0) && FileSystem.lstatType(folder + "/" + month + "/" + $0) == .regular
-                }) {
-                    return inbox + "/" + month + "/" + name
+                for name in names.sorted()
+                where isArchived(name) && FileSystem.lstatType(folder + "/" + month + "/" + name) == .regular {
+                    found.append(inbox + "/" + month + "/" + name)
+                    if first { return found }
                 }
             }
         }
-        return nil
+        return found
     }
 }

@@ -186,6 +186,21 @@ extension LedgerStore {
         }
     }
 
+    /// Of `names` (archived files, `<first 12 hex digits of the SHA-256>_<name>` after their
+    /// folders), those whose bytes no document of the books has: posted into books that were
+    /// since restored from an older backup.
+    public func unknownToTheBooks(_ names: [String]) throws -> [String] {
+        try pool.read { db in
+            // Hex digits sort below 'g': every SHA-256 beginning with the prefix lies in the range.
+            let known = try db.cachedStatement(
+                sql: "SELECT 1 FROM documents WHERE sha256 >= ?1 AND sha256 < ?1 || 'g' LIMIT 1")
+            return try names.filter { name in
+                let prefix = String(name.split(separator: "/").last?.prefix(12) ?? "")
+                return try Int.fetchOne(known, arguments: [prefix]) == nil
+            }
+        }
+    }
+
     /// When the latest document was posted (ISO-8601), nil before the first: for a monitor
     /// that alerts when nothing has been posted for longer than files usually come.
     public func lastPostedAt() throws -> String? {

@@ -60,12 +60,18 @@ public struct RuntimeSnapshot: Sendable, Codable, Equatable {
     public var processingProblem: String?
     /// How long the file waiting longest has waited, in seconds; nil when none waits.
     public var oldestWaitingSeconds: Int?
+    /// Files in the archive whose bytes the books do not know (books restored from an older
+    /// backup), and one of them, below the archive folder.
+    public var archiveNotInBooks: Int
+    public var archiveNotInBooksExample: String?
 
     public init(
         startedAt: String, watchMode: String, lastRescan: String?, inboxes: [Inbox], recentErrors: [String],
         watcherAlive: Bool, schedulerAlive: Bool, databaseProblem: String? = nil, processingProblem: String? = nil,
-        oldestWaitingSeconds: Int? = nil
+        oldestWaitingSeconds: Int? = nil, archiveNotInBooks: Int = 0, archiveNotInBooksExample: String? = nil
     ) {
+        self.archiveNotInBooks = archiveNotInBooks
+        self.archiveNotInBooksExample = archiveNotInBooksExample
         self.oldestWaitingSeconds = oldestWaitingSeconds
         self.databaseProblem = databaseProblem
         self.processingProblem = processingProblem

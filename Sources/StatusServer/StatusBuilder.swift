@@ -304,6 +304,19 @@ struct StatusBuilder {
                         + "ledgerd can write to the archive and rejected folders (permissions, free space); files "
                         + "wait and go on once it can."))
         }
+        if runtime.archiveNotInBooks > 0 {
+            let n = runtime.archiveNotInBooks
+            let example = runtime.archiveNotInBooksExample.map { " (such as \(OneLine.escaped($0)))" } ?? ""
+            items.append(
+                .init(
+                    severity: "warning", panel: "daemon",
+                    text: "The archive holds \(n) file\(n == 1 ? "" : "s") the books do not know\(example): were the "
+                        + "books restored from an older backup?",
+                    action:
+                        "Copy \(n == 1 ? "it" : "them") from the archive into the inbox to post \(n == 1 ? "it" : "them") "
+                        + "again; a file the books know is recognised and not posted twice (README, Back up and "
+                        + "restore)."))
+        }
         if !runtime.schedulerAlive {
             items.append(
                 .init(

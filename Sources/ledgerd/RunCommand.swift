@@ -186,7 +186,8 @@ extension Daemon {
             },
             recentErrors: s.recentErrors, watcherAlive: s.watcherAlive || s.watchMode == "poll",
             schedulerAlive: isHealthy || s.schedulerAlive, databaseProblem: s.databaseProblem,
-            processingProblem: s.processingProblem, oldestWaitingSeconds: s.oldestWaitingSeconds)
+            processingProblem: s.processingProblem, oldestWaitingSeconds: s.oldestWaitingSeconds,
+            archiveNotInBooks: s.archiveNotInBooks ?? 0, archiveNotInBooksExample: s.archiveNotInBooksExample)
     }
 }
 

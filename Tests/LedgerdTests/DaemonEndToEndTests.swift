@@ -965,6 +965,55 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(daemon.terminate() == 0)
     }
 
+    /// Books restored from a backup taken before some files were posted: the daemon finds
+    /// those files in the archive, says how many on the page and in the log, and once they are
+    /// copied into the inbox again and posted, the note goes.
+    @Test func booksRestoredFromAnOlderBackupAreToldWhatTheArchiveHoldsBeyondThem() async throws {
+        let home = try Home()
+        let port = freePort()
+        let config = "[server]\nlisten = \"127.0.0.1:\(port)\"\n"
+        let first = try await RunningDaemon(home: home, extraConfig: config)
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf", prefix: "BEFORE")
+        try await waitUntil(seconds: 10) { first.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        let backup = home.path + "/backup.sqlite"
+        #expect(try await ledgerd(["backup", backup, "--config", "ledgerd.toml"], in: home.path).status == 0)
+        try writeInvoices(count: 2, into: home.path + "/Inbox/ehf", prefix: "AFTER")
+        try await waitUntil(seconds: 10) {
+            (try? FileManager.default.contentsOfDirectory(atPath: home.path + "/Inbox/ehf"))?.isEmpty == true
+        }
+        #expect(first.terminate() == 0)
+        let database = home.path + "/var/ledger.sqlite"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        try FileManager.default.copyItem(atPath: backup, toPath: database)
+
+        let restored = try await RunningDaemon(home: home, extraConfig: config)
+        try await waitUntil(seconds: 10) { restored.logText.contains("holds 2 files the books do not know") }
+        let status = try await get(port, "/api/status").json
+        let note = try #require(
+            status["overall"]["items"].array.first { $0["text"].string?.hasPrefix("The archive holds 2 files") == true }
+        )
+        #expect(
+            note["text"].string?.firstMatch(
+                of:
+                    /\(such as ehf\/\d{4}-\d{2}\/[0-9a-f]{12}_AFTER-[01]\.xml\): were the books restored from an older backup\?/
+            ) != nil, "\(note)")
+        #expect(note["severity"].string == "warning")
+        // Copied back into the inbox, all three, as the README says: the one the books know is
+        // recognised, the two are posted again, and the note goes.
+        let archive = home.path + "/var/archive/ehf"
+        for month in try FileManager.default.contentsOfDirectory(atPath: archive) {
+            for name in try FileManager.default.contentsOfDirectory(atPath: archive + "/" + month) {
+                try FileManager.default.copyItem(
+                    atPath: archive + "/" + month + "/" + name, toPath: home.path + "/Inbox/ehf/" + name)
+            }
+        }
+        try await waitUntil(seconds: 10) { restored.count("SELECT COUNT(*) FROM vendor_invoices") == 3 }
+        try await waitUntil(seconds: 15) { restored.logText.contains("the books now know every file in the archive") }
+        let after = try await get(port, "/api/status").json
+        #expect(!after["overall"]["items"].array.contains { $0["text"].string?.hasPrefix("The archive holds") == true })
+        #expect(restored.terminate() == 0)
+    }
+
     @Test func aDatabaseDeletedWhileRunningStopsPostingAndSaysSo() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(home: home)
