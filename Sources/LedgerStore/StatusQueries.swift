@@ -153,15 +153,7 @@ extension LedgerStore {
                         GROUP BY party, currency, issue_date, due_date, sign * minor > 0
                         """, arguments: [day.description])
                 for row in rows {
-                    let id: Int64 = row[0]
-                    let code: String = row[1]
-                    let issue: String = row[2]
-                    let due: String? = row[3]
-                    guard let currency = Currency(code), let issueDate = Day(iso: issue) else { continue }
-                    let item = AgingItem(
-                        party: label[id]?.name ?? String(id), currency: currency, openMinor: row[5],
-                        issueDate: issueDate, dueDate: due.flatMap { Day(iso: $0) }, documents: row[4])
-                    aging.append(.init(side: side.side, item: item))
+                    if let item = Self.agingItem(row, label: label) { aging.append(.init(side: side.side, item: item)) }
                 }
             }
             return aging
@@ -388,15 +380,7 @@ extension LedgerStore {
                         GROUP BY \(column), currency, issue_date, due_date, \(signedOpen) > 0
                         """))
             for row in items {
-                let id: Int64 = row[0]
-                let code: String = row[1]
-                let issue: String = row[2]
-                let due: String? = row[3]
-                guard let currency = Currency(code), let issueDate = Day(iso: issue) else { continue }
-                let item = AgingItem(
-                    party: label[id]?.name ?? String(id), currency: currency, openMinor: row[5], issueDate: issueDate,
-                    dueDate: due.flatMap { Day(iso: $0) }, documents: row[4])
-                aging.append(.init(side: side, item: item))
+                if let item = agingItem(row, label: label) { aging.append(.init(side: side, item: item)) }
             }
         }
 
@@ -408,6 +392,19 @@ extension LedgerStore {
             openRejectionCount: rejectionCount, openRejectionsByCode: byCode, duplicates: duplicates,
             duplicateCount: duplicateCount,
             balances: balances, aging: aging, activity: activity)
+    }
+
+    /// An item to age from a row of (party id, currency, issue date, due date, documents, signed
+    /// open minor units); nil for a currency or day that cannot be read.
+    static func agingItem(_ row: Row, label: [Int64: (key: String, name: String)]) -> AgingItem? {
+        let id: Int64 = row[0]
+        let code: String = row[1]
+        let issue: String = row[2]
+        let due: String? = row[3]
+        guard let currency = Currency(code), let issueDate = Day(iso: issue) else { return nil }
+        return AgingItem(
+            party: label[id]?.name ?? String(id), currency: currency, openMinor: row[5], issueDate: issueDate,
+            dueDate: due.flatMap { Day(iso: $0) }, documents: row[4])
     }
 
     /// The key and the name shown of each party of a side with a document that meets
