@@ -158,8 +158,15 @@ extension Ledgerd {
                                 ? "agrees"
                                 : "agrees: the difference of \(Output.amount(line.differenceMinor, line.currency)) is "
                                     + "the correction\(line.entriesWithoutSubLedger.count == 1 ? "" : "s") below"
+                        // Amounts are in the account's normal direction: receivables a debit balance,
+                        // supplier debt a credit one; which it is, is said.
+                        let normal = line.subLedger == "customer_ledger" ? "debit" : "credit"
+                        let other = normal == "debit" ? "credit" : "debit"
+                        let balance =
+                            line.generalLedgerMinor == 0
+                            ? "" : " (\(line.generalLedgerMinor > 0 ? normal : other) balance)"
                         print(
-                            "\(line.account) \(line.currency): general ledger \(Output.amount(line.generalLedgerMinor, line.currency)), "
+                            "\(line.account) \(line.currency): general ledger \(Output.amount(line.generalLedgerMinor, line.currency))\(balance), "
                                 + "\(subLedger) \(Output.amount(line.subLedgerMinor, line.currency)) — \(mark)")
                         for entry in line.entriesWithoutSubLedger {
                             print(

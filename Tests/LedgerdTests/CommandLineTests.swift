@@ -487,7 +487,7 @@ let buyerConfig = """
         let reconcile = try await ledgerd(["reconcile", "--config", "ledgerd.toml"], in: home.path)
         #expect(
             reconcile.stdout.contains(
-                "2400 NOK: general ledger 1 543.34 NOK, supplier sub-ledger 1 543.34 NOK — agrees"))
+                "2400 NOK: general ledger 1 543.34 NOK (credit balance), supplier sub-ledger 1 543.34 NOK — agrees"))
         let json = try json(try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)
         #expect("\(json)".contains("154334"))
     }
@@ -712,7 +712,8 @@ let buyerConfig = """
         #expect(agrees.status == 0)
         #expect(
             agrees.stdout.contains(
-                "2400 NOK: general ledger 1 302.00 NOK, supplier sub-ledger 802.00 NOK — agrees: the difference of "
+                "2400 NOK: general ledger 1 302.00 NOK (credit balance), supplier sub-ledger 802.00 NOK — agrees: the "
+                    + "difference of "
                     + "500.00 NOK is the correction below"), "\(agrees.stdout)")
         // The invoice's sub-ledger entry changed by 1.00: an error, listed, and the part it makes said.
         try await books.write { try $0.execute(sql: "UPDATE supplier_ledger SET amount_minor = amount_minor + 100") }
