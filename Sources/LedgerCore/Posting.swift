@@ -48,6 +48,15 @@ public struct AccountPlan: Sendable, Hashable {
 /// The posting rules of DESIGN §3, as pure functions from a checked invoice to a balanced
 /// journal entry.
 public enum PostingRules {
+    /// A VAT rate as people write it: `25`, `12.5`, not `25.00`.
+    static func percentText(_ percent: ExactDecimal) -> String {
+        var text = percent.description
+        guard text.contains(".") else { return text }
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+
     /// Vendor invoice: debit cost (net, per line's account), debit input VAT per rate (VAT
     /// charged abroad, which is not deductible here, to `foreignVAT` or else to cost; for a
     /// company that does not deduct input VAT, to cost),
@@ -74,8 +83,15 @@ public enum PostingRules {
             add(netAccount, ac.isCharge ? Int128(ac.amount.minor) : -Int128(ac.amount.minor), to: &net)
         }
 
-        var vat: [Account: Int128] = [:]
-        var vatOrder: [Account] = []
+        // One line per account and rate, named with the rate: a rate with no account of its own
+        // (6 %, once Norwegian; another country's) shares one with a rate that has, and the
+        // line says which it is, not only the account.
+        struct VATKey: Hashable {
+            var account: Account
+            var percent: ExactDecimal?
+        }
+        var vat: [VATKey: Int128] = [:]
+        var vatOrder: [VATKey] = []
         // What we buy: VAT charged abroad is never Norwegian input VAT, and a company that may
         // not deduct input VAT keeps it in the cost.
         let foreign = direction == .purchase && !invoice.chargesNorwegianVAT
@@ -89,10 +105,14 @@ public enum PostingRules {
             } else {
                 account = accounts.vatAccount(subtotal.percent, direction: direction)
             }
-            if vat[account] == nil { vatOrder.append(account) }
-            vat[account, default: 0] += Int128(subtotal.tax.minor)
+            let key = VATKey(account: account, percent: subtotal.percent)
+            if vat[key] == nil { vatOrder.append(key) }
+            vat[key, default: 0] += Int128(subtotal.tax.minor)
         }
-        let vatMemo = foreign ? "foreign VAT, not deductible" : undeducted ? "VAT, not deductible" : "VAT"
+        func vatMemo(_ percent: ExactDecimal?) -> String {
+            let vat = percent.map { "VAT \(Self.percentText($0)) %" } ?? "VAT"
+            return foreign ? "foreign \(vat), not deductible" : undeducted ? "\(vat), not deductible" : vat
+        }
 
         let c = invoice.currency
         // "Cost side" amounts are positive for a purchase invoice's debits; a sale or a credit
@@ -107,7 +127,9 @@ public enum PostingRules {
         }
         var postings: [JournalEntry.Posting] = []
         for account in order { postings.append(.init(account, try money(sign * net[account]!), memo: "net")) }
-        for account in vatOrder { postings.append(.init(account, try money(sign * vat[account]!), memo: vatMemo)) }
+        for key in vatOrder {
+            postings.append(.init(key.account, try money(sign * vat[key]!), memo: vatMemo(key.percent)))
+        }
         postings.append(
             .init(accounts.rounding, try money(sign * Int128(invoice.totals.rounding.minor)), memo: "rounding"))
         let control = direction == .purchase ? accounts.payables : accounts.receivables

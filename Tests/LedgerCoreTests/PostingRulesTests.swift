@@ -1,6 +1,7 @@
-import LedgerCore
 import PropertyBased
 import Testing
+
+@testable import LedgerCore
 
 /// Generated consistent invoices (EN 16931 totals), with an optional per-party account override.
 struct InvoiceScenario: Sendable, CustomStringConvertible {
@@ -143,8 +144,10 @@ struct PostingRulesTests {
                 // Each VAT account holds the tax of its rates, on the cost side for purchase invoices.
                 let vatAccounts: Set<Account> =
                     direction == .purchase ? ["2710", "2711", "2712"] : ["2700", "2701", "2702"]
+                // One line per rate, named with it.
                 for line in entry.lines where vatAccounts.contains(line.account) {
-                    #expect(line.memo == "VAT")
+                    let memo = line.memo ?? ""
+                    #expect(memo.hasPrefix("VAT ") && memo.hasSuffix(" %"), "\(memo)")
                 }
 
                 // The sub-ledger's open amount is the payable, negative for credit notes.
@@ -339,10 +342,12 @@ struct PostingRulesTests {
         #expect(
             entry.lines.map(Row.init) == [
                 Row("6550", debit: "1200.00"),
-                Row("6550", debit: "280.00"),
+                Row("6550", debit: "250.00"),
+                Row("6550", debit: "30.00"),
                 Row("2400", credit: "1480.00"),
             ])
-        #expect(entry.lines.map(\.memo)[1] == "foreign VAT, not deductible")
+        #expect(
+            entry.lines.map(\.memo)[1...2] == ["foreign VAT 25 %, not deductible", "foreign VAT 15 %, not deductible"])
         // A credit note from the same seller takes it back from the same place.
         let credit = try PostingRules.entry(
             for: spec.document(.creditNote, seller: british, buyer: us, number: "UK-2"), direction: .purchase,
@@ -377,6 +382,30 @@ struct PostingRulesTests {
             ])
     }
 
+    /// A rate with no account of its own (6 %, Norwegian until 2021) goes to the other-rate
+    /// account, which by default is the 25 % one: on a line of its own, named with its rate,
+    /// so that the VAT return can tell them apart.
+    @Test("a rate without an account of its own is a line of its own, named with its rate")
+    func aRateWithoutItsOwnAccountIsNamed() throws {
+        let spec = InvoiceSpec(lines: [
+            (1_000_00, ExactDecimal(6)), (100_00, ExactDecimal(significand: 2500, scale: 2)),
+        ])
+        let entry = try PostingRules.entry(
+            for: spec.document(.invoice, seller: supplier, buyer: us), direction: .purchase, accounts: AccountPlan())
+        expectBalanced(entry)
+        #expect(
+            entry.lines.map(Row.init) == [
+                Row("4000", debit: "1100.00"),
+                Row("2710", debit: "60.00"),
+                Row("2710", debit: "25.00"),
+                Row("2400", credit: "1185.00"),
+            ])
+        #expect(entry.lines.map(\.memo)[1...2] == ["VAT 6 %", "VAT 25 %"])
+        #expect(PostingRules.percentText(ExactDecimal(significand: 1250, scale: 2)) == "12.5")
+        #expect(PostingRules.percentText(ExactDecimal(significand: 0, scale: 2)) == "0")
+        #expect(PostingRules.percentText(ExactDecimal(100)) == "100")
+    }
+
     /// A company that may not deduct input VAT (not VAT registered, exempt turnover) books
     /// the VAT on what it buys as part of the cost; what it sells is not touched.
     @Test("a company that does not deduct input VAT books it as cost")
@@ -388,7 +417,7 @@ struct PostingRulesTests {
             for: spec.document(.invoice, seller: supplier, buyer: us), direction: .purchase, accounts: plan)
         expectBalanced(entry)
         #expect(entry.signedByAccount == ["4000 NOK": 1_250_00, "7740 NOK": 10, "2400 NOK": -1_250_10])
-        #expect(entry.lines.map(\.memo) == ["net", "VAT, not deductible", "rounding", supplier.name])
+        #expect(entry.lines.map(\.memo) == ["net", "VAT 25 %, not deductible", "rounding", supplier.name])
         let sale = try PostingRules.entry(
             for: spec.document(.invoice, seller: us, buyer: customer), direction: .sale, accounts: plan)
         #expect(
