@@ -550,15 +550,17 @@ public final class Pipeline: Sendable {
             return rejected(sha, size, error)
         }
         guard !settings.company.identifiers.isEmpty else {
-            var seen = Set<String>()
-            let names = (invoice.seller.allIdentifiers + invoice.buyer.allIdentifiers).filter {
-                seen.insert($0).inserted
-            }.joined(separator: ", ")
+            // Each party by name with its identifiers: whoever sets [company] picks ours.
+            func named(_ party: Party) -> String {
+                var seen = Set<String>()
+                let ids = party.allIdentifiers.filter { seen.insert($0).inserted }.joined(separator: ", ")
+                return ids.isEmpty ? party.name : "\(party.name) (\(ids))"
+            }
             return rejected(
                 sha, size,
                 Rejection(
                     "COMPANY-NOT-CONFIGURED",
-                    "ledgerd does not know which company it keeps books for, so it cannot tell whether this invoice was bought or sold — set [company] org_number or identifiers in the configuration (this invoice names \(names))."
+                    "ledgerd does not know which company it keeps books for, so it cannot tell whether this invoice was bought or sold — set [company] org_number or identifiers in the configuration (the seller is \(named(invoice.seller)); the buyer is \(named(invoice.buyer)))."
                 ))
         }
         let direction: Direction

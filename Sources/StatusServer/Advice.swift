@@ -11,7 +11,8 @@ enum Advice {
     static func forRejection(code: String?, retryFromPage: Bool, companyConfigured: Bool = false) -> String {
         let fix =
             code == "COMPANY-NOT-CONFIGURED" && companyConfigured
-            ? "ledgerd knows the company now, so the file posts when it is tried again."
+            ? "ledgerd knows its company now: tried again, the file is posted if it is the company's (the reason "
+                + "names its seller and buyer)."
             : Rejection.advice(forCode: code ?? "")
         switch Rejection.remedy(forCode: code ?? "") {
         case .tryAgain:
@@ -33,30 +34,62 @@ enum Advice {
     static func forRejections(
         _ byCode: [StatusPageData.ReasonCount], retryFromPage: Bool, companyConfigured: Bool = false
     ) -> String {
+        let how = retryFromPage ? "pressing Retry" : "moving the file back into its inbox"
         if byCode.count == 1 {
+            // The page's note on the missing company says the rest.
+            if byCode[0].code == "COMPANY-NOT-CONFIGURED", !companyConfigured {
+                return "Once the company is configured (the note on it says how), take them in again by \(how)."
+            }
             return forRejection(
                 code: byCode[0].code, retryFromPage: retryFromPage, companyConfigured: companyConfigured)
         }
-        var counts: [Rejection.Remedy: Int] = [:]
-        for reason in byCode { counts[Rejection.remedy(forCode: reason.code), default: 0] += reason.count }
+        // The most common reasons by what they are, the rest by what they need.
+        enum Group: CaseIterable { case notOurs, notInvoices, beforeCompany, tryAgain, corrected, other }
+        var counts: [Group: Int] = [:]
+        for reason in byCode {
+            let group: Group =
+                switch reason.code {
+                case "NOT-OUR-INVOICE": .notOurs
+                case "NOT-AN-INVOICE": .notInvoices
+                case "COMPANY-NOT-CONFIGURED": .beforeCompany
+                default:
+                    switch Rejection.remedy(forCode: reason.code) {
+                    case .tryAgain: .tryAgain
+                    case .correctedFile: .corrected
+                    case .none: .other
+                    }
+                }
+            counts[group, default: 0] += reason.count
+        }
         let total = counts.values.reduce(0, +)
-        func many(_ remedy: Rejection.Remedy) -> String? {
-            guard let n = counts[remedy], n > 0 else { return nil }
-            return n == total ? "all" : "\(n)"
-        }
         var parts: [String] = []
-        if let n = many(.tryAgain) {
-            let how = retryFromPage ? "pressing Retry" : "moving the file back into its inbox"
-            parts.append(
-                "\(n) can be taken in again, by \(how), once what \(n == "1" ? "its" : "their") reason names is "
-                    + "mended")
+        for group in Group.allCases {
+            guard let count = counts[group], count > 0 else { continue }
+            let n = count == total ? "all" : "\(count)"
+            let one = n == "1"
+            let (are, them, their, needs) = (
+                one ? "is" : "are", one ? "it" : "them", one ? "its" : "their", one ? "needs" : "need"
+            )
+            let part: String =
+                switch group {
+                case .notOurs:
+                    "\(n) \(are) for another company: send \(them) on, or add \(their) identifier to [company] if that "
+                        + "company is yours too"
+                case .notInvoices:
+                    "\(n) \(are) not invoices: move \(them) where \(them == "it" ? "it belongs" : "they belong"), or delete \(them)"
+                case .beforeCompany:
+                    companyConfigured
+                        ? "\(n) came before the company was configured: take \(them) in again by \(how)"
+                        : "\(n) came with no company configured: take \(them) in again by \(how) once it is"
+                case .tryAgain:
+                    "\(n) can be taken in again, by \(how), once what \(their) reason names is mended"
+                case .corrected:
+                    "\(n) \(needs) a corrected invoice from the sender, dropped into the inbox, after which the "
+                        + "rejected file can be deleted"
+                case .other: "\(n) \(needs) what \(their) advice says"
+                }
+            parts.append(part)
         }
-        if let n = many(.correctedFile) {
-            parts.append(
-                "\(n) need\(n == "1" ? "s" : "") a corrected invoice from the sender, dropped into the inbox, after "
-                    + "which the rejected file can be deleted")
-        }
-        if let n = many(.none) { parts.append("\(n) need\(n == "1" ? "s" : "") only what their advice says") }
         return "Read what to do for each under Needs attention: " + parts.joined(separator: "; ") + "."
     }
 

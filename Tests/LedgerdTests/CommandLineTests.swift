@@ -247,6 +247,9 @@ let buyerConfig = """
         let error = try String(
             contentsOfFile: home.path + "/Inbox/rejected/ehf3_faktura-1_NOK.xml.error.txt", encoding: .utf8)
         #expect(error.contains("987654325"))
+        // Each party named with its identifiers, so that ours can be told from theirs.
+        #expect(error.contains("(the seller is Salescompany ltd. ("), "\(error)")
+        #expect(error.contains("; the buyer is The Buyercompany (0192:987654325, 987654325"), "\(error)")
     }
 
     /// A name may hold a newline or a terminal escape: each result is still one line, and the

@@ -145,8 +145,9 @@ import Testing
         // Rejected for want of the company by a daemon that knows it now: only the retry is left.
         #expect(
             Advice.forRejection(code: "COMPANY-NOT-CONFIGURED", retryFromPage: false, companyConfigured: true)
-                == "ledgerd knows the company now, so the file posts when it is tried again. Then move the file back "
-                + "from the rejected folder into its inbox.")
+                == "ledgerd knows its company now: tried again, the file is posted if it is the company's (the "
+                + "reason names its seller and buyer). Then move the file back from the rejected folder into its "
+                + "inbox.")
         #expect(
             Advice.forRejection(code: "COMPANY-NOT-CONFIGURED", retryFromPage: false).contains(
                 "ledgerd config example > ledgerd.toml"))
@@ -182,24 +183,33 @@ import Testing
         func reasons(_ pairs: KeyValuePairs<String, Int>) -> [StatusPageData.ReasonCount] {
             pairs.map { StatusPageData.ReasonCount(code: $0.key, count: $0.value) }
         }
+        // The common reasons by what they are: another company's invoices are not mended by
+        // trying them again here, nor are files that are no invoices.
         #expect(
             Advice.forRejections(
-                reasons(["NOT-OUR-INVOICE": 12, "NOT-AN-INVOICE": 4, "BR-CO-10": 7]), retryFromPage: false)
-                == "Read what to do for each under Needs attention: 12 can be taken in again, by moving the file back "
-                + "into its inbox, once what their reason names is mended; 7 need a corrected invoice from the "
-                + "sender, dropped into the inbox, after which the rejected file can be deleted; 4 need only what "
-                + "their advice says.")
+                reasons(["NOT-OUR-INVOICE": 12, "NOT-AN-INVOICE": 4, "BR-CO-10": 7, "FILE-TOO-LARGE": 1]),
+                retryFromPage: false)
+                == "Read what to do for each under Needs attention: 12 are for another company: send them on, or "
+                + "add their identifier to [company] if that company is yours too; 4 are not invoices: move them "
+                + "where they belong, or delete them; 1 can be taken in again, by moving the file back into its "
+                + "inbox, once what its reason names is mended; 7 need a corrected invoice from the sender, dropped "
+                + "into the inbox, after which the rejected file can be deleted.")
         #expect(
             Advice.forRejections(reasons(["BR-CO-10": 2, "NO-R-001": 1]), retryFromPage: true)
                 == "Read what to do for each under Needs attention: all need a corrected invoice from the sender, "
                 + "dropped into the inbox, after which the rejected file can be deleted.")
         #expect(
-            Advice.forRejections(reasons(["FILE-TOO-LARGE": 1, "NOT-OUR-INVOICE": 2]), retryFromPage: true)
-                == "Read what to do for each under Needs attention: all can be taken in again, by pressing Retry, "
-                + "once what their reason names is mended.")
-        // One reason for all: its own advice.
+            Advice.forRejections(
+                reasons(["COMPANY-NOT-CONFIGURED": 3, "NOT-A-FILE": 1]), retryFromPage: true, companyConfigured: true)
+                == "Read what to do for each under Needs attention: 3 came before the company was configured: take "
+                + "them in again by pressing Retry; 1 needs what its advice says.")
+        // One reason for all: its own advice; the missing company's is the page's note on it.
+        #expect(
+            Advice.forRejections(reasons(["BR-CO-10": 10]), retryFromPage: false)
+                == Advice.forRejection(code: "BR-CO-10", retryFromPage: false))
         #expect(
             Advice.forRejections(reasons(["COMPANY-NOT-CONFIGURED": 10]), retryFromPage: false)
-                == Advice.forRejection(code: "COMPANY-NOT-CONFIGURED", retryFromPage: false))
+                == "Once the company is configured (the note on it says how), take them in again by moving the file "
+                + "back into its inbox.")
     }
 }
