@@ -196,9 +196,7 @@ public final class LedgerStore: Sendable {
                     .filter { !$0.hasPrefix("*** ") }
                 return lines == ["ok"] ? [] : Array(lines.prefix(limit))
             }
-        } catch let error as DatabaseError
-            where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
-        {
+        } catch let error as DatabaseError where error.meansDamagedFile {
             return [error.message ?? "\(error.resultCode)"]
         }
     }
@@ -235,9 +233,7 @@ public final class LedgerStore: Sendable {
                 // its own savepoint, so that one is recorded as rejected and the others are posted.
                 return try writeIsolated(batch, now: now)
             }
-        } catch let error as DatabaseError
-            where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
-        {
+        } catch let error as DatabaseError where error.meansDamagedFile {
             damaged.withLock { $0 = $0 ?? (error.message ?? "\(error.resultCode)") }
             throw error
         }
@@ -284,4 +280,10 @@ public final class LedgerStore: Sendable {
             return false
         }
     }
+}
+
+extension DatabaseError {
+    /// Whether SQLite found the database file damaged (or not a database at all): trying again
+    /// cannot mend it; the books must be restored.
+    public var meansDamagedFile: Bool { resultCode == .SQLITE_CORRUPT || resultCode == .SQLITE_NOTADB }
 }

@@ -167,9 +167,7 @@ extension CommonOptions {
                     "ledgerd: cannot read the ledger database \(path): this user may not read it. Run this as the user "
                         + "ledgerd runs as (sudo -u ledgerd ledgerd …).", exitCode: 1)
             }
-            if let error = error as? DatabaseError,
-                error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
-            {
+            if let error = error as? DatabaseError, error.meansDamagedFile {
                 throw UserFacingError(
                     "ledgerd: the database file \(path) is damaged (SQLite: \(error.message ?? "\(error.resultCode)")). "
                         + "Restore the books from a backup (README, Back up and restore).", exitCode: 1)
