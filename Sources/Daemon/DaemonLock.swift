@@ -71,14 +71,19 @@ public final class DaemonLock: Sendable {
     /// The system service `pid` runs in, from its control group; nil for a process started
     /// from a terminal (a session scope) or when it cannot be told.
     static func serviceUnit(of pid: Int32) -> String? {
-        guard let file = fopen("/proc/\(pid)/cgroup", "r") else { return nil }
+        lines(of: "/proc/\(pid)/cgroup").flatMap(serviceUnit(inControlGroups:))
+    }
+
+    /// The lines of a small file the kernel writes (under /proc); nil when it cannot be read.
+    static func lines(of path: String) -> [String]? {
+        guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var lines: [String] = []
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
         defer { free(line) }
         while getline(&line, &capacity, file) > 0, let line { lines.append(String(cString: line)) }
-        return serviceUnit(inControlGroups: lines)
+        return lines
     }
 
     /// The ledgerd system service named by lines of `/proc/<pid>/cgroup`:
@@ -105,16 +110,12 @@ public final class DaemonLock: Sendable {
     /// in that moment refuse.
     public static func holder(database: String) -> Int32? {
         var st = stat()
-        guard stat(database + ".lock", &st) == 0, let file = fopen("/proc/locks", "r") else { return nil }
-        defer { fclose(file) }
+        guard stat(database + ".lock", &st) == 0, let locks = lines(of: "/proc/locks") else { return nil }
         let dev = UInt64(st.st_dev)
         let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff)
         let minor = (dev & 0xff) | ((dev >> 12) & ~0xff)
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let fields = String(cString: line).split(separator: " ")
+        for line in locks {
+            let fields = line.split(separator: " ")
             // Waiters are listed as "1: -> FLOCK …"; only the holder is wanted.
             guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE" else { continue }
             let id = fields[5].split(separator: ":")
