@@ -195,7 +195,7 @@ public final class Daemon: Service, Sendable {
             }
             guard let i else { continue }
             inboxes[i].notRead = paths.count
-            inboxes[i].notReadNames = paths.map(\.path).sorted().prefix(Self.notReadNamed).map(place)
+            inboxes[i].notReadNames = paths.map(\.path).sorted().prefix(Self.leftInPlaceNamed).map(place)
         }
         let pending = entries.map {
             Snapshot.PendingFile(
@@ -779,12 +779,10 @@ public final class Daemon: Service, Sendable {
             now: DispatchTime.now().uptimeNanoseconds)
     }
 
-    /// How many files left in place one look logs by name; the rest of each inbox's are one
-    /// line, so that a start beside thousands of parked files does not bury the log.
+    /// How many files left in place are named, per inbox: by one look in the log (the rest of
+    /// each inbox's are one line, so that a start beside thousands of parked files does not
+    /// bury the log), and in the state (`InboxCounts.notReadNames`).
     static let leftInPlaceNamed = 3
-
-    /// How many files left in place the state names per inbox (`InboxCounts.notReadNames`).
-    static let notReadNamed = 3
 
     /// Where a file lies in the inbox: a file at its root, or in a folder someone made there,
     /// belongs to the inbox of its type, whose folder it is not in.
