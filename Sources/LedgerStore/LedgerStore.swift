@@ -106,6 +106,15 @@ public final class LedgerStore: Sendable {
         // WAL first may find it busy doing so.
         self.pool = try Self.retryingWhenBusy { try DatabasePool(path: path, configuration: configuration) }
         opened = Self.identity(of: path)
+        // Books a newer ledgerd wrote (one installed, run, then rolled back) hold tables and
+        // columns this version does not keep up: posting into them would leave out what the
+        // newer one keeps for every document, and reading them may misread what changed.
+        // Asked of the writer connection when there is one, open already (see `migrate`).
+        func unknownMigrations(_ db: Database) throws -> [String] {
+            try Schema.migrator.appliedIdentifiers(db).subtracting(Schema.migrator.migrations).sorted()
+        }
+        let unknown = try readonly ? pool.read(unknownMigrations) : pool.writeWithoutTransaction(unknownMigrations)
+        if !unknown.isEmpty { throw WrittenByNewerVersion(unknownMigrations: unknown) }
         if !readonly {
             // Every commit is made by the pool's one writer connection. GRDB sets that
             // connection to `synchronous = NORMAL` when it turns WAL on, after
@@ -198,6 +207,14 @@ public final class LedgerStore: Sendable {
             }
         } catch let error as DatabaseError where error.meansDamagedFile {
             return [error.message ?? "\(error.resultCode)"]
+        }
+    }
+
+    /// The books hold migrations this version does not have: a newer ledgerd wrote them.
+    public struct WrittenByNewerVersion: Error, CustomStringConvertible {
+        public let unknownMigrations: [String]
+        public var description: String {
+            "the books were written by a newer ledgerd (changes unknown here: \(unknownMigrations.joined(separator: ", ")))"
         }
     }
 

@@ -159,6 +159,14 @@ extension CommonOptions {
             return store
         } catch let error as UserFacingError {
             throw error
+        } catch let error as LedgerStore.WrittenByNewerVersion {
+            throw UserFacingError(
+                "ledgerd: the ledger database \(path) was written by a newer ledgerd than this one "
+                    + "(\(Ledgerd.configuration.version)): it holds changes to the books' layout this version does not "
+                    + "know (\(error.unknownMigrations.joined(separator: ", "))). Install that newer ledgerd again, or "
+                    + "restore books backed up before it first ran (README, Back up and restore): this one would post "
+                    + "into the books without keeping what the newer one keeps. Nothing was changed.",
+                exitCode: 1)
         } catch {
             // A WAL database needs its -shm file beside it, which SQLite cannot create in a
             // folder this user may not write: it is there while ledgerd (or another reader) runs.

@@ -28,6 +28,29 @@ import Testing
         #expect(try !LedgerStore(path: path, readonly: true).isOlderThanThisVersion())
     }
 
+    /// Books with a migration this version does not have were written by a newer one: opened
+    /// to write or to read, the store refuses them, naming what it does not know, and writes
+    /// nothing.
+    @Test func booksANewerVersionWroteAreRefused() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/ledger.sqlite"
+        _ = try LedgerStore(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('999_newer'), ('998_newer')") }
+        let applied = try queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
+        try queue.close()
+        for readonly in [false, true] {
+            #expect(throws: LedgerStore.WrittenByNewerVersion.self) { try LedgerStore(path: path, readonly: readonly) }
+            do {
+                _ = try LedgerStore(path: path, readonly: readonly)
+            } catch let error as LedgerStore.WrittenByNewerVersion {
+                #expect(error.unknownMigrations == ["998_newer", "999_newer"])
+            }
+        }
+        let after = try DatabaseQueue(path: path)
+        #expect(try after.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == applied)
+    }
+
     /// What a table looks like from outside: its rows, its indexes, its foreign keys.
     struct TableShape: Equatable {
         var rows: [Row]

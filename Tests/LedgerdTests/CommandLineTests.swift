@@ -843,6 +843,38 @@ let buyerConfig = """
         }
     }
 
+    /// Books a newer ledgerd wrote (one installed, run, then rolled back) are neither posted
+    /// into nor read: every command says so and changes nothing; the files wait.
+    @Test func booksWrittenByANewerLedgerdAreRefused() async throws {
+        let home = try await Home.withBooks(
+            "valid/ehf3_faktura-1_NOK.xml", config: buyerConfig + "\n[server]\nlisten = \"127.0.0.1:\(freePort())\"\n")
+        let database = home.path + "/var/ledger.sqlite"
+        let books = try GRDB.DatabaseQueue(path: database)
+        try await books.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('999_from_a_newer_version')")
+        }
+        try books.close()
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf")
+        let documentsBefore = try Self.count("documents", in: database)
+        for command in ["run", "ingest", "status", "outstanding", "reconcile"] {
+            let refused = try await ledgerd([command, "--config", "ledgerd.toml"], in: home.path)
+            #expect(refused.status == (command == "reconcile" ? 3 : 1), "\(command): \(refused.status)")
+            #expect(
+                refused.stderr.contains(
+                    "ledgerd: the ledger database \(database) was written by a newer ledgerd than this one"),
+                "\(command): \(refused.stderr)")
+            #expect(refused.stderr.contains("(999_from_a_newer_version)"), "\(command)")
+        }
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/INV-0.xml"))
+        #expect(try Self.count("documents", in: database) == documentsBefore)
+    }
+
+    static func count(_ table: String, in database: String) throws -> Int {
+        let books = try GRDB.DatabaseQueue(path: database)
+        defer { try? books.close() }
+        return try books.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? -1 }
+    }
+
     /// Damage SQLite's check reports as rows rather than as an error (a leaf page's cell
     /// pointers overwritten, as a copy taken while the books were written leaves them): the
     /// daemon does not start on it either.
