@@ -187,23 +187,27 @@ extension LedgerStore {
                 // sub-ledger entry (a correction); every other difference is a discrepancy. A side
                 // that is missing counts as zero: an invoice paid in advance in full has a
                 // sub-ledger entry of 0 and no line on the account.
+                // Both sides in one pass, grouped once: joining the two sides' groups instead
+                // leaves SQLite to find each entry's other side through an index it makes for
+                // the query, or, when its planner judges otherwise, by reading all of them for
+                // each entry (28 s instead of 0.1 s for 30,000 entries).
                 let differing = try Row.fetchAll(
                     db,
                     sql: """
-                        WITH g AS (
-                            SELECT entry_id AS id, currency, SUM(debit_minor) - SUM(credit_minor) AS amount
-                            FROM journal_lines WHERE account = ? GROUP BY entry_id, currency),
-                        s AS (
-                            SELECT journal_entry_id AS id, currency, SUM(amount_minor) AS amount
-                            FROM \(ledger) GROUP BY journal_entry_id, currency),
-                        k AS (SELECT id, currency FROM g UNION SELECT id, currency FROM s)
                         SELECT k.id, COALESCE(e.date, ''), COALESCE(e.source, ''), COALESCE(e.description, ''),
-                            k.currency, g.amount, s.amount
-                        FROM k
-                        LEFT JOIN g ON g.id = k.id AND g.currency = k.currency
-                        LEFT JOIN s ON s.id = k.id AND s.currency = k.currency
+                            k.currency, CASE WHEN k.in_general THEN k.general END,
+                            CASE WHEN k.in_sub THEN k.sub END
+                        FROM (
+                            SELECT id, currency, SUM(general) AS general, SUM(sub) AS sub,
+                                MAX(in_general) AS in_general, MAX(in_sub) AS in_sub
+                            FROM (
+                                SELECT entry_id AS id, currency, debit_minor - credit_minor AS general, 0 AS sub,
+                                    1 AS in_general, 0 AS in_sub
+                                FROM journal_lines WHERE account = ?1
+                                UNION ALL
+                                SELECT journal_entry_id, currency, 0, amount_minor, 0, 1 FROM \(ledger))
+                            GROUP BY id, currency HAVING ?2 * SUM(general) <> SUM(sub)) k
                         LEFT JOIN journal_entries e ON e.id = k.id
-                        WHERE COALESCE(? * g.amount, 0) <> COALESCE(s.amount, 0)
                         ORDER BY e.date, k.id
                         """, arguments: [account, sign])
                 var explaining: [String: [Reconciliation.UnmatchedEntry]] = [:]
