@@ -60,6 +60,12 @@ enum Paths {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Whether anything is at `path` (not following a symbolic link).
+    static func exists(_ path: [UInt8]) -> Bool {
+        var info = stat()
+        return withCString(path) { lstat($0, &info) } == 0
+    }
+
     /// Whether a name just created is there whole, with no close after writing to come: a
     /// hard link to an existing file (`link`, `cp --link`, maildir-style delivery), a symbolic
     /// link, or anything else that is neither a regular file nor a folder (FIFO, socket).

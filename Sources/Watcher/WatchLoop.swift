@@ -178,7 +178,11 @@ final class WatchLoop {
             LibInotify.rename(Paths.withSlash(movedFrom.path), to: Paths.withSlash(path))
         } else {
             let code = LibInotify.watchTree(path, excluding: excluding)
-            if code != 0 {
+            if code == ENOENT, !Paths.exists(path) {
+                // Made and removed again at once (a program's scratch folder): nothing to watch,
+                // and nothing missed.
+                logger.debug("new folder gone before it could be watched: \(String(decoding: path, as: UTF8.self))")
+            } else if code != 0 {
                 let error = WatcherError.cannotWatch(path: String(decoding: path, as: UTF8.self), errno: code)
                 logger.error("new folder not watched, only rescans will see it: \(error)")
             } else {

@@ -192,6 +192,22 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(posted == 20)
     }
 
+    /// A folder made and removed at once (a program's scratch folder) is gone before it can be
+    /// watched: nothing is missed, so nothing is logged as an error, which alerting on the
+    /// journal's errors would take for one.
+    @Test func foldersMadeAndRemovedAtOnceAreNoError() async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(home: home)
+        for index in 0..<300 {
+            let folder = home.path + "/Inbox/ehf/scratch-\(index)"
+            #expect(mkdir(folder, 0o755) == 0 && rmdir(folder) == 0)
+        }
+        try writeInvoices(count: 1, into: home.path + "/Inbox/ehf")
+        try await waitUntil(seconds: 60) { daemon.count("SELECT COUNT(*) FROM documents WHERE state = 'posted'") == 1 }
+        #expect(daemon.terminate() == 0)
+        #expect(!daemon.logText.contains("error:"), "\(daemon.logText)")
+    }
+
     /// `--debug` (for troubleshooting) logs each service as it starts and stops; the API
     /// token, from the configuration or its file, is never among what is logged.
     @Test func debugLogsDoNotShowTheToken() async throws {
