@@ -278,9 +278,16 @@ public final class Daemon: Service, Sendable {
             group.cancelAll()
         }
         publish()
-        let left = tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog }
-        record(.daemonStopped, "pid \(getpid()); \(left) file(s) left for next time")
-        logger.info("ledgerd stopped; \(left) file(s) left for next time")
+        // Counted afresh: what the daemon had noticed of a burst under way may be a part of it.
+        let found = InboxScanner.scan(
+            root: settings.inbox, excluding: settings.excluding, isIgnored: settings.isIgnored, logger: logger)
+        let left = found.count { InboxScanner.readInboxes.contains($0.inbox) }
+        let parked = found.count - left
+        let detail =
+            "\(left) file(s) left for next time"
+            + (parked > 0 ? ", and \(parked) of kinds this version does not read left in place" : "")
+        record(.daemonStopped, "pid \(getpid()); \(detail)")
+        logger.info("ledgerd stopped; \(detail)")
     }
 
     /// Writes `action` to the audit log, as the daemon's own unless `actor` says who asked. A

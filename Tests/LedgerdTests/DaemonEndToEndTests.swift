@@ -192,6 +192,27 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(posted == 20)
     }
 
+    /// A stop says how many files wait in the inbox, counted there, not only those the daemon
+    /// had noticed (a burst under way, a share scanned only now and then), and apart from
+    /// those of kinds this version leaves in place.
+    @Test func aStopCountsTheFilesLeftInTheInbox() async throws {
+        let home = try Home()
+        // Nothing dropped from now on is seen before the stop.
+        let daemon = try await RunningDaemon(
+            home: home, extraConfig: "[watch]\nmode = \"poll\"\npoll_interval = \"1h\"\n")
+        try writeInvoices(count: 3, into: home.path + "/Inbox/ehf")
+        #expect(
+            FileManager.default.createFile(atPath: home.path + "/Inbox/wise/statement.pdf", contents: Data("%PDF".utf8))
+        )
+        #expect(daemon.terminate() == 0)
+        let detail = "3 file(s) left for next time, and 1 of kinds this version does not read left in place"
+        #expect(daemon.logText.contains("ledgerd stopped; " + detail), "\(daemon.logText)")
+        let audit = try await daemon.store().pool.read { db in
+            try String.fetchOne(db, sql: "SELECT detail FROM audit_log WHERE action = 'daemon_stopped'")
+        }
+        #expect(audit?.hasSuffix("; " + detail) == true, "\(audit ?? "")")
+    }
+
     /// A folder made and removed at once (a program's scratch folder) is gone before it can be
     /// watched: nothing is missed, so nothing is logged as an error, which alerting on the
     /// journal's errors would take for one.
