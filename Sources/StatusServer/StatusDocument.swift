@@ -306,6 +306,10 @@ struct ReconciliationSection: Encodable, Sendable {
     var journalEntries: Int
     var unbalanced: [Unbalanced]
     var lines: [Line]
+    /// When the books were checked (ISO 8601): while they change, at most once every
+    /// `FactsCache.auditInterval`, so these figures may be that much older than the others.
+    /// Absent when the books could not be read.
+    var checkedAt: String?
 
     struct Unbalanced: Encodable, Sendable {
         var entryId: Int64

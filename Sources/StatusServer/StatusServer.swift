@@ -70,7 +70,7 @@ public struct StatusServer: Service, CustomStringConvertible {
             builder: StatusBuilder(
                 accounts: accounts, actionsEnabled: settings.actionsEnabled, companyName: settings.companyName,
                 companyConfigured: settings.companyConfigured),
-            ttl: settings.statusCacheTTL)
+            ttl: settings.statusCacheTTL, auditInterval: settings.auditInterval)
         self.outstandingRead = SharedRead(ttl: settings.statusCacheTTL)
     }
 
@@ -451,17 +451,24 @@ actor FactsCache {
     var inflight: Task<Result<EncodedSections, Failure>, Never>?
     /// How many times the books have been read.
     private(set) var reads = 0
+    /// The checks of the whole books last read, when and on what books (`DatabaseFacts.Audit`).
+    var audit: (at: ContinuousClock.Instant, mark: LedgerStore.ChangeMark, value: DatabaseFacts.Audit)?
+    /// How often at most the checks are read again while the books change. A fresh read of the
+    /// rest within it gives the checks read before; one after it, or any on books unchanged
+    /// since they were checked, reads them too.
+    let auditInterval: Duration
 
     /// How long a request waits for fresh sections before it is given older ones.
     let patience: Duration
 
     init(
-        store: LedgerStore, builder: StatusBuilder, ttl: Duration, quietSpell: Duration = .seconds(10),
-        patience: Duration = .seconds(2)
+        store: LedgerStore, builder: StatusBuilder, ttl: Duration, auditInterval: Duration = .seconds(30),
+        quietSpell: Duration = .seconds(10), patience: Duration = .seconds(2)
     ) {
         self.store = store
         self.builder = builder
         self.ttl = ttl
+        self.auditInterval = auditInterval
         self.quietSpell = quietSpell
         self.patience = patience
     }
@@ -488,10 +495,16 @@ actor FactsCache {
             return await inflight!.value
         }
         let age = ContinuousClock.now - cached.at
-        if age < ttl && !current { return cached.result }
+        if age < ttl && !current {
+            refreshAuditWhenDue(today: today)
+            return cached.result
+        }
         let unchanged: Bool
         if case .success = cached.result { unchanged = store.changeMark() == cached.mark } else { unchanged = false }
-        if unchanged && age < Self.unchangedLifetime { return cached.result }
+        if unchanged && age < Self.unchangedLifetime {
+            refreshAuditWhenDue(today: today)
+            return cached.result
+        }
         if inflight == nil { refresh(today: today) }
         if unchanged || (age < quietSpell && !current) { return cached.result }
         return await Self.value(of: inflight!, within: patience) ?? cached.result
@@ -505,31 +518,50 @@ actor FactsCache {
         }
     }
 
+    /// Sections given from the cache still hold the checks of books that have changed since:
+    /// once those are `auditInterval` old, they are read again in the background, so the next
+    /// request has them without a change to the books to prompt it.
+    private func refreshAuditWhenDue(today: Day) {
+        guard inflight == nil, let audit, ContinuousClock.now - audit.at >= auditInterval,
+            audit.mark != store.changeMark()
+        else { return }
+        refresh(today: today)
+    }
+
     private func refresh(today: Day) {
         let store = self.store
         let builder = self.builder
         // Marked before the read: a commit during it makes the next request read again.
         let mark = store.changeMark()
+        let recentAudit = audit.flatMap { audit in
+            audit.mark == mark || ContinuousClock.now - audit.at < auditInterval ? audit.value : nil
+        }
         reads += 1
         inflight = Task {
             let result: Result<EncodedSections, Failure>
+            var checked: DatabaseFacts.Audit?
             do {
-                result = .success(
-                    try await Offload.run(timeout: .seconds(30)) {
-                        try EncodedSections(
-                            builder.sections(
-                                try DatabaseFacts.read(store: store, accounts: builder.accounts, today: today)))
-                    })
+                let (sections, audit) = try await Offload.run(timeout: .seconds(30)) {
+                    let facts = try DatabaseFacts.read(
+                        store: store, accounts: builder.accounts, today: today, audit: recentAudit)
+                    return (try EncodedSections(builder.sections(facts)), facts.audit)
+                }
+                result = .success(sections)
+                if recentAudit == nil { checked = audit }
             } catch {
                 result = .failure(Failure(message: "\(error)"))
             }
-            self.finish(result, today: today, mark: mark)
+            self.finish(result, today: today, mark: mark, audit: checked)
             return result
         }
     }
 
-    private func finish(_ result: Result<EncodedSections, Failure>, today: Day, mark: LedgerStore.ChangeMark) {
+    private func finish(
+        _ result: Result<EncodedSections, Failure>, today: Day, mark: LedgerStore.ChangeMark,
+        audit checked: DatabaseFacts.Audit?
+    ) {
         cached = (ContinuousClock.now, today, mark, result)
+        if let checked { audit = (ContinuousClock.now, mark, checked) }
         inflight = nil
     }
 

@@ -27,6 +27,9 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
     /// How long the database part of `/api/status` is reused (single-flight: concurrent
     /// requests share one computation). The runtime part is always fresh.
     public var statusCacheTTL: Duration
+    /// While the books change, how often at most the checks of the whole books (reconciliation,
+    /// every entry balancing) are read again for `/api/status`; the rest is read at every change.
+    public var auditInterval: Duration
     /// Host names (without port) the `Host` header may carry; anything else gets 421, which
     /// defeats DNS rebinding against a loopback-bound server. nil: `localhost`, `127.0.0.1`,
     /// `::1` and `host` — and any name at all when `host` is a wildcard (`0.0.0.0`, `::`).
@@ -39,7 +42,7 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
         host: String = "127.0.0.1", port: Int = 8080, webRoot: String = "Web", token: String? = nil,
         companyName: String = "", companyConfigured: Bool = true,
         maxBodyBytes: Int = 16 * 1024, idleTimeout: Duration = .seconds(10), statusCacheTTL: Duration = .seconds(1),
-        allowedHosts: [String]? = nil, maxConnections: Int = 128,
+        auditInterval: Duration = .seconds(30), allowedHosts: [String]? = nil, maxConnections: Int = 128,
         onListening: (@Sendable (_ host: String, _ port: Int) async -> Void)? = nil
     ) {
         self.host = host
@@ -51,6 +54,7 @@ public struct StatusServerSettings: Sendable, CustomStringConvertible, CustomDeb
         self.maxBodyBytes = maxBodyBytes
         self.idleTimeout = idleTimeout
         self.statusCacheTTL = statusCacheTTL
+        self.auditInterval = auditInterval
         self.allowedHosts = allowedHosts
         self.maxConnections = maxConnections
         self.onListening = onListening

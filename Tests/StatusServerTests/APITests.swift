@@ -47,6 +47,53 @@ import Testing
         #expect(try await total(quiet) == 11)
     }
 
+    /// The checks of the whole books (they read every journal line) are read again at most once
+    /// every `auditInterval` while the books change; the rest at every change. Once the interval
+    /// has passed, a request given cached sections starts their reading, and the next has
+    /// them, with when they were made.
+    @Test func theChecksOfTheWholeBooksAreReadAtMostOnceAnInterval() async throws {
+        let dir = TemporaryDirectory()
+        let store = try Fixture.store(in: dir)
+        let builder = StatusBuilder(accounts: AccountPlan(), actionsEnabled: false)
+        func post(_ number: String) throws {
+            _ = try store.write(
+                [
+                    try incoming(
+                        invoice(number, net: [10_000], issued: day(-1), due: day(20)), name: number, sha: number)
+                ],
+                now: "t")
+        }
+        func read(_ cache: FactsCache) async throws -> (documents: Int, entries: Int, checkedAt: String?) {
+            let sections = try await cache.sections(today: day(0), current: true).get().sections
+            return (sections.documents.total, sections.reconciliation.journalEntries, sections.reconciliation.checkedAt)
+        }
+        let seldom = FactsCache(
+            store: store, builder: builder, ttl: .zero, auditInterval: .seconds(600), patience: .seconds(120))
+        let first = try await read(seldom)
+        #expect(first.documents == 9 && first.entries == 7)
+        try post("A-1")
+        let later = try await read(seldom)
+        #expect(later.documents == 10)
+        #expect(later.entries == 7 && later.checkedAt == first.checkedAt)
+
+        // Sections kept for ten minutes, checks due after 0.2 s: only the checks coming due can
+        // bring the new entry, read in the background once a request is given cached sections.
+        let kept = FactsCache(
+            store: store, builder: builder, ttl: .seconds(600), auditInterval: .milliseconds(200),
+            quietSpell: .seconds(600), patience: .seconds(120))
+        func entries(_ cache: FactsCache) async throws -> Int {
+            try await cache.sections(today: day(0)).get().sections.reconciliation.journalEntries
+        }
+        #expect(try await entries(kept) == 8)
+        try post("A-2")
+        var seen = 8
+        for _ in 0..<600 where seen == 8 {
+            try await Task.sleep(for: .milliseconds(100))
+            seen = try await entries(kept)
+        }
+        #expect(seen == 9)
+    }
+
     /// While the daemon works through files, the figures may be a moment old; once it has
     /// nothing in hand, the books as they are now: the page never says "idle" beside the
     /// figures from before the last files (the end of a burst).
