@@ -468,8 +468,14 @@ extension LedgerStore {
     /// (an "é" typed as one character or stored as "e" and an accent, as some systems write
     /// names, is one), in lower case (Æ, Ø and Å too, not only ASCII as SQLite's LIKE).
     public static func nameKey(_ text: String) -> String {
-        let last = text.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? text
-        return last.precomposedStringWithCanonicalMapping.lowercased()
+        let last = text.lastIndex(of: "/").map { text[text.index(after: $0)...] } ?? text[...]
+        // Most names are ASCII, already in composed form, whose letters lower-case alone: a
+        // search makes the key of every name in the books, and Foundation's normalisation took
+        // half its time (0.19 s of a search through 30,000 documents; 0.09 s without).
+        if last.utf8.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: last.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        return String(last).precomposedStringWithCanonicalMapping.lowercased()
     }
 
     /// `nameKey` for SQL, on every connection of the pool (`ledgerd_name_key(name)`).

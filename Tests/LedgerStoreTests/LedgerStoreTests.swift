@@ -82,6 +82,24 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
 }
 
 @Suite struct LedgerStoreTests {
+    /// A name as a search compares it: its last path component, composed, in lower case. The
+    /// shortcut for ASCII names gives what the general way gives, for every ASCII character.
+    @Test func nameKeysAreTheLastComponentComposedInLowerCase() {
+        #expect(LedgerStore.nameKey("Inbox/rejected/Faktura MAI (2).XML") == "faktura mai (2).xml")
+        #expect(LedgerStore.nameKey("ÆØÅ-Faktura.xml") == "æøå-faktura.xml")
+        #expect(LedgerStore.nameKey("cafe\u{301}.xml") == LedgerStore.nameKey("CAFÉ.xml"))
+        #expect(LedgerStore.nameKey("folder/") == "")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let bytes = (0..<Int.random(in: 0...24, using: &generator)).map { _ in
+                UInt8.random(in: 0...0x7F, using: &generator)
+            }
+            let name = String(decoding: bytes, as: UTF8.self)
+            let last = name.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? name
+            #expect(LedgerStore.nameKey(name) == last.precomposedStringWithCanonicalMapping.lowercased(), "\(bytes)")
+        }
+    }
+
     @Test func migrationsCreateTheContractTablesInWALMode() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite")
