@@ -172,15 +172,18 @@ final class WatchLoop {
             pendingMoves[cookie] = nil
             leftTree(move.path)
         }
-        if let movedFrom, !excludedPaths.contains(movedFrom.path) {
-            // Renamed inside the tree: the kernel keeps its watches; only the recorded paths of the
-            // folder and its subfolders change.
+        // Renamed inside the tree: the kernel keeps its watches; only the recorded paths of the
+        // folder and its subfolders change. A folder renamed before it could be watched (made
+        // under a scratch name, then moved into place) has none, and is watched as a new one.
+        if let movedFrom, !excludedPaths.contains(movedFrom.path),
+            LibInotify.watch(ofFolder: Paths.withSlash(movedFrom.path)) >= 0
+        {
             LibInotify.rename(Paths.withSlash(movedFrom.path), to: Paths.withSlash(path))
         } else {
             let code = LibInotify.watchTree(path, excluding: excluding)
             if code == ENOENT, !Paths.exists(path) {
                 // Made and removed again at once (a program's scratch folder): nothing to watch,
-                // and nothing missed.
+                // and nothing missed. Moved within the tree instead, its IN_MOVED_TO watches it.
                 logger.debug("new folder gone before it could be watched: \(String(decoding: path, as: UTF8.self))")
             } else if code != 0 {
                 let error = WatcherError.cannotWatch(path: String(decoding: path, as: UTF8.self), errno: code)

@@ -126,6 +126,29 @@ struct WatcherTests {
         }
     }
 
+    /// Folders made under a scratch name and renamed into place at once are gone from the
+    /// scratch name before the watcher can watch them there: they are watched under the name
+    /// they were moved to, and the files written into them later are reported.
+    @Test func foldersRenamedBeforeTheyCouldBeWatchedAreWatchedUnderTheirNewName() async throws {
+        let tree = try TempTree()
+        let inbox = try tree.makeFolder("inbox")
+        try await withWatcher(roots: [inbox]) { watcher in
+            let log = EventLog(watcher.events)
+            let names = (0..<50).map { "batch-\($0)" }
+            for name in names {
+                try FileManager.default.createDirectory(
+                    atPath: inbox + "/.scratch-" + name, withIntermediateDirectories: false)
+                try renameOrThrow(inbox + "/.scratch-" + name, inbox + "/" + name)
+            }
+            for name in names { #expect(await log.wait(for: .folderAdded(inbox + "/" + name))) }
+            try await Task.sleep(for: .milliseconds(200))
+            for name in names {
+                try writeFile(inbox + "/" + name + "/late.xml")
+                #expect(await log.wait(for: .fileReady(inbox + "/" + name + "/late.xml")), "not watched: \(name)")
+            }
+        }
+    }
+
     @Test func folderMovedInWithFilesIsReportedAndWatchedRecursively() async throws {
         let tree = try TempTree()
         let inbox = try tree.makeFolder("inbox")
