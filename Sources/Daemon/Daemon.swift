@@ -278,16 +278,39 @@ public final class Daemon: Service, Sendable {
             group.cancelAll()
         }
         publish()
-        // Counted afresh: what the daemon had noticed of a burst under way may be a part of it.
-        let found = InboxScanner.scan(
-            root: settings.inbox, excluding: settings.excluding, isIgnored: settings.isIgnored, logger: logger)
-        let left = found.count { InboxScanner.readInboxes.contains($0.inbox) }
-        let parked = found.count - left
-        let detail =
-            "\(left) file(s) left for next time"
-            + (parked > 0 ? ", and \(parked) of kinds this version does not read left in place" : "")
+        let detail: String
+        if let (left, parked) = countLeftInInbox(within: .seconds(2)) {
+            detail =
+                "\(left) file(s) left for next time"
+                + (parked > 0 ? ", and \(parked) of kinds this version does not read left in place" : "")
+        } else {
+            let noticed = tracker.counts(inboxes: InboxScanner.inboxes).reduce(0) { $0 + $1.backlog }
+            detail = "at least \(noticed) file(s) left for next time (the inbox could not be counted in time)"
+        }
         record(.daemonStopped, "pid \(getpid()); \(detail)")
         logger.info("ledgerd stopped; \(detail)")
+    }
+
+    /// The files in the inbox at a stop, counted afresh (what the daemon had noticed of a burst
+    /// under way may be a part of it): those it reads, and those of kinds it leaves in place.
+    /// nil when the count takes longer than `limit`: a share that hangs must not hold the stop,
+    /// its record and the checkpoint after it, past systemd's patience.
+    func countLeftInInbox(within limit: Duration) -> (left: Int, parked: Int)? {
+        final class Count: Sendable {
+            let value = Mutex<(left: Int, parked: Int)?>(nil)
+            let done = DispatchSemaphore(value: 0)
+        }
+        let count = Count()
+        let (settings, logger) = (self.settings, self.logger)
+        DispatchQueue.global().async {
+            let found = InboxScanner.scan(
+                root: settings.inbox, excluding: settings.excluding, isIgnored: settings.isIgnored, logger: logger)
+            let left = found.count { InboxScanner.readInboxes.contains($0.inbox) }
+            count.value.withLock { $0 = (left, found.count - left) }
+            count.done.signal()
+        }
+        guard count.done.wait(timeout: .now() + limit.seconds) == .success else { return nil }
+        return count.value.withLock { $0 }
     }
 
     /// Writes `action` to the audit log, as the daemon's own unless `actor` says who asked. A
