@@ -454,8 +454,8 @@ actor FactsCache {
     /// The checks of the whole books last read, when and on what books (`DatabaseFacts.Audit`).
     var audit: (at: ContinuousClock.Instant, mark: LedgerStore.ChangeMark, value: DatabaseFacts.Audit)?
     /// How often at most the checks are read again while the books change. A fresh read of the
-    /// rest within it gives the checks read before; one after it, or any on books unchanged
-    /// since they were checked, reads them too.
+    /// rest within it gives the checks read before, as does one on books unchanged since they
+    /// were checked (for up to `unchangedLifetime`, as the sections); any other reads them too.
     let auditInterval: Duration
 
     /// How long a request waits for fresh sections before it is given older ones.
@@ -522,9 +522,11 @@ actor FactsCache {
     /// once those are `auditInterval` old, they are read again in the background, so the next
     /// request has them without a change to the books to prompt it.
     private func refreshAuditWhenDue(today: Day) {
-        guard inflight == nil, let audit, ContinuousClock.now - audit.at >= auditInterval,
-            audit.mark != store.changeMark()
-        else { return }
+        guard inflight == nil, let audit else { return }
+        let age = ContinuousClock.now - audit.at
+        guard age >= Self.unchangedLifetime || (age >= auditInterval && audit.mark != store.changeMark()) else {
+            return
+        }
         refresh(today: today)
     }
 
@@ -534,7 +536,8 @@ actor FactsCache {
         // Marked before the read: a commit during it makes the next request read again.
         let mark = store.changeMark()
         let recentAudit = audit.flatMap { audit in
-            audit.mark == mark || ContinuousClock.now - audit.at < auditInterval ? audit.value : nil
+            let age = ContinuousClock.now - audit.at
+            return age < auditInterval || (audit.mark == mark && age < Self.unchangedLifetime) ? audit.value : nil
         }
         reads += 1
         inflight = Task {

@@ -102,7 +102,7 @@ import Testing
         let store = try Fixture.store(in: dir)
         let cache = FactsCache(
             store: store, builder: StatusBuilder(accounts: AccountPlan(), actionsEnabled: false), ttl: .seconds(600),
-            quietSpell: .seconds(600), patience: .seconds(120))
+            auditInterval: .seconds(600), quietSpell: .seconds(600), patience: .seconds(120))
         func total(current: Bool) async throws -> Int {
             try await cache.sections(today: day(0), current: current).get().sections.documents.total
         }
