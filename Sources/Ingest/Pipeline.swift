@@ -167,6 +167,11 @@ public final class Pipeline: Sendable {
         self.settings = settings
         self.store = store
         self.logger = logger
+        // Made now, not by the first move: its identity is then known before any file goes
+        // into it. Known only after a batch's moves, an archive whose disk went away between
+        // those moves and that look would have been made again beneath it by the next batch.
+        // (One that cannot be made now is said by the first move into it.)
+        try? FileSystem.makeDirectories(settings.archive)
         self.archiveGuard = ArchiveGuard(path: settings.archive)
     }
 
