@@ -522,12 +522,19 @@ actor FactsCache {
     /// once those are `auditInterval` old, they are read again in the background, so the next
     /// request has them without a change to the books to prompt it.
     private func refreshAuditWhenDue(today: Day) {
-        guard inflight == nil, let audit else { return }
-        let age = ContinuousClock.now - audit.at
-        guard age >= Self.unchangedLifetime || (age >= auditInterval && audit.mark != store.changeMark()) else {
-            return
-        }
+        guard inflight == nil, let audit, !isRecent(audit, mark: store.changeMark()) else { return }
         refresh(today: today)
+    }
+
+    /// Whether the checks read at `audit.at` on books marked `audit.mark` may be given for books
+    /// marked `mark`: within `auditInterval` of their reading, or of books unchanged since
+    /// within `unchangedLifetime`.
+    private func isRecent(
+        _ audit: (at: ContinuousClock.Instant, mark: LedgerStore.ChangeMark, value: DatabaseFacts.Audit),
+        mark: LedgerStore.ChangeMark
+    ) -> Bool {
+        let age = ContinuousClock.now - audit.at
+        return age < auditInterval || (audit.mark == mark && age < Self.unchangedLifetime)
     }
 
     private func refresh(today: Day) {
@@ -535,10 +542,7 @@ actor FactsCache {
         let builder = self.builder
         // Marked before the read: a commit during it makes the next request read again.
         let mark = store.changeMark()
-        let recentAudit = audit.flatMap { audit in
-            let age = ContinuousClock.now - audit.at
-            return age < auditInterval || (audit.mark == mark && age < Self.unchangedLifetime) ? audit.value : nil
-        }
+        let recentAudit = audit.flatMap { isRecent($0, mark: mark) ? $0.value : nil }
         reads += 1
         inflight = Task {
             let result: Result<EncodedSections, Failure>
