@@ -389,8 +389,9 @@ public final class Daemon: Service, Sendable {
     var isShuttingDown: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
 
     /// False, for good, once the database file is no longer the one opened (deleted, or
-    /// replaced by a restore while ledgerd ran): nothing more is posted, /healthz says why,
-    /// and the files wait in the inbox for a restart.
+    /// replaced by a restore while ledgerd ran), is damaged, or was migrated by a newer
+    /// ledgerd: nothing more is posted, /healthz says why, and the files wait in the inbox
+    /// for a restart.
     @discardableResult
     func checkDatabaseFile() -> Bool {
         if status.withLock({ $0.databaseGone != nil }) { return false }
@@ -400,6 +401,12 @@ public final class Daemon: Service, Sendable {
                 "the database file \(store.path) is damaged (\(damage)): was a file copied over it while ledgerd ran? "
                 + "Nothing more is posted (files wait in the inbox); stop ledgerd and restore the books from a backup "
                 + "(README, Back up and restore)"
+        } else if let newer = store.writtenByNewerVersion {
+            problem =
+                "the books were changed by a newer ledgerd while this one ran (changes unknown here: "
+                + newer.unknownMigrations.joined(separator: ", ")
+                + "); nothing more is posted by this one (files wait in the inbox): restart ledgerd so the newer "
+                + "version runs (`systemctl restart ledgerd`)"
         } else if !store.isStillTheOpenedFile {
             problem =
                 "the database file \(store.path) was deleted or replaced while ledgerd ran; nothing more is posted "

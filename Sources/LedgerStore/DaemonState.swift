@@ -10,8 +10,12 @@ extension LedgerStore {
         public var json: String
     }
 
+    /// Also looks, at no extra transaction, for migrations a newer ledgerd applied meanwhile
+    /// (`writtenByNewerVersion`): a daemon with nothing to post learns of them within its
+    /// heartbeat. The state is written all the same; the newer version reads it alike.
     public func saveDaemonState(pid: Int32, json: String, now: String) throws {
         try pool.write { db in
+            _ = try newerMigrations(db)
             try db.execute(
                 sql: """
                     INSERT INTO daemon_state (id, pid, updated_at, snapshot) VALUES (1, ?, ?, ?)

@@ -16,6 +16,9 @@ public final class LedgerStore: Sendable {
     public let pool: DatabasePool
     private let lockWait: LockWait
     private let damaged = Mutex<String?>(nil)
+    /// Set once a write finds migrations this version does not know, applied since the books
+    /// were opened (`refuseNewerMigrations`).
+    private let newerVersion = Mutex<WrittenByNewerVersion?>(nil)
 
     /// How long a connection waits for a lock another program holds, read at each try.
     final class LockWait: Sendable {
@@ -110,10 +113,8 @@ public final class LedgerStore: Sendable {
         // columns this version does not keep up: posting into them would leave out what the
         // newer one keeps for every document, and reading them may misread what changed.
         // Asked of the writer connection when there is one, open already (see `migrate`).
-        func unknownMigrations(_ db: Database) throws -> [String] {
-            try Schema.migrator.appliedIdentifiers(db).subtracting(Schema.migrator.migrations).sorted()
-        }
-        let unknown = try readonly ? pool.read(unknownMigrations) : pool.writeWithoutTransaction(unknownMigrations)
+        let unknown =
+            try readonly ? pool.read(Self.unknownMigrations) : pool.writeWithoutTransaction(Self.unknownMigrations)
         if !unknown.isEmpty { throw WrittenByNewerVersion(unknownMigrations: unknown) }
         if !readonly {
             // Every commit is made by the pool's one writer connection. GRDB sets that
@@ -141,6 +142,41 @@ public final class LedgerStore: Sendable {
             }
         }
     }
+
+    /// How many migrations this version has (`Schema.migrator` is made anew at each use).
+    static let knownMigrationCount = Schema.migrator.migrations.count
+
+    static func unknownMigrations(_ db: Database) throws -> [String] {
+        try Schema.migrator.appliedIdentifiers(db).subtracting(Schema.migrator.migrations).sorted()
+    }
+
+    /// Throws, before anything is written, when migrations this version does not know were
+    /// applied since the books were opened: a newer ledgerd, installed while this one runs,
+    /// migrated them (`ledgerd status` run by the service's user does). Posting on would
+    /// leave out of every document what the newer version keeps, as books opened after a
+    /// rollback would (refused at opening).
+    func refuseNewerMigrations(_ db: Database) throws {
+        if let refused = try newerMigrations(db) { throw refused }
+    }
+
+    /// The migrations this version does not know, applied since the books were opened, if
+    /// there are: remembered (`writtenByNewerVersion`) once found. One count of a table of a
+    /// few rows while there are none.
+    func newerMigrations(_ db: Database) throws -> WrittenByNewerVersion? {
+        if let found = newerVersion.withLock({ $0 }) { return found }
+        let applied = try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0
+        guard applied != Self.knownMigrationCount else { return nil }
+        let unknown = try Self.unknownMigrations(db)
+        guard !unknown.isEmpty else { return nil }
+        let found = WrittenByNewerVersion(unknownMigrations: unknown)
+        newerVersion.withLock { $0 = $0 ?? found }
+        return found
+    }
+
+    /// The migrations of a newer ledgerd, applied to the books while this one had them open,
+    /// once a write has found them; nil while none has. Nothing more is posted: the newer
+    /// version must run instead (a restart of the service starts it).
+    public var writtenByNewerVersion: WrittenByNewerVersion? { newerVersion.withLock { $0 } }
 
     static func isBusy(_ error: DatabaseError) -> Bool { [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) }
 
@@ -211,7 +247,7 @@ public final class LedgerStore: Sendable {
     }
 
     /// The books hold migrations this version does not have: a newer ledgerd wrote them.
-    public struct WrittenByNewerVersion: Error, CustomStringConvertible {
+    public struct WrittenByNewerVersion: Error, CustomStringConvertible, Sendable {
         public let unknownMigrations: [String]
         public var description: String {
             "the books were written by a newer ledgerd (changes unknown here: \(unknownMigrations.joined(separator: ", ")))"
@@ -242,6 +278,7 @@ public final class LedgerStore: Sendable {
             do {
                 // The common case: every document stores cleanly, and no savepoints are needed.
                 return try pool.write { db in
+                    try refuseNewerMigrations(db)
                     let writer = try PostingWriter(db)
                     return try batch.map { try writer.write($0, now: now) }
                 }
@@ -263,6 +300,7 @@ public final class LedgerStore: Sendable {
 
     func writeIsolated(_ batch: [IncomingDocument], now: String) throws -> [WriteOutcome] {
         try pool.write { db in
+            try refuseNewerMigrations(db)
             let writer = try PostingWriter(db)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)

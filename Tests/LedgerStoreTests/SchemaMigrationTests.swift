@@ -51,6 +51,47 @@ import Testing
         #expect(try after.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") } == applied)
     }
 
+    /// Books a newer ledgerd migrated while this store had them open (the service running on
+    /// after a package replaced its binary, and the newer `ledgerd status` run): nothing more
+    /// is written to them, the first write and every one after it refused whole; the daemon's
+    /// own state is still saved, and the heartbeat that saves it finds them too.
+    @Test func booksANewerVersionMigratesWhileOpenAreNotWrittenTo() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/ledger.sqlite"
+        let store = try LedgerStore(path: path)
+        _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "a1")], now: "t")
+        try store.saveDaemonState(pid: 1, json: "{}", now: "t")
+        #expect(store.writtenByNewerVersion == nil)
+        let newer = try DatabaseQueue(path: path)
+        try newer.write { db in
+            try db.execute(sql: "ALTER TABLE vendor_invoices ADD COLUMN newer_detail TEXT")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('999_newer_detail')")
+        }
+        try store.saveDaemonState(pid: 1, json: "{\"later\":1}", now: "t2")
+        #expect(store.writtenByNewerVersion?.unknownMigrations == ["999_newer_detail"])
+        for (number, sha) in [("F-2", "a2"), ("F-3", "a3")] {
+            #expect(throws: LedgerStore.WrittenByNewerVersion.self) {
+                try store.write([try incoming(sampleInvoice(number: number), sha: sha)], now: "t")
+            }
+        }
+        #expect(try newer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM documents") } == 1)
+        #expect(try newer.read { try String.fetchOne($0, sql: "SELECT snapshot FROM daemon_state") } == "{\"later\":1}")
+
+        // Found by the first write when no heartbeat came first.
+        let other = TemporaryDirectory()
+        let otherPath = other.path + "/ledger.sqlite"
+        let writer = try LedgerStore(path: otherPath)
+        try DatabaseQueue(path: otherPath).write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('999_x')") }
+        do {
+            _ = try writer.write([try incoming(sampleInvoice(number: "F-1"), sha: "b1")], now: "t")
+            Issue.record("written into books a newer version migrated")
+        } catch let error as LedgerStore.WrittenByNewerVersion {
+            #expect(error.unknownMigrations == ["999_x"])
+        }
+        #expect(writer.writtenByNewerVersion?.unknownMigrations == ["999_x"])
+        #expect(try writer.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM documents") } == 0)
+    }
+
     /// What a table looks like from outside: its rows, its indexes, its foreign keys.
     struct TableShape: Equatable {
         var rows: [Row]

@@ -1075,6 +1075,48 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         #expect(!daemon.logText.contains("posted: after.xml"))
     }
 
+    /// A newer ledgerd, installed while this one runs, migrates the books as soon as any of its
+    /// commands opens them: the running one then posts nothing more (what it posted would
+    /// lack what the newer one keeps), says so on /healthz, and leaves the files for the
+    /// newer version a restart starts.
+    @Test func booksMigratedByANewerVersionWhileRunningAreNotPostedInto() async throws {
+        let home = try Home()
+        let daemon = try await RunningDaemon(home: home)
+        let config = try String(contentsOfFile: home.path + "/ledgerd.toml", encoding: .utf8)
+        let port = try #require(
+            config.split(separator: "\n").first { $0.hasPrefix("listen") }.flatMap {
+                Int($0.split(separator: ":").last!.dropLast())
+            })
+        let before = home.path + "/Inbox/ehf/before.xml"
+        try invoice(number: "BEFORE-1").write(to: URL(fileURLWithPath: before))
+        try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
+        let newer = try DatabaseQueue(path: home.path + "/var/ledger.sqlite")
+        try await newer.write { db in
+            try db.execute(sql: "CREATE TABLE newer_things (id INTEGER PRIMARY KEY)")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('999_newer_things')")
+        }
+        try newer.close()
+        let dropped = home.path + "/Inbox/ehf/after.xml"
+        try invoice(number: "AFTER-1").write(to: URL(fileURLWithPath: dropped))
+        try await waitUntil(seconds: 10) {
+            daemon.logText.contains("the books were changed by a newer ledgerd while this one ran")
+        }
+        let health = try await get(port, "/healthz")
+        #expect(health.status == 503)
+        #expect(
+            health.json["reasons"][0].string?.contains(
+                "changed by a newer ledgerd while this one ran (changes unknown here: 999_newer_things)") == true,
+            "\(health.json)")
+        // Other files dropped meanwhile wait too.
+        try invoice(number: "AFTER-2").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/after2.xml"))
+        try await Task.sleep(for: .seconds(2))
+        #expect(FileManager.default.fileExists(atPath: dropped))
+        #expect(FileManager.default.fileExists(atPath: home.path + "/Inbox/ehf/after2.xml"))
+        #expect(daemon.count("SELECT COUNT(*) FROM documents") == 1)
+        #expect(daemon.terminate() == 0)
+        #expect(!daemon.logText.contains("posted: after"))
+    }
+
     /// A program that always writes the same name (an export, a scanner) writes its next file
     /// the moment the last one leaves the inbox, often while the daemon is still finishing it:
     /// every one is taken at once, none left for the next rescan.
