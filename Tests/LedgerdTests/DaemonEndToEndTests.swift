@@ -91,6 +91,14 @@ final class RunningDaemon {
     }
 
     var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// The port of the status page, as the configuration's `listen` names it.
+    var statusPort: Int? {
+        let config = (try? String(contentsOfFile: home.path + "/ledgerd.toml", encoding: .utf8)) ?? ""
+        return config.split(separator: "\n").first { $0.hasPrefix("listen") }.flatMap {
+            Int($0.split(separator: ":").last!.dropLast())
+        }
+    }
 }
 
 /// Polls `condition` every 20 ms for up to `seconds`, or a minute when that is longer: every
@@ -1054,11 +1062,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     @Test func aDatabaseDeletedWhileRunningStopsPostingAndSaysSo() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(home: home)
-        let config = try String(contentsOfFile: home.path + "/ledgerd.toml", encoding: .utf8)
-        let port = try #require(
-            config.split(separator: "\n").first { $0.hasPrefix("listen") }.flatMap {
-                Int($0.split(separator: ":").last!.dropLast())
-            })
+        let port = try #require(daemon.statusPort)
         #expect(try await get(port, "/healthz").status == 200)
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.removeItem(atPath: home.path + "/var/ledger.sqlite" + suffix)
@@ -1082,11 +1086,7 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
     @Test func booksMigratedByANewerVersionWhileRunningAreNotPostedInto() async throws {
         let home = try Home()
         let daemon = try await RunningDaemon(home: home)
-        let config = try String(contentsOfFile: home.path + "/ledgerd.toml", encoding: .utf8)
-        let port = try #require(
-            config.split(separator: "\n").first { $0.hasPrefix("listen") }.flatMap {
-                Int($0.split(separator: ":").last!.dropLast())
-            })
+        let port = try #require(daemon.statusPort)
         let before = home.path + "/Inbox/ehf/before.xml"
         try invoice(number: "BEFORE-1").write(to: URL(fileURLWithPath: before))
         try await waitUntil(seconds: 10) { daemon.count("SELECT COUNT(*) FROM vendor_invoices") == 1 }
