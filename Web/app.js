@@ -145,7 +145,8 @@ function details(doc) {
     + (p.direction === "sale" ? " to " : " from ") + shown(p.party);
   const posted = el("span", { class: "posted-as" }, what + " · ", amount(p.payable), p.due_date ? " · due " + p.due_date : "");
   // A file dropped again: the reason, then what its bytes were posted as.
-  return doc.state === "duplicate" ? [reason + " ", posted] : posted;
+  if (doc.state === "duplicate") return [reason + " ", posted];
+  return doc.note ? [posted, el("p", { class: "note small", text: "To do by hand: " + shown(doc.note) })] : posted;
 }
 
 /// The order of parties, most overdue first, as `ledgerd outstanding` lists them: by the
@@ -240,7 +241,7 @@ function followRetried(data, asked) {
   following = null;
   const output = document.getElementById("action-result");
   const posted = doc.state === "posted";
-  output.replaceChildren(shown(doc.name) + (posted ? " was posted: " : " was not posted this time either: "), details(doc));
+  output.replaceChildren(shown(doc.name) + (posted ? " was posted: " : " was not posted this time either: "), ...[details(doc)].flat());
   output.dataset.ok = posted ? "true" : "false";
   resultShownAt = Date.now();
 }
@@ -421,6 +422,25 @@ const renderers = {
       el("h3", {}, "Duplicate invoice numbers ", figure("duplicates-count", data.duplicates.total, { class: "figure count" })),
       duplicates.length ? collapsed("duplicates", duplicates, 5, "duplicates", (xs) => el("ul", { class: "problems" }, xs)) : empty("No duplicate numbers."),
       more(data.duplicates, duplicates.length, "duplicates"));
+  },
+
+  to_do(data) {
+    // Drawn only when there is something: a posting's note is no fault, and the panel would
+    // otherwise say nothing.
+    if (!data.to_do || data.to_do.total === 0) return null;
+    const items = data.to_do.items.map((item) =>
+      el("li", { class: "problem", "data-noted": item.name },
+        el("div", { class: "line" },
+          figure("noted-name", shown(item.name), { class: "figure name" }),
+          el("span", { class: "quiet" }, item.inbox + " · " + when(item.processed_at))),
+        figure("noted-note", shown(item.note), { class: "figure reason" })));
+    const more = data.to_do.total - items.length;
+    return panel("to_do", "Posted, with something to do by hand",
+      el("p", { class: "quiet small" }, figure("to-do-count", data.to_do.total, { class: "figure count" }),
+        data.to_do.total === 1 ? " document was" : " documents were",
+        " posted as the invoice says; each note says what the books still need."),
+      collapsed("to_do", items, 5, "documents", (xs) => el("ul", { class: "problems" }, xs)),
+      more > 0 ? el("p", { class: "quiet", text: "…and " + more + " more (ledgerd status --all lists them all)." }) : null);
   },
 
   recent(data) {
@@ -659,7 +679,8 @@ function render(data, asked) {
     const renderer = renderers[id];
     if (!renderer) continue;
     try {
-      sections.push(renderer(data));
+      const section = renderer(data);
+      if (section) sections.push(section);
     } catch (e) {
       sections.push(panel(id, id, el("p", { class: "errors", text: "This panel could not be drawn: " + e.message })));
     }

@@ -99,6 +99,8 @@ public struct FileResult: Sendable, Equatable {
     public var posting: String?
     /// The same, for scripts (`ingest --json`).
     public var postedAs: PostedAs?
+    /// What the posting leaves for the bookkeeper to do by hand (`PostingNote`), in words.
+    public var note: String?
 
     /// The invoice or credit note a file was posted as.
     public struct PostedAs: Sendable, Equatable {
@@ -138,6 +140,7 @@ public struct FileResult: Sendable, Equatable {
         var line = "\(outcome == .duplicateNumber ? "duplicate number" : outcome.rawValue): \(file.name)"
         if let posting { line += " (\(posting))" }
         if let reason { line += " — \(reason.code): \(reason.message)" }
+        if let note { line += " — to do by hand: \(note)" }
         if let destination { line += " → \(destination)" }
         return OneLine.escaped(line)
     }
@@ -376,7 +379,9 @@ public final class Pipeline: Sendable {
             }
             // A failure is tried again, maybe every few seconds: its callers say it once per
             // batch (the daemon) or list it (ingest), rather than a line per file per try.
-            let level: Logger.Level = result.outcome == .posted ? .info : result.outcome == .failed ? .debug : .notice
+            // A posting that leaves something to do by hand is a notice, as a rejection is.
+            let level: Logger.Level =
+                result.outcome == .posted && result.note == nil ? .info : result.outcome == .failed ? .debug : .notice
             logger.log(level: level, "\(result.logLine)")
         }
         archiveGuard.remember()
@@ -614,7 +619,8 @@ public final class Pipeline: Sendable {
         let prepared = PreparedInvoice(
             invoice: invoice, direction: direction, entry: entry,
             netAccount: PostingRules.netAccount(for: invoice, direction: direction, accounts: settings.accounts),
-            attachmentHashes: invoice.attachments.map { Self.hex(SHA256.hash(data: $0.bytes)) })
+            attachmentHashes: invoice.attachments.map { Self.hex(SHA256.hash(data: $0.bytes)) },
+            notes: PostingRules.notes(for: invoice, direction: direction, accounts: settings.accounts))
         return .document(
             IncomingDocument(
                 sha256: sha, originalName: name, inbox: file.inbox,
@@ -802,6 +808,7 @@ public final class Pipeline: Sendable {
         func sayWhatWasPosted() {
             result.posting = Self.posting(document)
             result.postedAs = FileResult.PostedAs(document)
+            if case .invoice(let prepared) = document.content { result.note = prepared.note }
         }
 
         switch outcome {

@@ -70,6 +70,7 @@ struct ConfigurationParser {
         configuration.paths = try paths(root.table("paths"), defaults: configuration.paths)
         configuration.accounts = try accounts(root.table("accounts"))
         configuration.accounts.deductsInputVAT = configuration.company.deductsInputVAT
+        configuration.accounts.baseCurrency = configuration.company.baseCurrency
         configuration.limits = try limits(root.table("limits"))
         configuration.server = try server(root.table("server"))
         configuration.watch = try watch(root.table("watch"))

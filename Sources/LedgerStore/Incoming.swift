@@ -52,17 +52,23 @@ public final class PreparedInvoice: Sendable {
     public let netAccount: Account
     /// SHA-256 (hex) of each attachment's bytes, in `invoice.attachments` order.
     public let attachmentHashes: [String]
+    /// What the posting leaves for the bookkeeper to do by hand (`PostingRules.notes`).
+    public let notes: [PostingNote]
 
     public init(
         invoice: InvoiceDocument, direction: Direction, entry: JournalEntry, netAccount: Account,
-        attachmentHashes: [String]
+        attachmentHashes: [String], notes: [PostingNote] = []
     ) {
         self.invoice = invoice
         self.direction = direction
         self.entry = entry
         self.netAccount = netAccount
         self.attachmentHashes = attachmentHashes
+        self.notes = notes
     }
+
+    /// The notes in words, as `documents.note` keeps them; nil when there are none.
+    public var note: String? { notes.isEmpty ? nil : notes.map(\.text).joined(separator: " ") }
 }
 
 /// What writing one document did.

@@ -53,13 +53,13 @@ final class PostingWriter {
         insertDocument = try prepare(
             """
             INSERT INTO documents (sha256, original_name, inbox, kind, state, reason_code, reason, size_bytes,
-                received_at, processed_at, archived_path, duplicate_of)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                received_at, processed_at, archived_path, duplicate_of, note)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         updateDocument = try prepare(
             """
             UPDATE documents SET original_name = ?, inbox = ?, kind = ?, state = ?, reason_code = ?, reason = ?,
-                size_bytes = ?, received_at = ?, processed_at = ?, archived_path = ?, duplicate_of = ?,
+                size_bytes = ?, received_at = ?, processed_at = ?, archived_path = ?, duplicate_of = ?, note = ?,
                 resolved_at = NULL, rejected_path = NULL
             WHERE id = ?
             """)
@@ -236,7 +236,7 @@ final class PostingWriter {
 
             let documentID = try saveDocument(
                 item, previousID: previousID, state: "posted", reason: nil, archivedPath: item.archivePath,
-                duplicateOf: nil, now: now)
+                duplicateOf: nil, note: prepared.note, now: now)
             let partyID = try upsert(party, purchase: purchase, now: now)
             let entryID = try insert(prepared.entry, documentID: documentID, now: now)
             let invoiceID = try insertInvoice(
@@ -263,18 +263,18 @@ final class PostingWriter {
 
     func saveDocument(
         _ item: IncomingDocument, previousID: Int64?, state: String, reason: Rejection?, archivedPath: String?,
-        duplicateOf: Int64?, now: String
+        duplicateOf: Int64?, note: String? = nil, now: String
     ) throws -> Int64 {
         if let previousID {
             try updateDocument.bind(
                 item.originalName, item.inbox, item.kind, state, reason?.code, reason?.message, item.sizeBytes,
-                item.receivedAt, now, archivedPath, duplicateOf, previousID
+                item.receivedAt, now, archivedPath, duplicateOf, note, previousID
             ).run()
             return previousID
         }
         try insertDocument.bind(
             item.sha256, item.originalName, item.inbox, item.kind, state, reason?.code, reason?.message, item.sizeBytes,
-            item.receivedAt, now, archivedPath, duplicateOf
+            item.receivedAt, now, archivedPath, duplicateOf, note
         ).run()
         return db.lastInsertedRowID
     }

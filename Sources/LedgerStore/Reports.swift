@@ -43,6 +43,23 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var duplicateDrops: Int
     public var open: [OpenAmounts]
     public var openProblems: Problems
+
+    /// A posted document whose posting left something to do by hand (`documents.note`).
+    public struct NotedDocument: Sendable, Codable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var inbox: String
+        public var processedAt: String
+        public var note: String
+    }
+    /// The posted documents with a note, as the status page lists them.
+    public struct Notes: Sendable, Codable, Equatable {
+        /// How many there are in all (`items` may be fewer).
+        public var total: Int
+        /// Newest first.
+        public var items: [NotedDocument]
+    }
+    public var postingNotes: Notes
 }
 
 /// GL balance against sub-ledger per control account and currency (DESIGN §3).
@@ -155,8 +172,26 @@ extension LedgerStore {
             let drops = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM duplicate_drops") ?? 0
             return StatusReport(
                 documents: documents, duplicateDrops: drops, open: amounts,
-                openProblems: .init(total: problemCount, items: problems))
+                openProblems: .init(total: problemCount, items: problems),
+                postingNotes: try Self.postingNotes(db, limit: problemLimit))
         }
+    }
+
+    /// The posted documents whose posting left something to do by hand, newest first, at most
+    /// `limit` (nil: all), and how many there are.
+    static func postingNotes(_ db: Database, limit: Int?) throws -> StatusReport.Notes {
+        let noted = "note IS NOT NULL AND state = 'posted'"
+        let items = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT id, original_name, inbox, processed_at, note FROM documents
+                    WHERE \(noted) ORDER BY processed_at DESC, id DESC LIMIT ?
+                    """), arguments: [limit ?? -1]
+        ).map {
+            StatusReport.NotedDocument(id: $0[0], name: $0[1], inbox: $0[2], processedAt: $0[3], note: $0[4])
+        }
+        let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM documents WHERE \(noted)")) ?? 0
+        return StatusReport.Notes(total: total, items: items)
     }
 
     /// Reconciles the receivables and payables control accounts with their sub-ledgers.

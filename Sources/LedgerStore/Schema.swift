@@ -40,6 +40,9 @@ enum Schema {
         migrator.registerMigration("011_rejected_path") { db in
             try db.execute(sql: v11)
         }
+        migrator.registerMigration("012_posting_notes") { db in
+            try db.execute(sql: v12)
+        }
         return migrator
     }
 
@@ -554,5 +557,12 @@ enum Schema {
     /// file of several of one name is which. Documents rejected before have none.
     static let v11 = """
         ALTER TABLE documents ADD COLUMN rejected_path TEXT;
+        """
+
+    /// What a posted document leaves for the bookkeeper to do by hand (`PostingNote`), in words;
+    /// NULL when nothing. Documents posted before have none.
+    static let v12 = """
+        ALTER TABLE documents ADD COLUMN note TEXT;
+        CREATE INDEX documents_noted ON documents(processed_at) WHERE note IS NOT NULL;
         """
 }

@@ -41,6 +41,8 @@ public struct StatusPageData: Sendable, Equatable {
         public var resolvedAt: String? = nil
         /// For a posted document (or a file dropped again with its bytes): what it was posted as.
         public var postedAs: PostedAs? = nil
+        /// For a posted document: what its posting left to do by hand (`documents.note`).
+        public var note: String? = nil
     }
 
     /// The invoice or credit note a document was posted as.
@@ -103,6 +105,9 @@ public struct StatusPageData: Sendable, Equatable {
     /// The newest audit-log rows (starts, stops, retries, rescans, backups, ingest runs), newest
     /// first, at most `activityLimit`.
     public var activity: [AuditEntry]
+    /// Posted documents whose posting left something to do by hand, newest first, at most
+    /// `problemLimit`, and how many there are.
+    public var postingNotes = StatusReport.Notes(total: 0, items: [])
 }
 
 extension LedgerStore {
@@ -281,7 +286,7 @@ extension LedgerStore {
     static let documentColumns = """
         d.id, d.original_name, d.inbox, d.kind, d.state, d.reason_code, d.reason, d.received_at, d.processed_at,
         d.archived_path, d.duplicate_of, o.original_name, o.archived_path, o.processed_at, d.rejected_path,
-        d.resolved_at
+        d.resolved_at, d.note
         """
 
     static func document(_ row: Row) -> StatusPageData.Document {
@@ -290,7 +295,7 @@ extension LedgerStore {
             receivedAt: row[7], processedAt: row[8], archivedPath: row[9], duplicateOf: row[10],
             duplicateOfName: row[11],
             duplicateOfArchivedPath: row[12], duplicateOfProcessedAt: row[13], rejectedPath: row[14],
-            resolvedAt: row[15])
+            resolvedAt: row[15], note: row[16])
     }
 
     static func statusPageData(_ db: Database, recentLimit: Int, problemLimit: Int, activityLimit: Int) throws
@@ -393,7 +398,8 @@ extension LedgerStore {
             recent: recent, openRejections: rejections,
             openRejectionCount: rejectionCount, openRejectionsByCode: byCode, duplicates: duplicates,
             duplicateCount: duplicateCount,
-            balances: balances, aging: aging, activity: activity)
+            balances: balances, aging: aging, activity: activity,
+            postingNotes: try postingNotes(db, limit: problemLimit))
     }
 
     /// An item to age from a row of (party id, currency, issue date, due date, documents, signed

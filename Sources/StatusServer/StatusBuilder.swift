@@ -35,7 +35,9 @@ struct DatabaseFacts: Sendable {
 /// Turns database facts and the runtime snapshot into the `/api/status` document. Pure.
 struct StatusBuilder {
     /// The panels the page renders, in order. A later capability appends its id here.
-    static let panels = ["problems", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent"]
+    static let panels = [
+        "problems", "to_do", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent",
+    ]
 
     var accounts: AccountPlan
     var actionsEnabled: Bool
@@ -58,6 +60,11 @@ struct StatusBuilder {
                 total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) },
                 byCode: page.openRejectionsByCode),
             duplicates: ProblemList(total: page.duplicateCount, items: page.duplicates.map(duplicate)),
+            toDo: ProblemList(
+                total: page.postingNotes.total,
+                items: page.postingNotes.items.map {
+                    NotedItem(id: $0.id, name: $0.name, inbox: $0.inbox, processedAt: $0.processedAt, note: $0.note)
+                }),
             outstanding: Self.outstanding(page.balances, aging: page.aging),
             aging: Self.aging(page.aging, today: facts.today),
             reconciliation: reconciliationSection(facts.audit),
@@ -74,7 +81,7 @@ struct StatusBuilder {
             documents: DocumentCounts(
                 total: 0, posted: 0, rejected: 0, duplicateNumber: 0, droppedAgain: 0, byState: []),
             recentDocuments: [], rejected: ProblemList(total: 0, items: []),
-            duplicates: ProblemList(total: 0, items: []),
+            duplicates: ProblemList(total: 0, items: []), toDo: ProblemList(total: 0, items: []),
             outstanding: outstanding([], aging: []), aging: aging([], today: today),
             reconciliation: ReconciliationSection(
                 agrees: false, balanced: false, journalEntries: 0, unbalanced: [], lines: [], checkedAt: nil),
@@ -157,7 +164,8 @@ struct StatusBuilder {
                     id: document.id, name: document.duplicateOfName, archivedPath: document.duplicateOfArchivedPath,
                     processedAt: document.duplicateOfProcessedAt) : nil,
             rejectedPath: document.state == "rejected" || document.state == "duplicate_number"
-                ? document.rejectedPath : nil)
+                ? document.rejectedPath : nil,
+            note: document.state == "posted" ? document.note : nil)
     }
 
     func duplicate(_ document: StatusPageData.Document) -> DuplicateItem {

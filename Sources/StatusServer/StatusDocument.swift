@@ -36,13 +36,15 @@ struct DatabaseSections: Encodable, Sendable {
     var recentDocuments: [DocumentItem]
     var rejected: ProblemList<DocumentItem>
     var duplicates: ProblemList<DuplicateItem>
+    /// Posted documents whose posting left something to do by hand (`PostingNote`).
+    var toDo: ProblemList<NotedItem>
     var outstanding: Outstanding
     var aging: AgingSection
     var reconciliation: ReconciliationSection
     var activity: [ActivityItem]
 
     enum CodingKeys: String, CodingKey {
-        case documents, recentDocuments, rejected, duplicates, outstanding, aging, reconciliation, activity
+        case documents, recentDocuments, rejected, duplicates, toDo, outstanding, aging, reconciliation, activity
     }
 }
 
@@ -169,7 +171,17 @@ struct DocumentItem: Encodable, Sendable {
     /// For a rejected or flagged document: where its file was put in the rejected folder (its
     /// own name, or `name (2).xml` beside another of the name), when known.
     var rejectedPath: String?
+    /// For a posted document: what its posting left to do by hand, in words.
+    var note: String?
+}
 
+/// A posted document whose posting left something to do by hand.
+struct NotedItem: Encodable, Sendable {
+    var id: Int64
+    var name: String
+    var inbox: String
+    var processedAt: String
+    var note: String
 }
 
 /// The invoice or credit note a document was posted as, in JSON: on the status page's recent

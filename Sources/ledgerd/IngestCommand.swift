@@ -160,6 +160,8 @@ struct IngestSummary: Encodable {
         var posting: String?
         /// The same, for scripts.
         var postedAs: PostedAs?
+        /// What the posting leaves for the bookkeeper to do by hand.
+        var note: String?
     }
 
     var files: [File]
@@ -191,7 +193,7 @@ struct IngestSummary: Encodable {
                         PostedAs(
                             type: $0.type.rawValue, direction: $0.direction.rawValue, number: $0.number,
                             party: $0.party, issueDate: $0.issueDate, dueDate: $0.dueDate, payable: Amount($0.payable))
-                    })
+                    }, note: $0.note)
             }
         self.skipped = skipped
         var counts: [FileResult.Outcome: Int] = [:]

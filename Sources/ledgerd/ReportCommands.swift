@@ -106,6 +106,17 @@ extension Ledgerd {
                         )
                     }
                 }
+                let notes = report.postingNotes
+                if notes.total > 0 {
+                    print("\nPosted, with something to do by hand (\(notes.total), newest first)")
+                    for doc in notes.items {
+                        print(
+                            OneLine.escaped("  \(Output.localTime(doc.processedAt))  \(doc.name) — \(doc.note)"))
+                    }
+                    if notes.items.count < notes.total {
+                        print("  …and \(notes.total - notes.items.count) more (ledgerd status --all lists them all)")
+                    }
+                }
             }
         }
     }

@@ -109,6 +109,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
                 "004_value_checks_as_comparisons", "005_party_keys_by_org_number", "006_credit_note_applications",
                 "007_resolved_problems", "008_credit_references", "009_vat_breakdown", "010_duplicate_drops",
                 "011_rejected_path",
+                "012_posting_notes",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -125,7 +126,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 11)
+        #expect(try again.appliedMigrations().count == 12)
     }
 
     /// Processes opening new books at the same moment (the daemon and an `ingest`) each find
@@ -142,7 +143,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
                 }
             }
             #expect(errors.withLock { $0 } == [])
-            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 11)
+            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 12)
         }
     }
 
@@ -554,11 +555,20 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
             try store.write([doc], now: "t") == [
                 .rejected(documentID: 1, Rejection("NOT-OUR-INVOICE", "neither party is us"))
             ])
-        doc.content = posting
+        // Posted now, with what its posting leaves to do by hand.
+        guard case .invoice(let prepared) = posting else { return }
+        let note = PostingNote.prepaid(nokMoney(100), account: "1480", direction: .purchase)
+        doc.content = .invoice(
+            PreparedInvoice(
+                invoice: prepared.invoice, direction: prepared.direction, entry: prepared.entry,
+                netAccount: prepared.netAccount, attachmentHashes: prepared.attachmentHashes, notes: [note]))
         #expect(try store.write([doc], now: "t") == [.posted(documentID: 1, rejectedBefore: true)])
-        let state = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT state FROM documents WHERE id = 1")
+        let row = try store.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT state, note FROM documents WHERE id = 1")
         }
-        #expect(state == "posted")
+        #expect(row?["state"] == "posted")
+        #expect(row?["note"] == note.text)
+        #expect(try store.status().postingNotes.items.map(\.note) == [note.text])
     }
 
     @Test func customerInvoicesAndCreditNotesReconcileAgainstReceivables() throws {

@@ -228,8 +228,12 @@ let buyerConfig = """
         try exampleInvoice.replacingOccurrences(of: "<cbc:ID>TOSL108</cbc:ID>", with: "<cbc:ID>TOSL109</cbc:ID>")
             .write(toFile: home.path + "/Inbox/ehf/other-number.xml", atomically: true, encoding: .utf8)
         let line = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        // The example deducts a prepaid amount, which the line says is to be checked by hand.
         #expect(
-            line.stdout.contains("posted: other-number.xml (invoice TOSL109 from Salescompany ltd., 802.00 NOK) → "))
+            line.stdout.contains(
+                "posted: other-number.xml (invoice TOSL109 from Salescompany ltd., 802.00 NOK) — to do by hand: "),
+            "\(line.stdout)")
+        #expect(line.stdout.contains(" → "))
     }
 
     @Test func builtInDefaultsWorkInTheCurrentFolder() async throws {
@@ -323,6 +327,66 @@ let buyerConfig = """
         let problems = try #require(report["open_problems"] as? [String: Any])
         #expect(problems["total"] as? Int == 22)
         #expect((problems["items"] as? [[String: Any]])?.count == 20)
+    }
+
+    /// A posting that leaves something to do by hand says so where the bookkeeper looks: in the
+    /// line `ingest` writes for the file, in `ingest --json`, in the document's row and in
+    /// `status`, newest first; an ordinary posting says nothing of the kind.
+    @Test func postingsThatLeaveSomethingToDoByHandSaySo() async throws {
+        let home = try Home()
+        try home.writeConfig(buyerConfig)
+        try home.drop("valid/ehf3_faktura-1_NOK.xml")
+        let run = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: home.path)
+        #expect(
+            run.stdout.contains(
+                "posted: ehf3_faktura-1_NOK.xml (invoice TOSL108 from Salescompany ltd., 802.00 NOK) — to do by hand: "
+                    + "1 000.00 NOK paid in advance (PrepaidAmount) was credited to 1480: check that the advance you "
+                    + "paid was debited there"), "\(run.stdout)")
+        // The same invoice sent as a prepayment invoice (type 386), under another number.
+        let example = try String(
+            contentsOfFile: packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml",
+            encoding: .utf8)
+        let prepayment =
+            example
+            .replacingOccurrences(of: "<cbc:InvoiceTypeCode>380<", with: "<cbc:InvoiceTypeCode>386<")
+            .replacingOccurrences(of: "<cbc:ID>TOSL108</cbc:ID>", with: "<cbc:ID>TOSL109</cbc:ID>")
+        try prepayment.write(toFile: home.path + "/Inbox/ehf/prepayment.xml", atomically: true, encoding: .utf8)
+        let second = try await ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
+        let files = try #require(try json(second.stdout)["files"] as? [[String: Any]])
+        let note = try #require(files.first?["note"] as? String, "\(second.stdout)")
+        #expect(note.hasPrefix("A prepayment invoice (type 386), booked as an ordinary invoice (net to 4000)"))
+        #expect(note.contains("1 000.00 NOK paid in advance"))
+
+        let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        let section = try #require(
+            status.stdout.components(separatedBy: "Posted, with something to do by hand (2, newest first)\n").last)
+        let lines = section.split(separator: "\n")
+        #expect(lines.count == 2, "\(status.stdout)")
+        #expect(lines.first?.contains("  prepayment.xml — A prepayment invoice (type 386)") == true)
+        #expect(lines.last?.contains("  ehf3_faktura-1_NOK.xml — 1 000.00 NOK paid in advance") == true)
+        let report = try #require(
+            try json(try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)[
+                "ledger"] as? [String: Any])
+        let notes = try #require(report["posting_notes"] as? [String: Any])
+        #expect(notes["total"] as? Int == 2)
+        #expect((notes["items"] as? [[String: Any]])?.first?["name"] as? String == "prepayment.xml")
+
+        // An ordinary invoice: no note, and no section.
+        let plain = try Home()
+        try plain.writeConfig(buyerConfig)
+        let ordinary =
+            example.replacingOccurrences(
+                of: "<cbc:PrepaidAmount currencyID=\"NOK\">1000<", with: "<cbc:PrepaidAmount currencyID=\"NOK\">0<"
+            )
+            .replacingOccurrences(
+                of: "<cbc:PayableAmount currencyID=\"NOK\">802.00<",
+                with: "<cbc:PayableAmount currencyID=\"NOK\">1802.00<")
+        try ordinary.write(toFile: plain.path + "/Inbox/ehf/plain.xml", atomically: true, encoding: .utf8)
+        let plainRun = try await ledgerd(["ingest", "--config", "ledgerd.toml"], in: plain.path)
+        #expect(plainRun.stdout.contains("posted: plain.xml"), "\(plainRun.stdout)")
+        #expect(!plainRun.stdout.contains("to do by hand"))
+        let plainStatus = try await ledgerd(["status", "--config", "ledgerd.toml"], in: plain.path)
+        #expect(!plainStatus.stdout.contains("something to do by hand"))
     }
 
     /// `outstanding` ages what is owed per party as of a day, the most overdue first, with

@@ -155,7 +155,7 @@ import Testing
         #expect(json["version"].int == 1)
         #expect(
             json["panels"].array.compactMap(\.string)
-                == ["problems", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent"])
+                == ["problems", "to_do", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent"])
         #expect(json["today"].string == day(0).description)
         #expect(json["generated_at"].string?.hasSuffix("Z") == true)
 

@@ -55,6 +55,8 @@ import Testing
 
         // Panels in the order the API gives.
         let order = ["problems", "inboxes", "daemon", "outstanding", "aging", "reconciliation", "recent"]
+        // Drawn only when a posting left something to do by hand; the fixture's none did.
+        #expect(!dom.contains("id=\"panel-to_do\""))
         let positions = order.map { dom.range(of: "id=\"panel-\($0)\"")?.lowerBound }
         #expect(
             positions.allSatisfy { $0 != nil },
@@ -263,6 +265,50 @@ import Testing
         #expect(TestSupport.figure(dom, "rejected-count") == "1")
         // Beside another file of its name, where it lies.
         #expect(TestSupport.figure(dom, "kept-as-\(stillBroken)") == "still-broken (2).xml")
+        _ = (dir, profile)
+    }
+
+    /// A posting that left something to do by hand is listed in a panel of its own, below the
+    /// problems, with what the books still need, and its recent row says it too; the API gives
+    /// the same, and nothing of the kind for an ordinary posting.
+    @Test func postingsThatLeaveSomethingToDoByHandAreListed() async throws {
+        let dir = TemporaryDirectory()
+        let profile = TemporaryDirectory()
+        let store = try Fixture.store(in: dir, filled: false)
+        var corrected = invoice("P-8", net: [100_000], issued: day(-3), due: day(27))
+        corrected.typeCode = "384"
+        corrected.billingReferences = ["P-7"]
+        _ = try store.write(
+            [
+                try incoming(
+                    invoice("P-7", net: [100_000], issued: day(-4), due: day(26)), name: "P-7.xml", sha: "p7",
+                    noting: true),
+                try incoming(corrected, name: "P-8.xml", sha: "p8", noting: true),
+            ], now: "2026-11-21T10:00:00Z")
+        let expected =
+            "A corrected invoice of P-7 (type 384), posted in full beside the invoice it corrects: if it replaces "
+            + "that one rather than adding to it, ask the supplier for a credit note for the first."
+        let (dom, json) = try await withServer(store: store) { port in
+            (
+                try await Chromium.run(
+                    ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: profile.path),
+                try await get(port, "/api/status").json
+            )
+        }
+        #expect(json["to_do"]["total"].int == 1)
+        #expect(json["to_do"]["items"][0]["name"].string == "P-8.xml")
+        #expect(json["to_do"]["items"][0]["note"].string == expected)
+        #expect(json["recent_documents"].first("name", "P-8.xml")["note"].string == expected)
+        #expect(json["recent_documents"].first("name", "P-7.xml")["note"].string == nil)
+
+        let problems = try #require(dom.range(of: "id=\"panel-problems\""))
+        let panel = try #require(dom.range(of: "id=\"panel-to_do\""), "\(dom)")
+        #expect(problems.lowerBound < panel.lowerBound)
+        #expect(TestSupport.figure(dom, "to-do-count") == "1")
+        #expect(TestSupport.figure(dom, "noted-name") == "P-8.xml")
+        #expect(TestSupport.figure(dom, "noted-note") == expected)
+        #expect(dom.contains("<p class=\"note small\">To do by hand: \(expected)</p>"), "\(dom)")
+        #expect(!dom.contains("data-noted=\"P-7.xml\""))
         _ = (dir, profile)
     }
 

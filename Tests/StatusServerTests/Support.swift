@@ -77,7 +77,10 @@ func invoice(
             payable: money(lineTotal + tax)))
 }
 
-func incoming(_ invoice: InvoiceDocument, name: String, sha: String, direction: Direction = .purchase) throws
+/// `noting`: with the notes the pipeline gives it (`PostingRules.notes`).
+func incoming(
+    _ invoice: InvoiceDocument, name: String, sha: String, direction: Direction = .purchase, noting: Bool = false
+) throws
     -> IncomingDocument
 {
     let plan = AccountPlan()
@@ -89,7 +92,8 @@ func incoming(_ invoice: InvoiceDocument, name: String, sha: String, direction: 
             PreparedInvoice(
                 invoice: invoice, direction: direction, entry: entry,
                 netAccount: PostingRules.netAccount(for: invoice, direction: direction, accounts: plan),
-                attachmentHashes: [])))
+                attachmentHashes: [],
+                notes: noting ? PostingRules.notes(for: invoice, direction: direction, accounts: plan) : [])))
 }
 
 func rejected(name: String, sha: String, code: String, message: String) -> IncomingDocument {
