@@ -60,11 +60,7 @@ struct StatusBuilder {
                 total: page.openRejectionCount, items: page.openRejections.map { item(of: $0, open: true) },
                 byCode: page.openRejectionsByCode),
             duplicates: ProblemList(total: page.duplicateCount, items: page.duplicates.map(duplicate)),
-            toDo: ProblemList(
-                total: page.postingNotes.total,
-                items: page.postingNotes.items.map {
-                    NotedItem(id: $0.id, name: $0.name, inbox: $0.inbox, processedAt: $0.processedAt, note: $0.note)
-                }),
+            toDo: ProblemList(total: page.postingNotes.total, items: page.postingNotes.items),
             outstanding: Self.outstanding(page.balances, aging: page.aging),
             aging: Self.aging(page.aging, today: facts.today),
             reconciliation: reconciliationSection(facts.audit),

@@ -37,7 +37,7 @@ struct DatabaseSections: Encodable, Sendable {
     var rejected: ProblemList<DocumentItem>
     var duplicates: ProblemList<DuplicateItem>
     /// Posted documents whose posting left something to do by hand (`PostingNote`).
-    var toDo: ProblemList<NotedItem>
+    var toDo: ProblemList<StatusReport.NotedDocument>
     var outstanding: Outstanding
     var aging: AgingSection
     var reconciliation: ReconciliationSection
@@ -173,15 +173,6 @@ struct DocumentItem: Encodable, Sendable {
     var rejectedPath: String?
     /// For a posted document: what its posting left to do by hand, in words.
     var note: String?
-}
-
-/// A posted document whose posting left something to do by hand.
-struct NotedItem: Encodable, Sendable {
-    var id: Int64
-    var name: String
-    var inbox: String
-    var processedAt: String
-    var note: String
 }
 
 /// The invoice or credit note a document was posted as, in JSON: on the status page's recent
