@@ -301,7 +301,10 @@ public final class Pipeline: Sendable {
             outcomes = try store.write(toWrite, now: Timestamp.now())
         } catch {
             // Nothing of the batch was committed; every file stays where it is.
-            if sayFailure {
+            if error is LedgerStore.WrittenByNewerVersion {
+                // Not tried again by this version: the daemon says what to do (a restart).
+                if sayFailure { logger.error("nothing posted: \(error)") }
+            } else if sayFailure {
                 logger.error("could not write to the ledger database, will try again", metadata: ["error": "\(error)"])
             } else {
                 logger.debug("could not write to the ledger database", metadata: ["error": "\(error)"])

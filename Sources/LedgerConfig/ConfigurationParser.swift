@@ -70,7 +70,9 @@ struct ConfigurationParser {
         configuration.paths = try paths(root.table("paths"), defaults: configuration.paths)
         configuration.accounts = try accounts(root.table("accounts"))
         configuration.accounts.deductsInputVAT = configuration.company.deductsInputVAT
-        configuration.accounts.baseCurrency = configuration.company.baseCurrency
+        // The Norwegian VAT return is made in NOK, whatever currency the books are kept in.
+        configuration.accounts.vatReturnCurrency =
+            configuration.company.isNorwegian ? .nok : configuration.company.baseCurrency
         configuration.limits = try limits(root.table("limits"))
         configuration.server = try server(root.table("server"))
         configuration.watch = try watch(root.table("watch"))

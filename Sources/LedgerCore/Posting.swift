@@ -24,9 +24,10 @@ public struct AccountPlan: Sendable, Hashable {
     /// Whether input VAT is deducted: false for a company that may not (`[company]
     /// deducts_input_vat`), whose VAT on what it buys is then part of the cost.
     public var deductsInputVAT = true
-    /// The currency the company keeps its books and makes its VAT return in (`[company]
-    /// base_currency`): VAT booked in another is noted for conversion (`PostingNote`).
-    public var baseCurrency: Currency = .nok
+    /// The currency the company's VAT return is made in: NOK for a Norwegian company, whatever
+    /// currency it keeps its books in. VAT booked in another is noted for conversion
+    /// (`PostingNote`).
+    public var vatReturnCurrency: Currency = .nok
     /// VAT on a vendor invoice that is not Norwegian VAT (`InvoiceDocument.chargesNorwegianVAT`),
     /// which no Norwegian VAT return deducts: nil books it as part of the cost, on the cost
     /// account of the invoice; an account (a claim for a refund abroad, say) keeps it apart.

@@ -216,6 +216,23 @@ import Testing
         #expect(c.company.orgNumber == "556677-8899")
         #expect(!c.company.isNorwegian)
         #expect(c.companyIdentity.identifiers == ["556677-8899", "SE556677889901"])
+        #expect(c.accounts.vatReturnCurrency == Currency("SEK"))
+    }
+
+    /// A Norwegian company makes its VAT return in NOK, whatever currency it keeps its books in:
+    /// VAT booked in EUR is what its postings note for conversion, not VAT in NOK.
+    @Test func aNorwegianCompanysVATReturnIsInNOKWhateverItsBooks() throws {
+        let text = """
+            [company]
+            name = "Nordlys Helse AS"
+            org_number = "987654325"
+            vat_number = "NO987654325MVA"
+            base_currency = "EUR"
+            """
+        let c = try Configuration.parse(text, source: "x.toml", baseDirectory: "/")
+        #expect(c.company.baseCurrency == .eur)
+        #expect(c.accounts.vatReturnCurrency == .nok)
+        #expect(try Configuration.parse("", source: "x.toml", baseDirectory: "/").accounts.vatReturnCurrency == .nok)
     }
 
     // MARK: - The example file

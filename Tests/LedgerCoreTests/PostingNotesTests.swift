@@ -23,18 +23,24 @@ import Testing
                 for (direction, type) in PostingRulesTests.combinations {
                     let invoice = PostingRulesTests.document(spec, direction, type)
                     var expected: [PostingNote] = []
+                    // Signed as the document moves the books: a credit note takes back.
+                    let moves: Int64 = type == .invoice ? 1 : -1
                     let vatBooked = direction == .sale || deducts
                     if vatBooked, spec.currency != .nok, spec.taxTotal != 0 {
                         expected.append(
                             .vatInOtherCurrency(
-                                vat: Money(minor: abs(spec.taxTotal), currency: spec.currency), base: .nok,
+                                vat: Money(minor: moves * spec.taxTotal, currency: spec.currency), vatReturn: .nok,
                                 accountingTotal: nil))
                     }
                     if spec.prepaid != 0 {
+                        // On the prepayments account as the entry posts it, a debit positive.
+                        let entry = try PostingRules.entry(for: invoice, direction: direction, accounts: plan)
+                        let account: Account = direction == .purchase ? "1480" : "2900"
+                        let posted = try #require(entry.signedByAccount["\(account.number) \(spec.currency.code)"])
                         expected.append(
                             .prepaid(
-                                Money(minor: abs(spec.prepaid), currency: spec.currency),
-                                account: direction == .purchase ? "1480" : "2900", direction: direction))
+                                posted: Money(minor: posted, currency: spec.currency), account: account,
+                                direction: direction))
                     }
                     #expect(Self.notes(invoice, direction, plan) == expected, "\(direction) \(type) deducts \(deducts)")
                 }
@@ -68,15 +74,55 @@ import Testing
         let entry = try PostingRules.entry(for: invoice, direction: .purchase, accounts: AccountPlan())
         #expect(entry.signedByAccount == ["4000 EUR": 5_000_00, "2400 EUR": -5_000_00])
 
+        // A credit note under reverse charge takes back what was calculated.
+        var credit = invoice
+        credit.type = .creditNote
+        credit.typeCode = "381"
+        #expect(Self.notes(credit, .purchase) == [.reverseCharge(taxable: Money(minor: -5_000_00, currency: .eur))])
+        #expect(
+            Self.notes(credit, .purchase)[0].text
+                == "Reverse charge (VAT category AE) taken back, on 5 000.00 EUR: reverse the VAT you calculated on "
+                + "what it credits. Nothing was booked for it.")
+        // A breakdown whose reverse-charged amounts cancel out leaves nothing to calculate.
+        var even = invoice
+        even.taxSubtotals = [5_000_00, -5_000_00].map {
+            TaxSubtotal(
+                taxable: Money(minor: $0, currency: .eur), tax: .zero(.eur), category: "AE", percent: ExactDecimal(0))
+        }
+        #expect(Self.notes(even, .purchase).isEmpty)
+
         var sold = invoice
         sold.seller = us
         sold.buyer = customer
         #expect(Self.notes(sold, .sale).isEmpty)
     }
 
+    /// A seller abroad that charges no VAT and reverse charges none on the invoice (category O
+    /// or E, say): a service bought from abroad is reverse charged all the same; goods are not.
+    @Test("a purchase from abroad without VAT says a service's VAT is the buyer's")
+    func boughtAbroadWithoutVAT() {
+        let british = Party(
+            name: "Supplier Ltd", endpointID: "GB1232434", endpointScheme: "9932", taxCompanyIDs: ["GB1232434"],
+            vatIDs: ["GB1232434"], countryCode: "GB")
+        var invoice = InvoiceSpec(currency: Currency("GBP")!, lines: [(800_00, nil)])
+            .document(.invoice, seller: british, buyer: us, number: "UK-9")
+        invoice.taxSubtotals[0].category = "O"
+        let notes = Self.notes(invoice, .purchase)
+        #expect(notes == [.boughtAbroadWithoutVAT(taxable: Money(minor: 800_00, currency: Currency("GBP")!))])
+        #expect(notes[0].text.contains("if it is a service, the VAT on it is yours to calculate and book"))
+        // With VAT charged abroad, it is cost (or foreign_vat), and no reverse charge applies.
+        let charged = InvoiceSpec(currency: Currency("GBP")!, lines: [(800_00, ExactDecimal(20))])
+            .document(.invoice, seller: british, buyer: us, number: "UK-10")
+        #expect(Self.notes(charged, .purchase).isEmpty)
+        // From a Norwegian seller, zero-rated: nothing.
+        var domestic = InvoiceSpec(lines: [(800_00, nil)]).document(.invoice, seller: supplier, buyer: us)
+        domestic.taxSubtotals[0].category = "Z"
+        #expect(Self.notes(domestic, .purchase).isEmpty)
+    }
+
     /// The figure the invoice gives in the VAT accounting currency (BT-111) is named when it is
     /// the base currency's, so the bookkeeper need not look it up.
-    @Test("VAT in another currency names the invoice's own figure in the base currency")
+    @Test("VAT in another currency names the invoice's own figure in the currency of the VAT return")
     func vatInAnotherCurrency() {
         var invoice = InvoiceSpec(currency: .eur, lines: [(1_000_00, ExactDecimal(25))])
             .document(.invoice, seller: supplier, buyer: us, number: "EUR-1")
@@ -85,7 +131,7 @@ import Testing
         #expect(
             notes == [
                 .vatInOtherCurrency(
-                    vat: Money(minor: 250_00, currency: .eur), base: .nok,
+                    vat: Money(minor: 250_00, currency: .eur), vatReturn: .nok,
                     accountingTotal: Money(minor: 2_937_50, currency: .nok))
             ])
         #expect(
@@ -96,11 +142,19 @@ import Testing
         invoice.accountingTaxTotal = AccountingTaxTotal(currency: Currency("SEK")!, hundredths: 2_900_00)
         #expect(
             Self.notes(invoice, .purchase) == [
-                .vatInOtherCurrency(vat: Money(minor: 250_00, currency: .eur), base: .nok, accountingTotal: nil)
+                .vatInOtherCurrency(vat: Money(minor: 250_00, currency: .eur), vatReturn: .nok, accountingTotal: nil)
             ])
-        // Books kept in EUR: nothing to convert.
+        // A credit note's VAT is taken back.
+        var credit = invoice
+        credit.type = .creditNote
+        credit.typeCode = "381"
+        #expect(
+            Self.notes(credit, .purchase).map(\.text) == [
+                "The VAT taken back, 250.00 EUR, was booked in EUR: the VAT return is in NOK, so convert it."
+            ])
+        // A VAT return made in EUR (a company that is not Norwegian): nothing to convert.
         var plan = AccountPlan()
-        plan.baseCurrency = .eur
+        plan.vatReturnCurrency = .eur
         #expect(Self.notes(invoice, .purchase, plan).isEmpty)
         // VAT charged abroad is cost, never input VAT: nothing to convert for the return.
         var foreign = invoice
@@ -119,6 +173,13 @@ import Testing
         #expect(Self.notes(corrected, .purchase) == [.correctedInvoice(references: ["F-1"], direction: .purchase)])
         #expect(Self.notes(corrected, .purchase)[0].text.contains("ask the supplier for a credit note for the first"))
         #expect(Self.notes(corrected, .sale)[0].text.contains("issue a credit note for the first"))
+        // A correction with negative amounts settles what it names: it replaces nothing.
+        var negative = InvoiceSpec(lines: [(-100_00, ExactDecimal(25))])
+            .document(.invoice, seller: supplier, buyer: us, number: "F-3")
+        negative.typeCode = "384"
+        negative.billingReferences = ["F-1"]
+        #expect(PostingRules.creditToApply(negative) > 0)
+        #expect(Self.notes(negative, .purchase).isEmpty)
 
         var prepayment = InvoiceSpec(lines: [(4_000_00, ExactDecimal(25))])
             .document(.invoice, seller: supplier, buyer: us, number: "A-7")
@@ -126,18 +187,47 @@ import Testing
         var plan = AccountPlan()
         plan.supplierCostAccounts[supplier.legalCompanyID!] = "6800"
         let notes = Self.notes(prepayment, .purchase, plan)
-        #expect(notes == [.prepaymentInvoice(netAccount: "6800", prepayments: "1480", direction: .purchase)])
-        #expect(notes[0].text.contains("move this one's net from 6800 to 1480"))
-        #expect(Self.notes(prepayment, .sale)[0].text.contains("from 3000 to 2900"))
+        #expect(
+            notes == [
+                .prepaymentInvoice(
+                    net: nok(4_000_00), netAccount: "6800", prepayments: "1480", direction: .purchase)
+            ])
+        #expect(notes[0].text.contains("net 4 000.00 NOK to 6800: the final invoice"))
+        #expect(
+            notes[0].text.contains("books the whole cost again and credits 1480. This invoice's net belongs on 1480"))
+        #expect(Self.notes(prepayment, .sale)[0].text.contains("books the whole revenue again and debits 2900"))
 
         // A final invoice that deducts a prepayment: the advance is to be there.
         let final = InvoiceSpec(lines: [(10_000_00, ExactDecimal(25))], prepaid: 5_000_00)
             .document(.invoice, seller: supplier, buyer: us, number: "A-8")
         #expect(
             Self.notes(final, .purchase).map(\.text) == [
-                "5 000.00 NOK paid in advance (PrepaidAmount) was credited to 1480: check that the advance you paid "
-                    + "was debited there (from the payment, not booked as cost from a prepayment invoice)."
+                "5 000.00 NOK paid in advance (PrepaidAmount) was credited to 1480: check that the advance was "
+                    + "debited there when it was paid (not booked as cost from a prepayment invoice)."
             ])
+    }
+
+    /// The side a prepaid amount's note names is the side its journal line is on, for both
+    /// directions, invoices and credit notes, positive and negative amounts.
+    @Test("a prepaid amount's note names the side the entry books it on")
+    func prepaidSides() throws {
+        for (direction, type) in PostingRulesTests.combinations {
+            for prepaid: Int64 in [250_00, -100_00] {
+                let spec = InvoiceSpec(lines: [(1_000_00, ExactDecimal(25))], prepaid: prepaid)
+                let invoice = PostingRulesTests.document(spec, direction, type)
+                let entry = try PostingRules.entry(for: invoice, direction: direction, accounts: AccountPlan())
+                let account = direction == .purchase ? "1480" : "2900"
+                let line = try #require(entry.lines.first { $0.account.number == account })
+                let text = try #require(Self.notes(invoice, direction).last?.text)
+                let amount = Money(minor: abs(prepaid), currency: .nok).grouped
+                #expect(
+                    text.hasPrefix(
+                        "\(amount) paid in advance (PrepaidAmount) was "
+                            + (line.debitMinor > 0 ? "debited to" : "credited to") + " \(account): check that the "
+                            + "advance was \(line.debitMinor > 0 ? "credited" : "debited") there"),
+                    "\(direction) \(type) \(prepaid): \(text)")
+            }
+        }
     }
 
     /// Amounts at the edge of what the books keep are named without trapping.
@@ -150,7 +240,9 @@ import Testing
                     taxable: Money(minor: $0, currency: .eur), tax: .zero(.eur), category: "AE",
                     percent: ExactDecimal(0))
             }
-            #expect(Self.notes(invoice, .purchase) == [.reverseCharge(taxable: Money(minor: .max, currency: .eur))])
+            let expected = Money(minor: amounts[0] > 0 ? .max : .min, currency: .eur)
+            #expect(Self.notes(invoice, .purchase) == [.reverseCharge(taxable: expected)])
+            #expect(Self.notes(invoice, .purchase).first?.text.contains("92 233 720 368 547 758.07 EUR") == true)
         }
     }
 }

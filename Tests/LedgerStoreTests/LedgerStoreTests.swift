@@ -557,7 +557,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
             ])
         // Posted now, with what its posting leaves to do by hand.
         guard case .invoice(let prepared) = posting else { return }
-        let note = PostingNote.prepaid(nokMoney(100), account: "1480", direction: .purchase)
+        let note = PostingNote.prepaid(posted: nokMoney(-100), account: "1480", direction: .purchase)
         doc.content = .invoice(
             PreparedInvoice(
                 invoice: prepared.invoice, direction: prepared.direction, entry: prepared.entry,

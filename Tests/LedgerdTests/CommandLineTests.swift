@@ -340,8 +340,8 @@ let buyerConfig = """
         #expect(
             run.stdout.contains(
                 "posted: ehf3_faktura-1_NOK.xml (invoice TOSL108 from Salescompany ltd., 802.00 NOK) — to do by hand: "
-                    + "1 000.00 NOK paid in advance (PrepaidAmount) was credited to 1480: check that the advance you "
-                    + "paid was debited there"), "\(run.stdout)")
+                    + "1 000.00 NOK paid in advance (PrepaidAmount) was credited to 1480: check that the advance was "
+                    + "debited there when it was paid"), "\(run.stdout)")
         // The same invoice sent as a prepayment invoice (type 386), under another number.
         let example = try String(
             contentsOfFile: packageRoot + "/Tests/FormatsTests/Fixtures/ehf/valid/ehf3_faktura-1_NOK.xml",
@@ -354,7 +354,8 @@ let buyerConfig = """
         let second = try await ledgerd(["ingest", "--config", "ledgerd.toml", "--json"], in: home.path)
         let files = try #require(try json(second.stdout)["files"] as? [[String: Any]])
         let note = try #require(files.first?["note"] as? String, "\(second.stdout)")
-        #expect(note.hasPrefix("A prepayment invoice (type 386), booked as an ordinary invoice (net to 4000)"))
+        #expect(
+            note.hasPrefix("A prepayment invoice (type 386), booked as an ordinary invoice, net 1 436.50 NOK to 4000"))
         #expect(note.contains("1 000.00 NOK paid in advance"))
 
         let status = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
