@@ -432,13 +432,14 @@ const renderers = {
       el("li", { class: "problem", "data-noted": item.name },
         el("div", { class: "line" },
           figure("noted-name", shown(item.name), { class: "figure name" }),
-          el("span", { class: "quiet" }, item.inbox + " · " + when(item.processed_at))),
+          el("span", { class: "quiet" }, "#" + item.id + " · " + item.inbox + " · " + when(item.processed_at))),
         figure("noted-note", shown(item.note), { class: "figure reason" })));
     const more = data.to_do.total - items.length;
     return panel("to_do", "Posted, with something to do by hand",
       el("p", { class: "quiet small" }, figure("to-do-count", data.to_do.total, { class: "figure count" }),
         data.to_do.total === 1 ? " document was" : " documents were",
-        " posted as the invoice says; each note says what the books still need."),
+        " posted as the invoice says; each note says what the books still need. When one is acted on, ",
+        el("code", { text: "ledgerd done " + data.to_do.items[0].id }), " (its number) takes it off this list."),
       collapsed("to_do", items, 5, "documents", (xs) => el("ul", { class: "problems" }, xs)),
       more > 0 ? el("p", { class: "quiet", text: "…and " + more + " more (ledgerd status --all lists them all)." }) : null);
   },
@@ -615,6 +616,7 @@ const ACTIVITY = {
   rescan: "rescan",
   backup: "backup",
   ingest: "ingest run",
+  note_done: "note done",
 };
 
 // ---------- refresh loop ----------

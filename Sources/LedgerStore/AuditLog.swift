@@ -15,6 +15,8 @@ public enum AuditAction: String, Sendable {
     case backup
     /// A `ledgerd ingest` run that handled at least one file.
     case ingest
+    /// What a posting left to do by hand said to be done (`ledgerd done`).
+    case noteDone = "note_done"
 }
 
 /// One row of `audit_log`.

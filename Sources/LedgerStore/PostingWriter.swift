@@ -60,7 +60,7 @@ final class PostingWriter {
             """
             UPDATE documents SET original_name = ?, inbox = ?, kind = ?, state = ?, reason_code = ?, reason = ?,
                 size_bytes = ?, received_at = ?, processed_at = ?, archived_path = ?, duplicate_of = ?, note = ?,
-                resolved_at = NULL, rejected_path = NULL
+                note_done_at = NULL, resolved_at = NULL, rejected_path = NULL
             WHERE id = ?
             """)
         findVendorNumber = try prepare(

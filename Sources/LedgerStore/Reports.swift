@@ -181,8 +181,8 @@ extension LedgerStore {
     /// `limit` (nil: all), and how many there are.
     static func postingNotes(_ db: Database, limit: Int?) throws -> StatusReport.Notes {
         // Only posted documents have one (`PostingWriter.saveDocument` clears it otherwise); said
-        // as the partial index `documents_noted` is, so that both queries read the index alone.
-        let noted = "note IS NOT NULL"
+        // as the partial index `documents_open_notes` is, so that both queries read it alone.
+        let noted = "note IS NOT NULL AND note_done_at IS NULL"
         let items = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
@@ -194,6 +194,27 @@ extension LedgerStore {
         }
         let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM documents WHERE \(noted)")) ?? 0
         return StatusReport.Notes(total: total, items: items)
+    }
+
+    /// Marks the note of document `id` as acted on, and records who said so in the audit log;
+    /// nil, changing nothing, when the document has no note still open.
+    public func markNoteDone(documentID id: Int64, actor: String, now: String) throws -> StatusReport.NotedDocument? {
+        try pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE documents SET note_done_at = ? WHERE id = ? AND note IS NOT NULL AND note_done_at IS NULL
+                        RETURNING id, original_name, inbox, processed_at, note
+                        """, arguments: [now, id])
+            else { return nil }
+            let done = StatusReport.NotedDocument(
+                id: row[0], name: row[1], inbox: row[2], processedAt: row[3], note: row[4])
+            try db.execute(
+                sql: "INSERT INTO audit_log (at, actor, action, document_id, detail) VALUES (?, ?, ?, ?, ?)",
+                arguments: [now, actor, AuditAction.noteDone.rawValue, id, "\(done.name): \(done.note)"])
+            return done
+        }
     }
 
     /// Reconciles the receivables and payables control accounts with their sub-ledgers.

@@ -43,6 +43,9 @@ enum Schema {
         migrator.registerMigration("012_posting_notes") { db in
             try db.execute(sql: v12)
         }
+        migrator.registerMigration("013_posting_notes_done") { db in
+            try db.execute(sql: v13)
+        }
         return migrator
     }
 
@@ -564,5 +567,13 @@ enum Schema {
     static let v12 = """
         ALTER TABLE documents ADD COLUMN note TEXT;
         CREATE INDEX documents_noted ON documents(processed_at) WHERE note IS NOT NULL;
+        """
+
+    /// When someone said a document's note was acted on (`ledgerd done`); the lists of notes
+    /// leave it out from then on. The index holds the notes still open, which the lists read.
+    static let v13 = """
+        ALTER TABLE documents ADD COLUMN note_done_at TEXT;
+        DROP INDEX documents_noted;
+        CREATE INDEX documents_open_notes ON documents(processed_at) WHERE note IS NOT NULL AND note_done_at IS NULL;
         """
 }

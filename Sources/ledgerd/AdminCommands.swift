@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Ingest
 import LedgerConfig
+import LedgerCore
 import LedgerStore
 
 extension Ledgerd {
@@ -291,6 +292,60 @@ extension Ledgerd {
                 }
                 // The copy is made and kept; exit 1 says that the books it holds need looking at.
                 if !balances.unbalanced.isEmpty { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Done: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Marks what postings left to do by hand as done, so the lists of notes leave them out.",
+            discussion: """
+                DOCUMENT is the number `ledgerd status` and the status page show before the file's name \
+                (#12, or 12). Who said so and when is kept in the audit log; the note itself stays with the \
+                document. Exits 0, or 1 when a DOCUMENT has no note still open.
+                """)
+
+        @OptionGroup var options: CommonOptions
+
+        @Argument(help: ArgumentHelp("The documents whose notes were acted on.", valueName: "DOCUMENT"))
+        var documents: [String]
+
+        func validate() throws {
+            for document in documents
+            where Int64(document.hasPrefix("#") ? String(document.dropFirst()) : document) == nil {
+                throw ValidationError("\(document) is not a document number (as #12 or 12).")
+            }
+        }
+
+        func run() async throws {
+            try await runReportingErrors(json: options.json) {
+                let configuration = try options.loadConfiguration()
+                let store = try options.openStore(configuration, create: false)
+                var done: [StatusReport.NotedDocument] = []
+                var notOpen: [Int64] = []
+                for document in documents {
+                    let id = Int64(document.hasPrefix("#") ? String(document.dropFirst()) : document)!
+                    if let marked = try store.markNoteDone(
+                        documentID: id, actor: commandLineActor("done"), now: Timestamp.now())
+                    {
+                        done.append(marked)
+                    } else {
+                        notOpen.append(id)
+                    }
+                }
+                if options.json {
+                    struct Result: Encodable {
+                        var done: [StatusReport.NotedDocument]
+                        var notOpen: [Int64]
+                    }
+                    print(try Output.json(Result(done: done, notOpen: notOpen)))
+                } else {
+                    for document in done { print(OneLine.escaped("done: #\(document.id) \(document.name)")) }
+                    for id in notOpen {
+                        print("#\(id) has no note still open (no such document, none left to do, or done already)")
+                    }
+                }
+                if !notOpen.isEmpty { throw ExitCode(1) }
             }
         }
     }

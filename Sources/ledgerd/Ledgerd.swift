@@ -13,7 +13,9 @@ struct Ledgerd: AsyncParsableCommand {
             ./Inbox (ehf/, wise/, checks/), ./var/ledger.sqlite, ./var/archive, ./Inbox/rejected.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Ingest.self, Status.self, Outstanding.self, Reconcile.self, Config.self, Backup.self]
+        subcommands: [
+            Run.self, Ingest.self, Status.self, Outstanding.self, Reconcile.self, Done.self, Config.self, Backup.self,
+        ]
     )
 
     /// `ledgerd` alone is a usage error (exit 2), as a missing argument is.

@@ -111,11 +111,14 @@ extension Ledgerd {
                     print("\nPosted, with something to do by hand (\(notes.total), newest first)")
                     for doc in notes.items {
                         print(
-                            OneLine.escaped("  \(Output.localTime(doc.processedAt))  \(doc.name) — \(doc.note)"))
+                            OneLine.escaped(
+                                "  \(Output.localTime(doc.processedAt))  #\(doc.id) \(doc.name) — \(doc.note)"))
                     }
                     if notes.items.count < notes.total {
                         print("  …and \(notes.total - notes.items.count) more (ledgerd status --all lists them all)")
                     }
+                    print(
+                        "  (when one is acted on, `ledgerd done \(notes.items.first?.id ?? 0)` takes it off this list)")
                 }
             }
         }

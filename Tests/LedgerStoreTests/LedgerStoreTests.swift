@@ -110,6 +110,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
                 "007_resolved_problems", "008_credit_references", "009_vat_breakdown", "010_duplicate_drops",
                 "011_rejected_path",
                 "012_posting_notes",
+                "013_posting_notes_done",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -126,7 +127,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 12)
+        #expect(try again.appliedMigrations().count == 13)
     }
 
     /// Processes opening new books at the same moment (the daemon and an `ingest`) each find
@@ -143,7 +144,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
                 }
             }
             #expect(errors.withLock { $0 } == [])
-            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 12)
+            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 13)
         }
     }
 
@@ -569,6 +570,25 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(row?["state"] == "posted")
         #expect(row?["note"] == note.text)
         #expect(try store.status().postingNotes.items.map(\.note) == [note.text])
+
+        // Said to be done: off the lists, kept with the document, who said so in the audit log.
+        let done = try store.markNoteDone(documentID: 1, actor: "alice (ledgerd done)", now: "t2")
+        #expect(done?.note == note.text)
+        #expect(try store.markNoteDone(documentID: 1, actor: "alice (ledgerd done)", now: "t3") == nil)
+        #expect(try store.markNoteDone(documentID: 99, actor: "alice (ledgerd done)", now: "t3") == nil)
+        let notes = try store.status().postingNotes
+        #expect(notes.total == 0 && notes.items.isEmpty)
+        #expect(try store.statusPageData().postingNotes.total == 0)
+        let kept = try store.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT note, note_done_at FROM documents WHERE id = 1")
+        }
+        #expect(kept?["note"] == note.text)
+        #expect(kept?["note_done_at"] == "t2")
+        let audit = try store.auditEntries(limit: 5)
+        #expect(audit.count == 1)
+        #expect(audit.first?.action == "note_done")
+        #expect(audit.first?.actor == "alice (ledgerd done)")
+        #expect(audit.first?.documentID == 1)
     }
 
     @Test func customerInvoicesAndCreditNotesReconcileAgainstReceivables() throws {

@@ -181,7 +181,7 @@ import Testing
             try queue.close()
         }
         let store = try LedgerStore(path: path)
-        #expect(try store.appliedMigrations().last == "012_posting_notes")
+        #expect(try store.appliedMigrations().last == "013_posting_notes_done")
         try store.pool.read { (db: Database) throws in
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)

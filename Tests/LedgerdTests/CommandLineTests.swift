@@ -362,15 +362,30 @@ let buyerConfig = """
         let section = try #require(
             status.stdout.components(separatedBy: "Posted, with something to do by hand (2, newest first)\n").last)
         let lines = section.split(separator: "\n")
-        #expect(lines.count == 2, "\(status.stdout)")
-        #expect(lines.first?.contains("  prepayment.xml — A prepayment invoice (type 386)") == true)
-        #expect(lines.last?.contains("  ehf3_faktura-1_NOK.xml — 1 000.00 NOK paid in advance") == true)
+        #expect(lines.count == 3, "\(status.stdout)")
+        #expect(lines.first?.contains("  #2 prepayment.xml — A prepayment invoice (type 386)") == true)
+        #expect(lines.dropFirst().first?.contains("  #1 ehf3_faktura-1_NOK.xml — 1 000.00 NOK paid in advance") == true)
+        #expect(lines.last == "  (when one is acted on, `ledgerd done 2` takes it off this list)")
         let report = try #require(
             try json(try await ledgerd(["status", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)[
                 "ledger"] as? [String: Any])
         let notes = try #require(report["posting_notes"] as? [String: Any])
         #expect(notes["total"] as? Int == 2)
         #expect((notes["items"] as? [[String: Any]])?.first?["name"] as? String == "prepayment.xml")
+
+        // Acted on: `done` takes it off the list; a number with no open note is said and exits 1.
+        let done = try await ledgerd(["done", "--config", "ledgerd.toml", "#2"], in: home.path)
+        #expect(done.status == 0, "\(done.stdout)\(done.stderr)")
+        #expect(done.stdout == "done: #2 prepayment.xml\n")
+        let again = try await ledgerd(["done", "--config", "ledgerd.toml", "2", "1"], in: home.path)
+        #expect(again.status == 1)
+        #expect(again.stdout.contains("done: #1 ehf3_faktura-1_NOK.xml"))
+        #expect(again.stdout.contains("#2 has no note still open"))
+        let unclear = try await ledgerd(["done", "--config", "ledgerd.toml", "prepayment.xml"], in: home.path)
+        #expect(unclear.status == 2, "\(unclear.status)")
+        #expect(unclear.stderr.contains("prepayment.xml is not a document number"), "\(unclear.stderr)")
+        let after = try await ledgerd(["status", "--config", "ledgerd.toml"], in: home.path)
+        #expect(!after.stdout.contains("something to do by hand"), "\(after.stdout)")
 
         // An ordinary invoice: no note, and no section.
         let plain = try Home()
