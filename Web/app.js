@@ -433,12 +433,17 @@ const renderers = {
         el("div", { class: "line" },
           figure("noted-name", shown(item.name), { class: "figure name" }),
           el("span", { class: "quiet" }, "#" + item.id + " · " + item.inbox + " · " + when(item.processed_at))),
-        figure("noted-note", shown(item.note), { class: "figure reason" })));
+        figure("noted-note", shown(item.note), { class: "figure reason" }),
+        data.actions.enabled
+          ? el("p", {}, el("button", { type: "button", "data-key": "done-" + item.id, "aria-label": "Done: " + shown(item.name),
+            onclick: () => act(data.actions.done, { document_id: item.id }), text: "Done" }))
+          : null));
     const more = data.to_do.total - items.length;
     return panel("to_do", "Posted, with something to do by hand",
       el("p", { class: "quiet small" }, figure("to-do-count", data.to_do.total, { class: "figure count" }),
         data.to_do.total === 1 ? " document was" : " documents were",
         " posted as the invoice says; each note says what the books still need. When one is acted on, ",
+        data.actions.enabled ? "its Done button or " : "",
         el("code", { text: "ledgerd done " + data.to_do.items[0].id }), " (its number) takes it off this list."),
       collapsed("to_do", items, 5, "documents", (xs) => el("ul", { class: "problems" }, xs)),
       more > 0 ? el("p", { class: "quiet", text: "…and " + more + " more (ledgerd status --all lists them all)." }) : null);

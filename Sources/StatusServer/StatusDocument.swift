@@ -127,6 +127,7 @@ struct Actions: Encodable, Sendable {
     var enabled: Bool
     var retry = "/api/actions/retry"
     var rescan = "/api/actions/rescan"
+    var done = "/api/actions/done"
 }
 
 struct DocumentCounts: Encodable, Sendable {

@@ -35,7 +35,8 @@ public enum StatusServerError: Error, Sendable, Equatable, CustomStringConvertib
 /// - `GET /healthz` — 200 when the watcher, the database and the scheduler are alive, else 503
 ///   with the reasons
 /// - `GET /metrics` — Prometheus text
-/// - `POST /api/actions/retry` `{"name": "…"}` and `POST /api/actions/rescan` — bearer token
+/// - `POST /api/actions/retry` `{"name": "…"}`, `POST /api/actions/rescan` and
+///   `POST /api/actions/done` `{"document_id": 12}` — bearer token
 public struct StatusServer: Service, CustomStringConvertible {
     let settings: StatusServerSettings
     let store: LedgerStore
@@ -103,6 +104,7 @@ public struct StatusServer: Service, CustomStringConvertible {
         router.head("/api/documents") { request, _ in Self.headOnly(await self.findResponse(request)) }
         router.post("/api/actions/retry") { request, _ in await self.retry(request) }
         router.post("/api/actions/rescan") { request, _ in await self.rescan(request) }
+        router.post("/api/actions/done") { request, _ in await self.done(request) }
 
         let listening = Locked(false)
         let settings = self.settings
@@ -401,6 +403,46 @@ public struct StatusServer: Service, CustomStringConvertible {
             }
         } catch {
             logger.error("retry failed", metadata: ["file": "\(what)", "error": "\(error)"])
+            return JSONResponse.error(.internalServerError, "\(error)")
+        }
+    }
+
+    struct DoneRequest: Decodable {
+        var documentId: Int64
+        enum CodingKeys: String, CodingKey {
+            case documentId = "document_id"
+        }
+    }
+
+    /// Marks what a posting left to do by hand as done (as `ledgerd done` does).
+    func done(_ request: Request) async -> Response {
+        if let refusal = refusal(request) { return refusal }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch {
+            var response = JSONResponse.error(
+                .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
+            response.headers[.connection] = "close"
+            return response
+        }
+        guard let parsed = try? JSONDecoder().decode(DoneRequest.self, from: Data(buffer: body)) else {
+            return JSONResponse.error(.badRequest, "expected {\"document_id\": <id>}")
+        }
+        let store = self.store
+        let id = parsed.documentId
+        do {
+            let done = try await Offload.run(timeout: .seconds(15)) {
+                try store.markNoteDone(documentID: id, actor: "status page (API token)", now: StatusBuilder.iso(Date()))
+            }
+            guard let done else {
+                return JSONResponse.error(.notFound, "Document \(id) has no note still open: done already?")
+            }
+            logger.notice("a posting's note marked done through the status page", metadata: ["document": "\(id)"])
+            await cache.invalidate()
+            return JSONResponse.ok(.ok, "\(OneLine.escaped(done.name)): marked done, off the list.")
+        } catch {
+            logger.error("marking a note done failed", metadata: ["document": "\(id)", "error": "\(error)"])
             return JSONResponse.error(.internalServerError, "\(error)")
         }
     }

@@ -288,13 +288,26 @@ import Testing
         let expected =
             "A corrected invoice of P-7 (type 384), posted in full beside the invoice it corrects: if it replaces "
             + "that one rather than adding to it, ask the supplier for a credit note for the first."
-        let (dom, json) = try await withServer(store: store) { port in
-            (
+        let (dom, json, done) = try await withServer(store: store) { port in
+            let seen = (
                 try await Chromium.run(
                     ["--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/"], profile: profile.path),
                 try await get(port, "/api/status").json
             )
+            // The Done button's request, as the page sends it with its password.
+            let auth = ["Authorization: Bearer s3cret-token", "Content-Type: application/json"]
+            let id = seen.1["to_do"]["items"][0]["id"].int ?? -1
+            let done = try await post(port, "/api/actions/done", body: #"{"document_id": \#(id)}"#, headers: auth)
+            let again = try await post(port, "/api/actions/done", body: #"{"document_id": \#(id)}"#, headers: auth)
+            let malformed = try await post(port, "/api/actions/done", body: #"{"name": "P-8.xml"}"#, headers: auth)
+            let left = Int(try await get(port, "/api/status").json["to_do"]["total"].int ?? -1)
+            let statuses: [Int] = [done.status, again.status, malformed.status, left]
+            return (seen.0, seen.1, statuses)
         }
+        // Marked done: off the list; a second time there is nothing left to mark.
+        #expect(done == [200, 404, 400, 0])
+        #expect(try store.auditEntries(limit: 5).first?.action == "note_done")
+        #expect(try store.auditEntries(limit: 5).first?.actor == "status page (API token)")
         #expect(json["to_do"]["total"].int == 1)
         #expect(json["to_do"]["items"][0]["name"].string == "P-8.xml")
         #expect(json["to_do"]["items"][0]["note"].string == expected)
@@ -310,6 +323,7 @@ import Testing
         let id = try #require(json["to_do"]["items"][0]["id"].int)
         #expect(dom.contains("#\(id) · ehf · "), "\(dom)")
         #expect(dom.contains("<code>ledgerd done \(id)</code>"))
+        #expect(dom.contains("data-key=\"done-\(id)\""), "the Done button, with a token configured")
         #expect(dom.contains("<p class=\"note small\">To do by hand: \(expected)</p>"), "\(dom)")
         #expect(!dom.contains("data-noted=\"P-7.xml\""))
         _ = (dir, profile)

@@ -128,7 +128,7 @@ import Testing
                 ("token in a cookie", ["Cookie: token=s3cret-token", json]),
             ]
             for (what, headers) in refused {
-                for path in ["/api/actions/retry", "/api/actions/rescan"] {
+                for path in ["/api/actions/retry", "/api/actions/rescan", "/api/actions/done"] {
                     let reply = try await post(port, path, body: body, headers: headers)
                     #expect(reply.status == 401, "\(what) on \(path): \(reply.status)")
                     #expect(reply.header("WWW-Authenticate") == "Bearer realm=\"ledgerd\"")
