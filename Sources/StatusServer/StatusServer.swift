@@ -361,6 +361,26 @@ public struct StatusServer: Service, CustomStringConvertible {
         return nil
     }
 
+    enum ActionBody {
+        case body(ByteBuffer)
+        /// What to answer instead: the token or content type refused, or the body too large.
+        case refused(Response)
+    }
+
+    /// An action's request body, once its token and content type pass (`refusal`) and its
+    /// size is within the limit.
+    func actionBody(_ request: Request) async -> ActionBody {
+        if let refusal = refusal(request) { return .refused(refusal) }
+        do {
+            return .body(try await request.body.collect(upTo: settings.maxBodyBytes))
+        } catch {
+            var response = JSONResponse.error(
+                .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
+            response.headers[.connection] = "close"
+            return .refused(response)
+        }
+    }
+
     struct RetryRequest: Decodable {
         var name: String?
         var documentId: Int64?
@@ -371,15 +391,10 @@ public struct StatusServer: Service, CustomStringConvertible {
     }
 
     func retry(_ request: Request) async -> Response {
-        if let refusal = refusal(request) { return refusal }
         let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: settings.maxBodyBytes)
-        } catch {
-            var response = JSONResponse.error(
-                .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
-            response.headers[.connection] = "close"
-            return response
+        switch await actionBody(request) {
+        case .refused(let response): return response
+        case .body(let read): body = read
         }
         guard let parsed = try? JSONDecoder().decode(RetryRequest.self, from: Data(buffer: body)),
             parsed.name != nil || parsed.documentId != nil
@@ -416,15 +431,10 @@ public struct StatusServer: Service, CustomStringConvertible {
 
     /// Marks what a posting left to do by hand as done (as `ledgerd done` does).
     func done(_ request: Request) async -> Response {
-        if let refusal = refusal(request) { return refusal }
         let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: settings.maxBodyBytes)
-        } catch {
-            var response = JSONResponse.error(
-                .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
-            response.headers[.connection] = "close"
-            return response
+        switch await actionBody(request) {
+        case .refused(let response): return response
+        case .body(let read): body = read
         }
         guard let parsed = try? JSONDecoder().decode(DoneRequest.self, from: Data(buffer: body)) else {
             return JSONResponse.error(.badRequest, "expected {\"document_id\": <id>}")
@@ -448,15 +458,10 @@ public struct StatusServer: Service, CustomStringConvertible {
     }
 
     func rescan(_ request: Request) async -> Response {
-        if let refusal = refusal(request) { return refusal }
         let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: settings.maxBodyBytes)
-        } catch {
-            var response = JSONResponse.error(
-                .contentTooLarge, "request body over the limit of \(settings.maxBodyBytes) bytes")
-            response.headers[.connection] = "close"
-            return response
+        switch await actionBody(request) {
+        case .refused(let response): return response
+        case .body(let read): body = read
         }
         // The rescan takes no parameters: its body is empty or a JSON object (`{}`).
         let text = Data(buffer: body)
