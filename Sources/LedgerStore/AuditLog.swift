@@ -41,10 +41,18 @@ extension LedgerStore {
         _ action: AuditAction, actor: String, documentID: Int64? = nil, detail: String? = nil, now: String
     ) throws {
         try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO audit_log (at, actor, action, document_id, detail) VALUES (?, ?, ?, ?, ?)",
-                arguments: [now, actor, action.rawValue, documentID, detail])
+            try Self.audit(action, actor: actor, documentID: documentID, detail: detail, now: now, in: db)
         }
+    }
+
+    /// Records `action` in the audit log within the transaction `db` is in: with the change it
+    /// records, committed or undone together.
+    static func audit(
+        _ action: AuditAction, actor: String, documentID: Int64?, detail: String?, now: String, in db: Database
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO audit_log (at, actor, action, document_id, detail) VALUES (?, ?, ?, ?, ?)",
+            arguments: [now, actor, action.rawValue, documentID, detail])
     }
 
     /// The newest `limit` audit rows, newest first.

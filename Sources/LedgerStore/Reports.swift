@@ -210,9 +210,8 @@ extension LedgerStore {
             else { return nil }
             let done = StatusReport.NotedDocument(
                 id: row[0], name: row[1], inbox: row[2], processedAt: row[3], note: row[4])
-            try db.execute(
-                sql: "INSERT INTO audit_log (at, actor, action, document_id, detail) VALUES (?, ?, ?, ?, ?)",
-                arguments: [now, actor, AuditAction.noteDone.rawValue, id, "\(done.name): \(done.note)"])
+            try Self.audit(
+                .noteDone, actor: actor, documentID: id, detail: "\(done.name): \(done.note)", now: now, in: db)
             return done
         }
     }
