@@ -310,9 +310,11 @@ extension Ledgerd {
         @Argument(help: ArgumentHelp("The documents whose notes were acted on.", valueName: "DOCUMENT"))
         var documents: [String]
 
+        /// `#12` or `12` as a document number.
+        static func number(_ text: String) -> Int64? { Int64(text.hasPrefix("#") ? text.dropFirst() : text[...]) }
+
         func validate() throws {
-            for document in documents
-            where Int64(document.hasPrefix("#") ? String(document.dropFirst()) : document) == nil {
+            for document in documents where Self.number(document) == nil {
                 throw ValidationError("\(document) is not a document number (as #12 or 12).")
             }
         }
@@ -323,8 +325,8 @@ extension Ledgerd {
                 let store = try options.openStore(configuration, create: false)
                 var done: [StatusReport.NotedDocument] = []
                 var notOpen: [Int64] = []
-                for document in documents {
-                    let id = Int64(document.hasPrefix("#") ? String(document.dropFirst()) : document)!
+                // Each is a number: `validate` said so before `run`.
+                for id in documents.compactMap(Self.number) {
                     if let marked = try store.markNoteDone(
                         documentID: id, actor: commandLineActor("done"), now: Timestamp.now())
                     {
