@@ -52,8 +52,10 @@ public final class PreparedInvoice: Sendable {
     public let netAccount: Account
     /// SHA-256 (hex) of each attachment's bytes, in `invoice.attachments` order.
     public let attachmentHashes: [String]
-    /// What the posting leaves for the bookkeeper to do by hand (`PostingRules.notes`).
-    public let notes: [PostingNote]
+    /// What the posting leaves for the bookkeeper to do by hand (`PostingRules.notes`), in
+    /// words, as `documents.note` keeps it; nil when nothing. Made once: the writer stores it
+    /// and the move's log line says it.
+    public let note: String?
 
     public init(
         invoice: InvoiceDocument, direction: Direction, entry: JournalEntry, netAccount: Account,
@@ -64,11 +66,8 @@ public final class PreparedInvoice: Sendable {
         self.entry = entry
         self.netAccount = netAccount
         self.attachmentHashes = attachmentHashes
-        self.notes = notes
+        self.note = notes.isEmpty ? nil : notes.map(\.text).joined(separator: " ")
     }
-
-    /// The notes in words, as `documents.note` keeps them; nil when there are none.
-    public var note: String? { notes.isEmpty ? nil : notes.map(\.text).joined(separator: " ") }
 }
 
 /// What writing one document did.
