@@ -320,7 +320,9 @@ public final class Daemon: Service, Sendable {
         do {
             try store.audit(action, actor: actor, documentID: documentID, detail: detail, now: Timestamp.now())
         } catch {
-            logger.warning("could not write to the audit log: \(error)", metadata: ["action": "\(action.rawValue)"])
+            logger.warning(
+                "could not write to the audit log: \(store.writeFailure(error))",
+                metadata: ["action": "\(action.rawValue)"])
         }
     }
 
@@ -550,7 +552,7 @@ public final class Daemon: Service, Sendable {
             }
             if let writeFailure {
                 s.writeFailure =
-                    "ledgerd cannot write to its database (\(writeFailure)); files wait and are tried again"
+                    "ledgerd cannot write to its database: \(writeFailure); files wait and are tried again"
             } else if wrote {
                 s.writeFailure = nil
             }
@@ -863,9 +865,9 @@ public final class Daemon: Service, Sendable {
         } catch {
             // Said once, not at every change: while the disk is full, every retry changes it.
             if !publishFailing.exchange(true, ordering: .relaxed) {
+                let why = store.writeFailure(error)
                 logger.warning(
-                    "could not publish the daemon state; ledgerd status shows an older one until it can",
-                    metadata: ["error": "\(error)"])
+                    "could not publish the daemon state, so ledgerd status shows an older one until it can: \(why)")
             }
         }
     }

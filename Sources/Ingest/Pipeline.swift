@@ -300,18 +300,20 @@ public final class Pipeline: Sendable {
         do {
             outcomes = try store.write(toWrite, now: Timestamp.now())
         } catch {
-            // Nothing of the batch was committed; every file stays where it is.
+            // Nothing of the batch was committed; every file stays where it is. Whether it is
+            // tried again is the caller's to say: the daemon does, `ingest` is run again.
+            let why = store.writeFailure(error)
             if error is LedgerStore.WrittenByNewerVersion {
                 // Not tried again by this version: the daemon says what to do (a restart).
-                if sayFailure { logger.error("nothing posted: \(error)") }
+                if sayFailure { logger.error("nothing posted: \(why)") }
             } else if sayFailure {
-                logger.error("could not write to the ledger database, will try again", metadata: ["error": "\(error)"])
+                logger.error("could not write to the ledger database: \(why)")
             } else {
-                logger.debug("could not write to the ledger database", metadata: ["error": "\(error)"])
+                logger.debug("could not write to the ledger database: \(why)")
             }
             for index in writeIndex {
                 results[index] = FileResult(
-                    file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", "\(error)"),
+                    file: files[index], outcome: .failed, documentID: nil, reason: Rejection("DATABASE", why),
                     destination: nil)
             }
             return Written(files: files, results: results, documents: [], copies: [], outcomes: [], positions: [])

@@ -72,8 +72,11 @@ extension Rejection {
         case "STORE":
             return
                 "The database refused the document; keep the file and report it, with the reason, to whoever runs ledgerd."
-        case "FILE-UNREADABLE", "MOVE", "DATABASE":
+        case "FILE-UNREADABLE", "MOVE":
             return "ledgerd could not read or move the file; check the disk and the folder permissions."
+        case "DATABASE":
+            return "ledgerd could not write to its database (the reason says why); once that is mended, the file, "
+                + "which waits where it is, is taken in when it is tried again."
         case let other where other.hasPrefix("BR-DEC-"):
             return "An amount is written with more decimals than EN 16931 allows (two); ask the sender for a "
                 + "corrected invoice."

@@ -337,6 +337,61 @@ public final class LedgerStore: Sendable {
     }
 }
 
+extension LedgerStore {
+    /// Why the books at `path` could not be written, in words whoever runs ledgerd can act
+    /// on, with SQLite's own words after them (without the statement, which says nothing to
+    /// that reader); nil for failures SQLite has no better words for than its own.
+    public static func writeFailureCause(_ error: any Error, path: String?) -> String? {
+        guard let error = error as? DatabaseError else { return nil }
+        let database = path.map { "the ledger database \($0)" } ?? "the ledger database"
+        let cause: String
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            cause = "the disk that holds \(database) is full: free space on it"
+        // SQLite says "disk I/O error" when a full disk refuses its -wal or -shm file room.
+        case .SQLITE_IOERR where path.map(diskIsFull(holding:)) == true:
+            cause = "the disk that holds \(database) is full: free space on it"
+        case .SQLITE_IOERR:
+            cause = "the disk that holds \(database) failed to read or write: the system log says why"
+        case .SQLITE_READONLY:
+            cause =
+                "\(database) may not be written: its disk is mounted read-only, or the file or its folder no longer "
+                + "belongs to the user ledgerd runs as"
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            cause =
+                "another program held \(database) for longer than ledgerd waits for it (a backup tool, or a "
+                + "report left open)"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            cause = "\(database) is damaged: restore the books from a backup (README, Back up and restore)"
+        default:
+            return nil
+        }
+        return "\(cause) \(sqliteWords(error))"
+    }
+
+    /// `writeFailureCause`, or the failure as it is said where there is no better word for it.
+    public static func writeFailure(_ error: any Error, path: String?) -> String {
+        writeFailureCause(error, path: path) ?? "\(error)"
+    }
+
+    /// SQLite's own words for `error`, in parentheses.
+    public static func sqliteWords(_ error: DatabaseError) -> String {
+        "(SQLite error \(error.resultCode.rawValue): \(error.message ?? "no message"))"
+    }
+
+    /// `writeFailure` for these books.
+    public func writeFailure(_ error: any Error) -> String { Self.writeFailure(error, path: path) }
+
+    /// Whether the file system that holds `path` has no room left for this user (root may
+    /// write into the blocks reserved for it).
+    public static func diskIsFull(holding path: String) -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        var disk = statvfs()
+        guard statvfs(folder.isEmpty ? "." : folder, &disk) == 0 else { return false }
+        return geteuid() == 0 ? disk.f_bfree == 0 : disk.f_bavail == 0
+    }
+}
+
 extension DatabaseError {
     /// Whether SQLite found the database file damaged (or not a database at all): trying again
     /// cannot mend it; the books must be restored.

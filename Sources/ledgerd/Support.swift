@@ -180,12 +180,13 @@ extension CommonOptions {
                     "ledgerd: the database file \(path) is damaged (SQLite: \(error.message ?? "\(error.resultCode)")). "
                         + "Restore the books from a backup (README, Back up and restore).", exitCode: 1)
             }
-            // SQLite says "disk I/O error" for a disk with no room left for its -wal and -shm files.
-            var disk = statvfs()
-            if statvfs(folder.isEmpty ? "." : folder, &disk) == 0, disk.f_bavail == 0 {
+            // Opening writes too (the -shm file, a migration, the checkpoint of an earlier run's
+            // log); SQLite says "disk I/O error" for a disk with no room for its -wal and -shm.
+            if (error as? DatabaseError)?.resultCode == .SQLITE_FULL || LedgerStore.diskIsFull(holding: path) {
                 throw UserFacingError(
                     "ledgerd: cannot open the ledger database \(path): the disk that holds it is full. Free space on "
-                        + "it, then start ledgerd again; files wait in the inbox meanwhile. (\(error))", exitCode: 1)
+                        + "it, then start ledgerd again; files wait in the inbox meanwhile. "
+                        + ((error as? DatabaseError).map(LedgerStore.sqliteWords) ?? "(\(error))"), exitCode: 1)
             }
             guard denied != 0 else {
                 throw UserFacingError("ledgerd: cannot open the ledger database \(path): \(error)", exitCode: 1)
@@ -304,6 +305,10 @@ func runReportingErrors(
         } catch let exit as ExitCode {
             throw exit
         } catch let error as DatabaseError {
+            // A disk full or read-only, the books held by another program: said as it is.
+            if let cause = LedgerStore.writeFailureCause(error, path: nil), !error.meansDamagedFile {
+                throw UserFacingError("ledgerd: could not use the books: \(cause)", exitCode: unexpectedExitCode)
+            }
             // Its description carries the statement, which says nothing to whoever reads this.
             throw UserFacingError(
                 "ledgerd: the ledger database could not be read: SQLite error \(error.resultCode.rawValue): "
@@ -394,7 +399,7 @@ extension LedgerStore {
         do {
             try audit(action, actor: commandLineActor(command), detail: detail, now: Timestamp.now())
         } catch {
-            StandardError.write("ledgerd: could not write to the audit log: \(error)\n")
+            StandardError.write("ledgerd: could not write to the audit log: \(writeFailure(error))\n")
         }
     }
 }

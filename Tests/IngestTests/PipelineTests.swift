@@ -721,6 +721,10 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let failed = sandbox.pipeline(identifiers: ours).ingest(sandbox.scan())
         #expect(failed.count == 3)
         #expect(failed.allSatisfy { $0.outcome == .failed })
+        let because =
+            "the disk that holds the ledger database \(sandbox.store.path) is full: free space on it (SQLite error "
+            + "13: database or disk is full)"
+        #expect(failed.allSatisfy { $0.reason == Rejection("DATABASE", because) }, "\(failed.map(\.reason))")
         for path in paths { #expect(FileManager.default.fileExists(atPath: path)) }
         #expect(try sandbox.count("SELECT COUNT(*) FROM documents") == 0)
         // Space again: the same files post.

@@ -763,3 +763,44 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(try store.reconcile(accounts: AccountPlan()).agrees)
     }
 }
+
+@Suite struct WriteFailureWordsTests {
+    /// Each way the books can refuse a write is said as what to do about it, with SQLite's
+    /// words after, not its statement; other failures are said as they are.
+    @Test func eachRefusalSaysWhatToDo() {
+        let path = "/srv/ledgerd/ledger.sqlite"
+        func words(_ code: ResultCode, _ message: String) -> String? {
+            LedgerStore.writeFailureCause(
+                DatabaseError(resultCode: code, message: message, sql: "COMMIT TRANSACTION"), path: path)
+        }
+        #expect(
+            words(.SQLITE_FULL, "database or disk is full")
+                == "the disk that holds the ledger database \(path) is full: free space on it (SQLite error 13: "
+                + "database or disk is full)")
+        // An I/O error on a disk with room (the root folder's, here) is not called full.
+        #expect(
+            words(.SQLITE_IOERR, "disk I/O error")
+                == "the disk that holds the ledger database \(path) failed to read or write: the system log says why "
+                + "(SQLite error 10: disk I/O error)")
+        #expect(
+            words(.SQLITE_READONLY, "attempt to write a readonly database")?.hasPrefix(
+                "the ledger database \(path) may not be written: its disk is mounted read-only") == true)
+        #expect(
+            words(.SQLITE_BUSY, "database is locked")?.hasPrefix("another program held the ledger database \(path) ")
+                == true)
+        #expect(
+            words(.SQLITE_CORRUPT, "database disk image is malformed")?.contains("restore the books from a backup")
+                == true)
+        // Without a path, the books are named without one.
+        #expect(
+            LedgerStore.writeFailureCause(
+                DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"), path: nil)?
+                .hasPrefix("the disk that holds the ledger database is full") == true)
+        // A constraint failed, or not the database at all: nothing better to say than what it is.
+        #expect(words(.SQLITE_CONSTRAINT, "UNIQUE constraint failed") == nil)
+        #expect(LedgerStore.writeFailure(CocoaError(.fileNoSuchFile), path: path) == "\(CocoaError(.fileNoSuchFile))")
+        #expect(
+            !LedgerStore.writeFailure(DatabaseError(resultCode: .SQLITE_FULL, sql: "COMMIT"), path: path).contains(
+                "COMMIT"))
+    }
+}

@@ -773,7 +773,9 @@ func writeInvoices(count: Int, into folder: String, prefix: String = "INV") thro
         let daemon = try await RunningDaemon(home: home, extraConfig: "[server]\nlisten = \"127.0.0.1:\(port)\"\n")
         let holder = try DatabaseHolder(home.path + "/var/ledger.sqlite")
         try invoice(number: "HELD-1").write(to: URL(fileURLWithPath: home.path + "/Inbox/ehf/held-1.xml"))
-        try await waitUntil(seconds: 30) { daemon.logText.contains("held-1.xml: SQLite error 5") }
+        try await waitUntil(seconds: 30) {
+            daemon.logText.contains("held-1.xml: another program held the ledger database ")
+        }
         func banner() async throws -> [String] {
             try await get(port, "/api/status").json["overall"]["items"].array.compactMap { $0["text"].string }
         }

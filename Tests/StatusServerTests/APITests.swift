@@ -494,7 +494,9 @@ import Testing
 
             // A database that answers reads but refuses writes (a full disk) is down too, and
             // the banner says so first.
-            let full = "ledgerd cannot write to its database (SQLite error 13: database or disk is full); files wait"
+            let full =
+                "ledgerd cannot write to its database: the disk that holds the ledger database /srv/ledger.sqlite "
+                + "is full: free space on it (SQLite error 13: database or disk is full); files wait"
             runtime.update {
                 $0.schedulerAlive = true
                 $0.databaseProblem = full
