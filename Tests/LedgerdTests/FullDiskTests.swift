@@ -69,9 +69,9 @@ final class SmallDisk {
     }
 
     /// The books' disk full while files are posted: nothing of the batch is written, every
-    /// file stays, and each line says that the disk is full, of which disk. With no room even
-    /// to open the books, the run stops before it starts and says the same. Once there is
-    /// room, one more run posts every file, once.
+    /// file stays, and each line says that the disk is full, of which disk. With no room at
+    /// all, the same is said, at opening or at the batch. Once there is room, one more run
+    /// posts every file, once.
     @Test(.timeLimit(.minutes(3))) func theBooksDiskFullPostsNothingAndEverythingOnceThereIsRoom() async throws {
         let home = try Home()
         try home.writeConfig(buyerConfig)
