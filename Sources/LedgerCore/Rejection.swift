@@ -74,6 +74,10 @@ extension Rejection {
                 "The database refused the document; keep the file and report it, with the reason, to whoever runs ledgerd."
         case "FILE-UNREADABLE", "MOVE":
             return "ledgerd could not read or move the file; check the disk and the folder permissions."
+        case "LEDGERD-FAULT":
+            return
+                "Keep the file, and report it to whoever runs ledgerd, with the file: the fault is ledgerd's to mend. "
+                + "Once a ledgerd that reads it is installed, move the file back into the inbox."
         case "DATABASE":
             return "ledgerd could not write to its database (the reason says why); once that is mended, the file, "
                 + "which waits where it is, is taken in when it is tried again."
@@ -130,7 +134,7 @@ extension Rejection {
         case "NOT-OUR-INVOICE", "COMPANY-NOT-CONFIGURED", "FILE-TOO-LARGE", "FILE-UNREADABLE", "MOVE", "DATABASE":
             return .tryAgain
         // NOT-AN-INVOICE: no corrected file of it is to come; the advice says what to do.
-        case "DUPLICATE-NUMBER", "NOT-A-FILE", "UNSUPPORTED-INBOX", "STORE", "NOT-AN-INVOICE":
+        case "DUPLICATE-NUMBER", "NOT-A-FILE", "UNSUPPORTED-INBOX", "STORE", "NOT-AN-INVOICE", "LEDGERD-FAULT":
             return .none
         default:
             return .correctedFile

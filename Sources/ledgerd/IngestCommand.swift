@@ -72,7 +72,8 @@ extension Ledgerd {
                         exitCode: 1)
                 }
                 let store = try options.openStore(configuration)
-                let settings = PipelineSettings(configuration)
+                var settings = PipelineSettings(configuration)
+                settings.witnessFaults(database: configuration.paths.database, logger: logger)
                 let pipeline = Pipeline(settings: settings, store: store, logger: logger)
                 let found = InboxScanner.files(
                     for: absolute.map(PathBytes.normalized), inboxRoot: configuration.paths.inbox,

@@ -93,6 +93,7 @@ extension Ledgerd {
                 }
                 var pipelineSettings = PipelineSettings(configuration)
                 pipelineSettings.incompleteGrace = configuration.watch.settle * 2
+                pipelineSettings.witnessFaults(database: configuration.paths.database, logger: logger)
                 let pipeline = Pipeline(settings: pipelineSettings, store: store, logger: logger)
                 // No file is taken before the status page listens: a start that fails on its port
                 // posts nothing.

@@ -403,3 +403,20 @@ extension LedgerStore {
         }
     }
 }
+
+extension PipelineSettings {
+    /// Sets aside the file ledgerd last died of a fault reading (`CrashWitness`), and from now
+    /// on names the file in hand should it fault again. The name is kept beside the books.
+    mutating func witnessFaults(database: String, logger: Logger) {
+        let marker = database + ".fault"
+        if let culprit = CrashWitness.lastFault(marker: marker) {
+            setAside[PathKey(culprit)] = Pipeline.setAsideAfterFault()
+            logger.error(
+                """
+                ledgerd stopped with a fault while reading \(culprit) when it last ran; that file is set aside \
+                (rejected, \(Pipeline.faultCode)) so that it cannot stop ledgerd again
+                """)
+        }
+        CrashWitness.install(marker: marker)
+    }
+}
