@@ -110,17 +110,9 @@ public enum CrashWitness {
     /// The file ledgerd was reading when it last died of a fault, read from `marker`, which
     /// is removed: once set aside, that file cannot stop ledgerd again. Nil when there is none.
     public static func lastFault(marker path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 16 {
-            let n = read(fd, &buffer, buffer.count)
-            guard n > 0 else { break }
-            bytes += buffer[..<n]
-        }
-        close(fd)
+        guard let read = try? FileSystem.readFile(path, limit: 1 << 16) else { return nil }
         unlink(path)
-        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+        guard case .bytes(let bytes) = read, !bytes.isEmpty else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -344,12 +344,13 @@ extension LedgerStore {
     public static func writeFailureCause(_ error: any Error, path: String?) -> String? {
         guard let error = error as? DatabaseError else { return nil }
         let database = path.map { "the ledger database \($0)" } ?? "the ledger database"
+        // SQLite says "disk I/O error" when a full disk refuses its -wal or -shm file room.
+        let full =
+            error.resultCode == .SQLITE_FULL
+            || (error.resultCode == .SQLITE_IOERR && path.map(diskIsFull(holding:)) == true)
         let cause: String
         switch error.resultCode {
-        case .SQLITE_FULL:
-            cause = "the disk that holds \(database) is full: free space on it"
-        // SQLite says "disk I/O error" when a full disk refuses its -wal or -shm file room.
-        case .SQLITE_IOERR where path.map(diskIsFull(holding:)) == true:
+        case _ where full:
             cause = "the disk that holds \(database) is full: free space on it"
         case .SQLITE_IOERR:
             cause = "the disk that holds \(database) failed to read or write: the system log says why"
