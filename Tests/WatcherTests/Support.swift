@@ -82,6 +82,25 @@ final class EventLog: Sendable {
         return predicate(events)
     }
 
+    /// Waits until no event has arrived for `quiet` (false if that did not happen within
+    /// `timeout`).
+    func waitQuiet(for quiet: Duration, timeout: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var count = events.count
+        var since = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+            let now = events.count
+            if now != count {
+                count = now
+                since = ContinuousClock.now
+            } else if ContinuousClock.now - since >= quiet {
+                return true
+            }
+        }
+        return false
+    }
+
     /// Waits until `event` has arrived; false on timeout.
     func wait(for event: WatchEvent, timeout: Duration = .seconds(30)) async -> Bool {
         await wait(for: timeout) { $0.contains(event) }
