@@ -28,8 +28,9 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 python3 "$bench_dir/gen_ehf.py" "$work/gen" "$N" --seed 1 >&2
-mkdir -p "$work/ledgerd/Inbox/ehf" "$work/baseline"
+mkdir -p "$work/ledgerd/Inbox/ehf" "$work/baseline" "$work/baseline-nosync"
 cp -r "$work/gen" "$work/baseline/in"
+cp -r "$work/gen" "$work/baseline-nosync/in"
 cat > "$work/ledgerd/ledgerd.toml" <<TOML
 [company]
 name = "Nordlys Helse AS"
@@ -42,6 +43,7 @@ if [ "$prefill" -gt 0 ]; then
   cp -r "$work/prefill" "$work/baseline/prefill"
   python3 "$bench_dir/baseline_ehf.py" "$work/baseline/db.sqlite" "$work/baseline/archive" "$work/baseline/prefill" \
     --sync=full >&2
+  cp "$work/baseline/db.sqlite"* "$work/baseline-nosync/"
   find "$work/prefill" -type f -exec mv -t "$work/ledgerd/Inbox/ehf/" {} +
   (cd "$work/ledgerd" && "$bin" ingest --config ledgerd.toml >/dev/null)
 fi
@@ -51,6 +53,11 @@ sync
 # Python reference: one durable transaction per file.
 base_out="$(python3 "$bench_dir/baseline_ehf.py" "$work/baseline/db.sqlite" "$work/baseline/archive" "$work/baseline/in" --sync=full)"
 base_fps="$(sed -n 's/.*files_per_s=\([0-9.]*\).*/\1/p' <<<"$base_out")"
+# The same without waiting for the disk at each commit (synchronous=NORMAL): not a fair
+# comparison (a power cut may lose what it posted), printed only to show what one durable
+# commit costs on this machine, which is what moves the ratio most from one machine to another.
+nosync_out="$(python3 "$bench_dir/baseline_ehf.py" "$work/baseline-nosync/db.sqlite" "$work/baseline-nosync/archive" \
+  "$work/baseline-nosync/in" --sync=normal)"
 
 # ledgerd: the same files, durable group commits. It starts, as the reference did, with
 # nothing of the other's left for the kernel to write back.
@@ -74,6 +81,13 @@ left="$(find "$work/ledgerd/Inbox/ehf" -type f | wc -l)"
 
 echo "files:              $N synthetic EHF 3 invoices (gen_ehf.py --seed 1)$([ "$prefill" -gt 0 ] && echo ", into books already holding $prefill")"
 echo "baseline_ehf.py:    $base_out"
+python3 - "$base_out" "$nosync_out" "$N" <<'PY'
+import re, sys
+def secs(line): return float(re.search(r"seconds=([0-9.]+)", line).group(1))
+full, normal, n = secs(sys.argv[1]), secs(sys.argv[2]), int(sys.argv[3])
+print(f"  without fsync:    {sys.argv[2]}")
+print(f"  (not durable, for comparison only: a durable commit costs the baseline {1000 * (full - normal) / n:.2f} ms here)")
+PY
 echo "ledgerd ingest:     posted=$posted seconds=$secs files_per_s=$fps (whole process; left in inbox: $left)"
 echo "  files alone:      seconds=$span files_per_s=$span_fps (first file taken to last settled)"
 echo "ledgerd peak RSS:   $((rss_kb / 1024)) MiB"
@@ -81,4 +95,5 @@ python3 -c "print(f'ratio:              {$fps/$base_fps:.1f}x the baseline (whol
 
 [ "${BENCH_DAEMON:-1}" = 0 ] && exit 0
 echo
-python3 scripts/bench_daemon.py "$bin" "$bench_dir/gen_ehf.py" --latency 50 --burst "${DAEMON_BURST:-$N}" --wrk
+python3 scripts/bench_daemon.py "$bin" "$bench_dir/gen_ehf.py" --latency 50 --burst "${DAEMON_BURST:-$N}" --wrk \
+  --prefill "$prefill"

@@ -2,7 +2,7 @@
 """Daemon benchmark: drop->posted latency on an idle `ledgerd run`, burst throughput, and
 resident memory over a long burst.
 
-Usage: bench_daemon.py LEDGERD_BIN GEN_EHF_PY [--latency N] [--burst N] [--wrk]
+Usage: bench_daemon.py LEDGERD_BIN GEN_EHF_PY [--latency N] [--burst N] [--wrk] [--prefill P]
 
 Starts a release `ledgerd run` in a temporary folder (durable commits, inotify), then:
   1. drops N single files one at a time into Inbox/ehf (write elsewhere, rename in) and
@@ -10,6 +10,8 @@ Starts a release `ledgerd run` in a temporary folder (durable commits, inotify),
   2. moves a burst of files in at once and measures files/second until all are posted,
      sampling the daemon's RSS (VmRSS) as it goes, and its peak (VmHWM) at the end;
   3. with --wrk, runs wrk against /api/status during a second burst (p99 and requests/s).
+With --prefill P, P other invoices are posted first (`ledgerd ingest`, untimed), so the
+daemon works on books that already hold P documents, as a running ledger's do.
 """
 import argparse, os, shutil, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -44,6 +46,7 @@ def main():
     ap.add_argument("--latency", type=int, default=50)
     ap.add_argument("--burst", type=int, default=10000)
     ap.add_argument("--wrk", action="store_true")
+    ap.add_argument("--prefill", type=int, default=0)
     a = ap.parse_args()
     if os.sep in a.bin:
         a.bin = os.path.abspath(a.bin)  # the daemon runs in a temporary folder
@@ -63,6 +66,14 @@ def main():
         subprocess.run([sys.executable, a.gen, f"{home}/gen", str(total), "--seed", "7"], check=True,
                        stdout=subprocess.DEVNULL)
         names = sorted(os.listdir(f"{home}/gen"))
+        if a.prefill > 0:
+            subprocess.run([sys.executable, a.gen, f"{home}/prefill", str(a.prefill), "--seed", "8", "--start",
+                            str(total)], check=True, stdout=subprocess.DEVNULL)
+            for name in os.listdir(f"{home}/prefill"):
+                os.rename(f"{home}/prefill/{name}", f"{home}/Inbox/ehf/{name}")
+            subprocess.run([a.bin, "ingest", "--config", "ledgerd.toml"], cwd=home, check=True,
+                           stdout=subprocess.DEVNULL)
+            print(f"books already holding {a.prefill} documents")
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
         log = open(f"{home}/daemon.log", "w")
         p = subprocess.Popen([a.bin, "run", "--config", "ledgerd.toml"], cwd=home, stdout=log, stderr=log, env=env)
