@@ -41,6 +41,17 @@ public enum AgingBucket: String, CaseIterable, Sendable, Codable, Hashable {
         }
     }
 
+    /// The most days past due the bucket holds; nil for `over90`, which holds any number more.
+    public var mostDaysPastDue: Int? {
+        switch self {
+        case .current: return 0
+        case .days1to30: return 30
+        case .days31to60: return 60
+        case .days61to90: return 90
+        case .over90: return nil
+        }
+    }
+
     /// Position in `allCases` (0…4).
     public var index: Int {
         switch self {
@@ -140,6 +151,18 @@ public enum Aging {
             if oldest[key].map({ due < $0 }) ?? true { oldest[key] = due }
         }
         return oldest
+    }
+
+    /// Where the buckets begin as of `today`, for a store that groups open documents by bucket
+    /// itself (one item per group gives `rows` the same result as the documents one by one, as
+    /// long as each item's dates fall in its group's bucket). `dueDates`: the earliest due date
+    /// of each bucket but `over90`, in `AgingBucket.allCases` order; a document due on a day
+    /// falls in the first bucket it is on or after, and in `over90` when before them all.
+    /// `issueDates`: the same for the issue date of a document without a due date (which falls
+    /// due `daysToPayWithoutDueDate` after it).
+    public static func bucketStarts(asOf today: Day) -> (dueDates: [Day], issueDates: [Day]) {
+        let due = AgingBucket.allCases.compactMap { $0.mostDaysPastDue.map { today.adding(days: -$0) } }
+        return (due, due.map { $0.adding(days: -daysToPayWithoutDueDate) })
     }
 
     public static func bucket(issueDate: Day, dueDate: Day?, today: Day) -> AgingBucket {

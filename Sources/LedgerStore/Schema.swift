@@ -46,6 +46,9 @@ enum Schema {
         migrator.registerMigration("013_posting_notes_done") { db in
             try db.execute(sql: v13)
         }
+        migrator.registerMigration("014_documents_by_time") { db in
+            try db.execute(sql: v14)
+        }
         return migrator
     }
 
@@ -575,5 +578,13 @@ enum Schema {
         ALTER TABLE documents ADD COLUMN note_done_at TEXT;
         DROP INDEX documents_noted;
         CREATE INDEX documents_open_notes ON documents(processed_at) WHERE note IS NOT NULL AND note_done_at IS NULL;
+        """
+
+    /// Documents newest first, as the status page's recent list reads them: without it, each
+    /// fresh read of the page went through every document to find the newest fifty (44 ms of
+    /// processor time at 40,000 documents, in step with the books). Times are written in
+    /// order, so the index grows at its end and costs a posting next to nothing.
+    static let v14 = """
+        CREATE INDEX documents_processed ON documents(processed_at);
         """
 }

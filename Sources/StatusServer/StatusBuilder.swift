@@ -22,7 +22,7 @@ struct DatabaseFacts: Sendable {
     static func read(store: LedgerStore, accounts: AccountPlan, today: Day, audit: Audit? = nil) throws
         -> DatabaseFacts
     {
-        let page = try store.statusPageData(recentLimit: 50, problemLimit: 100)
+        let page = try store.statusPageData(asOf: today, recentLimit: 50, problemLimit: 100)
         let audit =
             try audit
             ?? Audit(

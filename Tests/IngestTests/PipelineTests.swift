@@ -441,7 +441,7 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         _ = try sandbox.write(Array("<Invoice>cut off".utf8), as: "x.xml")
         let second = pipeline.ingest(sandbox.scan())
         #expect(second.map(\.destination) == [sandbox.rejected + "/x (2).xml"])
-        let open = try sandbox.store.statusPageData().openRejections
+        let open = try sandbox.store.statusPageData(asOf: Day(iso: "2026-11-23")!).openRejections
         #expect(open.map(\.name) == ["x.xml", "x.xml"])
         #expect(Set(open.compactMap(\.rejectedPath)) == [sandbox.rejected + "/x.xml", sandbox.rejected + "/x (2).xml"])
         #expect(open.first { $0.id == second.first?.documentID }?.rejectedPath == sandbox.rejected + "/x (2).xml")
@@ -458,7 +458,9 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let sandbox = try Sandbox()
         let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
         func open() throws -> [String] {
-            try sandbox.store.statusPageData().openRejections.map { "\($0.name) \($0.reasonCode ?? "")" }
+            try sandbox.store.statusPageData(asOf: Day(iso: "2026-11-23")!).openRejections.map {
+                "\($0.name) \($0.reasonCode ?? "")"
+            }
         }
         // invoice.xml: broken XML, rejected.
         _ = try sandbox.write(Array(valid.prefix(valid.count / 2)), as: "invoice.xml")
@@ -492,7 +494,7 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let sandbox = try Sandbox()
         let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
         func open() throws -> [String] {
-            let page = try sandbox.store.statusPageData()
+            let page = try sandbox.store.statusPageData(asOf: Day(iso: "2026-11-23")!)
             return (page.openRejections + page.duplicates).map(\.name).sorted()
         }
         _ = try sandbox.write(valid, as: "posted.xml")
@@ -546,7 +548,7 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let sandbox = try Sandbox()
         let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.example)))
         func open() throws -> [String] {
-            try sandbox.store.statusPageData().openRejections.map(\.name).sorted()
+            try sandbox.store.statusPageData(asOf: Day(iso: "2026-11-23")!).openRejections.map(\.name).sorted()
         }
         let padding = Array(String(repeating: " ", count: 2_000).utf8)
         _ = try sandbox.write(valid + padding, as: "big.xml")
@@ -647,7 +649,9 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         )
         // Recorded for the status page, where it was put.
         #expect(try sandbox.count("SELECT COUNT(*) FROM duplicate_drops WHERE document_id = 1") == 1)
-        let drop = try #require(try sandbox.pipeline(identifiers: Self.buyer).store.statusPageData().recent.first)
+        let drop = try #require(
+            try sandbox.pipeline(identifiers: Self.buyer).store.statusPageData(asOf: Day(iso: "2026-11-23")!).recent
+                .first)
         #expect(drop.state == "duplicate" && drop.archivedPath == destination)
     }
 

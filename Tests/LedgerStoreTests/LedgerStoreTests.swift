@@ -111,6 +111,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
                 "011_rejected_path",
                 "012_posting_notes",
                 "013_posting_notes_done",
+                "014_documents_by_time",
             ])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -127,7 +128,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(mode == "wal")
         // Opening again applies nothing twice.
         let again = try LedgerStore(path: dir.path + "/ledger.sqlite")
-        #expect(try again.appliedMigrations().count == 13)
+        #expect(try again.appliedMigrations().count == 14)
     }
 
     /// Processes opening new books at the same moment (the daemon and an `ingest`) each find
@@ -144,7 +145,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
                 }
             }
             #expect(errors.withLock { $0 } == [])
-            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 13)
+            #expect(try LedgerStore(path: dir.path + "/ledger.sqlite").appliedMigrations().count == 14)
         }
     }
 
@@ -269,7 +270,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
             now: "2026-11-21T10:00:03Z")
         try dropAgain(documentID: 1, as: "again.xml", at: "2026-11-21T10:00:02Z", into: store)
 
-        let recent = try store.statusPageData().recent
+        let recent = try store.statusPageData(asOf: Day(iso: "2026-11-23")!).recent
         #expect(recent.map(\.name) == ["S-1.xml", "again.xml", "F-1.xml"])
         #expect(recent.map(\.state) == ["posted", "duplicate", "posted"])
         let dropped = recent[1]
@@ -284,7 +285,10 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(recent[0].postedAs?.direction == "sale")
         #expect(recent[0].postedAs?.party == "Leverandør AS")
         // Bounded by the limit, drops included.
-        #expect(try store.statusPageData(recentLimit: 2).recent.map(\.name) == ["S-1.xml", "again.xml"])
+        #expect(
+            try store.statusPageData(asOf: Day(iso: "2026-11-23")!, recentLimit: 2).recent.map(\.name) == [
+                "S-1.xml", "again.xml",
+            ])
     }
 
     /// A file dropped again long after its document was posted (sixty postings since) is still
@@ -295,7 +299,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         let batch = try (0..<61).map { try incoming(sampleInvoice(number: "F-\($0)"), sha: "s\($0)") }
         _ = try store.write(batch, now: "2026-11-21T10:00:00Z")
         try dropAgain(documentID: 1, as: "old.xml", at: "2026-11-22T10:00:00Z", into: store)
-        let recent = try store.statusPageData().recent
+        let recent = try store.statusPageData(asOf: Day(iso: "2026-11-23")!).recent
         #expect(recent.count == 50)
         let drop = try #require(recent.first)
         #expect(drop.state == "duplicate" && drop.name == "old.xml")
@@ -537,13 +541,76 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
             try aged("2026-04-01") == [
                 "payable 2026-01-10 13750", "payable 2026-04-01 6250", "receivable 2026-01-05 12500",
             ])
-        // Later still: what the status page shows open today.
-        let today = try store.statusPageData().aging.map { "\($0.side) \($0.item.issueDate) \($0.item.openMinor)" }
-        #expect(try aged("2099-01-01") == today.sorted())
+        // Later still, what is open today, as the status page groups it (by bucket): it ages
+        // as these documents one by one do, on any day.
+        let open = try store.aging(asOf: Day(iso: "2099-01-01")!)
+        for day in stride(from: 0, through: 240, by: 15).map({ Day(iso: "2026-01-01")!.adding(days: $0) }) {
+            let page = try store.statusPageData(asOf: day).aging
+            for side in ["payable", "receivable"] {
+                let grouped = page.filter { $0.side == side }.map(\.item)
+                let single = open.filter { $0.side == side }.map(\.item)
+                #expect(Aging.rows(grouped, asOf: day) == Aging.rows(single, asOf: day), "\(side) on \(day)")
+                #expect(Aging.oldestDue(grouped) == Aging.oldestDue(single), "\(side) on \(day)")
+            }
+        }
         // Parties are named as on the status page.
         #expect(
             Set(try store.aging(asOf: Day(iso: "2026-01-31")!).map(\.item.party))
-                == Set(try store.statusPageData().aging.map(\.item.party)))
+                == Set(try store.statusPageData(asOf: Day(iso: "2026-11-23")!).aging.map(\.item.party)))
+    }
+
+    /// The status page hands over its open documents grouped by aging bucket, however many
+    /// there are: one item per party, currency, bucket, known due date or not, and what is
+    /// owed or credited. Documents on either side of each bucket's edge land where `Aging`
+    /// puts them, a document without a due date by its issue date.
+    @Test func theStatusPageGroupsOpenDocumentsByAgingBucket() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        let today = Day(iso: "2026-03-01")!
+        var documents: [InvoiceDocument] = []
+        // Due 0, 1, 30, 31, 60, 61, 90, 91 and 400 days ago, and in a week.
+        for (i, days) in [0, 1, 30, 31, 60, 61, 90, 91, 400, -7].enumerated() {
+            var document = sampleInvoice(number: "D-\(i)", net: [Int64(100 * (i + 1))])
+            document.issueDate = today.adding(days: -days - 20)
+            document.dueDate = today.adding(days: -days)
+            documents.append(document)
+        }
+        // Without a due date: due 30 days after issue.
+        for (i, days) in [30, 31, 60, 61, 120].enumerated() {
+            var document = sampleInvoice(number: "N-\(i)", net: [Int64(7 * (i + 1))])
+            document.issueDate = today.adding(days: -days)
+            document.dueDate = nil
+            documents.append(document)
+        }
+        var credit = sampleInvoice(number: "K-1", type: .creditNote, net: [50])
+        credit.issueDate = today.adding(days: -45)
+        credit.dueDate = nil
+        documents.append(credit)
+        for (i, document) in documents.enumerated() {
+            #expect(
+                try store.write([try incoming(document, sha: "g\(i)")], now: "t") == [.posted(documentID: Int64(i + 1))]
+            )
+        }
+        let page = try store.statusPageData(asOf: today).aging.map(\.item)
+        let single = try store.aging(asOf: Day(iso: "2099-01-01")!).map(\.item)
+        #expect(single.count == documents.count)
+        #expect(Aging.rows(page, asOf: today) == Aging.rows(single, asOf: today))
+        #expect(Aging.oldestDue(page) == Aging.oldestDue(single))
+        let row = try #require(Aging.rows(page, asOf: today).first)
+        #expect(row.documents == documents.count)
+        #expect(row.withoutDueDate == 5)
+        // Due-dated: current 1+10 (×125 = gross), 1–30: 2+3, 31–60: 4+5, 61–90: 6+7, 90+: 8+9.
+        // Without: issued 30 ago → current; 31 and 60 → 1–30; 61 → 31–60; 120 → 61–90.
+        // Credit issued 45 days ago, due 15 days ago → 1–30.
+        // What each document owes: its net and a quarter of it in VAT (`sampleInvoice`).
+        func owed(_ nets: Int64...) -> Int64 { nets.reduce(0) { $0 + $1 + $1 / 4 } }
+        #expect(
+            row.buckets == [
+                owed(100, 1_000, 7), owed(200, 300, 14, 21) - owed(50), owed(400, 500, 28), owed(600, 700, 35),
+                owed(800, 900),
+            ])
+        // Grouped: one item per bucket and kind, not one per document.
+        #expect(page.count == 5 + 4 + 1)
     }
 
     @Test func aRejectedDocumentIsStoredAndCanBePostedWhenTriedAgain() throws {
@@ -578,7 +645,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(try store.markNoteDone(documentID: 99, actor: "alice (ledgerd done)", now: "t3") == nil)
         let notes = try store.status().postingNotes
         #expect(notes.total == 0 && notes.items.isEmpty)
-        #expect(try store.statusPageData().postingNotes.total == 0)
+        #expect(try store.statusPageData(asOf: Day(iso: "2026-11-23")!).postingNotes.total == 0)
         let kept = try store.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT note, note_done_at FROM documents WHERE id = 1")
         }

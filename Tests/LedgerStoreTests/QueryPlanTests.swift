@@ -36,4 +36,19 @@ import Testing
             #expect(scanned.isEmpty, "\(scanned.joined(separator: "\n"))")
         }
     }
+
+    /// The status page's lists of documents (the newest, the open rejections, the numbers
+    /// flagged as duplicates) read the newest first through an index and stop at their limit:
+    /// none sorts every document of the books to find the newest.
+    @Test func theStatusPageListsReadTheNewestDocumentsWithoutSortingThemAll() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        try store.pool.read { (db: Database) throws in
+            for condition in [nil, LedgerStore.openRejection, LedgerStore.openDuplicateNumber] {
+                let plan = try Self.plan(LedgerStore.newestDocuments(where: condition), in: db)
+                #expect(plan.first?.contains("USING INDEX") == true, "\(condition ?? "newest"): \(plan)")
+                #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(condition ?? "newest"): \(plan)")
+            }
+        }
+    }
 }
