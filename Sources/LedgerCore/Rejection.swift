@@ -63,7 +63,8 @@ extension Rejection {
         case "FILE-TOO-LARGE":
             return "Check what the file is; if it is a real invoice, raise [limits] max_file_bytes and restart ledgerd."
         case "NOT-A-FILE":
-            return "Copy the real file into the inbox instead of a link, then delete the link from the rejected folder."
+            return "Copy the invoice itself into the inbox as an ordinary file (not a link, a pipe or a device), then "
+                + "delete what was rejected from the rejected folder."
         case "UNSUPPORTED-INBOX":
             return "Keep the file; a later version of ledgerd will process this inbox."
         case "POSTING":

@@ -570,7 +570,7 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(report.contains("To try again after fixing the cause, move the file back into the ehf inbox"))
         // A link is not tried again, nor corrected by its sender: the advice says it all.
         let linkReport = try String(contentsOfFile: sandbox.rejected + "/link.xml.error.txt", encoding: .utf8)
-        #expect(linkReport.contains("then delete the link from the rejected folder.\n"))
+        #expect(linkReport.contains("then delete what was rejected from the rejected folder.\n"))
         #expect(!linkReport.contains("try again") && !linkReport.contains("corrected file"))
         #expect(ErrorReport.sha256(describedBy: sandbox.rejected + "/big.xml.error.txt") == nil)
         // As an older version wrote it: no key line.

@@ -29,4 +29,11 @@ import Testing
             #expect(!advice.contains("lacks information"), "\(code)")
         }
     }
+
+    /// What is not a file may be a link, or a named pipe or device node: the advice fits each.
+    @Test func notAFileAsksForTheInvoiceAsAnOrdinaryFile() {
+        let advice = Rejection.advice(forCode: "NOT-A-FILE")
+        #expect(advice.contains("as an ordinary file (not a link, a pipe or a device)"))
+        #expect(!advice.contains("delete the link"))
+    }
 }
