@@ -19,14 +19,15 @@ public enum AgingBucket: String, CaseIterable, Sendable, Codable, Hashable {
     case days61to90 = "61-90"
     case over90 = "90+"
 
-    /// The bucket for a number of days past due.
+    /// The bucket for a number of days past due: the first that holds that many
+    /// (`mostDaysPastDue`, which `Aging.bucketStarts` also reads).
     public init(daysPastDue days: Int) {
-        switch days {
-        case ...0: self = .current
-        case 1...30: self = .days1to30
-        case 31...60: self = .days31to60
-        case 61...90: self = .days61to90
-        default: self = .over90
+        self = .over90
+        for bucket in Self.allCases {
+            if let most = bucket.mostDaysPastDue, days <= most {
+                self = bucket
+                return
+            }
         }
     }
 
