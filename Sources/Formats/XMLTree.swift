@@ -8,7 +8,7 @@
 // callbacks that append them to a few flat arrays (`ElementTable`), and the UBL reader walks
 // those with raw pointers, creating Swift values only for the fields ledgerd keeps.
 //
-// Why not libxml2's own tree (xmlCtxtReadMemory's result): it allocates and later frees a
+// Why not libxml2's own tree (what its read functions return): it allocates and later frees a
 // node per element, text and attribute, some 130 elements and as many texts for a small
 // invoice. Building and freeing that tree made parsing half as expensive again (32 µs
 // against 20 µs per 8 KB invoice, measured in C); the flat table is reused by the next
@@ -243,7 +243,7 @@ private struct ElementTable {
 
 /// One libxml2 parser context and its element table per thread, kept between documents:
 /// creating a context and its name dictionary costs about a tenth of parsing a small
-/// invoice. `xmlCtxtReadMemory` resets the context before each document. A context whose
+/// invoice. `xmlCtxtReadIO` resets the context before each document. A context whose
 /// dictionary has grown past a bound (element names are interned there, and hostile files
 /// can invent many), or whose table grew large, is freed instead of kept, so memory stays
 /// bounded.
@@ -349,6 +349,24 @@ private enum ParserContexts {
             context.pointee._private = nil
         }
         xmlFreeParserCtxt(context)
+    }
+}
+
+/// The bytes of a document being parsed, read by libxml2 in pieces (`xmlCtxtReadIO`).
+private struct InputSource {
+    let base: UnsafeRawPointer
+    let count: Int
+    var offset = 0
+
+    /// libxml2's read callback: copies up to `length` more bytes into `buffer`; 0 at the end.
+    static let read: xmlInputReadCallback = { context, buffer, length in
+        guard let context, let buffer, length > 0 else { return 0 }
+        let source = context.assumingMemoryBound(to: InputSource.self)
+        let n = min(Int(length), source.pointee.count - source.pointee.offset)
+        guard n > 0 else { return 0 }
+        UnsafeMutableRawPointer(buffer).copyMemory(from: source.pointee.base + source.pointee.offset, byteCount: n)
+        source.pointee.offset += n
+        return Int32(n)
     }
 }
 
@@ -726,11 +744,18 @@ enum XMLTree {
         // is named UTF-8 so that libxml2 never guesses another encoding from its first bytes.
         // Without a startDocument callback libxml2 makes no document to return; one would be
         // freed all the same.
-        let input = base.assumingMemoryBound(to: CChar.self)
-        let document =
-            Self.opensAsUTF8(bytes)
-            ? xmlCtxtReadMemory(context, input, Int32(bytes.count), nil, nil, options)
-            : xmlCtxtReadMemory(context, input, Int32(bytes.count), nil, "UTF-8", options)
+        // The text of a document is at most as long as the document: room for it at once, so
+        // a large attachment's base64 is not copied from one doubled buffer into the next.
+        table.pointee.bytes.reserve(bytes.count)
+        // Handed over piece by piece as libxml2 asks, not as one block of memory: libxml2 2.9
+        // copies a block whole into a buffer of its own first (the size of the file again,
+        // 48 MB for an invoice carrying a large scan), where pieces pass through a buffer it
+        // keeps small.
+        var source = InputSource(base: UnsafeRawPointer(base), count: bytes.count)
+        let document = withUnsafeMutablePointer(to: &source) { source in
+            xmlCtxtReadIO(
+                context, InputSource.read, nil, source, nil, Self.opensAsUTF8(bytes) ? nil : "UTF-8", options)
+        }
         if let document { xmlFreeDoc(document) }
         if table.pointee.sawDoctype {
             // Defence in depth: the prolog scan should have caught any DTD already.
