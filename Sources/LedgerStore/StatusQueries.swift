@@ -123,8 +123,10 @@ extension LedgerStore {
         }
     }
 
-    /// The open amounts to age as of `day`, in `StatusPageData.aging`'s shape: the documents
-    /// issued by then, each with what it left open on that day. A credit settles an invoice
+    /// The open amounts to age as of `day`, as `StatusPageData.AgingEntry` items grouped by
+    /// party, currency, issue and due date (the status page groups by bucket instead; `Aging`
+    /// gives the same rows for either): the documents issued by then, each with what it left
+    /// open on that day. A credit settles an invoice
     /// from the later of their two issue dates, so a credit note issued after `day` leaves the
     /// invoice it settles open as of `day`, as the books stood then. (What each document leaves
     /// open today, `payable_minor - amount_paid_minor`, is the sum of all its credits.)
