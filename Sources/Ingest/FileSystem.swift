@@ -26,14 +26,40 @@ public enum FileSystem {
         case regular
         case directory
         case symlink
+        /// A named pipe (FIFO).
+        case pipe
+        case socket
+        /// A character or block device node.
+        case device
+        /// Of a type not known, or not looked at (it could not be).
         case other
 
         init(_ st: stat) {
-            switch st.st_mode & S_IFMT {
+            self.init(mode: st.st_mode)
+        }
+
+        init(mode: mode_t) {
+            switch mode & S_IFMT {
             case S_IFREG: self = .regular
             case S_IFDIR: self = .directory
             case S_IFLNK: self = .symlink
+            case S_IFIFO: self = .pipe
+            case S_IFSOCK: self = .socket
+            case S_IFCHR, S_IFBLK: self = .device
             default: self = .other
+            }
+        }
+
+        /// What it is, in a bookkeeper's words: "a folder", "a named pipe".
+        public var description: String {
+            switch self {
+            case .regular: "a file"
+            case .directory: "a folder"
+            case .symlink: "a symbolic link"
+            case .pipe: "a named pipe"
+            case .socket: "a socket"
+            case .device: "a device"
+            case .other: "not a regular file"
             }
         }
     }
@@ -68,6 +94,9 @@ public enum FileSystem {
             case Int32(DT_REG): type = .regular
             case Int32(DT_DIR): type = .directory
             case Int32(DT_LNK): type = .symlink
+            case Int32(DT_FIFO): type = .pipe
+            case Int32(DT_SOCK): type = .socket
+            case Int32(DT_CHR), Int32(DT_BLK): type = .device
             case Int32(DT_UNKNOWN):
                 type = lstatType(path + "/" + (name ?? String(decoding: raw, as: UTF8.self)))
             default: type = .other
@@ -237,8 +266,11 @@ public enum FileSystem {
         if fd < 0 {
             let code = errno
             if code == ELOOP { return (.notRegular(.symlink), nil, nil) }
-            // A socket: it cannot be opened as a file at all.
-            if code == ENXIO, lstatType(path) == .other { return (.notRegular(.other), nil, nil) }
+            // A socket, or a device without its driver: it cannot be opened as a file at all.
+            if code == ENXIO {
+                let type = lstatType(path)
+                if type == .socket || type == .device { return (.notRegular(type), nil, nil) }
+            }
             throw Failure(operation: "open", path: path, code: code)
         }
         // Closed on return, unless a claim has taken it over.
@@ -247,7 +279,7 @@ public enum FileSystem {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(operation: "stat", path: path, code: errno) }
         guard st.st_mode & S_IFMT == S_IFREG else {
-            return (.notRegular(st.st_mode & S_IFMT == S_IFDIR ? .directory : .other), nil, nil)
+            return (.notRegular(EntryType(st)), nil, nil)
         }
         if claiming {
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {

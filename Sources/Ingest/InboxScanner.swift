@@ -243,7 +243,7 @@ public enum InboxScanner {
             switch entry.type {
             case .directory:
                 walk(path, inbox: inbox, excluding: excluding, isIgnored: isIgnored, logger: logger, into: &files)
-            case .regular, .symlink, .other:
+            case .regular, .symlink, .pipe, .socket, .device, .other:
                 files.append(InboxFile(path: path, inbox: inbox))
             }
         }

@@ -557,7 +557,7 @@ public final class Pipeline: Sendable {
             // Another run has it in hand and reports it; left to it, unread.
             return .ignored
         case .notRegular(let type):
-            let what = type == .symlink ? "a symbolic link" : type == .directory ? "a folder" : "not a regular file"
+            let what = type.description
             let sha = "unread:" + Self.hex(SHA256.hash(data: Array("\(file.path)\u{0}\(receivedAt)".utf8)))
             return rejected(
                 sha, 0,

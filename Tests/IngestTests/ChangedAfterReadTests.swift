@@ -280,6 +280,20 @@ import Testing
         let results = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
         #expect(results.map(\.outcome) == [.rejected])
         #expect(results.first?.reason?.code == "NOT-A-FILE")
+        #expect(results.first?.reason?.message.hasPrefix("This is a socket; ") == true)
+    }
+
+    /// A named pipe is never read (a read would wait for a writer that may never come): it is
+    /// rejected as what it is, and moved to the rejected folder as a pipe still.
+    @Test(.timeLimit(.minutes(1))) func aNamedPipeInTheInboxIsRejectedAsOne() throws {
+        let sandbox = try Sandbox()
+        #expect(mkfifo(sandbox.inbox + "/ehf/pipe.xml", 0o640) == 0)
+        let results = sandbox.pipeline(identifiers: PipelineTests.buyer).ingest(sandbox.scan())
+        #expect(results.map(\.outcome) == [.rejected])
+        #expect(results.first?.reason?.code == "NOT-A-FILE")
+        #expect(results.first?.reason?.message.hasPrefix("This is a named pipe; ") == true)
+        #expect(FileSystem.lstatType(sandbox.rejected + "/pipe.xml") == .pipe)
+        #expect(sandbox.scan().isEmpty)
     }
 
     @Test func movingChecksTheFileIsTheOneRead() throws {

@@ -48,6 +48,7 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         let results = sandbox.pipeline(identifiers: Self.buyer).ingest(sandbox.scan())
         #expect(results.map(\.outcome) == [.rejected])
         #expect(results.first?.reason?.code == "NOT-A-FILE")
+        #expect(results.first?.reason?.message.hasPrefix("This is a symbolic link; ") == true)
         // The link itself moved; its target is untouched and nothing was posted.
         #expect(FileSystem.lstatType(sandbox.rejected + "/link.xml") == .symlink)
         #expect(FileManager.default.fileExists(atPath: secret))
