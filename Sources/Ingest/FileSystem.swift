@@ -89,18 +89,12 @@ public enum FileSystem {
             }
             if raw == [0x2E] || raw == [0x2E, 0x2E] { continue }
             let name = String(validating: raw, as: UTF8.self)
-            var type: EntryType
-            switch Int32(entry.pointee.d_type) {
-            case Int32(DT_REG): type = .regular
-            case Int32(DT_DIR): type = .directory
-            case Int32(DT_LNK): type = .symlink
-            case Int32(DT_FIFO): type = .pipe
-            case Int32(DT_SOCK): type = .socket
-            case Int32(DT_CHR), Int32(DT_BLK): type = .device
-            case Int32(DT_UNKNOWN):
-                type = lstatType(path + "/" + (name ?? String(decoding: raw, as: UTF8.self)))
-            default: type = .other
-            }
+            // A listing's type is the file mode's type shifted down (glibc's `DTTOIF`, a macro
+            // Swift cannot call), so both are read by one mapping. Some file systems give none.
+            let type =
+                Int32(entry.pointee.d_type) == Int32(DT_UNKNOWN)
+                ? lstatType(path + "/" + (name ?? String(decoding: raw, as: UTF8.self)))
+                : EntryType(mode: mode_t(entry.pointee.d_type) << 12)
             result.append(
                 Entry(
                     name: name ?? String(decoding: raw, as: UTF8.self), type: type, nameWasValid: name != nil,

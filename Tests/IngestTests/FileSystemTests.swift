@@ -211,6 +211,20 @@ import Testing
         }
     }
 
+    /// A listing says what each entry is, as looking at it one by one does.
+    @Test func aListingTellsEachKindOfEntry() throws {
+        try Data("x".utf8).write(to: URL(fileURLWithPath: "\(root)/file.xml"))
+        try FileManager.default.createDirectory(atPath: "\(root)/folder", withIntermediateDirectories: false)
+        #expect(symlink("\(root)/file.xml", "\(root)/link.xml") == 0)
+        #expect(mkfifo("\(root)/pipe.xml", 0o640) == 0)
+        let listed = Dictionary(uniqueKeysWithValues: try FileSystem.listDirectory(root).map { ($0.name, $0.type) })
+        #expect(
+            listed == [
+                "file.xml": .regular, "folder": .directory, "link.xml": .symlink, "pipe.xml": .pipe,
+            ])
+        for (name, type) in listed { #expect(FileSystem.lstatType("\(root)/\(name)") == type) }
+    }
+
     /// A file that a program still has open for writing is a copy in progress: not read while
     /// it is, however long the program pauses. Read-only opens do not count.
     @Test func aFileOpenForWritingIsNotRead() throws {
