@@ -74,9 +74,11 @@ public struct StatusPageData: Sendable, Equatable {
         public var openMinor: Int64
     }
 
-    /// An open amount to age, tagged with its side.
+    /// An open amount to age, tagged with its side and its party's key (`item.party` is the
+    /// name shown).
     public struct AgingEntry: Sendable, Equatable {
         public var side: String
+        public var partyKey: String
         public var item: AgingItem
     }
 
@@ -162,7 +164,9 @@ extension LedgerStore {
                         GROUP BY party, currency, issue_date, due_date, sign * minor > 0
                         """, arguments: [day.description])
                 for row in rows {
-                    if let item = Self.agingItem(row, label: label) { aging.append(.init(side: side.side, item: item)) }
+                    if let aged = Self.agingItem(row, label: label) {
+                        aging.append(.init(side: side.side, partyKey: aged.partyKey, item: aged.item))
+                    }
                 }
             }
             return aging
@@ -396,7 +400,9 @@ extension LedgerStore {
                 let (documents, minor): (Int, Int64) = (row[4], row[5])
                 totals[key, default: (0, 0)].documents += documents
                 totals[key, default: (0, 0)].minor = Aging.add(totals[key]?.minor ?? 0, minor)
-                if let item = agingItem(row, label: label) { aging.append(.init(side: side, item: item)) }
+                if let aged = agingItem(row, label: label) {
+                    aging.append(.init(side: side, partyKey: aged.partyKey, item: aged.item))
+                }
             }
             var sideBalances = totals.map { key, total in
                 let party = label[key.party] ?? (String(key.party), String(key.party))
@@ -421,17 +427,20 @@ extension LedgerStore {
             postingNotes: try postingNotes(db, limit: problemLimit))
     }
 
-    /// An item to age from a row of (party id, currency, issue date, due date, documents, signed
-    /// open minor units); nil for a currency or day that cannot be read.
-    static func agingItem(_ row: Row, label: [Int64: (key: String, name: String)]) -> AgingItem? {
+    /// An item to age, and its party's key, from a row of (party id, currency, issue date, due
+    /// date, documents, signed open minor units); nil for a currency or day that cannot be read.
+    static func agingItem(_ row: Row, label: [Int64: (key: String, name: String)]) -> (
+        partyKey: String, item: AgingItem
+    )? {
         let id: Int64 = row[0]
         let code: String = row[1]
         let issue: String = row[2]
         let due: String? = row[3]
         guard let currency = Currency(code), let issueDate = Day(iso: issue) else { return nil }
-        return AgingItem(
+        let item = AgingItem(
             party: label[id]?.name ?? String(id), currency: currency, openMinor: row[5], issueDate: issueDate,
             dueDate: due.flatMap { Day(iso: $0) }, documents: row[4])
+        return (label[id]?.key ?? String(id), item)
     }
 
     /// The key and the name shown of each party of a side with a document that meets

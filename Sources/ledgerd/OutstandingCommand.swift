@@ -72,8 +72,12 @@ struct OutstandingReport: Encodable {
     }
 
     struct Row: Encodable {
-        /// nil on a total row.
+        /// The name shown; nil on a total row.
         var party: String?
+        /// What the books know the party by, as `/api/status` gives it (`Party.key`): its
+        /// organisation number when known, else its endpoint, VAT number or name. Two parties
+        /// may share a name; never a key. nil on a total row.
+        var partyKey: String?
         var currency: String
         var open: Amount
         var documents: Int
@@ -90,14 +94,17 @@ struct OutstandingReport: Encodable {
         asOf = today.description
         self.onlyOverdue = onlyOverdue
         func side(_ name: String) -> Side {
-            let items = aging.filter { $0.side == name }.map(\.item)
+            let entries = aging.filter { $0.side == name }
+            let items = entries.map(\.item)
+            // A name shown stands for one party of its side (shared names carry the key).
+            let keys = Dictionary(entries.map { ($0.item.party, $0.partyKey) }, uniquingKeysWith: { first, _ in first })
             let oldest = Aging.oldestDue(items)
             let all = Aging.rows(items, asOf: today)
             let rows = onlyOverdue ? all.filter { $0.buckets.dropFirst().contains { $0 > 0 } } : all
             func row(_ row: AgingRow) -> Row {
                 let currency = row.currency
                 return Row(
-                    party: row.party, currency: currency.code,
+                    party: row.party, partyKey: row.party.flatMap { keys[$0] }, currency: currency.code,
                     open: Amount(Money(minor: row.totalMinor, currency: currency)), documents: row.documents,
                     withoutDueDate: row.withoutDueDate,
                     oldestDueDate: row.party.flatMap { oldest["\($0)\u{0}\(currency.code)"]?.description },

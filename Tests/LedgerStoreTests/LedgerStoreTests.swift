@@ -559,6 +559,33 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
                 == Set(try store.statusPageData(asOf: Day(iso: "2026-11-23")!).aging.map(\.item.party)))
     }
 
+    /// Two suppliers of one name are two rows, each shown with its key and carrying it, in the
+    /// aging as of a day and in the status page's; so a script reading `outstanding --json`
+    /// tells them apart by `party_key` as well as by name.
+    @Test func partiesSharingANameAreAgedApartWithTheirKeys() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        let twin = Party(name: supplier.name, legalCompanyID: "923609016")
+        let other = Party(name: "Annen AS", legalCompanyID: "984661185")
+        for (i, seller) in [supplier, twin, other].enumerated() {
+            #expect(
+                try store.write([try incoming(sampleInvoice(number: "S-\(i)", seller: seller), sha: "s\(i)")], now: "t")
+                    == [.posted(documentID: Int64(i + 1))])
+        }
+        let expected = [
+            "Annen AS": "984661185", "Leverandør AS (923609016)": "923609016",
+            "Leverandør AS (942992343)": "942992343",
+        ]
+        for entries in [
+            try store.aging(asOf: Day(iso: "2026-11-23")!),
+            try store.statusPageData(asOf: Day(iso: "2026-11-23")!).aging,
+        ] {
+            #expect(
+                Dictionary(entries.map { ($0.item.party, $0.partyKey) }, uniquingKeysWith: { a, _ in a }) == expected)
+            #expect(Aging.rows(entries.map(\.item), asOf: Day(iso: "2026-11-23")!).count == 3)
+        }
+    }
+
     /// The status page hands over its open documents grouped by aging bucket, however many
     /// there are: one item per party, currency, bucket, known due date or not, and what is
     /// owed or credited. Documents on either side of each bucket's edge land where `Aging`

@@ -432,12 +432,18 @@ let buyerConfig = """
         let parties = try #require((aged["payables"] as? [String: Any])?["parties"] as? [[String: Any]])
         // Havblikk's invoice was issued in 2019: not owed as of 2013.
         #expect(parties.map { $0["party"] as? String } == ["Salescompany ltd."])
+        // Each party by its key too (its organisation number), as /api/status gives it.
+        #expect(parties.map { $0["party_key"] as? String } == ["123456785"])
         let now = try json(
             try await ledgerd(["outstanding", "--config", "ledgerd.toml", "--json"], in: home.path).stdout)
         #expect(
             ((now["payables"] as? [String: Any])?["parties"] as? [[String: Any]])?.map { $0["party"] as? String } == [
                 "Havblikk Nett AS", "Salescompany ltd.",  // both over 90 days: the larger first
             ])
+        #expect(
+            ((now["payables"] as? [String: Any])?["totals"] as? [[String: Any]])?.allSatisfy {
+                $0["party_key"] == nil && $0["party"] == nil
+            } == true)
         let buckets = try #require(parties.first?["buckets"] as? [String: [String: Any]])
         #expect(buckets["1-30"]?["minor"] as? Int == 80_200)
         #expect(buckets["current"]?["minor"] as? Int == 0)
