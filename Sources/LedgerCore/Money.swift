@@ -1,23 +1,48 @@
 /// An ISO 4217 currency code with the number of decimals its minor unit has.
+///
+/// Held as its three letters packed in an integer, not as a `String`: every amount carries
+/// its currency, so amounts are copied, compared and summed without reference counting or
+/// comparing text. The packed letters order as the code does.
 public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let code: String
+    /// The three capital letters, the first in the highest byte.
+    private let letters: UInt32
+
+    private let digits: UInt8
+
+    /// Decimals of the minor unit (2 for NOK: 1 krone = 100 øre).
+    public var minorDigits: Int { Int(digits) }
 
     /// A currency of ISO 4217 (EN 16931 allows no other: BR-CL-03, BR-CL-04), in any letter
     /// case; nil for anything else.
     public init?(_ code: some StringProtocol) {
-        let bytes = Array(code.utf8)
-        guard bytes.count == 3, bytes.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
-        else { return nil }
-        let upper = String(decoding: bytes.map { $0 & 0xDF }, as: UTF8.self)
-        guard Self.iso4217.contains(upper) else { return nil }
-        self.code = upper
+        var letters: UInt32 = 0
+        var count = 0
+        for byte in code.utf8 {
+            guard count < 3, (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) else { return nil }
+            letters = letters << 8 | UInt32(byte & 0xDF)
+            count += 1
+        }
+        guard count == 3, Self.iso4217.contains(letters) else { return nil }
+        self.letters = letters
+        self.digits = Self.exponents[letters] ?? 2
+    }
+
+    public var code: String {
+        String(unsafeUninitializedCapacity: 3) { bytes in
+            for index in 0..<3 { bytes[index] = UInt8(truncatingIfNeeded: letters >> (16 - 8 * index)) }
+            return 3
+        }
+    }
+
+    private static func packed(_ code: some StringProtocol) -> UInt32 {
+        code.utf8.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     /// The currencies of ISO 4217 an invoice can be in: the list in force, and codes withdrawn
     /// recently enough to appear on invoices still being paid or loaded as history (HRK, SLL,
     /// ZWL, ANG). Without the units that are not money (precious metals, XDR, XTS, XXX…).
     /// Written out here: no library on this platform carries the list.
-    static let iso4217: Set<String> = Set(
+    private static let iso4217: Set<UInt32> = Set(
         """
         AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN
         BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
@@ -26,21 +51,19 @@ public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible 
         MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR
         SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD
         USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
-        """.split(whereSeparator: \.isWhitespace).map(String.init))
+        """.split(whereSeparator: \.isWhitespace).map(packed))
 
     /// ISO 4217 exponents that differ from two.
-    private static let exponents: [String: Int] = [
-        "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-        "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-        "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-        "CLF": 4, "UYW": 4,
-    ]
-
-    /// Decimals of the minor unit (2 for NOK: 1 krone = 100 øre).
-    public var minorDigits: Int { Self.exponents[code] ?? 2 }
+    private static let exponents: [UInt32: UInt8] = Dictionary(
+        uniqueKeysWithValues: [
+            "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+            "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+            "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+            "CLF": 4, "UYW": 4,
+        ].map { (packed($0.key), UInt8($0.value)) })
 
     public var description: String { code }
-    public static func < (a: Currency, b: Currency) -> Bool { a.code < b.code }
+    public static func < (a: Currency, b: Currency) -> Bool { a.letters < b.letters }
 
     public static let nok = Currency("NOK")!
     public static let eur = Currency("EUR")!
@@ -108,12 +131,15 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
     /// the digits grouped by threes with a space, the currency's own number of decimals, an
     /// ASCII minus. Messages that quote an invoice's figures keep `description`, as the file
     /// writes them.
-    public var grouped: String { Self.grouped(minor: minor, currencyCode: currency.code) }
+    public var grouped: String { Self.grouped(minor: minor, digits: currency.minorDigits, code: currency.code) }
 
     /// The same for a currency code as stored, which may be one this build does not know:
     /// taken then to have two decimals.
     public static func grouped(minor: Int64, currencyCode code: String) -> String {
-        let digits = Currency(code)?.minorDigits ?? 2
+        grouped(minor: minor, digits: Currency(code)?.minorDigits ?? 2, code: code)
+    }
+
+    private static func grouped(minor: Int64, digits: Int, code: String) -> String {
         let magnitude = minor.magnitude
         var divisor: UInt64 = 1
         for _ in 0..<digits { divisor *= 10 }

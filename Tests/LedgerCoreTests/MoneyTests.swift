@@ -10,13 +10,41 @@ struct MoneyTests {
     func currencyCodes() {
         #expect(Currency("nok") == .nok)
         #expect(Currency("NoK")?.code == "NOK")
-        for bad in ["", "NO", "NOKK", "N0K", "NO ", " NOK", "ÆØÅ", "N-K"] {
+        for bad in ["", "NO", "NOKK", "N0K", "NO ", " NOK", "ÆØÅ", "N-K", "NÆ", "N\u{0}K", "NOK\u{0}"] {
             #expect(Currency(bad) == nil, "\(bad.debugDescription)")
         }
         // Three letters are not enough: the code must be one of ISO 4217 (BR-CL-04), and a
         // unit that is not money (gold, a test code) is no invoice currency either.
         for unknown in ["ABC", "NOX", "XAU", "XTS", "XXX"] { #expect(Currency(unknown) == nil, "\(unknown)") }
         for known in ["SEK", "CHF", "PLN", "ISK", "HRK", "XOF"] { #expect(Currency(known)?.code == known) }
+    }
+
+    /// Every three-letter code: a currency is its code in capitals whichever way it was
+    /// written, and currencies order as their codes do.
+    @Test("every three-letter code reads back as written, in capitals, and orders as its code")
+    func everyThreeLetterCode() {
+        let letters = (UInt8(ascii: "A")...UInt8(ascii: "Z")).map { String(UnicodeScalar($0)) }
+        var known: [Currency] = []
+        for a in letters {
+            for b in letters {
+                for c in letters {
+                    let code = a + b + c
+                    guard let currency = Currency(code) else {
+                        #expect(Currency(code.lowercased()) == nil, "\(code)")
+                        continue
+                    }
+                    #expect(currency.code == code)
+                    #expect(currency.description == code)
+                    #expect(Currency(code.lowercased()) == currency)
+                    #expect(Currency(a.lowercased() + b + c.lowercased()) == currency)
+                    known.append(currency)
+                }
+            }
+        }
+        #expect(known.count > 150, "ISO 4217 has some 180 currencies; found \(known.count)")
+        #expect(known.map(\.code) == known.sorted().map(\.code))
+        #expect(Set(known).count == known.count)
+        for (currency, next) in zip(known, known.dropFirst()) { #expect(currency < next && !(next < currency)) }
     }
 
     @Test("minor unit digits follow ISO 4217")
