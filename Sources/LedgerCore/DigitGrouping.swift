@@ -3,13 +3,17 @@
 public enum DigitGrouping {
     /// `digits` (an unsigned decimal numeral, no sign) with `separator` between each group
     /// of three, counted from the right.
+    ///
+    /// Written byte by byte (a numeral is ASCII): every posted file's line shows an amount.
     public static func group(_ digits: String, separator: Character) -> String {
-        var grouped = ""
-        let count = digits.count
-        for (i, c) in digits.enumerated() {
-            if i > 0, (count - i) % 3 == 0 { grouped.append(separator) }
-            grouped.append(c)
+        let source = Array(digits.utf8)
+        let gap = Array(String(separator).utf8)
+        var grouped: [UInt8] = []
+        grouped.reserveCapacity(source.count + source.count / 3 * gap.count)
+        for (i, byte) in source.enumerated() {
+            if i > 0, (source.count - i) % 3 == 0 { grouped += gap }
+            grouped.append(byte)
         }
-        return grouped
+        return String(decoding: grouped, as: UTF8.self)
     }
 }

@@ -14,7 +14,7 @@ public enum OneLine {
     public static func escaped(_ text: String, quoting: Bool = false) -> String {
         // Nearly every text needs nothing (every file's log line comes through here): look
         // before building a copy scalar by scalar.
-        if !quoting, !text.unicodeScalars.contains(where: needsEscape) { return text }
+        if !quoting, isPlain(text) { return text }
         var result = quoting ? "\"" : ""
         result.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {
@@ -34,6 +34,38 @@ public enum OneLine {
             }
         }
         return quoting ? result + "\"" : result
+    }
+
+    /// Whether no scalar of `text` `needsEscape`, read from its UTF-8 bytes: a scalar is
+    /// decoded only where its first byte can start one that does (C2 for U+0080–U+009F, D8 for
+    /// U+061C, E2 for U+2000–U+2FFF); every other one is stepped over by its length.
+    static func isPlain(_ text: String) -> Bool {
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var index = 0
+            while index < bytes.count {
+                let lead = bytes[index]
+                switch lead {
+                case 0x20..<0x7F:
+                    index += 1
+                case 0x00..<0x20, 0x7F:
+                    return false
+                case 0xC2, 0xD8:
+                    let value = UInt32(lead & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F)
+                    if needsEscape(Unicode.Scalar(value)!) { return false }
+                    index += 2
+                case 0xE2:
+                    let value =
+                        UInt32(lead & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6
+                        | UInt32(bytes[index + 2] & 0x3F)
+                    if needsEscape(Unicode.Scalar(value)!) { return false }
+                    index += 3
+                default:
+                    index += lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+                }
+            }
+            return true
+        }
+        return plain ?? !text.unicodeScalars.contains(where: needsEscape)
     }
 
     static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {

@@ -43,7 +43,15 @@ public struct PathKey: Hashable, Sendable {
 
     public init(_ path: String) { self.path = path }
 
-    public static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+    public static func == (a: PathKey, b: PathKey) -> Bool {
+        guard a.path.utf8.count == b.path.utf8.count else { return false }
+        // Compared in place where both are stored contiguously, as native strings are: each
+        // file settled looks its folder up in a set of paths, which all share their start.
+        let same = a.path.utf8.withContiguousStorageIfAvailable { x in
+            b.path.utf8.withContiguousStorageIfAvailable { y in x.elementsEqual(y) }
+        }
+        return (same ?? nil) ?? a.path.utf8.elementsEqual(b.path.utf8)
+    }
 
     public func hash(into hasher: inout Hasher) {
         let hashed: Void? = path.utf8.withContiguousStorageIfAvailable {

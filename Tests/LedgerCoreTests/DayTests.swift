@@ -59,6 +59,10 @@ struct DayTests {
             let validated = try #require(Day(year: day.year, month: day.month, day: day.day), "\(day)")
             #expect(validated == day)
             #expect(Day(iso: day.description) == day)
+            let padded = [(day.year, 4), (day.month, 2), (day.day, 2)].map { value, width in
+                String(repeating: "0", count: width - String(value).count) + String(value)
+            }
+            #expect(day.description == padded.joined(separator: "-"))
         }
     }
 

@@ -28,4 +28,20 @@ import Testing
         #expect(!PathBytes.isInside("/srv/Inboxes/a.xml", "/srv/Inbox"))
         #expect(PathBytes.below("/srv/Inbox/ehf/a.xml", "/srv/Inbox").map { String(Substring($0)) } == "ehf/a.xml")
     }
+
+    /// Two names that Swift's `String` calls equal (é written as one character, and as e and a
+    /// combining accent) are two files to the kernel, and two keys.
+    @Test func pathKeysAreEqualOnlyByteForByte() {
+        let composed = "/srv/Inbox/ehf/faktura-\u{E9}.xml"
+        let decomposed = "/srv/Inbox/ehf/faktura-e\u{301}.xml"
+        #expect(composed == decomposed)
+        #expect(PathKey(composed) != PathKey(decomposed))
+        #expect(PathKey(composed) == PathKey(String(decoding: Array(composed.utf8), as: UTF8.self)))
+        #expect(PathKey("/srv/Inbox/a.xml") != PathKey("/srv/Inbox/b.xml"))
+        #expect(PathKey("/srv/Inbox/a.xml") != PathKey("/srv/Inbox/a.xm"))
+        #expect(Set([PathKey(composed), PathKey(decomposed), PathKey(composed)]).count == 2)
+        // A string sliced from a longer one is compared all the same.
+        let sliced = String(Substring(composed + "x").dropLast())
+        #expect(PathKey(sliced) == PathKey(composed))
+    }
 }
