@@ -89,24 +89,33 @@ public struct JournalEntry: Sendable, Hashable {
     /// postings do not balance per currency or nothing is left to post.
     public init(date: Day, source: EntrySource, description: String, postings: [Posting]) throws(BuildError) {
         var lines: [JournalLine] = []
-        var debits: [Currency: Int64] = [:]
-        var credits: [Currency: Int64] = [:]
+        lines.reserveCapacity(postings.count)
+        // Debits and credits per currency. An entry has one currency, rarely two: a list
+        // searched in order costs less than hashing each posting's currency code.
+        var totals: [(currency: Currency, debit: Int64, credit: Int64)] = []
         for posting in postings where !posting.amount.isZero {
             let minor = posting.amount.minor
             guard minor != Int64.min else { throw .overflow }
             let currency = posting.amount.currency
+            let index: Int
+            if let found = totals.firstIndex(where: { $0.currency == currency }) {
+                index = found
+            } else {
+                totals.append((currency, 0, 0))
+                index = totals.count - 1
+            }
             if minor > 0 {
-                let (sum, overflow) = debits[currency, default: 0].addingReportingOverflow(minor)
+                let (sum, overflow) = totals[index].debit.addingReportingOverflow(minor)
                 guard !overflow else { throw .overflow }
-                debits[currency] = sum
+                totals[index].debit = sum
                 lines.append(
                     JournalLine(
                         account: posting.account, debitMinor: minor, creditMinor: 0, currency: currency,
                         memo: posting.memo))
             } else {
-                let (sum, overflow) = credits[currency, default: 0].addingReportingOverflow(-minor)
+                let (sum, overflow) = totals[index].credit.addingReportingOverflow(-minor)
                 guard !overflow else { throw .overflow }
-                credits[currency] = sum
+                totals[index].credit = sum
                 lines.append(
                     JournalLine(
                         account: posting.account, debitMinor: 0, creditMinor: -minor, currency: currency,
@@ -114,10 +123,9 @@ public struct JournalEntry: Sendable, Hashable {
             }
         }
         guard !lines.isEmpty else { throw .empty }
-        for currency in Set(debits.keys).union(credits.keys).sorted() {
-            let d = debits[currency, default: 0]
-            let c = credits[currency, default: 0]
-            guard d == c else { throw .unbalanced(currency: currency, debit: d, credit: c) }
+        // The first currency, in code order, that does not balance.
+        if let unbalanced = totals.filter({ $0.debit != $0.credit }).min(by: { $0.currency < $1.currency }) {
+            throw .unbalanced(currency: unbalanced.currency, debit: unbalanced.debit, credit: unbalanced.credit)
         }
         self.date = date
         self.source = source

@@ -75,27 +75,23 @@ public enum PostingRules {
         let netAccount = self.netAccount(for: invoice, direction: direction, accounts: accounts)
 
         // Net: line amounts, then document allowances (minus) and charges (plus); their sum is
-        // the tax exclusive amount (BR-CO-13). Kept as one posting per account.
-        var net: [Account: Int128] = [:]
-        var order: [Account] = []
-        func add(_ account: Account, _ minor: Int128, to table: inout [Account: Int128]) {
-            if table[account] == nil { order.append(account) }
-            table[account, default: 0] += minor
-        }
-        for line in invoice.lines { add(netAccount, Int128(line.lineExtension.minor), to: &net) }
+        // the tax exclusive amount (BR-CO-13). One account takes them all.
+        var net: Int128 = 0
+        for line in invoice.lines { net += Int128(line.lineExtension.minor) }
         for ac in invoice.allowancesCharges {
-            add(netAccount, ac.isCharge ? Int128(ac.amount.minor) : -Int128(ac.amount.minor), to: &net)
+            net += ac.isCharge ? Int128(ac.amount.minor) : -Int128(ac.amount.minor)
         }
 
         // One line per account and rate, named with the rate: a rate with no account of its own
         // (6 %, once Norwegian; another country's) shares one with a rate that has, and the
         // line says which it is, not only the account.
-        struct VATKey: Hashable {
+        struct VATKey: Equatable {
             var account: Account
             var percent: ExactDecimal?
         }
-        var vat: [VATKey: Int128] = [:]
-        var vatOrder: [VATKey] = []
+        // In the order first met; an invoice has a few rates at most, so a list searched in
+        // order costs less than a hashed table.
+        var vat: [(key: VATKey, minor: Int128)] = []
         // What we buy: VAT charged abroad is never Norwegian input VAT, and a company that may
         // not deduct input VAT keeps it in the cost.
         let foreign = direction == .purchase && !invoice.chargesNorwegianVAT
@@ -110,8 +106,11 @@ public enum PostingRules {
                 account = accounts.vatAccount(subtotal.percent, direction: direction)
             }
             let key = VATKey(account: account, percent: subtotal.percent)
-            if vat[key] == nil { vatOrder.append(key) }
-            vat[key, default: 0] += Int128(subtotal.tax.minor)
+            if let index = vat.firstIndex(where: { $0.key == key }) {
+                vat[index].minor += Int128(subtotal.tax.minor)
+            } else {
+                vat.append((key, Int128(subtotal.tax.minor)))
+            }
         }
         func vatMemo(_ percent: ExactDecimal?) -> String {
             let vat = percent.map { "VAT \(Self.percentText($0)) %" } ?? "VAT"
@@ -130,9 +129,12 @@ public enum PostingRules {
             return Money(minor: minor, currency: c)
         }
         var postings: [JournalEntry.Posting] = []
-        for account in order { postings.append(.init(account, try money(sign * net[account]!), memo: "net")) }
-        for key in vatOrder {
-            postings.append(.init(key.account, try money(sign * vat[key]!), memo: vatMemo(key.percent)))
+        postings.reserveCapacity(vat.count + 4)
+        if !invoice.lines.isEmpty || !invoice.allowancesCharges.isEmpty {
+            postings.append(.init(netAccount, try money(sign * net), memo: "net"))
+        }
+        for (key, minor) in vat {
+            postings.append(.init(key.account, try money(sign * minor), memo: vatMemo(key.percent)))
         }
         postings.append(
             .init(accounts.rounding, try money(sign * Int128(invoice.totals.rounding.minor)), memo: "rounding"))
