@@ -32,11 +32,13 @@ enum FieldLengths {
             try identifier(party.countryCode, "the \(role)'s country", "cac:Country/cbc:IdentificationCode")
         }
         for line in document.lines {
-            try identifier(line.id, "a line's number", "cac:InvoiceLine/cbc:ID")
-            try identifier(line.unitCode, "the unit of line \(line.id.prefix(20))", "@unitCode")
-            try text(line.itemName, "the item name of line \(line.id.prefix(20))", "cac:Item/cbc:Name")
+            // The messages capture the line's number alone: capturing the line copied it whole.
+            let number = line.id
+            try identifier(number, "a line's number", "cac:InvoiceLine/cbc:ID")
+            try identifier(line.unitCode, "the unit of line \(number.prefix(20))", "@unitCode")
+            try text(line.itemName, "the item name of line \(number.prefix(20))", "cac:Item/cbc:Name")
             try identifier(
-                line.taxCategory, "the VAT category of line \(line.id.prefix(20))", "cac:ClassifiedTaxCategory/cbc:ID")
+                line.taxCategory, "the VAT category of line \(number.prefix(20))", "cac:ClassifiedTaxCategory/cbc:ID")
         }
         for subtotal in document.taxSubtotals {
             try identifier(subtotal.category, "a VAT category", "cac:TaxSubtotal/cac:TaxCategory/cbc:ID")

@@ -121,15 +121,19 @@ struct InvoiceRules {
     /// and nothing else is checked after a failure.
     private mutating func categoryCodes() -> Bool {
         var seen: Set<String> = []
-        func look(_ code: String, rule: String, where place: String) {
+        // Where a code was found is put in words only for a message: a label built for every
+        // line of every valid invoice would cost more than the check itself.
+        func look(_ code: String, rule: String, where place: @autoclosure () -> String) {
             guard seen.insert(code).inserted else { return }
             if !Self.vatCategoryCodes.contains(code) {
                 let quoted = OneLine.escaped(String(code.prefix(20)))
+                let place = place()
                 fail(
                     rule,
                     "\(place) has VAT category \"\(quoted)\", which is not a VAT category code of EN 16931 (S, Z, E, AE, K, G, O, L, M or B, in capitals)."
                 )
             } else if let tax = Self.unbookedCategories[code] {
+                let place = place()
                 fail(
                     "VAT-CATEGORY-UNSUPPORTED",
                     "\(place) has VAT category \(code) (\(tax)); that is not Norwegian VAT, and ledgerd cannot book it."
@@ -558,51 +562,54 @@ struct InvoiceRules {
     // MARK: - BR-x-05/06/07 and BR-32/37: the rate each category allows
 
     private mutating func categoryRates() {
+        let noun = lineNoun  // the labels below are closures, which may not capture `self`
         for l in invoice.lines {
-            rateRule(
-                category: l.taxCategory, percent: l.taxPercent, number: "05", what: "\(lineNoun) \(l.id)")
+            rateRule(category: l.taxCategory, percent: l.taxPercent, number: "05", what: "\(noun) \(l.id)")
         }
         for (i, ac) in invoice.allowancesCharges.enumerated() {
-            let what = ac.isCharge ? "document-level charge" : "document-level allowance"
-            let label = "\(what) \(i + 1)\(ac.reason.map { " (\($0))" } ?? "")"
+            func label() -> String {
+                let what = ac.isCharge ? "document-level charge" : "document-level allowance"
+                return "\(what) \(i + 1)\(ac.reason.map { " (\($0))" } ?? "")"
+            }
             guard let category = ac.taxCategory else {
-                fail(ac.isCharge ? "BR-37" : "BR-32", "the \(label) has no VAT category.")
+                fail(ac.isCharge ? "BR-37" : "BR-32", "the \(label()) has no VAT category.")
                 continue
             }
             rateRule(
                 category: category, percent: ac.taxPercent, number: ac.isCharge ? "07" : "06",
-                what: "the \(label)")
+                what: "the \(label())")
         }
     }
 
+    /// `what` is put in words only when the rule fails (see `categoryCodes`).
     private mutating func rateRule(
-        category: String, percent: ExactDecimal?, number: String, what: String
+        category: String, percent: ExactDecimal?, number: String, what: @autoclosure () -> String
     ) {
         guard let (rule, name) = Self.categoryRule(category) else { return }
-        let id = "\(rule)-\(number)"
+        func failing(_ message: (String) -> String) {
+            let text = message(what())
+            fail("\(rule)-\(number)", text)
+        }
         switch category {
         case "S":
             guard let percent else {
-                fail(id, "\(what) is \(name) but has no VAT rate.")
+                failing { "\($0) is \(name) but has no VAT rate." }
                 return
             }
             if !(percent.significand > 0) {
-                fail(
-                    id, "\(what) is \(name) but its VAT rate is \(Self.rate(percent)); it must be above zero."
-                )
+                failing { "\($0) is \(name) but its VAT rate is \(Self.rate(percent)); it must be above zero." }
             }
         case "O":
             if let percent {
-                fail(
-                    id, "\(what) is \(name) but has a VAT rate (\(Self.rate(percent))); it must have none.")
+                failing { "\($0) is \(name) but has a VAT rate (\(Self.rate(percent))); it must have none." }
             }
         default:
             guard let percent else {
-                fail(id, "\(what) is \(name) but has no VAT rate; it must be 0 %.")
+                failing { "\($0) is \(name) but has no VAT rate; it must be 0 %." }
                 return
             }
             if !percent.isZero {
-                fail(id, "\(what) is \(name) but its VAT rate is \(Self.rate(percent)); it must be 0 %.")
+                failing { "\($0) is \(name) but its VAT rate is \(Self.rate(percent)); it must be 0 %." }
             }
         }
     }
@@ -611,25 +618,25 @@ struct InvoiceRules {
 
     /// A price carries no charge (R044); with a gross price, the net price is the gross price
     /// less the discount, exactly (R046).
-    private mutating func priceDiscounts(_ line: InvoiceLine, label: String) {
+    private mutating func priceDiscounts(_ line: InvoiceLine, label: @autoclosure () -> String) {
         for discount in line.priceDiscounts {
             if discount.isCharge {
                 fail(
                     "PEPPOL-EN16931-R044",
-                    "the price of \(label) carries a charge (cac:Price/cac:AllowanceCharge); only a discount may be given there."
+                    "the price of \(label()) carries a charge (cac:Price/cac:AllowanceCharge); only a discount may be given there."
                 )
                 continue
             }
             guard let gross = discount.grossPrice, let net = line.priceAmount else { continue }
             let amount = discount.amount.map(CheckedDecimal.init) ?? .zero
             guard let made = CheckedDecimal(gross) - amount else {
-                fail("PEPPOL-EN16931-R046", "the gross price and discount of \(label) are too large to check.")
+                fail("PEPPOL-EN16931-R046", "the gross price and discount of \(label()) are too large to check.")
                 continue
             }
             if !CheckedDecimal.same(made, CheckedDecimal(net)) {
                 fail(
                     "PEPPOL-EN16931-R046",
-                    "the net price of \(label) is \(CheckedDecimal(net).display()) but its gross price \(CheckedDecimal(gross).display()) less the discount \(amount.display()) makes \(made.display())."
+                    "the net price of \(label()) is \(CheckedDecimal(net).display()) but its gross price \(CheckedDecimal(gross).display()) less the discount \(amount.display()) makes \(made.display())."
                 )
             }
         }
@@ -638,7 +645,10 @@ struct InvoiceRules {
     // MARK: - PEPPOL-EN16931-R120 / R121
 
     private mutating func lineArithmetic(_ line: InvoiceLine) {
-        let label = "\(lineNoun) \(line.id)"
+        // Put in words only for a message (see `categoryCodes`), from a copy of the noun: the
+        // label is passed as a closure, which may not capture `self`.
+        let noun = lineNoun
+        var label: String { "\(noun) \(line.id)" }
         priceDiscounts(line, label: label)
         if let base = line.priceBaseQuantity, !(base.significand > 0) {
             fail(

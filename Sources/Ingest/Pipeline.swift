@@ -118,14 +118,14 @@ public struct FileResult: Sendable, Equatable {
 
         init?(_ document: IncomingDocument) {
             guard case .invoice(let prepared) = document.content else { return nil }
-            let invoice = prepared.invoice
-            type = invoice.type
+            // Read in place, not from a copy of the invoice (see `Pipeline.posting`).
+            type = prepared.invoice.type
             direction = prepared.direction
-            number = invoice.number
-            party = invoice.counterparty(prepared.direction).name
-            issueDate = invoice.issueDate.description
-            dueDate = invoice.dueDate?.description
-            payable = invoice.totals.payable
+            number = prepared.invoice.number
+            party = prepared.invoice.counterparty(prepared.direction).name
+            issueDate = prepared.invoice.issueDate.description
+            dueDate = prepared.invoice.dueDate?.description
+            payable = prepared.invoice.totals.payable
         }
     }
 
@@ -947,11 +947,13 @@ public final class Pipeline: Sendable {
     /// other party, and what is payable.
     static func posting(_ document: IncomingDocument) -> String? {
         guard case .invoice(let prepared) = document.content else { return nil }
-        let invoice = prepared.invoice
-        let what = invoice.type == .invoice ? "invoice" : "credit note"
+        // The invoice's fields are read in place: a local copy of the invoice costs a
+        // reference count on each of its texts and lists, twice.
+        let what = prepared.invoice.type == .invoice ? "invoice" : "credit note"
         let party =
-            prepared.direction == .purchase ? "from \(invoice.seller.name)" : "to \(invoice.buyer.name)"
-        return "\(what) \(invoice.number) \(party), \(invoice.totals.payable.grouped)"
+            prepared.direction == .purchase
+            ? "from \(prepared.invoice.seller.name)" : "to \(prepared.invoice.buyer.name)"
+        return "\(what) \(prepared.invoice.number) \(party), \(prepared.invoice.totals.payable.grouped)"
     }
 
     /// The name a file of this name and these bytes is archived under, after the hash prefix:
