@@ -17,8 +17,7 @@ cd "$(dirname "$0")/.."
 N="${1:-2000}"
 bench_dir="${BENCH_HELPERS:-../shared/bench}"
 [ -f "$bench_dir/gen_ehf.py" ] || { echo "bench helpers not found in $bench_dir (set BENCH_HELPERS)" >&2; exit 2; }
-scripts/install-deps.sh
-command -v valgrind >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -q valgrind || sudo apt-get install -y -q valgrind; } >&2
+scripts/install-deps.sh --bench
 bin="${LEDGERD_BIN:-$(scripts/build-release.sh)}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-instructions.XXXXXX")"

@@ -17,8 +17,7 @@ cd "$(dirname "$0")/.."
 N="${1:-10000}"
 bench_dir="${BENCH_HELPERS:-../shared/bench}"
 [ -f "$bench_dir/gen_ehf.py" ] || { echo "bench helpers not found in $bench_dir (set BENCH_HELPERS)" >&2; exit 2; }
-scripts/install-deps.sh
-command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -q wrk || sudo apt-get install -y -q wrk; } >&2
+scripts/install-deps.sh --bench
 if [ -z "${LEDGERD_BIN:-}" ]; then
   bin="$(scripts/build-release.sh)"
 else

@@ -3,6 +3,7 @@
 # when everything is already there. Runs apt-get as root, or through sudo.
 #
 #   scripts/install-deps.sh            build and test dependencies
+#   scripts/install-deps.sh --bench    those, and the benchmarks' tools (wrk, valgrind)
 #   scripts/install-deps.sh --runtime  only the libraries a built ledgerd loads (a server
 #                                      given a binary: scripts/install.sh --binary)
 set -euo pipefail
@@ -19,12 +20,17 @@ packages=(
   fonts-dejavu-core     # …with a font to render it
   tzdata                # local times, and the local day invoices are aged against
 )
-if [ "${1:-}" = "--runtime" ]; then
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(
+    wrk                 # scripts/bench.sh: the status page under load
+    valgrind            # scripts/bench-instructions.sh: instructions a file
+  )
+elif [ "${1:-}" = "--runtime" ]; then
   # What `ldd ledgerd` names beyond libc and libstdc++ (Swift's runtime is inside the binary),
   # and the time zones that say which day it is here.
   packages=(libsqlite3-0 libxml2 libinotifytools0 tzdata)
 elif [ $# -gt 0 ]; then
-  echo "install-deps.sh: unknown argument '$1' (--runtime, or nothing)" >&2
+  echo "install-deps.sh: unknown argument '$1' (--bench, --runtime, or nothing)" >&2
   exit 2
 fi
 
