@@ -9,6 +9,7 @@ import LedgerStore
 extension Ledgerd {
     struct Config: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "config",
             abstract: "Checks a configuration file, or prints a documented example.",
             subcommands: [Check.self, Example.self])
 
@@ -19,6 +20,7 @@ extension Ledgerd {
 
         struct Check: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "check",
                 abstract: "Validates the configuration without starting anything (exit 0 valid, 2 not).")
 
             @OptionGroup var options: CommonOptions
@@ -173,6 +175,7 @@ extension Ledgerd {
 
         struct Example: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "example",
                 abstract: "Prints an example configuration with every key documented.")
 
             func run() async throws {
@@ -184,6 +187,7 @@ extension Ledgerd {
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "backup",
             abstract: "Copies the ledger database to FILE while ledgerd keeps running (SQLite online backup).",
             discussion: """
                 The copy is consistent (one moment in time, even during a burst), written under a temporary \
@@ -298,6 +302,7 @@ extension Ledgerd {
 
     struct Done: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "done",
             abstract: "Marks what postings left to do by hand as done, so the lists of notes leave them out.",
             discussion: """
                 DOCUMENT is the number `ledgerd status` and the status page show before the file's name \

@@ -11,6 +11,7 @@ import Synchronization
 extension Ledgerd {
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "ingest",
             abstract: "Runs the pipeline once over files or folders, then exits.",
             discussion: """
                 Each file is read once, checked, and posted in one transaction with its document record; \

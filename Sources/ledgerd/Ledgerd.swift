@@ -3,6 +3,10 @@ import Foundation
 import Ingest
 import LedgerConfig
 
+/// Every command names itself (`commandName`): without a name, ArgumentParser derives one
+/// from the type's name with `String(describing:)`, and in this binary each such call scans
+/// the runtime's conformance tables. Named, a command starts with some 16 million fewer
+/// instructions, 2 – 4 ms of each `ledgerd status`.
 @main
 struct Ledgerd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -8,6 +8,7 @@ import StatusServer
 extension Ledgerd {
     struct Outstanding: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "outstanding",
             abstract: "Shows what each customer owes and what is owed each supplier, aged by due date.",
             discussion: """
                 Per party and currency: the open amount (invoices less the credit notes not used up), \

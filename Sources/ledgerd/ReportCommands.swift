@@ -10,6 +10,7 @@ import Logging
 extension Ledgerd {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract:
                 "Shows the daemon, documents by state, open amounts by currency, and the files that need attention.",
             discussion: """
@@ -126,6 +127,7 @@ extension Ledgerd {
 
     struct Reconcile: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reconcile",
             abstract:
                 "Compares the receivables and payables accounts (1500 and 2400 by default) with their sub-ledgers.",
             discussion: """

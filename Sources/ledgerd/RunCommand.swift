@@ -13,6 +13,7 @@ import Synchronization
 extension Ledgerd {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Runs the daemon: watches the inbox folders and posts what lands there.",
             discussion: """
                 Runs in the foreground (systemd supervises it) and logs one line per file to stderr. \
