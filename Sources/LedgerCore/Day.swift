@@ -75,7 +75,7 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible, Coda
 
     public var description: String {
         // Every posted file binds several dates as text: the ten bytes are written digit by
-        // digit, without interpolation and padding (which cost some twenty times as much).
+        // digit, without interpolation and padding (which cost some nine times as much).
         guard (0...9999).contains(year) else {
             func pad(_ n: Int, _ width: Int) -> String {
                 let s = String(n)
