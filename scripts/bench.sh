@@ -77,6 +77,11 @@ span="$(sed -n 's/.*, in \([0-9.]*\) s.*/\1/p' <<<"$summary")"
 span_fps="$(python3 -c "print(f'{$N/$span:.1f}')")"
 rss_kb="$(cat "$work/rss")"
 left="$(find "$work/ledgerd/Inbox/ehf" -type f | wc -l)"
+# Posting runs without SQLite's foreign-key enforcement (LedgerStore.postingTransaction):
+# the books it wrote are checked for a reference to nothing.
+broken="$(python3 -c 'import sqlite3, sys; print(len(sqlite3.connect(sys.argv[1]).execute("PRAGMA foreign_key_check").fetchall()))' \
+  "$work/ledgerd/var/ledger.sqlite")"
+[ "$broken" = 0 ] || { echo "ledgerd's books hold $broken reference(s) to nothing" >&2; exit 1; }
 
 echo "files:              $N synthetic EHF 3 invoices (gen_ehf.py --seed 1)$([ "$prefill" -gt 0 ] && echo ", into books already holding $prefill")"
 echo "baseline_ehf.py:    $base_out"

@@ -135,6 +135,8 @@ import Testing
         #expect(posted >= 9)
         #expect(try sandbox.store.checkBalances().unbalanced.isEmpty)
         #expect(try sandbox.store.reconcile(accounts: AccountPlan()).agrees)
+        // Posted without SQLite's foreign-key enforcement: every reference holds all the same.
+        #expect(try sandbox.store.pool.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check") }.isEmpty)
         #expect(sandbox.scan().isEmpty, "nothing left in the inbox")
         let entriesAfterFirst = try sandbox.count("SELECT COUNT(*) FROM journal_entries")
         #expect(entriesAfterFirst == posted)

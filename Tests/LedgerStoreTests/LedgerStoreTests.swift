@@ -822,6 +822,94 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
     }
 }
 
+/// Posting runs without SQLite's foreign-key enforcement (`postingTransaction`): what it
+/// writes must hold every reference by itself, and the connection must enforce them again after.
+@Suite struct PostingReferencesTests {
+    static func brokenReferences(_ store: LedgerStore) throws -> [String] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { "\($0[0] as String) row \($0[1] as Int64?)" }
+        }
+    }
+
+    static func writerEnforcesReferences(_ store: LedgerStore) throws -> Bool {
+        try store.pool.writeWithoutTransaction { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false }
+    }
+
+    @Test func everyKindOfPostingLeavesEveryReferenceWhole() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        var purchaseCredit = sampleInvoice(number: "K-1", type: .creditNote, net: [4_000])
+        purchaseCredit.billingReferences = ["F-1"]
+        var saleCredit = sampleInvoice(number: "SK-1", seller: us, buyer: supplier, type: .creditNote, net: [4_000])
+        saleCredit.billingReferences = ["S-1"]
+        var refused = try incoming(sampleInvoice(number: "F-9"), sha: "r1")
+        let refusedPosting = refused.content
+        refused.content = .rejected(Rejection("NOT-OUR-INVOICE", "neither party is us"))
+        let outcomes = try store.write(
+            [
+                try incoming(sampleInvoice(number: "F-1"), sha: "a1"),
+                try incoming(sampleInvoice(number: "F-1", net: [1]), sha: "a2"),
+                try incoming(purchaseCredit, sha: "a3"),
+                try incoming(sampleInvoice(number: "S-1", seller: us, buyer: supplier), sha: "b1", direction: .sale),
+                try incoming(saleCredit, sha: "b2", direction: .sale),
+                refused,
+            ], now: "t")
+        #expect(
+            outcomes == [
+                .posted(documentID: 1),
+                .duplicateNumber(documentID: 2, existingDocumentID: 1, existingName: "F-1.xml"),
+                .posted(documentID: 3), .posted(documentID: 4), .posted(documentID: 5),
+                .rejected(documentID: 6, Rejection("NOT-OUR-INVOICE", "neither party is us")),
+            ])
+        // Rejected first, posted when tried again.
+        refused.content = refusedPosting
+        #expect(try store.write([refused], now: "t") == [.posted(documentID: 6, rejectedBefore: true)])
+        try store.pool.read { (db: Database) throws in
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vendor_credit_applications") == 1)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_credit_applications") == 1)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attachments") ?? 0 > 0)
+            #expect(try Int64.fetchOne(db, sql: "SELECT duplicate_of FROM documents WHERE id = 2") == 1)
+        }
+        #expect(try Self.brokenReferences(store) == [])
+        #expect(try Self.writerEnforcesReferences(store))
+    }
+
+    /// The check is the database's again after a posting, whether it committed or not: a
+    /// reference to nothing written by anything else is refused.
+    @Test func theWriterEnforcesReferencesAgainAfterAPosting() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        #expect(try Self.writerEnforcesReferences(store))
+        _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "a1")], now: "t")
+        #expect(try Self.writerEnforcesReferences(store))
+        // A batch the database refuses a document of: rolled back, then written document by document.
+        try store.pool.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuse_bad BEFORE INSERT ON vendor_invoices WHEN NEW.number = 'BAD'
+                    BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END
+                    """)
+        }
+        let outcomes = try store.write(
+            [
+                try incoming(sampleInvoice(number: "BAD"), sha: "a2"),
+                try incoming(sampleInvoice(number: "F-2"), sha: "a3"),
+            ],
+            now: "t")
+        #expect(outcomes[1] == .posted(documentID: 3))
+        #expect(try Self.writerEnforcesReferences(store))
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { db in
+                try db.execute(
+                    sql:
+                        "INSERT INTO journal_lines (entry_id, line_no, account, debit_minor, credit_minor, currency) VALUES (999, 1, '1920', 1, 0, 'NOK')"
+                )
+            }
+        }
+        #expect(try Self.brokenReferences(store) == [])
+    }
+}
+
 @Suite struct BatchIsolationTests {
     /// A document the database refuses is recorded as rejected; the rest of its batch posts.
     @Test func aDocumentTheDatabaseRefusesDoesNotTakeItsBatchWithIt() throws {
