@@ -365,6 +365,7 @@ public final class Pipeline: Sendable {
         var rejected: [(documentID: Int64, path: String)] = []
         // Looked at once a batch: one look per file would be one more system call each.
         let archiveProblem = archiveGuard.problem()
+        let errorFiles = errorFilesInRejectedFolder()
         for (position, outcome) in written.outcomes.enumerated() {
             let index = written.positions[position]
             switch outcome {
@@ -386,7 +387,8 @@ public final class Pipeline: Sendable {
             let document = written.documents[position]
             let result = settle(
                 written.files[index], document: document, copy: written.copies[position],
-                outcome: outcome, archiveProblem: archiveProblem, touched: &touched, reserved: &reservedRejected)
+                outcome: outcome, archiveProblem: archiveProblem, errorFiles: errorFiles, touched: &touched,
+                reserved: &reservedRejected)
             results[index] = result
             if let id = result.documentID, let destination = result.destination {
                 switch result.outcome {
@@ -662,10 +664,12 @@ public final class Pipeline: Sendable {
     }
 
     /// After the commit: puts the file where its outcome says. `archiveProblem`: why nothing
-    /// is put into the archive now (`ArchiveGuard.problem`).
+    /// is put into the archive now (`ArchiveGuard.problem`). `errorFiles`: the error files in
+    /// the rejected folder as the batch began to settle (`errorFilesInRejectedFolder`).
     func settle(
         _ file: InboxFile, document: IncomingDocument, copy: ReadCopy, outcome: WriteOutcome,
-        archiveProblem: String? = nil, touched: inout Set<PathKey>, reserved: inout Set<String>
+        archiveProblem: String? = nil, errorFiles: Set<String>? = nil, touched: inout Set<PathKey>,
+        reserved: inout Set<String>
     ) -> FileResult {
         var result = FileResult(file: file, outcome: .failed, documentID: nil, reason: nil, destination: nil)
         /// The file was gone when it was to be moved: another ledgerd (the daemon, or a second
@@ -867,8 +871,11 @@ public final class Pipeline: Sendable {
                 let note = staleErrorFile(FileSystem.shortened(file.name, maxBytes: 200), sha: document.sha256)
             {
                 try? FileSystem.removeFile(note)
-            } else if result.outcome == .posted, !inRejectedFolder {
-                resolveReplacedProblem(FileSystem.shortened(file.name, maxBytes: 200), postedSHA: document.sha256)
+            } else if result.outcome == .posted, !inRejectedFolder,
+                case let name = FileSystem.shortened(file.name, maxBytes: 200),
+                errorFiles?.contains(name + ".error.txt") ?? true
+            {
+                resolveReplacedProblem(name, postedSHA: document.sha256)
             }
 
         case .alreadyPosted(let id, let archivedPath):
@@ -985,6 +992,23 @@ public final class Pipeline: Sendable {
         ".ledgerd-removing-\(getpid())-\(asideCounter.add(1, ordering: .relaxed).newValue)"
     }
     static let asideCounter = Atomic<Int>(0)
+
+    /// The names of the error files in the rejected folder, listed once a batch: almost always
+    /// there is none for a file posted, and one look a file to say so would be one more system
+    /// call each. An error file written after the listing, by this batch, is for a file put
+    /// there with it, which is no problem resolved (`resolveReplacedProblem`). Nil when the
+    /// folder cannot be listed: each file is then looked for by itself.
+    func errorFilesInRejectedFolder() -> Set<String>? {
+        do throws(FileSystem.Failure) {
+            var names = Set<String>()
+            for entry in try FileSystem.listDirectory(settings.rejected) where entry.name.hasSuffix(".error.txt") {
+                names.insert(entry.name)
+            }
+            return names
+        } catch {
+            return error.code == ENOENT ? [] : nil
+        }
+    }
 
     /// A file of this name was just posted, and the rejected folder holds an error file of the
     /// name for other bytes but no longer the file it explains: the bookkeeper took the rejected
