@@ -139,7 +139,16 @@ let package = Package(
             // The toolchain's own linker for release builds. The scripts build them with
             // --static-swift-stdlib, and GNU ld then warns that the static Foundation
             // library refers to glibc's mktemp; lld does not print glibc's link warnings.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld"], .when(configuration: .release))]
+            // Relative relocations packed (DT_RELR, glibc 2.36 and later): with the runtime and
+            // Foundation linked in, the binary has some 120,000 of them, a 2.9 MB table the
+            // loader reads whole at every start and that then stays resident; packed, it is
+            // 24 KB. Peak memory: `--version` 18 MB instead of 21, `ingest` of 10,000
+            // invoices 55–57 MiB instead of 59–61.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(configuration: .release))
+            ]
         ),
 
         .testTarget(
