@@ -330,8 +330,8 @@ public final class LedgerStore: Sendable {
     /// Why off: every reference a posting writes is to a row the same transaction has just
     /// written or found (its document, entry, invoice, party, the invoice a credit note
     /// settles), so the check can never fail there, and it is not free: SQLite looks up the
-    /// parent row of each of the fifteen or so references a document writes, about 27,000
-    /// instructions a document, 9 % of what the writer does (callgrind). Every other write
+    /// parent row of each of the fifteen or so references a document writes, about 23,000
+    /// instructions a document, 8 % of what the writer does (callgrind). Every other write
     /// keeps the check. The tests that post the corpus, and the benchmark's books, run
     /// `PRAGMA foreign_key_check` over the whole database afterwards.
     func postingTransaction<T>(_ body: (Database) throws -> T) throws -> T {
