@@ -883,13 +883,7 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         _ = try store.write([try incoming(sampleInvoice(number: "F-1"), sha: "a1")], now: "t")
         #expect(try Self.writerEnforcesReferences(store))
         // A batch the database refuses a document of: rolled back, then written document by document.
-        try store.pool.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TRIGGER refuse_bad BEFORE INSERT ON vendor_invoices WHEN NEW.number = 'BAD'
-                    BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END
-                    """)
-        }
+        try refuseInvoicesNumberedBAD(store)
         let outcomes = try store.write(
             [
                 try incoming(sampleInvoice(number: "BAD"), sha: "a2"),
@@ -910,18 +904,23 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
     }
 }
 
+/// Makes the database refuse (a trigger) any vendor invoice numbered `BAD`.
+func refuseInvoicesNumberedBAD(_ store: LedgerStore) throws {
+    try store.pool.write { db in
+        try db.execute(
+            sql: """
+                CREATE TRIGGER refuse_bad BEFORE INSERT ON vendor_invoices WHEN NEW.number = 'BAD'
+                BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END
+                """)
+    }
+}
+
 @Suite struct BatchIsolationTests {
     /// A document the database refuses is recorded as rejected; the rest of its batch posts.
     @Test func aDocumentTheDatabaseRefusesDoesNotTakeItsBatchWithIt() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
-        try store.pool.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TRIGGER refuse_bad BEFORE INSERT ON vendor_invoices WHEN NEW.number = 'BAD'
-                    BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END
-                    """)
-        }
+        try refuseInvoicesNumberedBAD(store)
         let outcomes = try store.write(
             [
                 try incoming(sampleInvoice(number: "OK-1"), sha: "a1"),
