@@ -299,7 +299,7 @@ public final class LedgerStore: Sendable {
     public var damage: String? { damaged.withLock { $0 } }
 
     func writeIsolated(_ batch: [IncomingDocument], now: String) throws -> [WriteOutcome] {
-        try pool.write { db in
+        try postingTransaction { db in
             try refuseNewerMigrations(db)
             let writer = try PostingWriter(db)
             var outcomes: [WriteOutcome] = []
