@@ -640,6 +640,35 @@ func dropAgain(documentID: Int64, as name: String, at: String, into store: Ledge
         #expect(page.count == 5 + 4 + 1)
     }
 
+    @Test func longTextsAreStoredWholeWithTheOtherTextsOfTheirRow() throws {
+        // The writer binds text from a buffer of its own that grows by setting a full one
+        // aside mid-row: every text bound before and after a long one must still be whole.
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        // Over the 512 bytes the buffer starts with, under the 1,000 characters a reason keeps.
+        let longReason = String(repeating: "Beløpet stemmer ikke — ", count: 40)
+        let longItem = String(repeating: "Konsulenttime æøå ", count: 60)
+        var rejected = try incoming(sampleInvoice(number: "R-1"), sha: String(repeating: "a", count: 64))
+        rejected.originalName = String(repeating: "faktura-", count: 80) + ".xml"
+        rejected.content = .rejected(Rejection("BR-CO-15", longReason))
+        var invoice = sampleInvoice(number: "P-1")
+        invoice.lines[0].itemName = longItem
+        let posted = try incoming(invoice, sha: String(repeating: "b", count: 64))
+        let short = try incoming(sampleInvoice(number: "S-1"), sha: String(repeating: "c", count: 64))
+        _ = try store.write([rejected, posted, short], now: "2026-11-24T10:00:00Z")
+        let documents = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sha256, original_name, reason, processed_at FROM documents ORDER BY id")
+        }
+        #expect(documents.map { $0["sha256"] as String } == [rejected.sha256, posted.sha256, short.sha256])
+        #expect(documents.map { $0["original_name"] as String } == [rejected.originalName, "P-1.xml", "S-1.xml"])
+        #expect(documents.first?["reason"] == longReason)
+        #expect(documents.allSatisfy { $0["processed_at"] == "2026-11-24T10:00:00Z" })
+        let items = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT item_name FROM invoice_lines ORDER BY id")
+        }
+        #expect(items == [longItem, "Item 2", "Item 1", "Item 2"])
+    }
+
     @Test func aRejectedDocumentIsStoredAndCanBePostedWhenTriedAgain() throws {
         let dir = TemporaryDirectory()
         let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
