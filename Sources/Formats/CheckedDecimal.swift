@@ -58,12 +58,7 @@ struct CheckedDecimal: CustomStringConvertible {
 
     /// Trailing fractional zeros removed (never overflows).
     var normalized: CheckedDecimal {
-        var s = significand
-        var sc = scale
-        while sc > 0, s % 10 == 0 {
-            s /= 10
-            sc -= 1
-        }
+        let (s, sc) = ExactDecimal.trailingZerosRemoved(significand, scale: scale)
         return CheckedDecimal(significand: s, scale: sc)
     }
 

@@ -103,13 +103,34 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// The value without trailing fractional zeros.
     public var normalized: ExactDecimal {
+        let (s, sc) = Self.trailingZerosRemoved(significand, scale: scale)
+        return ExactDecimal(significand: s, scale: sc)
+    }
+
+    /// `significand`·10^-`scale` with as many trailing fractional zeros dropped as there are:
+    /// the same value at the smallest scale (not below 0) that holds it.
+    @inlinable
+    public static func trailingZerosRemoved(_ significand: Int128, scale: Int) -> (Int128, Int) {
+        guard scale > 0 else { return (significand, scale) }
+        // An invoice's amounts, quantities and rates fit 64 bits, where dividing by ten is a
+        // multiplication; a 128-bit division is a call of ~100 instructions, and the rules
+        // normalize both operands of each operation (~6 divisions an invoice line).
+        if let small = Int64(exactly: significand) {
+            var s = small
+            var sc = scale
+            while sc > 0, s % 10 == 0 {
+                s /= 10
+                sc -= 1
+            }
+            return (Int128(s), sc)
+        }
         var s = significand
         var sc = scale
         while sc > 0, s % 10 == 0 {
             s /= 10
             sc -= 1
         }
-        return ExactDecimal(significand: s, scale: sc)
+        return (s, sc)
     }
 
     static func power10(_ n: Int) -> Int128 {

@@ -197,6 +197,35 @@ struct ExactDecimalTests {
         }
     }
 
+    @Test("normalizing keeps the value and drops every trailing zero, on either side of 64 bits")
+    func normalizingKeepsTheValue() async {
+        // Significands built as digits × 10^zeros, so trailing zeros are common: small ones,
+        // ones just inside or just beyond Int64's range once multiplied, and huge ones.
+        let gen = scenario { rng -> (digits: Int128, zeros: Int, scale: Int) in
+            let zeros = Int.random(in: 0...8, using: &rng)
+            let edge = Int128(Int64.max) / pow10(zeros)
+            let digits: Int128
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0: digits = Int128.random(in: -1_000_000...1_000_000, using: &rng)
+            case 1: digits = edge + Int128.random(in: -3...3, using: &rng)
+            default: digits = Int128.random(in: -pow10(29)...pow10(29), using: &rng)
+            }
+            return (digits, zeros, Int.random(in: 0...ExactDecimal.maxScale, using: &rng))
+        }
+        await forAll(count: 2000, gen) { digits, zeros, scale in
+            let significand = digits * pow10(zeros)
+            for value in [significand, -significand] {
+                let (s, sc) = ExactDecimal.trailingZerosRemoved(value, scale: scale)
+                #expect(sc >= 0 && sc <= scale)
+                #expect(s * pow10(scale - sc) == value, "\(value)e-\(scale) became \(s)e-\(sc)")
+                #expect(sc == 0 || s % 10 != 0, "\(value)e-\(scale) kept a trailing zero: \(s)e-\(sc)")
+            }
+        }
+        #expect(ExactDecimal.trailingZerosRemoved(0, scale: 5) == (0, 0))
+        #expect(ExactDecimal.trailingZerosRemoved(Int128(Int64.min) * 10, scale: 1) == (Int128(Int64.min), 0))
+        #expect(ExactDecimal.trailingZerosRemoved(150, scale: 0) == (150, 0))
+    }
+
     // MARK: Equality, hashing, ordering
 
     @Test("equality ignores scale; hashing agrees with equality")
