@@ -14,12 +14,47 @@ public enum InboxScanner {
 
     /// Names no person means as a document: partial uploads, editor and OS droppings.
     public static func isTemporaryName(_ name: String) -> Bool {
+        // Every name in a scan is asked about before the first file is read. An ASCII name
+        // (nearly all) is looked at as bytes, where its characters are its bytes: lowercasing
+        // a String and comparing Characters looked up Unicode properties, ~1,900 instructions
+        // a name, a tenth of the scan.
+        let ascii: Bool? =
+            name.utf8.withContiguousStorageIfAvailable { bytes in
+                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+                if bytes.first == UInt8(ascii: ".") || bytes.starts(with: "~$".utf8) || bytes.last == UInt8(ascii: "~")
+                {
+                    return true
+                }
+                for suffix in asciiSuffixes where suffix.count <= bytes.count {
+                    let end = UnsafeBufferPointer(rebasing: bytes[(bytes.count - suffix.count)...])
+                    if equalIgnoringCase(end, suffix) { return true }
+                }
+                return asciiNames.contains { equalIgnoringCase(bytes, $0) }
+            } ?? nil
+        return ascii ?? isTemporaryNameByCharacters(name)
+    }
+
+    /// `isTemporaryName` for any name, by its characters.
+    static func isTemporaryNameByCharacters(_ name: String) -> Bool {
         if name.hasPrefix(".") || name.hasPrefix("~$") || name.hasSuffix("~") { return true }
         let lower = name.lowercased()
-        for suffix in [".part", ".tmp", ".crdownload", ".partial", ".swp", ".error.txt"] where lower.hasSuffix(suffix) {
-            return true
+        for suffix in temporaryNameSuffixes where lower.hasSuffix(suffix) { return true }
+        return temporaryNames.contains(lower)
+    }
+
+    private static let temporaryNameSuffixes = [".part", ".tmp", ".crdownload", ".partial", ".swp", ".error.txt"]
+    private static let temporaryNames = ["thumbs.db", "desktop.ini", ".ds_store", "@eadir"]
+    private static let asciiSuffixes = temporaryNameSuffixes.map { Array($0.utf8) }
+    private static let asciiNames = temporaryNames.map { Array($0.utf8) }
+
+    /// Whether ASCII `bytes` are the lowercase ASCII `word`, ignoring case.
+    private static func equalIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ word: [UInt8]) -> Bool {
+        guard bytes.count == word.count else { return false }
+        for i in 0..<word.count {
+            let byte = bytes[i]
+            if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) != word[i] { return false }
         }
-        return ["thumbs.db", "desktop.ini", ".ds_store", "@eadir"].contains(lower)
+        return true
     }
 
     /// A readable name for a name that is not valid UTF-8: such a name was almost always

@@ -30,13 +30,19 @@ extension Configuration.Watch {
     /// The bytes of `text` with A–Z lowered, or nil when it is not all ASCII or holds a
     /// carriage return (`\r\n` is one Character, so `?` must match it whole).
     static func asciiLowercased(_ text: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            guard byte < 0x80, byte != 0x0D else { return nil }
-            bytes.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte)
+        var text = text
+        // Over the string's own bytes into an array of their count: appending byte by byte
+        // through the UTF-8 view came to half of what asking about a name cost.
+        return text.withUTF8 { utf8 -> [UInt8]? in
+            guard utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return nil }
+            return [UInt8](unsafeUninitializedCapacity: utf8.count) { lowered, count in
+                for i in 0..<utf8.count {
+                    let byte = utf8[i]
+                    lowered[i] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+                }
+                count = utf8.count
+            }
         }
-        return bytes
     }
 
     static func glob(_ pattern: [Character], matches name: [Character]) -> Bool {
@@ -48,6 +54,17 @@ extension Configuration.Watch {
     static func glob<Element: Equatable>(_ pattern: [Element], matches name: [Element], star any: Element, one: Element)
         -> Bool
     {
+        // What a match needs at the name's end, checked first (most names fail there, and a
+        // leading `*` would otherwise be tried at every position): without a `*`, the name's
+        // length; with one, the part after the last `*` as the name's end.
+        let lastStar = pattern.lastIndex(of: any)
+        if lastStar == nil, name.count != pattern.count { return false }
+        let tail = lastStar.map { pattern.count - $0 - 1 } ?? pattern.count
+        guard tail <= name.count else { return false }
+        for i in 0..<tail {
+            let expected = pattern[pattern.count - tail + i]
+            guard expected == one || expected == name[name.count - tail + i] else { return false }
+        }
         var p = 0
         var n = 0
         var star: Int? = nil

@@ -178,6 +178,29 @@ func latin1(_ valid: [UInt8]) -> [UInt8] {
         #expect(InboxScanner.readableName(Array("plain.xml".utf8)) == "plain.xml")
     }
 
+    /// Temporary and system files are told apart from documents the same way whether the
+    /// name is looked at as ASCII bytes or by its characters.
+    @Test func temporaryNamesAreTheSameAsBytesAndAsCharacters() {
+        for name in [
+            "inv.xml", ".hidden", "~$Budget.xlsx", "draft~", "a.PART", "scan.Tmp", "x.crdownload", "y.partial",
+            "z.SWP", "faktura.xml.error.txt", "Thumbs.db", "DESKTOP.INI", ".DS_Store", "@eaDir", "@eaDir2",
+            "thumbs.db.xml", "part", ".tmp", "tmp", "", "~", "~$", "a\r\n.tmp", "faktura-ø.tmp", "faktura-ø.xml",
+        ] {
+            #expect(
+                InboxScanner.isTemporaryName(name) == InboxScanner.isTemporaryNameByCharacters(name),
+                "\(name.debugDescription)")
+        }
+        #expect(InboxScanner.isTemporaryName("Scan.TMP") && !InboxScanner.isTemporaryName("scan.tmp.xml"))
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["a", "T", ".", "~", "$", "part", "TMP", "swp", "@", "eaDir", "thumbs", ".db", "\r\n", " ", "ø"]
+        for _ in 0..<20_000 {
+            let name = (0..<Int.random(in: 0...5, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            #expect(
+                InboxScanner.isTemporaryName(name) == InboxScanner.isTemporaryNameByCharacters(name),
+                "\(name.debugDescription)")
+        }
+    }
+
     /// A file too large for what is left of a batch's allowance to hold its bytes leaves
     /// the rest for the smaller files after it.
     @Test func aFileTooLargeToHoldLeavesTheAllowanceToTheFilesAfterIt() {
