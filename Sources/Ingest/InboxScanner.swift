@@ -51,8 +51,7 @@ public enum InboxScanner {
     private static func equalIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ word: [UInt8]) -> Bool {
         guard bytes.count == word.count else { return false }
         for i in 0..<word.count {
-            let byte = bytes[i]
-            if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) != word[i] { return false }
+            if ASCIIText.lowered(bytes[i]) != word[i] { return false }
         }
         return true
     }

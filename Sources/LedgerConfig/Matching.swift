@@ -1,3 +1,5 @@
+import LedgerCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -36,10 +38,7 @@ extension Configuration.Watch {
         return text.withUTF8 { utf8 -> [UInt8]? in
             guard utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return nil }
             return [UInt8](unsafeUninitializedCapacity: utf8.count) { lowered, count in
-                for i in 0..<utf8.count {
-                    let byte = utf8[i]
-                    lowered[i] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-                }
+                for i in 0..<utf8.count { lowered[i] = ASCIIText.lowered(utf8[i]) }
                 count = utf8.count
             }
         }
