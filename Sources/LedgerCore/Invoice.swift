@@ -105,22 +105,88 @@ public struct Party: Sendable, Hashable {
 }
 
 /// One invoice line (BG-25).
-public struct InvoiceLine: Sendable, Hashable {
-    public var id: String
-    public var quantity: ExactDecimal?
-    public var unitCode: String?
-    public var lineExtension: Money
-    public var itemName: String
-    public var taxCategory: String
-    public var taxPercent: ExactDecimal?
+public struct InvoiceLine: Sendable, Hashable, CustomReflectable {
+    // Held once and shared by copies (`Shared`): the checks go through an invoice's lines
+    // several times, and each pass copied each line's strings.
+    @usableFromInline
+    struct Fields: Sendable, Hashable {
+        @usableFromInline var id: String
+        @usableFromInline var quantity: ExactDecimal?
+        @usableFromInline var unitCode: String?
+        @usableFromInline var lineExtension: Money
+        @usableFromInline var itemName: String
+        @usableFromInline var taxCategory: String
+        @usableFromInline var taxPercent: ExactDecimal?
+        @usableFromInline var priceAmount: ExactDecimal?
+        @usableFromInline var priceBaseQuantity: ExactDecimal?
+        @usableFromInline var allowanceTotal: Money
+        @usableFromInline var chargeTotal: Money
+        @usableFromInline var priceDiscounts: [PriceDiscount]
+    }
+
+    @usableFromInline var shared: Shared<Fields>
+
+    /// The fields; a change gives this value fields of its own.
+    @usableFromInline var fields: Fields {
+        _read { yield shared.value }
+        _modify {
+            var fields = shared.value
+            defer { shared = Shared(fields) }
+            yield &fields
+        }
+    }
+
+    @inlinable public var id: String {
+        _read { yield shared.value.id }
+        _modify { yield &fields.id }
+    }
+    @inlinable public var quantity: ExactDecimal? {
+        _read { yield shared.value.quantity }
+        _modify { yield &fields.quantity }
+    }
+    @inlinable public var unitCode: String? {
+        _read { yield shared.value.unitCode }
+        _modify { yield &fields.unitCode }
+    }
+    @inlinable public var lineExtension: Money {
+        _read { yield shared.value.lineExtension }
+        _modify { yield &fields.lineExtension }
+    }
+    @inlinable public var itemName: String {
+        _read { yield shared.value.itemName }
+        _modify { yield &fields.itemName }
+    }
+    @inlinable public var taxCategory: String {
+        _read { yield shared.value.taxCategory }
+        _modify { yield &fields.taxCategory }
+    }
+    @inlinable public var taxPercent: ExactDecimal? {
+        _read { yield shared.value.taxPercent }
+        _modify { yield &fields.taxPercent }
+    }
     /// Net unit price (BT-146) and its base quantity (BT-149).
-    public var priceAmount: ExactDecimal?
-    public var priceBaseQuantity: ExactDecimal?
+    @inlinable public var priceAmount: ExactDecimal? {
+        _read { yield shared.value.priceAmount }
+        _modify { yield &fields.priceAmount }
+    }
+    @inlinable public var priceBaseQuantity: ExactDecimal? {
+        _read { yield shared.value.priceBaseQuantity }
+        _modify { yield &fields.priceBaseQuantity }
+    }
     /// Line-level allowances and charges (BG-27/BG-28), as positive amounts.
-    public var allowanceTotal: Money
-    public var chargeTotal: Money
+    @inlinable public var allowanceTotal: Money {
+        _read { yield shared.value.allowanceTotal }
+        _modify { yield &fields.allowanceTotal }
+    }
+    @inlinable public var chargeTotal: Money {
+        _read { yield shared.value.chargeTotal }
+        _modify { yield &fields.chargeTotal }
+    }
     /// What the item price says of its discount (`cac:Price/cac:AllowanceCharge`).
-    public var priceDiscounts: [PriceDiscount]
+    @inlinable public var priceDiscounts: [PriceDiscount] {
+        _read { yield shared.value.priceDiscounts }
+        _modify { yield &fields.priceDiscounts }
+    }
 
     public init(
         id: String, quantity: ExactDecimal?, unitCode: String?, lineExtension: Money, itemName: String,
@@ -128,18 +194,29 @@ public struct InvoiceLine: Sendable, Hashable {
         priceBaseQuantity: ExactDecimal? = nil, allowanceTotal: Money? = nil, chargeTotal: Money? = nil,
         priceDiscounts: [PriceDiscount] = []
     ) {
-        self.id = id
-        self.quantity = quantity
-        self.unitCode = unitCode
-        self.lineExtension = lineExtension
-        self.itemName = itemName
-        self.taxCategory = taxCategory
-        self.taxPercent = taxPercent
-        self.priceAmount = priceAmount
-        self.priceBaseQuantity = priceBaseQuantity
-        self.allowanceTotal = allowanceTotal ?? .zero(lineExtension.currency)
-        self.chargeTotal = chargeTotal ?? .zero(lineExtension.currency)
-        self.priceDiscounts = priceDiscounts
+        shared = Shared(
+            Fields(
+                id: id,
+                quantity: quantity,
+                unitCode: unitCode,
+                lineExtension: lineExtension,
+                itemName: itemName,
+                taxCategory: taxCategory,
+                taxPercent: taxPercent,
+                priceAmount: priceAmount,
+                priceBaseQuantity: priceBaseQuantity,
+                allowanceTotal: allowanceTotal ?? .zero(lineExtension.currency),
+                chargeTotal: chargeTotal ?? .zero(lineExtension.currency),
+                priceDiscounts: priceDiscounts))
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.shared === b.shared || a.shared.value == b.shared.value }
+
+    public func hash(into hasher: inout Hasher) { shared.value.hash(into: &hasher) }
+
+    /// Printed (in test failures, in the debugger) with its fields, not its storage.
+    public var customMirror: Mirror {
+        Mirror(self, children: Mirror(reflecting: shared.value).children, displayStyle: .struct)
     }
 }
 
@@ -274,31 +351,130 @@ public struct PaymentInstructions: Sendable, Hashable {
 }
 
 /// An invoice or credit note as read from an e-invoice, in its own currency.
-public struct InvoiceDocument: Sendable, Hashable {
-    public var type: DocumentType
-    public var typeCode: String
-    public var customizationID: String
-    public var profileID: String?
-    public var number: String
-    public var issueDate: Day
-    public var dueDate: Day?
-    public var currency: Currency
-    public var seller: Party
-    public var buyer: Party
-    public var lines: [InvoiceLine]
-    public var allowancesCharges: [AllowanceCharge]
+public struct InvoiceDocument: Sendable, Hashable, CustomReflectable {
+    // The fields are held once, in `Shared`, and shared by the copies of an invoice until one
+    // is changed: copying them one by one cost ~30 reference counts a copy, and a posting
+    // copies its invoice some five times (pipeline, report, writer).
+    @usableFromInline
+    struct Fields: Sendable, Hashable {
+        @usableFromInline var type: DocumentType
+        @usableFromInline var typeCode: String
+        @usableFromInline var customizationID: String
+        @usableFromInline var profileID: String?
+        @usableFromInline var number: String
+        @usableFromInline var issueDate: Day
+        @usableFromInline var dueDate: Day?
+        @usableFromInline var currency: Currency
+        @usableFromInline var seller: Party
+        @usableFromInline var buyer: Party
+        @usableFromInline var lines: [InvoiceLine]
+        @usableFromInline var allowancesCharges: [AllowanceCharge]
+        @usableFromInline var taxTotal: Money
+        @usableFromInline var taxSubtotals: [TaxSubtotal]
+        @usableFromInline var accountingTaxTotal: AccountingTaxTotal?
+        @usableFromInline var totals: MonetaryTotals
+        @usableFromInline var payment: PaymentInstructions?
+        @usableFromInline var billingReferences: [String]
+        @usableFromInline var attachments: [Attachment]
+        @usableFromInline var taxRepresentativeVATIDs: [String]
+    }
+
+    @usableFromInline var shared: Shared<Fields>
+
+    /// The fields; a change gives this value fields of its own.
+    @usableFromInline var fields: Fields {
+        _read { yield shared.value }
+        _modify {
+            var fields = shared.value
+            defer { shared = Shared(fields) }
+            yield &fields
+        }
+    }
+
+    @inlinable public var type: DocumentType {
+        _read { yield shared.value.type }
+        _modify { yield &fields.type }
+    }
+    @inlinable public var typeCode: String {
+        _read { yield shared.value.typeCode }
+        _modify { yield &fields.typeCode }
+    }
+    @inlinable public var customizationID: String {
+        _read { yield shared.value.customizationID }
+        _modify { yield &fields.customizationID }
+    }
+    @inlinable public var profileID: String? {
+        _read { yield shared.value.profileID }
+        _modify { yield &fields.profileID }
+    }
+    @inlinable public var number: String {
+        _read { yield shared.value.number }
+        _modify { yield &fields.number }
+    }
+    @inlinable public var issueDate: Day {
+        _read { yield shared.value.issueDate }
+        _modify { yield &fields.issueDate }
+    }
+    @inlinable public var dueDate: Day? {
+        _read { yield shared.value.dueDate }
+        _modify { yield &fields.dueDate }
+    }
+    @inlinable public var currency: Currency {
+        _read { yield shared.value.currency }
+        _modify { yield &fields.currency }
+    }
+    @inlinable public var seller: Party {
+        _read { yield shared.value.seller }
+        _modify { yield &fields.seller }
+    }
+    @inlinable public var buyer: Party {
+        _read { yield shared.value.buyer }
+        _modify { yield &fields.buyer }
+    }
+    @inlinable public var lines: [InvoiceLine] {
+        _read { yield shared.value.lines }
+        _modify { yield &fields.lines }
+    }
+    @inlinable public var allowancesCharges: [AllowanceCharge] {
+        _read { yield shared.value.allowancesCharges }
+        _modify { yield &fields.allowancesCharges }
+    }
     /// TaxTotal/TaxAmount in the document currency (BT-110).
-    public var taxTotal: Money
-    public var taxSubtotals: [TaxSubtotal]
+    @inlinable public var taxTotal: Money {
+        _read { yield shared.value.taxTotal }
+        _modify { yield &fields.taxTotal }
+    }
+    @inlinable public var taxSubtotals: [TaxSubtotal] {
+        _read { yield shared.value.taxSubtotals }
+        _modify { yield &fields.taxSubtotals }
+    }
     /// BT-111, when the document gives its VAT in a VAT accounting currency of its own.
-    public var accountingTaxTotal: AccountingTaxTotal?
-    public var totals: MonetaryTotals
-    public var payment: PaymentInstructions?
-    public var billingReferences: [String]
-    public var attachments: [Attachment]
+    @inlinable public var accountingTaxTotal: AccountingTaxTotal? {
+        _read { yield shared.value.accountingTaxTotal }
+        _modify { yield &fields.accountingTaxTotal }
+    }
+    @inlinable public var totals: MonetaryTotals {
+        _read { yield shared.value.totals }
+        _modify { yield &fields.totals }
+    }
+    @inlinable public var payment: PaymentInstructions? {
+        _read { yield shared.value.payment }
+        _modify { yield &fields.payment }
+    }
+    @inlinable public var billingReferences: [String] {
+        _read { yield shared.value.billingReferences }
+        _modify { yield &fields.billingReferences }
+    }
+    @inlinable public var attachments: [Attachment] {
+        _read { yield shared.value.attachments }
+        _modify { yield &fields.attachments }
+    }
     /// The VAT identifiers of the seller's tax representative (BT-63), who accounts for the
     /// VAT of a seller established elsewhere.
-    public var taxRepresentativeVATIDs: [String]
+    @inlinable public var taxRepresentativeVATIDs: [String] {
+        _read { yield shared.value.taxRepresentativeVATIDs }
+        _modify { yield &fields.taxRepresentativeVATIDs }
+    }
 
     public init(
         type: DocumentType, typeCode: String, customizationID: String, profileID: String?, number: String,
@@ -307,26 +483,37 @@ public struct InvoiceDocument: Sendable, Hashable {
         accountingTaxTotal: AccountingTaxTotal? = nil, totals: MonetaryTotals, payment: PaymentInstructions? = nil,
         billingReferences: [String] = [], attachments: [Attachment] = [], taxRepresentativeVATIDs: [String] = []
     ) {
-        self.type = type
-        self.typeCode = typeCode
-        self.customizationID = customizationID
-        self.profileID = profileID
-        self.number = number
-        self.issueDate = issueDate
-        self.dueDate = dueDate
-        self.currency = currency
-        self.seller = seller
-        self.buyer = buyer
-        self.lines = lines
-        self.allowancesCharges = allowancesCharges
-        self.taxTotal = taxTotal
-        self.taxSubtotals = taxSubtotals
-        self.accountingTaxTotal = accountingTaxTotal
-        self.totals = totals
-        self.payment = payment
-        self.billingReferences = billingReferences
-        self.attachments = attachments
-        self.taxRepresentativeVATIDs = taxRepresentativeVATIDs
+        shared = Shared(
+            Fields(
+                type: type,
+                typeCode: typeCode,
+                customizationID: customizationID,
+                profileID: profileID,
+                number: number,
+                issueDate: issueDate,
+                dueDate: dueDate,
+                currency: currency,
+                seller: seller,
+                buyer: buyer,
+                lines: lines,
+                allowancesCharges: allowancesCharges,
+                taxTotal: taxTotal,
+                taxSubtotals: taxSubtotals,
+                accountingTaxTotal: accountingTaxTotal,
+                totals: totals,
+                payment: payment,
+                billingReferences: billingReferences,
+                attachments: attachments,
+                taxRepresentativeVATIDs: taxRepresentativeVATIDs))
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.shared === b.shared || a.shared.value == b.shared.value }
+
+    public func hash(into hasher: inout Hasher) { shared.value.hash(into: &hasher) }
+
+    /// Printed (in test failures, in the debugger) with its fields, not its storage.
+    public var customMirror: Mirror {
+        Mirror(self, children: Mirror(reflecting: shared.value).children, displayStyle: .struct)
     }
 
     /// Whether the VAT the invoice charges is Norwegian VAT: the seller is in Norway, or
