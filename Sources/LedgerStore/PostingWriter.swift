@@ -637,18 +637,32 @@ final class BoundTexts {
 /// The Swift types a posting binds: integers, text, or either of them or NULL.
 protocol BindableValue {
     func bind(to statement: Bound, at index: Int32)
+    /// Binds `value`, or NULL. Each type unwraps its own optional: unwrapped in the optional's
+    /// generic conformance, each value went through the generic copy of an optional, ~100
+    /// instructions a parameter.
+    static func bind(_ value: Self?, to statement: Bound, at index: Int32)
 }
 
 extension Int64: BindableValue {
     @inline(__always) func bind(to statement: Bound, at index: Int32) { statement.bindInt(self, at: index) }
+
+    static func bind(_ value: Int64?, to statement: Bound, at index: Int32) {
+        if let value { statement.bindInt(value, at: index) } else { statement.bindNull(at: index) }
+    }
 }
 
 extension String: BindableValue {
     @inline(__always) func bind(to statement: Bound, at index: Int32) { statement.bindText(self, at: index) }
+
+    static func bind(_ value: String?, to statement: Bound, at index: Int32) {
+        if let value { statement.bindText(value, at: index) } else { statement.bindNull(at: index) }
+    }
 }
 
 extension Optional: BindableValue where Wrapped: BindableValue {
-    @inline(__always) func bind(to statement: Bound, at index: Int32) {
-        if let value = self { value.bind(to: statement, at: index) } else { statement.bindNull(at: index) }
+    @inline(__always) func bind(to statement: Bound, at index: Int32) { Wrapped.bind(self, to: statement, at: index) }
+
+    static func bind(_ value: Wrapped??, to statement: Bound, at index: Int32) {
+        if let value { value.bind(to: statement, at: index) } else { statement.bindNull(at: index) }
     }
 }
