@@ -222,9 +222,13 @@ private struct ElementTable {
     mutating func characters(_ text: UnsafePointer<xmlChar>, count: Int) {
         guard open.count > 0, count > 0 else { return }
         let element = Int(open[open.count - 1])
+        let last = elements[element].lastText
+        // White space before an element's first text is not kept: every reader of a text
+        // trims it (`XMLTree.trim`), and most such runs are the indentation between elements,
+        // nearly half of the runs of an invoice.
+        if last < 0, XMLTree.isBlank(text, count: count) { return }
         let start = Int32(bytes.count)
         bytes.append(contentsOf: text, count: count)
-        let last = elements[element].lastText
         if last >= 0, texts[Int(last)].start + texts[Int(last)].count == start {
             // The usual case: the same text continued (libxml2 splits a text at each reference).
             texts.base[Int(last)].count += Int32(count)
@@ -879,6 +883,12 @@ enum XMLTree {
     }
 
     /// The buffer without leading and trailing XML white space.
+    /// Whether the `count` bytes at `text` are all white space (what `trim` removes).
+    @inline(__always) static func isBlank(_ text: UnsafePointer<UInt8>, count: Int) -> Bool {
+        for i in 0..<count where !isSpace(text[i]) { return false }
+        return true
+    }
+
     static func trim(_ buffer: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return buffer }
         var start = 0

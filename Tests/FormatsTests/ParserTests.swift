@@ -240,6 +240,20 @@ struct ParserTests {
         #expect(d.seller.name == "Smith & Sønn AS")
     }
 
+    /// White space often comes in runs of its own (indentation, references, CDATA, around
+    /// comments): what an element's text begins with is dropped as it is read, and the rest
+    /// trimmed when it is used.
+    @Test func whiteSpaceInRunsOfItsOwn() throws {
+        var t = Template()
+        t.number = "&#32;\n  <![CDATA[ ]]><!-- c -->&#9;INV-&#32;<![CDATA[ ]]>7 "
+        t.monetaryTotal = t.totals(payable: " &#10; <!-- c --> 1480.00&#32;<![CDATA[ ]]>")
+        let d = try #require(Self.parse(t).document)
+        #expect(d.number == "INV-  7")
+        #expect(d.totals.payable.minor == 148_000)
+        t.monetaryTotal = t.totals(payable: " &#32;<![CDATA[\t]]> ")
+        #expect(Self.parse(t).rejection?.message.contains("is empty") == true)
+    }
+
     @Test func dates() throws {
         var t = Template()
         t.issueDate = "2026-03-01Z"
