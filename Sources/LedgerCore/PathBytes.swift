@@ -17,8 +17,28 @@ public enum PathBytes {
     /// What follows `folder` and its "/" in `path`; nil when `path` does not lie below it.
     public static func below(_ path: String, _ folder: String) -> Substring.UTF8View? {
         let prefix = folder.utf8.last == UInt8(ascii: "/") ? folder : folder + "/"
-        guard path.utf8.count > prefix.utf8.count, path.utf8.starts(with: prefix.utf8) else { return nil }
+        guard path.utf8.count > prefix.utf8.count, startsWith(path, prefix) else { return nil }
         return Substring(path).utf8.dropFirst(prefix.utf8.count)
+    }
+
+    /// Whether `path`'s bytes begin with `prefix`'s. Compared in place where both are stored
+    /// contiguously, as native strings are: `starts(with:)` on their UTF-8 views steps through
+    /// a generic index, ~50 instructions a byte, and every file settled is asked whether it
+    /// lies in the rejected folder, whose path it shares most of.
+    public static func startsWith(_ path: String, _ prefix: String) -> Bool {
+        let same = path.utf8.withContiguousStorageIfAvailable { p in
+            prefix.utf8.withContiguousStorageIfAvailable { q in q.count <= p.count && sameBytes(p, q, count: q.count) }
+        }
+        return (same ?? nil) ?? path.utf8.starts(with: prefix.utf8)
+    }
+
+    /// Whether the first `count` bytes of `a` and `b` are the same. A plain loop:
+    /// `elementsEqual` on the buffers costs ~20 instructions a byte.
+    @inline(__always) static func sameBytes(
+        _ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, count: Int
+    ) -> Bool {
+        for i in 0..<count where a[i] != b[i] { return false }
+        return true
     }
 
     /// An absolute path with `.`, `..` (above the root stays at the root) and empty parts
@@ -46,9 +66,10 @@ public struct PathKey: Hashable, Sendable {
     public static func == (a: PathKey, b: PathKey) -> Bool {
         guard a.path.utf8.count == b.path.utf8.count else { return false }
         // Compared in place where both are stored contiguously, as native strings are: each
-        // file settled looks its folder up in a set of paths, which all share their start.
+        // file settled looks its folders up among those its batch changed, which all share
+        // their start.
         let same = a.path.utf8.withContiguousStorageIfAvailable { x in
-            b.path.utf8.withContiguousStorageIfAvailable { y in x.elementsEqual(y) }
+            b.path.utf8.withContiguousStorageIfAvailable { y in PathBytes.sameBytes(x, y, count: x.count) }
         }
         return (same ?? nil) ?? a.path.utf8.elementsEqual(b.path.utf8)
     }

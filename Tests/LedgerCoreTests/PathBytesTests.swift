@@ -44,4 +44,26 @@ import Testing
         let sliced = String(Substring(composed + "x").dropLast())
         #expect(PathKey(sliced) == PathKey(composed))
     }
+
+    /// The prefix test in place agrees with comparing the UTF-8 views, on short (inline) and
+    /// long strings, equal, shorter and longer prefixes, and names with non-ASCII bytes.
+    @Test func startsWithAgreesWithTheUTF8Views() async {
+        let pieces = ["/srv", "/Inbox", "/ehf", "/rejected", "/", "a", "\u{E9}", "e\u{301}", "ø", ""]
+        let gen = scenario { rng -> (String, String) in
+            func text() -> String {
+                (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            }
+            let path = text()
+            // Often a real prefix of the path, cut anywhere (even inside a character's bytes).
+            let cut = Int.random(in: 0...path.utf8.count, using: &rng)
+            let prefix =
+                Bool.random(using: &rng) ? String(decoding: Array(path.utf8.prefix(cut)), as: UTF8.self) : text()
+            return (path, prefix)
+        }
+        await forAll(count: 3000, gen) { path, prefix in
+            #expect(PathBytes.startsWith(path, prefix) == path.utf8.starts(with: prefix.utf8), "\(path) \(prefix)")
+        }
+        #expect(PathBytes.startsWith("/srv/Inbox/ehf/a.xml", "/srv/Inbox/ehf/rejected") == false)
+        #expect(PathBytes.startsWith("/srv/Inbox/ehf/rejected/a.xml", "/srv/Inbox/ehf/rejected"))
+    }
 }
