@@ -957,10 +957,11 @@ public final class Pipeline: Sendable {
         // The invoice's fields are read in place: a local copy of the invoice costs a
         // reference count on each of its texts and lists, twice.
         let what = prepared.invoice.type == .invoice ? "invoice" : "credit note"
-        let party =
-            prepared.direction == .purchase
-            ? "from \(prepared.invoice.seller.name)" : "to \(prepared.invoice.buyer.name)"
-        return "\(what) \(prepared.invoice.number) \(party), \(prepared.invoice.totals.payable.grouped)"
+        let amount = prepared.invoice.totals.payable.grouped
+        // One interpolation each way: a party interpolated first was one string more.
+        return prepared.direction == .purchase
+            ? "\(what) \(prepared.invoice.number) from \(prepared.invoice.seller.name), \(amount)"
+            : "\(what) \(prepared.invoice.number) to \(prepared.invoice.buyer.name), \(amount)"
     }
 
     /// The name a file of this name and these bytes is archived under, after the hash prefix:

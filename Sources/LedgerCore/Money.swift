@@ -139,16 +139,30 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
         grouped(minor: minor, digits: Currency(code)?.minorDigits ?? 2, code: code)
     }
 
+    /// Written digit by digit from the right into one buffer: every file posted says its
+    /// amount so, and building it from numerals, groups and concatenations cost ~4,000
+    /// instructions in nine allocations.
     private static func grouped(minor: Int64, digits: Int, code: String) -> String {
-        let magnitude = minor.magnitude
-        var divisor: UInt64 = 1
-        for _ in 0..<digits { divisor *= 10 }
-        var text = (minor < 0 ? "-" : "") + DigitGrouping.group(String(magnitude / divisor), separator: " ")
-        if digits > 0 {
-            let fraction = String(magnitude % divisor)
-            text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+        var rest = minor.magnitude
+        var text: [UInt8] = []
+        text.reserveCapacity(32 + code.utf8.count)
+        func digit() {
+            text.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
         }
-        return text + " " + code
+        for _ in 0..<digits { digit() }
+        if digits > 0 { text.append(UInt8(ascii: ".")) }
+        var whole = 0
+        repeat {
+            if whole > 0, whole % 3 == 0 { text.append(UInt8(ascii: " ")) }
+            digit()
+            whole += 1
+        } while rest > 0
+        if minor < 0 { text.append(UInt8(ascii: "-")) }
+        text.reverse()
+        text.append(UInt8(ascii: " "))
+        text.append(contentsOf: code.utf8)
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Sum of amounts in one currency; nil when they differ or the sum overflows.

@@ -238,6 +238,26 @@ struct MoneyTests {
             }
         }
     }
+
+    /// The grouped form is the plain one with its whole part in groups of three, for any
+    /// amount in a currency of any number of decimals.
+    @Test func theWholePartInGroupsOfThree() async {
+        let currencies = [Currency.nok, Currency("JPY")!, Currency("KWD")!, Currency("CLF")!]
+        let gen = zip(Gen.int64(in: .min ... .max), Gen.int64(in: -99_999...99_999), Gen.int(in: 0...3))
+        await forAll(count: 3000, gen) { large, small, c in
+            for minor in [large, small] {
+                let money = Money(minor: minor, currency: currencies[c])
+                let plain = money.amountString
+                let sign = plain.hasPrefix("-") ? "-" : ""
+                let unsigned = plain.dropFirst(sign.count)
+                let whole = unsigned.prefix { $0 != "." }
+                let expected =
+                    sign + DigitGrouping.group(String(whole), separator: " ") + unsigned.dropFirst(whole.count) + " "
+                    + money.currency.code
+                #expect(money.grouped == expected)
+            }
+        }
+    }
 }
 
 @Suite struct DigitGroupingTests {
