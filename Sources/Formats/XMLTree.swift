@@ -882,13 +882,13 @@ enum XMLTree {
         b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
     }
 
-    /// The buffer without leading and trailing XML white space.
     /// Whether the `count` bytes at `text` are all white space (what `trim` removes).
     @inline(__always) static func isBlank(_ text: UnsafePointer<UInt8>, count: Int) -> Bool {
         for i in 0..<count where !isSpace(text[i]) { return false }
         return true
     }
 
+    /// The buffer without leading and trailing XML white space.
     static func trim(_ buffer: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return buffer }
         var start = 0
