@@ -459,14 +459,20 @@ struct XMLElement {
     /// The value of an attribute in no namespace (`currencyID`, `schemeID`, …), trimmed;
     /// nil when absent or empty.
     func attribute(_ name: StaticString) -> String? {
+        withAttribute(name) { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) } ?? nil
+    }
+
+    /// Calls `body` with the trimmed bytes of an attribute in no namespace, without making a
+    /// string of them; nil when the element has no such attribute.
+    func withAttribute<R>(_ name: StaticString, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
         let r = record
         let attributes = table.pointee.attributes
         for i in Int(r.firstAttribute)..<Int(r.firstAttribute + r.attributeCount) {
             let a = attributes[i]
             if XMLTree.equal(a.name, name) {
-                let t = XMLTree.trim(
-                    UnsafeBufferPointer(start: table.pointee.bytes.base + Int(a.start), count: Int(a.count)))
-                return t.isEmpty ? nil : String(decoding: t, as: UTF8.self)
+                return body(
+                    XMLTree.trim(
+                        UnsafeBufferPointer(start: table.pointee.bytes.base + Int(a.start), count: Int(a.count))))
             }
         }
         return nil

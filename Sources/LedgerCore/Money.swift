@@ -15,16 +15,29 @@ public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// A currency of ISO 4217 (EN 16931 allows no other: BR-CL-03, BR-CL-04), in any letter
     /// case; nil for anything else.
     public init?(_ code: some StringProtocol) {
+        guard let letters = Self.letters(code.utf8), Self.iso4217.contains(letters) else { return nil }
+        self.letters = letters
+        self.digits = Self.exponents[letters] ?? 2
+    }
+
+    /// Whether `utf8` is this currency's code in any letter case (`nok` for NOK). Compared as
+    /// bytes, with no string made and no list of codes searched: every amount of an invoice
+    /// names its currency.
+    public func isWritten(as utf8: some Sequence<UInt8>) -> Bool {
+        Self.letters(utf8) == letters
+    }
+
+    /// Three ASCII letters, in capitals, packed the first in the highest byte; nil for
+    /// anything else.
+    private static func letters(_ utf8: some Sequence<UInt8>) -> UInt32? {
         var letters: UInt32 = 0
         var count = 0
-        for byte in code.utf8 {
+        for byte in utf8 {
             guard count < 3, (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) else { return nil }
             letters = letters << 8 | UInt32(byte & 0xDF)
             count += 1
         }
-        guard count == 3, Self.iso4217.contains(letters) else { return nil }
-        self.letters = letters
-        self.digits = Self.exponents[letters] ?? 2
+        return count == 3 ? letters : nil
     }
 
     public var code: String {

@@ -296,6 +296,21 @@ struct ParserTests {
         t.monetaryTotal = t.totals().replacingOccurrences(
             of: #"<cbc:PayableAmount currencyID="NOK">"#, with: "<cbc:PayableAmount>")
         #expect(Self.parse(t).rejection?.message.contains("has no currency") == true)
+        t.monetaryTotal = t.totals().replacingOccurrences(
+            of: #"<cbc:PayableAmount currencyID="NOK">"#, with: #"<cbc:PayableAmount currencyID=" ">"#)
+        #expect(Self.parse(t).rejection?.message.contains("has no currency") == true)
+        // The code in any letter case, with white space around it, or written so that it reads
+        // as the currency only once capitalized the Unicode way (ſ is a long s).
+        for written in ["nok", " NoK ", "NOK\n"] {
+            t.monetaryTotal = t.totals().replacingOccurrences(
+                of: #"<cbc:PayableAmount currencyID="NOK">"#, with: "<cbc:PayableAmount currencyID=\"\(written)\">")
+            #expect(Self.parse(t).document?.totals.payable.minor == 148_000, "\(written)")
+        }
+        t = Template()
+        t.currency = "SEK"
+        t.monetaryTotal = t.totals().replacingOccurrences(
+            of: #"<cbc:PayableAmount currencyID="SEK">"#, with: #"<cbc:PayableAmount currencyID="ſek">"#)
+        #expect(Self.parse(t).document?.totals.payable.minor == 148_000)
     }
 
     /// BR-53: a VAT accounting currency named is one the VAT total is given in too; the

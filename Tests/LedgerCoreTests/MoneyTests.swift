@@ -6,6 +6,25 @@ import Testing
 struct MoneyTests {
     // MARK: Currency
 
+    /// A code written in the file is this currency's exactly when it reads as this currency.
+    @Test("a code compared as bytes agrees with reading it as a currency")
+    func writtenAsBytes() async {
+        let alphabet = [
+            "N", "O", "K", "n", "o", "k", "E", "u", "R", "S", "e", "J", "P", "Y", " ", "1", "ø", "ſ", "\u{0301}",
+        ]
+        let gen = scenario { rng -> String in
+            (0..<Int.random(in: 0...5, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+        }
+        let currencies = [Currency.nok, Currency.eur, Currency("SEK")!, Currency("JPY")!]
+        await forAll(count: 3000, gen) { text in
+            for currency in currencies {
+                #expect(currency.isWritten(as: text.utf8) == (Currency(text) == currency), "\(text) \(currency)")
+            }
+        }
+        #expect(Currency.nok.isWritten(as: "nOk".utf8))
+        #expect(!Currency.nok.isWritten(as: "NOKK".utf8))
+    }
+
     @Test("currency codes are three ASCII letters, case-insensitive")
     func currencyCodes() {
         #expect(Currency("nok") == .nok)
