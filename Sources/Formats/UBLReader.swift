@@ -376,7 +376,8 @@ final class UBLReader {
         var endpointScheme: String?
         var identifiers: [String] = []
         var tradingName: String?
-        var registrationName: String?
+        // Made a string only when there is no trading name.
+        var legalEntity: XMLElement?
         var legalID: String?
         var vatIDs: [String] = []
         var otherTaxIDs: [String] = []
@@ -401,23 +402,25 @@ final class UBLReader {
                         if scheme == "VAT" { vatIDs.append(id) } else { otherTaxIDs.append(id) }
                     }
                 } else if c.named("PartyLegalEntity") {
-                    registrationName = text(c, "RegistrationName")
+                    legalEntity = c
                     legalID = text(c, "CompanyID")
                 }
             case .other:
                 continue
             }
         }
-        guard let name = tradingName ?? registrationName else {
+        guard let name = tradingName ?? text(legalEntity, "RegistrationName") else {
             throw Rejection(
                 "MISSING-FIELD",
                 "The \(role) has no name (cac:PartyName/cbc:Name or cac:PartyLegalEntity/cbc:RegistrationName)."
             )
         }
-        // VAT-scheme identifiers first, so `Party.vatNumber` finds the VAT number.
+        // VAT-scheme identifiers first, so `Party.vatNumber` finds the VAT number; the list is
+        // shared with `vatIDs` when there are no others, rather than built again.
         return Party(
             name: name, endpointID: endpoint, endpointScheme: endpointScheme, identifiers: identifiers,
-            legalCompanyID: legalID, taxCompanyIDs: vatIDs + otherTaxIDs, vatIDs: vatIDs, countryCode: country)
+            legalCompanyID: legalID, taxCompanyIDs: otherTaxIDs.isEmpty ? vatIDs : vatIDs + otherTaxIDs,
+            vatIDs: vatIDs, countryCode: country)
     }
 
     // MARK: - Amounts
