@@ -142,19 +142,25 @@ enum ValueParsing {
     /// `YYYY-MM-DD`, optionally followed by an xs:date time zone (`Z`, `+01:00`), which is
     /// ignored: an invoice date is a calendar day.
     static func day(_ text: String) -> Day? {
-        let utf8 = Array(text.utf8)
+        // Over the string's own bytes: copied into arrays and a string again, a date cost
+        // ~1,600 instructions.
+        text.utf8.withContiguousStorageIfAvailable { day(utf8: $0) } ?? day(utf8: Array(text.utf8))
+    }
+
+    private static func day(utf8: some RandomAccessCollection<UInt8>) -> Day? {
         guard utf8.count >= 10 else { return nil }
-        let rest = utf8[10...]
-        if !rest.isEmpty {
-            let zone = Array(rest)
-            let isZ = zone == [UInt8(ascii: "Z")]
+        let date = utf8.prefix(10)
+        let zone = utf8.dropFirst(10)
+        if !zone.isEmpty {
+            let z = Array(zone.prefix(6))
+            let isZ = zone.count == 1 && z[0] == UInt8(ascii: "Z")
             let isOffset =
-                zone.count == 6 && (zone[0] == UInt8(ascii: "+") || zone[0] == UInt8(ascii: "-"))
-                && zone[3] == UInt8(ascii: ":")
-                && [zone[1], zone[2], zone[4], zone[5]].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+                zone.count == 6 && (z[0] == UInt8(ascii: "+") || z[0] == UInt8(ascii: "-"))
+                && z[3] == UInt8(ascii: ":")
+                && [z[1], z[2], z[4], z[5]].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
             guard isZ || isOffset else { return nil }
         }
-        return Day(iso: String(decoding: utf8[0..<10], as: UTF8.self))
+        return Day(isoUTF8: date)
     }
 }
 

@@ -117,6 +117,34 @@ struct DayTests {
         #expect(Day(iso: text) == nil)
     }
 
+    /// Parsing in place agrees with reading the three numbers one by one, on strings near
+    /// the shape of a date.
+    @Test("ISO dates read in place agree with their parts")
+    func isoAgreesWithItsParts() async {
+        let alphabet = Array("0123456789--12").map(String.init) + ["Z", "+", ":", " ", "٠"]
+        let gen = scenario { rng -> String in
+            (0..<Int.random(in: 8...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+        }
+        await forAll(count: 5000, gen) { text in
+            let bytes = Array(text.utf8)
+            var expected: Day?
+            if bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+                bytes.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (0x30...0x39).contains($0.element) }
+                )
+            {
+                let parts = text.split(separator: "-").map { Int($0)! }
+                expected = Day(year: parts[0], month: parts[1], day: parts[2])
+            }
+            #expect(Day(iso: text) == expected, "\(text)")
+            #expect(Day(isoUTF8: bytes) == expected, "\(text)")
+        }
+        // Valid dates, which random strings seldom are.
+        await forAll(count: 2000, Gen.int(in: Self.first...Self.last)) { z in
+            let day = Day(daysSinceEpoch: z)
+            #expect(Day(iso: day.description) == day)
+        }
+    }
+
     @Test("components out of range are refused")
     func components() {
         #expect(Day(year: 2026, month: 2, day: 29) == nil)
