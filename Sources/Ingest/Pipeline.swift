@@ -967,8 +967,8 @@ public final class Pipeline: Sendable {
     /// The name a file of this name and these bytes is archived under, after the hash prefix:
     /// its own, shortened; one taken from the archive and dropped again keeps its name, not a
     /// second prefix.
-    static func storedName(_ name: String, sha: some StringProtocol) -> String {
-        let prefix = sha.prefix(12) + "_"
+    static func storedName(_ name: String, sha: String) -> String {
+        let prefix = ArchiveLayout.hashPrefix(sha) + "_"
         return FileSystem.shortened(name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name, maxBytes: 200)
     }
 
