@@ -28,4 +28,17 @@ import Testing
         #expect(ArchiveLayout.hashPrefix("e\u{301}0123456789ab") == "e\u{301}0123456789a")
         #expect(ArchiveLayout.month("2026-11-24T04:31:15Z") == "2026-11")
     }
+
+    /// A file's hash, in lowercase hex (the SHA-256 test vectors of FIPS 180-2).
+    @Test func hashesAreLowercaseHex() throws {
+        let sandbox = try Sandbox()
+        let abc = try sandbox.write(Array("abc".utf8), as: "abc.xml")
+        let empty = try sandbox.write([], as: "empty.xml")
+        #expect(
+            Pipeline.sha256(ofFile: abc, limit: 1 << 20)
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Pipeline.sha256(ofFile: empty, limit: 1 << 20)
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
 }
