@@ -548,6 +548,24 @@ struct BreakdownRuleTests {
         #expect(R.codes(charge) == ["BR-CL-17"])
     }
 
+    /// Each unknown code is said once, however many lines carry it and however many codes
+    /// there are (the first dozen are kept in a list, the rest in a set).
+    @Test func eachUnknownCodeIsSaidOnce() {
+        var d = R.sample()
+        let template = d.lines[0]
+        d.lines = (0..<60).map { i in
+            var line = template
+            line.id = "\(i + 1)"
+            line.taxCategory = "X\(i % 20)"
+            return line
+        }
+        let said = R.violations(d).filter { $0.code == "BR-CL-18" }.map(\.message)
+        #expect(said.count == 20)
+        for code in 0..<20 {
+            #expect(said.filter { $0.contains("VAT category \"X\(code)\"") }.count == 1, "X\(code)")
+        }
+    }
+
     @Test func taxesThatAreNotNorwegianVATAreNotBooked() {
         for (code, tax) in [("L", "IGIC"), ("M", "IPSI")] {
             var d = R.sample()
