@@ -62,7 +62,7 @@ public enum CrashWitness {
     static func reading<T>(_ path: String, _ body: () -> T) -> T {
         guard installed.load(ordering: .relaxed) else { return body() }
         let me = pthread_self()
-        let copy = strdup(path)
+        let copy = path.withCString { strdup($0) }
         var slot = -1
         claiming.withLock { _ in
             for i in 0..<slotCount where threads[i] == 0 {
