@@ -167,7 +167,7 @@ public enum PartyIdentifier {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(identifier.utf8.count)
         for byte in identifier.utf8 where !isASCIISpace(byte) {
-            bytes.append(byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte)
+            bytes.append(ASCIIText.capitalized(byte))
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -187,8 +187,9 @@ public enum PartyIdentifier {
                     for byte in bytes {
                         if byte >= 0x80 { return nil }
                         if isASCIISpace(byte) { continue }
-                        let upper = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
-                        guard position < target.count, target[position] == upper else { return false }
+                        guard position < target.count, target[position] == ASCIIText.capitalized(byte) else {
+                            return false
+                        }
                         position += 1
                     }
                     return true
