@@ -977,7 +977,7 @@ public final class Pipeline: Sendable {
     static func isArchived(_ file: InboxFile, as archivedPath: String?) -> Bool {
         guard let archivedPath else { return false }
         let archived = FileSystem.lastComponent(archivedPath)
-        return archived == archived.prefix(12) + "_" + storedName(file.name, sha: archived)
+        return archived == ArchiveLayout.hashPrefix(archived) + "_" + storedName(file.name, sha: archived)
     }
 
     /// The (shortened) name of the file posted to `archivedPath`: what follows the hash prefix.
