@@ -134,6 +134,35 @@ struct HostileInputTests {
         #expect(r?.message.contains("line") == true)
     }
 
+    /// The parser reads a document followed by white space (see `InputSource`): cut anywhere
+    /// among its last closing tags, an invoice is still rejected, on the line where it was cut,
+    /// as truncated unless the cut falls inside the root's own end tag; anything after its root
+    /// element is still extra content on its own line.
+    @Test func cutsNearTheEndAndContentAfterTheRoot() throws {
+        let bytes = try Fixture.bytes("valid", "ehf3_faktura-1_NOK.xml")
+        let end = try #require(bytes.lastIndex(of: UInt8(ascii: ">"))) + 1
+        let rootEndTag = try #require(bytes.lastIndex(of: UInt8(ascii: "<")))
+        for cut in stride(from: end - 1, to: end - 400, by: -7) {
+            let truncated = Array(bytes.prefix(cut))
+            let line = truncated.count(where: { $0 == UInt8(ascii: "\n") }) + 1
+            let message = Self.rejected(truncated, "XML-MALFORMED")?.message ?? ""
+            #expect(
+                message.contains("at line \(line);") || message.contains("at line \(line) ("),
+                "cut at \(cut): \(message)")
+            if cut <= rootEndTag { #expect(message.contains("truncated"), "cut at \(cut): \(message)") }
+        }
+        let whole = Array(bytes.prefix(end))
+        #expect(parseResult(whole).rejection == nil)
+        #expect(parseResult(whole + Array("\n \n".utf8)).rejection == nil)
+        let lines = whole.count(where: { $0 == UInt8(ascii: "\n") }) + 1
+        for extra in ["x", "\n<Invoice/>", "\n \n&amp;"] {
+            let r = Self.rejected(whole + Array(extra.utf8), "XML-MALFORMED")
+            let at = lines + extra.utf8.count(where: { $0 == UInt8(ascii: "\n") })
+            #expect(r?.message.contains("extra content") == true, "\(extra): \(r?.message ?? "")")
+            #expect(r?.message.contains("at line \(at) ") == true, "\(extra): \(r?.message ?? "")")
+        }
+    }
+
     @Test func binaryJunk() {
         var generator = SplitMix64(seed: 42)
         let junk = (0..<65_536).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
