@@ -974,6 +974,76 @@ func refuseInvoicesNumberedBAD(_ store: LedgerStore) throws {
     }
 }
 
+extension BatchIsolationTests {
+    /// Lines and VAT breakdowns are written several rows a statement (`RowsInsert`): each row
+    /// is stored, in order, however many there are; and a row refused part way through a
+    /// statement, after some of its rows were written, takes the whole document back with it
+    /// and nothing else.
+    @Test func manyLinesAreWrittenInOrderAndARefusedOneTakesBackItsWholeDocument() throws {
+        let dir = TemporaryDirectory()
+        let store = try LedgerStore(path: dir.path + "/ledger.sqlite", durability: .normal)
+        try store.pool.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuse_line BEFORE INSERT ON invoice_lines WHEN NEW.item_name = 'Refused'
+                    BEGIN SELECT RAISE(FAIL, 'refused by a test trigger'); END
+                    """)
+        }
+        func invoice(_ number: String, lines: Int, subtotals: Int) -> InvoiceDocument {
+            var document = sampleInvoice(number: number, net: (1...lines).map { Int64($0) * 100 })
+            for i in 1..<subtotals {
+                document.taxSubtotals.append(
+                    TaxSubtotal(
+                        taxable: nokMoney(0), tax: nokMoney(0), category: "E", percent: ExactDecimal(0),
+                        exemptionReason: "Reason \(i)"))
+            }
+            return document
+        }
+        var refused = invoice("MANY-2", lines: 12, subtotals: 1)
+        refused.lines[10].itemName = "Refused"  // the 3rd row of the second statement
+        let outcomes = try store.write(
+            [
+                try incoming(invoice("MANY-1", lines: 20, subtotals: 10), sha: "a1"),
+                try incoming(refused, sha: "a2"),
+                try incoming(invoice("MANY-3", lines: 9, subtotals: 9), sha: "a3"),
+            ], now: "t")
+        #expect(outcomes[0] == .posted(documentID: 1))
+        guard case .rejected(_, let rejection) = outcomes[1] else {
+            Issue.record("expected the refused document to be rejected, got \(outcomes[1])")
+            return
+        }
+        #expect(rejection.message.contains("refused by a test trigger"))
+        #expect(outcomes[2] == .posted(documentID: 3))
+        try store.pool.read { (db: Database) throws in
+            for (number, lines, subtotals) in [("MANY-1", 20, 10), ("MANY-2", 0, 0), ("MANY-3", 9, 9)] {
+                let stored = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT l.line_no || ' ' || l.item_name || ' ' || l.net_minor FROM invoice_lines l
+                        JOIN vendor_invoices i ON i.id = l.vendor_invoice_id WHERE i.number = ? ORDER BY l.id
+                        """, arguments: [number])
+                #expect(stored == (0..<lines).map { "\($0 + 1) Item \($0 + 1) \(($0 + 1) * 100)" }, "\(number)")
+                let breakdown = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT s.position || ' ' || coalesce(s.exemption_reason, '-')
+                        FROM vendor_invoice_tax_subtotals s JOIN vendor_invoices i ON i.id = s.invoice_id
+                        WHERE i.number = ? ORDER BY s.position
+                        """, arguments: [number])
+                #expect(
+                    breakdown == (0..<subtotals).map { "\($0 + 1) \($0 == 0 ? "-" : "Reason \($0)")" }, "\(number)")
+            }
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invoice_lines") == 29)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal_entries") == 2)
+            #expect(
+                try String.fetchAll(db, sql: "SELECT line_no || account FROM journal_lines ORDER BY id")
+                    == ["14000", "22710", "32400", "14000", "22710", "32400"])
+        }
+        #expect(try store.checkBalances().unbalanced.isEmpty)
+        #expect(try store.reconcile(accounts: AccountPlan()).agrees)
+    }
+}
+
 @Suite struct WriteFailureWordsTests {
     /// Each way the books can refuse a write is said as what to do about it, with SQLite's
     /// words after, not its statement; other failures are said as they are.
