@@ -515,13 +515,17 @@ struct Bound {
     func bindNull(at index: Int32) { sqlite3_bind_null(handle, index) }
 
     func bindText(_ text: String, at index: Int32) {
-        var text = text
         // Through the string's own UTF-8 storage, with its length: passing a String where
-        // C wants a `char *` makes a temporary NUL-terminated copy on the heap first.
-        text.withUTF8 { utf8 in
-            let kept = texts.keep(utf8)
+        // C wants a `char *` makes a temporary NUL-terminated copy on the heap first. Read in
+        // place (a native string always has its UTF-8 at hand); `withUTF8`, which may make it
+        // contiguous first, needs a mutable copy of the string, retained and released each time.
+        func bind(_ utf8: UnsafeBufferPointer<UInt8>) {
             // SQLITE_STATIC (no destructor): SQLite reads the kept copy in place.
-            sqlite3_bind_text(handle, index, kept, Int32(utf8.count), nil)
+            sqlite3_bind_text(handle, index, texts.keep(utf8), Int32(utf8.count), nil)
+        }
+        if text.utf8.withContiguousStorageIfAvailable(bind) == nil {
+            var text = text
+            text.withUTF8(bind)
         }
     }
 
