@@ -17,8 +17,10 @@ final class PostingWriter {
     let updateDocument: Bound
     let findVendorNumber: Bound
     let findCustomerNumber: Bound
-    let upsertSupplier: Bound
-    let upsertCustomer: Bound
+    let findSupplier: Bound
+    let findCustomer: Bound
+    let insertSupplier: Bound
+    let insertCustomer: Bound
     let insertEntry: Bound
     let insertLines: RowsInsert
     let insertVendorInvoice: Bound
@@ -76,17 +78,20 @@ final class PostingWriter {
             LEFT JOIN documents d ON d.id = i.document_id
             WHERE i.document_type = ? AND i.number = ?
             """)
-        func upsertParty(_ table: String) throws -> Bound {
+        // Looked up first, inserted only when new: nearly every posting is from a party the
+        // books know. One upsert (`ON CONFLICT(key) DO UPDATE ... RETURNING id`) rewrote the
+        // party's row to return its id, ~29,000 instructions against ~5,000 for the lookup.
+        findSupplier = try prepare("SELECT id FROM suppliers WHERE key = ?")
+        findCustomer = try prepare("SELECT id FROM customers WHERE key = ?")
+        func insertParty(_ table: String) throws -> Bound {
             try prepare(
                 """
                 INSERT INTO \(table) (key, name, org_number, vat_number, endpoint_id, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(key) DO UPDATE SET key = excluded.key
-                RETURNING id
                 """)
         }
-        upsertSupplier = try upsertParty("suppliers")
-        upsertCustomer = try upsertParty("customers")
+        insertSupplier = try insertParty("suppliers")
+        insertCustomer = try insertParty("customers")
         insertEntry = try prepare(
             "INSERT INTO journal_entries (date, source, document_id, description, created_at) VALUES (?, ?, ?, ?, ?)")
         insertLines = try RowsInsert(
@@ -282,16 +287,22 @@ final class PostingWriter {
         return db.lastInsertedRowID
     }
 
+    /// The party's id, its row made if the books do not know it yet.
     func upsert(_ party: Party, purchase: Bool, now: String) throws -> Int64 {
         let key = party.key
         if let id = purchase ? suppliers[key] : customers[key] { return id }
-        let statement = (purchase ? upsertSupplier : upsertCustomer).bind(
-            key, party.name, party.legalCompanyID, party.vatNumber, party.endpointID, now)
-        guard try statement.step() else {
-            throw DatabaseError(resultCode: .SQLITE_ERROR, message: "party upsert returned no id")
+        let found = (purchase ? findSupplier : findCustomer).bind(key)
+        let id: Int64
+        if try found.step() {
+            id = found.int64(0)
+            try found.finish()
+        } else {
+            try found.finish()
+            try (purchase ? insertSupplier : insertCustomer).bind(
+                key, party.name, party.legalCompanyID, party.vatNumber, party.endpointID, now
+            ).run()
+            id = db.lastInsertedRowID
         }
-        let id = statement.int64(0)
-        try statement.finish()
         if purchase { suppliers[key] = id } else { customers[key] = id }
         return id
     }
