@@ -68,9 +68,8 @@ final class PostingWriter {
         findVendorNumber = try prepare(
             """
             SELECT i.document_id, d.original_name FROM vendor_invoices i
-            JOIN suppliers s ON s.id = i.supplier_id
             LEFT JOIN documents d ON d.id = i.document_id
-            WHERE s.key = ? AND i.document_type = ? AND i.number = ?
+            WHERE i.supplier_id = ? AND i.document_type = ? AND i.number = ?
             """)
         findCustomerNumber = try prepare(
             """
@@ -224,12 +223,15 @@ final class PostingWriter {
             let invoice = prepared.invoice
             let party = invoice.counterparty(prepared.direction)
             let purchase = prepared.direction == .purchase
-            // Same document number again with other bytes: flag, do not post.
+            let key = party.key
+            let knownParty = try known(key, purchase: purchase)
+            // Same document number again with other bytes: flag, do not post. (A supplier the
+            // books do not know yet has sent none before.)
             let existing =
                 purchase
-                ? findVendorNumber.bind(party.key, invoice.type.rawValue, invoice.number)
+                ? knownParty.map { findVendorNumber.bind($0, invoice.type.rawValue, invoice.number) }
                 : findCustomerNumber.bind(invoice.type.rawValue, invoice.number)
-            if try existing.step() {
+            if let existing, try existing.step() {
                 let existingID = existing.optionalInt64(0)
                 let existingName = existing.text(1)
                 try existing.finish()
@@ -240,12 +242,12 @@ final class PostingWriter {
                     duplicateOf: existingID, now: now)
                 return .duplicateNumber(documentID: id, existingDocumentID: existingID, existingName: existingName)
             }
-            try existing.finish()
+            try existing?.finish()
 
             let documentID = try saveDocument(
                 item, previousID: previousID, state: "posted", reason: nil, archivedPath: item.archivePath,
                 duplicateOf: nil, note: prepared.note, now: now)
-            let partyID = try upsert(party, purchase: purchase, now: now)
+            let partyID = try knownParty ?? add(party, key: key, purchase: purchase, now: now)
             let entryID = try insert(prepared.entry, documentID: documentID, now: now)
             let invoiceID = try insertInvoice(
                 prepared, partyID: partyID, documentID: documentID, entryID: entryID, now: now)
@@ -287,22 +289,23 @@ final class PostingWriter {
         return db.lastInsertedRowID
     }
 
-    /// The party's id, its row made if the books do not know it yet.
-    func upsert(_ party: Party, purchase: Bool, now: String) throws -> Int64 {
-        let key = party.key
+    /// The id of the party with `key` (`Party.key`), nil if the books do not know it yet.
+    func known(_ key: String, purchase: Bool) throws -> Int64? {
         if let id = purchase ? suppliers[key] : customers[key] { return id }
         let found = (purchase ? findSupplier : findCustomer).bind(key)
-        let id: Int64
-        if try found.step() {
-            id = found.int64(0)
-            try found.finish()
-        } else {
-            try found.finish()
-            try (purchase ? insertSupplier : insertCustomer).bind(
-                key, party.name, party.legalCompanyID, party.vatNumber, party.endpointID, now
-            ).run()
-            id = db.lastInsertedRowID
-        }
+        defer { try? found.finish() }
+        guard try found.step() else { return nil }
+        let id = found.int64(0)
+        if purchase { suppliers[key] = id } else { customers[key] = id }
+        return id
+    }
+
+    /// Adds a party the books do not know yet (`known` found none with its `key`); its id.
+    func add(_ party: Party, key: String, purchase: Bool, now: String) throws -> Int64 {
+        try (purchase ? insertSupplier : insertCustomer).bind(
+            key, party.name, party.legalCompanyID, party.vatNumber, party.endpointID, now
+        ).run()
+        let id = db.lastInsertedRowID
         if purchase { suppliers[key] = id } else { customers[key] = id }
         return id
     }
