@@ -389,7 +389,6 @@ public final class Pipeline: Sendable {
                 written.files[index], document: document, copy: written.copies[position],
                 outcome: outcome, archiveProblem: archiveProblem, errorFiles: errorFiles, touched: &touched,
                 reserved: &reservedRejected)
-            results[index] = result
             if let id = result.documentID, let destination = result.destination {
                 switch result.outcome {
                 case .duplicate:
@@ -409,6 +408,9 @@ public final class Pipeline: Sendable {
             let level: Logger.Level =
                 result.outcome == .posted && result.note == nil ? .info : result.outcome == .failed ? .debug : .notice
             logger.log(level: level, "\(result.logLine)")
+            // Put in place last, so that it moves there rather than being copied (a result
+            // holds a dozen strings, each counted again by a copy).
+            results[index] = result
         }
         archiveGuard.remember()
         for directory in touched.paths {
@@ -426,7 +428,13 @@ public final class Pipeline: Sendable {
                 "could not record for the status page where rejected files and files dropped again were put (the log above says where)",
                 metadata: ["error": "\(error)"])
         }
-        return results.compactMap { $0 }
+        // Each result moved out, not copied (`compactMap` would copy each).
+        var settled: [FileResult] = []
+        settled.reserveCapacity(results.count)
+        for index in results.indices {
+            if let result = results[index].take() { settled.append(result) }
+        }
+        return settled
     }
 
     /// What was read of a file, kept for its move after the commit: which file it was, and

@@ -199,7 +199,8 @@ struct IngestSummary: Encodable {
             }
         self.skipped = skipped
         var counts: [FileResult.Outcome: Int] = [:]
-        for result in results { counts[result.outcome, default: 0] += 1 }
+        // Read in place: a loop over the results would copy each (a dozen strings counted).
+        for index in results.indices { counts[results[index].outcome, default: 0] += 1 }
         posted = counts[.posted] ?? 0
         duplicate = counts[.duplicate] ?? 0
         duplicateNumber = counts[.duplicateNumber] ?? 0
