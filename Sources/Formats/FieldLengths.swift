@@ -17,20 +17,9 @@ enum FieldLengths {
         try identifier(document.typeCode, "the type code", "cbc:InvoiceTypeCode")
         try identifier(document.customizationID, "the specification identifier", "cbc:CustomizationID")
         try identifier(document.profileID, "the profile identifier", "cbc:ProfileID")
-        for (party, role) in [(document.seller, "seller"), (document.buyer, "buyer")] {
-            try text(party.name, "the \(role)'s name", "cac:PartyName/cbc:Name")
-            try identifier(party.endpointID, "the \(role)'s electronic address", "cbc:EndpointID")
-            try identifier(party.endpointScheme, "the \(role)'s address scheme", "cbc:EndpointID/@schemeID")
-            for id in party.identifiers {
-                try identifier(id, "an identifier of the \(role)", "cac:PartyIdentification/cbc:ID")
-            }
-            try identifier(
-                party.legalCompanyID, "the \(role)'s organisation number", "cac:PartyLegalEntity/cbc:CompanyID")
-            for id in party.taxCompanyIDs {
-                try identifier(id, "the \(role)'s VAT identifier", "cac:PartyTaxScheme/cbc:CompanyID")
-            }
-            try identifier(party.countryCode, "the \(role)'s country", "cac:Country/cbc:IdentificationCode")
-        }
+        // Each party read where it is: a list of the two copied each, a dozen strings counted.
+        try check(document.seller, "seller")
+        try check(document.buyer, "buyer")
         for line in document.lines {
             // The messages capture the line's number alone: capturing the line copied it whole.
             let number = line.id
@@ -62,6 +51,21 @@ enum FieldLengths {
             try identifier(attachment.mimeCode, "an attachment's type", "@mimeCode")
             try text(attachment.description, "an attachment's description", "cbc:DocumentDescription")
         }
+    }
+
+    private static func check(_ party: Party, _ role: String) throws(Rejection) {
+        try text(party.name, "the \(role)'s name", "cac:PartyName/cbc:Name")
+        try identifier(party.endpointID, "the \(role)'s electronic address", "cbc:EndpointID")
+        try identifier(party.endpointScheme, "the \(role)'s address scheme", "cbc:EndpointID/@schemeID")
+        for id in party.identifiers {
+            try identifier(id, "an identifier of the \(role)", "cac:PartyIdentification/cbc:ID")
+        }
+        try identifier(
+            party.legalCompanyID, "the \(role)'s organisation number", "cac:PartyLegalEntity/cbc:CompanyID")
+        for id in party.taxCompanyIDs {
+            try identifier(id, "the \(role)'s VAT identifier", "cac:PartyTaxScheme/cbc:CompanyID")
+        }
+        try identifier(party.countryCode, "the \(role)'s country", "cac:Country/cbc:IdentificationCode")
     }
 
     private static func identifier(_ value: String?, _ what: @autoclosure () -> String, _ element: String)

@@ -425,6 +425,23 @@ struct HostileInputTests {
             of: String(repeating: "ø", count: 4_001), with: String(repeating: "ø", count: 4_000))
         #expect(parseResult(t.xml).document?.lines.first?.itemName.count == 4_000)
 
+        // Each party's values, the seller's and the buyer's, named with the party.
+        t = Template()
+        t.supplier = t.supplier.replacingOccurrences(
+            of: "<cbc:Name>Havblikk Nett AS</cbc:Name>",
+            with: "<cbc:Name>\(String(repeating: "n", count: 4_001))</cbc:Name>")
+        #expect(
+            parseResult(t.xml).rejection?.message
+                == "The seller's name (cac:PartyName/cbc:Name) is 4,001 characters long; ledgerd keeps names and descriptions of up to 4,000."
+        )
+        t = Template()
+        t.customer = t.customer.replacingOccurrences(
+            of: ">987654325</cbc:EndpointID>", with: ">\(String(repeating: "9", count: 201))</cbc:EndpointID>")
+        #expect(
+            parseResult(t.xml).rejection?.message
+                == "The buyer's electronic address (cbc:EndpointID) is 201 characters long; ledgerd keeps identifiers and codes of up to 200."
+        )
+
         t = Template()
         t.customization = String(repeating: "urn:x:", count: 200_000)
         let quoted = parseResult(t.xml).rejection
