@@ -406,7 +406,9 @@ final class PostingWriter {
 extension PostingWriter {
     /// The statements that apply credits (credit notes, negative invoices) to invoices on one
     /// side (suppliers' or customers').
-    struct CreditStatements {
+    /// A class, as `Bound` is: a posting picks one side's at each use, and a copy of a struct
+    /// of statements counted each statement's references again.
+    final class CreditStatements {
         /// The open invoice a credit names: id and what is still open.
         let findInvoice: Bound
         /// The parties with open credits that name an invoice.
@@ -527,7 +529,11 @@ extension PostingWriter {
 }
 
 /// A prepared statement with positional binding of the few types postings use.
-struct Bound {
+///
+/// A class: binding returns the statement for `run()` or `step()`, and a posting hands its
+/// statements around; as a struct each copy counted its three references again (~30 a
+/// posting).
+final class Bound {
     let statement: Statement
     let handle: OpaquePointer
     let db: Database
