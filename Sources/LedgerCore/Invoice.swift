@@ -531,4 +531,15 @@ public struct InvoiceDocument: Sendable, Hashable, CustomReflectable {
     public func counterparty(_ direction: Direction) -> Party {
         direction == .purchase ? seller : buyer
     }
+
+    /// The trading partner's name, read in place: `counterparty(_:)` copies the whole party,
+    /// each of its strings counted again, for every posting.
+    public func counterpartyName(_ direction: Direction) -> String {
+        direction == .purchase ? seller.name : buyer.name
+    }
+
+    /// The trading partner's `Party.key`, read in place (see `counterpartyName`).
+    public func counterpartyKey(_ direction: Direction) -> String {
+        direction == .purchase ? seller.key : buyer.key
+    }
 }

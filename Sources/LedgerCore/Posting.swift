@@ -71,7 +71,7 @@ public enum PostingRules {
     public static func entry(
         for invoice: InvoiceDocument, direction: Direction, accounts: AccountPlan
     ) throws(JournalEntry.BuildError) -> JournalEntry {
-        let counterparty = invoice.counterparty(direction)
+        let counterpartyName = invoice.counterpartyName(direction)
         let netAccount = self.netAccount(for: invoice, direction: direction, accounts: accounts)
 
         // Net: line amounts, then document allowances (minus) and charges (plus); their sum is
@@ -141,12 +141,12 @@ public enum PostingRules {
         let control = direction == .purchase ? accounts.payables : accounts.receivables
         let prepaid = direction == .purchase ? accounts.supplierPrepayments : accounts.customerPrepayments
         postings.append(
-            .init(control, try money(-sign * Int128(invoice.totals.payable.minor)), memo: counterparty.name))
+            .init(control, try money(-sign * Int128(invoice.totals.payable.minor)), memo: counterpartyName))
         postings.append(.init(prepaid, try money(-sign * Int128(invoice.totals.prepaid.minor)), memo: "prepaid"))
 
         let kind = invoice.type == .invoice ? "Invoice" : "Credit note"
         let party = direction == .purchase ? "from" : "to"
-        let description = "\(kind) \(invoice.number) \(party) \(counterparty.name)"
+        let description = "\(kind) \(invoice.number) \(party) \(counterpartyName)"
         guard postings.contains(where: { !$0.amount.isZero }) else {
             return JournalEntry(movingNothingOn: invoice.issueDate, source: .ehf, description: description)
         }

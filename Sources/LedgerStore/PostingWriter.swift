@@ -221,9 +221,8 @@ final class PostingWriter {
 
         case .invoice(let prepared):
             let invoice = prepared.invoice
-            let party = invoice.counterparty(prepared.direction)
             let purchase = prepared.direction == .purchase
-            let key = party.key
+            let key = invoice.counterpartyKey(prepared.direction)
             let knownParty = try known(key, purchase: purchase)
             // Same document number again with other bytes: flag, do not post. (A supplier the
             // books do not know yet has sent none before.)
@@ -247,7 +246,8 @@ final class PostingWriter {
             let documentID = try saveDocument(
                 item, previousID: previousID, state: "posted", reason: nil, archivedPath: item.archivePath,
                 duplicateOf: nil, note: prepared.note, now: now)
-            let partyID = try knownParty ?? add(party, key: key, purchase: purchase, now: now)
+            let partyID =
+                try knownParty ?? add(invoice.counterparty(prepared.direction), key: key, purchase: purchase, now: now)
             let entryID = try insert(prepared.entry, documentID: documentID, now: now)
             let invoiceID = try insertInvoice(
                 prepared, partyID: partyID, documentID: documentID, entryID: entryID, now: now)
