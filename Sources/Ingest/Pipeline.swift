@@ -256,7 +256,7 @@ public final class Pipeline: Sendable {
                     if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
                 }
             }
-            let written = write(batch, prepared: prepared, sayFailure: !databaseFailed)
+            let written = write(batch, prepared: consume prepared, sayFailure: !databaseFailed)
             if written.results.contains(where: { $0?.reason?.code == "DATABASE" }) { databaseFailed = true }
             moving.wait()
             mover.async {
@@ -290,13 +290,18 @@ public final class Pipeline: Sendable {
     /// Writes one prepared batch in one transaction. Its files are moved by `settle`.
     /// `sayFailure`: whether a failure of the database is logged as an error; a run whose
     /// batch failed says it once, not once a batch.
-    func write(_ files: [InboxFile], prepared: [Prepared], sayFailure: Bool = true) -> Written {
+    func write(_ files: [InboxFile], prepared: consuming [Prepared], sayFailure: Bool = true) -> Written {
         var results = [FileResult?](repeating: nil, count: files.count)
         var toWrite: [IncomingDocument] = []
         var copies: [ReadCopy] = []
         var writeIndex: [Int] = []
-        for (index, item) in prepared.enumerated() {
-            switch item {
+        var prepared = prepared
+        for index in prepared.indices {
+            // Each taken out of the list rather than copied from it: a copy of a document
+            // counted its strings again.
+            var item = Prepared.ignored
+            swap(&item, &prepared[index])
+            switch consume item {
             case .document(let document, let copy):
                 toWrite.append(document)
                 copies.append(copy)
@@ -384,14 +389,15 @@ public final class Pipeline: Sendable {
             default:
                 break
             }
-            let document = written.documents[position]
+            // Read where it is: a copy of the document counted its strings again.
             let result = settle(
-                written.files[index], document: document, copy: written.copies[position],
+                written.files[index], document: written.documents[position], copy: written.copies[position],
                 outcome: outcome, archiveProblem: archiveProblem, errorFiles: errorFiles, touched: &touched,
                 reserved: &reservedRejected)
             if let id = result.documentID, let destination = result.destination {
                 switch result.outcome {
                 case .duplicate:
+                    let document = written.documents[position]
                     drops.append(
                         DuplicateDrop(
                             documentID: id, name: document.originalName, inbox: document.inbox,
