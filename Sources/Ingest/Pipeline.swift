@@ -122,7 +122,7 @@ public struct FileResult: Sendable, Equatable {
             type = prepared.invoice.type
             direction = prepared.direction
             number = prepared.invoice.number
-            party = prepared.invoice.counterparty(prepared.direction).name
+            party = prepared.invoice.counterpartyName(prepared.direction)
             issueDate = prepared.invoice.issueDate.description
             dueDate = prepared.invoice.dueDate?.description
             payable = prepared.invoice.totals.payable
