@@ -33,6 +33,9 @@ struct Ledgerd: AsyncParsableCommand {
     /// arguments is said on stdout as JSON too, like every other failure.
     static func main() async {
         FileSystem.raiseOpenFileLimit()
+        // Before any thread starts (see `reserveDescriptorTable`): claims on four batches of
+        // the default size, and the database and folders besides.
+        FileSystem.reserveDescriptorTable(for: 4 * Configuration.Ingest.defaultBatchSize + 256)
         // The command parsed, whose usage goes with a usage error its own run throws.
         var parsed: any ParsableCommand.Type = Self.self
         do {

@@ -390,3 +390,30 @@ import Testing
         }
     }
 }
+
+/// The table of open files made large at the start (`reserveDescriptorTable`), so that the
+/// claims of a run never grow it while threads run.
+@Suite struct DescriptorTableTests {
+    /// The table's size, as the kernel says it (`FDSize` in /proc/self/status).
+    static func tableSize() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("FDSize:") })
+        return try #require(Int(line.dropFirst("FDSize:".count).trimmingCharacters(in: .whitespaces)))
+    }
+
+    static func openCount() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+
+    @Test func theTableHoldsWhatWasAskedForAndNothingIsLeftOpen() throws {
+        let before = try Self.tableSize()
+        let wanted = min(before * 4, FileSystem.openFileLimit())
+        try #require(wanted > before, "the open-file limit leaves room to grow the table")
+        let open = try Self.openCount()
+        FileSystem.reserveDescriptorTable(for: wanted)
+        #expect(try Self.tableSize() >= wanted)
+        #expect(try Self.openCount() == open)
+        // A table already as large is left as it is.
+        let grown = try Self.tableSize()
+        FileSystem.reserveDescriptorTable(for: 100)
+        #expect(try Self.tableSize() == grown)
+    }
+}
