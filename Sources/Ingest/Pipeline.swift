@@ -161,9 +161,9 @@ public final class Pipeline: Sendable {
     let archiveGuard: ArchiveGuard
 
     /// The most files a batch holds: each holds a claim, an open file, from its reading to
-    /// its move, and three batches can be in flight (`ingest`); a quarter of the open-file
+    /// its move, and four batches can be in flight (`ingest`); a fifth of the open-file
     /// limit is left for everything else.
-    static let claimsPerBatch = max(1, FileSystem.openFileLimit() / 4)
+    static let claimsPerBatch = max(1, FileSystem.openFileLimit() / 5)
 
     /// The reason code of a file that looked cut off and was changed moments ago: it is still
     /// being written, which the daemon waits out rather than counting as a failure.
@@ -217,8 +217,9 @@ public final class Pipeline: Sendable {
     /// Takes in `files` in batches and returns one result per file, in order; none for a file
     /// that was gone, or in another run's hands (`FileSystem.FileClaim`).
     ///
-    /// Three stages overlap: while one batch is written to the database, the next is found,
-    /// read and parsed, and the files of the previous one are moved to the archive. Moves
+    /// Three stages overlap: while one batch is written to the database, the next ones are
+    /// found, read and parsed (up to two: one parsed and waiting, one being parsed), and the
+    /// files of the previous one are moved to the archive. Moves
     /// happen only after their batch has committed, and batch after batch on one thread, so a
     /// file that repeats one from the batch before sees that file already archived.
     /// `shouldStop`, asked between batches, ends the run after the batch being written: the
@@ -232,8 +233,7 @@ public final class Pipeline: Sendable {
         let cursor = BatchCursor(
             files: files, batchSize: min(settings.batchSize, Self.claimsPerBatch), batchBytes: settings.batchBytes
         ) { [settings] path in FileSystem.lstatSizeAndTime(path).map { min($0.size, settings.maxFileBytes) } ?? 0 }
-        var batch = cursor.next()
-        guard !batch.isEmpty else { return [] }
+        guard !files.isEmpty else { return [] }
         // Documents committed from here on that this run did not post were posted by another
         // ledgerd reading the same files at the same time (`ledgerd ingest` beside the daemon):
         // those files are the other's to move and report.
@@ -242,21 +242,28 @@ public final class Pipeline: Sendable {
         // flattened at the end, 10,000 results were copied and freed after the last move.
         let settled = Mutex<[FileResult]>([])
         let mover = DispatchQueue(label: "ledgerd.settle")
-        // One batch being moved at a time, and the next one's written batch waits for it: so
-        // at most three batches hold claims (moved, written, read), however slow the moves.
+        // One batch being moved at a time, and the next one's written batch waits for it.
         let moving = DispatchSemaphore(value: 1)
-        var prepared = prepareAll(batch, receivedAt: Timestamp.now())
+        // Batches are read and parsed on their own thread, one ahead of the one being written,
+        // rather than in step with each write: in step, whichever of the two finished first
+        // left its core idle until the other did, a sixth of both cores over a run. So at
+        // most four batches hold claims: moved, written, parsed and waiting, being read.
+        let ready = PreparedHandoff()
+        let parsing = DispatchGroup()
+        // A queue of its own, which has a thread of its own: the global queue's few threads
+        // are shared with the daemon's tasks, and this one waits on the writer.
+        DispatchQueue(label: "ledgerd.parse").async(group: parsing) {
+            // The first batch is the one in hand when a stop is asked before it is written.
+            repeat {
+                let next = cursor.next()
+                if next.isEmpty { break }
+                if !ready.put(next, self.prepareAll(next, receivedAt: Timestamp.now())) { break }
+            } while !ready.isClosed && !shouldStop()
+            ready.finish()
+        }
         var databaseFailed = false
-        while true {
-            let upcoming = PreparedBox()
-            let parsing = DispatchGroup()
-            if !shouldStop() {
-                DispatchQueue.global().async(group: parsing) {
-                    let next = cursor.next()
-                    if !next.isEmpty { upcoming.set(next, self.prepareAll(next, receivedAt: Timestamp.now())) }
-                }
-            }
-            let written = write(batch, prepared: consume prepared, sayFailure: !databaseFailed)
+        while let (batch, prepared) = ready.take() {
+            let written = write(batch, prepared: prepared, sayFailure: !databaseFailed)
             if written.results.contains(where: { $0?.reason?.code == "DATABASE" }) { databaseFailed = true }
             moving.wait()
             mover.async {
@@ -265,11 +272,12 @@ public final class Pipeline: Sendable {
                 report(results)
                 moving.signal()
             }
-            parsing.wait()
-            guard !shouldStop(), let (files, next) = upcoming.take() else { break }
-            batch = files
-            prepared = next
+            if shouldStop() { break }
         }
+        // Stopped early: the batch parsed and waiting, and the one being parsed, are let go
+        // unwritten (their claims with them); their files stay where they are.
+        ready.close()
+        parsing.wait()
         mover.sync {}
         return settled.withLock { $0 }
     }
@@ -1172,16 +1180,88 @@ extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
 
-/// Hands the next batch and its prepared files from the thread that parsed them to the writer.
-final class PreparedBox: Sendable {
-    private let value = Mutex<(files: [InboxFile], prepared: [Pipeline.Prepared])?>(nil)
-    func set(_ files: [InboxFile], _ prepared: [Pipeline.Prepared]) { value.withLock { $0 = (files, prepared) } }
-    func take() -> (files: [InboxFile], prepared: [Pipeline.Prepared])? {
-        value.withLock {
-            let v = $0
-            $0 = nil
-            return v
+/// Hands each batch and its prepared files from the thread that parses them to the writer,
+/// one at a time: the parsing thread waits while the writer has not taken the one before.
+final class PreparedHandoff: Sendable {
+    typealias Batch = (files: [InboxFile], prepared: [Pipeline.Prepared])
+    private struct State {
+        var batch: Batch?
+        var finished = false
+        var closed = false
+        /// Whether `put` or `take` waits for the other to wake it.
+        var putWaits = false
+        var takeWaits = false
+    }
+    private let state = Mutex(State())
+    // Each wakes one waiting call; a call says it waits before it does, and is woken at most
+    // once a wait, so each signal meets one wait (a semaphore left below its first value when
+    // it goes is a fault in libdispatch). A signal given first is kept for the wait after it.
+    private let roomMade = DispatchSemaphore(value: 0)
+    private let batchPut = DispatchSemaphore(value: 0)
+
+    /// Whether the writer has stopped taking batches.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Waits for the writer to have taken the batch before and puts this one in its place;
+    /// false, the batch let go, once the writer has stopped taking them.
+    func put(_ files: [InboxFile], _ prepared: consuming [Pipeline.Prepared]) -> Bool {
+        var batch: Batch? = (files, prepared)
+        while true {
+            let (done, wake) = state.withLock { state -> (Bool, Bool) in
+                if state.closed { return (true, false) }
+                guard state.batch == nil else {
+                    state.putWaits = true
+                    return (false, false)
+                }
+                state.batch = batch.take()
+                defer { state.takeWaits = false }
+                return (true, state.takeWaits)
+            }
+            if wake { batchPut.signal() }
+            if done { return batch == nil }
+            roomMade.wait()
         }
+    }
+
+    /// Says that no batch comes after the one in hand, if any.
+    func finish() {
+        let wake = state.withLock { state in
+            state.finished = true
+            defer { state.takeWaits = false }
+            return state.takeWaits
+        }
+        if wake { batchPut.signal() }
+    }
+
+    /// Waits for the next batch; nil once there are no more.
+    func take() -> Batch? {
+        while true {
+            let (done, batch, wake) = state.withLock { state -> (Bool, Batch?, Bool) in
+                if let batch = state.batch.take() {
+                    defer { state.putWaits = false }
+                    return (true, batch, state.putWaits)
+                }
+                if state.finished || state.closed { return (true, nil, false) }
+                state.takeWaits = true
+                return (false, nil, false)
+            }
+            if wake { roomMade.signal() }
+            if done { return batch }
+            batchPut.wait()
+        }
+    }
+
+    /// Stops taking batches: one waiting to be taken is let go, and so is the parsing
+    /// thread if it waits to put one (which it then lets go).
+    func close() {
+        let (left, wake) = state.withLock { state in
+            state.closed = true
+            defer { state.putWaits = false }
+            return (state.batch.take(), state.putWaits)
+        }
+        if wake { roomMade.signal() }
+        // Let go here, outside the lock: its files' claims are closed as it goes.
+        _ = consume left
     }
 }
 
