@@ -263,7 +263,7 @@ public final class Pipeline: Sendable {
         }
         var databaseFailed = false
         while let (batch, prepared) = ready.take() {
-            let written = write(batch, prepared: prepared, sayFailure: !databaseFailed)
+            let written = write(batch, prepared: consume prepared, sayFailure: !databaseFailed)
             if written.results.contains(where: { $0?.reason?.code == "DATABASE" }) { databaseFailed = true }
             moving.wait()
             mover.async {
